@@ -1,0 +1,43 @@
+"""The scheduler: group therapy programs, their cohorts, enrolment, payments and calendars."""
+import logging
+
+from flask import Flask
+
+from . import config as settings
+from .errors import register_error_handlers
+from .extensions import db, limiter, migrate
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings (from the environment unless given), extensions, routes, commands."""
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR), instance_relative_config=False)
+    app.config.update(config if config is not None else settings.from_environment())
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        settings.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from . import models  # noqa: F401  (registers every table before the extensions need them)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(settings.INSTANCE_DIR.parent / "migrations"))
+    limiter.init_app(app)
+
+    from . import meta
+    from .cohorts import api as cohorts_api
+    from .staff import api as staff_api
+
+    for blueprint in (meta.bp, cohorts_api.bp, staff_api.bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+
+    from .demo import demo_command
+    from .staff.cli import staff_cli
+
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(demo_command)
+    return app

@@ -1,0 +1,6 @@
+"""The one clock of the service: aware UTC instants. Tests move it with time-machine."""
+from datetime import datetime, timezone
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,73 @@
+"""HTTP views for programs, cohorts and sessions: parse, call one service, dump."""
+from flask import Blueprint
+
+from ..auth import DESK, PUBLIC, current_staff, staff
+from ..http import PageQuery, endpoint
+from . import services
+from .schemas import (CohortCreate, CohortPatch, CohortPublicOut, CohortQuery, CohortStaffOut,
+                      ProgramCreate, ProgramOut, ProgramPatch, SessionOut, SessionPatch)
+
+bp = Blueprint("cohorts", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/programs")
+@endpoint(staff(*DESK), body=ProgramCreate, response=ProgramOut, status=201)
+def create_program(data):
+    """Create a program."""
+    return services.create_program(data)
+
+
+@bp.get("/programs")
+@endpoint(staff(*DESK), query=PageQuery, response=ProgramOut, many=True)
+def list_programs(query):
+    """List programs."""
+    return services.list_programs(query["page"], query["page_size"])
+
+
+@bp.get("/programs/<program_id>")
+@endpoint(staff(*DESK), response=ProgramOut)
+def get_program(program_id):
+    """One program."""
+    return services.get_program(program_id)
+
+
+@bp.patch("/programs/<program_id>")
+@endpoint(staff(*DESK), body=ProgramPatch, response=ProgramOut)
+def update_program(program_id, data):
+    """Change a program."""
+    return services.update_program(program_id, data)
+
+
+@bp.post("/cohorts")
+@endpoint(staff(*DESK), body=CohortCreate, response=CohortStaffOut, status=201)
+def create_cohort(data):
+    """Create a cohort and its weekly sessions."""
+    return services.create_cohort(data)
+
+
+@bp.get("/cohorts")
+@endpoint(PUBLIC, query=CohortQuery, response=CohortPublicOut, staff_response=CohortStaffOut, many=True)
+def list_cohorts(query):
+    """Open cohorts (public), or any cohort by status and program (staff)."""
+    return services.list_cohorts(current_staff(), query)
+
+
+@bp.get("/cohorts/<cohort_id>")
+@endpoint(PUBLIC, response=CohortPublicOut, staff_response=CohortStaffOut)
+def get_cohort(cohort_id):
+    """One cohort: public shape, or with settings and link for staff."""
+    return services.get_cohort(cohort_id, current_staff())
+
+
+@bp.patch("/cohorts/<cohort_id>")
+@endpoint(staff(*DESK), body=CohortPatch, response=CohortStaffOut)
+def update_cohort(cohort_id, data):
+    """Change a cohort's settings or status."""
+    return services.update_cohort(cohort_id, data, current_staff())
+
+
+@bp.patch("/sessions/<session_id>")
+@endpoint(staff(*DESK), body=SessionPatch, response=SessionOut)
+def update_session(session_id, data):
+    """Reschedule, retitle or cancel a session."""
+    return services.update_session(session_id, data)

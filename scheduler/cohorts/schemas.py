@@ -1,0 +1,155 @@
+"""Input and output shapes of programs, cohorts and sessions."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..http import PageQuery, public_url
+from ..validation import (Amount, Count, Currency, HttpsUrl, Instant, Name, StrictDate, Timezone,
+                          Trimmed, WallTime)
+
+# ---- programs ---------------------------------------------------------------------------------
+
+
+class ProgramPatch(Schema):
+    name = Name()
+    description = Trimmed(validate=validate.Length(max=5000))
+    session_titles = fields.List(Name(max_length=300), validate=validate.Length(max=100))
+    default_session_count = Count(1, 100)
+    default_duration_minutes = Count(15, 480)
+    default_capacity = Count(1, 500)
+    price_amount = Amount()
+    currency = Currency()
+    calendar_title = Name()
+
+
+class ProgramCreate(ProgramPatch):
+    name = Name(required=True)
+
+
+class ProgramOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    description = fields.String()
+    session_titles = fields.List(fields.String())
+    default_session_count = fields.Integer()
+    default_duration_minutes = fields.Integer()
+    default_capacity = fields.Integer()
+    price_amount = fields.Integer()
+    currency = fields.String()
+    calendar_title = fields.String()
+    created_at = Instant()
+    updated_at = Instant()
+
+
+# ---- sessions ---------------------------------------------------------------------------------
+
+
+class SessionOut(Schema):
+    id = fields.String()
+    number = fields.Integer()
+    title = fields.String()
+    starts_at = Instant()
+    ends_at = Instant()
+    local_start = fields.Method("_local_start")
+    status = fields.String()
+    sequence = fields.Integer()
+
+    def _local_start(self, session) -> str:
+        from zoneinfo import ZoneInfo
+        return session.starts_at.astimezone(ZoneInfo(session.cohort.timezone)).isoformat()
+
+
+class SessionPatch(Schema):
+    starts_at = Instant()
+    local_start = Instant()
+    duration_minutes = Count(15, 480)
+    title = Name(max_length=300)
+    status = fields.String(validate=validate.OneOf(["cancelled", "scheduled"]))
+
+    @validates_schema
+    def _one_start(self, data, **kwargs):
+        if "starts_at" in data and "local_start" in data:
+            raise ValidationError("Give starts_at or local_start, not both.", "local_start")
+        if not data:
+            raise ValidationError("Nothing to change: give starts_at, local_start, duration_minutes, "
+                                  "title or status.", "_schema")
+
+
+# ---- cohorts ----------------------------------------------------------------------------------
+
+_SETTABLE_STATUS = validate.OneOf(["draft", "open", "closed", "cancelled"],
+                                  error="Use draft, open, closed or cancelled "
+                                        "(running and completed follow from the dates).")
+
+
+class CohortPatch(Schema):
+    name = Name()
+    capacity = Count(1, 500)
+    meeting_url = HttpsUrl(allow_none=True)
+    hold_minutes = Count(5, 7 * 24 * 60)
+    offer_hours = Count(1, 14 * 24)
+    refund_cutoff_hours = Count(0, 60 * 24)
+    facilitator_ids = fields.List(fields.String(validate=validate.Length(max=40)),
+                                  validate=validate.Length(max=20))
+    status = fields.String(validate=_SETTABLE_STATUS)
+
+
+class CohortCreate(CohortPatch):
+    program_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    start_date = StrictDate(required=True)
+    start_time = WallTime(required=True)
+    timezone = Timezone(required=True)
+    session_count = Count(1, 100)
+    duration_minutes = Count(15, 480)
+    price_amount = Amount()
+    currency = Currency()
+    skip_dates = fields.List(StrictDate(), validate=validate.Length(max=52))
+    status = fields.String(validate=validate.OneOf(["draft", "open"],
+                                                   error="A new cohort starts as draft or open."))
+
+
+class CohortQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(["draft", "open", "closed", "cancelled",
+                                                    "running", "completed"]))
+    program_id = fields.String(validate=validate.Length(max=40))
+
+
+class CohortPublicOut(Schema):
+    """What anyone may see: enough to decide to enrol, nothing about people or links."""
+
+    id = fields.String()
+    program_id = fields.String()
+    program_name = fields.Function(lambda c: c.program.name)
+    description = fields.Function(lambda c: c.program.description)
+    name = fields.String()
+    status = fields.Function(lambda c: c.view_status)
+    timezone = fields.String()
+    start_date = fields.Date()
+    start_time = fields.String()
+    weekday = fields.Function(lambda c: c.start_date.strftime("%A").lower())
+    session_count = fields.Integer()
+    duration_minutes = fields.Integer()
+    capacity = fields.Integer()
+    seats_taken = fields.Function(lambda c: c.seats.taken)
+    seats_available = fields.Function(lambda c: c.seats.available)
+    waitlist_count = fields.Function(lambda c: c.seats.waitlisted)
+    price_amount = fields.Integer()
+    currency = fields.String()
+    sessions = fields.List(fields.Nested(SessionOut))
+
+
+class FacilitatorOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    email = fields.String()
+
+
+class CohortStaffOut(CohortPublicOut):
+    meeting_url = fields.String(allow_none=True)
+    hold_minutes = fields.Integer()
+    offer_hours = fields.Integer()
+    refund_cutoff_hours = fields.Integer()
+    skip_dates = fields.List(fields.String())
+    facilitator_ids = fields.Function(lambda c: [f.id for f in c.facilitators])
+    facilitators = fields.List(fields.Nested(FacilitatorOut))
+    calendar_url = fields.Function(lambda c: public_url(f"/calendar/cohorts/{c.feed_token}.ics"))
+    created_at = Instant()
+    updated_at = Instant()

@@ -1,0 +1,240 @@
+"""Use cases for programs, cohorts and sessions. Each public function is one transaction."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from .. import clock
+from ..auth import FACILITATOR
+from ..database import begin_write
+from ..enrolment.seats import seat_counts
+from ..errors import Conflict, Invalid, NotFound
+from ..extensions import db
+from ..http import Page, paginate
+from ..staff.models import Staff
+from .models import COHORT_TRANSITIONS, Cohort, Program, Session, cohort_facilitators
+from .schedule import ScheduleError, plan_sessions
+
+# ---- programs ---------------------------------------------------------------------------------
+
+
+def create_program(data: dict) -> Program:
+    """Create a program (what the clinic offers)."""
+    _check_titles(data)
+    program = Program(**data)
+    db.session.add(program)
+    db.session.commit()
+    return program
+
+
+def update_program(program_id: str, data: dict) -> Program:
+    """Change a program's fields; existing cohorts keep their own copies."""
+    program = get_program(program_id)
+    for key, value in data.items():
+        setattr(program, key, value)
+    _check_titles({"session_titles": program.session_titles,
+                   "default_session_count": program.default_session_count})
+    db.session.commit()
+    return program
+
+
+def _check_titles(data: dict) -> None:
+    titles = data.get("session_titles") or []
+    count = data.get("default_session_count", 12)
+    if len(titles) > count:
+        raise Invalid.field("session_titles", f"{len(titles)} titles given for {count} sessions; "
+                                              "give at most one per session.")
+
+
+def get_program(program_id: str) -> Program:
+    program = db.session.get(Program, program_id)
+    if program is None:
+        raise NotFound("No such program.")
+    return program
+
+
+def list_programs(page: int, page_size: int) -> Page:
+    return paginate(select(Program).order_by(Program.created_at, Program.id), page, page_size)
+
+
+# ---- cohorts ----------------------------------------------------------------------------------
+
+
+def _session_title(program: Program, number: int) -> str:
+    titles = program.session_titles or []
+    return titles[number - 1] if number <= len(titles) else f"Session {number}"
+
+
+def _facilitators(ids: list[str]) -> list[Staff]:
+    if not ids:
+        return []
+    found = {s.id: s for s in db.session.scalars(select(Staff).where(Staff.id.in_(ids)))}
+    wrong = [i for i in ids if i not in found or found[i].role != FACILITATOR or found[i].revoked_at]
+    if wrong:
+        raise Invalid.field("facilitator_ids", f"Not an active facilitator: {', '.join(wrong)}.")
+    return [found[i] for i in dict.fromkeys(ids)]
+
+
+def create_cohort(data: dict) -> Cohort:
+    """Open a run of a program, with its weekly sessions planned in the cohort's zone."""
+    program = db.session.get(Program, data["program_id"])
+    if program is None:
+        raise Invalid.field("program_id", "No such program.")
+    settings = {
+        "name": data.get("name") or f"{program.name}, {data['start_date']:%A}s from {data['start_date']:%B %-d}",
+        "session_count": data.get("session_count", program.default_session_count),
+        "duration_minutes": data.get("duration_minutes", program.default_duration_minutes),
+        "capacity": data.get("capacity", program.default_capacity),
+        "price_amount": data.get("price_amount", program.price_amount),
+        "currency": data.get("currency", program.currency),
+    }
+    try:
+        planned = plan_sessions(data["start_date"], data["start_time"], data["timezone"],
+                                settings["session_count"], settings["duration_minutes"],
+                                data.get("skip_dates", []))
+    except ScheduleError as exc:
+        raise Invalid.field(exc.field, exc.message) from None
+    cohort = Cohort(
+        program=program, status=data.get("status", "draft"), timezone=data["timezone"],
+        start_date=data["start_date"], start_time=data["start_time"].strftime("%H:%M"),
+        meeting_url=data.get("meeting_url"),
+        skip_dates=sorted(d.isoformat() for d in data.get("skip_dates", [])),
+        facilitators=_facilitators(data.get("facilitator_ids", [])),
+        **{k: data[k] for k in ("hold_minutes", "offer_hours", "refund_cutoff_hours") if k in data},
+        **settings,
+    )
+    cohort.sessions = [Session(number=p.number, title=_session_title(program, p.number),
+                               starts_at=p.starts_at, ends_at=p.ends_at) for p in planned]
+    db.session.add(cohort)
+    db.session.commit()
+    return describe([cohort])[0]
+
+
+def describe(cohorts: list[Cohort]) -> list[Cohort]:
+    """Attach what a cohort shows but does not store: seats now, and its status now."""
+    at = clock.now()
+    counts = seat_counts(cohorts, at)
+    for cohort in cohorts:
+        cohort.seats = counts[cohort.id]
+        cohort.view_status = cohort.display_status(at)
+    return cohorts
+
+
+def _visible_to(staff) -> "select":
+    stmt = select(Cohort)
+    if staff is not None and staff.role == FACILITATOR:
+        stmt = stmt.join(cohort_facilitators).where(cohort_facilitators.c.staff_id == staff.id)
+    return stmt
+
+
+def get_cohort(cohort_id: str, staff=None) -> Cohort:
+    """A cohort as `staff` may see it (None: the public, who see open and running ones)."""
+    cohort = db.session.scalar(_visible_to(staff).where(Cohort.id == cohort_id))
+    if cohort is None:
+        raise NotFound("No such cohort.")
+    describe([cohort])
+    if staff is None and cohort.view_status not in ("open", "running"):
+        raise NotFound("No such cohort.")
+    return cohort
+
+
+def list_cohorts(staff, query: dict) -> Page:
+    """Open cohorts for the public; any, filtered, for staff (facilitators: their own)."""
+    stmt = _visible_to(staff).order_by(Cohort.start_date, Cohort.id)
+    wanted = query.get("status")
+    if staff is None:
+        wanted = "open"
+    if query.get("program_id"):
+        stmt = stmt.where(Cohort.program_id == query["program_id"])
+    if wanted in ("draft", "cancelled"):
+        stmt = stmt.where(Cohort.status == wanted)
+    elif wanted in ("open", "closed", "running", "completed"):
+        # Derived statuses depend on the sessions' instants: compare against them in SQL.
+        at = clock.now()
+        first = select(Session.starts_at).where(Session.cohort_id == Cohort.id).order_by(Session.number).limit(1)
+        last = select(Session.ends_at).where(Session.cohort_id == Cohort.id).order_by(Session.number.desc()).limit(1)
+        stmt = stmt.where(Cohort.status.in_(["open", "closed"]))
+        if wanted in ("open", "closed"):
+            stmt = stmt.where(Cohort.status == wanted, first.scalar_subquery() > at)
+        elif wanted == "running":
+            stmt = stmt.where(first.scalar_subquery() <= at, last.scalar_subquery() > at)
+        else:
+            stmt = stmt.where(last.scalar_subquery() <= at)
+    page = paginate(stmt, query["page"], query["page_size"])
+    describe(page.items)
+    return page
+
+
+def update_cohort(cohort_id: str, data: dict, staff) -> Cohort:
+    """Change a cohort's settings or status, under the cohort's lock."""
+    from ..enrolment import services as enrolment
+
+    begin_write()
+    cohort = lock_cohort(cohort_id)
+    at = clock.now()
+    if "capacity" in data:
+        taken = seat_counts([cohort], at)[cohort.id].taken
+        if data["capacity"] < taken:
+            raise Conflict(f"{taken} seats are taken; capacity cannot go below that.")
+    if "facilitator_ids" in data:
+        cohort.facilitators = _facilitators(data.pop("facilitator_ids"))
+    new_status = data.pop("status", cohort.status)
+    raised = data.get("capacity", cohort.capacity) > cohort.capacity
+    for key, value in data.items():
+        setattr(cohort, key, value)
+    cohort.updated_at = at
+    if new_status != cohort.status:
+        if new_status not in COHORT_TRANSITIONS[cohort.status]:
+            raise Conflict(f"A {cohort.status} cohort cannot become {new_status}.")
+        cohort.status = new_status
+        if new_status == "cancelled":
+            enrolment.cancel_cohort_enrolments(cohort, staff)
+    if raised and cohort.status != "cancelled":
+        enrolment.offer_free_seats(cohort)
+    db.session.commit()
+    return describe([cohort])[0]
+
+
+def lock_cohort(cohort_id: str) -> Cohort:
+    """Load a cohort and hold its row lock until the transaction ends (call begin_write first)."""
+    cohort = db.session.scalar(select(Cohort).where(Cohort.id == cohort_id).with_for_update())
+    if cohort is None:
+        raise NotFound("No such cohort.")
+    return cohort
+
+
+# ---- sessions ---------------------------------------------------------------------------------
+
+
+def update_session(session_id: str, data: dict) -> Session:
+    """Reschedule, retitle, or cancel one session; raises its change counter."""
+    session = db.session.get(Session, session_id)
+    if session is None:
+        raise NotFound("No such session.")
+    length = timedelta(minutes=data["duration_minutes"]) if "duration_minutes" in data \
+        else session.ends_at - session.starts_at
+    starts = data.get("starts_at") or data.get("local_start") or session.starts_at
+    changed = False
+    if starts != session.starts_at or starts + length != session.ends_at:
+        session.starts_at, session.ends_at = starts, starts + length
+        changed = True
+    if "title" in data and data["title"] != session.title:
+        session.title = data["title"]
+        changed = True
+    if "status" in data and data["status"] != session.status:
+        if session.status == "cancelled" and session.starts_at <= clock.now():
+            raise Conflict("A cancelled session that has already passed cannot be restored.")
+        session.status = data["status"]
+        changed = True
+    if changed:
+        session.sequence += 1
+        session.updated_at = clock.now()
+        _announce_session_change(session)
+    db.session.commit()
+    return session
+
+
+def _announce_session_change(session: Session) -> None:
+    """Hook: the notifications domain tells confirmed participants (same transaction)."""
+    from ..notifications import hooks
+
+    hooks.session_changed(session)

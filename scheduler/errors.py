@@ -1,0 +1,132 @@
+"""Domain errors, each knowing its HTTP status, and the one problem+json error handler."""
+import logging
+
+from flask import Flask, Response, json
+from marshmallow import ValidationError as SchemaValidationError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://scheduler.example/problems/"
+
+
+class DomainError(Exception):
+    """A business rule refused the request. Subclasses set status, type and title."""
+
+    status = 400
+    type = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: dict | None = None, headers: dict | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class BadRequest(DomainError):
+    status, type, title = 400, "bad-request", "Malformed request"
+
+
+class Unauthorized(DomainError):
+    status, type, title = 401, "unauthorized", "Missing or invalid credentials"
+
+    def __init__(self, detail="Send a valid token as 'Authorization: Bearer <token>'."):
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="scheduler"'})
+
+
+class Forbidden(DomainError):
+    status, type, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(DomainError):
+    status, type, title = 404, "not-found", "Not found"
+
+
+class Conflict(DomainError):
+    status, type, title = 409, "conflict", "Conflicts with the current state"
+
+
+class Invalid(DomainError):
+    status, type, title = 422, "validation", "Invalid request"
+
+    @classmethod
+    def field(cls, name: str, message: str) -> "Invalid":
+        return cls(f"{name}: {message}", errors={name: [message]})
+
+
+class Unavailable(DomainError):
+    status, type, title = 503, "unavailable", "Service temporarily unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 5):
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+def problem(status: int, title: str, detail: str, type_: str, errors=None, headers=None) -> Response:
+    body = {"type": PROBLEM_BASE + type_, "title": title, "status": status, "detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _count_messages(errors) -> int:
+    if isinstance(errors, dict):
+        return sum(_count_messages(v) for v in errors.values()) or 1
+    return 1
+
+
+def _flatten(errors):
+    """marshmallow nests errors for list items as {index: [...]}; keep keys JSON strings."""
+    if isinstance(errors, dict):
+        return {str(k): _flatten(v) for k, v in errors.items()}
+    return errors
+
+
+_HTTP_TYPES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+               405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
+               415: "unsupported-media-type", 422: "validation", 429: "rate-limited"}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error leaves as application/problem+json (RFC 9457)."""
+
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        return problem(error.status, error.title, error.detail, error.type, error.errors, error.headers)
+
+    @app.errorhandler(SchemaValidationError)
+    def _validation(error: SchemaValidationError):
+        messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        count = len(messages)
+        detail = f"{count} field is invalid" if count == 1 else f"{count} fields are invalid"
+        return problem(422, "Invalid request", detail, "validation", _flatten(messages))
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        headers = {}
+        if error.code == 405 and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        if error.code == 429:
+            headers["Retry-After"] = str(getattr(error, "retry_after", None) or 60)
+            original = error.get_response()
+            if original.headers.get("Retry-After"):
+                headers["Retry-After"] = original.headers["Retry-After"]
+        return problem(error.code or 500, error.name, error.description or error.name,
+                       _HTTP_TYPES.get(error.code, "http-error"), headers=headers)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(error: OperationalError):
+        log.warning("database unavailable: %s", error.orig)
+        return problem(503, "Service temporarily unavailable",
+                       "The database did not answer; try again shortly.", "unavailable",
+                       headers={"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error")
+        return problem(500, "Internal server error",
+                       "Something went wrong on our side; it has been logged.", "internal")

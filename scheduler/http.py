@@ -1,0 +1,128 @@
+"""The edge of every JSON endpoint: credentials, body and query parsing, dumping, paging.
+
+A view is a plain function decorated with @endpoint(...). The declaration is also
+what /openapi.json and the route-by-route access test read.
+"""
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Response, g, json, request
+from marshmallow import Schema, fields, validate
+
+from .auth import Access, authenticate
+from .errors import BadRequest, DomainError
+
+
+@dataclass
+class Page:
+    """One page of a list, as views return it."""
+
+    items: list
+    total: int
+    page: int
+    page_size: int
+
+
+class PageQuery(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+@dataclass
+class EndpointSpec:
+    access: Access
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    response: type[Schema] | None = None
+    staff_response: type[Schema] | None = None
+    status: int = 200
+    many: bool = False
+    summary: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class UnsupportedMediaType(DomainError):
+    status, type, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+def read_json_object() -> dict:
+    """The request body as a JSON object; {} when there is none."""
+    raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
+    if not raw.strip():
+        return {}
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the body as JSON with 'Content-Type: application/json'.")
+    try:
+        payload = json.loads(raw)
+    except ValueError as exc:
+        raise BadRequest(f"The body is not valid JSON: {exc}.") from None
+    if not isinstance(payload, dict):
+        raise BadRequest(f"The body must be a JSON object, not {type(payload).__name__}.")
+    return payload
+
+
+def read_query(schema: type[Schema]) -> dict:
+    args = {k: v for k, v in request.args.items() if k != "token"}
+    return schema().load(args)
+
+
+def json_response(payload: Any, status: int = 200, headers: dict | None = None) -> Response:
+    response = Response(json.dumps(payload), status=status, mimetype="application/json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def endpoint(access: Access, *, body=None, query=None, response=None, staff_response=None,
+             status=200, many=False, summary=""):
+    """Declare who may call a view and what it takes and returns.
+
+    The view receives `data` (the loaded body) and `query` (the loaded query string)
+    as keyword arguments when declared, and returns a model object, a list, a Page,
+    or a ready Response. `staff_response`, when given, is the shape shown to staff.
+    """
+    spec = EndpointSpec(access, body, query, response, staff_response, status, many, summary)
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(**view_args):
+            authenticate(access, view_args)
+            if body is not None:
+                view_args["data"] = body().load(read_json_object())
+            if query is not None:
+                view_args["query"] = read_query(query)
+            result = view(**view_args)
+            if isinstance(result, Response):
+                return result
+            headers = {}
+            if isinstance(result, Page):
+                headers["X-Pagination"] = json.dumps(
+                    {"total": result.total, "page": result.page, "page_size": result.page_size})
+                result = result.items
+            schema = staff_response if staff_response and g.staff else response
+            payload = schema(many=many).dump(result) if schema is not None else result
+            return json_response(payload, status, headers)
+
+        wrapper.endpoint_spec = spec
+        return wrapper
+
+    return decorate
+
+
+def paginate(select_stmt, page: int, page_size: int) -> Page:
+    """Run a SELECT one page at a time, with the total count."""
+    from sqlalchemy import func, select
+
+    from .extensions import db
+
+    total = db.session.scalar(select(func.count()).select_from(select_stmt.order_by(None).subquery()))
+    items = db.session.scalars(select_stmt.limit(page_size).offset((page - 1) * page_size)).all()
+    return Page(list(items), total, page, page_size)
+
+
+def public_url(path: str) -> str:
+    """An absolute URL on the service's public address (PUBLIC_BASE_URL)."""
+    from flask import current_app
+
+    return current_app.config["PUBLIC_BASE_URL"] + path

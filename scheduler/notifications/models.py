@@ -1,0 +1,1 @@
+"""The outbox: every email, written in the transaction of the change it reports."""

@@ -1,0 +1,1 @@
+"""Payment rows: every PaymentIntent or desk payment, and every refund."""

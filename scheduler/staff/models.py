@@ -1,0 +1,22 @@
+"""Staff accounts. Only a hash of each bearer token is stored."""
+from sqlalchemy import CheckConstraint
+
+from ..auth import ROLES
+from ..clock import now
+from ..database import UTCDateTime, new_id
+from ..extensions import db
+
+
+class Staff(db.Model):
+    __tablename__ = "staff"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES!r}", name="role"),
+    )
+
+    id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("stf"))
+    email = db.Column(db.String(254), nullable=False, unique=True)
+    name = db.Column(db.String(200), nullable=False)
+    role = db.Column(db.String(20), nullable=False)
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    created_at = db.Column(UTCDateTime, nullable=False, default=now)
+    revoked_at = db.Column(UTCDateTime)

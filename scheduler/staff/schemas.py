@@ -1,0 +1,28 @@
+"""Input and output shapes of staff accounts."""
+from marshmallow import Schema, fields, validate
+
+from ..auth import ROLES
+from ..validation import Instant, Name
+
+
+class StaffCreate(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    name = Name(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES, error="Use one of: " + ", ".join(ROLES) + "."))
+
+
+class StaffOut(Schema):
+    id = fields.String()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+    created_at = Instant()
+    revoked_at = Instant(allow_none=True)
+
+
+class StaffCreatedOut(StaffOut):
+    """Shown once, at creation: the only time the token is ever visible."""
+
+    token = fields.String()
+
+
