@@ -36,8 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
 
     from .demo import demo_command
+    from .jobs import jobs_cli, worker_command
     from .staff.cli import staff_cli
 
-    app.cli.add_command(staff_cli)
-    app.cli.add_command(demo_command)
+    for command in (staff_cli, demo_command, jobs_cli, worker_command):
+        app.cli.add_command(command)
     return app

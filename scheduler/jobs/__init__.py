@@ -1,0 +1,66 @@
+"""Periodic jobs: plain functions that take no arguments and run alone.
+
+Each domain registers its jobs with @job("name"). `flask --app wsgi jobs run-once`
+runs each once; `flask --app wsgi worker` repeats that forever. One failing job is
+logged and does not stop the others. Jobs must be safe with several workers at once
+(row locks, SKIP LOCKED, or unique keys), since the Procfile may scale the worker.
+"""
+import logging
+import time
+
+import click
+from flask.cli import AppGroup
+
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+JOBS: dict = {}
+
+
+def job(name: str):
+    def register(func):
+        JOBS[name] = func
+        return func
+
+    return register
+
+
+def run_all_once() -> dict:
+    """Run every registered job once; returns {name: result or error text}."""
+    results = {}
+    for name, func in JOBS.items():
+        try:
+            results[name] = func()
+        except Exception as exc:  # one failing job must not stop the others
+            db.session.rollback()
+            log.exception("job %s failed", name)
+            results[name] = f"failed: {exc}"
+    return results
+
+
+def _load_jobs() -> None:
+    """Import the modules that register jobs."""
+    from ..enrolment import jobs as _enrolment  # noqa: F401
+
+
+jobs_cli = AppGroup("jobs", help="Run the periodic jobs.")
+
+
+@jobs_cli.command("run-once")
+def run_once_command():
+    """Run every job once, then exit."""
+    _load_jobs()
+    for name, result in run_all_once().items():
+        click.echo(f"{name}: {result}")
+
+
+@click.command("worker")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+def worker_command(interval):
+    """Run the jobs forever: deliver mail, expire holds and offers, send reminders."""
+    _load_jobs()
+    log.info("worker started: %s", ", ".join(JOBS))
+    while True:
+        run_all_once()
+        db.session.remove()
+        time.sleep(interval)
