@@ -28,10 +28,11 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
 
     from . import meta
+    from .calendars import api as calendars_api
     from .cohorts import api as cohorts_api
     from .staff import api as staff_api
 
-    for blueprint in (meta.bp, cohorts_api.bp, staff_api.bp):
+    for blueprint in (meta.bp, cohorts_api.bp, staff_api.bp, calendars_api.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 

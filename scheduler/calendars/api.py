@@ -1,0 +1,57 @@
+"""Calendar feed routes (secret token in the URL) and the staff route that rotates a cohort's token."""
+from flask import Blueprint, Response, request
+from werkzeug.http import is_resource_modified
+
+from ..auth import DESK, TOKEN_IN_URL, staff
+from ..http import endpoint
+from . import services
+from .links import cohort_feed_urls
+
+bp = Blueprint("calendars", __name__)
+
+ICS_MIMETYPE = "text/calendar"
+
+
+def _feed_response(state: services.FeedState, build) -> Response:
+    """200 with the feed, or 304 when the client's validators still match (nothing built)."""
+    response = Response(mimetype=ICS_MIMETYPE)  # Flask adds "; charset=utf-8" for text/*
+    response.set_etag(state.etag)
+    response.last_modified = state.last_modified
+    # Private: the URL is a secret; no-cache: store it, but ask again (cheaply, via 304).
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if not is_resource_modified(request.environ, etag=state.etag, last_modified=state.last_modified):
+        response.status_code = 304
+        return response
+    response.set_data(build(state))
+    return response
+
+
+def _document_as_ics(view):
+    view.endpoint_spec.extra["content"] = {ICS_MIMETYPE: {"schema": {"type": "string"}}}
+    return view
+
+
+@bp.get("/calendar/<feed_token>.ics")
+@_document_as_ics
+@endpoint(TOKEN_IN_URL)
+def participant_feed(feed_token):
+    """A participant's calendar feed: every session of the cohorts they are confirmed in."""
+    return _feed_response(services.participant_feed_state(feed_token), services.participant_feed)
+
+
+@bp.get("/calendar/cohorts/<feed_token>.ics")
+@_document_as_ics
+@endpoint(TOKEN_IN_URL)
+def cohort_feed(feed_token):
+    """A cohort's calendar feed for its facilitators and staff."""
+    return _feed_response(services.cohort_feed_state(feed_token), services.cohort_feed)
+
+
+@bp.post("/api/v1/cohorts/<cohort_id>/calendar/rotate")
+@endpoint(staff(*DESK))
+def rotate_cohort_feed(cohort_id):
+    """Replace a cohort's feed token; the old feed URL answers 404 from now on."""
+    cohort = services.rotate_cohort_feed(cohort_id)
+    return {"cohort_id": cohort.id, **cohort_feed_urls(cohort)}

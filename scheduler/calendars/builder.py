@@ -1,0 +1,106 @@
+"""iCalendar feeds as a pure function: plain values in, bytes out; no database, no clock.
+
+The same input gives the same bytes, so a feed's validators can be computed from
+its inputs alone and calendar apps that poll for months see nothing change until
+something did.
+"""
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, vDuration
+
+PRODID = "-//Group programs//Scheduler//EN"
+# Bump when the bytes built from the same input change (feed validators include it).
+BUILDER_VERSION = "1"
+DEFAULT_REFRESH = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    """One session as a calendar shows it. Instants are aware; `tz` is an IANA name."""
+
+    uid: str
+    starts_at: datetime
+    ends_at: datetime
+    tz: str
+    summary: str
+    meeting_url: str | None
+    sequence: int
+    last_modified: datetime
+    created: datetime
+    cancelled: bool
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: calendar feeds carry no floating times")
+    return value.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _event(item: FeedEvent) -> Event:
+    zone = ZoneInfo(item.tz)
+    event = Event()
+    event.add("uid", item.uid)
+    # DTSTAMP is the last change, not "now": identical input must give identical bytes.
+    event.add("dtstamp", _utc(item.last_modified))
+    event.add("created", _utc(item.created))
+    event.add("last-modified", _utc(item.last_modified))
+    event.add("sequence", item.sequence)
+    event.add("dtstart", _utc(item.starts_at).astimezone(zone))
+    event.add("dtend", _utc(item.ends_at).astimezone(zone))
+    event.add("summary", item.summary)
+    event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    event.add("class", "PRIVATE")
+    if item.meeting_url:
+        # Most clients ignore CONFERENCE; LOCATION, URL and DESCRIPTION are what they show.
+        event.add("location", item.meeting_url)
+        event.add("url", item.meeting_url)
+        event.add("description", f"Join online: {item.meeting_url}")
+    else:
+        event.add("description", "The meeting link will be sent by email.")
+    return event
+
+
+def _zone_spans(events: list[FeedEvent]) -> dict[str, tuple[date, date]]:
+    spans: dict[str, tuple[date, date]] = {}
+    for item in events:
+        first, last = item.starts_at.date(), item.ends_at.date()
+        if item.tz in spans:
+            first, last = min(first, spans[item.tz][0]), max(last, spans[item.tz][1])
+        spans[item.tz] = (first, last)
+    return spans
+
+
+def build_feed(events: list[FeedEvent], *, name: str, refresh: timedelta | None = DEFAULT_REFRESH) -> bytes:
+    """A VCALENDAR with one VEVENT per item, a VTIMEZONE per zone used, CRLF and folded lines.
+
+    `refresh` adds REFRESH-INTERVAL and X-PUBLISHED-TTL (for subscribed feeds);
+    None leaves them out (for a one-off .ics attachment).
+    """
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    cal.add("name", name)
+    if refresh is not None:
+        # icalendar leaves out VALUE=DURATION, which RFC 7986 requires on REFRESH-INTERVAL.
+        cal.add("refresh-interval", vDuration(refresh), parameters={"VALUE": "DURATION"})
+        cal.add("x-published-ttl", vDuration(refresh))
+    ordered = sorted(events, key=lambda e: (_utc(e.starts_at), e.uid))
+    for item in ordered:
+        cal.add_component(_event(item))
+    # One VTIMEZONE per zone, covering only the feed's span (a day either side for the
+    # local dates), instead of every transition since 1970.
+    for tz, (first, last) in sorted(_zone_spans(ordered).items()):
+        _add_timezone(cal, tz, first - timedelta(days=1), last + timedelta(days=1))
+    return cal.to_ical()
+
+
+def _add_timezone(cal: Calendar, tz: str, first: date, last: date) -> None:
+    from icalendar import Timezone
+
+    position = len(cal.timezones)
+    cal.subcomponents.insert(position, Timezone.from_tzid(tz, first_date=first, last_date=last))
