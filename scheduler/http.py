@@ -11,7 +11,7 @@ from flask import Response, g, json, request
 from marshmallow import Schema, fields, validate
 
 from .auth import Access, authenticate
-from .errors import BadRequest, DomainError
+from .errors import BadRequest, DomainError, NotFound
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Page:
 
 
 class PageQuery(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
@@ -59,11 +59,29 @@ def read_json_object() -> dict:
         raise BadRequest(f"The body is not valid JSON: {exc}.") from None
     if not isinstance(payload, dict):
         raise BadRequest(f"The body must be a JSON object, not {type(payload).__name__}.")
+    if _has_nul(payload):
+        raise BadRequest(_NUL_MESSAGE)
     return payload
+
+
+_NUL_MESSAGE = "Text may not contain the NUL character (\\u0000)."
+
+
+def _has_nul(value) -> bool:
+    """PostgreSQL cannot store NUL in text: refuse it at the edge rather than fail later."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def read_query(schema: type[Schema]) -> dict:
     args = {k: v for k, v in request.args.items() if k != "token"}
+    if _has_nul(args):
+        raise BadRequest(_NUL_MESSAGE)
     return schema().load(args)
 
 
@@ -87,6 +105,8 @@ def endpoint(access: Access, *, body=None, query=None, response=None, staff_resp
     def decorate(view):
         @functools.wraps(view)
         def wrapper(**view_args):
+            if _has_nul(view_args):
+                raise NotFound("No such resource.")
             authenticate(access, view_args)
             if body is not None:
                 view_args["data"] = body().load(read_json_object())

@@ -50,9 +50,42 @@ class StrictDate(fields.Date):
         if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise self.make_error("invalid")
         try:
-            return date.fromisoformat(value)
+            parsed = date.fromisoformat(value)
         except ValueError:
             raise self.make_error("invalid") from None
+        return _in_supported_years(parsed)
+
+
+class LocalDateTime(fields.String):
+    """A wall-clock date and time, YYYY-MM-DDTHH:MM[:SS], with or without a UTC offset.
+
+    Loads as (naive datetime, offset or None): which instant it means depends on a
+    timezone the field does not know (the cohort's), so the service resolves it.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from datetime import datetime
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?", value):
+            raise ValidationError("Use the local time as YYYY-MM-DDTHH:MM, optionally with the "
+                                  "offset, for example 2026-10-22T18:00 or 2026-10-22T18:00:00-04:00.")
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError("Not a real date and time.") from None
+        _in_supported_years(parsed)
+        return parsed.replace(tzinfo=None), parsed.utcoffset()
+
+
+# Dates and instants outside these years are typos; refusing them also keeps date
+# arithmetic (a schedule, a UTC conversion) far from datetime's year-1/9999 edges.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
+def _in_supported_years(value):
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(f"Must be between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31.")
+    return value
 
 
 class Instant(fields.AwareDateTime):
@@ -60,6 +93,12 @@ class Instant(fields.AwareDateTime):
 
     def __init__(self, **kwargs):
         super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from datetime import timezone
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        _in_supported_years(parsed)
+        return parsed.astimezone(timezone.utc)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:

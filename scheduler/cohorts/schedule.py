@@ -42,6 +42,31 @@ def local_to_utc(day: date, wall_time: time, zone: ZoneInfo) -> datetime:
     return instant
 
 
+def resolve_local(wall: datetime, zone: ZoneInfo, offset: timedelta | None, field: str) -> datetime:
+    """The UTC instant of a naive local date-time in `zone`.
+
+    With no offset, an ambiguous time means its first occurrence, as in schedules.
+    With an offset, it must be one the zone uses at that wall time (it picks which
+    of two ambiguous instants is meant). A time inside a gap is refused either way,
+    never silently moved an hour.
+    """
+    candidates = []
+    for fold in (0, 1):
+        instant = wall.replace(tzinfo=zone, fold=fold).astimezone(timezone.utc)
+        if instant.astimezone(zone).replace(tzinfo=None) == wall and instant not in candidates:
+            candidates.append(instant)
+    if not candidates:
+        raise ScheduleError(field, f"{wall:%H:%M} does not exist on {wall.date().isoformat()} in {zone.key} "
+                                   "(the clocks skip it for daylight saving); choose another time.")
+    if offset is None:
+        return candidates[0]
+    for instant in candidates:
+        if instant.astimezone(zone).utcoffset() == offset:
+            return instant
+    raise ScheduleError(field, f"{zone.key} is not at that UTC offset at {wall:%Y-%m-%d %H:%M}; "
+                               "give the local time without an offset, or use starts_at (UTC).")
+
+
 def weekly_dates(start_date: date, session_count: int, skip_dates: list[date]) -> list[date]:
     """The session dates: weekly from start_date, stepping over skipped dates."""
     skips = set(skip_dates)

@@ -2,8 +2,8 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..http import PageQuery, public_url
-from ..validation import (Amount, Count, Currency, HttpsUrl, Instant, Name, StrictDate, Timezone,
-                          Trimmed, WallTime)
+from ..validation import (Amount, Count, Currency, HttpsUrl, Instant, LocalDateTime, Name, StrictDate,
+                          Timezone, Trimmed, WallTime)
 
 # ---- programs ---------------------------------------------------------------------------------
 
@@ -59,7 +59,8 @@ class SessionOut(Schema):
 
 class SessionPatch(Schema):
     starts_at = Instant()
-    local_start = Instant()
+    # Wall-clock time in the cohort's zone; resolved (and gap-checked) by the service.
+    local_start = LocalDateTime()
     duration_minutes = Count(15, 480)
     title = Name(max_length=300)
     status = fields.String(validate=validate.OneOf(["cancelled", "scheduled"]))

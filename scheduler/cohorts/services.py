@@ -1,5 +1,6 @@
 """Use cases for programs, cohorts and sessions. Each public function is one transaction."""
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -12,7 +13,7 @@ from ..extensions import db
 from ..http import Page, paginate
 from ..staff.models import Staff
 from .models import COHORT_TRANSITIONS, Cohort, Program, Session, cohort_facilitators
-from .schedule import ScheduleError, plan_sessions
+from .schedule import ScheduleError, plan_sessions, resolve_local
 
 # ---- programs ---------------------------------------------------------------------------------
 
@@ -207,12 +208,22 @@ def lock_cohort(cohort_id: str) -> Cohort:
 
 def update_session(session_id: str, data: dict) -> Session:
     """Reschedule, retitle, or cancel one session; raises its change counter."""
+    begin_write()
     session = db.session.get(Session, session_id)
     if session is None:
         raise NotFound("No such session.")
+    lock_cohort(session.cohort_id)
+    if session.cohort.status == "cancelled":
+        raise Conflict("The cohort is cancelled; its sessions cannot change.")
     length = timedelta(minutes=data["duration_minutes"]) if "duration_minutes" in data \
         else session.ends_at - session.starts_at
-    starts = data.get("starts_at") or data.get("local_start") or session.starts_at
+    starts = data.get("starts_at") or session.starts_at
+    if "local_start" in data:
+        wall, offset = data["local_start"]
+        try:
+            starts = resolve_local(wall, ZoneInfo(session.cohort.timezone), offset, "local_start")
+        except ScheduleError as exc:
+            raise Invalid.field(exc.field, exc.message) from None
     changed = False
     if starts != session.starts_at or starts + length != session.ends_at:
         session.starts_at, session.ends_at = starts, starts + length
