@@ -1,1 +1,121 @@
-"""Payment rows: every PaymentIntent or desk payment, and every refund."""
+"""Payment rows: every PaymentIntent or desk payment, every refund, every Stripe event seen.
+
+Amounts are integers in the currency's minor unit. States only move forward.
+"""
+from sqlalchemy import CheckConstraint
+
+from ..clock import now
+from ..database import UTCDateTime, new_id
+from ..errors import Conflict
+from ..extensions import db
+
+DESK_METHODS = ("cash", "check", "card_in_person", "insurance", "waived")
+PAYMENT_STATUSES = ("open", "failed", "succeeded", "canceled")
+# Forward-only: a late payment_failed never undoes a success; a failed intent may still
+# succeed (the person retries with another card on the same intent).
+PAYMENT_TRANSITIONS = {
+    "open": {"failed", "succeeded", "canceled"},
+    "failed": {"failed", "succeeded", "canceled"},
+    "succeeded": set(),
+    "canceled": set(),
+}
+REFUND_STATUSES = ("pending", "succeeded", "failed", "owed_by_front_desk")
+
+
+class Payment(db.Model):
+    """One attempt to take money for an enrolment: a Stripe PaymentIntent or a desk payment."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint(f"status IN {PAYMENT_STATUSES!r}", name="status"),
+        CheckConstraint("provider IN ('stripe', 'desk')", name="provider"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("amount_refunded >= 0 AND amount_refunded <= amount", name="refund_within_amount"),
+    )
+
+    id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("pay"))
+    enrolment_id = db.Column(db.String(40), db.ForeignKey("enrolments.id"), nullable=False, index=True)
+    provider = db.Column(db.String(10), nullable=False)
+    method = db.Column(db.String(20), nullable=False)  # card (Stripe) or a desk method
+    stripe_payment_intent_id = db.Column(db.String(255), unique=True)
+    amount = db.Column(db.Integer, nullable=False)
+    currency = db.Column(db.String(3), nullable=False)
+    status = db.Column(db.String(20), nullable=False, default="open")
+    # What has been given back or is on its way back (pending refunds included), so
+    # that two refunds can never together exceed what was paid.
+    amount_refunded = db.Column(db.Integer, nullable=False, default=0)
+    reference = db.Column(db.String(200))
+    staff_id = db.Column(db.String(40), db.ForeignKey("staff.id"))
+    last_error = db.Column(db.String(500))
+    cancel_attempts = db.Column(db.Integer, nullable=False, default=0)
+    succeeded_at = db.Column(UTCDateTime)
+    created_at = db.Column(UTCDateTime, nullable=False, default=now)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=now)
+
+    enrolment = db.relationship("Enrolment")
+
+    @property
+    def refundable(self) -> int:
+        return self.amount - self.amount_refunded if self.status == "succeeded" else 0
+
+    def move_to(self, status: str) -> bool:
+        """Move forward; returns False (and changes nothing) for a move backwards or sideways."""
+        if status == self.status and status != "failed":
+            return False
+        if status not in PAYMENT_TRANSITIONS[self.status]:
+            return False
+        self.status = status
+        self.updated_at = now()
+        if status == "succeeded":
+            self.succeeded_at = now()
+        return True
+
+
+class Refund(db.Model):
+    """Money going back: sent to Stripe by a job (idempotency key = our id), or owed by the desk."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint(f"status IN {REFUND_STATUSES!r}", name="status"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("source IN ('app', 'stripe_dashboard')", name="source"),
+    )
+
+    id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("rfd"))
+    payment_id = db.Column(db.String(40), db.ForeignKey("payments.id"), index=True)
+    enrolment_id = db.Column(db.String(40), db.ForeignKey("enrolments.id"), nullable=False, index=True)
+    amount = db.Column(db.Integer, nullable=False)
+    currency = db.Column(db.String(3), nullable=False)
+    reason = db.Column(db.String(40), nullable=False)
+    status = db.Column(db.String(20), nullable=False)
+    source = db.Column(db.String(20), nullable=False, default="app")
+    stripe_refund_id = db.Column(db.String(255), unique=True)
+    staff_id = db.Column(db.String(40), db.ForeignKey("staff.id"))
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    # A worker that takes a pending refund claims it until then, so others skip it.
+    claimed_until = db.Column(UTCDateTime)
+    last_error = db.Column(db.String(500))
+    created_at = db.Column(UTCDateTime, nullable=False, default=now)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=now)
+
+    payment = db.relationship(Payment)
+
+    def as_contract(self) -> dict:
+        return {"amount": self.amount, "currency": self.currency, "status": self.status}
+
+
+class WebhookEvent(db.Model):
+    """A Stripe event that took effect; written in the same transaction as its effect."""
+
+    __tablename__ = "webhook_events"
+
+    id = db.Column(db.String(255), primary_key=True)  # Stripe's event id
+    type = db.Column(db.String(100), nullable=False)
+    payment_intent_id = db.Column(db.String(255), index=True)
+    outcome = db.Column(db.String(100), nullable=False)
+    received_at = db.Column(UTCDateTime, nullable=False, default=now)
+
+
+def ensure_refundable(payment: Payment, amount: int) -> None:
+    if amount > payment.refundable:
+        raise Conflict(f"Only {payment.refundable} of this payment can still be refunded.")
