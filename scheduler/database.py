@@ -53,7 +53,7 @@ def begin_write():
     On PostgreSQL this opens an ordinary transaction; callers then lock rows with
     SELECT … FOR UPDATE.
     """
-    session = db.session
+    session = db.session()  # the scoped_session proxy has no in_transaction()
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write() called with unsaved changes in the session")
