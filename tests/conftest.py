@@ -131,3 +131,13 @@ def make_cohort(app, make_program):
         return create_cohort(data)
 
     return make
+
+
+@pytest.fixture
+def smtp_server():
+    """A real aiosmtpd server on a free loopback port that records every message (tests/smtp_server.py)."""
+    from tests.smtp_server import SMTPServer
+
+    server = SMTPServer().start()
+    yield server
+    server.stop()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-21 22:31:44.440943
+Create Date: 2026-11-21 22:36:57.424427
 
 """
 from alembic import op
@@ -71,6 +71,17 @@ def upgrade():
     sa.UniqueConstraint('email', name=op.f('uq_staff_email')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_staff_token_hash'))
     )
+    op.create_table('webhook_events',
+    sa.Column('id', sa.String(length=255), nullable=False),
+    sa.Column('type', sa.String(length=100), nullable=False),
+    sa.Column('payment_intent_id', sa.String(length=255), nullable=True),
+    sa.Column('outcome', sa.String(length=100), nullable=False),
+    sa.Column('received_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_events'))
+    )
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_events_payment_intent_id'), ['payment_intent_id'], unique=False)
+
     op.create_table('cohorts',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('program_id', sa.String(length=40), nullable=False),
@@ -173,11 +184,118 @@ def upgrade():
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_entries_enrolment_id'), ['enrolment_id'], unique=False)
 
+    op.create_table('outbox_messages',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('enrolment_id', sa.String(length=40), nullable=True),
+    sa.Column('session_id', sa.String(length=40), nullable=True),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=True),
+    sa.Column('resend_of', sa.String(length=40), nullable=True),
+    sa.Column('message_id', sa.String(length=200), nullable=False),
+    sa.Column('from_address', sa.String(length=300), nullable=False),
+    sa.Column('to_address', sa.String(length=254), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('attachments', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('lease_owner', sa.String(length=40), nullable=True),
+    sa.Column('lease_expires_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('refused_recipients', sa.JSON(), nullable=True),
+    sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'skipped')", name=op.f('ck_outbox_messages_status')),
+    sa.CheckConstraint('attempts >= 0', name=op.f('ck_outbox_messages_attempts_not_negative')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_outbox_messages_enrolment_id_enrolments')),
+    sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_outbox_messages_session_id_sessions'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_outbox_messages_dedupe_key')),
+    sa.UniqueConstraint('message_id', name=op.f('uq_outbox_messages_message_id'))
+    )
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_messages_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_messages_enrolment_id'), ['enrolment_id'], unique=False)
+
+    op.create_table('payments',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('enrolment_id', sa.String(length=40), nullable=False),
+    sa.Column('provider', sa.String(length=10), nullable=False),
+    sa.Column('method', sa.String(length=20), nullable=False),
+    sa.Column('stripe_payment_intent_id', sa.String(length=255), nullable=True),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('amount_refunded', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=200), nullable=True),
+    sa.Column('staff_id', sa.String(length=40), nullable=True),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.Column('cancel_attempts', sa.Integer(), nullable=False),
+    sa.Column('succeeded_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.CheckConstraint("provider IN ('stripe', 'desk')", name=op.f('ck_payments_provider')),
+    sa.CheckConstraint("status IN ('open', 'failed', 'succeeded', 'canceled')", name=op.f('ck_payments_status')),
+    sa.CheckConstraint('amount >= 0', name=op.f('ck_payments_amount_not_negative')),
+    sa.CheckConstraint('amount_refunded >= 0 AND amount_refunded <= amount', name=op.f('ck_payments_refund_within_amount')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_payments_enrolment_id_enrolments')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_payments_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payments')),
+    sa.UniqueConstraint('stripe_payment_intent_id', name=op.f('uq_payments_stripe_payment_intent_id'))
+    )
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payments_enrolment_id'), ['enrolment_id'], unique=False)
+
+    op.create_table('refunds',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('payment_id', sa.String(length=40), nullable=True),
+    sa.Column('enrolment_id', sa.String(length=40), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('reason', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('stripe_refund_id', sa.String(length=255), nullable=True),
+    sa.Column('staff_id', sa.String(length=40), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('claimed_until', scheduler.database.UTCDateTime(), nullable=True),
+    sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.CheckConstraint("source IN ('app', 'stripe_dashboard')", name=op.f('ck_refunds_source')),
+    sa.CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'owed_by_front_desk')", name=op.f('ck_refunds_status')),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_refunds_amount_positive')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_refunds_enrolment_id_enrolments')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_refunds_payment_id_payments')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_refunds_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
+    sa.UniqueConstraint('stripe_refund_id', name=op.f('uq_refunds_stripe_refund_id'))
+    )
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refunds_enrolment_id'), ['enrolment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refunds_payment_id'), ['payment_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_refunds_payment_id'))
+        batch_op.drop_index(batch_op.f('ix_refunds_enrolment_id'))
+
+    op.drop_table('refunds')
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payments_enrolment_id'))
+
+    op.drop_table('payments')
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_messages_enrolment_id'))
+        batch_op.drop_index('ix_outbox_messages_due')
+
+    op.drop_table('outbox_messages')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entries_enrolment_id'))
 
@@ -194,6 +312,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_cohorts_program_id'))
 
     op.drop_table('cohorts')
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_events_payment_intent_id'))
+
+    op.drop_table('webhook_events')
     op.drop_table('staff')
     op.drop_table('programs')
     op.drop_table('participants')

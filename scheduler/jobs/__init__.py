@@ -41,6 +41,7 @@ def run_all_once() -> dict:
 def _load_jobs() -> None:
     """Import the modules that register jobs."""
     from ..enrolment import jobs as _enrolment  # noqa: F401
+    from ..notifications import jobs as _notifications  # noqa: F401
     from ..payments import jobs as _payments  # noqa: F401
 
 

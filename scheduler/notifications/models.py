@@ -1,1 +1,54 @@
 """The outbox: every email, written in the transaction of the change it reports."""
+from sqlalchemy import CheckConstraint, Index
+
+from ..clock import now
+from ..database import UTCDateTime, new_id
+from ..extensions import db
+
+# pending: waiting to be sent (maybe after a backoff); sending: claimed by a worker
+# until lease_expires_at; sent; failed: a permanent refusal (5xx) or too many tries;
+# skipped: no longer true when its turn came (a reminder for a cancelled session).
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+KINDS = ("enrolment_received", "enrolment_confirmed", "waitlisted", "seat_offered", "hold_expired",
+         "offer_expired", "withdrawn", "transferred", "cohort_cancelled", "session_changed",
+         "session_cancelled", "reminder")
+
+
+class OutboxMessage(db.Model):
+    """One email to one person, rendered when the change it reports is committed."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # The sender's claim query: due rows in order.
+        Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+    )
+
+    id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("msg"))
+    enrolment_id = db.Column(db.String(40), db.ForeignKey("enrolments.id"), index=True)
+    session_id = db.Column(db.String(40), db.ForeignKey("sessions.id", ondelete="SET NULL"))
+    kind = db.Column(db.String(40), nullable=False)
+    # Set for messages that must exist at most once (reminders: one per session per
+    # enrolment); the unique index is what keeps several workers from both writing one.
+    dedupe_key = db.Column(db.String(200), unique=True)
+    resend_of = db.Column(db.String(40))
+    # Kept from the first write through every retry, so a receiving server (or a
+    # person's mail client) can tell a retried delivery from a new message.
+    message_id = db.Column(db.String(200), nullable=False, unique=True)
+    from_address = db.Column(db.String(300), nullable=False)
+    to_address = db.Column(db.String(254), nullable=False)
+    subject = db.Column(db.String(300), nullable=False)
+    body_text = db.Column(db.Text, nullable=False)
+    body_html = db.Column(db.Text, nullable=False)
+    # [{"filename", "content_type", "content" (base64)}]
+    attachments = db.Column(db.JSON, nullable=False, default=list)
+    status = db.Column(db.String(20), nullable=False, default="pending")
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    next_attempt_at = db.Column(UTCDateTime, nullable=False, default=now)
+    lease_owner = db.Column(db.String(40))
+    lease_expires_at = db.Column(UTCDateTime)
+    last_error = db.Column(db.Text)
+    refused_recipients = db.Column(db.JSON)
+    created_at = db.Column(UTCDateTime, nullable=False, default=now)
+    sent_at = db.Column(UTCDateTime)

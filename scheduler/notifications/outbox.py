@@ -1,0 +1,180 @@
+"""Writing the outbox: render one message for one person and add it to the caller's transaction.
+
+Nothing here commits. A message is rendered in full when written (subject, text,
+HTML, attachments), so what is sent is what was true when the change committed,
+and a retry sends the same bytes under the same Message-ID.
+"""
+import base64
+import secrets
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
+
+from .. import clock
+from ..database import new_id
+from ..extensions import db
+from ..http import public_url
+from .models import OutboxMessage
+
+_env = Environment(
+    loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+)
+
+# Subjects name the program only by its calendar_title ("Group session"): a subject
+# shows on lock screens and in shared inboxes, so it never says what the group treats.
+SUBJECTS = {
+    "enrolment_received": "Your place is held until {hold_deadline}: how to pay",
+    "enrolment_confirmed": "You're enrolled: {title} starts {first_session}",
+    "waitlisted": "You're on the waitlist (number {position})",
+    "seat_offered": "A place is free for you: reply by {offer_deadline}",
+    "hold_expired": "Your held place has lapsed",
+    "offer_expired": "The place offered to you has lapsed",
+    "withdrawn": "You have withdrawn",
+    "transferred": "Your group has changed: {title} starts {first_session}",
+    "cohort_cancelled": "Cancelled: your group will not run",
+    "session_changed": "Changed: {title} on {session_date}",
+    "session_cancelled": "Cancelled: {title} on {session_date}",
+    "reminder": "Reminder: {title} {session_when}",
+}
+
+
+def local_zone(enrolment) -> ZoneInfo:
+    """The participant's own zone when they gave one, else the cohort's."""
+    return ZoneInfo(enrolment.timezone or enrolment.cohort.timezone)
+
+
+def format_when(instant: datetime, zone: ZoneInfo) -> str:
+    local = instant.astimezone(zone)
+    return f"{local:%A, %B} {local.day}, {local.year} at {local:%-I:%M %p} {local:%Z}"
+
+
+def format_money(amount: int, currency: str) -> str:
+    return f"{amount / 100:,.2f} {currency.upper()}"
+
+
+def manage_url(enrolment) -> str:
+    """The participant's link to their enrolment: the manage token rides in the URL."""
+    return public_url(f"/api/v1/enrolments/{enrolment.id}?token={enrolment.manage_token}")
+
+
+def _message_id() -> str:
+    domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "scheduler.invalid"
+    # Random, not the row id: a Message-ID travels to mail providers and must not be guessable.
+    return f"<{secrets.token_hex(16)}@{domain}>"
+
+
+def _context(enrolment, **extra) -> dict:
+    cohort = enrolment.cohort
+    zone = local_zone(enrolment)
+    sessions = [{"number": s.number, "title": s.title, "when": format_when(s.starts_at, zone),
+                 "cancelled": s.status == "cancelled"} for s in cohort.sessions]
+    scheduled = [s for s in cohort.sessions if s.status == "scheduled"]
+    context = {
+        "clinic": current_app.config["CLINIC_NAME"],
+        "title": cohort.program.calendar_title,
+        "name": enrolment.name,
+        "timezone": str(zone),
+        "sessions": sessions,
+        "first_session": format_when(scheduled[0].starts_at, zone) if scheduled else "",
+        "meeting_url": cohort.meeting_url,
+        "manage_url": manage_url(enrolment),
+        "price": format_money(cohort.price_amount, cohort.currency),
+        "format_when": lambda instant: format_when(instant, zone),
+        "format_money": format_money,
+    }
+    context.update(extra)
+    return context
+
+
+def queue(enrolment, kind: str, *, session=None, dedupe_key: str | None = None,
+          attachments: list | None = None, **extra) -> OutboxMessage:
+    """Render message `kind` for this enrolment's person and add it to the session (no commit)."""
+    message = OutboxMessage(**render(enrolment, kind, session=session, attachments=attachments, **extra),
+                            dedupe_key=dedupe_key)
+    db.session.add(message)
+    return message
+
+
+def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> dict:
+    """The columns of an outbox row for `kind`, addressed to this enrolment's person only."""
+    zone = local_zone(enrolment)
+    if session is not None:
+        extra.update(session=session, session_when=format_when(session.starts_at, zone),
+                     session_date=f"{session.starts_at.astimezone(zone):%a %b} "
+                                  f"{session.starts_at.astimezone(zone).day}")
+    context = _context(enrolment, kind=kind, **extra)
+    subject = SUBJECTS[kind].format(**{k: v for k, v in context.items() if isinstance(v, (str, int))})
+    context["subject"] = subject
+    return {
+        "id": new_id("msg"),
+        "enrolment_id": enrolment.id,
+        "session_id": session.id if session is not None else None,
+        "kind": kind,
+        "message_id": _message_id(),
+        "from_address": current_app.config["MAIL_FROM"],
+        "to_address": enrolment.email,
+        "subject": f"{subject} · {context['clinic']}",
+        "body_text": _env.get_template(f"{kind}.txt").render(context),
+        "body_html": _env.get_template(f"{kind}.html").render(context),
+        "attachments": [{"filename": name, "content_type": ctype,
+                         "content": base64.b64encode(data).decode()}
+                        for name, ctype, data in (attachments or [])],
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": clock.now(),
+        "created_at": clock.now(),
+    }
+
+
+def queue_reminders(at: datetime | None = None) -> int:
+    """Write a reminder for each confirmed person of each session starting within REMINDER_HOURS.
+
+    One transaction. The dedupe key (session, enrolment) is unique, and the insert
+    skips rows another worker or an earlier run already wrote, so each person gets one
+    reminder per session however often and wherever this runs.
+    """
+    from ..cohorts.models import Cohort, Session
+    from ..enrolment.models import Enrolment
+
+    at = at or clock.now()
+    until = at + timedelta(hours=current_app.config["REMINDER_HOURS"])
+    pairs = db.session.execute(
+        select(Session, Enrolment)
+        .join(Cohort, Cohort.id == Session.cohort_id)
+        .join(Enrolment, Enrolment.cohort_id == Cohort.id)
+        .where(Session.status == "scheduled", Cohort.status != "cancelled",
+               Enrolment.status == "confirmed", Session.starts_at > at, Session.starts_at <= until)
+        .order_by(Session.starts_at, Enrolment.id)
+    ).all()
+    keys = {f"reminder:{s.id}:{e.id}": (s, e) for s, e in pairs}
+    if not keys:
+        db.session.rollback()
+        return 0
+    written = set(db.session.scalars(select(OutboxMessage.dedupe_key)
+                                     .where(OutboxMessage.dedupe_key.in_(list(keys)))))
+    rows = []
+    for key, (session, enrolment) in keys.items():
+        if key not in written:
+            row = render(enrolment, "reminder", session=session)
+            row["dedupe_key"] = key
+            rows.append(row)
+    if rows:
+        db.session.execute(_insert_ignoring_duplicates(rows))
+    db.session.commit()
+    return len(rows)
+
+
+def _insert_ignoring_duplicates(rows: list[dict]):
+    table = OutboxMessage.__table__
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])

@@ -1,0 +1,46 @@
+"""Staff use cases on a participant's messages. Each public function is one transaction."""
+from sqlalchemy import select
+
+from .. import clock
+from ..database import new_id
+from ..enrolment.models import Enrolment
+from ..errors import Conflict, NotFound
+from ..extensions import db
+from ..http import Page, paginate
+from .models import OutboxMessage
+from .outbox import _message_id
+
+
+def _enrolment(enrolment_id: str) -> Enrolment:
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise NotFound("No such enrolment.")
+    return enrolment
+
+
+def list_messages(enrolment_id: str, page: int, page_size: int) -> Page:
+    """An enrolment's messages, oldest first, with their delivery state."""
+    _enrolment(enrolment_id)
+    stmt = (select(OutboxMessage).where(OutboxMessage.enrolment_id == enrolment_id)
+            .order_by(OutboxMessage.created_at, OutboxMessage.id))
+    return paginate(stmt, page, page_size)
+
+
+def resend_message(enrolment_id: str, message_id: str) -> OutboxMessage:
+    """Queue a copy of a message (same content, a new Message-ID) to the same person."""
+    _enrolment(enrolment_id)
+    original = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.id == message_id, OutboxMessage.enrolment_id == enrolment_id))
+    if original is None:
+        raise NotFound("No such message for this enrolment.")
+    if original.status in ("pending", "sending"):
+        raise Conflict("That message has not been sent yet; it will go out by itself.")
+    copy = OutboxMessage(
+        id=new_id("msg"), enrolment_id=original.enrolment_id, session_id=original.session_id,
+        kind=original.kind, resend_of=original.id, message_id=_message_id(),
+        from_address=original.from_address, to_address=original.to_address, subject=original.subject,
+        body_text=original.body_text, body_html=original.body_html, attachments=original.attachments,
+        status="pending", attempts=0, next_attempt_at=clock.now(), created_at=clock.now())
+    db.session.add(copy)
+    db.session.commit()
+    return copy

@@ -1,0 +1,132 @@
+"""A real SMTP server for tests: aiosmtpd on a free loopback port, recording every message.
+
+The handler can be told to refuse for a while: `server.refuse(451, times=3)` answers
+the next three DATA commands with 451, `server.refuse(550)` refuses until
+`server.accept()`. `server.block_rcpt()` holds RCPT until released, so a test can
+kill a client in the middle of a send.
+"""
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+REPLIES = {421: "421 4.3.2 Service shutting down, try later",
+           451: "451 4.3.0 Temporary local problem, try later",
+           550: "550 5.1.1 Mailbox unavailable"}
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return message_from_bytes(self.data, policy=policy.default)
+
+    @property
+    def message_id(self) -> str:
+        return self.message["Message-ID"]
+
+
+class RecordingHandler:
+    def __init__(self):
+        self.messages: list[Received] = []
+        self.refusals: list[tuple[int, int | None, str]] = []  # (code, times left or None, stage)
+        self.lock = threading.Lock()
+        self.rcpt_gate = threading.Event()
+        self.rcpt_gate.set()
+        self.rcpt_waiting = threading.Event()
+        self.data_seen = 0
+
+    def _refusal(self, stage: str):
+        with self.lock:
+            for i, (code, left, when) in enumerate(self.refusals):
+                if when != stage:
+                    continue
+                if left is not None:
+                    if left <= 1:
+                        self.refusals.pop(i)
+                    else:
+                        self.refusals[i] = (code, left - 1, when)
+                return REPLIES[code]
+        return None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if not self.rcpt_gate.is_set():
+            self.rcpt_waiting.set()
+            while not self.rcpt_gate.is_set():  # aiosmtpd's loop runs in its own thread
+                import asyncio
+                await asyncio.sleep(0.01)
+        refusal = self._refusal("rcpt")
+        if refusal:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        refusal = self._refusal("data")
+        if refusal:
+            return refusal
+        with self.lock:
+            self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+
+class SMTPServer:
+    def __init__(self):
+        self.handler = RecordingHandler()
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def messages(self) -> list[Received]:
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+    def refuse(self, code: int, times: int | None = None, stage: str = "data") -> None:
+        with self.handler.lock:
+            self.handler.refusals.append((code, times, stage))
+
+    def accept(self) -> None:
+        with self.handler.lock:
+            self.handler.refusals.clear()
+
+    def block_rcpt(self) -> None:
+        self.handler.rcpt_waiting.clear()
+        self.handler.rcpt_gate.clear()
+
+    def release_rcpt(self) -> None:
+        self.handler.rcpt_gate.set()
+
+    def wait_for_messages(self, count: int, timeout: float = 30) -> list[Received]:
+        """Poll (bounded) until at least `count` messages arrived."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.messages) >= count:
+                return self.messages
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} messages within {timeout}s, got {len(self.messages)}")
+
+    def start(self) -> "SMTPServer":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.release_rcpt()
+        self.controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
