@@ -31,10 +31,11 @@ def create_app(config: dict | None = None) -> Flask:
     from .calendars import api as calendars_api
     from .cohorts import api as cohorts_api
     from .notifications import api as notifications_api
+    from .enrolment import api as enrolment_api
     from .payments import api as payments_api
     from .staff import api as staff_api
 
-    for blueprint in (meta.bp, cohorts_api.bp, staff_api.bp, calendars_api.bp, payments_api.bp, notifications_api.bp):
+    for blueprint in (meta.bp, cohorts_api.bp, staff_api.bp, calendars_api.bp, payments_api.bp, enrolment_api.bp, notifications_api.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 

@@ -1,0 +1,164 @@
+"""HTTP views for enrolment, waitlists, rosters and the audit log: parse, call one service, dump."""
+import csv
+import io
+
+from flask import Blueprint, Response, current_app, g, request
+from flask_limiter.util import get_remote_address
+
+from ..auth import DESK, FACILITATOR, PUBLIC, current_staff, participant_or_staff, staff
+from ..errors import Invalid
+from ..extensions import limiter
+from ..http import PageQuery, endpoint, json_response
+from . import services
+from .schemas import (AuditOut, AuditQuery, ConfirmIn, EnrolmentCreate, EnrolmentCreatedOut, EnrolmentOut,
+                      EnrolmentQuery, EnrolmentSummaryOut, MoveIn, RosterFacilitatorOut, RosterOut,
+                      TransferIn, WaitlistOut, WithdrawIn)
+
+bp = Blueprint("enrolment", __name__, url_prefix="/api/v1")
+
+
+def _enrol_limit() -> str:
+    return current_app.config.get("ENROL_RATE_LIMIT", "20 per minute;200 per hour")
+
+
+def _is_staff_call() -> bool:
+    # Staff enrolling people by phone are not throttled; a forged stf_ token only earns a 401.
+    return request.headers.get("Authorization", "").startswith("Bearer stf_")
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key.strip()) <= 200):
+        raise Invalid.field("Idempotency-Key", "Use 1 to 200 characters, for example a UUID.")
+    return key.strip() if key else None
+
+
+@bp.post("/cohorts/<cohort_id>/enrolments")
+@limiter.limit(_enrol_limit, key_func=get_remote_address, exempt_when=_is_staff_call)
+@endpoint(PUBLIC, body=EnrolmentCreate, response=EnrolmentCreatedOut, status=201)
+def enrol(cohort_id, data):
+    """Enrol in a cohort: confirmed, pending payment with a held seat, or waitlisted."""
+    status, body = services.enrol(cohort_id, data, current_staff(), _idempotency_key(),
+                                  render=EnrolmentCreatedOut().dump)
+    return json_response(body, status)
+
+
+@bp.get("/enrolments/<enrolment_id>")
+@endpoint(participant_or_staff(), response=EnrolmentOut)
+def get_enrolment(enrolment_id):
+    """One enrolment with its sessions; the link and calendar feeds once confirmed."""
+    return services.get_enrolment(enrolment_id)
+
+
+@bp.post("/enrolments/<enrolment_id>/withdraw")
+@endpoint(participant_or_staff(), body=WithdrawIn, response=EnrolmentOut)
+def withdraw(enrolment_id, data):
+    """Withdraw, with the refund the policy gives (staff may set refund_amount)."""
+    return services.withdraw(enrolment_id, current_staff(), data.get("refund_amount"))
+
+
+@bp.post("/enrolments/<enrolment_id>/accept")
+@endpoint(participant_or_staff(), response=EnrolmentOut)
+def accept(enrolment_id):
+    """Accept an offered seat."""
+    return services.accept(enrolment_id, current_staff())
+
+
+@bp.post("/enrolments/<enrolment_id>/decline")
+@endpoint(participant_or_staff(), response=EnrolmentOut)
+def decline(enrolment_id):
+    """Decline an offered seat."""
+    return services.decline(enrolment_id, current_staff())
+
+
+@bp.post("/enrolments/<enrolment_id>/payment")
+@endpoint(participant_or_staff())
+def retry_payment(enrolment_id):
+    """A fresh payment object for a held seat (the hold is not extended)."""
+    return services.retry_payment(enrolment_id)
+
+
+@bp.get("/enrolments")
+@endpoint(staff(*DESK), query=EnrolmentQuery, response=EnrolmentSummaryOut, many=True)
+def search(query):
+    """Find enrolments by email, cohort and status."""
+    return services.search(query)
+
+
+def _roster_schema():
+    return RosterFacilitatorOut if g.staff.role == FACILITATOR else RosterOut
+
+
+@bp.get("/cohorts/<cohort_id>/roster")
+@endpoint(staff(*DESK, FACILITATOR), response=RosterOut, many=True)
+def roster(cohort_id):
+    """Everyone who holds or held a seat; facilitators see no payment fields."""
+    return json_response(_roster_schema()(many=True).dump(services.roster(cohort_id, current_staff())))
+
+
+_CSV_FORMULA_START = ("=", "@", "\t", "\r")
+
+
+def _csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    # Spreadsheets run cells that start like a formula; a phone number's leading + is harmless.
+    if text.startswith(_CSV_FORMULA_START) or (text[:1] in "+-" and not text[1:2].isdigit()):
+        return "'" + text
+    return text
+
+
+@bp.get("/cohorts/<cohort_id>/roster.csv")
+@endpoint(staff(*DESK, FACILITATOR))
+def roster_csv(cohort_id):
+    """The roster as CSV."""
+    rows = _roster_schema()(many=True).dump(services.roster(cohort_id, current_staff()))
+    columns = list(_roster_schema()().fields)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_cell(row.get(c)) for c in columns])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="roster-{cohort_id}.csv"'})
+
+
+@bp.get("/cohorts/<cohort_id>/waitlist")
+@endpoint(staff(*DESK), response=WaitlistOut, many=True)
+def waitlist(cohort_id):
+    """Offered and waitlisted enrolments, in order."""
+    return services.waitlist(cohort_id, current_staff())
+
+
+@bp.post("/enrolments/<enrolment_id>/move")
+@endpoint(staff(*DESK), body=MoveIn, response=EnrolmentOut)
+def move(enrolment_id, data):
+    """Move a waitlisted person to another position."""
+    return services.move(enrolment_id, data["position"], current_staff())
+
+
+@bp.post("/enrolments/<enrolment_id>/offer")
+@endpoint(staff(*DESK), response=EnrolmentOut)
+def offer(enrolment_id):
+    """Offer a free seat to this waitlisted person now, out of order."""
+    return services.offer(enrolment_id, current_staff())
+
+
+@bp.post("/enrolments/<enrolment_id>/confirm")
+@endpoint(staff(*DESK), body=ConfirmIn, response=EnrolmentOut)
+def confirm(enrolment_id, data):
+    """Confirm with a payment taken at the front desk."""
+    return services.confirm(enrolment_id, data, current_staff())
+
+
+@bp.post("/enrolments/<enrolment_id>/transfer")
+@endpoint(staff(*DESK), body=TransferIn, response=EnrolmentOut)
+def transfer(enrolment_id, data):
+    """Move a confirmed participant to another cohort, keeping the payment."""
+    return services.transfer(enrolment_id, data["cohort_id"], current_staff())
+
+
+@bp.get("/audit")
+@endpoint(staff(*DESK), query=AuditQuery, response=AuditOut, many=True)
+def audit(query):
+    """Who changed which enrolment, when, from what to what."""
+    return services.audit(query)

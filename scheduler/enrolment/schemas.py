@@ -1,0 +1,188 @@
+"""Input and output shapes of enrolments, rosters, waitlists and the audit log."""
+import re
+
+from marshmallow import Schema, ValidationError, fields, post_dump, validate
+
+from ..cohorts.schemas import SessionOut
+from ..http import PageQuery
+from ..validation import Instant, Name, Timezone, Trimmed
+from .models import STATUSES
+
+# One address, no display name, no spaces: what a person types into an email box.
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
+
+
+class PlainEmail(fields.String):
+    """An address such as sam@example.org; "Sam <sam@example.org>" and spaces are refused."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        if "<" in value or ">" in value:
+            raise ValidationError("Give the address alone (sam@example.org), without a name or <>.")
+        if any(ch.isspace() for ch in value):
+            raise ValidationError("An email address cannot contain spaces.")
+        if len(value) > 254 or not _EMAIL.fullmatch(value) or ".." in value:
+            raise ValidationError("Not a valid email address (for example sam@example.org).")
+        return value
+
+
+_PHONE = re.compile(r"\+?[0-9 ()./-]{3,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?")
+
+
+class Phone(Trimmed):
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not _PHONE.fullmatch(value) or sum(ch.isdigit() for ch in value) < 3:
+            raise ValidationError("Use digits, spaces and + ( ) - only, for example +1 555 0100.")
+        return value
+
+
+class EnrolmentCreate(Schema):
+    name = Name(required=True)
+    email = PlainEmail(required=True)
+    phone = Phone(allow_none=True)
+    timezone = Timezone(allow_none=True)
+
+
+class WithdrawIn(Schema):
+    refund_amount = fields.Integer(strict=True, validate=validate.Range(min=0, max=10_000_000))
+
+
+class MoveIn(Schema):
+    position = fields.Integer(required=True, strict=True, validate=validate.Range(
+        min=1, error="Positions start at 1 (1 is next in line)."))
+
+
+DESK_METHODS = ("cash", "check", "card_in_person", "insurance", "waived")
+
+
+class ConfirmIn(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(
+        DESK_METHODS, error="Use one of: " + ", ".join(DESK_METHODS) + "."))
+    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+    reference = Trimmed(validate=validate.Length(max=200), allow_none=True)
+
+
+class TransferIn(Schema):
+    cohort_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class EnrolmentQuery(PageQuery):
+    email = Trimmed(validate=validate.Length(min=1, max=254))
+    cohort_id = fields.String(validate=validate.Length(max=40))
+    status = fields.String(validate=validate.OneOf(STATUSES, error="Use one of: " + ", ".join(STATUSES) + "."))
+
+
+class AuditQuery(PageQuery):
+    enrolment_id = fields.String(validate=validate.Length(max=40))
+
+
+class PaymentOut(Schema):
+    """The payments domain's dict, passed through as it is."""
+
+    class Meta:
+        unknown = "include"
+
+
+class EnrolmentSummaryOut(Schema):
+    """An enrolment in lists (search): no sessions, no links, no token."""
+
+    id = fields.String()
+    cohort_id = fields.String()
+    status = fields.String()
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String(allow_none=True)
+    timezone = fields.String(allow_none=True)
+    hold_expires_at = Instant(allow_none=True)
+    offer_expires_at = Instant(allow_none=True)
+    waitlist_position = fields.Function(lambda e: getattr(e, "waitlist_position", None), allow_none=True)
+    amount_paid = fields.Integer()
+    payment_method = fields.String(allow_none=True)
+    created_at = Instant()
+    updated_at = Instant()
+
+
+_CONFIRMED_ONLY = ("meeting_url", "calendar_url", "webcal_url")
+
+
+class EnrolmentOut(EnrolmentSummaryOut):
+    """One enrolment for its participant or staff; the link and feeds only once confirmed."""
+
+    cohort_name = fields.Function(lambda e: e.cohort.name)
+    cohort_timezone = fields.Function(lambda e: e.cohort.timezone)
+    currency = fields.Function(lambda e: e.cohort.currency)
+    price_amount = fields.Function(lambda e: e.cohort.price_amount)
+    sessions = fields.Function(lambda e: SessionOut(many=True).dump(e.cohort.sessions))
+    meeting_url = fields.Function(lambda e: e.cohort.meeting_url)
+    calendar_url = fields.Function(lambda e: _feed_urls(e)["calendar_url"])
+    webcal_url = fields.Function(lambda e: _feed_urls(e)["webcal_url"])
+    payment = fields.Function(lambda e: getattr(e, "payment", None))
+    refund = fields.Function(lambda e: getattr(e, "refund", None))
+
+    @post_dump(pass_original=True)
+    def _hide_unless_confirmed(self, data, original, **kwargs):
+        if original.status != "confirmed":
+            for key in _CONFIRMED_ONLY:
+                data.pop(key, None)
+        for key in ("payment", "refund"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
+
+def _feed_urls(enrolment) -> dict:
+    from ..calendars.links import participant_feed_urls
+
+    return participant_feed_urls(enrolment.participant)
+
+
+class EnrolmentCreatedOut(EnrolmentSummaryOut):
+    """The create response: the only place, with emails, that shows the manage token."""
+
+    payment = fields.Function(lambda e: getattr(e, "payment", None), allow_none=True)
+    manage_token = fields.String()
+    manage_url = fields.Function(lambda e: manage_url(e))
+
+
+def manage_url(enrolment) -> str:
+    from ..http import public_url
+
+    return public_url(f"/api/v1/enrolments/{enrolment.id}?token={enrolment.manage_token}")
+
+
+class RosterFacilitatorOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String(allow_none=True)
+    status = fields.String()
+    hold_expires_at = Instant(allow_none=True)
+    offer_expires_at = Instant(allow_none=True)
+
+
+class RosterOut(RosterFacilitatorOut):
+    amount_paid = fields.Integer()
+    payment_method = fields.String(allow_none=True)
+
+
+class WaitlistOut(Schema):
+    id = fields.String()
+    waitlist_position = fields.Function(lambda e: getattr(e, "waitlist_position", None), allow_none=True)
+    status = fields.String()
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String(allow_none=True)
+    created_at = Instant()
+    offer_expires_at = Instant(allow_none=True)
+
+
+class AuditOut(Schema):
+    id = fields.String()
+    enrolment_id = fields.String()
+    staff_id = fields.String(allow_none=True)
+    action = fields.String()
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+    created_at = Instant()

@@ -1,0 +1,158 @@
+"""Enrolment over HTTP: the three outcomes, idempotency, bad input, privacy of the token."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import time_machine
+from sqlalchemy import event, func, select
+
+from scheduler.enrolment.models import Enrolment
+from scheduler.extensions import db
+
+T0 = datetime(2030, 9, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def enrol(client, cohort_id, email, name="Sam Rivera", **kw):
+    return client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": name, "email": email}, **kw)
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_free_paid_and_full_cohorts_give_confirmed_pending_and_waitlisted(client, make_cohort):
+    free = make_cohort(capacity=1, price_amount=0)
+    paid = make_cohort(capacity=1, price_amount=36000, hold_minutes=30)
+    with time_machine.travel(T0, tick=False):
+        assert enrol(client, free.id, "a@example.org").json["status"] == "confirmed"
+        held = enrol(client, paid.id, "a@example.org")
+        assert held.status_code == 201
+        assert held.json["status"] == "pending_payment"
+        assert held.json["hold_expires_at"] == "2030-09-01T12:30:00Z"
+        assert held.json["payment"]["provider"] == "manual"
+        assert held.json["manage_token"].startswith("mng_") and held.json["manage_url"].startswith("https://")
+        w1 = enrol(client, paid.id, "b@example.org")
+        w2 = enrol(client, paid.id, "c@example.org")
+        assert (w1.json["status"], w1.json["waitlist_position"]) == ("waitlisted", 1)
+        assert w2.json["waitlist_position"] == 2
+
+
+def test_manage_token_shows_only_in_the_create_response_and_only_for_its_enrolment(client, make_cohort):
+    cohort = make_cohort(capacity=5, price_amount=0)
+    mine = enrol(client, cohort.id, "a@example.org").json
+    other = enrol(client, cohort.id, "b@example.org").json
+    got = client.get(f"/api/v1/enrolments/{mine['id']}", headers=bearer(mine["manage_token"]))
+    assert got.status_code == 200
+    assert "manage_token" not in got.json
+    assert got.json["meeting_url"] == "https://video.example/j/123"
+    assert got.json["calendar_url"].startswith("https://") and got.json["webcal_url"].startswith("webcal://")
+    assert len(got.json["sessions"]) == 12
+    assert client.get(f"/api/v1/enrolments/{other['id']}", headers=bearer(mine["manage_token"])).status_code == 404
+    assert client.post(f"/api/v1/enrolments/{other['id']}/withdraw",
+                       headers=bearer(mine["manage_token"])).status_code == 404
+    assert client.get(f"/api/v1/enrolments/{mine['id']}").status_code == 401
+
+
+def test_no_meeting_link_until_confirmed(client, make_cohort):
+    cohort = make_cohort(capacity=5, price_amount=100)
+    held = enrol(client, cohort.id, "a@example.org").json
+    got = client.get(f"/api/v1/enrolments/{held['id']}?token={held['manage_token']}").json
+    assert got["status"] == "pending_payment"
+    assert not {"meeting_url", "calendar_url", "webcal_url"} & set(got)
+
+
+def test_idempotency_key_replays_the_first_response(client, make_cohort):
+    cohort = make_cohort(capacity=5, price_amount=0)
+    first = enrol(client, cohort.id, "a@example.org", headers={"Idempotency-Key": "k-1"})
+    again = enrol(client, cohort.id, "a@example.org", headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.json == again.json
+    assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 1
+    other = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", headers={"Idempotency-Key": "k-1"},
+                        json={"name": "Someone else", "email": "b@example.org"})
+    assert other.status_code == 409
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"name": "Sam"}, "email"),
+    ({"name": "Sam", "email": "not-an-email"}, "email"),
+    ({"name": "Sam", "email": "Sam <sam@example.org>"}, "email"),
+    ({"name": "Sam", "email": "sam @example.org"}, "email"),
+    ({"name": "Sam", "email": "sam@exa mple.org"}, "email"),
+    ({"email": "sam@example.org"}, "name"),
+    ({"name": "  ", "email": "sam@example.org"}, "name"),
+    ({"name": "Sam", "email": "sam@example.org", "timezone": "Mars/Olympus"}, "timezone"),
+    ({"name": "Sam", "email": "sam@example.org", "status": "confirmed"}, "status"),
+    ({"name": "Sam", "email": "sam@example.org", "phone": "call me"}, "phone"),
+])
+def test_bad_input_is_422_naming_the_field_and_changes_nothing(client, make_cohort, body, field):
+    cohort = make_cohort(capacity=5, price_amount=0)
+    response = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json=body)
+    assert response.status_code == 422, response.json
+    assert response.mimetype == "application/problem+json"
+    assert field in response.json["errors"]
+    assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 0
+
+
+def test_same_email_in_another_case_while_active_is_409(client, make_cohort):
+    cohort = make_cohort(capacity=5, price_amount=0)
+    assert enrol(client, cohort.id, "Sam@Example.org").status_code == 201
+    again = enrol(client, cohort.id, "sam@EXAMPLE.ORG")
+    assert again.status_code == 409 and "already" in again.json["detail"]
+    assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 1
+
+
+@pytest.mark.parametrize("status", ["draft", "closed", "cancelled"])
+def test_cohort_not_open_is_409(client, make_cohort, auth, status):
+    cohort = make_cohort(status="draft" if status == "draft" else "open")
+    if status != "draft":
+        client.patch(f"/api/v1/cohorts/{cohort.id}", headers=auth(), json={"status": status})
+    response = enrol(client, cohort.id, "a@example.org")
+    assert response.status_code == 409 and "not open" in response.json["detail"]
+    assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 0
+
+
+def test_unknown_cohort_is_404(client):
+    assert enrol(client, "coh_nope", "a@example.org").status_code == 404
+
+
+def test_rate_limit_is_problem_json_with_retry_after(database_url, make_cohort):
+    from scheduler import create_app
+    from scheduler.config import for_tests
+
+    limited = create_app(for_tests(database_url, RATELIMIT_ENABLED=True, ENROL_RATE_LIMIT="2 per minute"))
+    cohort = make_cohort(capacity=5, price_amount=0)
+    client = limited.test_client()
+    codes = [enrol(client, cohort.id, f"p{i}@example.org").status_code for i in range(3)]
+    assert codes == [201, 201, 429]
+    response = enrol(client, cohort.id, "p9@example.org")
+    assert response.mimetype == "application/problem+json" and int(response.headers["Retry-After"]) > 0
+
+
+class QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, *args, **kwargs):
+        self.count += 1
+
+    def __enter__(self):
+        event.listen(db.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(db.engine, "before_cursor_execute", self)
+
+
+def test_query_count_of_enrol_and_roster_does_not_grow(client, make_cohort, auth):
+    headers = auth("front_desk")
+    counts = {}
+    for size in (2, 25):
+        cohort = make_cohort(capacity=size + 5, price_amount=100)
+        for i in range(size):
+            enrol(client, cohort.id, f"p{size}-{i}@example.org")
+        with QueryCounter() as enrol_queries:
+            assert enrol(client, cohort.id, f"new{size}@example.org").status_code == 201
+        with QueryCounter() as roster_queries:
+            assert len(client.get(f"/api/v1/cohorts/{cohort.id}/roster", headers=headers).json) == size + 1
+        counts[size] = (enrol_queries.count, roster_queries.count)
+    assert counts[2] == counts[25]
