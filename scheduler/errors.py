@@ -92,14 +92,27 @@ _HTTP_TYPES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Every error leaves as application/problem+json (RFC 9457)."""
+    """Every error leaves as application/problem+json (RFC 9457).
+
+    A refused request changes nothing: whatever a service had staged before it
+    raised is rolled back here, so it cannot be flushed by a later query.
+    """
+
+    def _discard_changes():
+        from .extensions import db
+        try:
+            db.session.rollback()
+        except Exception:  # the database itself may be what failed
+            log.warning("rollback after an error failed", exc_info=True)
 
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
+        _discard_changes()
         return problem(error.status, error.title, error.detail, error.type, error.errors, error.headers)
 
     @app.errorhandler(SchemaValidationError)
     def _validation(error: SchemaValidationError):
+        _discard_changes()
         messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
         count = len(messages)
         detail = f"{count} field is invalid" if count == 1 else f"{count} fields are invalid"
@@ -121,6 +134,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _database_down(error: OperationalError):
         log.warning("database unavailable: %s", error.orig)
+        _discard_changes()
         return problem(503, "Service temporarily unavailable",
                        "The database did not answer; try again shortly.", "unavailable",
                        headers={"Retry-After": "5"})
@@ -128,5 +142,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unhandled error")
+        _discard_changes()
         return problem(500, "Internal server error",
                        "Something went wrong on our side; it has been logged.", "internal")

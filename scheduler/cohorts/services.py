@@ -30,10 +30,10 @@ def create_program(data: dict) -> Program:
 def update_program(program_id: str, data: dict) -> Program:
     """Change a program's fields; existing cohorts keep their own copies."""
     program = get_program(program_id)
+    _check_titles({"session_titles": data.get("session_titles", program.session_titles),
+                   "default_session_count": data.get("default_session_count", program.default_session_count)})
     for key, value in data.items():
         setattr(program, key, value)
-    _check_titles({"session_titles": program.session_titles,
-                   "default_session_count": program.default_session_count})
     db.session.commit()
     return program
 
