@@ -1,0 +1,163 @@
+"""Paying for a held seat, end to end: the app's HTTP API, localstripe, and its signed webhooks."""
+from datetime import timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from scheduler import clock
+from scheduler.payments.models import Payment, Refund, WebhookEvent
+from tests.stripe_double import (PUBLISHABLE_KEY, as_participant, enrol, fresh, localstripe_server,  # noqa: F401
+                                 status_of, stripe_app, wait_for_status, wait_until)
+
+pytestmark = pytest.mark.slow
+PRICE = 36000
+
+
+@pytest.fixture
+def paid_cohort(stripe_app, make_cohort):
+    def make(**overrides):
+        return make_cohort(**{"price_amount": PRICE, "currency": "usd", "capacity": 2, **overrides})
+    return make
+
+
+def test_paying_with_a_good_card_confirms_the_seat(stripe_app, client, paid_cohort, localstripe_server):
+    cohort = paid_cohort()
+    enrolment = enrol(client, cohort.id, "sam@example.org")
+    assert enrolment["status"] == "pending_payment"
+    payment = enrolment["payment"]
+    assert payment["provider"] == "stripe"
+    assert payment["amount"] == PRICE and payment["currency"] == "usd"
+    assert payment["publishable_key"] == PUBLISHABLE_KEY
+    assert payment["client_secret"].startswith(payment["payment_intent_id"] + "_secret_")
+
+    intent = localstripe_server.payment_intent(payment["payment_intent_id"])
+    assert intent["amount"] == PRICE and intent["currency"] == "usd"
+    # Stripe learns ids only: no name, email or program name.
+    assert set(intent["metadata"]) == {"enrolment_id", "cohort_id", "attempt"}
+    assert intent["metadata"]["enrolment_id"] == enrolment["id"]
+    assert "sam" not in str(intent).lower() and "skills" not in str(intent).lower()
+
+    paid = localstripe_server.pay(payment["payment_intent_id"], "pm_card_visa")
+    assert paid["status"] == "succeeded"
+    wait_for_status(client, enrolment, "confirmed")
+
+    body = client.get(f"/api/v1/enrolments/{enrolment['id']}", headers=as_participant(enrolment)).get_json()
+    assert body["amount_paid"] == PRICE
+    assert body["meeting_url"] == "https://video.example/j/123"
+    [row] = fresh(select(Payment))
+    assert (row.status, row.amount, row.amount_refunded) == ("succeeded", PRICE, 0)
+    assert [e.outcome for e in fresh(select(WebhookEvent))] == ["confirmed"]
+
+
+def test_a_failing_card_keeps_the_hold_and_a_retry_with_a_good_card_confirms(
+        stripe_app, client, paid_cohort, localstripe_server):
+    cohort = paid_cohort()
+    enrolment = enrol(client, cohort.id, "alex@example.org")
+    first = enrolment["payment"]["payment_intent_id"]
+
+    declined = localstripe_server.pay(first, "pm_card_chargeCustomerFail")
+    assert declined["status"] == 402
+    wait_until(lambda: fresh(select(WebhookEvent.outcome)) == ["failure_recorded"], what="payment_failed webhook")
+    assert status_of(client, enrolment) == "pending_payment"
+
+    retry = client.post(f"/api/v1/enrolments/{enrolment['id']}/payment", headers=as_participant(enrolment))
+    assert retry.status_code == 200, retry.get_json()
+    second = retry.get_json()
+    assert second["provider"] == "stripe" and second["payment_intent_id"] != first
+    hold_before = enrolment["hold_expires_at"]
+
+    assert localstripe_server.pay(second["payment_intent_id"], "pm_card_visa")["status"] == "succeeded"
+    wait_for_status(client, enrolment, "confirmed")
+    assert hold_before == enrolment["hold_expires_at"]
+
+    # The failed intent can no longer be used: the job cancels it.
+    from scheduler.payments import jobs
+    assert jobs.cancel_lapsed_payment_intents() == 1
+    assert localstripe_server.payment_intent(first)["status"] == "canceled"
+    statuses = {p.stripe_payment_intent_id: p.status for p in fresh(select(Payment))}
+    assert statuses == {first: "canceled", second["payment_intent_id"]: "succeeded"}
+
+
+def test_a_card_that_needs_3d_secure_confirms_once_authenticated(
+        stripe_app, client, paid_cohort, localstripe_server):
+    cohort = paid_cohort()
+    enrolment = enrol(client, cohort.id, "kim@example.org")
+    payment = enrolment["payment"]
+    card = localstripe_server._call("POST", "/v1/payment_methods", {
+        "type": "card", "card[number]": "4000002500003155", "card[exp_month]": "12",
+        "card[exp_year]": "2034", "card[cvc]": "123"})
+
+    assert localstripe_server.pay(payment["payment_intent_id"], card["id"])["status"] == "requires_action"
+    assert status_of(client, enrolment) == "pending_payment"
+
+    done = localstripe_server.authenticate_3ds(payment["payment_intent_id"], payment["client_secret"])
+    assert done["status"] == "succeeded"
+    wait_for_status(client, enrolment, "confirmed")
+
+
+def test_payment_after_the_hold_lapsed_and_the_seat_went_to_someone_else_is_refunded(
+        stripe_app, client, paid_cohort, localstripe_server):
+    cohort = paid_cohort(capacity=1, hold_minutes=30)
+    # Sam's hold was taken an hour ago, so it lapsed half an hour ago.
+    with time_machine.travel(clock.now() - timedelta(hours=1), tick=True):
+        sam = enrol(client, cohort.id, "sam@example.org")
+    robin = enrol(client, cohort.id, "robin@example.org")
+    assert robin["status"] == "pending_payment"  # the cohort is full again
+
+    intent = sam["payment"]["payment_intent_id"]
+    assert localstripe_server.pay(intent, "pm_card_visa")["status"] == "succeeded"
+
+    wait_until(lambda: localstripe_server.refunds_for(intent), what="the automatic refund at Stripe")
+    assert sum(r["amount"] for r in localstripe_server.refunds_for(intent)) == PRICE
+    assert status_of(client, sam) == "expired"
+    assert status_of(client, robin) == "pending_payment"
+    [refund] = fresh(select(Refund))
+    assert (refund.amount, refund.status) == (PRICE, "succeeded")
+
+
+def test_payment_after_the_hold_lapsed_confirms_when_a_seat_is_still_free(
+        stripe_app, client, paid_cohort, localstripe_server):
+    cohort = paid_cohort(capacity=1, hold_minutes=30)
+    with time_machine.travel(clock.now() - timedelta(hours=1), tick=True):
+        sam = enrol(client, cohort.id, "sam@example.org")
+    localstripe_server.pay(sam["payment"]["payment_intent_id"], "pm_card_visa")
+    wait_for_status(client, sam, "confirmed")
+    assert fresh(select(Refund)) == []
+
+
+def test_a_lapsed_hold_cancels_its_payment_intent(stripe_app, client, paid_cohort, localstripe_server):
+    from scheduler.payments import jobs
+
+    cohort = paid_cohort(hold_minutes=30)
+    sam = enrol(client, cohort.id, "sam@example.org")
+    intent = sam["payment"]["payment_intent_id"]
+    assert jobs.cancel_lapsed_payment_intents() == 0  # the hold still stands
+    with time_machine.travel(clock.now() + timedelta(minutes=31), tick=True):
+        assert jobs.cancel_lapsed_payment_intents() == 1
+    assert localstripe_server.payment_intent(intent)["status"] == "canceled"
+    assert [p.status for p in fresh(select(Payment))] == ["canceled"]
+
+
+def test_when_stripe_is_down_enrolling_answers_503_and_holds_nothing(stripe_app, client, paid_cohort):
+    stripe_app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"  # nothing listens there
+    cohort = paid_cohort()
+    response = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments",
+                           json={"name": "Sam Rivera", "email": "sam@example.org"})
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"]
+    staff_view = client.get(f"/api/v1/cohorts/{cohort.id}").get_json()
+    assert staff_view["seats_available"] == 2
+
+
+def test_without_stripe_keys_payment_is_manual_and_the_desk_confirms(app, client, make_cohort, auth):
+    cohort = make_cohort(price_amount=PRICE, currency="usd")
+    enrolment = enrol(client, cohort.id, "sam@example.org")
+    assert enrolment["payment"] == {"provider": "manual", "amount": PRICE, "currency": "usd"}
+    confirmed = client.post(f"/api/v1/enrolments/{enrolment['id']}/confirm", headers=auth("front_desk"),
+                            json={"method": "cash", "amount": PRICE, "reference": "receipt 12"})
+    assert confirmed.status_code == 200, confirmed.get_json()
+    assert confirmed.get_json()["status"] == "confirmed"
+    [row] = fresh(select(Payment))
+    assert (row.provider, row.method, row.amount, row.status) == ("desk", "cash", PRICE, "succeeded")
