@@ -1,0 +1,108 @@
+"""Races with real processes against a real gunicorn server, on SQLite and PostgreSQL.
+
+However many clients race, seats taken never pass capacity and the waitlist has
+positions 1..N with no gap or duplicate.
+"""
+import os
+import subprocess
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from live_server import ROOT, LiveServer, fire
+from scheduler import clock
+from scheduler.enrolment.models import Enrolment
+from scheduler.enrolment.seats import seat_counts
+from scheduler.extensions import db
+
+CLIENTS = 40
+
+
+def _enrolments(url, cohort_id, count, prefix="p"):
+    return [("POST", f"{url}/api/v1/cohorts/{cohort_id}/enrolments",
+             {"name": f"Person {i}", "email": f"{prefix}{i}@example.org"}, None) for i in range(count)]
+
+
+def _state(cohort):
+    db.session.rollback()  # see what the server committed
+    rows = db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id)).all()
+    return rows, seat_counts([cohort], clock.now())[cohort.id]
+
+
+def test_many_clients_for_the_last_seat_get_exactly_one(app, database_url, make_cohort):
+    cohort = make_cohort(capacity=3, price_amount=0)
+    with LiveServer(database_url, workers=3) as server:
+        warmup = fire(_enrolments(server.url, cohort.id, 2, prefix="early"), processes=2)
+        assert [r[0] for r in warmup] == [201, 201]
+        results = fire(_enrolments(server.url, cohort.id, CLIENTS), processes=10)
+    assert Counter(r[0] for r in results) == {201: CLIENTS}
+    statuses = Counter(r[1]["status"] for r in results)
+    assert statuses == {"confirmed": 1, "waitlisted": CLIENTS - 1}
+    assert sorted(r[1]["waitlist_position"] for r in results if r[1]["status"] == "waitlisted") \
+        == list(range(1, CLIENTS))
+    _, seats = _state(cohort)
+    assert seats.taken == 3
+
+
+def test_n_clients_for_c_seats_fill_c_and_number_the_rest_without_gaps(app, database_url, make_cohort):
+    capacity = 5
+    cohort = make_cohort(capacity=capacity, price_amount=36000)
+    with LiveServer(database_url, workers=3) as server:
+        results = fire(_enrolments(server.url, cohort.id, CLIENTS), processes=10)
+    assert all(r[0] == 201 for r in results), [r for r in results if r[0] != 201][:3]
+    held = [r[1] for r in results if r[1]["status"] == "pending_payment"]
+    waiting = [r[1]["waitlist_position"] for r in results if r[1]["status"] == "waitlisted"]
+    assert len(held) == capacity
+    assert sorted(waiting) == list(range(1, CLIENTS - capacity + 1))
+    rows, seats = _state(cohort)
+    assert seats.taken == capacity and seats.waitlisted == CLIENTS - capacity
+
+
+def test_a_withdrawal_racing_new_enrolments_never_oversells(app, database_url, make_cohort, client):
+    capacity = 3
+    cohort = make_cohort(capacity=capacity, price_amount=0)
+    seated = [client.post(f"/api/v1/cohorts/{cohort.id}/enrolments",
+                          json={"name": "Seated", "email": f"seated{i}@example.org"}).json for i in range(capacity)]
+    leaver = seated[0]
+    with LiveServer(database_url, workers=3) as server:
+        jobs = _enrolments(server.url, cohort.id, 20)
+        jobs.insert(7, ("POST", f"{server.url}/api/v1/enrolments/{leaver['id']}/withdraw", None,
+                        {"Authorization": f"Bearer {leaver['manage_token']}"}))
+        results = fire(jobs, processes=10)
+    assert all(r[0] in (200, 201) for r in results)
+    rows, seats = _state(cohort)
+    assert seats.taken == capacity  # the freed seat went to exactly one person, never two
+    holding = [e for e in rows if e.holds_seat(clock.now())]
+    assert len(holding) == capacity
+    waiting = sorted(e.waitlist_rank for e in rows if e.status == "waitlisted")
+    assert len(set(waiting)) == len(waiting)
+
+
+def _run_job_processes(database_url, count=3):
+    env = {**os.environ, "DATABASE_URL": database_url, "MAIL_URL": "", "STRIPE_SECRET_KEY": ""}
+    flask = str(ROOT / ".venv" / "bin" / "flask")
+    procs = [subprocess.Popen([flask, "--app", "wsgi", "jobs", "run-once"], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(count)]
+    return [p.communicate(timeout=120) for p in procs]
+
+
+def test_workers_expiring_the_same_holds_offer_each_seat_once(app, database_url, make_cohort, client):
+    cohort = make_cohort(capacity=2, price_amount=100)
+    made = [client.post(f"/api/v1/cohorts/{cohort.id}/enrolments",
+                        json={"name": "P", "email": f"w{i}@example.org"}).json for i in range(5)]
+    assert [m["status"] for m in made] == ["pending_payment"] * 2 + ["waitlisted"] * 3
+    # Both holds lapsed a minute ago (the job processes run on the real clock).
+    db.session.execute(update(Enrolment).where(Enrolment.id.in_([m["id"] for m in made[:2]]))
+                       .values(hold_expires_at=clock.now() - timedelta(minutes=1)))
+    db.session.commit()
+    outputs = _run_job_processes(database_url, count=3)
+    expired_counts = [line for out, _ in outputs for line in out.decode().splitlines()
+                      if line.startswith("expire-holds-and-offers")]
+    assert sorted(expired_counts) == sorted(["expire-holds-and-offers: 2"] + ["expire-holds-and-offers: 0"] * 2), \
+        outputs
+    rows, seats = _state(cohort)
+    by_id = {e.id: e for e in rows}
+    assert [by_id[m["id"]].status for m in made] == ["expired", "expired", "offered", "offered", "waitlisted"]
+    assert seats.taken == 2

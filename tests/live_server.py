@@ -1,0 +1,124 @@
+"""A real gunicorn server in a subprocess, for end-to-end tests and the bench script.
+
+    with LiveServer(database_url, workers=4) as server:
+        requests.get(server.url + "/healthz")
+
+The database must already be migrated (the `database_url` fixture is). The server
+listens on 127.0.0.1 on a free port; rate limits are off unless `env` turns them on.
+`fire(url, jobs, processes)` sends HTTP requests from separate client processes.
+"""
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _bin(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+class LiveServer:
+    """gunicorn serving wsgi:app with `workers` processes against `database_url`."""
+
+    def __init__(self, database_url: str, workers: int = 3, env: dict | None = None, timeout: float = 30):
+        self.database_url = database_url
+        self.workers = workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_env = env or {}
+        self.timeout = timeout
+        self.process = None
+
+    def environment(self) -> dict:
+        env = dict(os.environ)
+        env.update({"DATABASE_URL": self.database_url, "RATELIMIT_ENABLED": "false",
+                    "SECRET_KEY": "live-server-test-key", "PUBLIC_BASE_URL": "https://scheduler.test",
+                    "MAIL_URL": "", "STRIPE_SECRET_KEY": "", "STRIPE_PUBLISHABLE_KEY": "",
+                    "STRIPE_WEBHOOK_SECRET": ""})
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> "LiveServer":
+        self.process = subprocess.Popen(
+            [_bin("gunicorn"), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+             "--graceful-timeout", "5", "--log-level", "warning", "wsgi:app"],
+            cwd=ROOT, env=self.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("gunicorn exited: " + self.process.stderr.read().decode(errors="replace"))
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not answer /healthz within {self.timeout}s")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)  # gunicorn's graceful shutdown
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> "LiveServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def request(method: str, url: str, body: dict | None = None, headers: dict | None = None,
+            timeout: float = 60) -> tuple[int, dict | str, float]:
+    """One HTTP call: (status, parsed JSON or text, seconds taken)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={
+        **({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    except (urllib.error.URLError, OSError) as error:
+        return 0, str(error), time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    try:
+        return status, json.loads(raw), elapsed
+    except ValueError:
+        return status, raw.decode(errors="replace"), elapsed
+
+
+def _call(job):
+    return request(*job)
+
+
+def fire(jobs: list[tuple], processes: int = 8) -> list[tuple]:
+    """Run each (method, url, body, headers) from a pool of separate client processes, at once."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes) as pool:
+        # Warm every client process first, so that the calls themselves start together.
+        pool.map(time.sleep, [0.05] * processes)
+        return pool.map(_call, jobs, chunksize=1)
