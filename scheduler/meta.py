@@ -1,5 +1,5 @@
 """Health checks, the OpenAPI document and the offline API reference page."""
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template
 from sqlalchemy import text
 
 from .auth import Access
@@ -45,4 +45,5 @@ def docs():
     """An API reference page that needs no internet access."""
     from .openapi import build_spec
 
-    return render_template("docs.html", spec=build_spec(current_app))
+    # A ready Response: the endpoint decorator would otherwise dump the page as a JSON string.
+    return Response(render_template("docs.html", spec=build_spec(current_app)), mimetype="text/html")

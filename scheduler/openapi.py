@@ -94,7 +94,17 @@ def _build(app_id: int, app: Flask) -> dict:
         operations = {m.lower(): _operation(view, m.lower(), rule)
                       for m in sorted(rule.methods - {"HEAD", "OPTIONS"})}
         spec.path(path=_path(rule.rule), operations=operations)
-    return spec.to_dict()
+    return _without_empty_keywords(spec.to_dict())
+
+
+def _without_empty_keywords(node):
+    """apispec writes `format: null` / `pattern: null` for fields mapped without them; OpenAPI forbids that."""
+    if isinstance(node, dict):
+        return {k: _without_empty_keywords(v) for k, v in node.items()
+                if not (k in ("format", "pattern") and v is None)}
+    if isinstance(node, list):
+        return [_without_empty_keywords(v) for v in node]
+    return node
 
 
 def build_spec(app: Flask) -> dict:

@@ -1,0 +1,107 @@
+"""One error shape everywhere; health, readiness, the OpenAPI document and the offline docs page."""
+import re
+
+import pytest
+from openapi_spec_validator import validate
+
+from scheduler import create_app
+from scheduler.config import for_tests
+from scheduler.extensions import limiter
+from scheduler.http import endpoint
+from scheduler.meta import OPEN
+
+
+def _is_problem(response, status):
+    assert response.status_code == status, response.data
+    assert response.mimetype == "application/problem+json"
+    body = response.json
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert body["type"].startswith("https://scheduler.example/problems/")
+    return body
+
+
+def test_router_404_and_405_are_problem_json(client):
+    _is_problem(client.get("/no/such/path"), 404)
+    not_allowed = client.delete("/api/v1/programs")
+    _is_problem(not_allowed, 405)
+    assert set(not_allowed.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+def _bare_app(url="sqlite://", **overrides):
+    return create_app(for_tests(url, **overrides))
+
+
+def test_an_unexpected_exception_is_a_500_problem_that_leaks_nothing():
+    app = _bare_app()
+
+    @app.get("/boom")
+    @endpoint(OPEN)
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    body = _is_problem(response, 500)
+    assert "secret" not in response.get_data(as_text=True) and body["type"].endswith("/internal")
+
+
+def test_rate_limited_requests_get_429_problem_with_retry_after():
+    app = _bare_app(RATELIMIT_ENABLED=True)
+
+    @app.get("/limited")
+    @limiter.limit("2/minute")
+    @endpoint(OPEN)
+    def limited():
+        return {"ok": True}
+
+    client = app.test_client()
+    assert [client.get("/limited").status_code for _ in range(2)] == [200, 200]
+    refused = client.get("/limited")
+    _is_problem(refused, 429)
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["database"] == "ok"
+
+
+@pytest.mark.parametrize("url", ["sqlite:////nonexistent-dir/cannot/open.db",
+                                 "postgresql://nobody:nothing@127.0.0.1:9/scheduler"])
+def test_readyz_is_503_with_retry_after_when_the_database_is_down(url):
+    app = _bare_app(url, SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}}
+                    if url.startswith("postgresql") else {})
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200  # the process is up all the same
+    down = client.get("/readyz")
+    _is_problem(down, 503)
+    assert int(down.headers["Retry-After"]) > 0
+    # Any endpoint that needs the database says the same, not 500.
+    listed = client.get("/api/v1/cohorts")
+    _is_problem(listed, 503)
+    assert listed.headers["Retry-After"]
+
+
+def test_openapi_is_a_valid_openapi_3_document_of_every_route(app, client):
+    document = client.get("/openapi.json").json
+    validate(document)
+    assert document["openapi"].startswith("3.")
+    paths = {re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", r.rule) for r in app.url_map.iter_rules()
+             if r.endpoint != "static"}
+    assert paths == set(document["paths"])
+    create = document["paths"]["/api/v1/cohorts"]["post"]
+    schema_name = create["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    body = document["components"]["schemas"][schema_name]
+    assert set(body["required"]) == {"program_id", "start_date", "start_time", "timezone"}
+    assert body["additionalProperties"] is False
+    assert "meeting_url" not in document["components"]["schemas"]["CohortPublicOut"]["properties"]
+
+
+def test_docs_page_works_offline(client):
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert "/api/v1/cohorts" in html
+    # Nothing fetched from elsewhere: no external scripts, styles, fonts or images.
+    assert not re.search(r"""<(script|link|img|iframe)[^>]+(src|href)=["']?(https?:)?//""", html, re.I)
+    assert "@import" not in html and "url(" not in html
