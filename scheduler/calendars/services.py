@@ -6,6 +6,8 @@ feed's inputs (ids, change counters, last-change instants), and the feed itself
 is built only when they differ from what the client holds.
 """
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -22,6 +24,31 @@ from ..extensions import db
 from .builder import BUILDER_VERSION, FeedEvent, build_feed
 
 PARTICIPANT_FEED_NAME = "Group sessions"  # generic: a glance at a phone must not reveal a diagnosis
+FEED_CACHE_SIZE = 256
+
+
+class _FeedCache:
+    """Built feeds by ETag, per process. The ETag covers every input of the bytes, so an
+    entry can never be stale; it spares rebuilding for clients that poll without
+    validators (Google's fetcher sends none)."""
+
+    def __init__(self, size: int):
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get_or_build(self, etag: str, build) -> bytes:
+        with self.lock:
+            if etag in self.items:
+                self.items.move_to_end(etag)
+                return self.items[etag]
+        body = build()
+        with self.lock:
+            self.items[etag] = body
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return body
+
+
+_cache = _FeedCache(FEED_CACHE_SIZE)
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,10 @@ def participant_feed_state(feed_token: str) -> FeedState:
 
 def participant_feed(state: FeedState) -> bytes:
     """Every session of every cohort in which the participant is confirmed."""
+    return _cache.get_or_build(state.etag, lambda: _build_participant_feed(state))
+
+
+def _build_participant_feed(state: FeedState) -> bytes:
     sessions = db.session.scalars(
         select(Session).join(Cohort, Cohort.id == Session.cohort_id)
         .join(Enrolment, Enrolment.cohort_id == Cohort.id)
@@ -138,6 +169,10 @@ def cohort_feed_state(feed_token: str) -> FeedState:
 
 def cohort_feed(state: FeedState) -> bytes:
     """Every session of one cohort, for its facilitators and staff: no participants in it."""
+    return _cache.get_or_build(state.etag, lambda: _build_cohort_feed(state))
+
+
+def _build_cohort_feed(state: FeedState) -> bytes:
     cohort = db.session.get(Cohort, state.owner_id)
     if cohort is None:
         raise NotFound("No such calendar feed (the link may have been replaced).")

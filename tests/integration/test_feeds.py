@@ -337,6 +337,7 @@ def test_the_304_path_does_not_load_sessions(app, client, dst_cohort, enrol):
         assert feed_of(client, enrolment, **{"If-None-Match": etag}).status_code == 304
         revalidation = list(statements)
         statements.clear()
+        calendars._cache.items.clear()  # a full build, not the per-process cache of built feeds
         assert feed_of(client, enrolment).status_code == 200
         full = list(statements)
     finally:
@@ -420,6 +421,18 @@ def test_rotating_a_participant_token_retires_the_old_url(client, dst_cohort, en
     calendars.rotate_participant_feed(enrolment.participant_id)
     assert client.get(old_url.removeprefix("https://scheduler.test")).status_code == 404
     assert feed_of(client, db.session.get(Enrolment, enrolment.id)).status_code == 200
+
+
+def test_an_unchanged_feed_is_served_from_the_cache_and_a_change_is_not(client, auth, dst_cohort, enrol):
+    enrolment = enrol(dst_cohort)
+    first = feed_of(client, enrolment)
+    assert first.headers["ETag"].strip('"') in calendars._cache.items
+    with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=5)):
+        client.patch(f"/api/v1/sessions/{dst_cohort.sessions[0].id}", headers=auth("admin"),
+                     json={"title": "Renamed"})
+    # A retitle changes no visible field but raises SEQUENCE: the cache must not hide it.
+    second = feed_of(client, enrolment)
+    assert second.headers["ETag"] != first.headers["ETag"] and second.data != first.data
 
 
 # ---- links and the email attachment -----------------------------------------------------------
