@@ -31,17 +31,17 @@ _env = Environment(
 # shows on lock screens and in shared inboxes, so it never says what the group treats.
 SUBJECTS = {
     "enrolment_received": "Your place is held until {hold_deadline}: how to pay",
-    "enrolment_confirmed": "You're enrolled: {title} starts {first_session}",
+    "enrolment_confirmed": "You're enrolled, first session {first_session}",
     "waitlisted": "You're on the waitlist (number {position})",
     "seat_offered": "A place is free for you: reply by {offer_deadline}",
     "hold_expired": "Your held place has lapsed",
     "offer_expired": "The place offered to you has lapsed",
     "withdrawn": "You have withdrawn",
-    "transferred": "Your group has changed: {title} starts {first_session}",
+    "transferred": "Your group has changed, first session {first_session}",
     "cohort_cancelled": "Cancelled: your group will not run",
-    "session_changed": "Changed: {title} on {session_date}",
-    "session_cancelled": "Cancelled: {title} on {session_date}",
-    "reminder": "Reminder: {title} {session_when}",
+    "session_changed": "Changed: the session on {session_date}",
+    "session_cancelled": "Cancelled: the session on {session_date}",
+    "reminder": "Reminder: {session_when}",
 }
 
 
@@ -120,7 +120,7 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
         "message_id": _message_id(),
         "from_address": current_app.config["MAIL_FROM"],
         "to_address": enrolment.email,
-        "subject": f"{subject} · {context['clinic']}",
+        "subject": f"{subject} · {context['title']} · {context['clinic']}",
         "body_text": _env.get_template(f"{kind}.txt").render(context),
         "body_html": _env.get_template(f"{kind}.html").render(context),
         "attachments": [{"filename": name, "content_type": ctype,

@@ -127,7 +127,7 @@ def test_every_kind_renders_text_and_html_with_the_same_links(app, make_cohort, 
     db.session.commit()
     row = db.session.scalar(select(OutboxMessage))
     assert row.kind == kind and row.to_address == enrolment.email
-    assert "Test Clinic" in row.subject and "Skills" not in row.subject
+    assert row.subject.endswith(" · Group session · Test Clinic") and "Skills" not in row.subject
     assert links(row.body_text) == links(row.body_html)
     assert enrolment.name in row.body_text and enrolment.name in row.body_html
 
@@ -147,6 +147,7 @@ def test_session_change_goes_to_each_confirmed_participant_alone(app, make_cohor
     assert sorted(r.rcpt_tos[0] for r in received) == sorted(e.email for e in confirmed)
     for r in received:
         assert len(r.rcpt_tos) == 1 and r.message["To"] == r.rcpt_tos[0]
-        assert r.message["Subject"].startswith("Cancelled: Group session")
+        assert r.message["Subject"].startswith("Cancelled: the session on")
+        assert r.message["Subject"].endswith("· Group session · Test Clinic")
         others = {e.email for e in confirmed} - {r.rcpt_tos[0]}
         assert not any(o in r.data.decode() for o in others)
