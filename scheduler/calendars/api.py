@@ -6,6 +6,7 @@ from ..auth import DESK, TOKEN_IN_URL, staff
 from ..http import endpoint
 from . import services
 from .links import cohort_feed_urls
+from .schemas import CalendarLinksOut
 
 bp = Blueprint("calendars", __name__)
 
@@ -50,7 +51,7 @@ def cohort_feed(feed_token):
 
 
 @bp.post("/api/v1/cohorts/<cohort_id>/calendar/rotate")
-@endpoint(staff(*DESK))
+@endpoint(staff(*DESK), response=CalendarLinksOut)
 def rotate_cohort_feed(cohort_id):
     """Replace a cohort's feed token; the old feed URL answers 404 from now on."""
     cohort = services.rotate_cohort_feed(cohort_id)
