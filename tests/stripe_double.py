@@ -99,7 +99,10 @@ class LocalStripe:
                            "key": PUBLISHABLE_KEY}, key="")
 
     def refunds_for(self, intent_id: str) -> list[dict]:
-        return self._call("GET", f"/v1/refunds?payment_intent={intent_id}")["data"]
+        """Every refund of this intent (filtered here: localstripe's filter fails on unpaid intents)."""
+        charge = (self.payment_intent(intent_id).get("latest_charge") or {}).get("id")
+        refunds = self._call("GET", "/v1/refunds?limit=100")["data"]
+        return [r for r in refunds if r["payment_intent"] == intent_id or (charge and r["charge"] == charge)]
 
     def charge(self, charge_id: str) -> dict:
         return self._call("GET", f"/v1/charges/{charge_id}")
