@@ -161,3 +161,60 @@ def test_without_stripe_keys_payment_is_manual_and_the_desk_confirms(app, client
     assert confirmed.get_json()["status"] == "confirmed"
     [row] = fresh(select(Payment))
     assert (row.provider, row.method, row.amount, row.status) == ("desk", "cash", PRICE, "succeeded")
+
+
+def test_every_create_refund_and_cancel_carries_an_idempotency_key_from_our_ids(
+        stripe_app, client, paid_cohort, localstripe_server):
+    """A recording proxy between the app and localstripe shows what Stripe would receive."""
+    import requests
+    from werkzeug.wrappers import Request, Response
+
+    from scheduler.payments import jobs
+    from tests.stripe_double import LiveServer
+
+    seen = []
+
+    @Request.application
+    def proxy(request):
+        seen.append((request.method, request.path, request.headers.get("Idempotency-Key"),
+                     request.get_data(as_text=True)))
+        upstream = requests.request(request.method, localstripe_server.url + request.full_path.rstrip("?"),
+                                    data=request.get_data(), timeout=10,
+                                    headers={k: v for k, v in request.headers if k.lower() != "host"})
+        return Response(upstream.content, upstream.status_code, content_type="application/json")
+
+    server = LiveServer(proxy).start()
+    try:
+        stripe_app.config["STRIPE_API_BASE"] = server.url
+        cohort = paid_cohort()
+        sam = enrol(client, cohort.id, "sam@example.org")
+        localstripe_server.pay(sam["payment"]["payment_intent_id"], "pm_card_visa")
+        wait_for_status(client, sam, "confirmed")
+        client.post(f"/api/v1/enrolments/{sam['id']}/withdraw", headers=as_participant(sam))
+        kim = enrol(client, cohort.id, "kim@example.org")
+        with time_machine.travel(clock.now() + timedelta(hours=1), tick=True):
+            jobs.cancel_lapsed_payment_intents()
+    finally:
+        server.stop()
+
+    writes = [(method, path, key, body) for method, path, key, body in seen if method == "POST"]
+    [refund] = fresh(select(Refund))
+    assert [(path, key) for _, path, key, _ in writes] == [
+        ("/v1/payment_intents", f"pi-{sam['id']}-1"),
+        ("/v1/refunds", f"refund-{refund.id}"),
+        ("/v1/payment_intents", f"pi-{kim['id']}-1"),
+        (f"/v1/payment_intents/{kim['payment']['payment_intent_id']}/cancel",
+         f"cancel-{fresh(select(Payment.id).where(Payment.enrolment_id == kim['id']))[0]}"),
+    ]
+    created = writes[0][3]
+    assert "Sam" not in created and "example.org" not in created and "Skills" not in created
+    assert f"metadata[enrolment_id]={sam['id']}" in created.replace("%5B", "[").replace("%5D", "]")
+
+
+def test_real_stripe_gets_a_generic_description_and_ids_only():
+    from scheduler.payments.gateway import DESCRIPTION, intent_params
+
+    params = intent_params(amount=PRICE, currency="usd", enrolment_id="enr_1", cohort_id="coh_1", attempt=2,
+                           with_description=True)
+    assert params["description"] == DESCRIPTION == "Group program enrolment"
+    assert params["metadata"] == {"enrolment_id": "enr_1", "cohort_id": "coh_1", "attempt": "2"}
