@@ -79,11 +79,35 @@ def _count_messages(errors) -> int:
     return 1
 
 
-def _flatten(errors):
-    """marshmallow nests errors for list items as {index: [...]}; keep keys JSON strings."""
-    if isinstance(errors, dict):
-        return {str(k): _flatten(v) for k, v in errors.items()}
-    return errors
+def _flatten(errors, prefix: str = "", out: dict | None = None) -> dict:
+    """marshmallow nests errors ({index: [...]} for list items, {field: [...]} for nested
+    objects); the contract's shape is field name -> list of messages, so nested ones
+    become "field.sub" keys and list items are named in the message."""
+    out = {} if out is None else out
+    for key, value in errors.items():
+        if isinstance(key, int) or str(key).isdigit():
+            name, label = prefix or "_schema", f"Item {int(key) + 1}: "
+        else:
+            name, label = f"{prefix}.{key}" if prefix else str(key), ""
+        if isinstance(value, dict):
+            if all(isinstance(k, int) or str(k).isdigit() for k in value):
+                for index, messages in value.items():
+                    target = out.setdefault(name, [])
+                    if isinstance(messages, dict):
+                        _flatten(messages, f"{name}.{index}", out)
+                    else:
+                        target.extend(f"Item {int(index) + 1}: {m}" for m in _as_list(messages))
+                if not out.get(name):
+                    out.pop(name, None)
+            else:
+                _flatten(value, name, out)
+        else:
+            out.setdefault(name, []).extend(label + str(m) for m in _as_list(value))
+    return out
+
+
+def _as_list(messages) -> list:
+    return messages if isinstance(messages, list) else [messages]
 
 
 _HTTP_TYPES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
@@ -114,9 +138,10 @@ def register_error_handlers(app: Flask) -> None:
     def _validation(error: SchemaValidationError):
         _discard_changes()
         messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-        count = len(messages)
+        flat = _flatten(messages)
+        count = len(flat)
         detail = f"{count} field is invalid" if count == 1 else f"{count} fields are invalid"
-        return problem(422, "Invalid request", detail, "validation", _flatten(messages))
+        return problem(422, "Invalid request", detail, "validation", flat)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

@@ -54,7 +54,8 @@ def _operation(view, method: str, rule) -> dict:
         shape = spec.response if not spec.many else {"type": "array", "items": spec.response}
         if spec.staff_response is not None:
             staff_shape = spec.staff_response if not spec.many else {"type": "array", "items": spec.staff_response}
-            shape = {"oneOf": [shape, staff_shape]}
+            # anyOf, not oneOf: an empty list (or a value valid in both shapes) matches both.
+            shape = {"anyOf": [shape, staff_shape]}
         success["content"] = {"application/json": {"schema": shape}}
     else:
         success["content"] = spec.extra.get("content", {"application/json": {"schema": {"type": "object"}}})
