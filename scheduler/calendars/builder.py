@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vDuration
+from icalendar import Calendar, Event, Timezone, vDuration
 
 PRODID = "-//Group programs//Scheduler//EN"
 # Bump when the bytes built from the same input change (feed validators include it).
@@ -93,14 +93,14 @@ def build_feed(events: list[FeedEvent], *, name: str, refresh: timedelta | None 
     for item in ordered:
         cal.add_component(_event(item))
     # One VTIMEZONE per zone, covering only the feed's span (a day either side for the
-    # local dates), instead of every transition since 1970.
+    # local dates), instead of every transition since 1970. This is what
+    # Calendar.add_missing_timezones(first_date, last_date) does, but it walks a set of
+    # TZIDs: with two zones their order (and so the bytes) would vary between processes.
     for tz, (first, last) in sorted(_zone_spans(ordered).items()):
         _add_timezone(cal, tz, first - timedelta(days=1), last + timedelta(days=1))
     return cal.to_ical()
 
 
 def _add_timezone(cal: Calendar, tz: str, first: date, last: date) -> None:
-    from icalendar import Timezone
-
     position = len(cal.timezones)
     cal.subcomponents.insert(position, Timezone.from_tzid(tz, first_date=first, last_date=last))

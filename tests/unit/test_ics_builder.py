@@ -116,3 +116,22 @@ def test_without_a_meeting_link_nothing_empty_is_written():
     event = cal.walk("VEVENT")[0]
     assert "LOCATION" not in event and "URL" not in event
     assert "email" in str(event["DESCRIPTION"])
+
+
+def test_same_bytes_in_every_process_whatever_the_hash_seed():
+    # Several zones: their VTIMEZONEs must come out in the same order in every worker.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import hashlib\n"
+        "from tests.unit.test_ics_builder import weekly\n"
+        "from scheduler.calendars.builder import build_feed\n"
+        "events = weekly(3) + weekly(3, tz='Europe/Berlin') + weekly(3, tz='Asia/Tokyo')\n"
+        "print(hashlib.sha256(build_feed(events, name='Group sessions')).hexdigest())\n")
+    root = Path(__file__).resolve().parents[2]
+    digests = {subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True,
+                              check=True, timeout=60, env={"PYTHONHASHSEED": seed, "PYTHONPATH": str(root)}
+                              ).stdout for seed in ("1", "2", "3")}
+    assert len(digests) == 1
