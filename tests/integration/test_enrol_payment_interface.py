@@ -1,0 +1,78 @@
+"""The enrolment side of paying: apply_payment under lock_enrolment, and a cancelled cohort's refunds."""
+from datetime import datetime, timedelta, timezone
+
+import time_machine
+
+from scheduler.enrolment import services
+from scheduler.enrolment.models import Enrolment
+from scheduler.extensions import db
+
+T0 = datetime(2030, 9, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def enrol(client, cohort_id, email):
+    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": "P", "email": email})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def pay(enrolment_id, amount=100):
+    enrolment = services.lock_enrolment(enrolment_id)
+    result = services.apply_payment(enrolment, amount=amount, currency="usd", method="card", reference="pi_test")
+    db.session.commit()
+    return result, db.session.get(Enrolment, enrolment_id)
+
+
+def test_payment_in_time_confirms_and_a_second_one_changes_nothing(client, make_cohort):
+    cohort = make_cohort(capacity=1, price_amount=100)
+    held = enrol(client, cohort.id, "a@example.org")
+    result, enrolment = pay(held["id"])
+    assert (result, enrolment.status, enrolment.amount_paid, enrolment.payment_method) == \
+        ("confirmed", "confirmed", 100, "card")
+    result, enrolment = pay(held["id"])
+    assert (result, enrolment.amount_paid) == ("already_confirmed", 100)
+
+
+def test_late_payment_confirms_when_a_seat_is_still_free(client, make_cohort):
+    cohort = make_cohort(capacity=1, price_amount=100, hold_minutes=30)
+    with time_machine.travel(T0, tick=False) as traveller:
+        held = enrol(client, cohort.id, "a@example.org")
+        traveller.move_to(T0 + timedelta(hours=2))
+        result, enrolment = pay(held["id"])
+        assert (result, enrolment.status) == ("confirmed", "confirmed")
+
+
+def test_late_payment_after_the_seat_went_to_someone_else_expires_it(client, make_cohort):
+    cohort = make_cohort(capacity=1, price_amount=100, hold_minutes=30)
+    with time_machine.travel(T0, tick=False) as traveller:
+        held = enrol(client, cohort.id, "a@example.org")
+        traveller.move_to(T0 + timedelta(hours=1))
+        # The seat counts as free once the hold lapses: someone else takes it.
+        other = enrol(client, cohort.id, "b@example.org")
+        assert other["status"] == "pending_payment"
+        result, enrolment = pay(held["id"])
+        assert (result, enrolment.status, enrolment.amount_paid) == ("no_seat", "expired", 0)
+
+
+def test_lock_enrolment_of_an_unknown_id_is_404(app):
+    from scheduler.errors import NotFound
+
+    try:
+        services.lock_enrolment("enr_nope")
+    except NotFound:
+        db.session.rollback()
+    else:
+        raise AssertionError("expected NotFound")
+
+
+def test_cancelling_a_cohort_cancels_everyone_and_refunds_the_paid_in_full(client, make_cohort, auth):
+    desk = auth("front_desk")
+    cohort = make_cohort(capacity=1, price_amount=100)
+    paid = enrol(client, cohort.id, "paid@example.org")
+    client.post(f"/api/v1/enrolments/{paid['id']}/confirm", headers=desk, json={"method": "cash", "amount": 100})
+    waiting = enrol(client, cohort.id, "waiting@example.org")
+    assert client.patch(f"/api/v1/cohorts/{cohort.id}", headers=desk, json={"status": "cancelled"}).status_code == 200
+    db.session.rollback()
+    assert {db.session.get(Enrolment, e["id"]).status for e in (paid, waiting)} == {"cancelled"}
+    audit = client.get(f"/api/v1/audit?enrolment_id={paid['id']}", headers=desk).json
+    assert audit[0]["action"] == "cohort_cancelled" and audit[0]["after"]["refund"]["amount"] == 100
