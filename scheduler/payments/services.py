@@ -22,6 +22,7 @@ from .. import clock
 from ..database import begin_write, new_id
 from ..errors import BadRequest, Unavailable
 from ..extensions import db
+from ..notifications import hooks
 from . import gateway
 from .models import Payment, Refund, WebhookEvent
 
@@ -322,7 +323,10 @@ def _succeeded(payment: Payment, enrolment, obj: dict) -> str:
         return "already_recorded" if payment.status == "succeeded" else f"ignored_{payment.status}"
     if enrolment.status not in ("pending_payment", "offered", "confirmed"):
         # Paid after the enrolment ended (expired, withdrawn, cancelled): give it all back.
-        refund(enrolment, payment.amount, f"paid_while_{enrolment.status}")
+        given_back = refund(enrolment, payment.amount, f"paid_while_{enrolment.status}")
+        if enrolment.status == "expired":
+            # They were told of the lapse already; now they hear the late payment went back.
+            hooks.payment_refunded_after_expiry(enrolment, given_back)
         return f"refunded_{enrolment.status}"
     result = enrolment_services.apply_payment(enrolment, amount=payment.amount, currency=payment.currency,
                                               method="card", reference=payment.stripe_payment_intent_id)

@@ -114,6 +114,10 @@ def test_payment_after_the_hold_lapsed_and_the_seat_went_to_someone_else_is_refu
     assert status_of(client, robin) == "pending_payment"
     [refund] = fresh(select(Refund))
     assert (refund.amount, refund.status) == (PRICE, "succeeded")
+    # Told twice: the hold lapsed (when Robin took the seat), then the late payment went back.
+    from scheduler.notifications.models import OutboxMessage
+    kinds = fresh(select(OutboxMessage.kind).where(OutboxMessage.enrolment_id == sam["id"]))
+    assert kinds.count("hold_expired") == 2
 
 
 def test_payment_after_the_hold_lapsed_confirms_when_a_seat_is_still_free(
