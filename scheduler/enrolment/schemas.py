@@ -78,11 +78,6 @@ class AuditQuery(PageQuery):
     enrolment_id = fields.String(validate=validate.Length(max=40))
 
 
-class PaymentOut(Schema):
-    """The payments domain's dict, passed through as it is."""
-
-    class Meta:
-        unknown = "include"
 
 
 class EnrolmentSummaryOut(Schema):

@@ -106,3 +106,17 @@ def test_workers_expiring_the_same_holds_offer_each_seat_once(app, database_url,
     by_id = {e.id: e for e in rows}
     assert [by_id[m["id"]].status for m in made] == ["expired", "expired", "offered", "offered", "waitlisted"]
     assert seats.taken == 2
+
+
+def test_racing_retries_and_duplicates_of_one_person_enrol_them_once(app, database_url, make_cohort):
+    cohort = make_cohort(capacity=5, price_amount=0)
+    url = f"/api/v1/cohorts/{cohort.id}/enrolments"
+    with LiveServer(database_url, workers=3) as server:
+        body = {"name": "Sam", "email": "sam@example.org"}
+        retries = fire([("POST", server.url + url, body, {"Idempotency-Key": "retry-1"})] * 12, processes=6)
+        cases = ["Twin@Example.org", "twin@example.org", "TWIN@EXAMPLE.ORG"] * 4
+        twins = fire([("POST", server.url + url, {"name": "Twin", "email": e}, None) for e in cases], processes=6)
+    assert {r[0] for r in retries} == {201} and len({r[1]["id"] for r in retries}) == 1
+    assert sorted(r[0] for r in twins) == [201] + [409] * 11
+    rows, seats = _state(cohort)
+    assert len(rows) == 2 and seats.taken == 2
