@@ -14,7 +14,9 @@ from ..errors import Unavailable
 log = logging.getLogger(__name__)
 
 MAX_NETWORK_RETRIES = 2
-TIMEOUT_SECONDS = 15
+# (connect, read) seconds. Creating an intent happens while the enrolment holds the
+# cohort's lock, so a slow Stripe must fail fast (503) rather than stall every enrolment.
+TIMEOUT_SECONDS = (3.05, 10)
 DESCRIPTION = "Group program enrolment"
 
 
