@@ -18,6 +18,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: install
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo
+	@# The worker delivers mail (no MAIL_URL: .eml files under instance/mail/), expires holds, sends reminders.
+	$(BIN)/flask --app wsgi worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 ## Install and run every test (PostgreSQL half: see README)

@@ -194,10 +194,10 @@ def claim(owner: str, at: datetime, limit: int, lease: timedelta = LEASE) -> lis
             continue
         row.status, row.lease_owner, row.lease_expires_at = "sending", owner, at + lease
         claimed.append(row)
-    db.session.commit()
-    for row in claimed:
-        db.session.refresh(row)
+    db.session.flush()
+    for row in claimed:  # detached with its loaded values, so sending needs no further reads
         db.session.expunge(row)
+    db.session.commit()
     return claimed
 
 
