@@ -20,7 +20,12 @@ def normalise_database_url(url: str) -> str:
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}.") from None
 
 
 def _secret_key() -> str:

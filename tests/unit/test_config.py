@@ -1,0 +1,40 @@
+"""Settings from the environment, with safe local defaults."""
+from scheduler import config
+
+
+def test_platform_postgres_urls_use_psycopg3():
+    assert config.normalise_database_url("postgres://u:p@db:5432/x") == "postgresql+psycopg://u:p@db:5432/x"
+    assert config.normalise_database_url("postgresql://u@db/x") == "postgresql+psycopg://u@db/x"
+    assert config.normalise_database_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+def test_defaults_need_no_environment(monkeypatch, tmp_path):
+    for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "MAIL_URL", "STRIPE_SECRET_KEY",
+                 "REMINDER_HOURS", "RATELIMIT_ENABLED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path / "instance")
+    settings = config.from_environment()
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'scheduler.db'}"
+    assert settings["MAIL_URL"] == "" and settings["STRIPE_SECRET_KEY"] == ""  # files and manual payments
+    assert settings["REMINDER_HOURS"] == 24 and settings["RATELIMIT_ENABLED"] is True
+    # The generated secret key is kept, so restarts (and several workers) agree on it.
+    assert len(settings["SECRET_KEY"]) > 40 and config.from_environment()["SECRET_KEY"] == settings["SECRET_KEY"]
+    assert (tmp_path / "instance" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_environment_overrides(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://app@127.0.0.1/app")
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://groups.example.org/")
+    monkeypatch.setenv("REMINDER_HOURS", "12")
+    settings = config.from_environment()
+    assert settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+    assert settings["SECRET_KEY"] == "from-env" and settings["PUBLIC_BASE_URL"] == "https://groups.example.org"
+    assert settings["REMINDER_HOURS"] == 12
+
+
+def test_a_malformed_number_says_which_variable(monkeypatch):
+    import pytest
+    monkeypatch.setenv("REMINDER_HOURS", "a day")
+    with pytest.raises(ValueError, match="REMINDER_HOURS must be a whole number"):
+        config.from_environment()
