@@ -8,7 +8,7 @@ from flask_limiter.util import get_remote_address
 from ..auth import DESK, FACILITATOR, PUBLIC, current_staff, participant_or_staff, staff
 from ..errors import Invalid
 from ..extensions import limiter
-from ..http import PageQuery, endpoint, json_response
+from ..http import endpoint, json_response
 from . import services
 from .schemas import (AuditOut, AuditQuery, ConfirmIn, EnrolmentCreate, EnrolmentCreatedOut, EnrolmentOut,
                       EnrolmentQuery, EnrolmentSummaryOut, MoveIn, RosterFacilitatorOut, RosterOut,

@@ -78,8 +78,6 @@ class AuditQuery(PageQuery):
     enrolment_id = fields.String(validate=validate.Length(max=40))
 
 
-
-
 class EnrolmentSummaryOut(Schema):
     """An enrolment in lists (search): no sessions, no links, no token."""
 

@@ -8,7 +8,6 @@ import subprocess
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, update
 
 from live_server import ROOT, LiveServer, fire

@@ -1,5 +1,5 @@
 """Enrolment over HTTP: the three outcomes, idempotency, bad input, privacy of the token."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 import time_machine

@@ -2,10 +2,9 @@
 from datetime import datetime, timedelta, timezone
 
 import time_machine
-from sqlalchemy import select
 
 from scheduler.enrolment.jobs import expire_holds_and_offers
-from scheduler.enrolment.models import AuditEntry, Enrolment
+from scheduler.enrolment.models import Enrolment
 from scheduler.extensions import db
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=timezone.utc)
