@@ -79,10 +79,20 @@ class RecordingHandler:
 
 
 class SMTPServer:
-    def __init__(self):
+    def __init__(self, login: tuple[str, str] | None = None):
+        """login=(user, password): require AUTH (over plain loopback, as a local relay might)."""
         self.handler = RecordingHandler()
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        options = {}
+        if login is not None:
+            from aiosmtpd.smtp import AuthResult
+
+            def authenticator(server, session, envelope, mechanism, auth_data):
+                ok = (auth_data.login.decode(), auth_data.password.decode()) == login
+                return AuthResult(success=ok)
+
+            options = {"authenticator": authenticator, "auth_required": True, "auth_require_tls": False}
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **options)
 
     @property
     def url(self) -> str:

@@ -193,3 +193,32 @@ def test_a_worker_killed_mid_send_leaves_the_message_to_be_sent_after_the_lease(
     assert received.message_id == row.message_id
     assert deliver_outbox(at=claimed_at + LEASE * 3)["sent"] == 0
     assert len(smtp_server.messages) == 1
+
+
+def test_credentials_in_mail_url_log_in_and_a_wrong_password_is_retried_not_failed(
+        app, make_cohort, make_enrolment):
+    from tests.smtp_server import SMTPServer
+
+    server = SMTPServer(login=("mailer@example.org", "p@ss word")).start()
+    try:
+        queue_waitlisted(make_cohort(), make_enrolment, 1)
+        start = clock.now()
+        app.config["MAIL_TIMEOUT"] = 3
+        app.config["MAIL_URL"] = f"smtp://mailer%40example.org:wrong@127.0.0.1:{server.port}"
+        assert deliver_outbox(at=start) == {"sent": 0, "retry": 1, "failed": 0}
+        assert rows()[0].last_error.startswith("ConnectionTrouble")
+        app.config["MAIL_URL"] = f"smtp://mailer%40example.org:p%40ss%20word@127.0.0.1:{server.port}"
+        assert deliver_outbox(at=start + timedelta(minutes=1))["sent"] == 1
+        assert len(server.messages) == 1
+    finally:
+        server.stop()
+
+
+def test_a_mail_url_that_cannot_work_is_a_clear_error():
+    from scheduler.notifications.sender import MailConfigError, SmtpTransport, backoff
+
+    with pytest.raises(MailConfigError, match="smtp://user:pass@host:587"):
+        SmtpTransport("http://mail.example.org")
+    assert SmtpTransport("smtps://relay.example.org").port == 465
+    assert SmtpTransport("smtp://relay.example.org").port == 587
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 7, 8, 20)] == [60, 120, 240, 3600, 3600, 3600]
