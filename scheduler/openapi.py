@@ -72,6 +72,10 @@ def _operation(view, method: str, rule) -> dict:
     for code in sorted(codes):
         op["responses"][str(code)] = {"description": _ERROR_TEXT[code],
                                       "content": {"application/problem+json": {"schema": PROBLEM}}}
+    # Every other error (405, 429, 500 …) has the same shape; saying so lets clients and
+    # schemathesis check it.
+    op["responses"]["default"] = {"description": "Any other error",
+                                  "content": {"application/problem+json": {"schema": PROBLEM}}}
     return op
 
 
