@@ -12,7 +12,7 @@ MAX_BODY_BYTES = 64 * 1024
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings (from the environment unless given), extensions, routes, commands."""
-    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR), instance_relative_config=False)
+    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR), static_folder=None)
     app.config.update(config if config is not None else settings.from_environment())
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
@@ -30,12 +30,13 @@ def create_app(config: dict | None = None) -> Flask:
     from . import meta
     from .calendars import api as calendars_api
     from .cohorts import api as cohorts_api
-    from .notifications import api as notifications_api
     from .enrolment import api as enrolment_api
+    from .notifications import api as notifications_api
     from .payments import api as payments_api
     from .staff import api as staff_api
 
-    for blueprint in (meta.bp, cohorts_api.bp, staff_api.bp, calendars_api.bp, payments_api.bp, enrolment_api.bp, notifications_api.bp):
+    for blueprint in (meta.bp, staff_api.bp, cohorts_api.bp, enrolment_api.bp, payments_api.bp,
+                      calendars_api.bp, notifications_api.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 

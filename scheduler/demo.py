@@ -1,12 +1,14 @@
 """`flask --app wsgi demo`: a demo program, an open cohort, and an admin token."""
-from datetime import timedelta
+from datetime import time, timedelta
 
 import click
+from flask import current_app
 from sqlalchemy import select
 
 from . import clock
 from .cohorts import services as cohorts
 from .cohorts.models import Cohort, Program
+from .enrolment import services as enrolment
 from .extensions import db
 from .staff import services as staff
 from .staff.models import Staff
@@ -30,17 +32,23 @@ def demo_command():
             "session_titles": DEMO_TITLES, "default_session_count": 12, "default_duration_minutes": 90,
             "default_capacity": 8, "price_amount": 36000, "currency": "usd",
         })
+    count = db.session.scalar(select(db.func.count()).select_from(Staff)) or 0
+    admin = staff.create_staff(f"admin{count + 1}@demo.invalid", "Demo admin", "admin")
     cohort = db.session.scalar(select(Cohort).where(Cohort.program_id == program.id))
     if cohort is None:
         start = (clock.now() + timedelta(days=14)).date()
-        from datetime import time
         cohort = cohorts.create_cohort({
             "program_id": program.id, "name": "Demo cohort, weekday evenings",
             "start_date": start, "start_time": time(18, 0), "timezone": "America/New_York",
             "meeting_url": "https://video.example/j/demo", "status": "open",
         })
-    count = db.session.scalar(select(db.func.count()).select_from(Staff)) or 0
-    admin = staff.create_staff(f"admin{count + 1}@demo.invalid", "Demo admin", "admin")
+        # One demo participant, paid at the desk, so that the worker writes a real
+        # confirmation email to instance/mail/ for a first look.
+        _, sample = enrolment.enrol(cohort.id, {"name": "Alex Demo", "email": "alex@example.org",
+                                                "timezone": "America/Chicago"}, staff=admin)
+        enrolment.confirm(sample["id"], {"method": "waived", "amount": 0, "reference": "demo"}, admin)
+        click.echo(f"Demo participant alex@example.org confirmed; the worker writes their emails "
+                   f"to {current_app.config['MAIL_DIR']}/.")
     click.echo(f"Demo program {program.id}, open cohort {cohort.id} "
                f"(first session {cohort.sessions[0].starts_at:%Y-%m-%d %H:%M} UTC).")
     click.echo(f"Admin token (shown once): {admin.token}")

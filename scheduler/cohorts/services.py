@@ -197,7 +197,7 @@ def update_cohort(cohort_id: str, data: dict, staff) -> Cohort:
 
 def lock_cohort(cohort_id: str) -> Cohort:
     """Load a cohort and hold its row lock until the transaction ends (call begin_write first)."""
-    cohort = db.session.scalar(select(Cohort).where(Cohort.id == cohort_id).with_for_update())
+    cohort = db.session.scalar(select(Cohort).where(Cohort.id == cohort_id).with_for_update(of=Cohort))
     if cohort is None:
         raise NotFound("No such cohort.")
     return cohort

@@ -354,7 +354,8 @@ def apply_payment(enrolment: Enrolment, *, amount: int, currency: str, method: s
     """Record a payment and confirm the seat (caller holds the lock; no commit).
 
     Returns "confirmed", "already_confirmed", or "no_seat" (the hold lapsed and the
-    seat is gone, or the enrolment is over: the caller refunds in full).
+    seat is gone, or the enrolment is over: the caller refunds in full and tells the
+    person, e.g. with hooks.payment_refunded_after_expiry).
     """
     if enrolment.status == "confirmed":
         return "already_confirmed"
@@ -364,9 +365,9 @@ def apply_payment(enrolment: Enrolment, *, amount: int, currency: str, method: s
     if not enrolment.holds_seat(at):
         # The lapsed hold counts as free: is there a seat for this person now?
         if seat_counts([enrolment.cohort], at)[enrolment.cohort_id].available <= 0:
+            # The caller refunds and tells the person once, lapse and refund together.
             was = enrolment.status
             enrolment.move_to("expired")
-            (hooks.hold_expired if was == "pending_payment" else hooks.offer_expired)(enrolment)
             record(enrolment, None, "expired_unpaid_seat_gone", {"status": was})
             return "no_seat"
     enrolment.amount_paid += amount

@@ -331,7 +331,7 @@ def _succeeded(payment: Payment, enrolment, obj: dict) -> str:
     result = enrolment_services.apply_payment(enrolment, amount=payment.amount, currency=payment.currency,
                                               method="card", reference=payment.stripe_payment_intent_id)
     if result == "no_seat":
-        refund(enrolment, payment.amount, "no_seat")
+        hooks.payment_refunded_after_expiry(enrolment, refund(enrolment, payment.amount, "no_seat"))
         return "refunded_no_seat"
     if result == "already_confirmed":
         # A second payment for a seat already paid for (another intent, or at the desk).
