@@ -18,7 +18,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         settings.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    engine_options = {"pool_pre_ping": True}
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # How long a writer waits for SQLite's write lock before "database is locked" (503).
+        engine_options["connect_args"] = {"timeout": app.config["DB_LOCK_TIMEOUT_SECONDS"]}
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from . import models  # noqa: F401  (registers every table before the extensions need them)

@@ -2,7 +2,8 @@
 import secrets
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, event
+from flask import current_app
+from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -58,17 +59,22 @@ def begin_write():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write() called with unsaved changes in the session")
         session.commit()
-    session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    if connection.dialect.name == "postgresql":
+        # Wait for row locks only so long; then the request fails as 503 and is retried
+        # (SQLite's equivalent is the connection's busy timeout, set in create_app).
+        timeout_ms = int(current_app.config["DB_LOCK_TIMEOUT_SECONDS"] * 1000)
+        session.execute(text("SELECT set_config('lock_timeout', :value, true)"), {"value": f"{timeout_ms}ms"})
 
 
 @event.listens_for(Engine, "connect")
 def _sqlite_on_connect(dbapi_connection, connection_record):
     if type(dbapi_connection).__module__.startswith("sqlite3"):
-        # Let SQLAlchemy's "begin" event issue BEGIN itself (see below).
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (see below). The busy
+        # timeout comes from the `timeout` connect argument (DB_LOCK_TIMEOUT_SECONDS).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

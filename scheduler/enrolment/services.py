@@ -269,8 +269,8 @@ def withdraw(enrolment_id: str, staff=None, refund_amount: int | None = None) ->
     before = _snapshot(enrolment)
     held = enrolment.holds_seat(at)
     if enrolment.status in ("pending_payment", "offered") and not held:
-        raise Conflict(f"This enrolment already {'hold' if enrolment.status == 'pending_payment' else 'offer'} "
-                       "expired; there is nothing to withdraw.")
+        what = "held seat" if enrolment.status == "pending_payment" else "offer"
+        raise Conflict(f"This enrolment's {what} has already expired; there is nothing to withdraw.")
     if refund_amount is not None and refund_amount > enrolment.amount_paid:
         raise Invalid.field("refund_amount", f"At most {enrolment.amount_paid} was paid; "
                                              "a refund cannot be more than that.")
