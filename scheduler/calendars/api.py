@@ -2,11 +2,11 @@
 from flask import Blueprint, Response, request
 from werkzeug.http import is_resource_modified
 
-from ..auth import DESK, TOKEN_IN_URL, staff
+from ..auth import DESK, TOKEN_IN_URL, participant_or_staff, staff
 from ..http import endpoint
 from . import services
-from .links import cohort_feed_urls
-from .schemas import CalendarLinksOut
+from .links import cohort_feed_urls, participant_feed_urls
+from .schemas import CalendarLinksOut, ParticipantCalendarLinksOut
 
 bp = Blueprint("calendars", __name__)
 
@@ -56,3 +56,11 @@ def rotate_cohort_feed(cohort_id):
     """Replace a cohort's feed token; the old feed URL answers 404 from now on."""
     cohort = services.rotate_cohort_feed(cohort_id)
     return {"cohort_id": cohort.id, **cohort_feed_urls(cohort)}
+
+
+@bp.post("/api/v1/enrolments/<enrolment_id>/calendar/rotate")
+@endpoint(participant_or_staff(), response=ParticipantCalendarLinksOut)
+def rotate_participant_feed(enrolment_id):
+    """Replace the participant's feed token (a shared or leaked link); the old URL answers 404."""
+    participant = services.rotate_participant_feed(enrolment_id)
+    return {"enrolment_id": enrolment_id, **participant_feed_urls(participant)}

@@ -6,3 +6,9 @@ class CalendarLinksOut(Schema):
     cohort_id = fields.String()
     calendar_url = fields.String()
     webcal_url = fields.String()
+
+
+class ParticipantCalendarLinksOut(Schema):
+    enrolment_id = fields.String()
+    calendar_url = fields.String()
+    webcal_url = fields.String()

@@ -188,13 +188,14 @@ def rotate_cohort_feed(cohort_id: str) -> Cohort:
     return cohort
 
 
-def rotate_participant_feed(participant_id: str) -> Participant:
-    """Replace a participant's feed token (a leaked link): the old URL stops working at once."""
+def rotate_participant_feed(enrolment_id: str) -> Participant:
+    """Replace the feed token of an enrolment's participant (a leaked link): the old URL stops at once."""
     begin_write()
     participant = db.session.scalar(
-        select(Participant).where(Participant.id == participant_id).with_for_update())
+        select(Participant).join(Enrolment, Enrolment.participant_id == Participant.id)
+        .where(Enrolment.id == enrolment_id).with_for_update(of=Participant))
     if participant is None:
-        raise NotFound("No such participant.")
+        raise NotFound("No such enrolment.")
     participant.feed_token = new_token("cal")
     db.session.commit()
     return participant

@@ -168,7 +168,7 @@ def transport():
     """The configured way out: SMTP from MAIL_URL, else files under MAIL_DIR, else None."""
     config = current_app.config
     if config.get("MAIL_URL"):
-        return SmtpTransport(config["MAIL_URL"], config.get("MAIL_TIMEOUT", SMTP_TIMEOUT))
+        return SmtpTransport(config["MAIL_URL"], config["MAIL_TIMEOUT"])
     if config.get("MAIL_DIR"):
         return FileTransport(config["MAIL_DIR"])
     return None

@@ -92,12 +92,7 @@ def refund(enrolment, amount: int, reason: str, staff=None) -> dict | None:
         remaining -= take
         if remaining == 0:
             break
-    if not payments and enrolment.amount_paid > 0:
-        # Paid without a payment row (recorded before payments existed): the desk owes it.
-        rows.append(Refund(id=new_id("rfd"), enrolment_id=enrolment.id, amount=min(amount, enrolment.amount_paid),
-                           currency=currency, reason=reason, status="owed_by_front_desk",
-                           staff_id=staff.id if staff else None))
-    elif remaining > 0:
+    if remaining > 0:
         log.warning("refund for enrolment %s capped: %s of %s not refundable", enrolment.id, remaining, amount)
     if not rows:
         return None

@@ -413,14 +413,24 @@ def test_rotation_is_for_the_desk_only(client, auth, make_staff, dst_cohort):
     assert client.post("/api/v1/cohorts/coh_missing/calendar/rotate", headers=auth("admin")).status_code == 404
 
 
-def test_rotating_a_participant_token_retires_the_old_url(client, dst_cohort, enrol):
+def test_a_participant_rotates_their_own_feed_token_and_the_old_url_dies(client, auth, dst_cohort, enrol):
     enrolment = enrol(dst_cohort)
     old = feed_of(client, enrolment)
     assert old.status_code == 200
     old_url = participant_feed_urls(enrolment.participant)["calendar_url"]
-    calendars.rotate_participant_feed(enrolment.participant_id)
+    url = f"/api/v1/enrolments/{enrolment.id}/calendar/rotate"
+    assert client.post(url).status_code == 401
+    other = enrol(dst_cohort, email="robin@example.org", name="Robin")
+    as_other = {"Authorization": f"Bearer {other.manage_token}"}
+    assert client.post(url, headers=as_other).status_code == 404  # someone else's enrolment
+    rotated = client.post(url, headers={"Authorization": f"Bearer {enrolment.manage_token}"})
+    assert rotated.status_code == 200
+    new_url = rotated.get_json()["calendar_url"]
+    assert new_url != old_url and rotated.get_json()["webcal_url"].startswith("webcal://")
     assert client.get(old_url.removeprefix("https://scheduler.test")).status_code == 404
-    assert feed_of(client, db.session.get(Enrolment, enrolment.id)).status_code == 200
+    assert client.get(new_url.removeprefix("https://scheduler.test")).data == old.data
+    again = client.post(url, headers=auth("front_desk"))  # the desk can do it on the phone
+    assert again.status_code == 200 and again.get_json()["calendar_url"] != new_url
 
 
 def test_an_unchanged_feed_is_served_from_the_cache_and_a_change_is_not(client, auth, dst_cohort, enrol):
