@@ -73,12 +73,6 @@ def problem(status: int, title: str, detail: str, type_: str, errors=None, heade
     return response
 
 
-def _count_messages(errors) -> int:
-    if isinstance(errors, dict):
-        return sum(_count_messages(v) for v in errors.values()) or 1
-    return 1
-
-
 def _flatten(errors, prefix: str = "", out: dict | None = None) -> dict:
     """marshmallow nests errors ({index: [...]} for list items, {field: [...]} for nested
     objects); the contract's shape is field name -> list of messages, so nested ones
