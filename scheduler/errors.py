@@ -79,12 +79,12 @@ def _flatten(errors, prefix: str = "", out: dict | None = None) -> dict:
     become "field.sub" keys and list items are named in the message."""
     out = {} if out is None else out
     for key, value in errors.items():
-        if isinstance(key, int) or str(key).isdigit():
+        if isinstance(key, int):  # marshmallow's list index (a client's "0" or "²" is a field name)
             name, label = prefix or "_schema", f"Item {int(key) + 1}: "
         else:
             name, label = f"{prefix}.{key}" if prefix else str(key), ""
         if isinstance(value, dict):
-            if all(isinstance(k, int) or str(k).isdigit() for k in value):
+            if all(isinstance(k, int) for k in value):
                 for index, messages in value.items():
                     target = out.setdefault(name, [])
                     if isinstance(messages, dict):

@@ -105,3 +105,13 @@ def test_docs_page_works_offline(client):
     # Nothing fetched from elsewhere: no external scripts, styles, fonts or images.
     assert not re.search(r"""<(script|link|img|iframe)[^>]+(src|href)=["']?(https?:)?//""", html, re.I)
     assert "@import" not in html and "url(" not in html
+
+
+@pytest.mark.parametrize("name", ["²", "0", "١"])  # digit-like names are field names, not list indexes
+def test_unknown_fields_with_digit_like_names_are_422_naming_them(client, auth, name):
+    query = client.get(f"/api/v1/programs?{name}=1", headers=auth("admin"))
+    assert query.status_code == 422 and query.mimetype == "application/problem+json"
+    assert query.json["errors"] == {name: ["Unknown field."]}
+    body = client.post("/api/v1/programs", headers=auth("admin"), json={"name": "Skills group", name: 1})
+    assert body.status_code == 422
+    assert body.json["errors"] == {name: ["Unknown field."]}
