@@ -9,6 +9,7 @@ script may create a scratch database). For each database it prints the seats tak
 p50/p99 latency, and the same for GET /readyz (one SELECT 1) as a baseline.
 Exits 1 if a seat count or the waitlist numbering is wrong.
 """
+
 import argparse
 import os
 import statistics
@@ -16,7 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, time as wall_time
+from datetime import date
+from datetime import time as wall_time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,8 +54,13 @@ def _drop(kind: str, url: str) -> None:
 def _prepare(url: str, capacity: int) -> str:
     """Migrate and create an open, paid cohort of `capacity`; returns its id."""
     env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "db", "upgrade"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     from scheduler import create_app
     from scheduler.cohorts.services import create_cohort, create_program
     from scheduler.config import for_tests
@@ -62,9 +69,16 @@ def _prepare(url: str, capacity: int) -> str:
     app = create_app(for_tests(url))
     with app.app_context():
         program = create_program({"name": "Bench group", "price_amount": 36000, "currency": "usd"})
-        cohort = create_cohort({"program_id": program.id, "start_date": date(2031, 1, 9),
-                                "start_time": wall_time(18, 0), "timezone": "America/New_York",
-                                "capacity": capacity, "status": "open"})
+        cohort = create_cohort(
+            {
+                "program_id": program.id,
+                "start_date": date(2031, 1, 9),
+                "start_time": wall_time(18, 0),
+                "timezone": "America/New_York",
+                "capacity": capacity,
+                "status": "open",
+            }
+        )
         cohort_id = cohort.id
         db.session.remove()
         db.engine.dispose()
@@ -74,8 +88,7 @@ def _prepare(url: str, capacity: int) -> str:
 def _summary(results, wall: float) -> dict:
     latencies = sorted(r[2] for r in results)
     p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
-    return {"throughput": len(results) / wall, "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": p99 * 1000}
+    return {"throughput": len(results) / wall, "p50_ms": statistics.median(latencies) * 1000, "p99_ms": p99 * 1000}
 
 
 def run(kind: str, n: int, capacity: int, workers: int, clients: int) -> bool:
@@ -84,8 +97,15 @@ def run(kind: str, n: int, capacity: int, workers: int, clients: int) -> bool:
         try:
             cohort_id = _prepare(url, capacity)
             with LiveServer(url, workers=workers) as server:
-                jobs = [("POST", f"{server.url}/api/v1/cohorts/{cohort_id}/enrolments",
-                         {"name": f"Bench {i}", "email": f"bench{i}@example.org"}, None) for i in range(n)]
+                jobs = [
+                    (
+                        "POST",
+                        f"{server.url}/api/v1/cohorts/{cohort_id}/enrolments",
+                        {"name": f"Bench {i}", "email": f"bench{i}@example.org"},
+                        None,
+                    )
+                    for i in range(n)
+                ]
                 started = time.perf_counter()
                 results = fire(jobs, processes=clients)
                 enrol_wall = time.perf_counter() - started
@@ -106,10 +126,14 @@ def run(kind: str, n: int, capacity: int, workers: int, clients: int) -> bool:
     print(f"  seats taken: {seats} (capacity {capacity}) {'OK' if seats == capacity else 'WRONG'}")
     print(f"  waitlist positions 1..{n - capacity}: {'OK' if positions_ok else 'WRONG'} ({len(positions)} waitlisted)")
     print(f"  errors: {errors} (readyz errors: {ready_errors})")
-    print(f"  enrol:  {enrol_stats['throughput']:.1f} req/s, p50 {enrol_stats['p50_ms']:.1f} ms, "
-          f"p99 {enrol_stats['p99_ms']:.1f} ms")
-    print(f"  readyz: {ready_stats['throughput']:.1f} req/s, p50 {ready_stats['p50_ms']:.1f} ms, "
-          f"p99 {ready_stats['p99_ms']:.1f} ms (one SELECT 1)")
+    print(
+        f"  enrol:  {enrol_stats['throughput']:.1f} req/s, p50 {enrol_stats['p50_ms']:.1f} ms, "
+        f"p99 {enrol_stats['p99_ms']:.1f} ms"
+    )
+    print(
+        f"  readyz: {ready_stats['throughput']:.1f} req/s, p50 {ready_stats['p50_ms']:.1f} ms, "
+        f"p99 {ready_stats['p99_ms']:.1f} ms (one SELECT 1)"
+    )
     print(f"  enrol throughput / readyz throughput: {enrol_stats['throughput'] / ready_stats['throughput']:.2f}")
     return seats == capacity and positions_ok and errors == 0
 

@@ -13,6 +13,7 @@ nothing here asserts a speed.
     .venv/bin/python bench/feeds.py [--requests 2000] [--clients 4] [--workers 2]
     DATABASE_URL=postgresql://… .venv/bin/python bench/feeds.py   # on PostgreSQL (a scratch database)
 """
+
 import argparse
 import http.client
 import os
@@ -23,7 +24,8 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, time as wall_time
+from datetime import date
+from datetime import time as wall_time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,8 +43,13 @@ PARTICIPANTS = 400
 
 def seed(env: dict) -> list[str]:
     """Create the schema and PARTICIPANTS people, each confirmed in the same three 12-session cohorts."""
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     os.environ.update(env)
     from scheduler import create_app
     from scheduler.cohorts import services as cohorts
@@ -52,15 +59,32 @@ def seed(env: dict) -> list[str]:
     app = create_app()
     with app.app_context():
         program = cohorts.create_program({"name": "Bench group", "price_amount": 0, "currency": "usd"})
-        cohort_ids = [cohorts.create_cohort({
-            "program_id": program.id, "start_date": date(2030, 10, 3 + n), "start_time": wall_time(18, 0),
-            "timezone": "America/New_York", "meeting_url": "https://video.example/j/bench", "capacity": 500,
-            "status": "open"}).id for n in range(3)]
+        cohort_ids = [
+            cohorts.create_cohort(
+                {
+                    "program_id": program.id,
+                    "start_date": date(2030, 10, 3 + n),
+                    "start_time": wall_time(18, 0),
+                    "timezone": "America/New_York",
+                    "meeting_url": "https://video.example/j/bench",
+                    "capacity": 500,
+                    "status": "open",
+                }
+            ).id
+            for n in range(3)
+        ]
         people = [Participant(email_normalised=f"bench{n}@example.org") for n in range(PARTICIPANTS)]
         for n, participant in enumerate(people):
             for cohort_id in cohort_ids:
-                db.session.add(Enrolment(cohort_id=cohort_id, participant=participant, status="confirmed",
-                                         name=f"Bench Person {n}", email=f"bench{n}@example.org"))
+                db.session.add(
+                    Enrolment(
+                        cohort_id=cohort_id,
+                        participant=participant,
+                        status="confirmed",
+                        name=f"Bench Person {n}",
+                        email=f"bench{n}@example.org",
+                    )
+                )
         db.session.commit()
         return [f"/calendar/{p.feed_token}.ics" for p in people]
 
@@ -88,8 +112,9 @@ def wait_until_up(port: int, server: subprocess.Popen, deadline_s: float = 30.0)
     raise SystemExit(f"gunicorn did not answer within {deadline_s:.0f}s")
 
 
-def measure(port: int, paths: list[str], headers: dict, expect: int, total: int, clients: int,
-            warm: bool = True) -> float:
+def measure(
+    port: int, paths: list[str], headers: dict, expect: int, total: int, clients: int, warm: bool = True
+) -> float:
     """Requests per second for `total` requests spread over `paths` in turn."""
     errors = []
     lock = threading.Lock()
@@ -120,13 +145,31 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="feeds-bench-") as tmp:
         port = free_port()
-        env = {**os.environ, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "RATELIMIT_ENABLED": "false",
-               "SECRET_KEY": "bench-only", "MAIL_DIR": tmp,
-               "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"}
+        env = {
+            **os.environ,
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "RATELIMIT_ENABLED": "false",
+            "SECRET_KEY": "bench-only",
+            "MAIL_DIR": tmp,
+            "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db",
+        }
         paths = seed(env)
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
-             "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(args.workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         try:
             wait_until_up(port, server)
             one = paths[0]
@@ -134,16 +177,17 @@ def main() -> None:
             assert status == 200, status
             etag = headers["ETag"]
             backend = env["DATABASE_URL"].split(":", 1)[0]
-            print(f"gunicorn {args.workers} sync workers, {args.clients} client threads, "
-                  f"{args.requests} requests each, {backend}; feed: {len(body)} bytes, "
-                  f"{body.count(b'BEGIN:VEVENT')} events")
+            print(
+                f"gunicorn {args.workers} sync workers, {args.clients} client threads, "
+                f"{args.requests} requests each, {backend}; feed: {len(body)} bytes, "
+                f"{body.count(b'BEGIN:VEVENT')} events"
+            )
             built = min(args.requests, len(paths) - 1)  # each feed once: no cache hits
             figures = [
                 ("/healthz (ceiling)", measure(port, ["/healthz"], {}, 200, args.requests, args.clients)),
                 ("full feed, built", measure(port, paths[1:], {}, 200, built, args.clients, warm=False)),
                 ("full feed, cached", measure(port, [one], {}, 200, args.requests, args.clients)),
-                ("revalidation (304)", measure(port, [one], {"If-None-Match": etag}, 304,
-                                               args.requests, args.clients)),
+                ("revalidation (304)", measure(port, [one], {"If-None-Match": etag}, 304, args.requests, args.clients)),
             ]
             for name, rate in figures:
                 print(f"{name:<22} {rate:8.0f} requests/s")

@@ -5,23 +5,25 @@
 Without --database-url, a fresh SQLite file in a temporary directory. Prints figures;
 asserts nothing about speed.
 """
+
 import argparse
 import smtplib
 import sys
 import tempfile
 import time
-from datetime import date, time as wall
+from datetime import date
+from datetime import time as wall
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from flask_migrate import upgrade
+from sqlalchemy import insert
 
-from scheduler import create_app  # noqa: E402
-from scheduler.config import for_tests  # noqa: E402
-from scheduler.extensions import db  # noqa: E402
-from tests.smtp_server import SMTPServer  # noqa: E402
+from scheduler import create_app
+from scheduler.config import for_tests
+from scheduler.extensions import db
+from tests.smtp_server import SMTPServer
 
 
 def queue(count: int) -> None:
@@ -31,11 +33,23 @@ def queue(count: int) -> None:
     from scheduler.notifications.outbox import render
 
     program = create_program({"name": "Bench group", "price_amount": 0, "currency": "usd"})
-    cohort = create_cohort({"program_id": program.id, "start_date": date(2030, 10, 3), "start_time": wall(18, 0),
-                            "timezone": "America/New_York", "meeting_url": "https://video.example/j/1",
-                            "status": "open"})
-    enrolment = Enrolment(cohort_id=cohort.id, participant=Participant(email_normalised="p@example.org"),
-                          status="confirmed", name="Bench person", email="p@example.org")
+    cohort = create_cohort(
+        {
+            "program_id": program.id,
+            "start_date": date(2030, 10, 3),
+            "start_time": wall(18, 0),
+            "timezone": "America/New_York",
+            "meeting_url": "https://video.example/j/1",
+            "status": "open",
+        }
+    )
+    enrolment = Enrolment(
+        cohort_id=cohort.id,
+        participant=Participant(email_normalised="p@example.org"),
+        status="confirmed",
+        name="Bench person",
+        email="p@example.org",
+    )
     db.session.add(enrolment)
     db.session.commit()
     rows = []
@@ -77,8 +91,12 @@ def main() -> None:
     ceiling.stop()
     backend = url.split(":", 1)[0]
     print(f"{args.count} messages, {backend}")
-    print(f"  outbox worker (claim, send, record): {args.count / outbox_seconds:8.0f} messages/s ({outbox_seconds:.2f} s)")
-    print(f"  plain smtplib, one connection:       {args.count / plain_seconds:8.0f} messages/s ({plain_seconds:.2f} s)")
+    print(
+        f"  outbox worker (claim, send, record): {args.count / outbox_seconds:8.0f} messages/s ({outbox_seconds:.2f} s)"
+    )
+    print(
+        f"  plain smtplib, one connection:       {args.count / plain_seconds:8.0f} messages/s ({plain_seconds:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

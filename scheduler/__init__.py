@@ -1,4 +1,5 @@
 """The scheduler: group therapy programs, their cohorts, enrolment, payments and calendars."""
+
 import logging
 
 from flask import Flask
@@ -39,8 +40,15 @@ def create_app(config: dict | None = None) -> Flask:
     from .payments import api as payments_api
     from .staff import api as staff_api
 
-    for blueprint in (meta.bp, staff_api.bp, cohorts_api.bp, enrolment_api.bp, payments_api.bp,
-                      calendars_api.bp, notifications_api.bp):
+    for blueprint in (
+        meta.bp,
+        staff_api.bp,
+        cohorts_api.bp,
+        enrolment_api.bp,
+        payments_api.bp,
+        calendars_api.bp,
+        notifications_api.bp,
+    ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 

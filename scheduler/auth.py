@@ -3,6 +3,7 @@
 Credentials: staff bearer tokens (`stf_…`), a participant's manage token (`mng_…`)
 for one enrolment, given as `Authorization: Bearer …` or `?token=…`.
 """
+
 import hashlib
 import hmac
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """The one clock of the service: aware UTC instants. Tests move it with time-machine."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -3,6 +3,7 @@
 No variable set means: SQLite under instance/, mail written to files,
 payments taken by hand at the front desk ("manual").
 """
+
 import os
 import secrets
 from pathlib import Path
@@ -14,7 +15,7 @@ def normalise_database_url(url: str) -> str:
     """Accept the postgres:// URLs hosting platforms hand out; use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -1,4 +1,5 @@
 """Domain errors, each knowing its HTTP status, and the one problem+json error handler."""
+
 import logging
 
 from flask import Flask, Response, json
@@ -104,9 +105,18 @@ def _as_list(messages) -> list:
     return messages if isinstance(messages, list) else [messages]
 
 
-_HTTP_TYPES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
-               405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
-               415: "unsupported-media-type", 422: "validation", 429: "rate-limited"}
+_HTTP_TYPES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    429: "rate-limited",
+}
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -118,6 +128,7 @@ def register_error_handlers(app: Flask) -> None:
 
     def _discard_changes():
         from .extensions import db
+
         try:
             db.session.rollback()
         except Exception:  # the database itself may be what failed
@@ -147,20 +158,30 @@ def register_error_handlers(app: Flask) -> None:
             original = error.get_response()
             if original.headers.get("Retry-After"):
                 headers["Retry-After"] = original.headers["Retry-After"]
-        return problem(error.code or 500, error.name, error.description or error.name,
-                       _HTTP_TYPES.get(error.code, "http-error"), headers=headers)
+        return problem(
+            error.code or 500,
+            error.name,
+            error.description or error.name,
+            _HTTP_TYPES.get(error.code, "http-error"),
+            headers=headers,
+        )
 
     @app.errorhandler(OperationalError)
     def _database_down(error: OperationalError):
         log.warning("database unavailable: %s", error.orig)
         _discard_changes()
-        return problem(503, "Service temporarily unavailable",
-                       "The database did not answer; try again shortly.", "unavailable",
-                       headers={"Retry-After": "5"})
+        return problem(
+            503,
+            "Service temporarily unavailable",
+            "The database did not answer; try again shortly.",
+            "unavailable",
+            headers={"Retry-After": "5"},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unhandled error")
         _discard_changes()
-        return problem(500, "Internal server error",
-                       "Something went wrong on our side; it has been logged.", "internal")
+        return problem(
+            500, "Internal server error", "Something went wrong on our side; it has been logged.", "internal"
+        )

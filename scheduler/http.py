@@ -3,6 +3,7 @@
 A view is a plain function decorated with @endpoint(...). The declaration is also
 what /openapi.json and the route-by-route access test read.
 """
+
 import functools
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,8 +93,9 @@ def json_response(payload: Any, status: int = 200, headers: dict | None = None) 
     return response
 
 
-def endpoint(access: Access, *, body=None, query=None, response=None, staff_response=None,
-             status=200, many=False, summary=""):
+def endpoint(
+    access: Access, *, body=None, query=None, response=None, staff_response=None, status=200, many=False, summary=""
+):
     """Declare who may call a view and what it takes and returns.
 
     The view receives `data` (the loaded body) and `query` (the loaded query string)
@@ -118,7 +120,8 @@ def endpoint(access: Access, *, body=None, query=None, response=None, staff_resp
             headers = {}
             if isinstance(result, Page):
                 headers["X-Pagination"] = json.dumps(
-                    {"total": result.total, "page": result.page, "page_size": result.page_size})
+                    {"total": result.total, "page": result.page, "page_size": result.page_size}
+                )
                 result = result.items
             schema = staff_response if staff_response and g.staff else response
             payload = schema(many=many).dump(result) if schema is not None else result

@@ -1,4 +1,5 @@
 """Health checks, the OpenAPI document and the offline API reference page."""
+
 from flask import Blueprint, Response, current_app, render_template
 from sqlalchemy import text
 

@@ -1,4 +1,5 @@
 """Every domain's tables, imported in one place so that the metadata is complete."""
+
 from .cohorts.models import Cohort, Program, Session, cohort_facilitators  # noqa: F401
 from .enrolment.models import AuditEntry, Enrolment, IdempotencyRecord, Participant  # noqa: F401
 from .notifications import models as notifications  # noqa: F401

@@ -1,4 +1,5 @@
 """The OpenAPI 3 document, generated from each view's @endpoint declaration."""
+
 import re
 from functools import lru_cache
 
@@ -11,15 +12,25 @@ from .validation import Instant, Timezone, WallTime
 PROBLEM = {
     "type": "object",
     "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
         "detail": {"type": "string"},
         "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
     },
     "required": ["type", "title", "status", "detail"],
 }
-_ERROR_TEXT = {400: "Malformed body", 401: "Missing or invalid credentials", 403: "Role not allowed",
-               404: "Not found", 409: "Conflicts with the current state", 413: "Body too large",
-               415: "Body is not JSON", 422: "Validation failed", 503: "Database unavailable"}
+_ERROR_TEXT = {
+    400: "Malformed body",
+    401: "Missing or invalid credentials",
+    403: "Role not allowed",
+    404: "Not found",
+    409: "Conflicts with the current state",
+    413: "Body too large",
+    415: "Body is not JSON",
+    422: "Validation failed",
+    503: "Database unavailable",
+}
 
 
 def _schema_name(schema) -> str:
@@ -34,15 +45,17 @@ def _path(rule: str) -> str:
 def _operation(view, method: str, rule) -> dict:
     spec = view.endpoint_spec
     doc = (view.__doc__ or "").strip().splitlines()
-    op = {"summary": spec.summary or (doc[0] if doc else view.__name__),
-          "operationId": f"{view.__name__}_{method}" if method != "get" else view.__name__,
-          "tags": [rule.endpoint.split(".")[0]], "responses": {}}
+    op = {
+        "summary": spec.summary or (doc[0] if doc else view.__name__),
+        "operationId": f"{view.__name__}_{method}" if method != "get" else view.__name__,
+        "tags": [rule.endpoint.split(".")[0]],
+        "responses": {},
+    }
     if spec.access.needs_credentials:
         op["security"] = [{"bearer": []}]
     elif spec.access.kind == "public" and spec.access.roles:
         op["security"] = [{}, {"bearer": []}]
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-              for name in rule.arguments]
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in rule.arguments]
     if spec.query is not None:
         params.append({"in": "query", "schema": spec.query})
     if params:
@@ -70,12 +83,16 @@ def _operation(view, method: str, rule) -> dict:
     if method in ("post", "patch", "delete"):
         codes.add(409)
     for code in sorted(codes):
-        op["responses"][str(code)] = {"description": _ERROR_TEXT[code],
-                                      "content": {"application/problem+json": {"schema": PROBLEM}}}
+        op["responses"][str(code)] = {
+            "description": _ERROR_TEXT[code],
+            "content": {"application/problem+json": {"schema": PROBLEM}},
+        }
     # Every other error (405, 429, 500 …) has the same shape; saying so lets clients and
     # schemathesis check it.
-    op["responses"]["default"] = {"description": "Any other error",
-                                  "content": {"application/problem+json": {"schema": PROBLEM}}}
+    op["responses"]["default"] = {
+        "description": "Any other error",
+        "content": {"application/problem+json": {"schema": PROBLEM}},
+    }
     return op
 
 
@@ -88,16 +105,20 @@ def _field_formats(converter):
 @lru_cache(maxsize=4)
 def _build(app_id: int, app: Flask) -> dict:
     plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
-    spec = APISpec(title="Scheduler API", version="1.0.0", openapi_version="3.0.3", plugins=[plugin],
-                   info={"description": "Group therapy programs: cohorts, enrolment, payments, calendars."})
+    spec = APISpec(
+        title="Scheduler API",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[plugin],
+        info={"description": "Group therapy programs: cohorts, enrolment, payments, calendars."},
+    )
     _field_formats(plugin.converter)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         view = app.view_functions.get(rule.endpoint)
         if view is None or not hasattr(view, "endpoint_spec"):
             continue
-        operations = {m.lower(): _operation(view, m.lower(), rule)
-                      for m in sorted(rule.methods - {"HEAD", "OPTIONS"})}
+        operations = {m.lower(): _operation(view, m.lower(), rule) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})}
         spec.path(path=_path(rule.rule), operations=operations)
     return _without_empty_keywords(spec.to_dict())
 
@@ -105,8 +126,9 @@ def _build(app_id: int, app: Flask) -> dict:
 def _without_empty_keywords(node):
     """apispec writes `format: null` / `pattern: null` for fields mapped without them; OpenAPI forbids that."""
     if isinstance(node, dict):
-        return {k: _without_empty_keywords(v) for k, v in node.items()
-                if not (k in ("format", "pattern") and v is None)}
+        return {
+            k: _without_empty_keywords(v) for k, v in node.items() if not (k in ("format", "pattern") and v is None)
+        }
     if isinstance(node, list):
         return [_without_empty_keywords(v) for v in node]
     return node

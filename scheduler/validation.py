@@ -1,6 +1,7 @@
 """marshmallow fields shared by every domain's input schemas."""
+
 import re
-from datetime import date, time
+from datetime import UTC, date, time
 from functools import lru_cache
 from zoneinfo import available_timezones
 
@@ -65,10 +66,13 @@ class LocalDateTime(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         from datetime import datetime
+
         value = super()._deserialize(value, attr, data, **kwargs)
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?", value):
-            raise ValidationError("Use the local time as YYYY-MM-DDTHH:MM, optionally with the "
-                                  "offset, for example 2026-10-22T18:00 or 2026-10-22T18:00:00-04:00.")
+            raise ValidationError(
+                "Use the local time as YYYY-MM-DDTHH:MM, optionally with the "
+                "offset, for example 2026-10-22T18:00 or 2026-10-22T18:00:00-04:00."
+            )
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -95,16 +99,16 @@ class Instant(fields.AwareDateTime):
         super().__init__(format="iso", **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        from datetime import timezone
+
         parsed = super()._deserialize(value, attr, data, **kwargs)
         _in_supported_years(parsed)
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        from datetime import timezone
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Trimmed(fields.String):
@@ -120,20 +124,32 @@ def Name(max_length: int = 200, **kwargs):
 
 
 def HttpsUrl(**kwargs):
-    return fields.Url(schemes={"https"}, require_tld=False, validate=validate.Length(max=2000),
-                      error_messages={"invalid": "Must be an https:// URL."}, **kwargs)
+    return fields.Url(
+        schemes={"https"},
+        require_tld=False,
+        validate=validate.Length(max=2000),
+        error_messages={"invalid": "Must be an https:// URL."},
+        **kwargs,
+    )
 
 
 def Currency(**kwargs):
-    return fields.String(validate=validate.OneOf(CURRENCIES, error="Use one of: " + ", ".join(CURRENCIES) + "."),
-                         **kwargs)
+    return fields.String(
+        validate=validate.OneOf(CURRENCIES, error="Use one of: " + ", ".join(CURRENCIES) + "."), **kwargs
+    )
 
 
 def Amount(**kwargs):
-    return fields.Integer(strict=True, validate=validate.Range(min=0, max=10_000_000,
-                          error="Must be a whole number of minor units (cents) from 0 to 10000000."), **kwargs)
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(
+            min=0, max=10_000_000, error="Must be a whole number of minor units (cents) from 0 to 10000000."
+        ),
+        **kwargs,
+    )
 
 
 def Count(low: int, high: int, **kwargs):
-    return fields.Integer(strict=True, validate=validate.Range(min=low, max=high,
-                          error=f"Must be between {low} and {high}."), **kwargs)
+    return fields.Integer(
+        strict=True, validate=validate.Range(min=low, max=high, error=f"Must be between {low} and {high}."), **kwargs
+    )

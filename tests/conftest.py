@@ -5,15 +5,15 @@ TEST_POSTGRES_URL (a URL to an existing database the tests may use to create
 their own, e.g. postgresql://postgres@127.0.0.1:5432/postgres). `.ci/run` starts
 one; without it, outside CI, the PostgreSQL half skips and says how to enable it.
 """
+
 import os
 from datetime import date, time
 
 import psycopg
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import text
-
 from hypothesis import settings as hypothesis_settings
+from sqlalchemy import text
 
 from scheduler import create_app
 from scheduler.config import for_tests
@@ -25,8 +25,10 @@ hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI") == "true":
     hypothesis_settings.load_profile("ci")
 
-POSTGRES_HINT = ("PostgreSQL tests skipped: set TEST_POSTGRES_URL=postgresql://USER@127.0.0.1:5432/postgres "
-                 "(a server the tests may create databases on), or run `bash .ci/run`, which starts one.")
+POSTGRES_HINT = (
+    "PostgreSQL tests skipped: set TEST_POSTGRES_URL=postgresql://USER@127.0.0.1:5432/postgres "
+    "(a server the tests may create databases on), or run `bash .ci/run`, which starts one."
+)
 
 
 def _postgres_admin_url() -> str:
@@ -106,6 +108,7 @@ def make_staff(app):
 @pytest.fixture
 def auth(make_staff):
     """auth(role) -> headers with a fresh token of that role."""
+
     def headers(role="admin"):
         return {"Authorization": f"Bearer {make_staff(role)[1]}"}
 
@@ -117,8 +120,14 @@ def make_program(app):
     from scheduler.cohorts.services import create_program
 
     def make(**overrides):
-        data = {"name": "Skills group", "default_session_count": 12, "default_duration_minutes": 90,
-                "default_capacity": 10, "price_amount": 36000, "currency": "usd"}
+        data = {
+            "name": "Skills group",
+            "default_session_count": 12,
+            "default_duration_minutes": 90,
+            "default_capacity": 10,
+            "price_amount": 36000,
+            "currency": "usd",
+        }
         data.update(overrides)
         return create_program(data)
 
@@ -132,9 +141,14 @@ def make_cohort(app, make_program):
 
     def make(program=None, **overrides):
         program = program or make_program()
-        data = {"program_id": program.id, "start_date": date(2030, 10, 3), "start_time": time(18, 0),
-                "timezone": "America/New_York", "meeting_url": "https://video.example/j/123",
-                "status": "open"}
+        data = {
+            "program_id": program.id,
+            "start_date": date(2030, 10, 3),
+            "start_time": time(18, 0),
+            "timezone": "America/New_York",
+            "meeting_url": "https://video.example/j/123",
+            "status": "open",
+        }
         data.update(overrides)
         return create_cohort(data)
 

@@ -7,6 +7,7 @@ The database must already be migrated (the `database_url` fixture is). The serve
 listens on 127.0.0.1 on a free port; rate limits are off unless `env` turns them on.
 `fire(url, jobs, processes)` sends HTTP requests from separate client processes.
 """
+
 import json
 import multiprocessing
 import os
@@ -47,19 +48,41 @@ class LiveServer:
 
     def environment(self) -> dict:
         env = dict(os.environ)
-        env.update({"DATABASE_URL": self.database_url, "RATELIMIT_ENABLED": "false",
-                    "SECRET_KEY": "live-server-test-key", "PUBLIC_BASE_URL": "https://scheduler.test",
-                    "MAIL_URL": "", "STRIPE_SECRET_KEY": "", "STRIPE_PUBLISHABLE_KEY": "",
-                    "STRIPE_WEBHOOK_SECRET": ""})
+        env.update(
+            {
+                "DATABASE_URL": self.database_url,
+                "RATELIMIT_ENABLED": "false",
+                "SECRET_KEY": "live-server-test-key",
+                "PUBLIC_BASE_URL": "https://scheduler.test",
+                "MAIL_URL": "",
+                "STRIPE_SECRET_KEY": "",
+                "STRIPE_PUBLISHABLE_KEY": "",
+                "STRIPE_WEBHOOK_SECRET": "",
+            }
+        )
         env.update(self.extra_env)
         return env
 
     def start(self) -> "LiveServer":
         self.process = subprocess.Popen(
-            [_bin("gunicorn"), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             "--graceful-timeout", "5", "--log-level", "warning", "wsgi:app"],
-            cwd=ROOT, env=self.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True)
+            [
+                _bin("gunicorn"),
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--graceful-timeout",
+                "5",
+                "--log-level",
+                "warning",
+                "wsgi:app",
+            ],
+            cwd=ROOT,
+            env=self.environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -90,12 +113,17 @@ class LiveServer:
         self.stop()
 
 
-def request(method: str, url: str, body: dict | None = None, headers: dict | None = None,
-            timeout: float = 60) -> tuple[int, dict | str, float]:
+def request(
+    method: str, url: str, body: dict | None = None, headers: dict | None = None, timeout: float = 60
+) -> tuple[int, dict | str, float]:
     """One HTTP call: (status, parsed JSON or text, seconds taken)."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={
-        **({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})})
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})},
+    )
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=timeout) as response:

@@ -5,6 +5,7 @@ the next three DATA commands with 451, `server.refuse(550)` refuses until
 `server.accept()`. `server.block_rcpt()` holds RCPT until released, so a test can
 kill a client in the middle of a send.
 """
+
 import socket
 import threading
 import time
@@ -14,9 +15,11 @@ from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 
-REPLIES = {421: "421 4.3.2 Service shutting down, try later",
-           451: "451 4.3.0 Temporary local problem, try later",
-           550: "550 5.1.1 Mailbox unavailable"}
+REPLIES = {
+    421: "421 4.3.2 Service shutting down, try later",
+    451: "451 4.3.0 Temporary local problem, try later",
+    550: "550 5.1.1 Mailbox unavailable",
+}
 
 
 @dataclass
@@ -62,6 +65,7 @@ class RecordingHandler:
             self.rcpt_waiting.set()
             while not self.rcpt_gate.is_set():  # aiosmtpd's loop runs in its own thread
                 import asyncio
+
                 await asyncio.sleep(0.01)
         refusal = self._refusal("rcpt")
         if refusal:

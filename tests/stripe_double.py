@@ -8,6 +8,7 @@ localstripe's webhook through POST /_config/webhooks/{id}.
 
 The server thread runs in the test process, so time-machine moves its clock too.
 """
+
 import os
 import select
 import subprocess
@@ -71,14 +72,19 @@ class LocalStripe:
     process: subprocess.Popen
 
     def _call(self, method: str, path: str, data: dict | None = None, key: str = SECRET_KEY) -> dict:
-        response = requests.request(method, self.url + path, data=data,
-                                    headers={"Authorization": f"Bearer {key}"}, timeout=10)
-        return {"status": response.status_code, **response.json()} if response.content else \
-            {"status": response.status_code}
+        response = requests.request(
+            method, self.url + path, data=data, headers={"Authorization": f"Bearer {key}"}, timeout=10
+        )
+        return (
+            {"status": response.status_code, **response.json()}
+            if response.content
+            else {"status": response.status_code}
+        )
 
     def register_webhook(self, webhook_id: str, url: str, secret: str = WEBHOOK_SECRET) -> None:
-        response = requests.post(f"{self.url}/_config/webhooks/{webhook_id}",
-                                 data={"url": url, "secret": secret}, timeout=10)
+        response = requests.post(
+            f"{self.url}/_config/webhooks/{webhook_id}", data={"url": url, "secret": secret}, timeout=10
+        )
         response.raise_for_status()
 
     def payment_intent(self, intent_id: str) -> dict:
@@ -94,9 +100,12 @@ class LocalStripe:
 
     def authenticate_3ds(self, intent_id: str, client_secret: str, success: bool = True) -> dict:
         """The person passes (or fails) the 3-D Secure challenge."""
-        return self._call("POST", f"/v1/payment_intents/{intent_id}/_authenticate",
-                          {"client_secret": client_secret, "success": "true" if success else "false",
-                           "key": PUBLISHABLE_KEY}, key="")
+        return self._call(
+            "POST",
+            f"/v1/payment_intents/{intent_id}/_authenticate",
+            {"client_secret": client_secret, "success": "true" if success else "false", "key": PUBLISHABLE_KEY},
+            key="",
+        )
 
     def refunds_for(self, intent_id: str) -> list[dict]:
         """Every refund of this intent (filtered here: localstripe's filter fails on unpaid intents)."""
@@ -116,8 +125,9 @@ class LocalStripe:
 def localstripe_server(tmp_path_factory):
     """localstripe on a free loopback port, with its own state file; stopped after the run."""
     state = tmp_path_factory.mktemp("localstripe") / "state.pickle"
-    process = subprocess.Popen([sys.executable, "-c", _RUNNER, str(state)], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _RUNNER, str(state)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
         ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT)
         if not ready:
@@ -127,8 +137,12 @@ def localstripe_server(tmp_path_factory):
 
         def answers():
             try:
-                return requests.get(url + "/v1/balance", headers={"Authorization": f"Bearer {SECRET_KEY}"},
-                                    timeout=2).status_code == 200
+                return (
+                    requests.get(
+                        url + "/v1/balance", headers={"Authorization": f"Bearer {SECRET_KEY}"}, timeout=2
+                    ).status_code
+                    == 200
+                )
             except requests.ConnectionError:
                 return False
 
@@ -162,12 +176,15 @@ class LiveServer:
 @pytest.fixture
 def stripe_app(app, localstripe_server):
     """The app configured for Stripe against localstripe, served live, its webhook registered."""
-    app.config.update(STRIPE_SECRET_KEY=SECRET_KEY, STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
-                      STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, STRIPE_API_BASE=localstripe_server.url)
+    app.config.update(
+        STRIPE_SECRET_KEY=SECRET_KEY,
+        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        STRIPE_API_BASE=localstripe_server.url,
+    )
     server = LiveServer(app).start()
     # One webhook id per test process: a later test replaces the earlier test's URL.
-    localstripe_server.register_webhook(f"scheduler-{os.getpid()}",
-                                         server.url + "/api/v1/payments/stripe/webhook")
+    localstripe_server.register_webhook(f"scheduler-{os.getpid()}", server.url + "/api/v1/payments/stripe/webhook")
     app.live_url = server.url
     yield app
     server.stop()
@@ -206,8 +223,11 @@ def status_of(client, enrolment: dict) -> str:
 
 def wait_for_status(client, enrolment: dict, status: str, timeout: float = 15.0) -> None:
     """Wait (bounded) for localstripe's webhook to reach the app and change the enrolment."""
-    wait_until(lambda: status_of(client, enrolment) == status, timeout,
-               what=f"enrolment {enrolment['id']} to become {status} (now {status_of(client, enrolment)})")
+    wait_until(
+        lambda: status_of(client, enrolment) == status,
+        timeout,
+        what=f"enrolment {enrolment['id']} to become {status} (now {status_of(client, enrolment)})",
+    )
 
 
 def fresh(query):

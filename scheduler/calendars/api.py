@@ -1,4 +1,5 @@
 """Calendar feed routes (secret token in the URL) and the staff route that rotates a cohort's token."""
+
 from flask import Blueprint, Response, request
 from werkzeug.http import is_resource_modified
 

@@ -4,8 +4,9 @@ The same input gives the same bytes, so a feed's validators can be computed from
 its inputs alone and calendar apps that poll for months see nothing change until
 something did.
 """
+
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vDuration
@@ -35,7 +36,7 @@ class FeedEvent:
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime: calendar feeds carry no floating times")
-    return value.astimezone(timezone.utc).replace(microsecond=0)
+    return value.astimezone(UTC).replace(microsecond=0)
 
 
 def _event(item: FeedEvent) -> Event:

@@ -1,4 +1,5 @@
 """Subscription links for calendar feeds (https for Google; webcal for Apple and Outlook)."""
+
 from urllib.parse import quote, urlencode
 
 from ..http import public_url
@@ -30,6 +31,6 @@ def subscribe_links(participant) -> dict:
         **urls,
         "google_url": "https://calendar.google.com/calendar/r?cid=" + quote(urls["calendar_url"], safe=""),
         "outlook_url": "https://outlook.live.com/calendar/0/addfromweb?"
-                       + urlencode({"url": urls["calendar_url"], "name": "Group sessions"}),
+        + urlencode({"url": urls["calendar_url"], "name": "Group sessions"}),
         "apple_url": urls["webcal_url"],
     }

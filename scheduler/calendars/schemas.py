@@ -1,4 +1,5 @@
 """Output shapes of the calendar routes that answer JSON."""
+
 from marshmallow import Schema, fields
 
 

@@ -5,11 +5,12 @@ validators (ETag, Last-Modified) come from one cheap aggregate query over the
 feed's inputs (ids, change counters, last-change instants), and the feed itself
 is built only when they differ from what the client holds.
 """
+
 import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -93,19 +94,28 @@ def _event(session: Session) -> FeedEvent:
 def _state(kind: str, owner_id: str, parts: list, instants: list[datetime]) -> FeedState:
     fingerprint = repr((BUILDER_VERSION, current_app.config["PUBLIC_BASE_URL"], kind, owner_id, parts))
     etag = hashlib.sha256(fingerprint.encode()).hexdigest()[:40]
-    newest = max(instants, default=datetime(1970, 1, 1, tzinfo=timezone.utc))
+    newest = max(instants, default=datetime(1970, 1, 1, tzinfo=UTC))
     return FeedState(kind, owner_id, etag, newest.replace(microsecond=0))
 
 
 def _session_aggregates(where) -> list:
     """Per cohort: status, last changes, session count, change counters. Loads no session rows."""
-    stmt = (select(Cohort.id, Cohort.status, Cohort.updated_at, Program.updated_at,
-                   func.count(Session.id), func.max(Session.updated_at), func.sum(Session.sequence))
-            .join(Program, Program.id == Cohort.program_id)
-            .join(Session, Session.cohort_id == Cohort.id)
-            .where(where)
-            .group_by(Cohort.id, Cohort.status, Cohort.updated_at, Program.updated_at)
-            .order_by(Cohort.id))
+    stmt = (
+        select(
+            Cohort.id,
+            Cohort.status,
+            Cohort.updated_at,
+            Program.updated_at,
+            func.count(Session.id),
+            func.max(Session.updated_at),
+            func.sum(Session.sequence),
+        )
+        .join(Program, Program.id == Cohort.program_id)
+        .join(Session, Session.cohort_id == Cohort.id)
+        .where(where)
+        .group_by(Cohort.id, Cohort.status, Cohort.updated_at, Program.updated_at)
+        .order_by(Cohort.id)
+    )
     return db.session.execute(stmt).all()
 
 
@@ -121,14 +131,17 @@ def participant_feed_state(feed_token: str) -> FeedState:
     participant = db.session.scalar(select(Participant).where(Participant.feed_token == feed_token))
     if participant is None:
         raise NotFound("No such calendar feed (the link may have been replaced).")
-    confirmed = Cohort.id.in_(select(Enrolment.cohort_id).where(
-        Enrolment.participant_id == participant.id, Enrolment.status == "confirmed"))
+    confirmed = Cohort.id.in_(
+        select(Enrolment.cohort_id).where(Enrolment.participant_id == participant.id, Enrolment.status == "confirmed")
+    )
     rows = _session_aggregates(confirmed)
     # Every enrolment of theirs counts, whatever its status: a withdrawal removes a
     # cohort from the feed, and that is a change Last-Modified must show.
     enrolled = db.session.execute(
-        select(func.max(Enrolment.updated_at), func.count(Enrolment.id))
-        .where(Enrolment.participant_id == participant.id)).one()
+        select(func.max(Enrolment.updated_at), func.count(Enrolment.id)).where(
+            Enrolment.participant_id == participant.id
+        )
+    ).one()
     instants = [participant.created_at, *_instants(rows)] + ([enrolled[0]] if enrolled[0] else [])
     parts = [tuple(map(str, row)) for row in rows] + [str(enrolled[1])]
     return _state("participant", participant.id, parts, instants)
@@ -141,10 +154,12 @@ def participant_feed(state: FeedState) -> bytes:
 
 def _build_participant_feed(state: FeedState) -> bytes:
     sessions = db.session.scalars(
-        select(Session).join(Cohort, Cohort.id == Session.cohort_id)
+        select(Session)
+        .join(Cohort, Cohort.id == Session.cohort_id)
         .join(Enrolment, Enrolment.cohort_id == Cohort.id)
         .where(Enrolment.participant_id == state.owner_id, Enrolment.status == "confirmed")
-        .order_by(Session.starts_at, Session.id)).all()
+        .order_by(Session.starts_at, Session.id)
+    ).all()
     return build_feed([_event(s) for s in sessions], name=PARTICIPANT_FEED_NAME)
 
 
@@ -154,8 +169,10 @@ def _build_participant_feed(state: FeedState) -> bytes:
 def _cohort_feed_name(cohort: Cohort) -> str:
     # The weekday and time tell facilitators which group it is; the program name might
     # name a diagnosis, so it stays out.
-    return f"{cohort.program.calendar_title}: {cohort.start_date:%A}s {cohort.start_time} " \
-           f"from {cohort.start_date.isoformat()}"
+    return (
+        f"{cohort.program.calendar_title}: {cohort.start_date:%A}s {cohort.start_time} "
+        f"from {cohort.start_date.isoformat()}"
+    )
 
 
 def cohort_feed_state(feed_token: str) -> FeedState:
@@ -192,8 +209,11 @@ def rotate_participant_feed(enrolment_id: str) -> Participant:
     """Replace the feed token of an enrolment's participant (a leaked link): the old URL stops at once."""
     begin_write()
     participant = db.session.scalar(
-        select(Participant).join(Enrolment, Enrolment.participant_id == Participant.id)
-        .where(Enrolment.id == enrolment_id).with_for_update(of=Participant))
+        select(Participant)
+        .join(Enrolment, Enrolment.participant_id == Participant.id)
+        .where(Enrolment.id == enrolment_id)
+        .with_for_update(of=Participant)
+    )
     if participant is None:
         raise NotFound("No such enrolment.")
     participant.feed_token = new_token("cal")
@@ -207,5 +227,6 @@ def rotate_participant_feed(enrolment_id: str) -> Participant:
 def enrolment_ics(enrolment: Enrolment) -> bytes:
     """The .ics of one enrolment's sessions for the confirmation email (same UIDs as the feeds)."""
     sessions = db.session.scalars(
-        select(Session).where(Session.cohort_id == enrolment.cohort_id).order_by(Session.number)).all()
+        select(Session).where(Session.cohort_id == enrolment.cohort_id).order_by(Session.number)
+    ).all()
     return build_feed([_event(s) for s in sessions], name=PARTICIPANT_FEED_NAME, refresh=None)

@@ -1,11 +1,22 @@
 """HTTP views for programs, cohorts and sessions: parse, call one service, dump."""
+
 from flask import Blueprint
 
 from ..auth import DESK, PUBLIC, current_staff, staff
 from ..http import PageQuery, endpoint
 from . import services
-from .schemas import (CohortCreate, CohortPatch, CohortPublicOut, CohortQuery, CohortStaffOut,
-                      ProgramCreate, ProgramOut, ProgramPatch, SessionOut, SessionPatch)
+from .schemas import (
+    CohortCreate,
+    CohortPatch,
+    CohortPublicOut,
+    CohortQuery,
+    CohortStaffOut,
+    ProgramCreate,
+    ProgramOut,
+    ProgramPatch,
+    SessionOut,
+    SessionPatch,
+)
 
 bp = Blueprint("cohorts", __name__, url_prefix="/api/v1")
 

@@ -1,4 +1,5 @@
 """Programs (what a clinic offers), cohorts (one run of it) and their sessions."""
+
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, UniqueConstraint
@@ -77,8 +78,9 @@ class Cohort(db.Model):
     updated_at = db.Column(UTCDateTime, nullable=False, default=now, onupdate=now)
 
     program = db.relationship(Program, lazy="joined", innerjoin=True)
-    sessions = db.relationship("Session", order_by="Session.number", back_populates="cohort",
-                               cascade="all, delete-orphan")
+    sessions = db.relationship(
+        "Session", order_by="Session.number", back_populates="cohort", cascade="all, delete-orphan"
+    )
     facilitators = db.relationship("Staff", secondary=cohort_facilitators, order_by="Staff.name")
 
     def display_status(self, at: datetime) -> str:

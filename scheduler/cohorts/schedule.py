@@ -8,8 +8,9 @@ A wall-clock time that does not exist on a date (inside a spring-forward gap) is
 refused, naming the date. One that happens twice (inside a fall-back overlap)
 means the first occurrence (fold=0), the earlier instant.
 """
+
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -33,12 +34,13 @@ class PlannedSession:
 def local_to_utc(day: date, wall_time: time, zone: ZoneInfo) -> datetime:
     """The UTC instant of a local wall-clock time; ScheduleError if it does not exist."""
     local = datetime.combine(day, wall_time, tzinfo=zone)  # fold=0: the first of two
-    instant = local.astimezone(timezone.utc)
+    instant = local.astimezone(UTC)
     if instant.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise ScheduleError(
             "start_time",
             f"{wall_time:%H:%M} does not exist on {day.isoformat()} in {zone.key} "
-            "(the clocks skip it for daylight saving); choose another time.")
+            "(the clocks skip it for daylight saving); choose another time.",
+        )
     return instant
 
 
@@ -52,19 +54,25 @@ def resolve_local(wall: datetime, zone: ZoneInfo, offset: timedelta | None, fiel
     """
     candidates = []
     for fold in (0, 1):
-        instant = wall.replace(tzinfo=zone, fold=fold).astimezone(timezone.utc)
+        instant = wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
         if instant.astimezone(zone).replace(tzinfo=None) == wall and instant not in candidates:
             candidates.append(instant)
     if not candidates:
-        raise ScheduleError(field, f"{wall:%H:%M} does not exist on {wall.date().isoformat()} in {zone.key} "
-                                   "(the clocks skip it for daylight saving); choose another time.")
+        raise ScheduleError(
+            field,
+            f"{wall:%H:%M} does not exist on {wall.date().isoformat()} in {zone.key} "
+            "(the clocks skip it for daylight saving); choose another time.",
+        )
     if offset is None:
         return candidates[0]
     for instant in candidates:
         if instant.astimezone(zone).utcoffset() == offset:
             return instant
-    raise ScheduleError(field, f"{zone.key} is not at that UTC offset at {wall:%Y-%m-%d %H:%M}; "
-                               "give the local time without an offset, or use starts_at (UTC).")
+    raise ScheduleError(
+        field,
+        f"{zone.key} is not at that UTC offset at {wall:%Y-%m-%d %H:%M}; "
+        "give the local time without an offset, or use starts_at (UTC).",
+    )
 
 
 def weekly_dates(start_date: date, session_count: int, skip_dates: list[date]) -> list[date]:
@@ -73,8 +81,10 @@ def weekly_dates(start_date: date, session_count: int, skip_dates: list[date]) -
     if len(skips) != len(skip_dates):
         raise ScheduleError("skip_dates", "A date appears more than once.")
     if start_date in skips:
-        raise ScheduleError("skip_dates", f"{start_date.isoformat()} is the start date, "
-                                          "which always has the first session; move start_date instead.")
+        raise ScheduleError(
+            "skip_dates",
+            f"{start_date.isoformat()} is the start date, which always has the first session; move start_date instead.",
+        )
     dates, day = [], start_date
     while len(dates) < session_count:
         if day not in skips:
@@ -83,16 +93,27 @@ def weekly_dates(start_date: date, session_count: int, skip_dates: list[date]) -
     last = dates[-1]
     for skip in sorted(skips):
         if skip < start_date or (skip - start_date).days % 7 != 0:
-            raise ScheduleError("skip_dates", f"{skip.isoformat()} is not one of the cohort's weekly "
-                                              f"dates ({start_date:%A}s from {start_date.isoformat()}).")
+            raise ScheduleError(
+                "skip_dates",
+                f"{skip.isoformat()} is not one of the cohort's weekly "
+                f"dates ({start_date:%A}s from {start_date.isoformat()}).",
+            )
         if skip > last:
-            raise ScheduleError("skip_dates", f"{skip.isoformat()} is after the last session "
-                                              f"({last.isoformat()}), so skipping it changes nothing.")
+            raise ScheduleError(
+                "skip_dates",
+                f"{skip.isoformat()} is after the last session ({last.isoformat()}), so skipping it changes nothing.",
+            )
     return dates
 
 
-def plan_sessions(start_date: date, start_time: time, tz_name: str, session_count: int,
-                  duration_minutes: int, skip_dates: list[date] = ()) -> list[PlannedSession]:
+def plan_sessions(
+    start_date: date,
+    start_time: time,
+    tz_name: str,
+    session_count: int,
+    duration_minutes: int,
+    skip_dates: list[date] = (),
+) -> list[PlannedSession]:
     """Every session of a cohort, numbered from 1, with UTC start and end instants."""
     zone = ZoneInfo(tz_name)
     length = timedelta(minutes=duration_minutes)

@@ -1,9 +1,21 @@
 """Input and output shapes of programs, cohorts and sessions."""
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..http import PageQuery, public_url
-from ..validation import (Amount, Count, Currency, HttpsUrl, Instant, LocalDateTime, Name, StrictDate,
-                          Timezone, Trimmed, WallTime)
+from ..validation import (
+    Amount,
+    Count,
+    Currency,
+    HttpsUrl,
+    Instant,
+    LocalDateTime,
+    Name,
+    StrictDate,
+    Timezone,
+    Trimmed,
+    WallTime,
+)
 
 # ---- programs ---------------------------------------------------------------------------------
 
@@ -54,6 +66,7 @@ class SessionOut(Schema):
 
     def _local_start(self, session) -> str:
         from zoneinfo import ZoneInfo
+
         return session.starts_at.astimezone(ZoneInfo(session.cohort.timezone)).isoformat()
 
 
@@ -70,15 +83,17 @@ class SessionPatch(Schema):
         if "starts_at" in data and "local_start" in data:
             raise ValidationError("Give starts_at or local_start, not both.", "local_start")
         if not data:
-            raise ValidationError("Nothing to change: give starts_at, local_start, duration_minutes, "
-                                  "title or status.", "_schema")
+            raise ValidationError(
+                "Nothing to change: give starts_at, local_start, duration_minutes, title or status.", "_schema"
+            )
 
 
 # ---- cohorts ----------------------------------------------------------------------------------
 
-_SETTABLE_STATUS = validate.OneOf(["draft", "open", "closed", "cancelled"],
-                                  error="Use draft, open, closed or cancelled "
-                                        "(running and completed follow from the dates).")
+_SETTABLE_STATUS = validate.OneOf(
+    ["draft", "open", "closed", "cancelled"],
+    error="Use draft, open, closed or cancelled (running and completed follow from the dates).",
+)
 
 
 class CohortPatch(Schema):
@@ -88,8 +103,7 @@ class CohortPatch(Schema):
     hold_minutes = Count(5, 7 * 24 * 60)
     offer_hours = Count(1, 14 * 24)
     refund_cutoff_hours = Count(0, 60 * 24)
-    facilitator_ids = fields.List(fields.String(validate=validate.Length(max=40)),
-                                  validate=validate.Length(max=20))
+    facilitator_ids = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20))
     status = fields.String(validate=_SETTABLE_STATUS)
 
 
@@ -103,13 +117,11 @@ class CohortCreate(CohortPatch):
     price_amount = Amount()
     currency = Currency()
     skip_dates = fields.List(StrictDate(), validate=validate.Length(max=52))
-    status = fields.String(validate=validate.OneOf(["draft", "open"],
-                                                   error="A new cohort starts as draft or open."))
+    status = fields.String(validate=validate.OneOf(["draft", "open"], error="A new cohort starts as draft or open."))
 
 
 class CohortQuery(PageQuery):
-    status = fields.String(validate=validate.OneOf(["draft", "open", "closed", "cancelled",
-                                                    "running", "completed"]))
+    status = fields.String(validate=validate.OneOf(["draft", "open", "closed", "cancelled", "running", "completed"]))
     program_id = fields.String(validate=validate.Length(max=40))
 
 

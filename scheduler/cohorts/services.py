@@ -1,4 +1,5 @@
 """Use cases for programs, cohorts and sessions. Each public function is one transaction."""
+
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,8 +31,12 @@ def create_program(data: dict) -> Program:
 def update_program(program_id: str, data: dict) -> Program:
     """Change a program's fields; existing cohorts keep their own copies."""
     program = get_program(program_id)
-    _check_titles({"session_titles": data.get("session_titles", program.session_titles),
-                   "default_session_count": data.get("default_session_count", program.default_session_count)})
+    _check_titles(
+        {
+            "session_titles": data.get("session_titles", program.session_titles),
+            "default_session_count": data.get("default_session_count", program.default_session_count),
+        }
+    )
     for key, value in data.items():
         setattr(program, key, value)
     db.session.commit()
@@ -42,8 +47,9 @@ def _check_titles(data: dict) -> None:
     titles = data.get("session_titles") or []
     count = data.get("default_session_count", 12)
     if len(titles) > count:
-        raise Invalid.field("session_titles", f"{len(titles)} titles given for {count} sessions; "
-                                              "give at most one per session.")
+        raise Invalid.field(
+            "session_titles", f"{len(titles)} titles given for {count} sessions; give at most one per session."
+        )
 
 
 def get_program(program_id: str) -> Program:
@@ -89,22 +95,32 @@ def create_cohort(data: dict) -> Cohort:
         "currency": data.get("currency", program.currency),
     }
     try:
-        planned = plan_sessions(data["start_date"], data["start_time"], data["timezone"],
-                                settings["session_count"], settings["duration_minutes"],
-                                data.get("skip_dates", []))
+        planned = plan_sessions(
+            data["start_date"],
+            data["start_time"],
+            data["timezone"],
+            settings["session_count"],
+            settings["duration_minutes"],
+            data.get("skip_dates", []),
+        )
     except ScheduleError as exc:
         raise Invalid.field(exc.field, exc.message) from None
     cohort = Cohort(
-        program=program, status=data.get("status", "draft"), timezone=data["timezone"],
-        start_date=data["start_date"], start_time=data["start_time"].strftime("%H:%M"),
+        program=program,
+        status=data.get("status", "draft"),
+        timezone=data["timezone"],
+        start_date=data["start_date"],
+        start_time=data["start_time"].strftime("%H:%M"),
         meeting_url=data.get("meeting_url"),
         skip_dates=sorted(d.isoformat() for d in data.get("skip_dates", [])),
         facilitators=_facilitators(data.get("facilitator_ids", [])),
         **{k: data[k] for k in ("hold_minutes", "offer_hours", "refund_cutoff_hours") if k in data},
         **settings,
     )
-    cohort.sessions = [Session(number=p.number, title=_session_title(program, p.number),
-                               starts_at=p.starts_at, ends_at=p.ends_at) for p in planned]
+    cohort.sessions = [
+        Session(number=p.number, title=_session_title(program, p.number), starts_at=p.starts_at, ends_at=p.ends_at)
+        for p in planned
+    ]
     db.session.add(cohort)
     db.session.commit()
     return describe([cohort])[0]
@@ -215,8 +231,11 @@ def update_session(session_id: str, data: dict) -> Session:
     lock_cohort(session.cohort_id)
     if session.cohort.status == "cancelled":
         raise Conflict("The cohort is cancelled; its sessions cannot change.")
-    length = timedelta(minutes=data["duration_minutes"]) if "duration_minutes" in data \
+    length = (
+        timedelta(minutes=data["duration_minutes"])
+        if "duration_minutes" in data
         else session.ends_at - session.starts_at
+    )
     starts = data.get("starts_at") or session.starts_at
     if "local_start" in data:
         wall, offset = data["local_start"]

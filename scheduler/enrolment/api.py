@@ -1,4 +1,5 @@
 """HTTP views for enrolment, waitlists, rosters and the audit log: parse, call one service, dump."""
+
 import csv
 import io
 
@@ -10,9 +11,22 @@ from ..errors import Invalid
 from ..extensions import limiter
 from ..http import endpoint, json_response
 from . import services
-from .schemas import (AuditOut, AuditQuery, ConfirmIn, EnrolmentCreate, EnrolmentCreatedOut, EnrolmentOut,
-                      EnrolmentQuery, EnrolmentSummaryOut, MoveIn, RosterFacilitatorOut, RosterOut,
-                      TransferIn, WaitlistOut, WithdrawIn)
+from .schemas import (
+    AuditOut,
+    AuditQuery,
+    ConfirmIn,
+    EnrolmentCreate,
+    EnrolmentCreatedOut,
+    EnrolmentOut,
+    EnrolmentQuery,
+    EnrolmentSummaryOut,
+    MoveIn,
+    RosterFacilitatorOut,
+    RosterOut,
+    TransferIn,
+    WaitlistOut,
+    WithdrawIn,
+)
 
 bp = Blueprint("enrolment", __name__, url_prefix="/api/v1")
 
@@ -38,8 +52,9 @@ def _idempotency_key() -> str | None:
 @endpoint(PUBLIC, body=EnrolmentCreate, response=EnrolmentCreatedOut, status=201)
 def enrol(cohort_id, data):
     """Enrol in a cohort: confirmed, pending payment with a held seat, or waitlisted."""
-    status, body = services.enrol(cohort_id, data, current_staff(), _idempotency_key(),
-                                  render=EnrolmentCreatedOut().dump)
+    status, body = services.enrol(
+        cohort_id, data, current_staff(), _idempotency_key(), render=EnrolmentCreatedOut().dump
+    )
     return json_response(body, status)
 
 
@@ -118,8 +133,11 @@ def roster_csv(cohort_id):
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_csv_cell(row.get(c)) for c in columns])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="roster-{cohort_id}.csv"'})
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="roster-{cohort_id}.csv"'},
+    )
 
 
 @bp.get("/cohorts/<cohort_id>/waitlist")

@@ -1,4 +1,5 @@
 """Enrolment jobs: expire lapsed holds and offers, and offer the freed seats."""
+
 from .. import clock
 from ..jobs import job
 

@@ -1,4 +1,5 @@
 """Participants, their enrolments (with the guarded state machine), and the staff audit log."""
+
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
@@ -46,8 +47,14 @@ class Enrolment(db.Model):
         CheckConstraint("status != 'offered' OR offer_expires_at IS NOT NULL", name="offer_has_expiry"),
         CheckConstraint("amount_paid >= 0", name="amount_paid_not_negative"),
         # One active enrolment per person per cohort: the database's last word on it.
-        Index("uq_enrolments_one_active", "cohort_id", "participant_id", unique=True,
-              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+        Index(
+            "uq_enrolments_one_active",
+            "cohort_id",
+            "participant_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
         Index("ix_enrolments_cohort_status", "cohort_id", "status"),
     )
 

@@ -1,4 +1,5 @@
 """Input and output shapes of enrolments, rosters, waitlists and the audit log."""
+
 import re
 
 from marshmallow import Schema, ValidationError, fields, post_dump, validate
@@ -9,8 +10,10 @@ from ..validation import Instant, Name, Timezone, Trimmed
 from .models import STATUSES
 
 # One address, no display name, no spaces: what a person types into an email box.
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
 
 
 class PlainEmail(fields.String):
@@ -50,16 +53,18 @@ class WithdrawIn(Schema):
 
 
 class MoveIn(Schema):
-    position = fields.Integer(required=True, strict=True, validate=validate.Range(
-        min=1, error="Positions start at 1 (1 is next in line)."))
+    position = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, error="Positions start at 1 (1 is next in line).")
+    )
 
 
 DESK_METHODS = ("cash", "check", "card_in_person", "insurance", "waived")
 
 
 class ConfirmIn(Schema):
-    method = fields.String(required=True, validate=validate.OneOf(
-        DESK_METHODS, error="Use one of: " + ", ".join(DESK_METHODS) + "."))
+    method = fields.String(
+        required=True, validate=validate.OneOf(DESK_METHODS, error="Use one of: " + ", ".join(DESK_METHODS) + ".")
+    )
     amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     reference = Trimmed(validate=validate.Length(max=200), allow_none=True)
 

@@ -2,6 +2,7 @@
 
 A hold or offer past its expiry holds nothing, even before a job notices it.
 """
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,10 +37,14 @@ def seat_counts(cohorts, at: datetime) -> dict[str, SeatCount]:
     ids = [c.id for c in cohorts]
     rows = {}
     if ids:
-        stmt = (select(Enrolment.cohort_id,
-                       func.sum(case((holds_seat_clause(at), 1), else_=0)),
-                       func.sum(case((Enrolment.status == "waitlisted", 1), else_=0)))
-                .where(Enrolment.cohort_id.in_(ids))
-                .group_by(Enrolment.cohort_id))
+        stmt = (
+            select(
+                Enrolment.cohort_id,
+                func.sum(case((holds_seat_clause(at), 1), else_=0)),
+                func.sum(case((Enrolment.status == "waitlisted", 1), else_=0)),
+            )
+            .where(Enrolment.cohort_id.in_(ids))
+            .group_by(Enrolment.cohort_id)
+        )
         rows = {cid: (int(taken or 0), int(waiting or 0)) for cid, taken, waiting in db.session.execute(stmt)}
     return {c.id: SeatCount(c.capacity, *rows.get(c.id, (0, 0))) for c in cohorts}

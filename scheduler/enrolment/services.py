@@ -6,6 +6,7 @@ seats from the enrolment rows (seats.py), then writes and commits. Lapsed holds
 and offers already count as free; `_settle` also marks them expired and offers
 their seats to the waitlist, so that nobody waiting is skipped by a newcomer.
 """
+
 import hashlib
 import json
 from datetime import timedelta
@@ -32,16 +33,22 @@ SEAT_STATUSES = ("confirmed", "pending_payment", "offered")
 
 
 def _snapshot(enrolment: Enrolment, **extra) -> dict:
-    snap = {"status": enrolment.status, "amount_paid": enrolment.amount_paid,
-            "cohort_id": enrolment.cohort_id}
+    snap = {"status": enrolment.status, "amount_paid": enrolment.amount_paid, "cohort_id": enrolment.cohort_id}
     snap.update(extra)
     return snap
 
 
 def record(enrolment: Enrolment, staff, action: str, before: dict | None, **extra) -> None:
     """Add an audit entry for a change (participants' own actions and jobs carry no staff)."""
-    db.session.add(AuditEntry(enrolment_id=enrolment.id, staff_id=staff.id if staff else None,
-                              action=action, before=before, after=_snapshot(enrolment, **extra)))
+    db.session.add(
+        AuditEntry(
+            enrolment_id=enrolment.id,
+            staff_id=staff.id if staff else None,
+            action=action,
+            before=before,
+            after=_snapshot(enrolment, **extra),
+        )
+    )
 
 
 def _load(enrolment_id: str) -> Enrolment:
@@ -72,10 +79,15 @@ def _first_session_started(cohort: Cohort, at) -> bool:
 
 def _expire_lapsed(cohort: Cohort, at) -> list[Enrolment]:
     """Mark this cohort's lapsed holds and offers expired (caller holds the lock)."""
-    lapsed = db.session.scalars(select(Enrolment).where(
-        Enrolment.cohort_id == cohort.id,
-        or_(and_(Enrolment.status == "pending_payment", Enrolment.hold_expires_at <= at),
-            and_(Enrolment.status == "offered", Enrolment.offer_expires_at <= at)))).all()
+    lapsed = db.session.scalars(
+        select(Enrolment).where(
+            Enrolment.cohort_id == cohort.id,
+            or_(
+                and_(Enrolment.status == "pending_payment", Enrolment.hold_expires_at <= at),
+                and_(Enrolment.status == "offered", Enrolment.offer_expires_at <= at),
+            ),
+        )
+    ).all()
     for enrolment in lapsed:
         before = _snapshot(enrolment)
         was = enrolment.status
@@ -95,8 +107,9 @@ def _settle(cohort: Cohort, at) -> None:
 
 
 def _next_rank(cohort: Cohort) -> int:
-    return (db.session.scalar(select(func.max(Enrolment.waitlist_rank))
-                              .where(Enrolment.cohort_id == cohort.id)) or 0) + 1
+    return (
+        db.session.scalar(select(func.max(Enrolment.waitlist_rank)).where(Enrolment.cohort_id == cohort.id)) or 0
+    ) + 1
 
 
 def _offer(enrolment: Enrolment, cohort: Cohort, at) -> None:
@@ -117,13 +130,20 @@ def offer_free_seats(cohort) -> list[Enrolment]:
     free = seat_counts([cohort], at)[cohort.id].available
     if free <= 0:
         return []
-    heads = db.session.scalars(select(Enrolment).where(
-        Enrolment.cohort_id == cohort.id, Enrolment.status == "waitlisted")
-        .order_by(Enrolment.waitlist_rank, Enrolment.created_at, Enrolment.id).limit(free)).all()
+    heads = db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == "waitlisted")
+        .order_by(Enrolment.waitlist_rank, Enrolment.created_at, Enrolment.id)
+        .limit(free)
+    ).all()
     for enrolment in heads:
         _offer(enrolment, cohort, at)
-        record(enrolment, None, "offered", {"status": "waitlisted", "amount_paid": enrolment.amount_paid,
-                                            "cohort_id": enrolment.cohort_id})
+        record(
+            enrolment,
+            None,
+            "offered",
+            {"status": "waitlisted", "amount_paid": enrolment.amount_paid, "cohort_id": enrolment.cohort_id},
+        )
     return list(heads)
 
 
@@ -131,10 +151,18 @@ def waitlist_position(enrolment: Enrolment) -> int | None:
     """1 for the next in line; None unless waitlisted."""
     if enrolment.status != "waitlisted":
         return None
-    ahead = db.session.scalar(select(func.count()).select_from(Enrolment).where(
-        Enrolment.cohort_id == enrolment.cohort_id, Enrolment.status == "waitlisted",
-        or_(Enrolment.waitlist_rank < enrolment.waitlist_rank,
-            and_(Enrolment.waitlist_rank == enrolment.waitlist_rank, Enrolment.id < enrolment.id))))
+    ahead = db.session.scalar(
+        select(func.count())
+        .select_from(Enrolment)
+        .where(
+            Enrolment.cohort_id == enrolment.cohort_id,
+            Enrolment.status == "waitlisted",
+            or_(
+                Enrolment.waitlist_rank < enrolment.waitlist_rank,
+                and_(Enrolment.waitlist_rank == enrolment.waitlist_rank, Enrolment.id < enrolment.id),
+            ),
+        )
+    )
     return ahead + 1
 
 
@@ -143,9 +171,11 @@ def _attach_positions(enrolments: list[Enrolment]) -> None:
     cohort_ids = {e.cohort_id for e in enrolments if e.status == "waitlisted"}
     positions = {}
     if cohort_ids:
-        rows = db.session.execute(select(Enrolment.id, Enrolment.cohort_id).where(
-            Enrolment.cohort_id.in_(cohort_ids), Enrolment.status == "waitlisted")
-            .order_by(Enrolment.cohort_id, Enrolment.waitlist_rank, Enrolment.id))
+        rows = db.session.execute(
+            select(Enrolment.id, Enrolment.cohort_id)
+            .where(Enrolment.cohort_id.in_(cohort_ids), Enrolment.status == "waitlisted")
+            .order_by(Enrolment.cohort_id, Enrolment.waitlist_rank, Enrolment.id)
+        )
         counter: dict = {}
         for eid, cid in rows:
             counter[cid] = counter.get(cid, 0) + 1
@@ -177,8 +207,7 @@ def _request_hash(data: dict) -> str:
 # ---- enrol ------------------------------------------------------------------------------------
 
 
-def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = None,
-          render=None) -> tuple[int, dict]:
+def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = None, render=None) -> tuple[int, dict]:
     """Enrol a person: confirmed, pending_payment with a hold, or waitlisted; returns (status, body).
 
     With an Idempotency-Key, a retry of the same request replays the first response.
@@ -189,12 +218,14 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     scope = f"enrol:{cohort.id}"
     request_hash = _request_hash(data)
     if idempotency_key:
-        previous = db.session.scalar(select(IdempotencyRecord).where(
-            IdempotencyRecord.scope == scope, IdempotencyRecord.key == idempotency_key))
+        previous = db.session.scalar(
+            select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == idempotency_key)
+        )
         if previous is not None:
             if previous.request_hash != request_hash:
-                raise Conflict("This Idempotency-Key was already used for a different request; "
-                               "use a new key for a new enrolment.")
+                raise Conflict(
+                    "This Idempotency-Key was already used for a different request; use a new key for a new enrolment."
+                )
             db.session.rollback()
             return previous.response_status, previous.response_body
     at = clock.now()
@@ -202,15 +233,24 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
         raise Conflict(f"This cohort is {cohort.display_status(at)}, not open for enrolment.")
     _settle(cohort, at)
     participant = _participant_for(data["email"])
-    already = db.session.scalar(select(Enrolment.status).where(
-        Enrolment.cohort_id == cohort.id, Enrolment.participant_id == participant.id,
-        Enrolment.status.in_(ACTIVE)))
+    already = db.session.scalar(
+        select(Enrolment.status).where(
+            Enrolment.cohort_id == cohort.id, Enrolment.participant_id == participant.id, Enrolment.status.in_(ACTIVE)
+        )
+    )
     if already is not None:
         raise Conflict(f"This email already has an active enrolment in this cohort ({already}).")
     counts = seat_counts([cohort], at)[cohort.id]
-    enrolment = Enrolment(cohort=cohort, participant=participant, name=data["name"], email=data["email"],
-                          phone=data.get("phone"), timezone=data.get("timezone"),
-                          created_at=at, updated_at=at)
+    enrolment = Enrolment(
+        cohort=cohort,
+        participant=participant,
+        name=data["name"],
+        email=data["email"],
+        phone=data.get("phone"),
+        timezone=data.get("timezone"),
+        created_at=at,
+        updated_at=at,
+    )
     # A newcomer takes a seat only when nobody is waiting for it.
     if counts.available > 0 and counts.waitlisted == 0:
         if cohort.price_amount > 0:
@@ -236,8 +276,11 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     record(enrolment, staff, "enrolled", None)
     body = render(enrolment) if render else {"id": enrolment.id}
     if idempotency_key:
-        db.session.add(IdempotencyRecord(scope=scope, key=idempotency_key, request_hash=request_hash,
-                                         response_status=201, response_body=body))
+        db.session.add(
+            IdempotencyRecord(
+                scope=scope, key=idempotency_key, request_hash=request_hash, response_status=201, response_body=body
+            )
+        )
     db.session.commit()
     return 201, body
 
@@ -272,8 +315,9 @@ def withdraw(enrolment_id: str, staff=None, refund_amount: int | None = None) ->
         what = "held seat" if enrolment.status == "pending_payment" else "offer"
         raise Conflict(f"This enrolment's {what} has already expired; there is nothing to withdraw.")
     if refund_amount is not None and refund_amount > enrolment.amount_paid:
-        raise Invalid.field("refund_amount", f"At most {enrolment.amount_paid} was paid; "
-                                             "a refund cannot be more than that.")
+        raise Invalid.field(
+            "refund_amount", f"At most {enrolment.amount_paid} was paid; a refund cannot be more than that."
+        )
     enrolment.move_to("withdrawn")
     amount = refund_amount if refund_amount is not None else _refund_due(enrolment, at)
     enrolment.refund = payments.refund(enrolment, amount, "withdrawn", staff) if amount > 0 else None
@@ -291,8 +335,9 @@ def _check_offer_open(enrolment: Enrolment, at, verb: str) -> None:
     if enrolment.status != "offered":
         raise Conflict(f"Only an offered seat can be {verb}; this enrolment is {enrolment.status}.")
     if enrolment.offer_expires_at <= at:
-        raise Conflict(f"The offer expired at {enrolment.offer_expires_at:%Y-%m-%dT%H:%M:%SZ}; "
-                       "it can no longer be " + verb + ".")
+        raise Conflict(
+            f"The offer expired at {enrolment.offer_expires_at:%Y-%m-%dT%H:%M:%SZ}; it can no longer be " + verb + "."
+        )
 
 
 def accept(enrolment_id: str, staff=None) -> Enrolment:
@@ -340,8 +385,9 @@ def retry_payment(enrolment_id: str) -> dict:
     if enrolment.status != "pending_payment":
         raise Conflict(f"Only an enrolment pending payment can be paid; this one is {enrolment.status}.")
     if enrolment.hold_expires_at <= clock.now():
-        raise Conflict(f"The hold expired at {enrolment.hold_expires_at:%Y-%m-%dT%H:%M:%SZ}; "
-                       "enrol again to get a new one.")
+        raise Conflict(
+            f"The hold expired at {enrolment.hold_expires_at:%Y-%m-%dT%H:%M:%SZ}; enrol again to get a new one."
+        )
     payment = payments.start_payment(enrolment)
     db.session.commit()
     return payment
@@ -379,13 +425,17 @@ def apply_payment(enrolment: Enrolment, *, amount: int, currency: str, method: s
 
 def cancel_cohort_enrolments(cohort, staff) -> None:
     """The cohort was cancelled: cancel every active enrolment, refunding in full (caller holds the lock)."""
-    active = db.session.scalars(select(Enrolment).where(Enrolment.cohort_id == cohort.id,
-                                                        Enrolment.status.in_(ACTIVE))).all()
+    active = db.session.scalars(
+        select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_(ACTIVE))
+    ).all()
     for enrolment in active:
         before = _snapshot(enrolment)
         enrolment.move_to("cancelled")
-        refund = payments.refund(enrolment, enrolment.amount_paid, "cohort_cancelled", staff) \
-            if enrolment.amount_paid > 0 else None
+        refund = (
+            payments.refund(enrolment, enrolment.amount_paid, "cohort_cancelled", staff)
+            if enrolment.amount_paid > 0
+            else None
+        )
         hooks.cohort_cancelled(enrolment, refund)
         record(enrolment, staff, "cohort_cancelled", before, refund=refund)
 
@@ -410,17 +460,21 @@ def search(query: dict) -> Page:
 def roster(cohort_id: str, staff) -> list[Enrolment]:
     """Everyone who holds or held a seat in the cohort (facilitators: their own cohorts only)."""
     cohort = get_cohort(cohort_id, staff)
-    return db.session.scalars(select(Enrolment).where(
-        Enrolment.cohort_id == cohort.id, Enrolment.status.in_(SEAT_STATUSES))
-        .order_by(Enrolment.name, Enrolment.id)).all()
+    return db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_(SEAT_STATUSES))
+        .order_by(Enrolment.name, Enrolment.id)
+    ).all()
 
 
 def waitlist(cohort_id: str, staff) -> list[Enrolment]:
     """Offered then waitlisted enrolments, in the order seats go to them."""
     cohort = get_cohort(cohort_id, staff)
-    rows = db.session.scalars(select(Enrolment).where(
-        Enrolment.cohort_id == cohort.id, Enrolment.status.in_(("offered", "waitlisted")))
-        .order_by((Enrolment.status == "waitlisted"), Enrolment.waitlist_rank, Enrolment.id)).all()
+    rows = db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_(("offered", "waitlisted")))
+        .order_by((Enrolment.status == "waitlisted"), Enrolment.waitlist_rank, Enrolment.id)
+    ).all()
     position = 0
     for enrolment in rows:
         if enrolment.status == "waitlisted":
@@ -436,12 +490,16 @@ def move(enrolment_id: str, position: int, staff) -> Enrolment:
     enrolment = lock_enrolment(enrolment_id)
     if enrolment.status != "waitlisted":
         raise Conflict(f"Only a waitlisted enrolment can be moved; this one is {enrolment.status}.")
-    line = db.session.scalars(select(Enrolment).where(
-        Enrolment.cohort_id == enrolment.cohort_id, Enrolment.status == "waitlisted")
-        .order_by(Enrolment.waitlist_rank, Enrolment.id)).all()
+    line = db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.cohort_id == enrolment.cohort_id, Enrolment.status == "waitlisted")
+        .order_by(Enrolment.waitlist_rank, Enrolment.id)
+    ).all()
     if position > len(line):
-        raise Invalid.field("position", f"The waitlist has {len(line)} "
-                                        f"{'person' if len(line) == 1 else 'people'}; give 1 to {len(line)}.")
+        raise Invalid.field(
+            "position",
+            f"The waitlist has {len(line)} {'person' if len(line) == 1 else 'people'}; give 1 to {len(line)}.",
+        )
     old = line.index(enrolment) + 1
     before = _snapshot(enrolment, waitlist_position=old)
     line.remove(enrolment)
@@ -490,12 +548,16 @@ def confirm(enrolment_id: str, data: dict, staff) -> Enrolment:
     if enrolment.status == "waitlisted":
         _offer_silently(enrolment, cohort, at)
     payments.record_desk_payment(enrolment, data["method"], data["amount"], data.get("reference"), staff)
-    result = apply_payment(enrolment, amount=data["amount"], currency=cohort.currency,
-                           method=data["method"], reference=data.get("reference"))
+    result = apply_payment(
+        enrolment,
+        amount=data["amount"],
+        currency=cohort.currency,
+        method=data["method"],
+        reference=data.get("reference"),
+    )
     if result != "confirmed":  # cannot happen: the seat was checked under the lock
         raise Conflict("No seat is free in this cohort.")
-    record(enrolment, staff, "confirmed_at_desk", before, method=data["method"],
-           reference=data.get("reference"))
+    record(enrolment, staff, "confirmed_at_desk", before, method=data["method"], reference=data.get("reference"))
     db.session.commit()
     enrolment.waitlist_position = None
     return enrolment
@@ -529,9 +591,13 @@ def transfer(enrolment_id: str, cohort_id: str, staff) -> Enrolment:
         raise Conflict(f"The target cohort is {target.display_status(at)}; choose one that is open.")
     if seat_counts([target], at)[target.id].available <= 0:
         raise Conflict("The target cohort is full; no seat is free there.")
-    clash = db.session.scalar(select(Enrolment.id).where(
-        Enrolment.cohort_id == target.id, Enrolment.participant_id == enrolment.participant_id,
-        Enrolment.status.in_(ACTIVE)))
+    clash = db.session.scalar(
+        select(Enrolment.id).where(
+            Enrolment.cohort_id == target.id,
+            Enrolment.participant_id == enrolment.participant_id,
+            Enrolment.status.in_(ACTIVE),
+        )
+    )
     if clash is not None:
         raise Conflict("This person already has an active enrolment in the target cohort.")
     before = _snapshot(enrolment)
@@ -560,9 +626,18 @@ def audit(query: dict) -> Page:
 
 def cohorts_with_lapsed(at) -> list[str]:
     """Ids of cohorts that have a lapsed hold or offer still marked as holding."""
-    return list(db.session.scalars(select(Enrolment.cohort_id).where(
-        or_(and_(Enrolment.status == "pending_payment", Enrolment.hold_expires_at <= at),
-            and_(Enrolment.status == "offered", Enrolment.offer_expires_at <= at))).distinct()))
+    return list(
+        db.session.scalars(
+            select(Enrolment.cohort_id)
+            .where(
+                or_(
+                    and_(Enrolment.status == "pending_payment", Enrolment.hold_expires_at <= at),
+                    and_(Enrolment.status == "offered", Enrolment.offer_expires_at <= at),
+                )
+            )
+            .distinct()
+        )
+    )
 
 
 def settle_cohort(cohort_id: str) -> int:

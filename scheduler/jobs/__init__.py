@@ -5,6 +5,7 @@ runs each once; `flask --app wsgi worker` repeats that forever. One failing job 
 logged and does not stop the others. Jobs must be safe with several workers at once
 (row locks, SKIP LOCKED, or unique keys), since the Procfile may scale the worker.
 """
+
 import logging
 import time
 

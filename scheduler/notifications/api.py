@@ -1,4 +1,5 @@
 """HTTP views for a participant's message history (staff): parse, call one service, dump."""
+
 from flask import Blueprint
 
 from ..auth import DESK, staff

@@ -5,9 +5,10 @@ so that the email exists exactly when the change it reports was committed.
 Callers hold the cohort's lock where they change enrolments; these functions
 never commit.
 """
+
 import logging
 
-from .outbox import format_money, local_zone, format_when, manage_url, queue
+from .outbox import format_money, format_when, local_zone, manage_url, queue
 
 log = logging.getLogger(__name__)
 
@@ -16,12 +17,14 @@ def enrolment_received(enrolment, payment: dict | None) -> None:
     """A seat is held pending payment: how to pay, and until when."""
     payment = payment or {}
     cohort = enrolment.cohort
-    queue(enrolment, "enrolment_received",
-          hold_deadline=format_when(enrolment.hold_expires_at, local_zone(enrolment)),
-          provider=payment.get("provider", "manual"),
-          amount=format_money(payment.get("amount", cohort.price_amount),
-                              payment.get("currency", cohort.currency)),
-          reference=enrolment.id)
+    queue(
+        enrolment,
+        "enrolment_received",
+        hold_deadline=format_when(enrolment.hold_expires_at, local_zone(enrolment)),
+        provider=payment.get("provider", "manual"),
+        amount=format_money(payment.get("amount", cohort.price_amount), payment.get("currency", cohort.currency)),
+        reference=enrolment.id,
+    )
 
 
 def enrolment_confirmed(enrolment) -> None:
@@ -36,8 +39,12 @@ def waitlisted(enrolment, position: int) -> None:
 
 def seat_offered(enrolment) -> None:
     """A seat was offered from the waitlist: accept link and deadline."""
-    queue(enrolment, "seat_offered", accept_url=manage_url(enrolment),
-          offer_deadline=format_when(enrolment.offer_expires_at, local_zone(enrolment)))
+    queue(
+        enrolment,
+        "seat_offered",
+        accept_url=manage_url(enrolment),
+        offer_deadline=format_when(enrolment.offer_expires_at, local_zone(enrolment)),
+    )
 
 
 def hold_expired(enrolment) -> None:
@@ -73,8 +80,11 @@ def session_changed(session) -> None:
     from ..extensions import db
 
     kind = "session_cancelled" if session.status == "cancelled" else "session_changed"
-    confirmed = db.session.scalars(select(Enrolment).where(
-        Enrolment.cohort_id == session.cohort_id, Enrolment.status == "confirmed").order_by(Enrolment.id))
+    confirmed = db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.cohort_id == session.cohort_id, Enrolment.status == "confirmed")
+        .order_by(Enrolment.id)
+    )
     for enrolment in confirmed:
         queue(enrolment, kind, session=session)
 

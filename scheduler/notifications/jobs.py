@@ -1,4 +1,5 @@
 """Notification jobs: write due reminders, then deliver the outbox."""
+
 from ..jobs import job
 from . import outbox, sender
 

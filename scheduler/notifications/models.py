@@ -1,4 +1,5 @@
 """The outbox: every email, written in the transaction of the change it reports."""
+
 from sqlalchemy import CheckConstraint, Index
 
 from ..clock import now
@@ -9,9 +10,20 @@ from ..extensions import db
 # until lease_expires_at; sent; failed: a permanent refusal (5xx) or too many tries;
 # skipped: no longer true when its turn came (a reminder for a cancelled session).
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
-KINDS = ("enrolment_received", "enrolment_confirmed", "waitlisted", "seat_offered", "hold_expired",
-         "offer_expired", "withdrawn", "transferred", "cohort_cancelled", "session_changed",
-         "session_cancelled", "reminder")
+KINDS = (
+    "enrolment_received",
+    "enrolment_confirmed",
+    "waitlisted",
+    "seat_offered",
+    "hold_expired",
+    "offer_expired",
+    "withdrawn",
+    "transferred",
+    "cohort_cancelled",
+    "session_changed",
+    "session_cancelled",
+    "reminder",
+)
 
 
 class OutboxMessage(db.Model):

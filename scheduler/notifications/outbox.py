@@ -4,6 +4,7 @@ Nothing here commits. A message is rendered in full when written (subject, text,
 HTML, attachments), so what is sent is what was true when the change committed,
 and a retry sends the same bytes under the same Message-ID.
 """
+
 import base64
 import secrets
 from datetime import datetime, timedelta
@@ -24,7 +25,10 @@ from .models import OutboxMessage
 _env = Environment(
     loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
     autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
 )
 
 # Subjects name the program only by its calendar_title ("Group session"): a subject
@@ -73,8 +77,15 @@ def _message_id() -> str:
 def _context(enrolment, **extra) -> dict:
     cohort = enrolment.cohort
     zone = local_zone(enrolment)
-    sessions = [{"number": s.number, "title": s.title, "when": format_when(s.starts_at, zone),
-                 "cancelled": s.status == "cancelled"} for s in cohort.sessions]
+    sessions = [
+        {
+            "number": s.number,
+            "title": s.title,
+            "when": format_when(s.starts_at, zone),
+            "cancelled": s.status == "cancelled",
+        }
+        for s in cohort.sessions
+    ]
     scheduled = [s for s in cohort.sessions if s.status == "scheduled"]
     context = {
         "clinic": current_app.config["CLINIC_NAME"],
@@ -93,11 +104,13 @@ def _context(enrolment, **extra) -> dict:
     return context
 
 
-def queue(enrolment, kind: str, *, session=None, dedupe_key: str | None = None,
-          attachments: list | None = None, **extra) -> OutboxMessage:
+def queue(
+    enrolment, kind: str, *, session=None, dedupe_key: str | None = None, attachments: list | None = None, **extra
+) -> OutboxMessage:
     """Render message `kind` for this enrolment's person and add it to the session (no commit)."""
-    message = OutboxMessage(**render(enrolment, kind, session=session, attachments=attachments, **extra),
-                            dedupe_key=dedupe_key)
+    message = OutboxMessage(
+        **render(enrolment, kind, session=session, attachments=attachments, **extra), dedupe_key=dedupe_key
+    )
     db.session.add(message)
     return message
 
@@ -106,9 +119,11 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
     """The columns of an outbox row for `kind`, addressed to this enrolment's person only."""
     zone = local_zone(enrolment)
     if session is not None:
-        extra.update(session=session, session_when=format_when(session.starts_at, zone),
-                     session_date=f"{session.starts_at.astimezone(zone):%a %b} "
-                                  f"{session.starts_at.astimezone(zone).day}")
+        extra.update(
+            session=session,
+            session_when=format_when(session.starts_at, zone),
+            session_date=f"{session.starts_at.astimezone(zone):%a %b} {session.starts_at.astimezone(zone).day}",
+        )
     context = _context(enrolment, kind=kind, **extra)
     subject = SUBJECTS[kind].format(**{k: v for k, v in context.items() if isinstance(v, (str, int))})
     context["subject"] = subject
@@ -123,9 +138,10 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
         "subject": f"{subject} · {context['title']} · {context['clinic']}",
         "body_text": _env.get_template(f"{kind}.txt").render(context),
         "body_html": _env.get_template(f"{kind}.html").render(context),
-        "attachments": [{"filename": name, "content_type": ctype,
-                         "content": base64.b64encode(data).decode()}
-                        for name, ctype, data in (attachments or [])],
+        "attachments": [
+            {"filename": name, "content_type": ctype, "content": base64.b64encode(data).decode()}
+            for name, ctype, data in (attachments or [])
+        ],
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": clock.now(),
@@ -149,16 +165,20 @@ def queue_reminders(at: datetime | None = None) -> int:
         select(Session, Enrolment)
         .join(Cohort, Cohort.id == Session.cohort_id)
         .join(Enrolment, Enrolment.cohort_id == Cohort.id)
-        .where(Session.status == "scheduled", Cohort.status != "cancelled",
-               Enrolment.status == "confirmed", Session.starts_at > at, Session.starts_at <= until)
+        .where(
+            Session.status == "scheduled",
+            Cohort.status != "cancelled",
+            Enrolment.status == "confirmed",
+            Session.starts_at > at,
+            Session.starts_at <= until,
+        )
         .order_by(Session.starts_at, Enrolment.id)
     ).all()
     keys = {f"reminder:{s.id}:{e.id}": (s, e) for s, e in pairs}
     if not keys:
         db.session.rollback()
         return 0
-    written = set(db.session.scalars(select(OutboxMessage.dedupe_key)
-                                     .where(OutboxMessage.dedupe_key.in_(list(keys)))))
+    written = set(db.session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(keys)))))
     rows = []
     for key, (session, enrolment) in keys.items():
         if key not in written:

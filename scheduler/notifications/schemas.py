@@ -1,4 +1,5 @@
 """What staff see of a participant's messages."""
+
 from marshmallow import Schema, fields
 
 

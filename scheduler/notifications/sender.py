@@ -6,12 +6,12 @@ at once; on SQLite the claim runs under BEGIN IMMEDIATE, so claims take turns. A
 worker that dies after claiming leaves the lease to run out, and the row is then
 due again. Each outcome is written only if this worker still holds the lease.
 """
+
 import base64
 import logging
 import os
 import secrets
 import smtplib
-import socket
 import ssl
 import tempfile
 from datetime import datetime, timedelta
@@ -64,8 +64,9 @@ def build_email(row: OutboxMessage) -> EmailMessage:
     msg.add_alternative(row.body_html, subtype="html")
     for item in row.attachments or []:
         maintype, _, subtype = item["content_type"].partition("/")
-        msg.add_attachment(base64.b64decode(item["content"]), maintype=maintype, subtype=subtype,
-                           filename=item["filename"])
+        msg.add_attachment(
+            base64.b64decode(item["content"]), maintype=maintype, subtype=subtype, filename=item["filename"]
+        )
     return msg
 
 
@@ -180,8 +181,10 @@ def transport():
 def claim(owner: str, at: datetime, limit: int, lease: timedelta = LEASE) -> list[OutboxMessage]:
     """Lease up to `limit` due rows to `owner` and commit; returns them (detached from the session)."""
     begin_write()
-    due = or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= at),
-              and_(OutboxMessage.status == "sending", OutboxMessage.lease_expires_at <= at))
+    due = or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= at),
+        and_(OutboxMessage.status == "sending", OutboxMessage.lease_expires_at <= at),
+    )
     stmt = select(OutboxMessage).where(due).order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
@@ -220,10 +223,11 @@ def _stale_reason(row: OutboxMessage) -> str | None:
 def _finish(row: OutboxMessage, owner: str, **values) -> None:
     # Only the lease holder may record an outcome: if this worker stalled past its
     # lease and another took the row over, the other's outcome stands.
-    db.session.execute(update(OutboxMessage)
-                       .where(OutboxMessage.id == row.id, OutboxMessage.lease_owner == owner,
-                              OutboxMessage.status == "sending")
-                       .values(lease_owner=None, lease_expires_at=None, **values))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row.id, OutboxMessage.lease_owner == owner, OutboxMessage.status == "sending")
+        .values(lease_owner=None, lease_expires_at=None, **values)
+    )
     db.session.commit()
 
 
@@ -232,8 +236,7 @@ def _retry(row: OutboxMessage, owner: str, at: datetime, error: str) -> str:
     if attempts >= MAX_ATTEMPTS:
         _finish(row, owner, status="failed", attempts=attempts, last_error=f"gave up after {attempts} tries: {error}")
         return "failed"
-    _finish(row, owner, status="pending", attempts=attempts, last_error=error,
-            next_attempt_at=at + backoff(attempts))
+    _finish(row, owner, status="pending", attempts=attempts, last_error=error, next_attempt_at=at + backoff(attempts))
     return "retry"
 
 
@@ -249,13 +252,14 @@ def send_one(way, row: OutboxMessage, owner: str, at: datetime) -> str:
     try:
         refused = way.send(row, build_email(row))
     except smtplib.SMTPRecipientsRefused as exc:
-        codes = {addr: [code, msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)]
-                 for addr, (code, msg) in exc.recipients.items()}
+        codes = {
+            addr: [code, msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)]
+            for addr, (code, msg) in exc.recipients.items()
+        }
         error = "; ".join(f"{addr}: {code} {msg}" for addr, (code, msg) in codes.items())
         if all(400 <= code < 500 for code, _ in codes.values()):
             return _retry(row, owner, at, error)
-        _finish(row, owner, status="failed", attempts=row.attempts + 1, last_error=error,
-                refused_recipients=codes)
+        _finish(row, owner, status="failed", attempts=row.attempts + 1, last_error=error, refused_recipients=codes)
         return "failed"
     except smtplib.SMTPResponseException as exc:
         if exc.smtp_code == 421:
@@ -264,9 +268,15 @@ def send_one(way, row: OutboxMessage, owner: str, at: datetime) -> str:
             return _retry(row, owner, at, _describe(exc))
         _finish(row, owner, status="failed", attempts=row.attempts + 1, last_error=_describe(exc))
         return "failed"
-    _finish(row, owner, status="sent", attempts=row.attempts + 1, sent_at=clock.now(), last_error=None,
-            refused_recipients=({a: [c, m.decode(errors="replace")] for a, (c, m) in refused.items()}
-                                or None))
+    _finish(
+        row,
+        owner,
+        status="sent",
+        attempts=row.attempts + 1,
+        sent_at=clock.now(),
+        last_error=None,
+        refused_recipients=({a: [c, m.decode(errors="replace")] for a, (c, m) in refused.items()} or None),
+    )
     return "sent"
 
 

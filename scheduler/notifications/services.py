@@ -1,4 +1,5 @@
 """Staff use cases on a participant's messages. Each public function is one transaction."""
+
 from sqlalchemy import select
 
 from .. import clock
@@ -21,26 +22,42 @@ def _enrolment(enrolment_id: str) -> Enrolment:
 def list_messages(enrolment_id: str, page: int, page_size: int) -> Page:
     """An enrolment's messages, oldest first, with their delivery state."""
     _enrolment(enrolment_id)
-    stmt = (select(OutboxMessage).where(OutboxMessage.enrolment_id == enrolment_id)
-            .order_by(OutboxMessage.created_at, OutboxMessage.id))
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.enrolment_id == enrolment_id)
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+    )
     return paginate(stmt, page, page_size)
 
 
 def resend_message(enrolment_id: str, message_id: str) -> OutboxMessage:
     """Queue a copy of a message (same content, a new Message-ID) to the same person."""
     _enrolment(enrolment_id)
-    original = db.session.scalar(select(OutboxMessage).where(
-        OutboxMessage.id == message_id, OutboxMessage.enrolment_id == enrolment_id))
+    original = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.enrolment_id == enrolment_id)
+    )
     if original is None:
         raise NotFound("No such message for this enrolment.")
     if original.status in ("pending", "sending"):
         raise Conflict("That message has not been sent yet; it will go out by itself.")
     copy = OutboxMessage(
-        id=new_id("msg"), enrolment_id=original.enrolment_id, session_id=original.session_id,
-        kind=original.kind, resend_of=original.id, message_id=_message_id(),
-        from_address=original.from_address, to_address=original.to_address, subject=original.subject,
-        body_text=original.body_text, body_html=original.body_html, attachments=original.attachments,
-        status="pending", attempts=0, next_attempt_at=clock.now(), created_at=clock.now())
+        id=new_id("msg"),
+        enrolment_id=original.enrolment_id,
+        session_id=original.session_id,
+        kind=original.kind,
+        resend_of=original.id,
+        message_id=_message_id(),
+        from_address=original.from_address,
+        to_address=original.to_address,
+        subject=original.subject,
+        body_text=original.body_text,
+        body_html=original.body_html,
+        attachments=original.attachments,
+        status="pending",
+        attempts=0,
+        next_attempt_at=clock.now(),
+        created_at=clock.now(),
+    )
     db.session.add(copy)
     db.session.commit()
     return copy

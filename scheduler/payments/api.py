@@ -1,4 +1,5 @@
 """The Stripe webhook: Stripe calls it; the signature on the raw body is the credential."""
+
 from flask import Blueprint, request
 
 from ..auth import WEBHOOK

@@ -4,6 +4,7 @@ Every create, refund and cancel carries an idempotency key derived from our own 
 so a retried call (by stripe-python, a job, or a second worker) never moves money twice.
 Metadata carries ids only; the description is generic (this is health care).
 """
+
 import logging
 
 import stripe
@@ -41,8 +42,9 @@ def _unavailable(exc: Exception) -> Unavailable:
     return Unavailable("The payment provider did not answer; try again shortly.", retry_after=10)
 
 
-def intent_params(*, amount: int, currency: str, enrolment_id: str, cohort_id: str, attempt: int,
-                  with_description: bool) -> dict:
+def intent_params(
+    *, amount: int, currency: str, enrolment_id: str, cohort_id: str, attempt: int, with_description: bool
+) -> dict:
     params = {
         "amount": amount,
         "currency": currency,
@@ -54,14 +56,21 @@ def intent_params(*, amount: int, currency: str, enrolment_id: str, cohort_id: s
     return params
 
 
-def create_payment_intent(*, amount: int, currency: str, enrolment_id: str, cohort_id: str,
-                          attempt: int, idempotency_key: str):
+def create_payment_intent(
+    *, amount: int, currency: str, enrolment_id: str, cohort_id: str, attempt: int, idempotency_key: str
+):
     """A PaymentIntent for one Payment row; raises Unavailable when Stripe cannot be reached."""
     # localstripe rejects any parameter it does not model (description among them);
     # real Stripe shows the generic description on the dashboard and receipts.
     with_description = not current_app.config.get("STRIPE_API_BASE")
-    params = intent_params(amount=amount, currency=currency, enrolment_id=enrolment_id,
-                           cohort_id=cohort_id, attempt=attempt, with_description=with_description)
+    params = intent_params(
+        amount=amount,
+        currency=currency,
+        enrolment_id=enrolment_id,
+        cohort_id=cohort_id,
+        attempt=attempt,
+        with_description=with_description,
+    )
     try:
         return client().v1.payment_intents.create(params, {"idempotency_key": idempotency_key})
     except stripe.StripeError as exc:

@@ -1,4 +1,5 @@
 """Payment jobs: send pending refunds, cancel PaymentIntents that can no longer buy a seat."""
+
 from ..jobs import job
 from . import services
 

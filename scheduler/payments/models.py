@@ -2,6 +2,7 @@
 
 Amounts are integers in the currency's minor unit. States only move forward.
 """
+
 from sqlalchemy import CheckConstraint
 
 from ..clock import now

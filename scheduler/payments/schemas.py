@@ -1,4 +1,5 @@
 """Payment shapes in the contract: the `payment` and `refund` objects, and the webhook's answer."""
+
 from marshmallow import Schema, fields
 
 

@@ -8,6 +8,7 @@ No money is lost when Stripe fails: a refund is a Refund row written in the call
 transaction and sent afterwards (right after the request, else by the worker) with an
 idempotency key made from the row's id, so sending it twice refunds once.
 """
+
 import json
 import logging
 from datetime import timedelta
@@ -42,26 +43,55 @@ def start_payment(enrolment) -> dict:
         return {"provider": "manual", "amount": cohort.price_amount, "currency": cohort.currency}
     if enrolment.id is None:
         db.session.flush()
-    attempt = 1 + db.session.scalar(select(func.count()).select_from(Payment).where(
-        Payment.enrolment_id == enrolment.id, Payment.provider == "stripe"))
+    attempt = 1 + db.session.scalar(
+        select(func.count())
+        .select_from(Payment)
+        .where(Payment.enrolment_id == enrolment.id, Payment.provider == "stripe")
+    )
     # Same enrolment and attempt -> same key -> Stripe returns the same intent if our
     # transaction rolled back after the call and the request is retried.
     intent = gateway.create_payment_intent(
-        amount=cohort.price_amount, currency=cohort.currency, enrolment_id=enrolment.id,
-        cohort_id=cohort.id, attempt=attempt, idempotency_key=f"pi-{enrolment.id}-{attempt}")
-    db.session.add(Payment(enrolment_id=enrolment.id, provider="stripe", method="card",
-                           stripe_payment_intent_id=intent.id, amount=cohort.price_amount,
-                           currency=cohort.currency, status="open"))
-    return {"provider": "stripe", "payment_intent_id": intent.id, "client_secret": intent.client_secret,
-            "amount": cohort.price_amount, "currency": cohort.currency,
-            "publishable_key": current_app.config.get("STRIPE_PUBLISHABLE_KEY", "")}
+        amount=cohort.price_amount,
+        currency=cohort.currency,
+        enrolment_id=enrolment.id,
+        cohort_id=cohort.id,
+        attempt=attempt,
+        idempotency_key=f"pi-{enrolment.id}-{attempt}",
+    )
+    db.session.add(
+        Payment(
+            enrolment_id=enrolment.id,
+            provider="stripe",
+            method="card",
+            stripe_payment_intent_id=intent.id,
+            amount=cohort.price_amount,
+            currency=cohort.currency,
+            status="open",
+        )
+    )
+    return {
+        "provider": "stripe",
+        "payment_intent_id": intent.id,
+        "client_secret": intent.client_secret,
+        "amount": cohort.price_amount,
+        "currency": cohort.currency,
+        "publishable_key": current_app.config.get("STRIPE_PUBLISHABLE_KEY", ""),
+    }
 
 
 def record_desk_payment(enrolment, method: str, amount: int, reference: str | None, staff) -> Payment:
     """Record money taken at the front desk (no Stripe). The caller commits."""
-    payment = Payment(enrolment_id=enrolment.id, provider="desk", method=method, amount=amount,
-                      currency=enrolment.cohort.currency, status="succeeded", succeeded_at=clock.now(),
-                      reference=reference, staff_id=staff.id if staff else None)
+    payment = Payment(
+        enrolment_id=enrolment.id,
+        provider="desk",
+        method=method,
+        amount=amount,
+        currency=enrolment.cohort.currency,
+        status="succeeded",
+        succeeded_at=clock.now(),
+        reference=reference,
+        staff_id=staff.id if staff else None,
+    )
     db.session.add(payment)
     return payment
 
@@ -75,9 +105,11 @@ def refund(enrolment, amount: int, reason: str, staff=None) -> dict | None:
     if amount <= 0:
         return None
     db.session.flush()
-    payments = db.session.scalars(select(Payment).where(
-        Payment.enrolment_id == enrolment.id, Payment.status == "succeeded")
-        .order_by(Payment.succeeded_at.desc(), Payment.id)).all()
+    payments = db.session.scalars(
+        select(Payment)
+        .where(Payment.enrolment_id == enrolment.id, Payment.status == "succeeded")
+        .order_by(Payment.succeeded_at.desc(), Payment.id)
+    ).all()
     currency = enrolment.cohort.currency
     remaining, rows = amount, []
     for payment in payments:
@@ -85,9 +117,18 @@ def refund(enrolment, amount: int, reason: str, staff=None) -> dict | None:
         if take <= 0:
             continue
         status = "pending" if payment.provider == "stripe" else "owed_by_front_desk"
-        rows.append(Refund(id=new_id("rfd"), payment_id=payment.id, enrolment_id=enrolment.id, amount=take,
-                           currency=payment.currency, reason=reason, status=status,
-                           staff_id=staff.id if staff else None))
+        rows.append(
+            Refund(
+                id=new_id("rfd"),
+                payment_id=payment.id,
+                enrolment_id=enrolment.id,
+                amount=take,
+                currency=payment.currency,
+                reason=reason,
+                status=status,
+                staff_id=staff.id if staff else None,
+            )
+        )
         payment.amount_refunded += take
         remaining -= take
         if remaining == 0:
@@ -133,22 +174,31 @@ def send_refund(refund_id: str) -> str:
     at = clock.now()
     claimed = db.session.execute(
         update(Refund)
-        .where(Refund.id == refund_id, Refund.status == "pending",
-               or_(Refund.claimed_until.is_(None), Refund.claimed_until < at))
-        .values(claimed_until=at + timedelta(seconds=CLAIM_SECONDS), attempts=Refund.attempts + 1))
+        .where(
+            Refund.id == refund_id,
+            Refund.status == "pending",
+            or_(Refund.claimed_until.is_(None), Refund.claimed_until < at),
+        )
+        .values(claimed_until=at + timedelta(seconds=CLAIM_SECONDS), attempts=Refund.attempts + 1)
+    )
     db.session.commit()
     if claimed.rowcount != 1:
         return "skipped"
     row = db.session.get(Refund, refund_id)
     payment = row.payment
     try:
-        result = gateway.create_refund(payment_intent_id=payment.stripe_payment_intent_id, amount=row.amount,
-                                       refund_id=row.id, idempotency_key=f"refund-{row.id}")
+        result = gateway.create_refund(
+            payment_intent_id=payment.stripe_payment_intent_id,
+            amount=row.amount,
+            refund_id=row.id,
+            idempotency_key=f"refund-{row.id}",
+        )
     except (stripe.InvalidRequestError, stripe.AuthenticationError, stripe.PermissionError) as exc:
         # Stripe refuses it for good: staff must look; the money is refundable again.
         row.status, row.last_error = "failed", str(exc)[:500]
-        db.session.execute(update(Payment).where(Payment.id == payment.id)
-                           .values(amount_refunded=Payment.amount_refunded - row.amount))
+        db.session.execute(
+            update(Payment).where(Payment.id == payment.id).values(amount_refunded=Payment.amount_refunded - row.amount)
+        )
         db.session.commit()
         log.error("refund %s refused by Stripe: %s", row.id, exc)
         return "failed"
@@ -168,9 +218,12 @@ def send_refund(refund_id: str) -> str:
 def send_pending_refunds() -> int:
     """Send every pending Stripe refund that no worker holds; returns how many were sent."""
     at = clock.now()
-    ids = db.session.scalars(select(Refund.id).where(
-        Refund.status == "pending", or_(Refund.claimed_until.is_(None), Refund.claimed_until < at))
-        .order_by(Refund.created_at).limit(100)).all()
+    ids = db.session.scalars(
+        select(Refund.id)
+        .where(Refund.status == "pending", or_(Refund.claimed_until.is_(None), Refund.claimed_until < at))
+        .order_by(Refund.created_at)
+        .limit(100)
+    ).all()
     db.session.commit()
     return sum(1 for refund_id in ids if send_refund(refund_id) == "succeeded")
 
@@ -181,21 +234,42 @@ def cancel_lapsed_payment_intents() -> int:
 
     at = clock.now()
     candidates = db.session.execute(
-        select(Payment.id, Payment.stripe_payment_intent_id, Payment.enrolment_id, Enrolment.status,
-               Enrolment.hold_expires_at)
+        select(
+            Payment.id,
+            Payment.stripe_payment_intent_id,
+            Payment.enrolment_id,
+            Enrolment.status,
+            Enrolment.hold_expires_at,
+        )
         .join(Enrolment, Enrolment.id == Payment.enrolment_id)
-        .where(Payment.provider == "stripe", Payment.status.in_(("open", "failed")),
-               Payment.cancel_attempts < MAX_CANCEL_ATTEMPTS)).all()
-    latest = dict(db.session.execute(
-        select(Payment.enrolment_id, func.max(Payment.created_at)).where(Payment.provider == "stripe")
-        .group_by(Payment.enrolment_id)).all())
-    created = dict(db.session.execute(select(Payment.id, Payment.created_at).where(
-        Payment.id.in_([c.id for c in candidates]))).all()) if candidates else {}
+        .where(
+            Payment.provider == "stripe",
+            Payment.status.in_(("open", "failed")),
+            Payment.cancel_attempts < MAX_CANCEL_ATTEMPTS,
+        )
+    ).all()
+    latest = dict(
+        db.session.execute(
+            select(Payment.enrolment_id, func.max(Payment.created_at))
+            .where(Payment.provider == "stripe")
+            .group_by(Payment.enrolment_id)
+        ).all()
+    )
+    created = (
+        dict(
+            db.session.execute(
+                select(Payment.id, Payment.created_at).where(Payment.id.in_([c.id for c in candidates]))
+            ).all()
+        )
+        if candidates
+        else {}
+    )
     db.session.commit()
     cancelled = 0
     for c in candidates:
-        still_payable = (c.status == "pending_payment" and c.hold_expires_at > at
-                         and created[c.id] >= latest[c.enrolment_id])
+        still_payable = (
+            c.status == "pending_payment" and c.hold_expires_at > at and created[c.id] >= latest[c.enrolment_id]
+        )
         if still_payable:
             continue
         cancelled += _cancel_one(c.id, c.stripe_payment_intent_id)
@@ -213,22 +287,34 @@ def _cancel_one(payment_id: str, intent_id: str) -> int:
         except stripe.StripeError:
             status = None
         if status == "canceled":
-            db.session.execute(update(Payment).where(Payment.id == payment_id, Payment.status.in_(open_states))
-                               .values(status="canceled", updated_at=clock.now()))
+            db.session.execute(
+                update(Payment)
+                .where(Payment.id == payment_id, Payment.status.in_(open_states))
+                .values(status="canceled", updated_at=clock.now())
+            )
         else:
-            db.session.execute(update(Payment).where(Payment.id == payment_id).values(
-                cancel_attempts=MAX_CANCEL_ATTEMPTS, last_error=str(exc)[:500]))
+            db.session.execute(
+                update(Payment)
+                .where(Payment.id == payment_id)
+                .values(cancel_attempts=MAX_CANCEL_ATTEMPTS, last_error=str(exc)[:500])
+            )
         db.session.commit()
         return 0
     except stripe.StripeError as exc:
-        db.session.execute(update(Payment).where(Payment.id == payment_id).values(
-            cancel_attempts=Payment.cancel_attempts + 1, last_error=str(exc)[:500]))
+        db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment_id)
+            .values(cancel_attempts=Payment.cancel_attempts + 1, last_error=str(exc)[:500])
+        )
         db.session.commit()
         log.warning("could not cancel payment intent of %s: %s", payment_id, exc)
         return 0
     # Conditional, so a success recorded meanwhile by the webhook is never undone.
-    db.session.execute(update(Payment).where(Payment.id == payment_id, Payment.status.in_(open_states))
-                       .values(status="canceled", updated_at=clock.now()))
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status.in_(open_states))
+        .values(status="canceled", updated_at=clock.now())
+    )
     db.session.commit()
     return 1
 
@@ -248,8 +334,7 @@ def verify_event(payload: bytes, signature: str | None) -> dict:
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError, IndexError):
         raise BadRequest("The Stripe-Signature header does not match this body and the webhook secret.") from None
     if timestamp < clock.now().timestamp() - SIGNATURE_TOLERANCE_SECONDS:
-        raise BadRequest("The Stripe-Signature timestamp is too old (more than 5 minutes); "
-                         "a stale event is refused.")
+        raise BadRequest("The Stripe-Signature timestamp is too old (more than 5 minutes); a stale event is refused.")
     try:
         evt = json.loads(payload)
         assert isinstance(evt, dict) and isinstance(evt["id"], str) and isinstance(evt["type"], str)
@@ -259,8 +344,7 @@ def verify_event(payload: bytes, signature: str | None) -> dict:
     return evt
 
 
-HANDLED = ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled",
-           "charge.refunded")
+HANDLED = ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled", "charge.refunded")
 
 
 def handle_stripe_event(payload: bytes, signature: str | None) -> dict:
@@ -270,8 +354,11 @@ def handle_stripe_event(payload: bytes, signature: str | None) -> dict:
         return {"received": True, "outcome": "ignored"}
     obj = evt["data"]["object"]
     intent_id = obj.get("payment_intent") if evt["type"] == "charge.refunded" else obj.get("id")
-    payment = db.session.scalar(select(Payment).where(Payment.stripe_payment_intent_id == intent_id)) \
-        if isinstance(intent_id, str) else None
+    payment = (
+        db.session.scalar(select(Payment).where(Payment.stripe_payment_intent_id == intent_id))
+        if isinstance(intent_id, str)
+        else None
+    )
     if payment is None:
         log.warning("stripe event %s (%s) for unknown payment intent %s", evt["id"], evt["type"], intent_id)
         db.session.rollback()
@@ -285,8 +372,12 @@ def handle_stripe_event(payload: bytes, signature: str | None) -> dict:
         db.session.rollback()
         return {"received": True, "outcome": "replay"}
     db.session.refresh(payment)
-    handler = {"payment_intent.succeeded": _succeeded, "payment_intent.payment_failed": _failed,
-               "payment_intent.canceled": _canceled, "charge.refunded": _charge_refunded}[evt["type"]]
+    handler = {
+        "payment_intent.succeeded": _succeeded,
+        "payment_intent.payment_failed": _failed,
+        "payment_intent.canceled": _canceled,
+        "charge.refunded": _charge_refunded,
+    }[evt["type"]]
     return _finish(evt, intent_id, handler(payment, enrolment, obj))
 
 
@@ -304,8 +395,14 @@ def _finish(evt: dict, intent_id, outcome: str) -> dict:
 def _matches(payment: Payment, obj: dict, amount_key: str = "amount") -> bool:
     ok = obj.get(amount_key) == payment.amount and str(obj.get("currency", "")).lower() == payment.currency
     if not ok:
-        log.error("stripe amount/currency mismatch for payment %s: %s %s, ours %s %s", payment.id,
-                  obj.get(amount_key), obj.get("currency"), payment.amount, payment.currency)
+        log.error(
+            "stripe amount/currency mismatch for payment %s: %s %s, ours %s %s",
+            payment.id,
+            obj.get(amount_key),
+            obj.get("currency"),
+            payment.amount,
+            payment.currency,
+        )
     return ok
 
 
@@ -323,8 +420,13 @@ def _succeeded(payment: Payment, enrolment, obj: dict) -> str:
             # They were told of the lapse already; now they hear the late payment went back.
             hooks.payment_refunded_after_expiry(enrolment, given_back)
         return f"refunded_{enrolment.status}"
-    result = enrolment_services.apply_payment(enrolment, amount=payment.amount, currency=payment.currency,
-                                              method="card", reference=payment.stripe_payment_intent_id)
+    result = enrolment_services.apply_payment(
+        enrolment,
+        amount=payment.amount,
+        currency=payment.currency,
+        method="card",
+        reference=payment.stripe_payment_intent_id,
+    )
     if result == "no_seat":
         hooks.payment_refunded_after_expiry(enrolment, refund(enrolment, payment.amount, "no_seat"))
         return "refunded_no_seat"
@@ -354,8 +456,16 @@ def _charge_refunded(payment: Payment, enrolment, obj: dict) -> str:
     unknown = min(obj["amount_refunded"], payment.amount) - payment.amount_refunded
     if unknown <= 0:
         return "already_recorded"
-    db.session.add(Refund(payment_id=payment.id, enrolment_id=enrolment.id, amount=unknown,
-                          currency=payment.currency, reason="stripe_dashboard", status="succeeded",
-                          source="stripe_dashboard"))
+    db.session.add(
+        Refund(
+            payment_id=payment.id,
+            enrolment_id=enrolment.id,
+            amount=unknown,
+            currency=payment.currency,
+            reason="stripe_dashboard",
+            status="succeeded",
+            source="stripe_dashboard",
+        )
+    )
     payment.amount_refunded += unknown
     return "dashboard_refund_recorded"

@@ -1,4 +1,5 @@
 """HTTP views for staff accounts (admin only)."""
+
 from flask import Blueprint
 
 from ..auth import ADMIN, current_staff, staff

@@ -1,4 +1,5 @@
 """`flask --app wsgi staff create --email E --name N --role R`."""
+
 import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError

@@ -1,4 +1,5 @@
 """Staff accounts. Only a hash of each bearer token is stored."""
+
 from sqlalchemy import CheckConstraint
 
 from ..auth import ROLES
@@ -9,9 +10,7 @@ from ..extensions import db
 
 class Staff(db.Model):
     __tablename__ = "staff"
-    __table_args__ = (
-        CheckConstraint(f"role IN {ROLES!r}", name="role"),
-    )
+    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role"),)
 
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("stf"))
     email = db.Column(db.String(254), nullable=False, unique=True)

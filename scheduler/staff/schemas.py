@@ -1,4 +1,5 @@
 """Input and output shapes of staff accounts."""
+
 from marshmallow import Schema, fields, validate
 
 from ..auth import ROLES
@@ -24,5 +25,3 @@ class StaffCreatedOut(StaffOut):
     """Shown once, at creation: the only time the token is ever visible."""
 
     token = fields.String()
-
-

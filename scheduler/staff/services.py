@@ -1,4 +1,5 @@
 """Staff accounts and their tokens."""
+
 from sqlalchemy import func, select
 
 from .. import clock

@@ -3,14 +3,15 @@
 However many clients race, seats taken never pass capacity and the waitlist has
 positions 1..N with no gap or duplicate.
 """
+
 import os
 import subprocess
 from collections import Counter
 from datetime import timedelta
 
+from live_server import ROOT, LiveServer, fire
 from sqlalchemy import select, update
 
-from live_server import ROOT, LiveServer, fire
 from scheduler import clock
 from scheduler.enrolment.models import Enrolment
 from scheduler.enrolment.seats import seat_counts
@@ -20,8 +21,15 @@ CLIENTS = 40
 
 
 def _enrolments(url, cohort_id, count, prefix="p"):
-    return [("POST", f"{url}/api/v1/cohorts/{cohort_id}/enrolments",
-             {"name": f"Person {i}", "email": f"{prefix}{i}@example.org"}, None) for i in range(count)]
+    return [
+        (
+            "POST",
+            f"{url}/api/v1/cohorts/{cohort_id}/enrolments",
+            {"name": f"Person {i}", "email": f"{prefix}{i}@example.org"},
+            None,
+        )
+        for i in range(count)
+    ]
 
 
 def _state(cohort):
@@ -39,8 +47,9 @@ def test_many_clients_for_the_last_seat_get_exactly_one(app, database_url, make_
     assert Counter(r[0] for r in results) == {201: CLIENTS}
     statuses = Counter(r[1]["status"] for r in results)
     assert statuses == {"confirmed": 1, "waitlisted": CLIENTS - 1}
-    assert sorted(r[1]["waitlist_position"] for r in results if r[1]["status"] == "waitlisted") \
-        == list(range(1, CLIENTS))
+    assert sorted(r[1]["waitlist_position"] for r in results if r[1]["status"] == "waitlisted") == list(
+        range(1, CLIENTS)
+    )
     _, seats = _state(cohort)
     assert seats.taken == 3
 
@@ -62,13 +71,24 @@ def test_n_clients_for_c_seats_fill_c_and_number_the_rest_without_gaps(app, data
 def test_a_withdrawal_racing_new_enrolments_never_oversells(app, database_url, make_cohort, client):
     capacity = 3
     cohort = make_cohort(capacity=capacity, price_amount=0)
-    seated = [client.post(f"/api/v1/cohorts/{cohort.id}/enrolments",
-                          json={"name": "Seated", "email": f"seated{i}@example.org"}).json for i in range(capacity)]
+    seated = [
+        client.post(
+            f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Seated", "email": f"seated{i}@example.org"}
+        ).json
+        for i in range(capacity)
+    ]
     leaver = seated[0]
     with LiveServer(database_url, workers=3) as server:
         jobs = _enrolments(server.url, cohort.id, 20)
-        jobs.insert(7, ("POST", f"{server.url}/api/v1/enrolments/{leaver['id']}/withdraw", None,
-                        {"Authorization": f"Bearer {leaver['manage_token']}"}))
+        jobs.insert(
+            7,
+            (
+                "POST",
+                f"{server.url}/api/v1/enrolments/{leaver['id']}/withdraw",
+                None,
+                {"Authorization": f"Bearer {leaver['manage_token']}"},
+            ),
+        )
         results = fire(jobs, processes=10)
     assert all(r[0] in (200, 201) for r in results)
     rows, seats = _state(cohort)
@@ -82,25 +102,40 @@ def test_a_withdrawal_racing_new_enrolments_never_oversells(app, database_url, m
 def _run_job_processes(database_url, count=3):
     env = {**os.environ, "DATABASE_URL": database_url, "MAIL_URL": "", "STRIPE_SECRET_KEY": ""}
     flask = str(ROOT / ".venv" / "bin" / "flask")
-    procs = [subprocess.Popen([flask, "--app", "wsgi", "jobs", "run-once"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(count)]
+    procs = [
+        subprocess.Popen(
+            [flask, "--app", "wsgi", "jobs", "run-once"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
     return [p.communicate(timeout=120) for p in procs]
 
 
 def test_workers_expiring_the_same_holds_offer_each_seat_once(app, database_url, make_cohort, client):
     cohort = make_cohort(capacity=2, price_amount=100)
-    made = [client.post(f"/api/v1/cohorts/{cohort.id}/enrolments",
-                        json={"name": "P", "email": f"w{i}@example.org"}).json for i in range(5)]
+    made = [
+        client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "P", "email": f"w{i}@example.org"}).json
+        for i in range(5)
+    ]
     assert [m["status"] for m in made] == ["pending_payment"] * 2 + ["waitlisted"] * 3
     # Both holds lapsed a minute ago (the job processes run on the real clock).
-    db.session.execute(update(Enrolment).where(Enrolment.id.in_([m["id"] for m in made[:2]]))
-                       .values(hold_expires_at=clock.now() - timedelta(minutes=1)))
+    db.session.execute(
+        update(Enrolment)
+        .where(Enrolment.id.in_([m["id"] for m in made[:2]]))
+        .values(hold_expires_at=clock.now() - timedelta(minutes=1))
+    )
     db.session.commit()
     outputs = _run_job_processes(database_url, count=3)
-    expired_counts = [line for out, _ in outputs for line in out.decode().splitlines()
-                      if line.startswith("expire-holds-and-offers")]
-    assert sorted(expired_counts) == sorted(["expire-holds-and-offers: 2"] + ["expire-holds-and-offers: 0"] * 2), \
+    expired_counts = [
+        line for out, _ in outputs for line in out.decode().splitlines() if line.startswith("expire-holds-and-offers")
+    ]
+    assert sorted(expired_counts) == sorted(["expire-holds-and-offers: 2"] + ["expire-holds-and-offers: 0"] * 2), (
         outputs
+    )
     rows, seats = _state(cohort)
     by_id = {e.id: e for e in rows}
     assert [by_id[m["id"]].status for m in made] == ["expired", "expired", "offered", "offered", "waitlisted"]

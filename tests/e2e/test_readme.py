@@ -1,4 +1,5 @@
 """The README's curl walk-through, run as written against a real server seeded by `flask demo`."""
+
 import json
 import os
 import re
@@ -22,19 +23,22 @@ def _walkthrough() -> str:
 def test_readme_curl_walkthrough(database_url, app):
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "readme-test"}
     flask = str(Path(sys.executable).parent / "flask")
-    demo = subprocess.run([flask, "--app", "wsgi", "demo"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    demo = subprocess.run(
+        [flask, "--app", "wsgi", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert demo.returncode == 0, demo.stderr
     token = re.search(r"Admin token \(shown once\): (stf_\S+)", demo.stdout)[1]
     script = _walkthrough()
     assert "TOKEN=stf_paste_the_token_here" in script and "http://127.0.0.1:5000" in script
     with LiveServer(database_url, workers=1) as server:
         script = script.replace("stf_paste_the_token_here", token).replace("http://127.0.0.1:5000", server.url)
-        run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True,
-                             timeout=60)
+        run = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    documents = [json.loads(line) for line in run.stdout.replace("}[", "}\n[").replace("]{", "]\n{")
-                 .replace("}{", "}\n{").splitlines() if line.strip()]
+    documents = [
+        json.loads(line)
+        for line in run.stdout.replace("}[", "}\n[").replace("]{", "]\n{").replace("}{", "}\n{").splitlines()
+        if line.strip()
+    ]
     cohort, public, refused = documents
     assert cohort["status"] == "open" and len(cohort["sessions"]) == 12
     assert {s["local_start"][11:19] for s in cohort["sessions"]} == {"18:00:00"}

@@ -6,6 +6,7 @@ role it does not admit (credentials are checked before anything is looked up, so
 placeholder ids do). A route that needs no credentials must be listed below, so a
 new route cannot become public by accident.
 """
+
 import re
 
 import pytest
@@ -44,8 +45,11 @@ def test_every_view_declares_its_access(app):
 
 
 def test_routes_without_credentials_are_exactly_the_expected_ones(app):
-    open_routes = {rule.endpoint for rule, _, view in _routes(app)
-                   if hasattr(view, "endpoint_spec") and not view.endpoint_spec.access.needs_credentials}
+    open_routes = {
+        rule.endpoint
+        for rule, _, view in _routes(app)
+        if hasattr(view, "endpoint_spec") and not view.endpoint_spec.access.needs_credentials
+    }
     unexpected = open_routes - set(EXPECTED_WITHOUT_CREDENTIALS)
     assert not unexpected, f"routes callable without credentials that nobody approved: {sorted(unexpected)}"
 
@@ -64,13 +68,11 @@ def test_every_protected_route_refuses_no_token_and_roles_it_does_not_admit(app,
         mistyped = client.open(path, method=method, json={}, headers={"Authorization": "Bearer stf_wrong"})
         assert mistyped.status_code == 401, (method, rule.rule)
         for role in set(ROLES) - set(access.roles):
-            refused = client.open(path, method=method, json={},
-                                  headers={"Authorization": f"Bearer {tokens[role]}"})
+            refused = client.open(path, method=method, json={}, headers={"Authorization": f"Bearer {tokens[role]}"})
             assert refused.status_code == 403, (method, rule.rule, role, refused.status_code)
             assert refused.mimetype == "application/problem+json"
         for role in access.roles:
-            allowed = client.open(path, method=method, json={},
-                                  headers={"Authorization": f"Bearer {tokens[role]}"})
+            allowed = client.open(path, method=method, json={}, headers={"Authorization": f"Bearer {tokens[role]}"})
             assert allowed.status_code not in (401, 403), (method, rule.rule, role, allowed.json)
         checked += 1
     assert checked >= 10

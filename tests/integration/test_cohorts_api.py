@@ -1,4 +1,5 @@
 """Cohorts over HTTP: create, read (public and staff shapes), list, patch, status moves."""
+
 import pytest
 import time_machine
 from sqlalchemy import func, select
@@ -11,8 +12,11 @@ def _take_seats(cohort, n):
     """Seats taken the way enrolment will take them: confirmed Enrolment rows."""
     for i in range(n):
         person = Participant(email_normalised=f"p{i}@example.org")
-        db.session.add(Enrolment(cohort_id=cohort.id, participant=person, status="confirmed",
-                                 name=f"P {i}", email=f"p{i}@example.org"))
+        db.session.add(
+            Enrolment(
+                cohort_id=cohort.id, participant=person, status="confirmed", name=f"P {i}", email=f"p{i}@example.org"
+            )
+        )
     db.session.commit()
 
 
@@ -20,10 +24,20 @@ def _take_seats(cohort, n):
 def test_staff_creates_a_cohort_and_the_public_sees_it_without_the_link(client, auth, make_program):
     program = make_program(session_titles=["Orientation", "Wise mind"])
     headers = auth("front_desk")
-    created = client.post("/api/v1/cohorts", headers=headers, json={
-        "program_id": program.id, "name": "Thursday evenings", "start_date": "2026-10-22",
-        "start_time": "18:00", "timezone": "America/New_York", "skip_dates": ["2026-11-26"],
-        "meeting_url": "https://video.example/j/123", "status": "open"})
+    created = client.post(
+        "/api/v1/cohorts",
+        headers=headers,
+        json={
+            "program_id": program.id,
+            "name": "Thursday evenings",
+            "start_date": "2026-10-22",
+            "start_time": "18:00",
+            "timezone": "America/New_York",
+            "skip_dates": ["2026-11-26"],
+            "meeting_url": "https://video.example/j/123",
+            "status": "open",
+        },
+    )
     assert created.status_code == 201, created.json
     body = created.json
     assert body["weekday"] == "thursday" and body["seats_available"] == 10 and body["seats_taken"] == 0
@@ -54,11 +68,12 @@ def test_staff_creates_a_cohort_and_the_public_sees_it_without_the_link(client, 
 
 
 def test_defaults_come_from_the_program(client, auth, make_program):
-    program = make_program(default_session_count=8, default_capacity=6, default_duration_minutes=60,
-                           price_amount=0)
-    body = client.post("/api/v1/cohorts", headers=auth(), json={
-        "program_id": program.id, "start_date": "2030-01-07", "start_time": "09:30",
-        "timezone": "Europe/London"}).json
+    program = make_program(default_session_count=8, default_capacity=6, default_duration_minutes=60, price_amount=0)
+    body = client.post(
+        "/api/v1/cohorts",
+        headers=auth(),
+        json={"program_id": program.id, "start_date": "2030-01-07", "start_time": "09:30", "timezone": "Europe/London"},
+    ).json
     assert (body["session_count"], body["capacity"], body["duration_minutes"], body["price_amount"]) == (8, 6, 60, 0)
     assert body["status"] == "draft" and len(body["sessions"]) == 8
     assert body["hold_minutes"] == 30 and body["offer_hours"] == 24 and body["refund_cutoff_hours"] == 48
@@ -123,9 +138,13 @@ def test_cancelling_a_cohort_cancels_its_enrolments(client, auth, make_cohort):
 def test_patch_refuses_what_cannot_change(client, auth, make_cohort):
     cohort = make_cohort()
     headers = auth()
-    for body, field in [({"timezone": "Europe/London"}, "timezone"), ({"seats_taken": 1}, "seats_taken"),
-                        ({"capacity": 0}, "capacity"), ({"meeting_url": "ftp://x.example"}, "meeting_url"),
-                        ({"facilitator_ids": ["stf_nobody"]}, "facilitator_ids")]:
+    for body, field in [
+        ({"timezone": "Europe/London"}, "timezone"),
+        ({"seats_taken": 1}, "seats_taken"),
+        ({"capacity": 0}, "capacity"),
+        ({"meeting_url": "ftp://x.example"}, "meeting_url"),
+        ({"facilitator_ids": ["stf_nobody"]}, "facilitator_ids"),
+    ]:
         response = client.patch(f"/api/v1/cohorts/{cohort.id}", headers=headers, json=body)
         assert response.status_code == 422 and field in response.json["errors"], response.json
     assert client.patch("/api/v1/cohorts/coh_missing", headers=headers, json={"name": "x"}).status_code == 404
@@ -134,8 +153,7 @@ def test_patch_refuses_what_cannot_change(client, auth, make_cohort):
 def test_facilitators_see_only_their_cohorts(client, auth, make_cohort, make_staff):
     mine, theirs = make_cohort(), make_cohort()
     facilitator, token = make_staff("facilitator")
-    assigned = client.patch(f"/api/v1/cohorts/{mine.id}", headers=auth(),
-                            json={"facilitator_ids": [facilitator.id]})
+    assigned = client.patch(f"/api/v1/cohorts/{mine.id}", headers=auth(), json={"facilitator_ids": [facilitator.id]})
     assert assigned.json["facilitator_ids"] == [facilitator.id]
     headers = {"Authorization": f"Bearer {token}"}
     assert [c["id"] for c in client.get("/api/v1/cohorts", headers=headers).json] == [mine.id]

@@ -1,12 +1,18 @@
 """Every bad input the issue lists gets a clear 4xx problem+json and writes nothing."""
+
 import pytest
 from sqlalchemy import func, select
 
 from scheduler.cohorts.models import Cohort, Program, Session
 from scheduler.extensions import db
 
-GOOD = {"start_date": "2026-10-22", "start_time": "18:00", "timezone": "America/New_York",
-        "meeting_url": "https://video.example/j/123", "status": "open"}
+GOOD = {
+    "start_date": "2026-10-22",
+    "start_time": "18:00",
+    "timezone": "America/New_York",
+    "meeting_url": "https://video.example/j/123",
+    "status": "open",
+}
 
 
 def _counts():
@@ -62,8 +68,12 @@ COHORT_FIELD_CASES = [
     ("status beyond draft/open", {"status": "closed"}, "status", "draft or open"),
     ("derived status", {"status": "running"}, "status", "draft or open"),
     ("unknown program", {"program_id": "prg_nope"}, "program_id", "No such program"),
-    ("time inside the spring-forward gap", {"start_date": "2027-03-14", "start_time": "02:30"},
-     "start_time", "2027-03-14"),
+    (
+        "time inside the spring-forward gap",
+        {"start_date": "2027-03-14", "start_time": "02:30"},
+        "start_time",
+        "2027-03-14",
+    ),
 ]
 
 
@@ -85,9 +95,14 @@ def test_missing_required_fields_are_each_named(post):
 
 
 PROGRAM_CASES = [
-    ({"name": ""}, "name"), ({"name": "   "}, "name"), ({"name": None}, "name"), ({"name": "n" * 10_000}, "name"),
-    ({"name": "ok", "price_amount": -100}, "price_amount"), ({"name": "ok", "currency": "USDX"}, "currency"),
-    ({"name": "ok", "id": "prg_x"}, "id"), ({"name": "ok", "default_capacity": 0}, "default_capacity"),
+    ({"name": ""}, "name"),
+    ({"name": "   "}, "name"),
+    ({"name": None}, "name"),
+    ({"name": "n" * 10_000}, "name"),
+    ({"name": "ok", "price_amount": -100}, "price_amount"),
+    ({"name": "ok", "currency": "USDX"}, "currency"),
+    ({"name": "ok", "id": "prg_x"}, "id"),
+    ({"name": "ok", "default_capacity": 0}, "default_capacity"),
     ({"name": "ok", "session_titles": "Wise mind"}, "session_titles"),
     ({"name": "ok", "default_session_count": 2, "session_titles": ["a", "b", "c"]}, "session_titles"),
 ]

@@ -1,5 +1,6 @@
 """Enrolment over HTTP: the three outcomes, idempotency, bad input, privacy of the token."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -8,7 +9,7 @@ from sqlalchemy import event, func, select
 from scheduler.enrolment.models import Enrolment
 from scheduler.extensions import db
 
-T0 = datetime(2030, 9, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 
 
 def enrol(client, cohort_id, email, name="Sam Rivera", **kw):
@@ -47,8 +48,10 @@ def test_manage_token_shows_only_in_the_create_response_and_only_for_its_enrolme
     assert got.json["calendar_url"].startswith("https://") and got.json["webcal_url"].startswith("webcal://")
     assert len(got.json["sessions"]) == 12
     assert client.get(f"/api/v1/enrolments/{other['id']}", headers=bearer(mine["manage_token"])).status_code == 404
-    assert client.post(f"/api/v1/enrolments/{other['id']}/withdraw",
-                       headers=bearer(mine["manage_token"])).status_code == 404
+    assert (
+        client.post(f"/api/v1/enrolments/{other['id']}/withdraw", headers=bearer(mine["manage_token"])).status_code
+        == 404
+    )
     assert client.get(f"/api/v1/enrolments/{mine['id']}").status_code == 401
 
 
@@ -67,23 +70,29 @@ def test_idempotency_key_replays_the_first_response(client, make_cohort):
     assert first.status_code == again.status_code == 201
     assert first.json == again.json
     assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 1
-    other = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", headers={"Idempotency-Key": "k-1"},
-                        json={"name": "Someone else", "email": "b@example.org"})
+    other = client.post(
+        f"/api/v1/cohorts/{cohort.id}/enrolments",
+        headers={"Idempotency-Key": "k-1"},
+        json={"name": "Someone else", "email": "b@example.org"},
+    )
     assert other.status_code == 409
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"name": "Sam"}, "email"),
-    ({"name": "Sam", "email": "not-an-email"}, "email"),
-    ({"name": "Sam", "email": "Sam <sam@example.org>"}, "email"),
-    ({"name": "Sam", "email": "sam @example.org"}, "email"),
-    ({"name": "Sam", "email": "sam@exa mple.org"}, "email"),
-    ({"email": "sam@example.org"}, "name"),
-    ({"name": "  ", "email": "sam@example.org"}, "name"),
-    ({"name": "Sam", "email": "sam@example.org", "timezone": "Mars/Olympus"}, "timezone"),
-    ({"name": "Sam", "email": "sam@example.org", "status": "confirmed"}, "status"),
-    ({"name": "Sam", "email": "sam@example.org", "phone": "call me"}, "phone"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"name": "Sam"}, "email"),
+        ({"name": "Sam", "email": "not-an-email"}, "email"),
+        ({"name": "Sam", "email": "Sam <sam@example.org>"}, "email"),
+        ({"name": "Sam", "email": "sam @example.org"}, "email"),
+        ({"name": "Sam", "email": "sam@exa mple.org"}, "email"),
+        ({"email": "sam@example.org"}, "name"),
+        ({"name": "  ", "email": "sam@example.org"}, "name"),
+        ({"name": "Sam", "email": "sam@example.org", "timezone": "Mars/Olympus"}, "timezone"),
+        ({"name": "Sam", "email": "sam@example.org", "status": "confirmed"}, "status"),
+        ({"name": "Sam", "email": "sam@example.org", "phone": "call me"}, "phone"),
+    ],
+)
 def test_bad_input_is_422_naming_the_field_and_changes_nothing(client, make_cohort, body, field):
     cohort = make_cohort(capacity=5, price_amount=0)
     response = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json=body)

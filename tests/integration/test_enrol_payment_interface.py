@@ -1,5 +1,6 @@
 """The enrolment side of paying: apply_payment under lock_enrolment, and a cancelled cohort's refunds."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 
@@ -7,7 +8,7 @@ from scheduler.enrolment import services
 from scheduler.enrolment.models import Enrolment
 from scheduler.extensions import db
 
-T0 = datetime(2030, 9, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 
 
 def enrol(client, cohort_id, email):
@@ -27,8 +28,12 @@ def test_payment_in_time_confirms_and_a_second_one_changes_nothing(client, make_
     cohort = make_cohort(capacity=1, price_amount=100)
     held = enrol(client, cohort.id, "a@example.org")
     result, enrolment = pay(held["id"])
-    assert (result, enrolment.status, enrolment.amount_paid, enrolment.payment_method) == \
-        ("confirmed", "confirmed", 100, "card")
+    assert (result, enrolment.status, enrolment.amount_paid, enrolment.payment_method) == (
+        "confirmed",
+        "confirmed",
+        100,
+        "card",
+    )
     result, enrolment = pay(held["id"])
     assert (result, enrolment.amount_paid) == ("already_confirmed", 100)
 

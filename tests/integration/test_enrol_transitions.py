@@ -1,5 +1,6 @@
 """Every action on an enrolment in every status, over HTTP: the contract's moves work, the rest are 409."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -10,7 +11,7 @@ from scheduler.enrolment.jobs import expire_holds_and_offers
 from scheduler.enrolment.models import AuditEntry, Enrolment
 from scheduler.extensions import db
 
-T0 = datetime(2030, 9, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 STATUSES = ["pending_payment", "waitlisted", "offered", "confirmed", "expired", "withdrawn", "cancelled"]
 
 # action -> (statuses it works from, the status it leads to)
@@ -55,8 +56,9 @@ def _in_status(client, make_cohort, desk, status):
     elif status == "cancelled":
         client.patch(f"/api/v1/cohorts/{cohort.id}", headers=desk, json={"status": "cancelled"})
     elif status == "expired":
-        db.session.execute(update(Enrolment).where(Enrolment.id == target["id"])
-                           .values(hold_expires_at=T0 - timedelta(minutes=1)))
+        db.session.execute(
+            update(Enrolment).where(Enrolment.id == target["id"]).values(hold_expires_at=T0 - timedelta(minutes=1))
+        )
         db.session.commit()
         expire_holds_and_offers()
     return target, cohort
@@ -73,8 +75,9 @@ def test_action_in_status(client, make_cohort, auth, status, action):
         if action == "transfer":
             extra = {"cohort_id": make_cohort(capacity=5, price_amount=100).id}
         audit_before = len(db.session.scalars(select(AuditEntry)).all())
-        response = client.post(f"/api/v1/enrolments/{target['id']}/{action}", headers=desk,
-                               json=BODIES.get(action, extra))
+        response = client.post(
+            f"/api/v1/enrolments/{target['id']}/{action}", headers=desk, json=BODIES.get(action, extra)
+        )
         db.session.rollback()
         allowed, becomes = ACTIONS[action]
         now = db.session.get(Enrolment, target["id"])

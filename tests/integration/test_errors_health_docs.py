@@ -1,4 +1,5 @@
 """One error shape everywhere; health, readiness, the OpenAPI document and the offline docs page."""
+
 import re
 
 import pytest
@@ -66,11 +67,13 @@ def test_healthz_and_readyz(client):
     assert ready.status_code == 200 and ready.json["database"] == "ok"
 
 
-@pytest.mark.parametrize("url", ["sqlite:////nonexistent-dir/cannot/open.db",
-                                 "postgresql://nobody:nothing@127.0.0.1:9/scheduler"])
+@pytest.mark.parametrize(
+    "url", ["sqlite:////nonexistent-dir/cannot/open.db", "postgresql://nobody:nothing@127.0.0.1:9/scheduler"]
+)
 def test_readyz_is_503_with_retry_after_when_the_database_is_down(url):
-    app = _bare_app(url, SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}}
-                    if url.startswith("postgresql") else {})
+    app = _bare_app(
+        url, SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 2}} if url.startswith("postgresql") else {}
+    )
     client = app.test_client()
     assert client.get("/healthz").status_code == 200  # the process is up all the same
     down = client.get("/readyz")
@@ -86,8 +89,9 @@ def test_openapi_is_a_valid_openapi_3_document_of_every_route(app, client):
     document = client.get("/openapi.json").json
     validate(document)
     assert document["openapi"].startswith("3.")
-    paths = {re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", r.rule) for r in app.url_map.iter_rules()
-             if r.endpoint != "static"}
+    paths = {
+        re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", r.rule) for r in app.url_map.iter_rules() if r.endpoint != "static"
+    }
     assert paths == set(document["paths"])
     create = document["paths"]["/api/v1/cohorts"]["post"]
     schema_name = create["requestBody"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]

@@ -3,11 +3,12 @@
 Participants and enrolments are written directly (the enrolment API is built
 separately); sessions are changed through the cohorts API, as staff would.
 """
+
 import json
 import os
 import shutil
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,19 +28,26 @@ from scheduler.extensions import db
 
 NY = ZoneInfo("America/New_York")
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
-T0 = datetime(2030, 6, 1, 12, 0, tzinfo=timezone.utc)  # before the cohort; after it is set up
+T0 = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)  # before the cohort; after it is set up
 
 
 @pytest.fixture
 def enrol(app):
     """enrol(cohort, email=…, name=…, status=…) -> Enrolment, written straight to the database."""
+
     def make(cohort, email="sam@example.org", name="Sam Rivera", status="confirmed"):
         key = email.strip().lower()
         participant = db.session.scalar(select(Participant).where(Participant.email_normalised == key))
         if participant is None:
             participant = Participant(email_normalised=key)
-        enrolment = Enrolment(cohort_id=cohort.id, participant=participant, status=status, name=name,
-                              email=email, amount_paid=cohort.price_amount if status == "confirmed" else 0)
+        enrolment = Enrolment(
+            cohort_id=cohort.id,
+            participant=participant,
+            status=status,
+            name=name,
+            email=email,
+            amount_paid=cohort.price_amount if status == "confirmed" else 0,
+        )
         db.session.add(enrolment)
         db.session.commit()
         return enrolment
@@ -57,15 +65,24 @@ def move(enrolment_id: str, status: str) -> None:
 def dst_cohort(client, auth, make_program, make_cohort):
     """Twelve Thursdays at 18:00 New York across the end of daylight saving (2030-11-03),
     a skipped Thanksgiving, session 4 moved to Friday 19:30, session 9 cancelled."""
-    program = make_program(name="Depression Recovery Group", description="For adults with major depression.",
-                           calendar_title="Group session",
-                           session_titles=["Understanding depression"] + [f"Week {n}" for n in range(2, 13)])
-    cohort = make_cohort(program=program, start_date=date(2030, 10, 3), start_time=datetime(2030, 1, 1, 18).time(),
-                         skip_dates=[date(2030, 11, 28)], session_count=12)
+    program = make_program(
+        name="Depression Recovery Group",
+        description="For adults with major depression.",
+        calendar_title="Group session",
+        session_titles=["Understanding depression"] + [f"Week {n}" for n in range(2, 13)],
+    )
+    cohort = make_cohort(
+        program=program,
+        start_date=date(2030, 10, 3),
+        start_time=datetime(2030, 1, 1, 18).time(),
+        skip_dates=[date(2030, 11, 28)],
+        session_count=12,
+    )
     headers = auth("front_desk")
     sessions = {s.number: s.id for s in cohort.sessions}
-    moved = client.patch(f"/api/v1/sessions/{sessions[4]}", headers=headers,
-                         json={"local_start": "2030-10-25T19:30:00-04:00"})
+    moved = client.patch(
+        f"/api/v1/sessions/{sessions[4]}", headers=headers, json={"local_start": "2030-10-25T19:30:00-04:00"}
+    )
     assert moved.status_code == 200, moved.get_json()
     cancelled = client.patch(f"/api/v1/sessions/{sessions[9]}", headers=headers, json={"status": "cancelled"})
     assert cancelled.status_code == 200, cancelled.get_json()
@@ -75,25 +92,34 @@ def dst_cohort(client, auth, make_program, make_cohort):
 def expected(cohort) -> list[dict]:
     """What every reader must find: from the cohort's own session rows."""
     db.session.refresh(cohort)
-    return [{"uid": f"{s.id}@scheduler.test",
-             "local_start": s.starts_at.astimezone(NY).strftime("%Y-%m-%dT%H:%M:%S"),
-             "start_utc": s.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-             "status": "CANCELLED" if s.status == "cancelled" else "CONFIRMED"}
-            for s in sorted(cohort.sessions, key=lambda s: s.starts_at)]
+    return [
+        {
+            "uid": f"{s.id}@scheduler.test",
+            "local_start": s.starts_at.astimezone(NY).strftime("%Y-%m-%dT%H:%M:%S"),
+            "start_utc": s.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "status": "CANCELLED" if s.status == "cancelled" else "CONFIRMED",
+        }
+        for s in sorted(cohort.sessions, key=lambda s: s.starts_at)
+    ]
 
 
 def feed_of(client, enrolment, **headers):
-    return client.get(participant_feed_urls(enrolment.participant)["calendar_url"]
-                      .removeprefix("https://scheduler.test"), headers=headers)
+    return client.get(
+        participant_feed_urls(enrolment.participant)["calendar_url"].removeprefix("https://scheduler.test"),
+        headers=headers,
+    )
 
 
 # ---- three readers ----------------------------------------------------------------------------
 
 
 def _row(uid, start, status) -> dict:
-    return {"uid": str(uid), "local_start": start.strftime("%Y-%m-%dT%H:%M:%S"),
-            "start_utc": start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "status": str(status).upper()}
+    return {
+        "uid": str(uid),
+        "local_start": start.strftime("%Y-%m-%dT%H:%M:%S"),
+        "start_utc": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "status": str(status).upper(),
+    }
 
 
 def read_with_recurring_ical_events(raw: bytes) -> list[dict]:
@@ -128,8 +154,9 @@ def read_with_ical_js(raw: bytes, tmp_path) -> list[dict]:
         pytest.skip("ical.js is not installed: run `npm ci --prefix tests/js` to run this reader.")
     path = tmp_path / "feed.ics"
     path.write_bytes(raw)
-    done = subprocess.run(["node", str(JS_DIR / "occurrences.mjs"), str(path)], capture_output=True,
-                          text=True, timeout=60, check=False)
+    done = subprocess.run(
+        ["node", str(JS_DIR / "occurrences.mjs"), str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     assert not any(r["floating"] for r in rows), "floating time"
@@ -182,9 +209,10 @@ def test_a_reschedule_raises_sequence_keeps_uid_and_changes_validators(client, a
     session = dst_cohort.sessions[5]
     old_event = _vevent(before.data, session.id)
 
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=5)):
-        moved = client.patch(f"/api/v1/sessions/{session.id}", headers=auth("admin"),
-                             json={"local_start": "2030-11-07T17:00:00-05:00"})
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=5)):
+        moved = client.patch(
+            f"/api/v1/sessions/{session.id}", headers=auth("admin"), json={"local_start": "2030-11-07T17:00:00-05:00"}
+        )
         assert moved.status_code == 200
     after = feed_of(client, enrolment)
     new_event = _vevent(after.data, session.id)
@@ -232,8 +260,18 @@ def test_the_feed_shows_the_link_and_the_neutral_title_and_nothing_personal(clie
         assert vevent["SUMMARY"] == "Group session"
         assert vevent["LOCATION"] == vevent["URL"] == "https://video.example/j/123"
         assert "https://video.example/j/123" in vevent["DESCRIPTION"]
-    for secret in ("Sam", "Rivera", "Alex", "Jo Elsewhere", "@example.org", "Depression", "depression",
-                   "Understanding", "video.example/j/other", dst_cohort.name):
+    for secret in (
+        "Sam",
+        "Rivera",
+        "Alex",
+        "Jo Elsewhere",
+        "@example.org",
+        "Depression",
+        "depression",
+        "Understanding",
+        "video.example/j/other",
+        dst_cohort.name,
+    ):
         assert secret not in text, secret
     assert cal["X-WR-CALNAME"] == "Group sessions"
 
@@ -283,13 +321,17 @@ def test_conditional_requests(client, dst_cohort, enrol):
     assert feed_of(client, enrolment, **{"If-None-Match": f'"nope", {etag}'}).status_code == 304
     assert feed_of(client, enrolment, **{"If-None-Match": "*"}).status_code == 304
     assert feed_of(client, enrolment, **{"If-Modified-Since": modified}).status_code == 304
-    later = http_date(datetime.now(timezone.utc) + timedelta(days=1))
+    later = http_date(datetime.now(UTC) + timedelta(days=1))
     assert feed_of(client, enrolment, **{"If-Modified-Since": later}).status_code == 304
 
-    stale = http_date(datetime(2020, 1, 1, tzinfo=timezone.utc))
-    for headers in ({"If-None-Match": '"0123456789"'}, {"If-None-Match": "garbage"},
-                    {"If-Modified-Since": stale}, {"If-Modified-Since": "yesterday, sort of"},
-                    {"If-None-Match": '"stale"', "If-Modified-Since": modified}):
+    stale = http_date(datetime(2020, 1, 1, tzinfo=UTC))
+    for headers in (
+        {"If-None-Match": '"0123456789"'},
+        {"If-None-Match": "garbage"},
+        {"If-Modified-Since": stale},
+        {"If-Modified-Since": "yesterday, sort of"},
+        {"If-None-Match": '"stale"', "If-Modified-Since": modified},
+    ):
         response = feed_of(client, enrolment, **headers)
         assert response.status_code == 200, headers
         assert response.data == full.data
@@ -373,11 +415,11 @@ def test_a_cancelled_cohort_shows_every_session_cancelled_with_a_higher_sequence
     url = client.get(f"/api/v1/cohorts/{dst_cohort.id}", headers=auth("admin")).get_json()["calendar_url"]
     url = url.removeprefix("https://scheduler.test")
     before = client.get(url)
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=1)):
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=1)):
         # Written directly: cancelling through the API also cancels enrolments (another domain).
         cohort = db.session.get(Cohort, dst_cohort.id)
         cohort.status = "cancelled"
-        cohort.updated_at = datetime.now(timezone.utc)
+        cohort.updated_at = datetime.now(UTC)
         db.session.commit()
     after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
@@ -437,9 +479,8 @@ def test_an_unchanged_feed_is_served_from_the_cache_and_a_change_is_not(client, 
     enrolment = enrol(dst_cohort)
     first = feed_of(client, enrolment)
     assert first.headers["ETag"].strip('"') in calendars._cache.items
-    with time_machine.travel(datetime.now(timezone.utc) + timedelta(minutes=5)):
-        client.patch(f"/api/v1/sessions/{dst_cohort.sessions[0].id}", headers=auth("admin"),
-                     json={"title": "Renamed"})
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=5)):
+        client.patch(f"/api/v1/sessions/{dst_cohort.sessions[0].id}", headers=auth("admin"), json={"title": "Renamed"})
     # A retitle changes no visible field but raises SEQUENCE: the cache must not hide it.
     second = feed_of(client, enrolment)
     assert second.headers["ETag"] != first.headers["ETag"] and second.data != first.data

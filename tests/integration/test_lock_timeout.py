@@ -4,6 +4,7 @@ Stripe retries a webhook that gets a 5xx; a client retries an enrolment. Here an
 connection holds the cohort's lock (a row lock on PostgreSQL, the write lock on SQLite)
 while the request comes in, with DB_LOCK_TIMEOUT_SECONDS shortened for the test.
 """
+
 import json
 import sqlite3
 from contextlib import contextmanager
@@ -41,8 +42,7 @@ def cohort_locked_elsewhere(database_url: str, cohort_id: str):
 @pytest.fixture
 def impatient_app(app, database_url):
     """A second app on the same database whose writers wait only half a second for a lock."""
-    other = create_app(for_tests(database_url, DB_LOCK_TIMEOUT_SECONDS=0.5,
-                                 STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET))
+    other = create_app(for_tests(database_url, DB_LOCK_TIMEOUT_SECONDS=0.5, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET))
     with other.app_context():
         yield other
         db.session.remove()
@@ -55,36 +55,64 @@ def _count(model) -> int:
 
 
 def test_enrolment_waiting_too_long_for_the_cohort_lock_is_503_and_writes_nothing(
-        impatient_app, database_url, make_cohort):
+    impatient_app, database_url, make_cohort
+):
     cohort = make_cohort(price_amount=0)
     client = impatient_app.test_client()
     with cohort_locked_elsewhere(database_url, cohort.id):
-        response = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments",
-                               json={"name": "Sam Rivera", "email": "sam@example.org"})
+        response = client.post(
+            f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam Rivera", "email": "sam@example.org"}
+        )
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     assert int(response.headers["Retry-After"]) > 0
     assert _count(Enrolment) == 0
-    retried = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments",
-                          json={"name": "Sam Rivera", "email": "sam@example.org"})
+    retried = client.post(
+        f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam Rivera", "email": "sam@example.org"}
+    )
     assert retried.status_code == 201 and retried.json["status"] == "confirmed"
 
 
 def test_stripe_webhook_blocked_by_a_lock_is_503_so_stripe_retries_and_the_retry_applies_once(
-        impatient_app, database_url, make_cohort):
+    impatient_app, database_url, make_cohort
+):
     cohort = make_cohort(price_amount=36000)
     client = impatient_app.test_client()
-    enrolled = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments",
-                           json={"name": "Sam Rivera", "email": "sam@example.org"}).json
+    enrolled = client.post(
+        f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam Rivera", "email": "sam@example.org"}
+    ).json
     assert enrolled["status"] == "pending_payment"
-    db.session.add(Payment(enrolment_id=enrolled["id"], provider="stripe", method="card",
-                           stripe_payment_intent_id="pi_lock_test", amount=36000, currency="usd"))
+    db.session.add(
+        Payment(
+            enrolment_id=enrolled["id"],
+            provider="stripe",
+            method="card",
+            stripe_payment_intent_id="pi_lock_test",
+            amount=36000,
+            currency="usd",
+        )
+    )
     db.session.commit()
-    payload = json.dumps({"id": "evt_lock_test", "object": "event", "type": "payment_intent.succeeded",
-                          "data": {"object": {"id": "pi_lock_test", "object": "payment_intent",
-                                              "amount": 36000, "currency": "usd", "status": "succeeded"}}})
-    headers = {"Stripe-Signature": stripe.WebhookSignature.generate_signature_header(payload, WEBHOOK_SECRET),
-               "Content-Type": "application/json"}
+    payload = json.dumps(
+        {
+            "id": "evt_lock_test",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "data": {
+                "object": {
+                    "id": "pi_lock_test",
+                    "object": "payment_intent",
+                    "amount": 36000,
+                    "currency": "usd",
+                    "status": "succeeded",
+                }
+            },
+        }
+    )
+    headers = {
+        "Stripe-Signature": stripe.WebhookSignature.generate_signature_header(payload, WEBHOOK_SECRET),
+        "Content-Type": "application/json",
+    }
 
     with cohort_locked_elsewhere(database_url, cohort.id):
         blocked = client.post("/api/v1/payments/stripe/webhook", data=payload, headers=headers)

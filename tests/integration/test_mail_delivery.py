@@ -1,4 +1,5 @@
 """Delivery through a real SMTP server (aiosmtpd): retries, permanent failures, leases, several workers."""
+
 import os
 import signal
 import subprocess
@@ -17,7 +18,6 @@ from scheduler.extensions import db
 from scheduler.notifications import hooks
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import LEASE, deliver_outbox
-
 from tests.integration.test_outbox_hooks import make_enrolment  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,8 @@ def rows():
 
 
 def test_451_for_a_while_then_accepted_delivers_each_once_with_the_same_message_id(
-        app, make_cohort, make_enrolment, smtp_server):
+    app, make_cohort, make_enrolment, smtp_server
+):
     app.config["MAIL_URL"] = smtp_server.url
     queue_waitlisted(make_cohort(), make_enrolment, 3)
     ids = {r.id: r.message_id for r in rows()}
@@ -71,6 +72,7 @@ def test_421_and_a_dead_server_are_retried(app, make_cohort, make_enrolment, smt
     assert counts == {"sent": 1, "retry": 1, "failed": 0}  # reconnected after the 421
 
     from tests.smtp_server import free_port
+
     app.config["MAIL_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nobody listening
     assert deliver_outbox(at=start + timedelta(minutes=5)) == {"sent": 0, "retry": 1, "failed": 0}
     [waiting] = [r for r in rows() if r.status == "pending"]
@@ -100,8 +102,7 @@ def test_550_is_failed_not_retried_and_staff_see_it(app, client, auth, make_coho
 
     # Staff fix the mailbox problem and resend: a new copy goes out.
     smtp_server.accept()
-    resent = client.post(f"/api/v1/enrolments/{enrolment.id}/messages/{message['id']}/resend",
-                         headers=auth("admin"))
+    resent = client.post(f"/api/v1/enrolments/{enrolment.id}/messages/{message['id']}/resend", headers=auth("admin"))
     assert resent.status_code == 201 and resent.get_json()["resend_of"] == message["id"]
     assert deliver_outbox()["sent"] == 1
     [received] = smtp_server.messages
@@ -137,8 +138,13 @@ def test_without_mail_url_messages_become_eml_files(app, make_cohort, make_enrol
 
 def _worker(database_url, mail_url):
     env = {**os.environ, "DATABASE_URL": database_url, "MAIL_URL": mail_url, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([FLASK, "--app", "wsgi", "worker", "--interval", "0.2"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [FLASK, "--app", "wsgi", "worker", "--interval", "0.2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _poll(predicate, timeout=60, what="condition"):
@@ -170,7 +176,8 @@ def test_two_worker_processes_send_each_message_once(app, database_url, make_coh
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_send_leaves_the_message_to_be_sent_after_the_lease(
-        app, database_url, make_cohort, make_enrolment, smtp_server):
+    app, database_url, make_cohort, make_enrolment, smtp_server
+):
     app.config["MAIL_URL"] = smtp_server.url
     queue_waitlisted(make_cohort(), make_enrolment, 1)
     [row] = rows()
@@ -195,8 +202,7 @@ def test_a_worker_killed_mid_send_leaves_the_message_to_be_sent_after_the_lease(
     assert len(smtp_server.messages) == 1
 
 
-def test_credentials_in_mail_url_log_in_and_a_wrong_password_is_retried_not_failed(
-        app, make_cohort, make_enrolment):
+def test_credentials_in_mail_url_log_in_and_a_wrong_password_is_retried_not_failed(app, make_cohort, make_enrolment):
     from tests.smtp_server import SMTPServer
 
     server = SMTPServer(login=("mailer@example.org", "p@ss word")).start()

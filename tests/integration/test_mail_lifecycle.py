@@ -1,15 +1,15 @@
 """Through the app's HTTP API and a real SMTP server: an enrolment's whole life, each email once, in order."""
+
 from collections import defaultdict
 from datetime import timedelta
 
 import time_machine
-
 from sqlalchemy import select
 
 from scheduler import clock
 from scheduler.extensions import db
-from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications import jobs
+from scheduler.notifications.models import OutboxMessage
 from tests.integration.test_outbox_hooks import links
 
 
@@ -28,8 +28,10 @@ def test_a_whole_enrolment_life_sends_exactly_the_expected_messages(app, client,
     cohort = make_cohort(capacity=1, price_amount=36000)
 
     def enrol(email, name):
-        response = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments",
-                               json={"name": name, "email": email, "timezone": "America/Chicago"})
+        response = client.post(
+            f"/api/v1/cohorts/{cohort.id}/enrolments",
+            json={"name": name, "email": email, "timezone": "America/Chicago"},
+        )
         assert response.status_code == 201, response.get_json()
         return response.get_json()
 
@@ -37,21 +39,29 @@ def test_a_whole_enrolment_life_sends_exactly_the_expected_messages(app, client,
         assert response.status_code in (200, 201), response.get_json()
         return response.get_json()
 
-    ana = enrol("ana@example.org", "Ana")                     # pending_payment
-    ben = enrol("ben@example.org", "Ben")                     # waitlisted, number 1
+    ana = enrol("ana@example.org", "Ana")  # pending_payment
+    ben = enrol("ben@example.org", "Ben")  # waitlisted, number 1
     assert (ana["status"], ben["status"]) == ("pending_payment", "waitlisted")
-    ok(client.post(f"/api/v1/enrolments/{ana['id']}/confirm", json={"method": "cash", "amount": 36000},
-                   headers=desk))
-    ok(client.post(f"/api/v1/enrolments/{ana['id']}/withdraw",
-                   headers={"Authorization": f"Bearer {ana['manage_token']}"}))   # frees the seat → Ben offered
-    ok(client.post(f"/api/v1/enrolments/{ben['id']}/accept",
-                   headers={"Authorization": f"Bearer {ben['manage_token']}"}))   # → pending_payment
-    ok(client.post(f"/api/v1/enrolments/{ben['id']}/confirm", json={"method": "check", "amount": 36000},
-                   headers=desk))
+    ok(client.post(f"/api/v1/enrolments/{ana['id']}/confirm", json={"method": "cash", "amount": 36000}, headers=desk))
+    ok(
+        client.post(
+            f"/api/v1/enrolments/{ana['id']}/withdraw", headers={"Authorization": f"Bearer {ana['manage_token']}"}
+        )
+    )  # frees the seat → Ben offered
+    ok(
+        client.post(
+            f"/api/v1/enrolments/{ben['id']}/accept", headers={"Authorization": f"Bearer {ben['manage_token']}"}
+        )
+    )  # → pending_payment
+    ok(client.post(f"/api/v1/enrolments/{ben['id']}/confirm", json={"method": "check", "amount": 36000}, headers=desk))
     third = cohort.sessions[2]
-    ok(client.patch(f"/api/v1/sessions/{third.id}",
-                    json={"starts_at": (third.starts_at + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")},
-                    headers=desk))
+    ok(
+        client.patch(
+            f"/api/v1/sessions/{third.id}",
+            json={"starts_at": (third.starts_at + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")},
+            headers=desk,
+        )
+    )
     with time_machine.travel(cohort.sessions[0].starts_at - timedelta(hours=3), tick=False):
         jobs.send_reminders()
         jobs.send_reminders()
@@ -69,8 +79,15 @@ def test_a_whole_enrolment_life_sends_exactly_the_expected_messages(app, client,
         seen[to].append(kind_of[message.message_id])
     assert dict(seen) == {
         "ana@example.org": ["enrolment_received", "enrolment_confirmed", "withdrawn"],
-        "ben@example.org": ["waitlisted", "seat_offered", "enrolment_received", "enrolment_confirmed",
-                            "session_changed", "reminder", "cohort_cancelled"],
+        "ben@example.org": [
+            "waitlisted",
+            "seat_offered",
+            "enrolment_received",
+            "enrolment_confirmed",
+            "session_changed",
+            "reminder",
+            "cohort_cancelled",
+        ],
     }
     assert len({m.message_id for m in smtp_server.messages}) == len(smtp_server.messages) == 10
     confirmation = next(m for m in smtp_server.messages if kind_of[m.message_id] == "enrolment_confirmed")
@@ -83,24 +100,34 @@ def test_a_whole_enrolment_life_sends_exactly_the_expected_messages(app, client,
     assert f"https://scheduler.test/api/v1/enrolments/{ben['id']}?token={ben['manage_token']}" in links(offer_text)
 
     history = client.get(f"/api/v1/enrolments/{ben['id']}/messages", headers=desk).get_json()
-    assert [m["kind"] for m in history] == ["waitlisted", "seat_offered", "enrolment_received",
-                                            "enrolment_confirmed", "session_changed", "reminder",
-                                            "cohort_cancelled"]
+    assert [m["kind"] for m in history] == [
+        "waitlisted",
+        "seat_offered",
+        "enrolment_received",
+        "enrolment_confirmed",
+        "session_changed",
+        "reminder",
+        "cohort_cancelled",
+    ]
     assert all(m["status"] == "sent" and m["attempts"] == 1 for m in history)
 
 
 def test_a_lapsed_hold_is_told_once(app, client, make_cohort, smtp_server):
     app.config["MAIL_URL"] = smtp_server.url
     cohort = make_cohort(capacity=1, price_amount=36000, hold_minutes=30)
-    created = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments",
-                          json={"name": "Cy", "email": "cy@example.org"}).get_json()
+    created = client.post(
+        f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Cy", "email": "cy@example.org"}
+    ).get_json()
     assert created["status"] == "pending_payment"
     from scheduler.jobs import JOBS, _load_jobs
+
     _load_jobs()
     with time_machine.travel(clock.now() + timedelta(minutes=31), tick=False):
         JOBS["expire-holds-and-offers"]()
         JOBS["expire-holds-and-offers"]()
         jobs.deliver_outbox()
     seen = subjects_by_person(smtp_server)
-    assert [s.split(" until")[0] for s in seen["cy@example.org"]] == ["Your place is held",
-                                                                      "Your held place has lapsed"]
+    assert [s.split(" until")[0] for s in seen["cy@example.org"]] == [
+        "Your place is held",
+        "Your held place has lapsed",
+    ]

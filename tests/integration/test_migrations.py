@@ -2,6 +2,7 @@
 
 Fails when a model changes without `bash migrations/regenerate-initial.sh`.
 """
+
 import os
 
 import pytest
@@ -30,11 +31,14 @@ def test_upgrade_from_empty_matches_the_models(empty_database_url):
         assert inspect(db.engine).get_table_names() == []
         upgrade(directory=directory)
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True,
-                                                                   "compare_server_default": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": True}
+            )
             differences = compare_metadata(context, db.metadata)
-        assert differences == [], ("the migrations do not build the models' schema; run "
-                                   "`bash migrations/regenerate-initial.sh`:\n" + "\n".join(map(str, differences)))
+        assert differences == [], (
+            "the migrations do not build the models' schema; run "
+            "`bash migrations/regenerate-initial.sh`:\n" + "\n".join(map(str, differences))
+        )
         assert set(db.metadata.tables) <= set(inspect(db.engine).get_table_names())
         # And the comparison does notice a model change the migration lacks.
         changed = MetaData()

@@ -5,6 +5,7 @@ covered by the other integration tests. Requests carry an admin token so the
 authenticated paths are exercised, and a few real ids are seeded so that some
 generated requests reach real rows.
 """
+
 import tempfile
 from datetime import date, time
 
@@ -32,8 +33,15 @@ def _fuzzed_app():
         from scheduler.staff.services import create_staff
 
         program = create_program({"name": "Skills group", "price_amount": 0})
-        create_cohort({"program_id": program.id, "start_date": date(2030, 10, 3), "start_time": time(18, 0),
-                       "timezone": "America/New_York", "status": "open"})
+        create_cohort(
+            {
+                "program_id": program.id,
+                "start_date": date(2030, 10, 3),
+                "start_time": time(18, 0),
+                "timezone": "America/New_York",
+                "status": "open",
+            }
+        )
         app.config["FUZZ_TOKEN"] = create_staff("fuzz-admin@staff.test", "Fuzz admin", "admin").token
         db.session.remove()
         db.engine.dispose()
@@ -48,5 +56,7 @@ schema = schemathesis.openapi.from_wsgi("/openapi.json", APP)
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_own_description(case):
-    case.call_and_validate(headers={"Authorization": f"Bearer {APP.config['FUZZ_TOKEN']}"},
-                           checks=[not_a_server_error, response_schema_conformance])
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {APP.config['FUZZ_TOKEN']}"},
+        checks=[not_a_server_error, response_schema_conformance],
+    )

@@ -1,4 +1,5 @@
 """Hooks write outbox rows in the caller's transaction; messages are rendered for one person only."""
+
 import html
 import re
 from datetime import timedelta
@@ -27,16 +28,24 @@ def make_enrolment(app):
     def make(cohort, status="confirmed", email=None, timezone=None, **fields):
         n = next(counter)
         email = email or f"person{n}@example.org"
-        participant = db.session.scalar(select(Participant).where(
-            Participant.email_normalised == normalise_email(email)))
+        participant = db.session.scalar(
+            select(Participant).where(Participant.email_normalised == normalise_email(email))
+        )
         if participant is None:
             participant = Participant(email_normalised=normalise_email(email))
         if status == "pending_payment":
             fields.setdefault("hold_expires_at", clock.now() + timedelta(minutes=30))
         if status == "offered":
             fields.setdefault("offer_expires_at", clock.now() + timedelta(hours=24))
-        enrolment = Enrolment(cohort=cohort, participant=participant, status=status, name=f"Person {n}",
-                              email=email, timezone=timezone, **fields)
+        enrolment = Enrolment(
+            cohort=cohort,
+            participant=participant,
+            status=status,
+            name=f"Person {n}",
+            email=email,
+            timezone=timezone,
+            **fields,
+        )
         db.session.add(enrolment)
         db.session.commit()
         return enrolment
@@ -64,7 +73,8 @@ def test_hooks_write_rows_in_the_callers_transaction_and_never_commit(app, make_
 
 
 def test_confirmation_has_schedule_in_participants_zone_links_and_the_feeds_ics(
-        app, client, make_program, make_cohort, make_enrolment, smtp_server):
+    app, client, make_program, make_cohort, make_enrolment, smtp_server
+):
     program = make_program(name="DBT Skills Group for depression", calendar_title="Group session")
     cohort = make_cohort(program=program, timezone="America/New_York")
     enrolment = make_enrolment(cohort, timezone="Europe/London", email="Sam@Example.org")
@@ -109,17 +119,19 @@ def test_confirmation_has_schedule_in_participants_zone_links_and_the_feeds_ics(
     assert attached_uids == feed_uids
 
 
-@pytest.mark.parametrize("hook, args, kind", [
-    ("enrolment_received", ({"provider": "manual", "amount": 36000, "currency": "usd"},), "enrolment_received"),
-    ("waitlisted", (2,), "waitlisted"),
-    ("seat_offered", (), "seat_offered"),
-    ("hold_expired", (), "hold_expired"),
-    ("offer_expired", (), "offer_expired"),
-    ("withdrawn", ({"amount": 36000, "currency": "usd", "status": "succeeded"},), "withdrawn"),
-    ("cohort_cancelled", (None,), "cohort_cancelled"),
-])
-def test_every_kind_renders_text_and_html_with_the_same_links(app, make_cohort, make_enrolment,
-                                                              hook, args, kind):
+@pytest.mark.parametrize(
+    "hook, args, kind",
+    [
+        ("enrolment_received", ({"provider": "manual", "amount": 36000, "currency": "usd"},), "enrolment_received"),
+        ("waitlisted", (2,), "waitlisted"),
+        ("seat_offered", (), "seat_offered"),
+        ("hold_expired", (), "hold_expired"),
+        ("offer_expired", (), "offer_expired"),
+        ("withdrawn", ({"amount": 36000, "currency": "usd", "status": "succeeded"},), "withdrawn"),
+        ("cohort_cancelled", (None,), "cohort_cancelled"),
+    ],
+)
+def test_every_kind_renders_text_and_html_with_the_same_links(app, make_cohort, make_enrolment, hook, args, kind):
     cohort = make_cohort()
     status = {"enrolment_received": "pending_payment", "seat_offered": "offered"}.get(hook, "confirmed")
     enrolment = make_enrolment(cohort, status=status)

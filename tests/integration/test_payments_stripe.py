@@ -1,4 +1,5 @@
 """Paying for a held seat, end to end: the app's HTTP API, localstripe, and its signed webhooks."""
+
 from datetime import timedelta
 
 import pytest
@@ -7,8 +8,16 @@ from sqlalchemy import select
 
 from scheduler import clock
 from scheduler.payments.models import Payment, Refund, WebhookEvent
-from tests.stripe_double import (PUBLISHABLE_KEY, as_participant, enrol, fresh, localstripe_server,  # noqa: F401
-                                 status_of, stripe_app, wait_for_status, wait_until)
+from tests.stripe_double import (
+    PUBLISHABLE_KEY,
+    as_participant,
+    enrol,
+    fresh,
+    localstripe_server,  # noqa: F401
+    status_of,
+    wait_for_status,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 PRICE = 36000
@@ -18,6 +27,7 @@ PRICE = 36000
 def paid_cohort(stripe_app, make_cohort):
     def make(**overrides):
         return make_cohort(**{"price_amount": PRICE, "currency": "usd", "capacity": 2, **overrides})
+
     return make
 
 
@@ -51,7 +61,8 @@ def test_paying_with_a_good_card_confirms_the_seat(stripe_app, client, paid_coho
 
 
 def test_a_failing_card_keeps_the_hold_and_a_retry_with_a_good_card_confirms(
-        stripe_app, client, paid_cohort, localstripe_server):
+    stripe_app, client, paid_cohort, localstripe_server
+):
     cohort = paid_cohort()
     enrolment = enrol(client, cohort.id, "alex@example.org")
     first = enrolment["payment"]["payment_intent_id"]
@@ -73,20 +84,28 @@ def test_a_failing_card_keeps_the_hold_and_a_retry_with_a_good_card_confirms(
 
     # The failed intent can no longer be used: the job cancels it.
     from scheduler.payments import jobs
+
     assert jobs.cancel_lapsed_payment_intents() == 1
     assert localstripe_server.payment_intent(first)["status"] == "canceled"
     statuses = {p.stripe_payment_intent_id: p.status for p in fresh(select(Payment))}
     assert statuses == {first: "canceled", second["payment_intent_id"]: "succeeded"}
 
 
-def test_a_card_that_needs_3d_secure_confirms_once_authenticated(
-        stripe_app, client, paid_cohort, localstripe_server):
+def test_a_card_that_needs_3d_secure_confirms_once_authenticated(stripe_app, client, paid_cohort, localstripe_server):
     cohort = paid_cohort()
     enrolment = enrol(client, cohort.id, "kim@example.org")
     payment = enrolment["payment"]
-    card = localstripe_server._call("POST", "/v1/payment_methods", {
-        "type": "card", "card[number]": "4000002500003155", "card[exp_month]": "12",
-        "card[exp_year]": "2034", "card[cvc]": "123"})
+    card = localstripe_server._call(
+        "POST",
+        "/v1/payment_methods",
+        {
+            "type": "card",
+            "card[number]": "4000002500003155",
+            "card[exp_month]": "12",
+            "card[exp_year]": "2034",
+            "card[cvc]": "123",
+        },
+    )
 
     assert localstripe_server.pay(payment["payment_intent_id"], card["id"])["status"] == "requires_action"
     assert status_of(client, enrolment) == "pending_payment"
@@ -97,7 +116,8 @@ def test_a_card_that_needs_3d_secure_confirms_once_authenticated(
 
 
 def test_payment_after_the_hold_lapsed_and_the_seat_went_to_someone_else_is_refunded(
-        stripe_app, client, paid_cohort, localstripe_server):
+    stripe_app, client, paid_cohort, localstripe_server
+):
     cohort = paid_cohort(capacity=1, hold_minutes=30)
     # Sam's hold was taken an hour ago, so it lapsed half an hour ago.
     with time_machine.travel(clock.now() - timedelta(hours=1), tick=True):
@@ -116,12 +136,14 @@ def test_payment_after_the_hold_lapsed_and_the_seat_went_to_someone_else_is_refu
     assert (refund.amount, refund.status) == (PRICE, "succeeded")
     # Told twice: the hold lapsed (when Robin took the seat), then the late payment went back.
     from scheduler.notifications.models import OutboxMessage
+
     kinds = fresh(select(OutboxMessage.kind).where(OutboxMessage.enrolment_id == sam["id"]))
     assert kinds.count("hold_expired") == 2
 
 
 def test_payment_after_the_hold_lapsed_confirms_when_a_seat_is_still_free(
-        stripe_app, client, paid_cohort, localstripe_server):
+    stripe_app, client, paid_cohort, localstripe_server
+):
     cohort = paid_cohort(capacity=1, hold_minutes=30)
     with time_machine.travel(clock.now() - timedelta(hours=1), tick=True):
         sam = enrol(client, cohort.id, "sam@example.org")
@@ -146,8 +168,9 @@ def test_a_lapsed_hold_cancels_its_payment_intent(stripe_app, client, paid_cohor
 def test_when_stripe_is_down_enrolling_answers_503_and_holds_nothing(stripe_app, client, paid_cohort):
     stripe_app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"  # nothing listens there
     cohort = paid_cohort()
-    response = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments",
-                           json={"name": "Sam Rivera", "email": "sam@example.org"})
+    response = client.post(
+        f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam Rivera", "email": "sam@example.org"}
+    )
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     assert response.headers["Retry-After"]
@@ -159,8 +182,11 @@ def test_without_stripe_keys_payment_is_manual_and_the_desk_confirms(app, client
     cohort = make_cohort(price_amount=PRICE, currency="usd")
     enrolment = enrol(client, cohort.id, "sam@example.org")
     assert enrolment["payment"] == {"provider": "manual", "amount": PRICE, "currency": "usd"}
-    confirmed = client.post(f"/api/v1/enrolments/{enrolment['id']}/confirm", headers=auth("front_desk"),
-                            json={"method": "cash", "amount": PRICE, "reference": "receipt 12"})
+    confirmed = client.post(
+        f"/api/v1/enrolments/{enrolment['id']}/confirm",
+        headers=auth("front_desk"),
+        json={"method": "cash", "amount": PRICE, "reference": "receipt 12"},
+    )
     assert confirmed.status_code == 200, confirmed.get_json()
     assert confirmed.get_json()["status"] == "confirmed"
     [row] = fresh(select(Payment))
@@ -168,7 +194,8 @@ def test_without_stripe_keys_payment_is_manual_and_the_desk_confirms(app, client
 
 
 def test_every_create_refund_and_cancel_carries_an_idempotency_key_from_our_ids(
-        stripe_app, client, paid_cohort, localstripe_server):
+    stripe_app, client, paid_cohort, localstripe_server
+):
     """A recording proxy between the app and localstripe shows what Stripe would receive."""
     import requests
     from werkzeug.wrappers import Request, Response
@@ -180,11 +207,16 @@ def test_every_create_refund_and_cancel_carries_an_idempotency_key_from_our_ids(
 
     @Request.application
     def proxy(request):
-        seen.append((request.method, request.path, request.headers.get("Idempotency-Key"),
-                     request.get_data(as_text=True)))
-        upstream = requests.request(request.method, localstripe_server.url + request.full_path.rstrip("?"),
-                                    data=request.get_data(), timeout=10,
-                                    headers={k: v for k, v in request.headers if k.lower() != "host"})
+        seen.append(
+            (request.method, request.path, request.headers.get("Idempotency-Key"), request.get_data(as_text=True))
+        )
+        upstream = requests.request(
+            request.method,
+            localstripe_server.url + request.full_path.rstrip("?"),
+            data=request.get_data(),
+            timeout=10,
+            headers={k: v for k, v in request.headers if k.lower() != "host"},
+        )
         return Response(upstream.content, upstream.status_code, content_type="application/json")
 
     server = LiveServer(proxy).start()
@@ -207,8 +239,10 @@ def test_every_create_refund_and_cancel_carries_an_idempotency_key_from_our_ids(
         ("/v1/payment_intents", f"pi-{sam['id']}-1"),
         ("/v1/refunds", f"refund-{refund.id}"),
         ("/v1/payment_intents", f"pi-{kim['id']}-1"),
-        (f"/v1/payment_intents/{kim['payment']['payment_intent_id']}/cancel",
-         f"cancel-{fresh(select(Payment.id).where(Payment.enrolment_id == kim['id']))[0]}"),
+        (
+            f"/v1/payment_intents/{kim['payment']['payment_intent_id']}/cancel",
+            f"cancel-{fresh(select(Payment.id).where(Payment.enrolment_id == kim['id']))[0]}",
+        ),
     ]
     created = writes[0][3]
     assert "Sam" not in created and "example.org" not in created and "Skills" not in created
@@ -218,7 +252,8 @@ def test_every_create_refund_and_cancel_carries_an_idempotency_key_from_our_ids(
 def test_real_stripe_gets_a_generic_description_and_ids_only():
     from scheduler.payments.gateway import DESCRIPTION, intent_params
 
-    params = intent_params(amount=PRICE, currency="usd", enrolment_id="enr_1", cohort_id="coh_1", attempt=2,
-                           with_description=True)
+    params = intent_params(
+        amount=PRICE, currency="usd", enrolment_id="enr_1", cohort_id="coh_1", attempt=2, with_description=True
+    )
     assert params["description"] == DESCRIPTION == "Group program enrolment"
     assert params["metadata"] == {"enrolment_id": "enr_1", "cohort_id": "coh_1", "attempt": "2"}

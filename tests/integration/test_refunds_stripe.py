@@ -1,5 +1,6 @@
 """Money going back: withdrawal before and after the cutoff, staff overrides, cohort cancellation,
 desk payments, and a refund that survives Stripe being down."""
+
 from datetime import timedelta
 
 import pytest
@@ -7,8 +8,13 @@ import time_machine
 from sqlalchemy import select
 
 from scheduler.payments.models import Refund
-from tests.stripe_double import (as_participant, enrol, fresh, localstripe_server, status_of,  # noqa: F401
-                                 stripe_app, wait_for_status, wait_until)
+from tests.stripe_double import (
+    as_participant,
+    enrol,
+    fresh,
+    status_of,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.slow
 PRICE = 36000
@@ -17,11 +23,13 @@ PRICE = 36000
 @pytest.fixture
 def pay(stripe_app, client, localstripe_server):
     """pay(cohort, email) -> a confirmed enrolment paid by card through localstripe."""
+
     def paid(cohort, email):
         enrolment = enrol(client, cohort.id, email)
         localstripe_server.pay(enrolment["payment"]["payment_intent_id"], "pm_card_visa")
         wait_for_status(client, enrolment, "confirmed")
         return enrolment
+
     return paid
 
 
@@ -61,16 +69,19 @@ def test_withdrawing_after_the_cutoff_refunds_nothing(cohort, pay, client, local
 
 
 def test_staff_may_refund_part_after_the_cutoff_but_never_more_than_was_paid(
-        cohort, pay, client, auth, localstripe_server):
+    cohort, pay, client, auth, localstripe_server
+):
     sam = pay(cohort, "sam@example.org")
     desk = auth("front_desk")
     with time_machine.travel(_just_inside_cutoff(cohort), tick=True):
-        too_much = client.post(f"/api/v1/enrolments/{sam['id']}/withdraw", headers=desk,
-                               json={"refund_amount": PRICE + 1})
+        too_much = client.post(
+            f"/api/v1/enrolments/{sam['id']}/withdraw", headers=desk, json={"refund_amount": PRICE + 1}
+        )
         assert too_much.status_code == 422
         assert status_of(client, sam) == "confirmed"
-        body = client.post(f"/api/v1/enrolments/{sam['id']}/withdraw", headers=desk,
-                           json={"refund_amount": 12000}).get_json()
+        body = client.post(
+            f"/api/v1/enrolments/{sam['id']}/withdraw", headers=desk, json={"refund_amount": 12000}
+        ).get_json()
     assert body["refund"] == {"amount": 12000, "currency": "usd", "status": "pending"}
     assert _refunded_at_stripe(localstripe_server, sam) == 12000
     [refund] = fresh(select(Refund))
@@ -89,6 +100,7 @@ def test_cancelling_the_cohort_refunds_everyone_in_full(cohort, pay, client, aut
     assert sorted(r.status for r in fresh(select(Refund))) == ["succeeded", "succeeded"]
     # The unpaid hold's intent is cancelled, so nobody can pay for a cancelled cohort.
     from scheduler.payments import jobs
+
     assert jobs.cancel_lapsed_payment_intents() == 1
     assert localstripe_server.payment_intent(holding["payment"]["payment_intent_id"])["status"] == "canceled"
 
@@ -96,8 +108,11 @@ def test_cancelling_the_cohort_refunds_everyone_in_full(cohort, pay, client, aut
 def test_a_desk_payment_refund_is_owed_by_the_front_desk(cohort, client, auth, localstripe_server):
     sam = enrol(client, cohort.id, "sam@example.org")
     desk = auth("front_desk")
-    confirmed = client.post(f"/api/v1/enrolments/{sam['id']}/confirm", headers=desk,
-                            json={"method": "check", "amount": PRICE, "reference": "check 1042"})
+    confirmed = client.post(
+        f"/api/v1/enrolments/{sam['id']}/confirm",
+        headers=desk,
+        json={"method": "check", "amount": PRICE, "reference": "check 1042"},
+    )
     assert confirmed.status_code == 200, confirmed.get_json()
     body = client.post(f"/api/v1/enrolments/{sam['id']}/withdraw", headers=as_participant(sam)).get_json()
     assert body["refund"] == {"amount": PRICE, "currency": "usd", "status": "owed_by_front_desk"}
@@ -105,7 +120,8 @@ def test_a_desk_payment_refund_is_owed_by_the_front_desk(cohort, client, auth, l
 
 
 def test_a_refund_is_not_lost_when_stripe_is_down_and_the_worker_sends_it_later(
-        cohort, pay, client, stripe_app, localstripe_server):
+    cohort, pay, client, stripe_app, localstripe_server
+):
     from scheduler.payments import jobs
 
     sam = pay(cohort, "sam@example.org")

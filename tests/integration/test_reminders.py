@@ -1,4 +1,5 @@
 """Reminders before each session: once per session per person, never for cancelled sessions or people who left."""
+
 from datetime import timedelta
 
 import time_machine
@@ -12,8 +13,11 @@ from tests.integration.test_outbox_hooks import links, make_enrolment  # noqa: F
 
 def reminder_rows():
     db.session.rollback()
-    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "reminder")
-                                   .order_by(OutboxMessage.to_address)))
+    return list(
+        db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "reminder").order_by(OutboxMessage.to_address)
+        )
+    )
 
 
 def test_reminder_job_run_twice_sends_nothing_the_second_time(app, make_cohort, make_enrolment, smtp_server):
@@ -45,8 +49,9 @@ def test_reminder_job_run_twice_sends_nothing_the_second_time(app, make_cohort, 
         assert links(text) == links(msg.get_body(("html",)).get_content())
 
 
-def test_no_reminder_for_a_cancelled_session_or_a_person_who_left(app, client, auth, make_cohort,
-                                                                   make_enrolment, smtp_server):
+def test_no_reminder_for_a_cancelled_session_or_a_person_who_left(
+    app, client, auth, make_cohort, make_enrolment, smtp_server
+):
     app.config["MAIL_URL"] = smtp_server.url
     cohort = make_cohort()
     stays, leaves = make_enrolment(cohort), make_enrolment(cohort)

@@ -1,4 +1,5 @@
 """Roster (JSON and CSV), search, refunds, desk payments, transfers and who may do what."""
+
 from datetime import timedelta
 
 import time_machine
@@ -21,17 +22,26 @@ def test_roster_for_desk_and_assigned_facilitator_only(client, make_cohort, make
     held = enrol(client, cohort.id, "held@example.org", name="=HYPERLINK(1)")
     paid = enrol(client, cohort.id, "paid@example.org", name="Paid Person")
     enrol(client, cohort.id, "waiting@example.org")
-    client.post(f"/api/v1/enrolments/{paid['id']}/confirm", headers=desk,
-                json={"method": "check", "amount": 100, "reference": "chk 12"})
+    client.post(
+        f"/api/v1/enrolments/{paid['id']}/confirm",
+        headers=desk,
+        json={"method": "check", "amount": 100, "reference": "chk 12"},
+    )
     roster = client.get(f"/api/v1/cohorts/{cohort.id}/roster", headers=desk).json
     assert {r["id"] for r in roster} == {held["id"], paid["id"]}
     assert {(r["status"], r["amount_paid"], r["payment_method"]) for r in roster} == {
-        ("pending_payment", 0, None), ("confirmed", 100, "check")}
+        ("pending_payment", 0, None),
+        ("confirmed", 100, "check"),
+    }
     fac = {"Authorization": f"Bearer {fac_token}"}
     fac_roster = client.get(f"/api/v1/cohorts/{cohort.id}/roster", headers=fac).json
     assert len(fac_roster) == 2 and not {"amount_paid", "payment_method"} & set(fac_roster[0])
-    assert client.get(f"/api/v1/cohorts/{cohort.id}/roster",
-                      headers={"Authorization": f"Bearer {other_token}"}).status_code == 404
+    assert (
+        client.get(
+            f"/api/v1/cohorts/{cohort.id}/roster", headers={"Authorization": f"Bearer {other_token}"}
+        ).status_code
+        == 404
+    )
     csv = client.get(f"/api/v1/cohorts/{cohort.id}/roster.csv", headers=desk)
     assert csv.mimetype == "text/csv"
     lines = csv.get_data(as_text=True).splitlines()
@@ -40,13 +50,25 @@ def test_roster_for_desk_and_assigned_facilitator_only(client, make_cohort, make
     fac_csv = client.get(f"/api/v1/cohorts/{cohort.id}/roster.csv", headers=fac).get_data(as_text=True)
     assert "amount_paid" not in fac_csv
     # Staff actions are for the desk only.
-    assert client.post(f"/api/v1/enrolments/{held['id']}/confirm", headers=fac,
-                       json={"method": "cash", "amount": 1}).status_code == 403
+    assert (
+        client.post(
+            f"/api/v1/enrolments/{held['id']}/confirm", headers=fac, json={"method": "cash", "amount": 1}
+        ).status_code
+        == 403
+    )
     assert client.get(f"/api/v1/cohorts/{cohort.id}/waitlist", headers=fac).status_code == 403
-    assert client.get(f"/api/v1/cohorts/{cohort.id}/roster",
-                      headers={"Authorization": f"Bearer {held['manage_token']}"}).status_code == 401
-    assert client.post(f"/api/v1/enrolments/{held['id']}/offer",
-                       headers={"Authorization": f"Bearer {held['manage_token']}"}).status_code == 401
+    assert (
+        client.get(
+            f"/api/v1/cohorts/{cohort.id}/roster", headers={"Authorization": f"Bearer {held['manage_token']}"}
+        ).status_code
+        == 401
+    )
+    assert (
+        client.post(
+            f"/api/v1/enrolments/{held['id']}/offer", headers={"Authorization": f"Bearer {held['manage_token']}"}
+        ).status_code
+        == 401
+    )
 
 
 def test_search_by_email_in_any_case(client, make_cohort, auth):
@@ -65,7 +87,9 @@ def test_refund_is_full_before_the_cutoff_none_after_and_staff_may_override(clie
     first = cohort.sessions[0].starts_at
     people = [enrol(client, cohort.id, f"p{i}@example.org") for i in range(3)]
     for person in people:
-        client.post(f"/api/v1/enrolments/{person['id']}/confirm", headers=desk, json={"method": "cash", "amount": 36000})
+        client.post(
+            f"/api/v1/enrolments/{person['id']}/confirm", headers=desk, json={"method": "cash", "amount": 36000}
+        )
     with time_machine.travel(first - timedelta(hours=48, seconds=1), tick=False):
         early = client.post(f"/api/v1/enrolments/{people[0]['id']}/withdraw?token={people[0]['manage_token']}")
         assert early.json["refund"]["amount"] == 36000
@@ -73,14 +97,17 @@ def test_refund_is_full_before_the_cutoff_none_after_and_staff_may_override(clie
         late = client.post(f"/api/v1/enrolments/{people[1]['id']}/withdraw?token={people[1]['manage_token']}")
         assert late.status_code == 200 and "refund" not in late.json
         token = people[2]["manage_token"]
-        sneaky = client.post(f"/api/v1/enrolments/{people[2]['id']}/withdraw?token={token}",
-                             json={"refund_amount": 36000})
+        sneaky = client.post(
+            f"/api/v1/enrolments/{people[2]['id']}/withdraw?token={token}", json={"refund_amount": 36000}
+        )
         assert sneaky.status_code == 403
-        too_much = client.post(f"/api/v1/enrolments/{people[2]['id']}/withdraw", headers=desk,
-                               json={"refund_amount": 36001})
+        too_much = client.post(
+            f"/api/v1/enrolments/{people[2]['id']}/withdraw", headers=desk, json={"refund_amount": 36001}
+        )
         assert too_much.status_code == 422 and db.session.get(Enrolment, people[2]["id"]).status == "confirmed"
-        override = client.post(f"/api/v1/enrolments/{people[2]['id']}/withdraw", headers=desk,
-                               json={"refund_amount": 10000})
+        override = client.post(
+            f"/api/v1/enrolments/{people[2]['id']}/withdraw", headers=desk, json={"refund_amount": 10000}
+        )
         assert override.json["refund"]["amount"] == 10000
     twice = client.post(f"/api/v1/enrolments/{people[0]['id']}/withdraw", headers=desk)
     assert twice.status_code == 409
@@ -91,13 +118,15 @@ def test_desk_confirm_needs_a_seat(client, make_cohort, auth):
     cohort = make_cohort(capacity=1, price_amount=100)
     enrol(client, cohort.id, "holder@example.org")
     waiting = enrol(client, cohort.id, "waiting@example.org")
-    refused = client.post(f"/api/v1/enrolments/{waiting['id']}/confirm", headers=desk,
-                          json={"method": "cash", "amount": 100})
+    refused = client.post(
+        f"/api/v1/enrolments/{waiting['id']}/confirm", headers=desk, json={"method": "cash", "amount": 100}
+    )
     assert refused.status_code == 409
     db.session.rollback()
     assert db.session.get(Enrolment, waiting["id"]).status == "waitlisted"
-    bad = client.post(f"/api/v1/enrolments/{waiting['id']}/confirm", headers=desk,
-                      json={"method": "bitcoin", "amount": -1})
+    bad = client.post(
+        f"/api/v1/enrolments/{waiting['id']}/confirm", headers=desk, json={"method": "bitcoin", "amount": -1}
+    )
     assert bad.status_code == 422 and set(bad.json["errors"]) == {"method", "amount"}
 
 

@@ -1,4 +1,5 @@
 """PATCH /api/v1/sessions/{id}: reschedule (UTC or local), retitle, cancel; `sequence` counts changes."""
+
 from datetime import date, time
 
 import pytest
@@ -75,13 +76,22 @@ def test_cancel_and_retitle(client, auth, cohort):
     assert restored.json["status"] == "scheduled" and restored.json["sequence"] == 3
 
 
-@pytest.mark.parametrize("body,field", [
-    ({}, "_schema"), ({"starts_at": "2030-10-04T21:00:00"}, "starts_at"), ({"starts_at": "soon"}, "starts_at"),
-    ({"starts_at": "2030-10-04T21:00:00Z", "local_start": "2030-10-04T17:00"}, "local_start"),
-    ({"local_start": "6pm"}, "local_start"), ({"status": "completed"}, "status"),
-    ({"duration_minutes": 0}, "duration_minutes"), ({"title": ""}, "title"), ({"sequence": 9}, "sequence"),
-    ({"starts_at": "0001-01-01T00:00:00+05:00"}, "starts_at"), ({"local_start": "2030-02-30T10:00"}, "local_start"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({}, "_schema"),
+        ({"starts_at": "2030-10-04T21:00:00"}, "starts_at"),
+        ({"starts_at": "soon"}, "starts_at"),
+        ({"starts_at": "2030-10-04T21:00:00Z", "local_start": "2030-10-04T17:00"}, "local_start"),
+        ({"local_start": "6pm"}, "local_start"),
+        ({"status": "completed"}, "status"),
+        ({"duration_minutes": 0}, "duration_minutes"),
+        ({"title": ""}, "title"),
+        ({"sequence": 9}, "sequence"),
+        ({"starts_at": "0001-01-01T00:00:00+05:00"}, "starts_at"),
+        ({"local_start": "2030-02-30T10:00"}, "local_start"),
+    ],
+)
 def test_bad_session_changes_are_422(client, auth, cohort, body, field):
     session = cohort.sessions[0]
     response = _patch(client, auth(), session.id, body)

@@ -1,4 +1,5 @@
 """Staff accounts: the CLI, the admin API, revocation, and tokens stored only as hashes."""
+
 from sqlalchemy import select
 
 from scheduler.auth import hash_token
@@ -7,8 +8,9 @@ from scheduler.staff.models import Staff
 
 
 def test_cli_creates_a_staff_account_and_prints_the_token_once(app, client):
-    result = app.test_cli_runner().invoke(args=["staff", "create", "--email", "Desk@Clinic.test",
-                                                "--name", "Front Desk", "--role", "front_desk"])
+    result = app.test_cli_runner().invoke(
+        args=["staff", "create", "--email", "Desk@Clinic.test", "--name", "Front Desk", "--role", "front_desk"]
+    )
     assert result.exit_code == 0, result.output
     token = result.output.split("store it now): ")[1].strip()
     assert token.startswith("stf_") and len(token) > 40
@@ -32,8 +34,9 @@ def test_cli_refuses_bad_input_and_duplicates(app):
 
 def test_admin_creates_lists_and_revokes_staff_over_http(client, auth):
     admin = auth("admin")
-    created = client.post("/api/v1/staff", headers=admin, json={
-        "email": "facilitator@clinic.test", "name": "Fran", "role": "facilitator"})
+    created = client.post(
+        "/api/v1/staff", headers=admin, json={"email": "facilitator@clinic.test", "name": "Fran", "role": "facilitator"}
+    )
     assert created.status_code == 201, created.json
     body = created.json
     assert set(body) >= {"id", "email", "name", "role", "token"}
@@ -54,10 +57,20 @@ def test_staff_api_refusals(client, auth, make_staff):
     me, my_token = make_staff("admin")
     mine = {"Authorization": f"Bearer {my_token}"}
     assert client.delete(f"/api/v1/staff/{me.id}", headers=mine).status_code == 409
-    assert client.post("/api/v1/staff", headers=admin, json={"email": "x@clinic.test", "name": "X",
-                                                             "role": "owner"}).status_code == 422
-    assert client.post("/api/v1/staff", headers=admin, json={"email": "x@clinic.test", "name": "X",
-                                                             "role": "admin", "token": "stf_mine"}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/staff", headers=admin, json={"email": "x@clinic.test", "name": "X", "role": "owner"}
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/api/v1/staff",
+            headers=admin,
+            json={"email": "x@clinic.test", "name": "X", "role": "admin", "token": "stf_mine"},
+        ).status_code
+        == 422
+    )
     assert client.post("/api/v1/staff", headers=auth("front_desk"), json={}).status_code == 403
     dup = client.post("/api/v1/staff", headers=admin, json={"email": me.email.upper(), "name": "X", "role": "admin"})
     assert dup.status_code == 409

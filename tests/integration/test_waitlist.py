@@ -1,5 +1,6 @@
 """Holds and offers expire at their instant; offers cascade in order; staff run the waitlist."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 
@@ -7,13 +8,14 @@ from scheduler.enrolment.jobs import expire_holds_and_offers
 from scheduler.enrolment.models import Enrolment
 from scheduler.extensions import db
 
-T0 = datetime(2030, 9, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 TICK = timedelta(seconds=1)
 
 
 def enrol(client, cohort_id, email):
-    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": email.split("@")[0],
-                                                                             "email": email})
+    response = client.post(
+        f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": email.split("@")[0], "email": email}
+    )
     assert response.status_code == 201, response.json
     return response.json
 
@@ -105,8 +107,11 @@ def test_staff_move_reorders_and_refuses_bad_positions(client, make_cohort, auth
     for position, code in ((0, 422), (4, 422), ("1", 422)):
         response = client.post(f"/api/v1/enrolments/{a['id']}/move", headers=desk, json={"position": position})
         assert response.status_code == code and "position" in response.json["errors"]
-    assert [e["id"] for e in client.get(f"/api/v1/cohorts/{cohort.id}/waitlist", headers=desk).json] \
-        == [c["id"], a["id"], b["id"]]
+    assert [e["id"] for e in client.get(f"/api/v1/cohorts/{cohort.id}/waitlist", headers=desk).json] == [
+        c["id"],
+        a["id"],
+        b["id"],
+    ]
     entries = client.get(f"/api/v1/audit?enrolment_id={c['id']}", headers=desk).json
     assert entries[0]["action"] == "moved" and entries[0]["staff_id"]
     assert entries[0]["before"]["waitlist_position"] == 3 and entries[0]["after"]["waitlist_position"] == 1

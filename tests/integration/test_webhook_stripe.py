@@ -1,4 +1,5 @@
 """The Stripe webhook: signatures, replays, out-of-order and unknown events, dashboard refunds."""
+
 import json
 import time
 
@@ -7,8 +8,13 @@ import requests
 from sqlalchemy import select
 
 from scheduler.payments.models import Payment, Refund, WebhookEvent
-from tests.stripe_double import (WEBHOOK_SECRET, enrol, fresh, localstripe_server, signed,  # noqa: F401
-                                 status_of, stripe_app, wait_for_status, wait_until)
+from tests.stripe_double import (
+    enrol,
+    fresh,
+    signed,
+    status_of,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.slow
 PRICE = 36000
@@ -50,10 +56,14 @@ def test_bad_tampered_stale_and_missing_signatures_are_refused_and_change_nothin
 
 
 def test_a_signed_event_delivered_over_http_from_localstripe_is_replayed_without_effect(
-        paid, client, localstripe_server):
+    paid, client, localstripe_server
+):
     enrolment, intent = paid
-    [evt] = [e for e in localstripe_server._call("GET", "/v1/events?type=payment_intent.succeeded")["data"]
-             if e["data"]["object"]["id"] == intent]
+    [evt] = [
+        e
+        for e in localstripe_server._call("GET", "/v1/events?type=payment_intent.succeeded")["data"]
+        if e["data"]["object"]["id"] == intent
+    ]
     body = json.dumps(evt)
     for _ in range(2):
         response = client.post(URL, data=body, headers=signed(body))
@@ -66,9 +76,17 @@ def test_a_signed_event_delivered_over_http_from_localstripe_is_replayed_without
 
 def test_a_failure_arriving_after_the_success_does_not_undo_it(paid, client):
     enrolment, intent = paid
-    late = _event("payment_intent.payment_failed",
-                  {"id": intent, "amount": PRICE, "currency": "usd", "status": "requires_payment_method",
-                   "last_payment_error": {"code": "card_declined"}}, "evt_late_failure")
+    late = _event(
+        "payment_intent.payment_failed",
+        {
+            "id": intent,
+            "amount": PRICE,
+            "currency": "usd",
+            "status": "requires_payment_method",
+            "last_payment_error": {"code": "card_declined"},
+        },
+        "evt_late_failure",
+    )
     response = client.post(URL, data=late, headers=signed(late))
     assert response.status_code == 200
     assert response.get_json()["outcome"] == "ignored_succeeded"

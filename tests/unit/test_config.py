@@ -1,4 +1,5 @@
 """Settings from the environment, with safe local defaults."""
+
 from scheduler import config
 
 
@@ -9,8 +10,15 @@ def test_platform_postgres_urls_use_psycopg3():
 
 
 def test_defaults_need_no_environment(monkeypatch, tmp_path):
-    for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "MAIL_URL", "STRIPE_SECRET_KEY",
-                 "REMINDER_HOURS", "RATELIMIT_ENABLED"):
+    for name in (
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "PUBLIC_BASE_URL",
+        "MAIL_URL",
+        "STRIPE_SECRET_KEY",
+        "REMINDER_HOURS",
+        "RATELIMIT_ENABLED",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path / "instance")
     settings = config.from_environment()
@@ -35,6 +43,7 @@ def test_environment_overrides(monkeypatch):
 
 def test_a_malformed_number_says_which_variable(monkeypatch):
     import pytest
+
     monkeypatch.setenv("REMINDER_HOURS", "a day")
     with pytest.raises(ValueError, match="REMINDER_HOURS must be a whole number"):
         config.from_environment()

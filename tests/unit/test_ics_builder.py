@@ -1,7 +1,8 @@
 """The ICS builder on its own: a pure function, no database, no clock."""
+
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +11,7 @@ from icalendar import Calendar
 from scheduler.calendars.builder import FeedEvent, build_feed
 
 NY = ZoneInfo("America/New_York")
-CHANGED = datetime(2030, 9, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+CHANGED = datetime(2030, 9, 1, 12, 0, 0, 123456, tzinfo=UTC)
 LINK = "https://video.example/j/123?pwd=" + "a" * 80  # long enough to need folding
 
 
@@ -19,10 +20,18 @@ def weekly(count=12, tz="America/New_York", **overrides):
     events = []
     for n in range(count):
         start = datetime(2030, 10, 3, 18, 0, tzinfo=zone) + timedelta(weeks=n)  # wall-clock weekly
-        values = dict(uid=f"ses_{n:02d}@scheduler.test", starts_at=start.astimezone(timezone.utc),
-                      ends_at=(start + timedelta(minutes=90)).astimezone(timezone.utc), tz=tz,
-                      summary="Group session", meeting_url=LINK, sequence=0, last_modified=CHANGED,
-                      created=CHANGED, cancelled=False)
+        values = dict(
+            uid=f"ses_{n:02d}@scheduler.test",
+            starts_at=start.astimezone(UTC),
+            ends_at=(start + timedelta(minutes=90)).astimezone(UTC),
+            tz=tz,
+            summary="Group session",
+            meeting_url=LINK,
+            sequence=0,
+            last_modified=CHANGED,
+            created=CHANGED,
+            cancelled=False,
+        )
         values.update(overrides)
         events.append(FeedEvent(**values))
     return events
@@ -129,9 +138,19 @@ def test_same_bytes_in_every_process_whatever_the_hash_seed():
         "from tests.unit.test_ics_builder import weekly\n"
         "from scheduler.calendars.builder import build_feed\n"
         "events = weekly(3) + weekly(3, tz='Europe/Berlin') + weekly(3, tz='Asia/Tokyo')\n"
-        "print(hashlib.sha256(build_feed(events, name='Group sessions')).hexdigest())\n")
+        "print(hashlib.sha256(build_feed(events, name='Group sessions')).hexdigest())\n"
+    )
     root = Path(__file__).resolve().parents[2]
-    digests = {subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True,
-                              check=True, timeout=60, env={"PYTHONHASHSEED": seed, "PYTHONPATH": str(root)}
-                              ).stdout for seed in ("1", "2", "3")}
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+            env={"PYTHONHASHSEED": seed, "PYTHONPATH": str(root)},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
     assert len(digests) == 1

@@ -1,5 +1,6 @@
 """Seat arithmetic without a database: lapsed holds and offers hold nothing, at their instant."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -7,19 +8,22 @@ import scheduler.models  # noqa: F401  (every table, so that relationships resol
 from scheduler.enrolment.models import Enrolment
 from scheduler.enrolment.seats import SeatCount
 
-T = datetime(2030, 9, 1, 12, 0, tzinfo=timezone.utc)
+T = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
 
 
-@pytest.mark.parametrize("enrolment, before, at", [
-    (Enrolment(status="pending_payment", hold_expires_at=T), True, False),
-    (Enrolment(status="offered", offer_expires_at=T), True, False),
-    (Enrolment(status="confirmed"), True, True),
-    (Enrolment(status="waitlisted"), False, False),
-    (Enrolment(status="expired", hold_expires_at=T + timedelta(days=1)), False, False),
-    (Enrolment(status="withdrawn"), False, False),
-    (Enrolment(status="cancelled"), False, False),
-])
+@pytest.mark.parametrize(
+    "enrolment, before, at",
+    [
+        (Enrolment(status="pending_payment", hold_expires_at=T), True, False),
+        (Enrolment(status="offered", offer_expires_at=T), True, False),
+        (Enrolment(status="confirmed"), True, True),
+        (Enrolment(status="waitlisted"), False, False),
+        (Enrolment(status="expired", hold_expires_at=T + timedelta(days=1)), False, False),
+        (Enrolment(status="withdrawn"), False, False),
+        (Enrolment(status="cancelled"), False, False),
+    ],
+)
 def test_a_hold_or_offer_stops_holding_at_its_expiry_instant(enrolment, before, at):
     assert enrolment.holds_seat(T - TICK) is before
     assert enrolment.holds_seat(T) is at

@@ -1,4 +1,5 @@
 """The enrolment state machine: exactly the moves in the contract's table, nothing else."""
+
 import itertools
 
 import pytest
@@ -8,12 +9,20 @@ from scheduler.enrolment.models import STATUSES, Enrolment
 from scheduler.errors import Conflict
 
 ALLOWED = {
-    ("pending_payment", "confirmed"), ("pending_payment", "expired"), ("pending_payment", "withdrawn"),
+    ("pending_payment", "confirmed"),
+    ("pending_payment", "expired"),
+    ("pending_payment", "withdrawn"),
     ("pending_payment", "cancelled"),
-    ("waitlisted", "offered"), ("waitlisted", "withdrawn"), ("waitlisted", "cancelled"),
-    ("offered", "pending_payment"), ("offered", "confirmed"), ("offered", "expired"), ("offered", "withdrawn"),
+    ("waitlisted", "offered"),
+    ("waitlisted", "withdrawn"),
+    ("waitlisted", "cancelled"),
+    ("offered", "pending_payment"),
+    ("offered", "confirmed"),
+    ("offered", "expired"),
+    ("offered", "withdrawn"),
     ("offered", "cancelled"),
-    ("confirmed", "withdrawn"), ("confirmed", "cancelled"),
+    ("confirmed", "withdrawn"),
+    ("confirmed", "cancelled"),
 }
 
 
