@@ -32,12 +32,16 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(settings.INSTANCE_DIR.parent / "migrations"))
     limiter.init_app(app)
 
+    # Event handlers and the lower domains' plug-ins (seat counting, manage tokens): each
+    # higher domain subscribes to the lower ones here, once, before any request.
     from . import meta
     from .calendars import api as calendars_api
     from .cohorts import api as cohorts_api
+    from .cohorts import handlers as _cohorts_handlers  # noqa: F401
     from .enrolment import api as enrolment_api
+    from .enrolment import handlers as _enrolment_handlers  # noqa: F401
     from .notifications import api as notifications_api
-    from .payments import api as payments_api
+    from .notifications import handlers as _notifications_handlers  # noqa: F401
     from .staff import api as staff_api
 
     for blueprint in (
@@ -45,7 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
         staff_api.bp,
         cohorts_api.bp,
         enrolment_api.bp,
-        payments_api.bp,
+        enrolment_api.webhook_bp,
         calendars_api.bp,
         notifications_api.bp,
     ):

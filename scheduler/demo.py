@@ -65,10 +65,10 @@ def demo_command():
         )
         # One demo participant, paid at the desk, so that the worker writes a real
         # confirmation email to instance/mail/ for a first look.
-        _, sample = enrolment.enrol(
+        sample = enrolment.enrol(
             cohort.id, {"name": "Alex Demo", "email": "alex@example.org", "timezone": "America/Chicago"}, staff=admin
         )
-        enrolment.confirm(sample["id"], {"method": "waived", "amount": 0, "reference": "demo"}, admin)
+        enrolment.confirm(sample.id, {"method": "waived", "amount": 0, "reference": "demo"}, admin)
         click.echo(
             f"Demo participant alex@example.org confirmed; the worker writes their emails "
             f"to {current_app.config['MAIL_DIR']}/."

@@ -15,9 +15,12 @@ from flask_migrate import upgrade
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
-from scheduler import create_app
+from scheduler import clock, create_app
 from scheduler.config import for_tests
 from scheduler.extensions import db
+
+# Fixtures shared beyond one module live in these plugin modules (localstripe, the served app).
+pytest_plugins = ["tests.stripe_double"]
 
 # In CI, property and fuzz tests take the same examples every run, so that a red build
 # is about the change, not the dice; runs elsewhere keep exploring new examples.
@@ -150,7 +153,45 @@ def make_cohort(app, make_program):
             "status": "open",
         }
         data.update(overrides)
-        return create_cohort(data)
+        return create_cohort(data).cohort
+
+    return make
+
+
+@pytest.fixture
+def make_enrolment(app):
+    """make_enrolment(cohort, status="confirmed", email=…, timezone=None) -> Enrolment, written directly."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from scheduler.enrolment.models import Enrolment, Participant, normalise_email
+
+    counter = iter(range(1, 10_000))
+
+    def make(cohort, status="confirmed", email=None, timezone=None, **fields):
+        n = next(counter)
+        email = email or f"person{n}@example.org"
+        key = normalise_email(email)
+        participant = db.session.scalar(select(Participant).where(Participant.email_normalised == key))
+        if participant is None:
+            participant = Participant(email_normalised=key)
+        if status == "pending_payment":
+            fields.setdefault("hold_expires_at", clock.now() + timedelta(minutes=30))
+        if status == "offered":
+            fields.setdefault("offer_expires_at", clock.now() + timedelta(hours=24))
+        enrolment = Enrolment(
+            cohort=cohort,
+            participant=participant,
+            status=status,
+            name=f"Person {n}",
+            email=email,
+            timezone=timezone,
+            **fields,
+        )
+        db.session.add(enrolment)
+        db.session.commit()
+        return enrolment
 
     return make
 

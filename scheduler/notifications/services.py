@@ -3,13 +3,11 @@
 from sqlalchemy import select
 
 from .. import clock
-from ..database import new_id
+from ..database import Page, new_id, paginate, write_transaction
 from ..enrolment.models import Enrolment
 from ..errors import Conflict, NotFound
 from ..extensions import db
-from ..http import Page, paginate
-from .models import OutboxMessage
-from .outbox import _message_id
+from .models import OutboxMessage, OutboxStatus
 
 
 def _enrolment(enrolment_id: str) -> Enrolment:
@@ -32,13 +30,18 @@ def list_messages(enrolment_id: str, page: int, page_size: int) -> Page:
 
 def resend_message(enrolment_id: str, message_id: str) -> OutboxMessage:
     """Queue a copy of a message (same content, a new Message-ID) to the same person."""
+    with write_transaction():
+        return _resend(enrolment_id, message_id)
+
+
+def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
     _enrolment(enrolment_id)
     original = db.session.scalar(
         select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.enrolment_id == enrolment_id)
     )
     if original is None:
         raise NotFound("No such message for this enrolment.")
-    if original.status in ("pending", "sending"):
+    if original.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
         raise Conflict("That message has not been sent yet; it will go out by itself.")
     copy = OutboxMessage(
         id=new_id("msg"),
@@ -46,18 +49,17 @@ def resend_message(enrolment_id: str, message_id: str) -> OutboxMessage:
         session_id=original.session_id,
         kind=original.kind,
         resend_of=original.id,
-        message_id=_message_id(),
+        message_id=message_id(),
         from_address=original.from_address,
         to_address=original.to_address,
         subject=original.subject,
         body_text=original.body_text,
         body_html=original.body_html,
         attachments=original.attachments,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=clock.now(),
         created_at=clock.now(),
     )
     db.session.add(copy)
-    db.session.commit()
     return copy

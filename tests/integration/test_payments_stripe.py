@@ -13,7 +13,6 @@ from tests.stripe_double import (
     as_participant,
     enrol,
     fresh,
-    localstripe_server,  # noqa: F401
     status_of,
     wait_for_status,
     wait_until,
@@ -83,9 +82,9 @@ def test_a_failing_card_keeps_the_hold_and_a_retry_with_a_good_card_confirms(
     assert hold_before == enrolment["hold_expires_at"]
 
     # The failed intent can no longer be used: the job cancels it.
-    from scheduler.payments import jobs
+    from scheduler.enrolment import jobs as enrolment_jobs
 
-    assert jobs.cancel_lapsed_payment_intents() == 1
+    assert enrolment_jobs.cancel_lapsed_payment_intents() == 1
     assert localstripe_server.payment_intent(first)["status"] == "canceled"
     statuses = {p.stripe_payment_intent_id: p.status for p in fresh(select(Payment))}
     assert statuses == {first: "canceled", second["payment_intent_id"]: "succeeded"}
@@ -153,16 +152,16 @@ def test_payment_after_the_hold_lapsed_confirms_when_a_seat_is_still_free(
 
 
 def test_a_lapsed_hold_cancels_its_payment_intent(stripe_app, client, paid_cohort, localstripe_server):
-    from scheduler.payments import jobs
+    from scheduler.enrolment import jobs as enrolment_jobs
 
     cohort = paid_cohort(hold_minutes=30)
     sam = enrol(client, cohort.id, "sam@example.org")
     intent = sam["payment"]["payment_intent_id"]
-    assert jobs.cancel_lapsed_payment_intents() == 0  # the hold still stands
+    assert enrolment_jobs.cancel_lapsed_payment_intents() == 0  # the hold still stands
     with time_machine.travel(clock.now() + timedelta(minutes=31), tick=True):
-        assert jobs.cancel_lapsed_payment_intents() == 1
+        assert enrolment_jobs.cancel_lapsed_payment_intents() == 1
     assert localstripe_server.payment_intent(intent)["status"] == "canceled"
-    assert [p.status for p in fresh(select(Payment))] == ["canceled"]
+    assert [p.status for p in fresh(select(Payment))] == ["cancelled"]
 
 
 def test_when_stripe_is_down_enrolling_answers_503_and_holds_nothing(stripe_app, client, paid_cohort):
@@ -200,7 +199,7 @@ def test_every_create_refund_and_cancel_carries_an_idempotency_key_from_our_ids(
     import requests
     from werkzeug.wrappers import Request, Response
 
-    from scheduler.payments import jobs
+    from scheduler.enrolment import jobs as enrolment_jobs
     from tests.stripe_double import LiveServer
 
     seen = []
@@ -229,7 +228,7 @@ def test_every_create_refund_and_cancel_carries_an_idempotency_key_from_our_ids(
         client.post(f"/api/v1/enrolments/{sam['id']}/withdraw", headers=as_participant(sam))
         kim = enrol(client, cohort.id, "kim@example.org")
         with time_machine.travel(clock.now() + timedelta(hours=1), tick=True):
-            jobs.cancel_lapsed_payment_intents()
+            enrolment_jobs.cancel_lapsed_payment_intents()
     finally:
         server.stop()
 

@@ -141,7 +141,7 @@ def test_property_same_weekday_same_local_time_increasing_exact_count(start, hou
         return
     assert len(planned) == count
     starts = [p.starts_at for p in planned]
-    assert all(a < b for a, b in zip(starts, starts[1:]))
+    assert all(a < b for a, b in zip(starts, starts[1:], strict=False))
     for p in planned:
         local = p.starts_at.astimezone(ZoneInfo(zone))
         assert local.weekday() == start.weekday()
