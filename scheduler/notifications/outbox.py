@@ -67,7 +67,7 @@ def format_money(amount: int, currency: str) -> str:
     return f"{amount / 100:,.2f} {currency.upper()}"
 
 
-def message_id() -> str:
+def new_message_id() -> str:
     domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "scheduler.invalid"
     # Random, not the row id: a Message-ID travels to mail providers and must not be guessable.
     return f"<{secrets.token_hex(16)}@{domain}>"
@@ -131,7 +131,7 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
         "enrolment_id": enrolment.id,
         "session_id": session.id if session is not None else None,
         "kind": kind,
-        "message_id": message_id(),
+        "message_id": new_message_id(),
         "from_address": current_app.config["MAIL_FROM"],
         "to_address": enrolment.email,
         "subject": f"{subject} · {context['title']} · {context['clinic']}",

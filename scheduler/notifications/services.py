@@ -49,7 +49,7 @@ def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
         session_id=original.session_id,
         kind=original.kind,
         resend_of=original.id,
-        message_id=message_id(),
+        message_id=new_message_id(),
         from_address=original.from_address,
         to_address=original.to_address,
         subject=original.subject,

@@ -44,8 +44,9 @@ def verify_event(payload: bytes, signature: str | None) -> StripeEvent:
         raise BadRequest("The Stripe-Signature header does not match this body and the webhook secret.") from None
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The event is not a Stripe event object (id, type, data.object).") from None
-    data = event.get("data")
-    obj = data.get("object") if data is not None else None
-    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str) or obj is None:
+    raw = event.to_dict()
+    data = raw.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(raw.get("id"), str) or not isinstance(raw.get("type"), str) or not isinstance(obj, dict):
         raise BadRequest("The event is not a Stripe event object (id, type, data.object).")
-    return StripeEvent(event["id"], event["type"], obj.to_dict() if hasattr(obj, "to_dict") else dict(obj))
+    return StripeEvent(raw["id"], raw["type"], obj)

@@ -109,8 +109,9 @@ def test_session_change_goes_to_each_confirmed_participant_alone(app, make_cohor
     make_enrolment(cohort, status="withdrawn")
     make_enrolment(cohort, status="waitlisted")
     session = cohort.sessions[2]
-    session.status = "cancelled"
-    announce(SessionChanged(session))
+    with write_transaction():
+        session.status = "cancelled"
+        publish(SessionChanged(session))
     app.config["MAIL_URL"] = smtp_server.url
     deliver_outbox()
     received = smtp_server.messages
