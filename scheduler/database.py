@@ -124,6 +124,14 @@ def write_transaction() -> Iterator[None]:
             log.exception("after-commit work failed; its job will retry it")
 
 
+def end_read() -> None:
+    """End a read-only transaction, so that nothing is held while a network call is waited on."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("end_read() with unsaved changes: write them inside write_transaction()")
+    session.commit()
+
+
 def require_write() -> None:
     """Raise unless called inside write_transaction() (a precondition, checked)."""
     if not db.session().info.get(_WRITING):

@@ -3,8 +3,11 @@
 import html
 import re
 
+from sqlalchemy import event
+
 from scheduler.database import write_transaction
 from scheduler.events import publish
+from scheduler.extensions import db
 
 URL = re.compile(r"""(?:https?|webcal)://[^\s"'<>)]+""")
 
@@ -19,3 +22,22 @@ def announce(*events) -> None:
     with write_transaction():
         for event in events:
             publish(event)
+
+
+class QueryCounter:
+    """Counts the SQL statements run while it is open: `with QueryCounter() as q: …; q.count`."""
+
+    def __init__(self):
+        self.count = 0
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, *args, **kwargs):
+        self.count += 1
+        self.statements.append(statement)
+
+    def __enter__(self):
+        event.listen(db.engine, "before_cursor_execute", self)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(db.engine, "before_cursor_execute", self)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from .. import clock
-from ..database import write_transaction
+from ..database import end_read, write_transaction
 from ..events import publish
 from ..extensions import db
 from ..payments import ledger
@@ -40,7 +40,7 @@ def handle_stripe_event(payload: bytes, signature: str | None) -> dict:
         if intent_id
         else None
     )
-    db.session.commit()  # end the read before the write transaction takes its locks
+    end_read()  # before the write transaction takes its locks
     try:
         with write_transaction():
             # Checked under the lock: a parallel delivery of the same event has committed by then.
@@ -169,7 +169,7 @@ def cancel_lapsed_payment_intents() -> int:
         )
         .order_by(Payment.created_at)
     ).all()
-    db.session.commit()
+    end_read()
     return sum(1 for payment_id in ids if ledger.cancel_intent(payment_id))
 
 
@@ -187,7 +187,7 @@ def finish_creating_payments(older_than_seconds: int = 30) -> int:
             Enrolment.hold_expires_at > at,
         )
     ).all()
-    db.session.commit()
+    end_read()
     created = 0
     for payment_id, cohort_id in rows:
         created += "client_secret" in ledger.create_intent(payment_id, cohort_id)

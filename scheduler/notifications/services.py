@@ -8,6 +8,7 @@ from ..enrolment.models import Enrolment
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from .models import OutboxMessage, OutboxStatus
+from .outbox import new_message_id
 
 
 def _enrolment(enrolment_id: str) -> Enrolment:

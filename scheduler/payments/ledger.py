@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from .. import clock
-from ..database import after_commit, new_id, require_write, write_transaction
+from ..database import after_commit, end_read, new_id, require_write, write_transaction
 from ..errors import Unavailable
 from ..extensions import db
 from . import gateway
@@ -111,11 +111,10 @@ def create_intent(payment_id: str, cohort_id: str) -> dict:
         "attempt": int(payment.idempotency_key.rsplit("-", 1)[1]),
         "idempotency_key": payment.idempotency_key,
     }
-    db.session.commit()  # end the read: nothing is held while Stripe answers
+    end_read()  # nothing is held while Stripe answers
     try:
         intent = gateway.create_payment_intent(**params)
     except Unavailable:
-        db.session.rollback()
         return instructions(db.session.get(Payment, payment_id))
     with write_transaction():
         payment = db.session.get(Payment, payment_id, with_for_update=True)
@@ -216,7 +215,7 @@ def send_refund(refund_id: str) -> str:
         return "skipped"
     row = db.session.get(Refund, refund_id)
     intent_id, amount, attempts = row.payment.stripe_payment_intent_id, row.amount, row.attempts
-    db.session.commit()
+    end_read()
     try:
         result = gateway.create_refund(
             payment_intent_id=intent_id, amount=amount, refund_id=refund_id, idempotency_key=f"refund-{refund_id}"
@@ -253,7 +252,7 @@ def send_pending_refunds() -> int:
         .order_by(Refund.created_at)
         .limit(100)
     ).all()
-    db.session.commit()
+    end_read()
     return sum(1 for refund_id in ids if send_refund(refund_id) == RefundStatus.SUCCEEDED)
 
 
@@ -266,7 +265,7 @@ def cancel_intent(payment_id: str) -> bool:
     unpaid = (PaymentStatus.CREATING, PaymentStatus.OPEN, PaymentStatus.FAILED)
     payment = db.session.get(Payment, payment_id)
     intent_id = payment.stripe_payment_intent_id
-    db.session.commit()
+    end_read()
     if intent_id is not None:
         try:
             gateway.cancel_payment_intent(intent_id, idempotency_key=f"cancel-{payment_id}")

@@ -4,10 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from scheduler.enrolment.models import Enrolment
 from scheduler.extensions import db
+from tests.helpers import QueryCounter
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 
@@ -141,21 +142,6 @@ def test_rate_limit_is_problem_json_with_retry_after(database_url, make_cohort):
     assert codes == [201, 201, 429]
     response = enrol(client, cohort.id, "p9@example.org")
     assert response.mimetype == "application/problem+json" and int(response.headers["Retry-After"]) > 0
-
-
-class QueryCounter:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, *args, **kwargs):
-        self.count += 1
-
-    def __enter__(self):
-        event.listen(db.engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(db.engine, "before_cursor_execute", self)
 
 
 def test_query_count_of_enrol_and_roster_does_not_grow(client, make_cohort, auth):

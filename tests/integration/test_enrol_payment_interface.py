@@ -2,9 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-import time_machine
-
 import pytest
+import time_machine
 
 from scheduler.database import write_transaction
 from scheduler.enrolment import services

@@ -305,7 +305,9 @@ def test_each_enrolment_has_its_own_feed_and_leaving_empties_it(client, dst_coho
 
 def test_enrolling_with_someone_elses_email_reaches_none_of_their_groups(client, dst_cohort, make_cohort):
     """Finding 1 of issue 14: a manage token proves one enrolment, never the email's others."""
-    cohort = make_cohort(start_date=date(2031, 1, 9), session_count=4, price_amount=0, meeting_url="https://video.example/j/victim")
+    cohort = make_cohort(
+        start_date=date(2031, 1, 9), session_count=4, price_amount=0, meeting_url="https://video.example/j/victim"
+    )
     victim = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "V", "email": "victim@example.org"})
     free = make_cohort(price_amount=0, meeting_url="https://video.example/j/free")
     mine = client.post(f"/api/v1/cohorts/{free.id}/enrolments", json={"name": "X", "email": "VICTIM@example.org"})

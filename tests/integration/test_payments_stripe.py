@@ -295,9 +295,7 @@ def test_real_stripe_gets_a_generic_description_and_ids_only():
     assert params["metadata"] == {"enrolment_id": "enr_1", "cohort_id": "coh_1", "attempt": "2"}
 
 
-def test_a_slow_stripe_does_not_delay_another_enrolment_in_the_same_cohort(
-    stripe_app, paid_cohort, localstripe_server
-):
+def test_a_slow_stripe_does_not_delay_another_enrolment_in_the_same_cohort(stripe_app, paid_cohort, localstripe_server):
     """No network call under the cohort lock: while Stripe sits on one person's PaymentIntent,
     the next person enrols in the same cohort (under the old design they waited for the lock)."""
     import threading
