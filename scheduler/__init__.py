@@ -19,10 +19,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config if config is not None else settings.from_environment())
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        # The SQLite file's folder (instance/ by default) and nothing else: tests keep theirs elsewhere.
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    url, instance = make_url(app.config["SQLALCHEMY_DATABASE_URI"]), settings.instance_dir()
+    if url.get_backend_name() == "sqlite" and url.database and Path(url.database).parent == instance:
+        instance.mkdir(parents=True, exist_ok=True)  # the default database's folder; never one given elsewhere
     engine_options = {"pool_pre_ping": True}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # How long a writer waits for SQLite's write lock before "database is locked" (503).
