@@ -44,9 +44,8 @@ def pytest_collection_modifyitems(config, items):
     """Without TEST_POSTGRES_URL (outside CI), leave the PostgreSQL half out quietly; the summary says so once."""
     if os.environ.get("TEST_POSTGRES_URL") or os.environ.get("CI") == "true":
         return  # in CI the database_url fixture fails loudly instead
-    left_out = [
-        i for i in items if getattr(i, "callspec", None) and i.callspec.params.get("database_url") == "postgresql"
-    ]
+    # Every test parametrized over the backend (database_url, or a fixture of its own) with "postgresql".
+    left_out = [i for i in items if "postgresql" in getattr(getattr(i, "callspec", None), "params", {}).values()]
     if left_out:
         ids = {id(i) for i in left_out}
         items[:] = [i for i in items if id(i) not in ids]
