@@ -151,6 +151,7 @@ def main() -> None:
             "RATELIMIT_ENABLED": "false",
             "SECRET_KEY": "bench-only",
             "MAIL_DIR": tmp,
+            "SCHEDULER_INSTANCE_DIR": tmp,
             "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db",
         }
         paths = seed(env)

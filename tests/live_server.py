@@ -5,6 +5,8 @@
 
 The database must already be migrated (the `database_url` fixture is). The server
 listens on 127.0.0.1 on a free port; rate limits are off unless `env` turns them on.
+Its instance folder (mail files, anything else kept locally) is a throwaway one,
+`server.instance_dir`, never the repository's instance/.
 `fire(url, jobs, processes)` sends HTTP requests from separate client processes.
 """
 
@@ -15,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -45,12 +48,15 @@ class LiveServer:
         self.extra_env = env or {}
         self.timeout = timeout
         self.process = None
+        self._instance = tempfile.TemporaryDirectory(prefix="scheduler-live-")
+        self.instance_dir = Path(self._instance.name)
 
     def environment(self) -> dict:
         env = dict(os.environ)
         env.update(
             {
                 "DATABASE_URL": self.database_url,
+                "SCHEDULER_INSTANCE_DIR": str(self.instance_dir),
                 "RATELIMIT_ENABLED": "false",
                 "SECRET_KEY": "live-server-test-key",
                 "PUBLIC_BASE_URL": "https://scheduler.test",

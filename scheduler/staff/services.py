@@ -36,6 +36,17 @@ def create_staff(email: str, name: str, role: str) -> StaffCreated:
     return StaffCreated(member, token)
 
 
+def issue_new_token(staff_id: str) -> StaffCreated:
+    """Give an account a fresh token (the old one stops working) and restore its access."""
+    token = new_token("stf")
+    with write_transaction():
+        member = db.session.get(Staff, staff_id)
+        if member is None:
+            raise NotFound("No such staff account.")
+        member.token_hash, member.revoked_at = hash_token(token), None
+    return StaffCreated(member, token)
+
+
 def revoke_staff(staff_id: str, acting) -> Staff:
     """Revoke an account's token; the account stays for the audit trail."""
     with write_transaction():
