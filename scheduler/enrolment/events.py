@@ -70,3 +70,11 @@ class CancelledWithCohort:
 
     enrolment: object
     refund: dict | None
+
+
+@dataclass(frozen=True)
+class EnrolAgainAttempted:
+    """Someone tried to enrol with the address of an active enrolment: its owner is told its state
+    (the caller of the API only hears that the address is already enrolled or waiting)."""
+
+    enrolment: object

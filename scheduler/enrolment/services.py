@@ -266,7 +266,7 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     With an Idempotency-Key, a retry of the same request returns the same enrolment.
     """
     request_hash = _request_hash(data)
-    scope, replay, card, position = f"enrol:{cohort_id}", None, None, None
+    scope, replay = f"enrol:{cohort_id}", None
     with write_transaction():
         cohort = lock_cohort(cohort_id)
         if idempotency_key:
@@ -280,8 +280,9 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
                     "This Idempotency-Key was already used for a different request; use a new key for a new enrolment."
                 )
             replay = previous.enrolment_id if previous is not None else None
-        if replay is None:
-            enrolment, card, position = _enrol_locked(cohort, data, staff)
+        made = _enrol_locked(cohort, data, staff) if replay is None else None
+        if made is not None:
+            enrolment, card, position = made
             if idempotency_key:
                 db.session.add(
                     IdempotencyRecord(
@@ -290,10 +291,13 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
                 )
     if replay is not None:
         return _replayed(replay)
+    if made is None:
+        raise Conflict("This email is already enrolled or waiting in this cohort; we have sent it a message.")
     return EnrolmentView(enrolment, position, _payment_after_commit(card, enrolment))
 
 
-def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment | None, int | None]:
+def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment | None, int | None] | None:
+    """Enrol under the cohort's lock; None when the address already has an active enrolment here."""
     at = clock.now()
     status = cohort.display_status(at)
     if status != CohortStatus.OPEN:
@@ -303,15 +307,17 @@ def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment
     _settle(cohort, at)
     participant = _participant_for(data["email"])
     already = db.session.scalar(
-        select(Enrolment.id).where(
+        select(Enrolment).where(
             Enrolment.cohort_id == cohort.id,
             Enrolment.participant_id == participant.id,
             Enrolment.status.in_(ACTIVE),
         )
     )
     if already is not None:
-        # Say nothing about that enrolment's state: whoever sent this may not own the address.
-        raise Conflict("This email is already enrolled or waiting in this cohort; check the emails sent to it.")
+        # Whoever sent this may not own the address: the answer says nothing of that
+        # enrolment's state; its owner hears of the attempt by email (committed, then 409).
+        publish(events.EnrolAgainAttempted(already))
+        return None
     counts = seat_counts([cohort], at)[cohort.id]
     enrolment = Enrolment(
         id=new_id("enr"),

@@ -7,6 +7,7 @@ exactly when the change it reports was committed. Handlers never commit.
 
 from sqlalchemy import select
 
+from .. import clock
 from ..calendars.services import enrolment_ics
 from ..cohorts.events import SessionChanged
 from ..enrolment import events
@@ -15,6 +16,7 @@ from ..events import subscribe
 from ..extensions import db
 from ..links import subscribe_links
 from .models import MessageKind as K
+from .models import OutboxMessage
 from .outbox import format_money, format_when, local_zone, manage_url, queue
 
 
@@ -94,6 +96,23 @@ def session_changed(event: SessionChanged) -> None:
     )
     for enrolment in confirmed:
         queue(enrolment, kind, session=session)
+
+
+_STANDING = {
+    EnrolmentStatus.CONFIRMED: "you have a confirmed place.",
+    EnrolmentStatus.PENDING_PAYMENT: "we are holding a place for you until your payment arrives.",
+    EnrolmentStatus.OFFERED: "a place is offered to you; the link below lets you accept or decline it.",
+    EnrolmentStatus.WAITLISTED: "you are on the waitlist.",
+}
+
+
+@subscribe(events.EnrolAgainAttempted)
+def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
+    """Told to the address's owner at most once an hour, however often someone tries."""
+    enrolment = event.enrolment
+    key = f"already_enrolled:{enrolment.id}:{clock.now():%Y%m%d%H}"
+    if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is None:
+        queue(enrolment, K.ALREADY_ENROLLED, dedupe_key=key, standing=_STANDING[enrolment.status])
 
 
 def _ics(enrolment) -> list:

@@ -34,6 +34,7 @@ class MessageKind(StrEnum):
     SESSION_CHANGED = "session_changed"
     SESSION_CANCELLED = "session_cancelled"
     REMINDER = "reminder"
+    ALREADY_ENROLLED = "already_enrolled"
 
 
 class OutboxMessage(db.Model):

@@ -50,6 +50,7 @@ SUBJECTS = {
     "session_changed": "Changed: the session on {session_date}",
     "session_cancelled": "Cancelled: the session on {session_date}",
     "reminder": "Reminder: {session_when}",
+    "already_enrolled": "You are already enrolled or waiting",
 }
 
 

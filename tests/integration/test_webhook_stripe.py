@@ -151,6 +151,21 @@ def test_a_refund_made_in_the_stripe_dashboard_is_recorded_once(paid, client, lo
     assert [p.amount_refunded for p in fresh(select(Payment))] == [5000]
 
 
+def test_a_full_refund_in_the_dashboard_ends_the_place_and_its_link(paid, client, localstripe_server):
+    """Issue 14: money all given back in Stripe's dashboard must not leave a confirmed place with the link."""
+    enrolment, intent = paid
+    localstripe_server.dashboard_refund(intent, PRICE)
+    charge = localstripe_server.charge(localstripe_server.payment_intent(intent)["latest_charge"]["id"])
+    charge.pop("status", None)
+    body = _event("charge.refunded", charge, "evt_dashboard_full_refund")
+    assert client.post(URL, data=body, headers=signed(body)).get_json()["outcome"] == "dashboard_refund_withdrew"
+    assert status_of(client, enrolment) == "withdrawn"
+    seen = client.get(
+        f"/api/v1/enrolments/{enrolment['id']}", headers={"Authorization": f"Bearer {enrolment['manage_token']}"}
+    ).get_json()
+    assert "meeting_url" not in seen and "calendar_url" not in seen
+
+
 def test_the_webhook_is_reachable_over_real_http(stripe_app):
     body = _event("customer.created", {"id": "cus_1"})
     response = requests.post(stripe_app.live_url + URL, data=body, headers=signed(body), timeout=10)
