@@ -173,6 +173,28 @@ class LiveServer:
         self.thread.join(10)
 
 
+class StripeProxy(LiveServer):
+    """A served stand-in between the app and localstripe: `on_request(request)` sees (and may
+    hold up) each call before it is passed on, as a recording or slow network would."""
+
+    def __init__(self, localstripe: "LocalStripe", on_request):
+        from werkzeug.wrappers import Request, Response
+
+        @Request.application
+        def forward(request):
+            on_request(request)
+            upstream = requests.request(
+                request.method,
+                localstripe.url + request.full_path.rstrip("?"),
+                data=request.get_data(),
+                timeout=10,
+                headers={k: v for k, v in request.headers if k.lower() != "host"},
+            )
+            return Response(upstream.content, upstream.status_code, content_type="application/json")
+
+        super().__init__(forward)
+
+
 @pytest.fixture
 def stripe_app(app, localstripe_server):
     """The app configured for Stripe against localstripe, served live, its webhook registered."""
