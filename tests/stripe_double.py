@@ -113,6 +113,18 @@ class LocalStripe:
         refunds = self._call("GET", "/v1/refunds?limit=100")["data"]
         return [r for r in refunds if r["payment_intent"] == intent_id or (charge and r["charge"] == charge)]
 
+    def events_about(self, object_id: str, event_type: str) -> list[dict]:
+        """Every event of a type about one object, paging through localstripe's whole history
+        (it lists oldest first, ten at a time by default)."""
+        found, after = [], None
+        while True:
+            query = f"/v1/events?type={event_type}&limit=100" + (f"&starting_after={after}" if after else "")
+            page = self._call("GET", query)
+            found += [e for e in page["data"] if e["data"]["object"]["id"] == object_id]
+            if not page.get("has_more") or not page["data"]:
+                return found
+            after = page["data"][-1]["id"]
+
     def charge(self, charge_id: str) -> dict:
         return self._call("GET", f"/v1/charges/{charge_id}")
 

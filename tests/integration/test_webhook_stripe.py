@@ -59,11 +59,7 @@ def test_a_signed_event_delivered_over_http_from_localstripe_is_replayed_without
     paid, client, localstripe_server
 ):
     enrolment, intent = paid
-    [evt] = [
-        e
-        for e in localstripe_server._call("GET", "/v1/events?type=payment_intent.succeeded")["data"]
-        if e["data"]["object"]["id"] == intent
-    ]
+    [evt] = localstripe_server.events_about(intent, "payment_intent.succeeded")
     body = json.dumps(evt)
     for _ in range(2):
         response = client.post(URL, data=body, headers=signed(body))
