@@ -22,6 +22,11 @@ class SeatCount:
     def available(self) -> int:
         return max(0, self.capacity - self.taken)
 
+    @property
+    def free_for_newcomers(self) -> bool:
+        """A newcomer takes a seat only when one is free and nobody is waiting for it."""
+        return self.available > 0 and self.waitlisted == 0
+
 
 def holds_seat_clause(at: datetime):
     """SQL for Enrolment.holds_seat(at)."""

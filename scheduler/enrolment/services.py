@@ -251,8 +251,7 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
         created_at=at,
         updated_at=at,
     )
-    # A newcomer takes a seat only when nobody is waiting for it.
-    if counts.available > 0 and counts.waitlisted == 0:
+    if counts.free_for_newcomers:
         if cohort.price_amount > 0:
             enrolment.status = "pending_payment"
             enrolment.hold_expires_at = at + timedelta(minutes=cohort.hold_minutes)
@@ -295,12 +294,23 @@ def get_enrolment(enrolment_id: str) -> Enrolment:
     return enrolment
 
 
+def refund_deadline(cohort: Cohort):
+    """Until when withdrawing refunds in full: refund_cutoff_hours before the first session (None: no sessions)."""
+    first = cohort.first_session_start()
+    return None if first is None else first - timedelta(hours=cohort.refund_cutoff_hours)
+
+
 def _refund_due(enrolment: Enrolment, at) -> int:
-    """Full refund until refund_cutoff_hours before the first session; none after."""
-    first = enrolment.cohort.first_session_start()
-    if first is None or at < first - timedelta(hours=enrolment.cohort.refund_cutoff_hours):
+    """Full refund until the refund deadline; none after."""
+    deadline = refund_deadline(enrolment.cohort)
+    if deadline is None or at < deadline:
         return enrolment.amount_paid
     return 0
+
+
+def refund_if_withdrawn(enrolment: Enrolment, at=None) -> int:
+    """What withdraw() would give back at `at` (default now) by the policy, for pages that state it first."""
+    return _refund_due(enrolment, at or clock.now())
 
 
 def withdraw(enrolment_id: str, staff=None, refund_amount: int | None = None) -> Enrolment:

@@ -79,6 +79,40 @@ def start_payment(enrolment) -> dict:
     }
 
 
+def card_payment(enrolment_id: str) -> dict | None:
+    """The enrolment's latest card payment as a page shows it; None when payments are manual.
+
+    A read (no lock, no write): the PaymentIntent's status and client secret come from
+    Stripe, where they live. {"status": "none"} when no card payment was started,
+    "unavailable" when Stripe does not answer.
+    """
+    if not gateway.configured():
+        return None
+    payment = db.session.scalar(
+        select(Payment)
+        .where(Payment.enrolment_id == enrolment_id, Payment.provider == "stripe")
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(1)
+    )
+    if payment is None:
+        return {"status": "none"}
+    state = {"status": payment.status, "amount": payment.amount, "currency": payment.currency}
+    if payment.status in ("succeeded", "canceled"):
+        return state
+    try:
+        intent = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+    except stripe.StripeError as exc:
+        log.warning("stripe did not answer for payment %s: %s", payment.id, exc)
+        return {**state, "status": "unavailable"}
+    return {
+        **state,
+        "status": intent.status,  # requires_payment_method, requires_action, processing, succeeded, canceled …
+        "client_secret": intent.client_secret,
+        "publishable_key": current_app.config.get("STRIPE_PUBLISHABLE_KEY", ""),
+        "failed": payment.status == "failed",
+    }
+
+
 def record_desk_payment(enrolment, method: str, amount: int, reference: str | None, staff) -> Payment:
     """Record money taken at the front desk (no Stripe). The caller commits."""
     payment = Payment(
