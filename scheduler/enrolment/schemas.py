@@ -147,7 +147,7 @@ class EnrolmentCreatedOut(EnrolmentSummaryOut):
 def manage_url(enrolment) -> str:
     from ..http import public_url
 
-    return public_url(f"/api/v1/enrolments/{enrolment.id}?token={enrolment.manage_token}")
+    return public_url(f"/me/{enrolment.id}?token={enrolment.manage_token}")
 
 
 class RosterFacilitatorOut(Schema):

@@ -65,7 +65,7 @@ def format_money(amount: int, currency: str) -> str:
 
 def manage_url(enrolment) -> str:
     """The participant's link to their enrolment: the manage token rides in the URL."""
-    return public_url(f"/api/v1/enrolments/{enrolment.id}?token={enrolment.manage_token}")
+    return public_url(f"/me/{enrolment.id}?token={enrolment.manage_token}")
 
 
 def _message_id() -> str:
