@@ -43,6 +43,8 @@ def init_app(app: Flask) -> None:
 
 
 def _check_csrf() -> None:
+    if request.routing_exception is not None:
+        return  # no view will run: let the 404 or 405 answer
     if request.method in UNSAFE_METHODS and not request.path.startswith(CSRF_EXEMPT_PREFIXES):
         csrf.protect()  # raises CSRFError (400) before the view runs: nothing changes
 
