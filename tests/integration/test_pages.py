@@ -54,6 +54,20 @@ def _api_enrol(client, cohort_id, email, name="Alex Doe") -> dict:
     return response.json
 
 
+def _paid_at_desk(client, auth, enrolment: dict) -> None:
+    paid = client.post(
+        f"/api/v1/enrolments/{enrolment['id']}/confirm",
+        headers=auth("front_desk"),
+        json={"method": "cash", "amount": 36000},
+    )
+    assert paid.status_code == 200, paid.json
+
+
+def _withdraw_by_api(client, enrolment: dict) -> None:
+    headers = {"Authorization": f"Bearer {enrolment['manage_token']}"}
+    assert client.post(f"/api/v1/enrolments/{enrolment['id']}/withdraw", headers=headers).status_code == 200
+
+
 def _open_link(client, enrolment: dict) -> None:
     """Follow the emailed link: the token becomes this browser's cookie for that enrolment."""
     assert client.get(f"/me/{enrolment['id']}?token={enrolment['manage_token']}").status_code == 303
