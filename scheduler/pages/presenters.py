@@ -101,6 +101,7 @@ def cohort_summary(cohort) -> dict:
         "weekday": f"{_local(first.starts_at, zone):%A}s" if first else "",
         "time": f"{time_text(first.starts_at, zone)} {_local(first.starts_at, zone):%Z}" if first else "",
         "first": moment(first.starts_at, zone) if first else None,
+        "start_day": day_text(first.starts_at, zone) if first else "",
         "timezone": cohort.timezone,
         "session_count": cohort.session_count,
         "duration_minutes": cohort.duration_minutes,

@@ -27,13 +27,21 @@
       weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit",
       timeZone: browserZone, timeZoneName: "short"
     });
+    var weekday = new Intl.DateTimeFormat("en-US", { weekday: "long", timeZone: browserZone });
+    var clock = new Intl.DateTimeFormat(undefined, {
+      hour: "numeric", minute: "2-digit", timeZone: browserZone, timeZoneName: "short"
+    });
     document.querySelectorAll("time[data-local-time]").forEach(function (el) {
       if (!el.dataset.zone || el.dataset.zone === browserZone) return;
       var instant = new Date(el.getAttribute("datetime"));
       if (isNaN(instant)) return;
       var note = document.createElement("span");
       note.className = "your-time";
-      note.textContent = " (" + format.format(instant) + " your time)";
+      // "weekly": a group's regular slot, shown as the weekday and time it falls on for the visitor.
+      var text = el.dataset.localTime === "weekly"
+        ? weekday.format(instant) + "s at " + clock.format(instant)
+        : format.format(instant);
+      note.textContent = " (" + text + " your time)";
       el.insertAdjacentElement("afterend", note);
     });
   }

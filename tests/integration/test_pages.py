@@ -163,7 +163,7 @@ def test_a_form_with_mistakes_keeps_what_was_typed_and_says_beside_each_field_wh
     assert '<p class="field-error" id="name-error">Please enter your name.</p>' in html
     assert re.search(r'id="email-error">Not a valid email address', html)
     assert re.search(r'id="phone-error">Use digits', html)
-    assert re.search(r'id="email"[^>]*aria-describedby="email-hint email-error" aria-invalid="true"', html)
+    assert re.search(r'id="email"[^>]*aria-describedby="email-error email-hint" aria-invalid="true"', html)
     assert 'role="alert" id="form-errors"' in html and "these 3 fields" in html
 
 
