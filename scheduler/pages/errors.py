@@ -42,7 +42,7 @@ _TEXT = {
 _PARTICIPANT = (
     "This link does not open your page",
     "Your page opens from the personal link in the emails we sent you. The link may be old or cut short: "
-    "open it from your most recent email, or ask us to resend it.",
+    "try the one in our most recent email.",
 )
 
 
