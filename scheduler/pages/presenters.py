@@ -103,6 +103,7 @@ def cohort_summary(cohort) -> dict:
         "first": moment(first.starts_at, zone) if first else None,
         "start_day": day_text(first.starts_at, zone) if first else "",
         "timezone": cohort.timezone,
+        "zone_label": zone_label(cohort.timezone),
         "session_count": cohort.session_count,
         "duration_minutes": cohort.duration_minutes,
         "price": money(cohort.price_amount, cohort.currency),
@@ -139,6 +140,7 @@ def schedule(cohort, zone: ZoneInfo) -> list[dict]:
                 "date": day_text(session.starts_at, zone),
                 "time": f"{time_text(session.starts_at, zone)} – {time_text(session.ends_at, zone)} {local_end:%Z}",
                 "iso": moment(session.starts_at, zone)["iso"],
+                "zone": str(zone),
                 "cancelled": session.status == "cancelled",
             }
         )

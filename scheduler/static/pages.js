@@ -28,6 +28,7 @@
       timeZone: browserZone, timeZoneName: "short"
     });
     var weekday = new Intl.DateTimeFormat("en-US", { weekday: "long", timeZone: browserZone });
+    var shortWeekday = new Intl.DateTimeFormat("en-US", { weekday: "short", timeZone: browserZone });
     var clock = new Intl.DateTimeFormat(undefined, {
       hour: "numeric", minute: "2-digit", timeZone: browserZone, timeZoneName: "short"
     });
@@ -38,10 +39,12 @@
       var note = document.createElement("span");
       note.className = "your-time";
       // "weekly": a group's regular slot, shown as the weekday and time it falls on for the visitor.
-      var text = el.dataset.localTime === "weekly"
-        ? weekday.format(instant) + "s at " + clock.format(instant)
+      // "time": one session's start, as the weekday and time it falls on for the visitor.
+      var kind = el.dataset.localTime;
+      var text = kind === "weekly" ? weekday.format(instant) + "s at " + clock.format(instant)
+        : kind === "time" ? shortWeekday.format(instant) + " " + clock.format(instant)
         : format.format(instant);
-      note.textContent = " (" + text + " your time)";
+      note.textContent = kind === "time" ? text + " your time" : " (" + text + " your time)";
       el.insertAdjacentElement("afterend", note);
     });
   }

@@ -92,7 +92,14 @@ def test_enrol_with_javascript_pay_by_card_subscribe_and_withdraw_with_the_refun
     # The visitor's own zone: the field defaults to it, and times show it too.
     expect(page.get_by_label("Time zone")).to_have_value("America/Chicago")
     expect(page.locator(".your-time").first).to_contain_text("your time")
-    _fill_form(page, "Robin Lee", "robin@example.org")
+    look(page, "cohort page in the visitor's zone")
+    _fill_form(page, "Robin Lee", "robin@example")
+    page.get_by_role("button", name="Reserve a seat").click()
+    # The summary of what to fix takes the focus, so it is read out and in view.
+    expect(page.get_by_role("alert")).to_be_focused()
+    expect(page.get_by_role("link", name=re.compile("^Email: Not a valid email address"))).to_be_visible()
+    look(page, "cohort page with a mistake, javascript", error_status=True)
+    page.get_by_label("Email", exact=True).fill("robin@example.org")
     page.get_by_role("button", name="Reserve a seat").click()
 
     enrolment = _enrolment("robin@example.org")
@@ -156,8 +163,12 @@ def test_join_the_waitlist_get_the_offer_by_email_accept_and_subscribe(
     )
     page = open_browser(timezone="Europe/Berlin")
 
-    page.goto(f"{live_app.live_url}/cohorts/{cohort.id}")
+    page.goto(live_app.live_url + "/")
+    expect(page.get_by_text("Full: waitlist open")).to_be_visible()
+    look(page, "home, with javascript")
+    page.get_by_role("link", name="Thursday evenings").click()
     expect(page.get_by_role("button", name="Reserve a seat")).to_have_count(0)
+    look(page, "cohort page, full")
     _fill_form(page, "Kim Park", "kim@example.org")
     page.get_by_role("button", name="Join the waitlist").click()
     expect(page.get_by_role("heading", name="You are on the waitlist")).to_be_visible()
