@@ -273,6 +273,7 @@ def participant_page(enrolment, card: dict | None) -> dict:
         "position": getattr(enrolment, "waitlist_position", None),
         "paid_price": cohort.price_amount > 0,
         "hold_minutes": cohort.hold_minutes,
+        "offer_hours": cohort.offer_hours,
         "can_withdraw": status in ACTIVE,
         "refund_amount": refund,
         "refund_text": refund_text(enrolment, refund),
