@@ -9,7 +9,17 @@ enrolment's path, and send the person on to the same address without the token.
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
 
@@ -31,9 +41,17 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 COOKIE = "manage_token"
 FORM_FIELDS = ("name", "email", "phone", "timezone")
 BLANK_MESSAGES = {"name": "Please enter your name.", "email": "Please enter your email address."}
+UNREADABLE = "This contains a character we cannot store (NUL); please type it again."
 # Who may open a page; the access-matrix test reads it (pages answer HTML, not problem+json).
 PUBLIC_PAGE = Access("public")
 PARTICIPANT_PAGE = Access("participant_page")
+
+
+@bp.url_value_preprocessor
+def _refuse_nul(endpoint, values):
+    # PostgreSQL cannot hold NUL in text: an id with one names nothing.
+    if values and any("\x00" in str(value) for value in values.values()):
+        raise NotFound("No such page.")
 
 
 def page(access: Access):
@@ -124,12 +142,16 @@ def enrol(cohort_id):
     values = {field: request.form.get(field, "").strip() for field in FORM_FIELDS}
     key = request.form.get("idempotency_key", "").strip()
     try:
+        unreadable = {f: [UNREADABLE] for f, v in values.items() if "\x00" in v}
+        if unreadable:
+            raise ValidationError(unreadable)
         data = EnrolmentCreate().load({k: v for k, v in values.items() if v or k in BLANK_MESSAGES})
     except ValidationError as error:
+        values = {k: v.replace("\x00", "") for k, v in values.items()}
         return _form_page(cohort_services.get_cohort(cohort_id), values, _form_errors(values, error), status=422)
     try:
         _, created = enrolment_services.enrol(
-            cohort_id, data, None, key if 0 < len(key) <= 200 else None, render=_created
+            cohort_id, data, None, key if 0 < len(key) <= 200 and "\x00" not in key else None, render=_created
         )
     except Conflict:
         cohort = cohort_services.get_cohort(cohort_id)
@@ -258,6 +280,4 @@ def download_ics(enrolment_id):
 @page(PUBLIC_PAGE)
 def static(filename):
     """The one stylesheet and the little script the pages use."""
-    from flask import send_from_directory
-
     return send_from_directory(STATIC_DIR, filename, max_age=3600)

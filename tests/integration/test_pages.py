@@ -403,3 +403,12 @@ def test_security_headers_on_pages_and_nosniff_everywhere(app, client, make_coho
     css = client.get("/static/site.css")
     assert css.mimetype == "text/css" and "max-age=3600" in css.headers["Cache-Control"]
     assert client.get("/static/../config.py").status_code == 404
+
+
+def test_nul_characters_in_a_form_or_an_address_are_refused_as_mistakes(client, make_cohort):
+    cohort = make_cohort()
+    response = _enrol_by_form(client, cohort.id, name="Sam\x00")
+    assert response.status_code == 422 and "character we cannot store" in response.get_data(as_text=True)
+    assert _count(Enrolment) == 0
+    for path in ("/cohorts/coh\x00x", "/me/enr\x00x?token=mng_x"):
+        assert client.get(path).status_code == 404
