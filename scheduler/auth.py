@@ -9,7 +9,6 @@ import hmac
 from dataclasses import dataclass
 
 from flask import g, request
-from sqlalchemy import select
 
 from .errors import Forbidden, NotFound, Unauthorized
 
@@ -70,17 +69,6 @@ def _staff_for(token: str):
     if member is None or not hmac.compare_digest(member.token_hash, digest):
         return None
     return member
-
-
-def manage_token_matches(enrolment_id: str, token: str | None) -> bool:
-    """Whether `token` is this enrolment's manage token (compared in constant time; False for an unknown id)."""
-    from .enrolment.models import Enrolment
-    from .extensions import db
-
-    if not token or not enrolment_id or "\x00" in enrolment_id + token:
-        return False
-    stored = db.session.scalar(select(Enrolment.manage_token).where(Enrolment.id == enrolment_id))
-    return stored is not None and hmac.compare_digest(stored.encode(), token.encode())
 
 
 def authenticate(access: Access, view_args: dict) -> None:

@@ -19,6 +19,9 @@ from scheduler import create_app
 from scheduler.config import for_tests
 from scheduler.extensions import db
 
+# Fixtures shared beyond one module live in these plugin modules (localstripe, the served app).
+pytest_plugins = ["tests.stripe_double"]
+
 # In CI, property and fuzz tests take the same examples every run, so that a red build
 # is about the change, not the dice; runs elsewhere keep exploring new examples.
 hypothesis_settings.register_profile("ci", derandomize=True, database=None)

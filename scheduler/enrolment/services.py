@@ -8,6 +8,7 @@ their seats to the waitlist, so that nobody waiting is skipped by a newcomer.
 """
 
 import hashlib
+import hmac
 import json
 from datetime import timedelta
 
@@ -285,6 +286,14 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
 
 
 # ---- participant (or staff) actions ---------------------------------------------------------
+
+
+def manage_token_matches(enrolment_id: str, token: str | None) -> bool:
+    """Whether `token` is this enrolment's manage token (compared in constant time; False for an unknown id)."""
+    if not token or not enrolment_id or "\x00" in enrolment_id + token:
+        return False
+    stored = db.session.scalar(select(Enrolment.manage_token).where(Enrolment.id == enrolment_id))
+    return stored is not None and hmac.compare_digest(stored.encode(), token.encode())
 
 
 def get_enrolment(enrolment_id: str) -> Enrolment:

@@ -23,7 +23,7 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
 
-from ..auth import Access, manage_token_matches
+from ..auth import Access
 from ..calendars import services as calendar_services
 from ..cohorts import services as cohort_services
 from ..enrolment import services as enrolment_services
@@ -72,7 +72,7 @@ def _require_participant(enrolment_id: str) -> None:
     token = request.cookies.get(COOKIE)
     if not token:
         raise Forbidden("This page is personal: open it from the link in your email.")
-    if not manage_token_matches(enrolment_id, token):
+    if not enrolment_services.manage_token_matches(enrolment_id, token):
         raise NotFound("This link is not valid any more.")
 
 
@@ -182,7 +182,7 @@ def participant(enrolment_id):
     """The participant's page; ?token= from an email is exchanged for a cookie and dropped from the URL."""
     token = request.args.get("token")
     if token is not None:
-        if not manage_token_matches(enrolment_id, token):
+        if not enrolment_services.manage_token_matches(enrolment_id, token):
             raise NotFound("This link is not valid any more.")
         return _remember(_to_participant_page(enrolment_id), enrolment_id, token)
     _require_participant(enrolment_id)

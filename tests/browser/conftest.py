@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.support import AXE, WIDTHS
-from tests.stripe_double import LiveServer, localstripe_server, stripe_app  # noqa: F401  (fixtures)
+from tests.stripe_double import LiveServer
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

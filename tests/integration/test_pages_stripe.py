@@ -9,13 +9,12 @@ from sqlalchemy import select
 
 from scheduler.extensions import db
 from scheduler.payments.models import Payment
-from tests.stripe_double import localstripe_server, stripe_app  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def card_page(stripe_app, client, make_cohort, localstripe_server):  # noqa: F811
+def card_page(stripe_app, client, make_cohort, localstripe_server):
     """A person who enrolled through the form and holds a seat, with their cookie in `client`."""
     stripe_app.config["STRIPE_JS_URL"] = localstripe_server.url + "/js.stripe.com/v3/"
     cohort = make_cohort()
@@ -29,7 +28,7 @@ def card_page(stripe_app, client, make_cohort, localstripe_server):  # noqa: F81
     return {"id": enrolment_id, "intent": intent, "csrf": fields["csrf_token"]}
 
 
-def test_the_page_mounts_the_card_form_with_the_intents_client_secret(client, card_page, localstripe_server):  # noqa: F811
+def test_the_page_mounts_the_card_form_with_the_intents_client_secret(client, card_page, localstripe_server):
     response = client.get(f"/me/{card_page['id']}")
     html = response.get_data(as_text=True)
     secret = localstripe_server.payment_intent(card_page["intent"])["client_secret"]
@@ -39,7 +38,7 @@ def test_the_page_mounts_the_card_form_with_the_intents_client_secret(client, ca
     assert ">Pay</button>" in html and "needs JavaScript" in html  # the <noscript> way out
 
 
-def test_a_paid_intent_shows_confirming_until_the_webhook_arrives(client, card_page, localstripe_server):  # noqa: F811
+def test_a_paid_intent_shows_confirming_until_the_webhook_arrives(client, card_page, localstripe_server):
     # Stripe's events go nowhere for now: the payment succeeded but the app has not heard.
     localstripe_server.register_webhook(f"scheduler-{os.getpid()}", "http://127.0.0.1:9/nowhere")
     assert localstripe_server.pay(card_page["intent"], "pm_card_visa")["status"] == "succeeded"
@@ -50,7 +49,7 @@ def test_a_paid_intent_shows_confirming_until_the_webhook_arrives(client, card_p
     # (the browser journey sees the same page turn into the confirmed one when the webhook arrives)
 
 
-def test_a_cancelled_intent_is_replaced_by_a_fresh_one_from_the_pay_button(client, card_page, localstripe_server):  # noqa: F811
+def test_a_cancelled_intent_is_replaced_by_a_fresh_one_from_the_pay_button(client, card_page, localstripe_server):
     localstripe_server._call("POST", f"/v1/payment_intents/{card_page['intent']}/cancel")
     html = client.get(f"/me/{card_page['id']}").get_data(as_text=True)
     assert "Start your card payment here" in html and "data-client-secret" not in html
