@@ -59,6 +59,11 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 
+    from . import pages, security
+
+    security.init_app(app)
+    pages.init_app(app)
+
     from .demo import demo_command
     from .jobs import jobs_cli, worker_command
     from .staff.cli import staff_cli

@@ -12,6 +12,7 @@ domain subscribes to; staff actions are written to the audit log here.
 """
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -331,8 +332,7 @@ def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment
         updated_at=at,
     )
     card, position = None, None
-    # A newcomer takes a seat only when nobody is waiting for it.
-    if counts.available > 0 and counts.waitlisted == 0:
+    if counts.free_for_newcomers:  # a newcomer takes a seat only when nobody is waiting for it
         enrolment.status = S.PENDING_PAYMENT if cohort.price_amount > 0 else S.CONFIRMED
     else:
         enrolment.status = S.WAITLISTED
@@ -366,16 +366,30 @@ def _replayed(enrolment_id: str) -> EnrolmentView:
 # ---- participant (or staff) actions ---------------------------------------------------------
 
 
+def manage_token_matches(enrolment_id: str, token: str | None) -> bool:
+    """Whether `token` is this enrolment's manage token (constant time; False for an unknown id)."""
+    if not token or not enrolment_id or "\x00" in enrolment_id + token:
+        return False
+    stored = db.session.scalar(select(Enrolment.manage_token).where(Enrolment.id == enrolment_id))
+    return stored is not None and hmac.compare_digest(stored.encode(), token.encode())
+
+
 def get_enrolment(enrolment_id: str) -> EnrolmentView:
     """One enrolment with its cohort's sessions; position when waitlisted, how to pay when held."""
     enrolment = _load(enrolment_id)
     return EnrolmentView(enrolment, waitlist_position(enrolment), current_payment(enrolment))
 
 
+def refund_deadline(cohort: Cohort) -> datetime | None:
+    """Until when withdrawing refunds in full: refund_cutoff_hours before the first session."""
+    first = cohort.first_session_start()
+    return None if first is None else first - timedelta(hours=cohort.refund_cutoff_hours)
+
+
 def refund_due(enrolment: Enrolment, at: datetime) -> int:
-    """The policy: a full refund until refund_cutoff_hours before the first session; none after."""
-    first = enrolment.cohort.first_session_start()
-    if first is None or at < first - timedelta(hours=enrolment.cohort.refund_cutoff_hours):
+    """The policy: a full refund until the refund deadline; none after (pages state it first)."""
+    deadline = refund_deadline(enrolment.cohort)
+    if deadline is None or at < deadline:
         return enrolment.amount_paid
     return 0
 
