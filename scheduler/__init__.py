@@ -59,10 +59,11 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
 
-    from . import pages, security
+    from . import desk, pages, security
 
     security.init_app(app)
     pages.init_app(app)
+    desk.init_app(app)
 
     from .demo import demo_command
     from .jobs import jobs_cli, worker_command

@@ -200,6 +200,8 @@ def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[Outbo
         reason = _stale_reason(row)
         if reason:
             row.status, row.last_error, row.lease_owner = OutboxStatus.SKIPPED, reason, None
+            for column, value in _scrubbed(row).items():
+                setattr(row, column, value)
             continue
         row.status, row.lease_owner, row.lease_expires_at = OutboxStatus.SENDING, owner, at + lease
         claimed.append(row)
@@ -209,8 +211,20 @@ def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[Outbo
     return claimed
 
 
+# Messages carrying a one-time secret: sent only while it works, and their body is not
+# kept once sent (only a hash of the secret is stored anywhere else).
+SIGN_IN_LINK_VALID = timedelta(minutes=15)
+SCRUBBED = "(Removed after sending: this message held a one-time sign-in link.)"
+
+
+def _scrubbed(row: OutboxMessage) -> dict:
+    return {"body_text": SCRUBBED, "body_html": SCRUBBED} if row.kind == MessageKind.SIGN_IN_LINK else {}
+
+
 def _stale_reason(row: OutboxMessage) -> str | None:
-    """A reminder whose session was cancelled, or whose person left, is not sent."""
+    """A reminder whose session was cancelled, or whose person left, is not sent; nor a lapsed sign-in link."""
+    if row.kind == MessageKind.SIGN_IN_LINK and row.created_at + SIGN_IN_LINK_VALID <= clock.now():
+        return "not sent: the sign-in link expired before it could go out"
     if row.kind != MessageKind.REMINDER:
         return None
     session = db.session.get(Session, row.session_id) if row.session_id else None
@@ -225,6 +239,8 @@ def _stale_reason(row: OutboxMessage) -> str | None:
 def _finish(row: OutboxMessage, owner: str, **values) -> None:
     # Only the lease holder may record an outcome: if this worker stalled past its
     # lease and another took the row over, the other's outcome stands.
+    if values.get("status") in ("sent", "failed"):
+        values.update(_scrubbed(row))
     with write_transaction():
         db.session.execute(
             update(OutboxMessage)
