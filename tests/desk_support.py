@@ -1,7 +1,10 @@
 """Helpers for the staff console's tests: sign in a test client, read CSRF tokens, post forms."""
 
 import re
+from html import unescape
 from urllib.parse import urlsplit
+
+from flask import g
 
 from scheduler.staff import services as staff_services
 
@@ -21,6 +24,9 @@ def link_path(url: str) -> str:
 def sign_in(client, member) -> None:
     """Sign the client in as `member` the way the command line's link does (no email)."""
     path = link_path(staff_services.issue_sign_in_link(member.email))
+    # Flask-WTF keeps the signed token in g, which outlives a request here (the tests hold the app
+    # context): after a jump in time the browser session is new, so the page must make a new token.
+    g.pop("csrf_token", None)
     page = client.get(path)
     assert page.status_code == 200, page.get_data(as_text=True)
     answer = client.post(path, data={"csrf_token": csrf_of(page)})
@@ -38,4 +44,4 @@ def text_of(response) -> str:
     """The visible text of a page, roughly: tags removed, white space squeezed."""
     html = response.get_data(as_text=True)
     html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()

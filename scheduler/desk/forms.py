@@ -16,6 +16,7 @@ from ..errors import _flatten
 _MONEY = re.compile(r"\d{1,3}(,\d{3})+(\.\d{1,2})?|\d+(\.\d{1,2})?|\.\d{1,2}")
 MONEY_ERROR = "Give an amount such as 360 or 360.00."
 MONEY_RANGE_ERROR = "Give an amount from 0.00 to 100,000.00."
+REQUIRED = "Missing data for required field."  # marshmallow's words, for programmers
 NUL = "This contains a character that cannot be stored (NUL); please type it again."
 
 
@@ -94,6 +95,8 @@ def parse(schema: type[Schema], fields: dict[str, str], messages: dict[str, str]
             key = name.split(".")[0]
             if messages and key in messages:
                 msgs = [messages[key]]
+            elif msgs == [REQUIRED]:
+                msgs = ["Please fill this in."]
             elif fields.get(key) == "money":
                 msgs = [MONEY_RANGE_ERROR]
             errors.setdefault(key, []).extend(m for m in msgs if m not in errors.get(key, []))

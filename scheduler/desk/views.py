@@ -536,7 +536,14 @@ def withdraw(enrolment_id):
 
     def act():
         data = parse(WithdrawIn, {"refund_amount": "money"})
-        done = enrolment_services.withdraw(enrolment_id, g.desk_member, data.get("refund_amount"))
+        try:
+            done = enrolment_services.withdraw(enrolment_id, g.desk_member, data.get("refund_amount"))
+        except Invalid as exc:
+            if "refund_amount" not in (exc.errors or {}):
+                raise
+            current = enrolment_services.get_enrolment(enrolment_id)
+            paid = presenters.money(current.amount_paid, current.cohort.currency)
+            raise Invalid.field("refund_amount", f"{paid} was paid; the refund cannot be more than that.") from None
         refund = done.refund
         if refund:
             back = presenters.money(refund["amount"], refund["currency"])
