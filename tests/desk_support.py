@@ -16,6 +16,12 @@ def csrf_of(response) -> str:
     return CSRF.search(response.get_data(as_text=True))[1]
 
 
+def page_token(client, path: str) -> str:
+    """The CSRF token of the page at `path`, made for this client's own browser session."""
+    g.pop("csrf_token", None)  # Flask-WTF caches it in g, which the tests' app context shares between clients
+    return csrf_of(client.get(path))
+
+
 def link_path(url: str) -> str:
     """/desk/login/<token> from an absolute sign-in link."""
     return urlsplit(url).path
