@@ -156,13 +156,14 @@ def weekly(cohort) -> str:
     return f"{local:%A}s, {local:%-I:%M %p %Z}"
 
 
-def change(entry) -> str:
+def change(entry, cohort_names: dict | None = None) -> str:
     """What an audit entry changed, in a few words: status before -> after, and its details."""
     before, after = entry.before or {}, entry.after or {}
+    names = cohort_names or {}
     parts = []
     if before.get("status") and after.get("status") and before["status"] != after["status"]:
         parts.append(f"{label(ENROLMENT_STATUS, before['status'])} → {label(ENROLMENT_STATUS, after['status'])}")
-    elif after.get("status") and not before:
+    elif after.get("status") and entry.action == "enrolled":
         parts.append(label(ENROLMENT_STATUS, after["status"]))
     if "waitlist_position" in after:
         parts.append(f"position {before.get('waitlist_position', '?')} → {after['waitlist_position']}")
@@ -174,7 +175,8 @@ def change(entry) -> str:
     if isinstance(refund, dict) and refund.get("amount"):
         parts.append(f"refund {money(refund['amount'], refund.get('currency', 'usd'))}")
     if before.get("cohort_id") and after.get("cohort_id") and before["cohort_id"] != after["cohort_id"]:
-        parts.append("to another cohort")
+        source, target = names.get(before["cohort_id"], "another cohort"), names.get(after["cohort_id"], "another")
+        parts.append(f"from {source} to {target}")
     if after.get("message"):
         parts.append(label(MESSAGES, after["message"]))
     return "; ".join(parts)

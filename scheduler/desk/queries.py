@@ -193,6 +193,7 @@ class EnrolmentDetail:
     refunds: list
     messages: list
     targets: list = field(default_factory=list)  # cohorts a transfer may go to
+    cohort_names: dict = field(default_factory=dict)  # cohorts the history names, id -> name
 
 
 def transfer_targets(enrolment) -> list:
@@ -227,7 +228,10 @@ def enrolment_detail(enrolment_id: str) -> EnrolmentDetail:
     ).all()
     messages = notification_services.list_messages(enrolment_id, 1, 200).items
     targets = transfer_targets(enrolment) if enrolment.status == S.CONFIRMED else []
-    return EnrolmentDetail(enrolment, list(history), list(payments), list(refunds), list(messages), targets)
+    named = {snap.get("cohort_id") for entry in history for snap in (entry.before or {}, entry.after or {})}
+    named.discard(None)
+    names = dict(db.session.execute(select(Cohort.id, Cohort.name).where(Cohort.id.in_(named))).all()) if named else {}
+    return EnrolmentDetail(enrolment, list(history), list(payments), list(refunds), list(messages), targets, names)
 
 
 # ---- staff ------------------------------------------------------------------------------------------

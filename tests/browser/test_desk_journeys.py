@@ -297,6 +297,7 @@ def test_a_front_desk_member_cannot_reach_staff_management_and_an_admin_can(
     expect(admin_page.get_by_role("heading", name="New program")).to_be_visible()
     look(admin_page, "desk programs")
     admin_nav.get_by_role("link", name="New cohort").click()
+    look(admin_page, "desk new cohort form")
     admin_page.get_by_label("Program").select_option(label="Skills group")
     admin_page.get_by_label("Name", exact=True).fill("Thursday evenings")
     admin_page.get_by_label("First session date").fill("2030-10-03")

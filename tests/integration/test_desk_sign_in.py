@@ -238,3 +238,14 @@ def test_links_are_rate_limited_per_address_and_per_client(database_url, make_st
         # Other addresses from the same client: until the per-client limit (20 in 15 minutes).
         others = [_ask_for_link(client, f"someone{n}@example.org").status_code for n in range(20)]
         assert others[0] == 200 and others[-1] == 429
+
+
+def test_console_errors_are_pages_in_the_consoles_frame(client, make_staff):
+    unknown = client.get("/desk/no-such-page")
+    assert unknown.status_code == 404 and unknown.mimetype == "text/html"
+    assert "Sign in to the staff console" in text_of(unknown)
+    member, _ = make_staff("front_desk")
+    sign_in(client, member)
+    missing = client.get("/desk/enrolments/enr_nobody")
+    assert missing.status_code == 404 and "Back to Today" in text_of(missing)
+    assert client.get("/api/v1/enrolments/enr_nobody").mimetype == "application/problem+json"
