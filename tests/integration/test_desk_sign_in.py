@@ -249,3 +249,10 @@ def test_console_errors_are_pages_in_the_consoles_frame(client, make_staff):
     missing = client.get("/desk/enrolments/enr_nobody")
     assert missing.status_code == 404 and "Back to Today" in text_of(missing)
     assert client.get("/api/v1/enrolments/enr_nobody").mimetype == "application/problem+json"
+
+
+def test_the_demo_prints_a_sign_in_link_for_the_demo_admin(app, client):
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    url = re.search(r"Staff console: .*?(https://scheduler\.test/desk/login/\S+)", result.output)[1]
+    assert "Sign in as Demo admin" in text_of(client.get(link_path(url)))
