@@ -20,4 +20,4 @@ def _end_the_join_link_left_behind(event: enrolment_events.Transferred) -> None:
 @subscribe(SessionChanged)
 def _apply_the_rule_again(event: SessionChanged) -> None:
     """A cancelled (or restored, or moved) session changes runs of misses: apply the rule again."""
-    services.reevaluate_cohort(event.session.cohort)
+    services.reevaluate_cohort(event.session.cohort_id)

@@ -397,8 +397,12 @@ def _local_date(instant: datetime, zone: ZoneInfo) -> str:
     return f"{local:%A, %B} {local.day}, {local.year}"
 
 
-def reevaluate_cohort(cohort: Cohort) -> list[AttendanceFlag]:
-    """Apply the rule to every confirmed participant again (a session was cancelled or moved)."""
+def reevaluate_cohort(cohort_id: str) -> list[AttendanceFlag]:
+    """Apply the rule to every confirmed participant again (a session was cancelled or moved).
+
+    Takes the cohort's lock (a no-op when the caller, as update_session does, holds it already).
+    """
+    cohort = lock_cohort(cohort_id)
     return evaluate(cohort, _confirmed(cohort.id))
 
 
