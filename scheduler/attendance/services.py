@@ -98,6 +98,8 @@ def summaries(enrolments: list[Enrolment], at: datetime | None = None) -> dict[s
         select(AttendanceRecord)
         .join(Session, Session.id == AttendanceRecord.session_id)
         .where(AttendanceRecord.enrolment_id.in_(ids), Session.cohort_id.in_(cohort_ids))
+        # Fresh values even for rows already loaded: recording writes them with an upsert, past the ORM.
+        .execution_options(populate_existing=True)
     ).all()
     flags = db.session.scalars(
         select(AttendanceFlag).where(AttendanceFlag.enrolment_id.in_(ids), AttendanceFlag.cohort_id.in_(cohort_ids))
@@ -286,7 +288,6 @@ def record_session(session_id: str, records: list[dict], staff) -> SessionAttend
                 },
             )
         )
-        db.session.expire_all()  # the upsert bypassed the ORM: reload what it changed
         for item in records:
             if before.get(item["enrolment_id"]) != item["status"]:
                 record(

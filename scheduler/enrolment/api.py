@@ -118,7 +118,7 @@ _CSV_FORMULA_START = ("=", "@", "\t", "\r")
 def _csv_cell(value) -> str:
     text = "" if value is None else str(value)
     # Spreadsheets run cells that start like a formula; a phone number's leading + is harmless.
-    if text.startswith(_CSV_FORMULA_START) or (text[:1] in "+-" and not text[1:2].isdigit()):
+    if text.startswith(_CSV_FORMULA_START) or (text[:1] in ("+", "-") and not text[1:2].isdigit()):
         return "'" + text
     return text
 
