@@ -365,11 +365,11 @@ def _follow_up_staff(cohort: Cohort) -> list[Staff]:
 
 
 def group_label(cohort: Cohort) -> str:
-    """A cohort as staff recognise it without naming what it treats: title, weekday, time, start."""
+    """A cohort as staff recognise it without naming what it treats: weekday, time, zone, first date."""
     start = cohort.start_date
     return (
-        f"{cohort.program.calendar_title}, {start:%A}s at {cohort.start_time} ({cohort.timezone}), "
-        f"from {start:%B} {start.day}, {start.year}"
+        f"the {start:%A} {cohort.start_time} group ({cohort.timezone} time) "
+        f"that started on {start:%B} {start.day}, {start.year}"
     )
 
 
