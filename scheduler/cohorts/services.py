@@ -255,7 +255,8 @@ def update_cohort(cohort_id: str, data: dict, staff) -> CohortView:
         after = _settings_of(cohort, before)
         changed = [key for key in before if before[key] != after[key]]
         if changed:
-            # Audited above (who replaced the meeting link, when, from what): personal join links follow it.
+            # The audit log (enrolment's handler) keeps who changed what, the meeting link above all;
+            # personal join links follow a new meeting link at once.
             publish(CohortChanged(cohort, staff, {k: before[k] for k in changed}, {k: after[k] for k in changed}))
     return describe([cohort])[0]
 
