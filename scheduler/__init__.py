@@ -38,6 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
     # Event handlers and the lower domains' plug-ins (seat counting, manage tokens): each
     # higher domain subscribes to the lower ones here, once, before any request.
     from . import meta
+    from .attendance import api as attendance_api
+    from .attendance import handlers as _attendance_handlers  # noqa: F401
     from .calendars import api as calendars_api
     from .cohorts import api as cohorts_api
     from .cohorts import handlers as _cohorts_handlers  # noqa: F401
@@ -55,6 +57,8 @@ def create_app(config: dict | None = None) -> Flask:
         enrolment_api.webhook_bp,
         calendars_api.bp,
         notifications_api.bp,
+        attendance_api.bp,
+        attendance_api.join_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -75,6 +75,8 @@ def _operation(view, method: str, rule) -> dict:
     else:
         success["content"] = spec.extra.get("content", {"application/json": {"schema": {"type": "object"}}})
     op["responses"][str(spec.status)] = success
+    # A route that answers pages (a join link) documents its own outcomes, not problem+json.
+    op["responses"].update(spec.extra.get("responses", {}))
     codes = {404, 503} if rule.arguments else {503}
     if spec.access.needs_credentials:
         codes |= {401, 403}
@@ -82,9 +84,9 @@ def _operation(view, method: str, rule) -> dict:
         codes |= {400, 413, 415, 422}
     if spec.query is not None:
         codes.add(422)
-    if method in ("post", "patch", "delete"):
+    if method in ("post", "put", "patch", "delete"):
         codes.add(409)
-    for code in sorted(codes):
+    for code in sorted(codes - {int(c) for c in spec.extra.get("responses", {})}):
         op["responses"][str(code)] = {
             "description": _ERROR_TEXT[code],
             "content": {"application/problem+json": {"schema": PROBLEM}},

@@ -31,6 +31,9 @@ class ProgramPatch(Schema):
     price_amount = Amount()
     currency = Currency()
     calendar_title = Name()
+    missed_sessions_limit = Count(0, 100)
+    excused_counts_as_missed = fields.Boolean(truthy={True}, falsy={False})
+    completion_min_sessions = Count(1, 100, allow_none=True)
 
 
 class ProgramCreate(ProgramPatch):
@@ -48,6 +51,10 @@ class ProgramOut(Schema):
     price_amount = fields.Integer()
     currency = fields.String()
     calendar_title = fields.String()
+    missed_sessions_limit = fields.Integer()
+    excused_counts_as_missed = fields.Boolean()
+    # null: 80 % of a cohort's sessions (rounded up)
+    completion_min_sessions = fields.Integer(allow_none=True)
     created_at = Instant()
     updated_at = Instant()
 

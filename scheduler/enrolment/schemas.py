@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate
 
 from ..cohorts.schemas import SessionOut
 from ..http import PageQuery
-from ..links import enrolment_feed_urls, manage_url
+from ..links import enrolment_feed_urls, join_url, manage_url
 from ..validation import Instant, Name, Timezone, Trimmed
 from .models import STATUSES
 
@@ -82,6 +82,7 @@ class EnrolmentQuery(PageQuery):
 
 class AuditQuery(PageQuery):
     enrolment_id = fields.String(validate=validate.Length(max=40))
+    cohort_id = fields.String(validate=validate.Length(max=40))
 
 
 class EnrolmentSummaryOut(Schema):
@@ -103,25 +104,42 @@ class EnrolmentSummaryOut(Schema):
     updated_at = Instant()
 
 
-_CONFIRMED_ONLY = ("meeting_url", "calendar_url", "webcal_url")
+_CONFIRMED_ONLY = ("join_url", "meeting_url", "calendar_url", "webcal_url")
+_NOT_DESCRIBED = object()
+
+
+def _extra(name: str, **kwargs) -> fields.Function:
+    """A field a higher domain describes (enrolment.services.describe_with); left out when it did not."""
+    return fields.Function(lambda e: (getattr(e, "extras", None) or {}).get(name, _NOT_DESCRIBED), **kwargs)
+
+
+def _drop_not_described(data: dict) -> dict:
+    return {k: v for k, v in data.items() if v is not _NOT_DESCRIBED}
 
 
 class EnrolmentOut(EnrolmentSummaryOut):
-    """One enrolment for its participant or staff; the link and feeds only once confirmed."""
+    """One enrolment for its participant or staff; the personal join link and feeds only once confirmed.
+
+    The participant never sees the cohort's raw meeting link (staff do: EnrolmentStaffOut).
+    `attendance` lists their own record per session; `completed` appears once the cohort has ended.
+    """
 
     cohort_name = fields.Function(lambda e: e.cohort.name)
     cohort_timezone = fields.Function(lambda e: e.cohort.timezone)
     currency = fields.Function(lambda e: e.cohort.currency)
     price_amount = fields.Function(lambda e: e.cohort.price_amount)
     sessions = fields.Function(lambda e: SessionOut(many=True).dump(e.cohort.sessions))
-    meeting_url = fields.Function(lambda e: e.cohort.meeting_url)
+    join_url = fields.Function(lambda e: join_url(e))
     calendar_url = fields.Function(lambda e: enrolment_feed_urls(e)["calendar_url"])
     webcal_url = fields.Function(lambda e: enrolment_feed_urls(e)["webcal_url"])
+    attendance = _extra("attendance")
+    completed = _extra("completed")
     payment = fields.Raw()
     refund = fields.Raw()
 
     @post_dump(pass_original=True)
     def _hide_unless_confirmed(self, data, original, **kwargs):
+        data = _drop_not_described(data)
         if original.status != "confirmed":
             for key in _CONFIRMED_ONLY:
                 data.pop(key, None)
@@ -129,6 +147,14 @@ class EnrolmentOut(EnrolmentSummaryOut):
             if data.get(key) is None:
                 data.pop(key, None)
         return data
+
+
+class EnrolmentStaffOut(EnrolmentOut):
+    """What staff see of one enrolment: also the raw meeting link and the attendance follow-up."""
+
+    meeting_url = fields.Function(lambda e: e.cohort.meeting_url)
+    consecutive_missed = _extra("consecutive_missed")
+    attendance_flag = _extra("attendance_flag")
 
 
 class EnrolmentCreatedOut(EnrolmentSummaryOut):
@@ -147,6 +173,14 @@ class RosterFacilitatorOut(Schema):
     status = fields.String()
     hold_expires_at = Instant(allow_none=True)
     offer_expires_at = Instant(allow_none=True)
+    # Per session: {"session_id", "number", "status"} (present, late, absent, excused, or null).
+    attendance = _extra("attendance")
+    consecutive_missed = _extra("consecutive_missed")
+    attendance_flag = _extra("attendance_flag")
+
+    @post_dump
+    def _described_only(self, data, **kwargs):
+        return _drop_not_described(data)
 
 
 class RosterOut(RosterFacilitatorOut):
@@ -167,7 +201,8 @@ class WaitlistOut(Schema):
 
 class AuditOut(Schema):
     id = fields.String()
-    enrolment_id = fields.String()
+    enrolment_id = fields.String(allow_none=True)
+    cohort_id = fields.String(allow_none=True)
     staff_id = fields.String(allow_none=True)
     staff_name = fields.Function(lambda a: a.staff.name if a.staff else None)
     action = fields.String()

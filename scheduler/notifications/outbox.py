@@ -23,7 +23,7 @@ from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
 from ..database import new_id, write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..extensions import db
-from ..links import manage_url
+from ..links import join_url, manage_url, public_url
 from .models import MessageKind, OutboxMessage, OutboxStatus
 
 _env = Environment(
@@ -94,7 +94,9 @@ def _context(enrolment, **extra) -> dict:
         "timezone": str(zone),
         "sessions": sessions,
         "first_session": format_when(scheduled[0].starts_at, zone) if scheduled else "",
-        "meeting_url": cohort.meeting_url,
+        # The person's own join link, never the cohort's raw meeting link (which outlives a
+        # withdrawal and can be forwarded); the templates call it meeting_url.
+        "meeting_url": join_url(enrolment),
         "manage_url": manage_url(enrolment),
         "price": format_money(cohort.price_amount, cohort.currency),
         "format_when": lambda instant: format_when(instant, zone),
@@ -147,6 +149,49 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
         "next_attempt_at": clock.now(),
         "created_at": clock.now(),
     }
+
+
+# Subjects of messages to staff: no participant name, no program name (lock screens again).
+STAFF_SUBJECTS = {
+    "attendance_flag": "Attendance follow-up needed",
+}
+
+
+def queue_to_staff(member, kind: str, *, about=None, dedupe_key: str | None = None, **extra) -> OutboxMessage:
+    """Render message `kind` for one staff member (about an enrolment, when given) and add it (no commit).
+
+    Each staff member gets a message of their own; it is not listed among the messages sent to
+    the participant it is about.
+    """
+    context = {
+        "clinic": current_app.config["CLINIC_NAME"],
+        "staff_name": member.name,
+        "kind": kind,
+        "public_url": public_url,
+        **extra,
+    }
+    subject = STAFF_SUBJECTS[kind].format(**{k: v for k, v in context.items() if isinstance(v, (str, int))})
+    context["subject"] = subject
+    message = OutboxMessage(
+        id=new_id("msg"),
+        enrolment_id=about.id if about is not None else None,
+        staff_id=member.id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        message_id=new_message_id(),
+        from_address=current_app.config["MAIL_FROM"],
+        to_address=member.email,
+        subject=f"{subject} · {context['clinic']}",
+        body_text=_env.get_template(f"{kind}.txt").render(context),
+        body_html=_env.get_template(f"{kind}.html").render(context),
+        attachments=[],
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=clock.now(),
+        created_at=clock.now(),
+    )
+    db.session.add(message)
+    return message
 
 
 def queue_reminders(at: datetime | None = None) -> int:

@@ -19,11 +19,11 @@ def _enrolment(enrolment_id: str) -> Enrolment:
 
 
 def list_messages(enrolment_id: str, page: int, page_size: int) -> Page:
-    """An enrolment's messages, oldest first, with their delivery state."""
+    """The messages sent to an enrolment's person, oldest first, with their delivery state."""
     _enrolment(enrolment_id)
     stmt = (
         select(OutboxMessage)
-        .where(OutboxMessage.enrolment_id == enrolment_id)
+        .where(OutboxMessage.enrolment_id == enrolment_id, OutboxMessage.staff_id.is_(None))
         .order_by(OutboxMessage.created_at, OutboxMessage.id)
     )
     return paginate(stmt, page, page_size)
@@ -38,7 +38,11 @@ def resend_message(enrolment_id: str, message_id: str) -> OutboxMessage:
 def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
     _enrolment(enrolment_id)
     original = db.session.scalar(
-        select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.enrolment_id == enrolment_id)
+        select(OutboxMessage).where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.enrolment_id == enrolment_id,
+            OutboxMessage.staff_id.is_(None),
+        )
     )
     if original is None:
         raise NotFound("No such message for this enrolment.")

@@ -12,7 +12,7 @@ from flask import current_app, url_for
 
 from .. import clock
 from ..enrolment.services import refund_deadline, refund_due
-from ..links import subscribe_links
+from ..links import join_url, subscribe_links
 from ..notifications.outbox import format_money
 from ..validation import _zones
 
@@ -281,7 +281,8 @@ def participant_page(enrolment, card: dict | None) -> dict:
         "payment": _payment(enrolment, card) if status == "pending_payment" else None,
     }
     if status == "confirmed":
-        page["join_url"] = cohort.meeting_url
+        # The personal link: it stops working if they leave, and follows a replaced meeting link.
+        page["join_url"] = join_url(enrolment) if cohort.meeting_url else None
         page["calendar"] = _calendar(enrolment)
     return page
 
