@@ -250,10 +250,11 @@ def test_a_confirmed_page_has_the_link_the_calendars_and_the_refund_a_withdrawal
     _open_link(client, person)
     html = _page(client, person["id"])
     assert "You are enrolled" in html
-    assert (
-        '<a class="button button--primary" href="https://video.example/j/123" rel="noopener noreferrer">Join</a>'
-        in html
+    # The personal join link, never the raw meeting link (issue 12).
+    assert re.search(
+        r'<a class="button button--primary" href="https://scheduler\.test/join/[^"]+" [^>]*>Join</a>', html
     )
+    assert "video.example" not in html
     assert re.search(r'href="webcal://scheduler\.test/calendar/cal_[^"]+\.ics">Apple Calendar</a>', html)
     assert re.search(r'href="https://calendar\.google\.com/calendar/r\?cid=[^"]+"[^>]*>Google Calendar</a>', html)
     assert re.search(r'href="https://outlook\.live\.com/calendar/0/addfromweb\?[^"]+"[^>]*>Outlook</a>', html)
