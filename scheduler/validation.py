@@ -1,6 +1,7 @@
 """marshmallow fields shared by every domain's input schemas."""
 
 import re
+import unicodedata
 from datetime import UTC, date, time
 from functools import lru_cache
 from zoneinfo import available_timezones
@@ -111,11 +112,92 @@ class Instant(fields.AwareDateTime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Trimmed(fields.String):
-    """A string with surrounding white space removed before it is validated."""
+# Characters that end a line somewhere: in an email header, a plain-text body, an
+# iCalendar line, a spreadsheet or a terminal. One-line text (names, titles) never holds them.
+LINE_BREAKS = {
+    "\n": "line feed",
+    "\r": "carriage return",
+    "\x0b": "vertical tab",
+    "\x0c": "form feed",
+    "\x1c": "file separator",
+    "\x1d": "group separator",
+    "\x1e": "record separator",
+    "\x85": "next line (U+0085)",
+    "\u2028": "line separator (U+2028)",
+    "\u2029": "paragraph separator (U+2029)",
+}
+ONE_LINE_MESSAGE = "Must be a single line: remove the {what}."
+CONTROL_MESSAGE = "Must not contain control characters (found U+{code:04X})."
+
+
+def refuse_controls(value: str, multiline: bool = False) -> str:
+    """Raise a ValidationError if `value` holds a line break (unless multiline) or another control character.
+
+    Control characters are Unicode's Cc (C0, DEL, C1), Zl and Zp categories, and lone
+    surrogates (Cs), which no database or mail header can carry. A multi-line field
+    keeps \n and \t; its \r\n and lone \r become \n (what a browser's textarea sends).
+    """
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    for ch in value:
+        if multiline and ch in "\n\t":
+            continue
+        if ch in LINE_BREAKS:
+            if multiline:
+                raise ValidationError(f"Use an ordinary line break instead of the {LINE_BREAKS[ch]}.")
+            raise ValidationError(ONE_LINE_MESSAGE.format(what=LINE_BREAKS[ch]))
+        if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
+            raise ValidationError(CONTROL_MESSAGE.format(code=ord(ch)))
+    return value
+
+
+class Text(fields.String):
+    """One line of text: no line break and no control character anywhere in it."""
+
+    multiline = False
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return refuse_controls(super()._deserialize(value, attr, data, **kwargs), self.multiline)
+
+
+class Trimmed(Text):
+    """One line of text with surrounding white space removed before it is validated."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class MultiLineText(Trimmed):
+    """Free text over several lines (a description): line feeds and tabs allowed, other controls not."""
+
+    multiline = True
+
+
+def Identifier(**kwargs):
+    """An opaque id sent by a client (prg_…, coh_…): one line, at most 40 characters."""
+    kwargs.setdefault("validate", validate.Length(min=1, max=40))
+    return Text(**kwargs)
+
+
+# One address, no display name, no spaces: what a person types into an email box.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+
+
+class PlainEmail(Text):
+    """An address such as sam@example.org; "Sam <sam@example.org>" and spaces are refused."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        if "<" in value or ">" in value:
+            raise ValidationError("Give the address alone (sam@example.org), without a name or <>.")
+        if any(ch.isspace() for ch in value):
+            raise ValidationError("An email address cannot contain spaces.")
+        if len(value) > 254 or not _EMAIL.fullmatch(value) or ".." in value:
+            raise ValidationError("Not a valid email address (for example sam@example.org).")
+        return value
 
 
 def Name(max_length: int = 200, **kwargs):
@@ -123,8 +205,13 @@ def Name(max_length: int = 200, **kwargs):
     return Trimmed(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
+class _OneLineUrl(fields.Url):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(refuse_controls(value) if isinstance(value, str) else value, attr, data, **kwargs)
+
+
 def HttpsUrl(**kwargs):
-    return fields.Url(
+    return _OneLineUrl(
         schemes={"https"},
         require_tld=False,
         validate=validate.Length(max=2000),
