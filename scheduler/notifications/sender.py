@@ -204,19 +204,30 @@ def claim(owner: str, at: datetime, limit: int, lease: timedelta = LEASE) -> lis
     return claimed
 
 
+# Kinds that carry the meeting link or the calendar feed: they go only to a person whose
+# enrolment is still confirmed when the message's turn comes (a withdrawal may have come
+# between the write and the send, or staff may resend an old confirmation).
+CARRIES_LINK = frozenset({"enrolment_confirmed", "transferred", "reminder", "session_changed"})
+
+
 def _stale_reason(row: OutboxMessage) -> str | None:
-    """A reminder whose session was cancelled, or whose person left, is not sent."""
-    if row.kind != "reminder":
-        return None
+    """Why a message is no longer true or no longer this person's to receive; None to send it."""
     from ..cohorts.models import Session
     from ..enrolment.models import Enrolment
 
+    if row.kind not in CARRIES_LINK:
+        return None
     session = db.session.get(Session, row.session_id) if row.session_id else None
     enrolment = db.session.get(Enrolment, row.enrolment_id) if row.enrolment_id else None
-    if session is None or session.status != "scheduled" or session.cohort.status == "cancelled":
+    if row.kind == "reminder" and (
+        session is None or session.status != "scheduled" or session.cohort.status == "cancelled"
+    ):
         return "not sent: the session was cancelled"
     if enrolment is None or enrolment.status != "confirmed":
-        return "not sent: the person is no longer enrolled"
+        status = enrolment.status if enrolment is not None else "gone"
+        return f"not sent: the person is no longer enrolled ({status}) and this message carries the meeting link"
+    if session is not None and session.cohort_id != enrolment.cohort_id:
+        return "not sent: the person moved to another group"
     return None
 
 

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..http import Page, paginate
 from .models import OutboxMessage
 from .outbox import _message_id
+from .sender import CARRIES_LINK
 
 
 def _enrolment(enrolment_id: str) -> Enrolment:
@@ -32,7 +33,7 @@ def list_messages(enrolment_id: str, page: int, page_size: int) -> Page:
 
 def resend_message(enrolment_id: str, message_id: str) -> OutboxMessage:
     """Queue a copy of a message (same content, a new Message-ID) to the same person."""
-    _enrolment(enrolment_id)
+    enrolment = _enrolment(enrolment_id)
     original = db.session.scalar(
         select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.enrolment_id == enrolment_id)
     )
@@ -40,6 +41,11 @@ def resend_message(enrolment_id: str, message_id: str) -> OutboxMessage:
         raise NotFound("No such message for this enrolment.")
     if original.status in ("pending", "sending"):
         raise Conflict("That message has not been sent yet; it will go out by itself.")
+    if original.kind in CARRIES_LINK and enrolment.status != "confirmed":
+        raise Conflict(
+            f"This message carries the meeting link and calendar, and the enrolment is {enrolment.status}: "
+            "only a confirmed participant may be sent it again."
+        )
     copy = OutboxMessage(
         id=new_id("msg"),
         enrolment_id=original.enrolment_id,
