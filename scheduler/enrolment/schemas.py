@@ -15,6 +15,8 @@ _PHONE = re.compile(r"\+?[0-9 ()./-]{3,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?")
 class Phone(Trimmed):
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
+        if len(value) > 40:
+            raise ValidationError("Use at most 40 characters, for example +1 555 0100 ext. 12.")
         if not _PHONE.fullmatch(value) or sum(ch.isdigit() for ch in value) < 3:
             raise ValidationError("Use digits, spaces and + ( ) - only, for example +1 555 0100.")
         return value
