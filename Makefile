@@ -20,7 +20,9 @@ run: install
 	$(BIN)/flask --app wsgi demo
 	@# The worker delivers mail (no MAIL_URL: .eml files under instance/mail/), expires holds, sends reminders.
 	$(BIN)/flask --app wsgi worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
-	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d); \
+	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - \
+	  --logger-class scheduler.logs.GunicornLogger wsgi:app
 
 ## Install and run every test (PostgreSQL half: see README)
 test: install
