@@ -4,7 +4,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
-from . import logs
+from . import logs, metrics
 from .errors import register_error_handlers
 from .extensions import db, limit_feed_rotation, limiter, migrate
 
@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         engine_options["connect_args"] = {"timeout": app.config["DB_LOCK_TIMEOUT_SECONDS"]}
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
     logs.init_app(app)
+    metrics.init_app(app)
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N proxies, the client's address is the Nth from the right in X-Forwarded-For:
         # what the rate limits count by. Trust no more hops than there are proxies.

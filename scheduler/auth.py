@@ -21,7 +21,7 @@ DESK = (ADMIN, FRONT_DESK)
 
 @dataclass(frozen=True)
 class Access:
-    """kind: open | public | staff | participant | token (secret in the URL) | webhook.
+    """kind: open | public | staff | participant | token (secret in the URL) | webhook | metrics.
 
     "open" ignores every credential (health checks, the API's description): a
     monitor or a browser that sends one, good or bad, gets the same answer.
@@ -90,7 +90,7 @@ def authenticate(access: Access, view_args: dict) -> None:
     """Set g.staff or g.participant_enrolment_id, or raise 401/403/404."""
     g.staff = None
     g.participant_enrolment_id = None
-    if access.kind in ("open", "token", "webhook"):
+    if access.kind in ("open", "metrics", "token", "webhook"):
         return
     token = presented_token()
     if token is None:
