@@ -48,6 +48,7 @@ class LiveServer:
         env: dict | None = None,
         timeout: float = 30,
         access_log: str | Path | None = None,
+        args: tuple[str, ...] = (),
     ):
         self.database_url = database_url
         self.workers = workers
@@ -56,6 +57,7 @@ class LiveServer:
         self.extra_env = env or {}
         self.timeout = timeout
         self.access_log = access_log
+        self.args = tuple(args)  # more gunicorn options, e.g. ("--access-logformat", "%(p)s %(U)s")
         self.process = None
         # A file, not a pipe: a pipe nobody reads fills up and blocks the workers' logging.
         self._log_file = tempfile.NamedTemporaryFile(prefix="live-server-", suffix=".log", delete=False)
@@ -101,7 +103,7 @@ class LiveServer:
         if self.access_log is not None:
             command += ["--access-logfile", str(self.access_log)]
         self.process = subprocess.Popen(
-            [*command, "wsgi:app"],
+            [*command, *self.args, "wsgi:app"],
             cwd=ROOT,
             env=self.environment(),
             stdout=subprocess.DEVNULL,
