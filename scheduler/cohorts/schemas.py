@@ -72,6 +72,9 @@ class SessionOut(Schema):
 
 
 class SessionPatch(Schema):
+    # What _one_start says, for /openapi.json: something to change, and not both starts.
+    openapi_rules = {"minProperties": 1, "not": {"required": ["starts_at", "local_start"]}}
+
     starts_at = Instant()
     # Wall-clock time in the cohort's zone; resolved (and gap-checked) by the service.
     local_start = LocalDateTime()

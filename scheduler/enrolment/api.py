@@ -136,6 +136,9 @@ def roster_csv(cohort_id):
     )
 
 
+roster_csv.endpoint_spec.extra["content"] = {"text/csv": {"schema": {"type": "string"}}}
+
+
 @bp.get("/cohorts/<cohort_id>/waitlist")
 @endpoint(staff(*DESK), response=WaitlistOut, many=True)
 def waitlist(cohort_id):

@@ -13,6 +13,10 @@ _PHONE = re.compile(r"\+?[0-9 ()./-]{3,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?")
 
 
 class Phone(Trimmed):
+    def openapi_properties(self) -> dict:
+        # A subset of what the server takes (it also trims and allows separators first).
+        return {"pattern": r"^\+?[0-9]{3}[0-9 ()./-]{0,27}(?: ?(?:x|ext\.?) ?[0-9]{1,6})?$", "maxLength": 40}
+
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         if len(value) > 40:
