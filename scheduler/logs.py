@@ -1,4 +1,4 @@
-"""Logs: one line per request, no token in any line, tracebacks capped; gunicorn's logs redacted too.
+"""Logs: one line per request, no token or email in any line, tracebacks capped; gunicorn's too.
 
 LOG_FORMAT=json writes JSON lines (`ts`, `level`, `logger`, `message`, and for requests
 `request_id`, `route`, `method`, `status`, `duration_ms`); the default in production.
@@ -30,11 +30,13 @@ _SECRETS = (
     # Any bearer secret anywhere: a short prefix and 256 bits (mng_, stf_, cal_ and any later kind).
     # Ids (enr_…, 128 bits, 22 characters) are not secrets and stay readable.
     (re.compile(r"(?<![A-Za-z0-9])([a-z]{2,6})_[A-Za-z0-9_-]{40,}"), r"\1_" + REDACTED),
+    # Email addresses (a staff search, ?email=sam%40example.org): personal data, not for logs.
+    (re.compile(r"[A-Za-z0-9._%+-]+(?:@|%40)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"), "[email]"),
 )
 
 
 def redact(text: str) -> str:
-    """`text` with every token, feed path and Authorization value replaced by [redacted]."""
+    """`text` with every token, feed path and Authorization value replaced by [redacted], emails by [email]."""
     for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
     return text

@@ -1,4 +1,4 @@
-"""No token reaches a log, across an enrolment's whole life, under a real gunicorn (issue 14, 12).
+"""No token (nor email) reaches a log, across an enrolment's whole life, under a real gunicorn (issue 14, 12).
 
 gunicorn's access log recorded `?token=mng_…` and `/calendar/cal_….ics` paths. The server
 runs as the Procfile runs it (`--logger-class scheduler.logs.GunicornLogger`), with the
@@ -59,6 +59,8 @@ def test_no_token_in_the_access_or_application_log(app, database_url, make_cohor
         call("GET", f"{api}/programs?token={staff_token}", expect=(401,))
         call("GET", f"{api}/programs", headers={"Authorization": "Bearer stf_" + "w" * 43}, expect=(401,))
         call("GET", f"{api}/enrolments/{enrolment['id']}/messages", headers=staff)
+        call("GET", f"{api}/enrolments?email=sam%40x.org", headers=staff)
+        call("GET", f"{api}/enrolments?email=sam@x.org&status=confirmed", headers=staff)
         call("GET", f"{api}/cohorts/{cohort.id}/roster.csv", headers=staff)
         call("POST", f"{me}/withdraw?token={manage}")
         call("GET", f"{base}/calendar/{manage}.ics", expect=(404,))
@@ -66,13 +68,15 @@ def test_no_token_in_the_access_or_application_log(app, database_url, make_cohor
     access = access_log.read_text()
     application = server.app_log()
 
-    assert access.count("\n") >= 18, access  # every request is there, redacted
+    assert access.count("\n") >= 20, access  # every request is there, redacted
+    assert "email=[email]" in access
     assert "[redacted]" in access and "/calendar/[redacted].ics" in access
     assert "/calendar/cohorts/[redacted].ics" in access and "token=[redacted]" in access
     for name, text in (("access log", access), ("application log", application)):
         for token in seen_tokens:
             assert token not in text, f"{name} holds a token"
         assert not TOKEN_SHAPE.search(text), (name, TOKEN_SHAPE.search(text)[0][:12])
+        assert "sam@x.org" not in text and "sam%40x.org" not in text, f"{name} holds an email address"
 
     # The application's request lines: JSON, with route (the rule, not the path), status, duration, request id.
     lines = [json.loads(line) for line in application.splitlines() if line.startswith("{")]
