@@ -29,6 +29,7 @@ def test_ids_routes_and_ordinary_text_stay_readable():
     for text in (
         "GET /api/v1/enrolments/<enrolment_id> 200 3.1ms",
         "/calendar/<feed_token>.ics",
+        "GET /calendar/cohorts/<feed_token>.ics 500 23.4ms",
         "message msg_3q2Wcx1YbWv6hH8Xk0dZ9A failed: 451 try later",
         "enr_AbCdEfGhIjKlMnOpQrStUv confirmed",
     ):
