@@ -1,32 +1,52 @@
-# The two commands of the README: `make run` and `make test`.
+# The two commands of the README: `make run` and `make test` (which runs `make check` first).
 VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The app reads PORT as well: with no PUBLIC_BASE_URL set, emailed links point at this port.
+export PORT
 
-.PHONY: run test install clean
+.PHONY: run test check install install-dev clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed-run
+install-dev: $(VENV)/.installed-dev
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+
+# Running needs the runtime dependencies only; tests and linters add requirements-dev.txt
+# (which includes requirements.txt, so it satisfies running too).
+$(VENV)/.installed-run: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
-## Install, create the SQLite database, seed the demo, and serve on http://127.0.0.1:5000
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+## Install, create the SQLite database, seed the demo, and serve on http://$(HOST):$(PORT)
 run: install
+	@# A port in use stops us here, before anything is migrated, seeded or printed.
+	@$(BIN)/python scripts/port_free.py $(HOST) $(PORT)
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo
+	@echo "Serving on http://$(HOST):$(PORT)/ (API reference: http://$(HOST):$(PORT)/docs); Ctrl-C stops it."
 	@# The worker delivers mail (no MAIL_URL: .eml files under instance/mail/), expires holds, sends reminders.
 	$(BIN)/flask --app wsgi worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
 	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d); \
 	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - \
 	  --logger-class scheduler.logs.GunicornLogger wsgi:app
 
-## Install and run every test (PostgreSQL half: see README)
-test: install
+## Lint and formatting (ruff, configured in ruff.toml)
+check: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+## Check, then run every test (PostgreSQL half: see README)
+test: check
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .hypothesis .ruff_cache

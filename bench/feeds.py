@@ -152,6 +152,7 @@ def main() -> None:
             "SECRET_KEY": "bench-only",
             "SCHEDULER_ENV": "development",  # served on http://127.0.0.1: not a deployment
             "MAIL_DIR": tmp,
+            "SCHEDULER_INSTANCE_DIR": tmp,
             "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db",
         }
         paths = seed(env)

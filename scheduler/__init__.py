@@ -1,6 +1,9 @@
 """The scheduler: group therapy programs, their cohorts, enrolment, payments and calendars."""
 
+from pathlib import Path
+
 from flask import Flask
+from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
@@ -13,13 +16,14 @@ MAX_BODY_BYTES = 64 * 1024
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings (from the environment unless given), extensions, routes, commands."""
-    app = Flask(__name__, instance_path=str(settings.INSTANCE_DIR), static_folder=None)
+    app = Flask(__name__, instance_path=str(settings.instance_dir()), static_folder=None)
     app.config.update(config if config is not None else settings.from_environment())
     settings.check(app.config)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
-        settings.INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    url, instance = make_url(app.config["SQLALCHEMY_DATABASE_URI"]), settings.instance_dir()
+    if url.get_backend_name() == "sqlite" and url.database and Path(url.database).parent == instance:
+        instance.mkdir(parents=True, exist_ok=True)  # the default database's folder; never one given elsewhere
     engine_options = {"pool_pre_ping": True}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # How long a writer waits for SQLite's write lock before "database is locked" (503).
@@ -36,15 +40,19 @@ def create_app(config: dict | None = None) -> Flask:
     from . import models  # noqa: F401  (registers every table before the extensions need them)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(settings.INSTANCE_DIR.parent / "migrations"))
+    migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"))
     limiter.init_app(app)
 
+    # Event handlers and the lower domains' plug-ins (seat counting, manage tokens): each
+    # higher domain subscribes to the lower ones here, once, before any request.
     from . import meta
     from .calendars import api as calendars_api
     from .cohorts import api as cohorts_api
+    from .cohorts import handlers as _cohorts_handlers  # noqa: F401
     from .enrolment import api as enrolment_api
+    from .enrolment import handlers as _enrolment_handlers  # noqa: F401
     from .notifications import api as notifications_api
-    from .payments import api as payments_api
+    from .notifications import handlers as _notifications_handlers  # noqa: F401
     from .staff import api as staff_api
 
     for blueprint in (
@@ -52,7 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
         staff_api.bp,
         cohorts_api.bp,
         enrolment_api.bp,
-        payments_api.bp,
+        enrolment_api.webhook_bp,
         calendars_api.bp,
         notifications_api.bp,
     ):

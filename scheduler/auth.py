@@ -6,17 +6,30 @@ or `?token=…` (the links in emails carry it). A URL ends up in access logs, br
 history and Referer headers: no staff token may ride in one.
 """
 
-import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import g, request
+from sqlalchemy import select
 
+from .database import hash_token
 from .errors import Forbidden, NotFound, Unauthorized
+from .extensions import db
+from .staff.models import DESK, ROLES, Role, Staff
 
-ADMIN, FRONT_DESK, FACILITATOR = "admin", "front_desk", "facilitator"
-ROLES = (ADMIN, FRONT_DESK, FACILITATOR)
-DESK = (ADMIN, FRONT_DESK)
+ADMIN, FRONT_DESK, FACILITATOR = Role.ADMIN, Role.FRONT_DESK, Role.FACILITATOR
+__all__ = [
+    "ADMIN",
+    "DESK",
+    "FACILITATOR",
+    "FRONT_DESK",
+    "ROLES",
+    "Access",
+    "authenticate",
+    "current_staff",
+    "hash_token",
+]
 
 
 @dataclass(frozen=True)
@@ -52,10 +65,6 @@ def participant_or_staff(*roles: str) -> Access:
     return Access("participant", roles or DESK)
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def presented_token() -> str | None:
     header = request.headers.get("Authorization", "")
     if header:
@@ -76,11 +85,21 @@ def presented_token() -> str | None:
     raise Unauthorized("Only a participant's manage link may carry ?token=; send tokens as 'Authorization: Bearer'.")
 
 
-def _staff_for(token: str):
-    from .staff.models import Staff
+# How a manage token is checked against the enrolment it claims: the enrolment domain
+# registers it (it owns the table), so this module needs no import of a higher domain.
+_manage_token_check: Callable[[str, str], bool] | None = None
 
+
+def manage_token_check(check: Callable[[str, str], bool]) -> Callable[[str, str], bool]:
+    """Register `check(enrolment_id, token) -> bool` (the enrolment domain does, once)."""
+    global _manage_token_check
+    _manage_token_check = check
+    return check
+
+
+def _staff_for(token: str):
     digest = hash_token(token)
-    member = Staff.query.filter_by(token_hash=digest, revoked_at=None).one_or_none()
+    member = db.session.scalar(select(Staff).where(Staff.token_hash == digest, Staff.revoked_at.is_(None)))
     if member is None or not hmac.compare_digest(member.token_hash, digest):
         return None
     return member
@@ -100,15 +119,11 @@ def authenticate(access: Access, view_args: dict) -> None:
     if token.startswith("mng_") and access.kind == "public":
         return  # a participant browsing public pages: nothing more to show them
     if token.startswith("mng_") and access.kind == "participant":
-        from .enrolment.models import Enrolment
-        from .extensions import db
-
         enrolment_id = view_args.get("enrolment_id")
-        enrolment = db.session.get(Enrolment, enrolment_id) if enrolment_id else None
-        if enrolment is None or not hmac.compare_digest(enrolment.manage_token, token):
+        if not enrolment_id or _manage_token_check is None or not _manage_token_check(enrolment_id, token):
             # Someone else's enrolment, or none: do not say which.
             raise NotFound("No such enrolment.")
-        g.participant_enrolment_id = enrolment.id
+        g.participant_enrolment_id = enrolment_id
         return
     member = _staff_for(token)
     if member is None:

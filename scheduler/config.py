@@ -1,14 +1,22 @@
 """Settings from environment variables, each with a safe local default.
 
 No variable set means: SQLite under instance/, mail written to files,
-payments taken by hand at the front desk ("manual").
+payments taken by hand at the front desk ("manual"), links on http://localhost:$PORT.
 """
 
 import os
 import secrets
 from pathlib import Path
 
-INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_dir() -> Path:
+    """Where local state lives (SQLite file, secret key, mail files): SCHEDULER_INSTANCE_DIR, else instance/.
+
+    Read at each call, so that the test suite can point every app and subprocess elsewhere.
+    """
+    return Path(os.environ.get("SCHEDULER_INSTANCE_DIR") or ROOT / "instance")
 
 
 def normalise_database_url(url: str) -> str:
@@ -33,9 +41,9 @@ def _secret_key() -> str:
     """SECRET_KEY from the environment, else one kept in instance/ so restarts agree."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
-    path = INSTANCE_DIR / "secret_key"
+    path = instance_dir() / "secret_key"
     if not path.exists():
-        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
@@ -52,6 +60,12 @@ def is_production() -> bool:
     return bool(os.environ.get("DATABASE_URL"))
 
 
+def _public_base_url() -> str:
+    """PUBLIC_BASE_URL, else this machine on PORT (what `PORT=8000 make run` serves), so local links work."""
+    url = os.environ.get("PUBLIC_BASE_URL") or f"http://localhost:{_int('PORT', 5000)}"
+    return url.rstrip("/")
+
+
 def from_environment() -> dict:
     """The configuration for a running service."""
     production = is_production()
@@ -60,13 +74,13 @@ def from_environment() -> dict:
         "SECRET_KEY_FROM_ENVIRONMENT": bool(os.environ.get("SECRET_KEY")),
         "SECRET_KEY": _secret_key(),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
-            os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'scheduler.db'}"
+            os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir() / 'scheduler.db'}"
         ),
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").rstrip("/"),
+        "PUBLIC_BASE_URL": _public_base_url(),
         "CLINIC_NAME": os.environ.get("CLINIC_NAME", "Your clinic"),
         "MAIL_URL": os.environ.get("MAIL_URL", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Group programs <groups@localhost>"),
-        "MAIL_DIR": os.environ.get("MAIL_DIR", str(INSTANCE_DIR / "mail")),
+        "MAIL_DIR": os.environ.get("MAIL_DIR", str(instance_dir() / "mail")),
         "REMINDER_HOURS": _int("REMINDER_HOURS", 24),
         "DB_LOCK_TIMEOUT_SECONDS": _int("DB_LOCK_TIMEOUT_SECONDS", 10),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),

@@ -1,19 +1,37 @@
-"""Database helpers shared by every domain: ids, UTC instants, write transactions."""
+"""Database helpers shared by every domain: ids, UTC instants, the write transaction, paging."""
 
+import hashlib
+import logging
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import DateTime, event, text
+from sqlalchemy import CheckConstraint, DateTime, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
+log = logging.getLogger(__name__)
+
+
+def one_of(column: str, values, name: str) -> CheckConstraint:
+    """A CHECK constraint that `column` holds one of `values` (an enum's members)."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
+
 
 def new_id(prefix: str) -> str:
     """An opaque, unguessable id: a type prefix and 128 bits from `secrets`."""
     return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+def hash_token(token: str) -> str:
+    """What is stored of a bearer token: its SHA-256, never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token(prefix: str) -> str:
@@ -46,19 +64,19 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
-def begin_write():
-    """Start the current request's write transaction, taking the database's write lock.
+def begin_write() -> None:
+    """Start a write transaction that holds the database's write lock (call through write_transaction).
 
     On SQLite the transaction must begin IMMEDIATE, or two writers that both read
     first will race (pysqlite's default deferred BEGIN, FOR UPDATE being ignored).
     A read-only transaction already open (the credential lookup) is ended first.
     On PostgreSQL this opens an ordinary transaction; callers then lock rows with
-    SELECT … FOR UPDATE.
+    SELECT … FOR UPDATE, waiting at most DB_LOCK_TIMEOUT_SECONDS.
     """
     session = db.session()  # the scoped_session proxy has no in_transaction()
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
-            raise RuntimeError("begin_write() called with unsaved changes in the session")
+            raise RuntimeError("a write transaction began with unsaved changes in the session")
         session.commit()
     connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     if connection.dialect.name == "postgresql":
@@ -66,6 +84,94 @@ def begin_write():
         # (SQLite's equivalent is the connection's busy timeout, set in create_app).
         timeout_ms = int(current_app.config["DB_LOCK_TIMEOUT_SECONDS"] * 1000)
         session.execute(text("SELECT set_config('lock_timeout', :value, true)"), {"value": f"{timeout_ms}ms"})
+
+
+_WRITING = "write_transaction"
+_LOCKS = "locked_rows"
+_AFTER_COMMIT = "after_commit"
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """The one way to change the database: begin (holding the write lock), run the block, commit.
+
+    An exception rolls everything back and propagates. Work registered with
+    after_commit() runs once the commit succeeded, outside every lock (network
+    calls go there, never inside the block); it is dropped on rollback.
+    """
+    session = db.session()
+    if session.info.get(_WRITING):
+        raise RuntimeError("write_transaction() is not re-entrant: call the inner use case's helpers instead")
+    begin_write()
+    session.info[_WRITING] = True
+    session.info[_LOCKS] = set()
+    session.info[_AFTER_COMMIT] = []
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info.pop(_WRITING, None)
+        session.info.pop(_LOCKS, None)
+        pending = session.info.pop(_AFTER_COMMIT, [])
+    for work in pending:
+        try:
+            work()
+        except Exception:  # after-commit work is retried by the job that owns it
+            db.session.rollback()
+            log.exception("after-commit work failed; its job will retry it")
+
+
+def end_read() -> None:
+    """End a read-only transaction, so that nothing is held while a network call is waited on."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("end_read() with unsaved changes: write them inside write_transaction()")
+    session.commit()
+
+
+def require_write() -> None:
+    """Raise unless called inside write_transaction() (a precondition, checked)."""
+    if not db.session().info.get(_WRITING):
+        raise RuntimeError("this must run inside write_transaction()")
+
+
+def note_lock(kind: str, row_id: str) -> None:
+    """Remember that this transaction holds the lock of row `row_id` of `kind`."""
+    require_write()
+    db.session().info[_LOCKS].add((kind, row_id))
+
+
+def require_lock(kind: str, row_id: str) -> None:
+    """Raise unless this transaction holds the lock of that row (taken with note_lock)."""
+    require_write()
+    if (kind, row_id) not in db.session().info[_LOCKS]:
+        raise RuntimeError(f"this must run while holding the lock of {kind} {row_id}")
+
+
+def after_commit(work: Callable[[], None]) -> None:
+    """Run `work` after the current write transaction commits (never if it rolls back)."""
+    require_write()
+    db.session().info[_AFTER_COMMIT].append(work)
+
+
+@dataclass
+class Page:
+    """One page of a list, as services return it."""
+
+    items: list
+    total: int
+    page: int
+    page_size: int
+
+
+def paginate(select_stmt, page: int, page_size: int) -> Page:
+    """Run a SELECT one page at a time, with the total count."""
+    total = db.session.scalar(select(func.count()).select_from(select_stmt.order_by(None).subquery()))
+    items = db.session.scalars(select_stmt.limit(page_size).offset((page - 1) * page_size)).all()
+    return Page(list(items), total, page, page_size)
 
 
 @event.listens_for(Engine, "connect")

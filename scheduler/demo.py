@@ -1,4 +1,4 @@
-"""`flask --app wsgi demo`: a demo program, an open cohort, and an admin token."""
+"""`flask --app wsgi demo`: a demo program, an open cohort, and a token for the demo admin."""
 
 from datetime import time, timedelta
 
@@ -28,11 +28,34 @@ DEMO_TITLES = [
     "Putting the skills together",
     "Review and next steps",
 ]
+DEMO_ADMIN_EMAIL = "admin@demo.invalid"
+
+
+def _demo_admin() -> tuple[Staff, str]:
+    """The demo admin, made on the first run and reused after, with a fresh token.
+
+    Only a hash of a token is stored, so a lost one cannot be shown again: each run
+    replaces it (the previous token stops working) instead of adding admin2, admin3…
+    """
+    # Runs before this change made admin1@demo.invalid, admin2@…: the first of them is the one.
+    admin = db.session.scalar(
+        select(Staff)
+        .where(Staff.email.endswith("@demo.invalid"), Staff.role == "admin")
+        .order_by(Staff.created_at, Staff.id)
+        .limit(1)
+    )
+    # The command promises a working admin token, even if someone revoked the demo admin.
+    made = (
+        staff.create_staff(DEMO_ADMIN_EMAIL, "Demo admin", "admin")
+        if admin is None
+        else staff.issue_new_token(admin.id)
+    )
+    return made.member, made.token
 
 
 @click.command("demo")
 def demo_command():
-    """Seed a demo program and an open cohort (once), and print a new admin token."""
+    """Seed a demo program and an open cohort (once), and print a fresh token for the demo admin."""
     program = db.session.scalar(select(Program).where(Program.name == "Demo skills group"))
     if program is None:
         program = cohorts.create_program(
@@ -47,8 +70,7 @@ def demo_command():
                 "currency": "usd",
             }
         )
-    count = db.session.scalar(select(db.func.count()).select_from(Staff)) or 0
-    admin = staff.create_staff(f"admin{count + 1}@demo.invalid", "Demo admin", "admin")
+    admin, token = _demo_admin()
     cohort = db.session.scalar(select(Cohort).where(Cohort.program_id == program.id))
     if cohort is None:
         start = (clock.now() + timedelta(days=14)).date()
@@ -65,10 +87,10 @@ def demo_command():
         )
         # One demo participant, paid at the desk, so that the worker writes a real
         # confirmation email to instance/mail/ for a first look.
-        _, sample = enrolment.enrol(
+        sample = enrolment.enrol(
             cohort.id, {"name": "Alex Demo", "email": "alex@example.org", "timezone": "America/Chicago"}, staff=admin
         )
-        enrolment.confirm(sample["id"], {"method": "waived", "amount": 0, "reference": "demo"}, admin)
+        enrolment.confirm(sample.id, {"method": "waived", "amount": 0, "reference": "demo"}, admin)
         click.echo(
             f"Demo participant alex@example.org confirmed; the worker writes their emails "
             f"to {current_app.config['MAIL_DIR']}/."
@@ -77,4 +99,4 @@ def demo_command():
         f"Demo program {program.id}, open cohort {cohort.id} "
         f"(first session {cohort.sessions[0].starts_at:%Y-%m-%d %H:%M} UTC)."
     )
-    click.echo(f"Admin token (shown once): {admin.token}")
+    click.echo(f"Admin token (shown once): {token}")

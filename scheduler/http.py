@@ -12,17 +12,8 @@ from flask import Response, g, json, request
 from marshmallow import Schema, fields, validate
 
 from .auth import Access, authenticate
+from .database import Page
 from .errors import BadRequest, DomainError, NotFound
-
-
-@dataclass
-class Page:
-    """One page of a list, as views return it."""
-
-    items: list
-    total: int
-    page: int
-    page_size: int
 
 
 class PageQuery(Schema):
@@ -187,21 +178,3 @@ def endpoint(
         return wrapper
 
     return decorate
-
-
-def paginate(select_stmt, page: int, page_size: int) -> Page:
-    """Run a SELECT one page at a time, with the total count."""
-    from sqlalchemy import func, select
-
-    from .extensions import db
-
-    total = db.session.scalar(select(func.count()).select_from(select_stmt.order_by(None).subquery()))
-    items = db.session.scalars(select_stmt.limit(page_size).offset((page - 1) * page_size)).all()
-    return Page(list(items), total, page, page_size)
-
-
-def public_url(path: str) -> str:
-    """An absolute URL on the service's public address (PUBLIC_BASE_URL)."""
-    from flask import current_app
-
-    return current_app.config["PUBLIC_BASE_URL"] + path

@@ -2,7 +2,7 @@
 
 import hmac
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from sqlalchemy import text
 
 from .auth import Access
@@ -13,6 +13,13 @@ from .http import endpoint, json_response
 bp = Blueprint("meta", __name__)
 OPEN = Access("open")  # credentials, good or bad, are ignored: a monitor may send any
 METRICS = Access("metrics")  # its own bearer token, METRICS_TOKEN, checked by the view
+
+
+@bp.get("/")
+@endpoint(OPEN, status=302)
+def home():
+    """Redirects to the API reference, until the participant pages give / a page of its own."""
+    return redirect(url_for("meta.docs"), code=302)
 
 
 @bp.get("/healthz")

@@ -63,7 +63,9 @@ def _operation(view, method: str, rule) -> dict:
     if spec.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": spec.body}}}
     success: dict = {"description": "Success"}
-    if spec.response is not None:
+    if 300 <= spec.status < 400:
+        success = {"description": "Redirect", "headers": {"Location": {"schema": {"type": "string"}}}}
+    elif spec.response is not None:
         shape = spec.response if not spec.many else {"type": "array", "items": spec.response}
         if spec.staff_response is not None:
             staff_shape = spec.staff_response if not spec.many else {"type": "array", "items": spec.staff_response}

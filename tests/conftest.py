@@ -3,10 +3,12 @@
 Database tests run twice: on SQLite and on PostgreSQL. PostgreSQL comes from
 TEST_POSTGRES_URL (a URL to an existing database the tests may use to create
 their own, e.g. postgresql://postgres@127.0.0.1:5432/postgres). `.ci/run` starts
-one; without it, outside CI, the PostgreSQL half skips and says how to enable it.
+one; without it, outside CI, the PostgreSQL half is left out and the summary says
+once how to enable it.
 """
 
 import os
+import tempfile
 from datetime import date, time
 
 import psycopg
@@ -15,9 +17,12 @@ from flask_migrate import upgrade
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
-from scheduler import create_app
+from scheduler import clock, create_app
 from scheduler.config import for_tests
 from scheduler.extensions import db
+
+# Fixtures shared beyond one module live in these plugin modules (localstripe, the served app).
+pytest_plugins = ["tests.stripe_double"]
 
 # In CI, property and fuzz tests take the same examples every run, so that a red build
 # is about the change, not the dice; runs elsewhere keep exploring new examples.
@@ -25,10 +30,44 @@ hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI") == "true":
     hypothesis_settings.load_profile("ci")
 
-POSTGRES_HINT = (
-    "PostgreSQL tests skipped: set TEST_POSTGRES_URL=postgresql://USER@127.0.0.1:5432/postgres "
+# Tests never touch instance/ (the folder the README sends a new user to): every app, and every
+# subprocess started from here, keeps its local state (secret key, mail files) in a throwaway folder.
+_INSTANCE = tempfile.TemporaryDirectory(prefix="scheduler-instance-")
+os.environ["SCHEDULER_INSTANCE_DIR"] = _INSTANCE.name
+
+POSTGRES_HOW = (
+    "set TEST_POSTGRES_URL=postgresql://USER@127.0.0.1:5432/postgres "
     "(a server the tests may create databases on), or run `bash .ci/run`, which starts one."
 )
+POSTGRES_HINT = "PostgreSQL tests skipped: " + POSTGRES_HOW
+_POSTGRES_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without TEST_POSTGRES_URL (outside CI), leave the PostgreSQL half out quietly; the summary says so once."""
+    if os.environ.get("TEST_POSTGRES_URL") or os.environ.get("CI") == "true":
+        return  # in CI the database_url fixture fails loudly instead
+    # Every test parametrized over the backend (database_url, or a fixture of its own) with "postgresql".
+    left_out = [i for i in items if "postgresql" in getattr(getattr(i, "callspec", None), "params", {}).values()]
+    if left_out:
+        ids = {id(i) for i in left_out}
+        items[:] = [i for i in items if id(i) not in ids]
+        config.hook.pytest_deselected(items=left_out)
+        config.stash[_POSTGRES_LEFT_OUT] = len(left_out)
+        if hasattr(config, "workeroutput"):  # an xdist worker: tell the controller, which prints the summary
+            config.workeroutput["postgres_left_out"] = len(left_out)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    count = getattr(node, "workeroutput", {}).get("postgres_left_out", 0)
+    node.config.stash[_POSTGRES_LEFT_OUT] = max(count, node.config.stash.get(_POSTGRES_LEFT_OUT, 0))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    count = config.stash.get(_POSTGRES_LEFT_OUT, 0)
+    if count and not hasattr(config, "workeroutput"):
+        terminalreporter.write_line(f"{count} PostgreSQL tests not run: {POSTGRES_HOW}", yellow=True)
 
 
 def _postgres_admin_url() -> str:
@@ -150,7 +189,45 @@ def make_cohort(app, make_program):
             "status": "open",
         }
         data.update(overrides)
-        return create_cohort(data)
+        return create_cohort(data).cohort
+
+    return make
+
+
+@pytest.fixture
+def make_enrolment(app):
+    """make_enrolment(cohort, status="confirmed", email=…, timezone=None) -> Enrolment, written directly."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from scheduler.enrolment.models import Enrolment, Participant, normalise_email
+
+    counter = iter(range(1, 10_000))
+
+    def make(cohort, status="confirmed", email=None, timezone=None, **fields):
+        n = next(counter)
+        email = email or f"person{n}@example.org"
+        key = normalise_email(email)
+        participant = db.session.scalar(select(Participant).where(Participant.email_normalised == key))
+        if participant is None:
+            participant = Participant(email_normalised=key)
+        if status == "pending_payment":
+            fields.setdefault("hold_expires_at", clock.now() + timedelta(minutes=30))
+        if status == "offered":
+            fields.setdefault("offer_expires_at", clock.now() + timedelta(hours=24))
+        enrolment = Enrolment(
+            cohort=cohort,
+            participant=participant,
+            status=status,
+            name=f"Person {n}",
+            email=email,
+            timezone=timezone,
+            **fields,
+        )
+        db.session.add(enrolment)
+        db.session.commit()
+        return enrolment
 
     return make
 

@@ -8,6 +8,8 @@ listens on 127.0.0.1 on a free port; rate limits are off unless `env` turns them
 It logs as in production (the Procfile's --logger-class): `access_log=path` writes
 gunicorn's access log there; the app's own log and gunicorn's error log go to a
 file, read by `server.app_log()`.
+Its instance folder (mail files, anything else kept locally) is a throwaway one,
+`server.instance_dir`, never the repository's instance/.
 `fire(url, jobs, processes)` sends HTTP requests from separate client processes.
 """
 
@@ -59,6 +61,8 @@ class LiveServer:
         self.access_log = access_log
         self.args = tuple(args)  # more gunicorn options, e.g. ("--access-logformat", "%(p)s %(U)s")
         self.process = None
+        self._instance = tempfile.TemporaryDirectory(prefix="scheduler-live-")
+        self.instance_dir = Path(self._instance.name)
         # A file, not a pipe: a pipe nobody reads fills up and blocks the workers' logging.
         self._log_file = tempfile.NamedTemporaryFile(prefix="live-server-", suffix=".log", delete=False)
         self._final_log = None
@@ -74,6 +78,7 @@ class LiveServer:
         env.update(
             {
                 "DATABASE_URL": self.database_url,
+                "SCHEDULER_INSTANCE_DIR": str(self.instance_dir),
                 "RATELIMIT_ENABLED": "false",
                 "SECRET_KEY": "live-server-test-key",
                 "PUBLIC_BASE_URL": "https://scheduler.test",

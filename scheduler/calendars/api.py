@@ -5,8 +5,8 @@ from werkzeug.http import is_resource_modified
 
 from ..auth import DESK, TOKEN_IN_URL, participant_or_staff, staff
 from ..http import endpoint
+from ..links import cohort_feed_urls, enrolment_feed_urls
 from . import services
-from .links import cohort_feed_urls, participant_feed_urls
 from .schemas import CalendarLinksOut, ParticipantCalendarLinksOut
 
 bp = Blueprint("calendars", __name__)
@@ -39,8 +39,8 @@ def _document_as_ics(view):
 @_document_as_ics
 @endpoint(TOKEN_IN_URL)
 def participant_feed(feed_token):
-    """A participant's calendar feed: every session of the cohorts they are confirmed in."""
-    return _feed_response(services.participant_feed_state(feed_token), services.participant_feed)
+    """One enrolment's calendar feed: the sessions of its cohort while it is confirmed."""
+    return _feed_response(services.enrolment_feed_state(feed_token), services.enrolment_feed)
 
 
 @bp.get("/calendar/cohorts/<feed_token>.ics")
@@ -62,6 +62,6 @@ def rotate_cohort_feed(cohort_id):
 @bp.post("/api/v1/enrolments/<enrolment_id>/calendar/rotate")
 @endpoint(participant_or_staff(), response=ParticipantCalendarLinksOut)
 def rotate_participant_feed(enrolment_id):
-    """Replace the participant's feed token (a shared or leaked link); the old URL answers 404."""
-    participant = services.rotate_participant_feed(enrolment_id)
-    return {"enrolment_id": enrolment_id, **participant_feed_urls(participant)}
+    """Replace this enrolment's feed token (a shared or leaked link); the old URL answers 404."""
+    enrolment = services.rotate_enrolment_feed(enrolment_id)
+    return {"enrolment_id": enrolment_id, **enrolment_feed_urls(enrolment)}

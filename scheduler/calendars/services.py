@@ -18,13 +18,13 @@ from sqlalchemy import func, select
 
 from ..cohorts.models import Cohort, Program, Session
 from ..cohorts.services import lock_cohort
-from ..database import begin_write, new_token
-from ..enrolment.models import Enrolment, Participant
+from ..database import new_token, write_transaction
+from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..errors import NotFound
 from ..extensions import db
+from ..links import FEED_NAME
 from .builder import BUILDER_VERSION, FeedEvent, build_feed
 
-PARTICIPANT_FEED_NAME = "Group sessions"  # generic: a glance at a phone must not reveal a diagnosis
 FEED_CACHE_SIZE = 256
 
 
@@ -123,44 +123,42 @@ def _instants(rows) -> list[datetime]:
     return [t for row in rows for t in (row[2], row[3], row[5]) if t is not None]
 
 
-# ---- participant feed -------------------------------------------------------------------------
+# ---- an enrolment's feed -----------------------------------------------------------------------
 
 
-def participant_feed_state(feed_token: str) -> FeedState:
-    """The participant feed's validators, from aggregates only (NotFound for an unknown token)."""
-    participant = db.session.scalar(select(Participant).where(Participant.feed_token == feed_token))
-    if participant is None:
-        raise NotFound("No such calendar feed (the link may have been replaced).")
-    confirmed = Cohort.id.in_(
-        select(Enrolment.cohort_id).where(Enrolment.participant_id == participant.id, Enrolment.status == "confirmed")
-    )
-    rows = _session_aggregates(confirmed)
-    # Every enrolment of theirs counts, whatever its status: a withdrawal removes a
-    # cohort from the feed, and that is a change Last-Modified must show.
-    enrolled = db.session.execute(
-        select(func.max(Enrolment.updated_at), func.count(Enrolment.id)).where(
-            Enrolment.participant_id == participant.id
+def enrolment_feed_state(feed_token: str) -> FeedState:
+    """One enrolment's feed validators, from aggregates only (NotFound for an unknown token).
+
+    The feed shows the sessions of the enrolment's cohort while it is confirmed (and
+    follows a transfer): nothing that its manage token could not see.
+    """
+    row = db.session.execute(
+        select(Enrolment.id, Enrolment.cohort_id, Enrolment.status, Enrolment.updated_at).where(
+            Enrolment.feed_token == feed_token
         )
-    ).one()
-    instants = [participant.created_at, *_instants(rows)] + ([enrolled[0]] if enrolled[0] else [])
-    parts = [tuple(map(str, row)) for row in rows] + [str(enrolled[1])]
-    return _state("participant", participant.id, parts, instants)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("No such calendar feed (the link may have been replaced).")
+    enrolment_id, cohort_id, status, updated_at = row
+    rows = _session_aggregates(Cohort.id == cohort_id) if status == EnrolmentStatus.CONFIRMED else []
+    # A withdrawal or a transfer changes the feed: the enrolment's own change counts too.
+    parts = [tuple(map(str, r)) for r in rows] + [str(status), cohort_id]
+    return _state("enrolment", enrolment_id, parts, [updated_at, *_instants(rows)])
 
 
-def participant_feed(state: FeedState) -> bytes:
-    """Every session of every cohort in which the participant is confirmed."""
-    return _cache.get_or_build(state.etag, lambda: _build_participant_feed(state))
+def enrolment_feed(state: FeedState) -> bytes:
+    """Every session of the enrolment's cohort while it is confirmed; empty otherwise."""
+    return _cache.get_or_build(state.etag, lambda: _build_enrolment_feed(state))
 
 
-def _build_participant_feed(state: FeedState) -> bytes:
+def _build_enrolment_feed(state: FeedState) -> bytes:
     sessions = db.session.scalars(
         select(Session)
-        .join(Cohort, Cohort.id == Session.cohort_id)
-        .join(Enrolment, Enrolment.cohort_id == Cohort.id)
-        .where(Enrolment.participant_id == state.owner_id, Enrolment.status == "confirmed")
+        .join(Enrolment, Enrolment.cohort_id == Session.cohort_id)
+        .where(Enrolment.id == state.owner_id, Enrolment.status == EnrolmentStatus.CONFIRMED)
         .order_by(Session.starts_at, Session.id)
     ).all()
-    return build_feed([_event(s) for s in sessions], name=PARTICIPANT_FEED_NAME)
+    return build_feed([_event(s) for s in sessions], name=FEED_NAME)
 
 
 # ---- cohort feed ------------------------------------------------------------------------------
@@ -198,27 +196,23 @@ def _build_cohort_feed(state: FeedState) -> bytes:
 
 def rotate_cohort_feed(cohort_id: str) -> Cohort:
     """Replace a cohort's feed token: the old feed URL stops working at once."""
-    begin_write()
-    cohort = lock_cohort(cohort_id)
-    cohort.feed_token = new_token("cal")
-    db.session.commit()
+    with write_transaction():
+        cohort = lock_cohort(cohort_id)
+        cohort.feed_token = new_token("cal")
     return cohort
 
 
-def rotate_participant_feed(enrolment_id: str) -> Participant:
-    """Replace the feed token of an enrolment's participant (a leaked link): the old URL stops at once."""
-    begin_write()
-    participant = db.session.scalar(
-        select(Participant)
-        .join(Enrolment, Enrolment.participant_id == Participant.id)
-        .where(Enrolment.id == enrolment_id)
-        .with_for_update(of=Participant)
-    )
-    if participant is None:
-        raise NotFound("No such enrolment.")
-    participant.feed_token = new_token("cal")
-    db.session.commit()
-    return participant
+def rotate_enrolment_feed(enrolment_id: str) -> Enrolment:
+    """Replace one enrolment's feed token (a leaked link): the old URL stops at once.
+
+    Only this enrolment's feed: the email's other enrolments are not this token's to touch.
+    """
+    with write_transaction():
+        enrolment = db.session.get(Enrolment, enrolment_id, with_for_update=True)
+        if enrolment is None:
+            raise NotFound("No such enrolment.")
+        enrolment.feed_token = new_token("cal")
+    return enrolment
 
 
 # ---- email attachment -------------------------------------------------------------------------
@@ -229,4 +223,4 @@ def enrolment_ics(enrolment: Enrolment) -> bytes:
     sessions = db.session.scalars(
         select(Session).where(Session.cohort_id == enrolment.cohort_id).order_by(Session.number)
     ).all()
-    return build_feed([_event(s) for s in sessions], name=PARTICIPANT_FEED_NAME, refresh=None)
+    return build_feed([_event(s) for s in sessions], name=FEED_NAME, refresh=None)

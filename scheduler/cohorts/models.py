@@ -1,22 +1,41 @@
 """Programs (what a clinic offers), cohorts (one run of it) and their sessions."""
 
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, UniqueConstraint
 
 from ..clock import now
-from ..database import UTCDateTime, new_id, new_token
+from ..database import UTCDateTime, new_id, new_token, one_of
 from ..extensions import db
 
-COHORT_STATUSES = ("draft", "open", "closed", "cancelled")
+
+class CohortStatus(StrEnum):
+    """What staff set (draft, open, closed, cancelled) and what the clock derives (running, completed)."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+    RUNNING = "running"
+    COMPLETED = "completed"
+
+
+STORED_COHORT_STATUSES = (CohortStatus.DRAFT, CohortStatus.OPEN, CohortStatus.CLOSED, CohortStatus.CANCELLED)
 # Moves staff may make; `running` and `completed` are derived from the clock.
 COHORT_TRANSITIONS = {
-    "draft": {"open", "cancelled"},
-    "open": {"closed", "cancelled"},
-    "closed": {"open", "cancelled"},
-    "cancelled": set(),
+    CohortStatus.DRAFT: {CohortStatus.OPEN, CohortStatus.CANCELLED},
+    CohortStatus.OPEN: {CohortStatus.CLOSED, CohortStatus.CANCELLED},
+    CohortStatus.CLOSED: {CohortStatus.OPEN, CohortStatus.CANCELLED},
+    CohortStatus.CANCELLED: set(),
 }
-SESSION_STATUSES = ("scheduled", "cancelled")
+
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
 
 cohort_facilitators = db.Table(
     "cohort_facilitators",
@@ -50,7 +69,7 @@ class Program(db.Model):
 class Cohort(db.Model):
     __tablename__ = "cohorts"
     __table_args__ = (
-        CheckConstraint(f"status IN {COHORT_STATUSES!r}", name="status"),
+        one_of("status", STORED_COHORT_STATUSES, name="status"),
         CheckConstraint("capacity > 0", name="capacity_positive"),
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
         CheckConstraint("session_count > 0", name="session_count_positive"),
@@ -59,7 +78,7 @@ class Cohort(db.Model):
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("coh"))
     program_id = db.Column(db.String(40), db.ForeignKey("programs.id"), nullable=False, index=True)
     name = db.Column(db.String(200), nullable=False)
-    status = db.Column(db.String(20), nullable=False, default="draft")
+    status = db.Column(db.String(20), nullable=False, default=CohortStatus.DRAFT)
     timezone = db.Column(db.String(64), nullable=False)
     start_date = db.Column(db.Date, nullable=False)
     start_time = db.Column(db.String(5), nullable=False)  # local wall-clock "HH:MM"
@@ -83,14 +102,14 @@ class Cohort(db.Model):
     )
     facilitators = db.relationship("Staff", secondary=cohort_facilitators, order_by="Staff.name")
 
-    def display_status(self, at: datetime) -> str:
+    def display_status(self, at: datetime) -> CohortStatus:
         """The stored status, or `running`/`completed` once the clock says so."""
-        if self.status in ("open", "closed") and self.sessions:
+        if self.status in (CohortStatus.OPEN, CohortStatus.CLOSED) and self.sessions:
             if at >= self.sessions[-1].ends_at:
-                return "completed"
+                return CohortStatus.COMPLETED
             if at >= self.sessions[0].starts_at:
-                return "running"
-        return self.status
+                return CohortStatus.RUNNING
+        return CohortStatus(self.status)
 
     def first_session_start(self) -> datetime | None:
         return self.sessions[0].starts_at if self.sessions else None
@@ -100,7 +119,7 @@ class Session(db.Model):
     __tablename__ = "sessions"
     __table_args__ = (
         UniqueConstraint("cohort_id", "number", name="uq_sessions_cohort_number"),
-        CheckConstraint(f"status IN {SESSION_STATUSES!r}", name="status"),
+        one_of("status", SessionStatus, name="status"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
     )
 
@@ -110,10 +129,23 @@ class Session(db.Model):
     title = db.Column(db.String(300), nullable=False)
     starts_at = db.Column(UTCDateTime, nullable=False)
     ends_at = db.Column(UTCDateTime, nullable=False)
-    status = db.Column(db.String(20), nullable=False, default="scheduled")
+    status = db.Column(db.String(20), nullable=False, default=SessionStatus.SCHEDULED)
     # Raised on every change a participant should see; calendar feeds use it as SEQUENCE.
     sequence = db.Column(db.Integer, nullable=False, default=0)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now)
 
     cohort = db.relationship(Cohort, back_populates="sessions")
+
+
+@dataclass(frozen=True)
+class SeatCount:
+    """A cohort's seats at one instant, counted from its enrolment rows (never stored)."""
+
+    capacity: int
+    taken: int
+    waitlisted: int
+
+    @property
+    def available(self) -> int:
+        return max(0, self.capacity - self.taken)

@@ -2,7 +2,8 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..http import PageQuery, public_url
+from ..http import PageQuery
+from ..links import cohort_feed_urls
 from ..validation import (
     Amount,
     Count,
@@ -167,6 +168,6 @@ class CohortStaffOut(CohortPublicOut):
     skip_dates = fields.List(fields.String())
     facilitator_ids = fields.Function(lambda c: [f.id for f in c.facilitators])
     facilitators = fields.List(fields.Nested(FacilitatorOut))
-    calendar_url = fields.Function(lambda c: public_url(f"/calendar/cohorts/{c.feed_token}.ics"))
+    calendar_url = fields.Function(lambda c: cohort_feed_urls(c)["calendar_url"])
     created_at = Instant()
     updated_at = Instant()

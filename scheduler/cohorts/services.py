@@ -1,20 +1,75 @@
-"""Use cases for programs, cohorts and sessions. Each public function is one transaction."""
+"""Use cases for programs, cohorts and sessions. Each public function is one transaction.
 
-from datetime import timedelta
+Cohorts sit low in the stack: they know nothing of enrolments. What enrolment must
+hear (a cancelled cohort, new seats, a changed session) is published as an event
+(cohorts/events.py); how many seats are taken is asked of the counter the
+enrolment domain registers (count_seats_with).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import clock
-from ..auth import FACILITATOR
-from ..database import begin_write
-from ..enrolment.seats import seat_counts
+from ..database import Page, note_lock, paginate, require_write, write_transaction
 from ..errors import Conflict, Invalid, NotFound
+from ..events import publish
 from ..extensions import db
-from ..http import Page, paginate
-from ..staff.models import Staff
-from .models import COHORT_TRANSITIONS, Cohort, Program, Session, cohort_facilitators
+from ..staff.models import Role, Staff
+from .events import CohortCancelled, SeatsAdded, SessionChanged
+from .models import (
+    COHORT_TRANSITIONS,
+    Cohort,
+    CohortStatus,
+    Program,
+    SeatCount,
+    Session,
+    SessionStatus,
+    cohort_facilitators,
+)
 from .schedule import ScheduleError, plan_sessions, resolve_local
+
+# ---- seats: counted by the enrolment domain, which registers how -------------------------------
+
+_seat_counter: Callable[[list, datetime], dict[str, SeatCount]] | None = None
+
+
+def count_seats_with(counter: Callable[[list, datetime], dict[str, SeatCount]]):
+    """Register `counter(cohorts, at) -> {cohort_id: SeatCount}` (the enrolment domain does)."""
+    global _seat_counter
+    _seat_counter = counter
+    return counter
+
+
+def seat_counts(cohorts: list[Cohort], at: datetime) -> dict[str, SeatCount]:
+    """Seats of each cohort at instant `at`, from the enrolment rows, in one query."""
+    if _seat_counter is None:
+        raise RuntimeError("no seat counter registered (create_app imports the enrolment domain)")
+    return _seat_counter(cohorts, at)
+
+
+@dataclass(frozen=True)
+class CohortView:
+    """A cohort as shown: the row, its seats now and its status now (running, completed…)."""
+
+    cohort: Cohort
+    seats: SeatCount
+    view_status: CohortStatus
+
+    def __getattr__(self, name):  # the row's own fields, for the schemas
+        return getattr(self.cohort, name)
+
+
+def describe(cohorts: list[Cohort]) -> list[CohortView]:
+    """What cohorts show but do not store: seats now and status now (one query for all)."""
+    at = clock.now()
+    counts = seat_counts(cohorts, at)
+    return [CohortView(c, counts[c.id], c.display_status(at)) for c in cohorts]
+
 
 # ---- programs ---------------------------------------------------------------------------------
 
@@ -22,24 +77,24 @@ from .schedule import ScheduleError, plan_sessions, resolve_local
 def create_program(data: dict) -> Program:
     """Create a program (what the clinic offers)."""
     _check_titles(data)
-    program = Program(**data)
-    db.session.add(program)
-    db.session.commit()
+    with write_transaction():
+        program = Program(**data)
+        db.session.add(program)
     return program
 
 
 def update_program(program_id: str, data: dict) -> Program:
     """Change a program's fields; existing cohorts keep their own copies."""
-    program = get_program(program_id)
-    _check_titles(
-        {
-            "session_titles": data.get("session_titles", program.session_titles),
-            "default_session_count": data.get("default_session_count", program.default_session_count),
-        }
-    )
-    for key, value in data.items():
-        setattr(program, key, value)
-    db.session.commit()
+    with write_transaction():
+        program = get_program(program_id)
+        _check_titles(
+            {
+                "session_titles": data.get("session_titles", program.session_titles),
+                "default_session_count": data.get("default_session_count", program.default_session_count),
+            }
+        )
+        for key, value in data.items():
+            setattr(program, key, value)
     return program
 
 
@@ -75,83 +130,74 @@ def _facilitators(ids: list[str]) -> list[Staff]:
     if not ids:
         return []
     found = {s.id: s for s in db.session.scalars(select(Staff).where(Staff.id.in_(ids)))}
-    wrong = [i for i in ids if i not in found or found[i].role != FACILITATOR or found[i].revoked_at]
+    wrong = [i for i in ids if i not in found or found[i].role != Role.FACILITATOR or found[i].revoked_at]
     if wrong:
         raise Invalid.field("facilitator_ids", f"Not an active facilitator: {', '.join(wrong)}.")
     return [found[i] for i in dict.fromkeys(ids)]
 
 
-def create_cohort(data: dict) -> Cohort:
+def create_cohort(data: dict) -> CohortView:
     """Open a run of a program, with its weekly sessions planned in the cohort's zone."""
-    program = db.session.get(Program, data["program_id"])
-    if program is None:
-        raise Invalid.field("program_id", "No such program.")
-    settings = {
-        "name": data.get("name") or f"{program.name}, {data['start_date']:%A}s from {data['start_date']:%B %-d}",
-        "session_count": data.get("session_count", program.default_session_count),
-        "duration_minutes": data.get("duration_minutes", program.default_duration_minutes),
-        "capacity": data.get("capacity", program.default_capacity),
-        "price_amount": data.get("price_amount", program.price_amount),
-        "currency": data.get("currency", program.currency),
-    }
-    try:
-        planned = plan_sessions(
-            data["start_date"],
-            data["start_time"],
-            data["timezone"],
-            settings["session_count"],
-            settings["duration_minutes"],
-            data.get("skip_dates", []),
+    with write_transaction():
+        program = db.session.get(Program, data["program_id"])
+        if program is None:
+            raise Invalid.field("program_id", "No such program.")
+        settings = {
+            "name": data.get("name") or f"{program.name}, {data['start_date']:%A}s from {data['start_date']:%B %-d}",
+            "session_count": data.get("session_count", program.default_session_count),
+            "duration_minutes": data.get("duration_minutes", program.default_duration_minutes),
+            "capacity": data.get("capacity", program.default_capacity),
+            "price_amount": data.get("price_amount", program.price_amount),
+            "currency": data.get("currency", program.currency),
+        }
+        try:
+            planned = plan_sessions(
+                data["start_date"],
+                data["start_time"],
+                data["timezone"],
+                settings["session_count"],
+                settings["duration_minutes"],
+                data.get("skip_dates", []),
+            )
+        except ScheduleError as exc:
+            raise Invalid.field(exc.field, exc.message) from None
+        cohort = Cohort(
+            program=program,
+            status=data.get("status", CohortStatus.DRAFT),
+            timezone=data["timezone"],
+            start_date=data["start_date"],
+            start_time=data["start_time"].strftime("%H:%M"),
+            meeting_url=data.get("meeting_url"),
+            skip_dates=sorted(d.isoformat() for d in data.get("skip_dates", [])),
+            facilitators=_facilitators(data.get("facilitator_ids", [])),
+            **{k: data[k] for k in ("hold_minutes", "offer_hours", "refund_cutoff_hours") if k in data},
+            **settings,
         )
-    except ScheduleError as exc:
-        raise Invalid.field(exc.field, exc.message) from None
-    cohort = Cohort(
-        program=program,
-        status=data.get("status", "draft"),
-        timezone=data["timezone"],
-        start_date=data["start_date"],
-        start_time=data["start_time"].strftime("%H:%M"),
-        meeting_url=data.get("meeting_url"),
-        skip_dates=sorted(d.isoformat() for d in data.get("skip_dates", [])),
-        facilitators=_facilitators(data.get("facilitator_ids", [])),
-        **{k: data[k] for k in ("hold_minutes", "offer_hours", "refund_cutoff_hours") if k in data},
-        **settings,
-    )
-    cohort.sessions = [
-        Session(number=p.number, title=_session_title(program, p.number), starts_at=p.starts_at, ends_at=p.ends_at)
-        for p in planned
-    ]
-    db.session.add(cohort)
-    db.session.commit()
+        cohort.sessions = [
+            Session(number=p.number, title=_session_title(program, p.number), starts_at=p.starts_at, ends_at=p.ends_at)
+            for p in planned
+        ]
+        db.session.add(cohort)
     return describe([cohort])[0]
 
 
-def describe(cohorts: list[Cohort]) -> list[Cohort]:
-    """Attach what a cohort shows but does not store: seats now, and its status now."""
-    at = clock.now()
-    counts = seat_counts(cohorts, at)
-    for cohort in cohorts:
-        cohort.seats = counts[cohort.id]
-        cohort.view_status = cohort.display_status(at)
-    return cohorts
-
-
-def _visible_to(staff) -> "select":
-    stmt = select(Cohort)
-    if staff is not None and staff.role == FACILITATOR:
+def _visible_to(staff):
+    # Sessions and facilitators load with the page in two more queries, whatever its size.
+    stmt = select(Cohort).options(selectinload(Cohort.sessions), selectinload(Cohort.facilitators))
+    if staff is not None and staff.role == Role.FACILITATOR:
         stmt = stmt.join(cohort_facilitators).where(cohort_facilitators.c.staff_id == staff.id)
     return stmt
 
 
-def get_cohort(cohort_id: str, staff=None) -> Cohort:
+def get_cohort(cohort_id: str, staff=None) -> CohortView:
     """A cohort as `staff` may see it (None: the public, who see open and running ones)."""
     cohort = db.session.scalar(_visible_to(staff).where(Cohort.id == cohort_id))
     if cohort is None:
         raise NotFound("No such cohort.")
-    describe([cohort])
-    if staff is None and cohort.view_status not in ("open", "running"):
+    view = describe([cohort])[0]
+    if staff is None and view.view_status not in (CohortStatus.OPEN, CohortStatus.RUNNING):
         raise NotFound("No such cohort.")
-    return cohort
+    return view
 
 
 def list_cohorts(staff, query: dict) -> Page:
@@ -159,63 +205,70 @@ def list_cohorts(staff, query: dict) -> Page:
     stmt = _visible_to(staff).order_by(Cohort.start_date, Cohort.id)
     wanted = query.get("status")
     if staff is None:
-        wanted = "open"
+        wanted = CohortStatus.OPEN
     if query.get("program_id"):
         stmt = stmt.where(Cohort.program_id == query["program_id"])
-    if wanted in ("draft", "cancelled"):
+    if wanted in (CohortStatus.DRAFT, CohortStatus.CANCELLED):
         stmt = stmt.where(Cohort.status == wanted)
-    elif wanted in ("open", "closed", "running", "completed"):
+    elif wanted is not None:
         # Derived statuses depend on the sessions' instants: compare against them in SQL.
         at = clock.now()
         first = select(Session.starts_at).where(Session.cohort_id == Cohort.id).order_by(Session.number).limit(1)
         last = select(Session.ends_at).where(Session.cohort_id == Cohort.id).order_by(Session.number.desc()).limit(1)
-        stmt = stmt.where(Cohort.status.in_(["open", "closed"]))
-        if wanted in ("open", "closed"):
+        stmt = stmt.where(Cohort.status.in_([CohortStatus.OPEN, CohortStatus.CLOSED]))
+        if wanted in (CohortStatus.OPEN, CohortStatus.CLOSED):
             stmt = stmt.where(Cohort.status == wanted, first.scalar_subquery() > at)
-        elif wanted == "running":
+        elif wanted == CohortStatus.RUNNING:
             stmt = stmt.where(first.scalar_subquery() <= at, last.scalar_subquery() > at)
         else:
             stmt = stmt.where(last.scalar_subquery() <= at)
     page = paginate(stmt, query["page"], query["page_size"])
-    describe(page.items)
+    page.items = describe(page.items)
     return page
 
 
-def update_cohort(cohort_id: str, data: dict, staff) -> Cohort:
+def update_cohort(cohort_id: str, data: dict, staff) -> CohortView:
     """Change a cohort's settings or status, under the cohort's lock."""
-    from ..enrolment import services as enrolment
-
-    begin_write()
-    cohort = lock_cohort(cohort_id)
-    at = clock.now()
-    if "capacity" in data:
-        taken = seat_counts([cohort], at)[cohort.id].taken
-        if data["capacity"] < taken:
-            raise Conflict(f"{taken} seats are taken; capacity cannot go below that.")
-    if "facilitator_ids" in data:
-        cohort.facilitators = _facilitators(data.pop("facilitator_ids"))
-    new_status = data.pop("status", cohort.status)
-    raised = data.get("capacity", cohort.capacity) > cohort.capacity
-    for key, value in data.items():
-        setattr(cohort, key, value)
-    cohort.updated_at = at
-    if new_status != cohort.status:
-        if new_status not in COHORT_TRANSITIONS[cohort.status]:
-            raise Conflict(f"A {cohort.status} cohort cannot become {new_status}.")
-        cohort.status = new_status
-        if new_status == "cancelled":
-            enrolment.cancel_cohort_enrolments(cohort, staff)
-    if raised and cohort.status != "cancelled":
-        enrolment.offer_free_seats(cohort)
-    db.session.commit()
+    with write_transaction():
+        cohort = lock_cohort(cohort_id)
+        at = clock.now()
+        if "capacity" in data:
+            taken = seat_counts([cohort], at)[cohort.id].taken
+            if data["capacity"] < taken:
+                raise Conflict(f"{taken} seats are taken; capacity cannot go below that.")
+        if "facilitator_ids" in data:
+            cohort.facilitators = _facilitators(data.pop("facilitator_ids"))
+        new_status = data.pop("status", cohort.status)
+        raised = data.get("capacity", cohort.capacity) > cohort.capacity
+        for key, value in data.items():
+            setattr(cohort, key, value)
+        cohort.updated_at = at
+        if new_status != cohort.status:
+            if new_status not in COHORT_TRANSITIONS[cohort.status]:
+                raise Conflict(f"A {cohort.status} cohort cannot become {new_status}.")
+            cohort.status = new_status
+            if new_status == CohortStatus.CANCELLED:
+                publish(CohortCancelled(cohort, staff))
+        if raised and cohort.status != CohortStatus.CANCELLED:
+            publish(SeatsAdded(cohort))
     return describe([cohort])[0]
 
 
-def lock_cohort(cohort_id: str) -> Cohort:
-    """Load a cohort and hold its row lock until the transaction ends (call begin_write first)."""
-    cohort = db.session.scalar(select(Cohort).where(Cohort.id == cohort_id).with_for_update(of=Cohort))
+def lock_cohort(cohort_id: str, *, skip_locked: bool = False) -> Cohort | None:
+    """Load a cohort and hold its row lock until the write transaction ends.
+
+    On PostgreSQL this is the row lock (FOR UPDATE OF cohorts, so the program row
+    stays free); on SQLite the write transaction already holds the database's lock.
+    With skip_locked, a cohort another transaction holds is None (jobs pass over it).
+    """
+    require_write()
+    stmt = select(Cohort).where(Cohort.id == cohort_id).with_for_update(of=Cohort, skip_locked=skip_locked)
+    cohort = db.session.scalar(stmt)
     if cohort is None:
+        if skip_locked:
+            return None
         raise NotFound("No such cohort.")
+    note_lock("cohort", cohort.id)
     return cohort
 
 
@@ -224,47 +277,40 @@ def lock_cohort(cohort_id: str) -> Cohort:
 
 def update_session(session_id: str, data: dict) -> Session:
     """Reschedule, retitle, or cancel one session; raises its change counter."""
-    begin_write()
-    session = db.session.get(Session, session_id)
-    if session is None:
-        raise NotFound("No such session.")
-    lock_cohort(session.cohort_id)
-    if session.cohort.status == "cancelled":
-        raise Conflict("The cohort is cancelled; its sessions cannot change.")
-    length = (
-        timedelta(minutes=data["duration_minutes"])
-        if "duration_minutes" in data
-        else session.ends_at - session.starts_at
-    )
-    starts = data.get("starts_at") or session.starts_at
-    if "local_start" in data:
-        wall, offset = data["local_start"]
-        try:
-            starts = resolve_local(wall, ZoneInfo(session.cohort.timezone), offset, "local_start")
-        except ScheduleError as exc:
-            raise Invalid.field(exc.field, exc.message) from None
-    changed = False
-    if starts != session.starts_at or starts + length != session.ends_at:
-        session.starts_at, session.ends_at = starts, starts + length
-        changed = True
-    if "title" in data and data["title"] != session.title:
-        session.title = data["title"]
-        changed = True
-    if "status" in data and data["status"] != session.status:
-        if session.status == "cancelled" and session.starts_at <= clock.now():
-            raise Conflict("A cancelled session that has already passed cannot be restored.")
-        session.status = data["status"]
-        changed = True
-    if changed:
-        session.sequence += 1
-        session.updated_at = clock.now()
-        _announce_session_change(session)
-    db.session.commit()
+    with write_transaction():
+        cohort_id = db.session.scalar(select(Session.cohort_id).where(Session.id == session_id))
+        if cohort_id is None:
+            raise NotFound("No such session.")
+        cohort = lock_cohort(cohort_id)
+        session = db.session.get(Session, session_id)
+        if cohort.status == CohortStatus.CANCELLED:
+            raise Conflict("The cohort is cancelled; its sessions cannot change.")
+        length = (
+            timedelta(minutes=data["duration_minutes"])
+            if "duration_minutes" in data
+            else session.ends_at - session.starts_at
+        )
+        starts = data.get("starts_at") or session.starts_at
+        if "local_start" in data:
+            wall, offset = data["local_start"]
+            try:
+                starts = resolve_local(wall, ZoneInfo(cohort.timezone), offset, "local_start")
+            except ScheduleError as exc:
+                raise Invalid.field(exc.field, exc.message) from None
+        changed = False
+        if starts != session.starts_at or starts + length != session.ends_at:
+            session.starts_at, session.ends_at = starts, starts + length
+            changed = True
+        if "title" in data and data["title"] != session.title:
+            session.title = data["title"]
+            changed = True
+        if "status" in data and data["status"] != session.status:
+            if session.status == SessionStatus.CANCELLED and session.starts_at <= clock.now():
+                raise Conflict("A cancelled session that has already passed cannot be restored.")
+            session.status = data["status"]
+            changed = True
+        if changed:
+            session.sequence += 1
+            session.updated_at = clock.now()
+            publish(SessionChanged(session))
     return session
-
-
-def _announce_session_change(session: Session) -> None:
-    """Hook: the notifications domain tells confirmed participants (same transaction)."""
-    from ..notifications import hooks
-
-    hooks.session_changed(session)

@@ -6,11 +6,12 @@ from defusedcsv import csv
 from flask import Blueprint, Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 
-from ..auth import DESK, FACILITATOR, PUBLIC, current_staff, participant_or_staff, staff
+from ..auth import DESK, FACILITATOR, PUBLIC, WEBHOOK, current_staff, participant_or_staff, staff
 from ..errors import Invalid
 from ..extensions import limiter
 from ..http import endpoint, json_response
-from . import services
+from ..payments.schemas import WebhookReceived
+from . import checkout, services
 from .schemas import (
     AuditOut,
     AuditQuery,
@@ -29,6 +30,8 @@ from .schemas import (
 )
 
 bp = Blueprint("enrolment", __name__, url_prefix="/api/v1")
+# Stripe's webhook keeps its own URL and name; what a payment does to a seat is enrolment's.
+webhook_bp = Blueprint("payments", __name__, url_prefix="/api/v1/payments")
 
 
 def _enrol_limit() -> str:
@@ -52,10 +55,7 @@ def _idempotency_key() -> str | None:
 @endpoint(PUBLIC, body=EnrolmentCreate, response=EnrolmentCreatedOut, status=201)
 def enrol(cohort_id, data):
     """Enrol in a cohort: confirmed, pending payment with a held seat, or waitlisted."""
-    status, body = services.enrol(
-        cohort_id, data, current_staff(), _idempotency_key(), render=EnrolmentCreatedOut().dump
-    )
-    return json_response(body, status)
+    return services.enrol(cohort_id, data, current_staff(), _idempotency_key())
 
 
 @bp.get("/enrolments/<enrolment_id>")
@@ -179,3 +179,10 @@ def transfer(enrolment_id, data):
 def audit(query):
     """Who changed which enrolment, when, from what to what."""
     return services.audit(query)
+
+
+@webhook_bp.post("/stripe/webhook")
+@endpoint(WEBHOOK, response=WebhookReceived)
+def stripe_webhook():
+    """Apply a signed Stripe event at most once (400 bad or stale signature, 503 retry later)."""
+    return checkout.handle_stripe_event(request.get_data(cache=True), request.headers.get("Stripe-Signature"))

@@ -1,27 +1,43 @@
 """Participants, their enrolments (with the guarded state machine), and the staff audit log."""
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, text
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, and_, or_, text
+from sqlalchemy.ext.hybrid import hybrid_method
 
 from ..clock import now
-from ..database import UTCDateTime, new_id, new_token
+from ..database import UTCDateTime, new_id, new_token, one_of
 from ..errors import Conflict
 from ..extensions import db
 
+
+class EnrolmentStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    WAITLISTED = "waitlisted"
+    OFFERED = "offered"
+    CONFIRMED = "confirmed"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"
+
+
+S = EnrolmentStatus
 # status -> the statuses it may become (the table in API.md).
 TRANSITIONS = {
-    "pending_payment": {"confirmed", "expired", "withdrawn", "cancelled"},
-    "waitlisted": {"offered", "withdrawn", "cancelled"},
-    "offered": {"pending_payment", "confirmed", "expired", "withdrawn", "cancelled"},
-    "confirmed": {"withdrawn", "cancelled"},
-    "expired": set(),
-    "withdrawn": set(),
-    "cancelled": set(),
+    S.PENDING_PAYMENT: {S.CONFIRMED, S.EXPIRED, S.WITHDRAWN, S.CANCELLED},
+    S.WAITLISTED: {S.OFFERED, S.WITHDRAWN, S.CANCELLED},
+    S.OFFERED: {S.PENDING_PAYMENT, S.CONFIRMED, S.EXPIRED, S.WITHDRAWN, S.CANCELLED},
+    S.CONFIRMED: {S.WITHDRAWN, S.CANCELLED},
+    S.EXPIRED: set(),
+    S.WITHDRAWN: set(),
+    S.CANCELLED: set(),
 }
-STATUSES = tuple(TRANSITIONS)
-ACTIVE = ("pending_payment", "waitlisted", "offered", "confirmed")
-_ACTIVE_SQL = "status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed')"
+STATUSES = tuple(EnrolmentStatus)
+ACTIVE = (S.PENDING_PAYMENT, S.WAITLISTED, S.OFFERED, S.CONFIRMED)
+# Who holds or held a seat: the roster.
+SEAT_STATUSES = (S.CONFIRMED, S.PENDING_PAYMENT, S.OFFERED)
+_ACTIVE_SQL = "status IN (" + ", ".join(f"'{s}'" for s in ACTIVE) + ")"
 
 
 def normalise_email(email: str) -> str:
@@ -29,20 +45,23 @@ def normalise_email(email: str) -> str:
 
 
 class Participant(db.Model):
-    """One person, known by their normalised email; owns one calendar feed."""
+    """One person, known by their normalised email.
+
+    Owns nothing a request can unlock: holding one enrolment's manage token proves
+    nothing about the email's other enrolments, so feeds and links hang off enrolments.
+    """
 
     __tablename__ = "participants"
 
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("par"))
     email_normalised = db.Column(db.String(254), nullable=False, unique=True)
-    feed_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("cal"))
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
 
 
 class Enrolment(db.Model):
     __tablename__ = "enrolments"
     __table_args__ = (
-        CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        one_of("status", EnrolmentStatus, name="status"),
         CheckConstraint("status != 'pending_payment' OR hold_expires_at IS NOT NULL", name="hold_has_expiry"),
         CheckConstraint("status != 'offered' OR offer_expires_at IS NOT NULL", name="offer_has_expiry"),
         CheckConstraint("amount_paid >= 0", name="amount_paid_not_negative"),
@@ -67,6 +86,8 @@ class Enrolment(db.Model):
     phone = db.Column(db.String(40))
     timezone = db.Column(db.String(64))
     manage_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("mng"))
+    # This enrolment's calendar feed (one per enrolment, rotated on its own).
+    feed_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("cal"))
     hold_expires_at = db.Column(UTCDateTime)
     offer_expires_at = db.Column(UTCDateTime)
     # Order in the waitlist: lower goes first. Positions (1, 2, …) are computed from it.
@@ -79,20 +100,58 @@ class Enrolment(db.Model):
     cohort = db.relationship("Cohort")
     participant = db.relationship(Participant)
 
+    # The two seat rules, each written once and usable in Python and in SQL
+    # (Enrolment.holds_seat(at) in a WHERE clause): counting, expiry and lists share them.
+
+    @hybrid_method
     def holds_seat(self, at: datetime) -> bool:
-        """Whether this enrolment takes a seat at instant `at` (expired holds take none)."""
-        if self.status == "confirmed":
+        """Takes a seat at instant `at`: confirmed, or a hold or offer not yet past its expiry."""
+        if self.status == S.CONFIRMED:
             return True
-        if self.status == "pending_payment":
+        if self.status == S.PENDING_PAYMENT:
             return self.hold_expires_at > at
-        if self.status == "offered":
+        if self.status == S.OFFERED:
             return self.offer_expires_at > at
         return False
 
-    def move_to(self, status: str) -> None:
-        """The one place an enrolment's status changes; refuses moves the contract forbids."""
+    @holds_seat.expression
+    def holds_seat(cls, at: datetime):
+        return or_(
+            cls.status == S.CONFIRMED,
+            and_(cls.status == S.PENDING_PAYMENT, cls.hold_expires_at > at),
+            and_(cls.status == S.OFFERED, cls.offer_expires_at > at),
+        )
+
+    @hybrid_method
+    def lapsed(self, at: datetime) -> bool:
+        """A hold or offer past its expiry that no job has marked expired yet (it holds nothing)."""
+        if self.status == S.PENDING_PAYMENT:
+            return self.hold_expires_at <= at
+        if self.status == S.OFFERED:
+            return self.offer_expires_at <= at
+        return False
+
+    @lapsed.expression
+    def lapsed(cls, at: datetime):
+        return or_(
+            and_(cls.status == S.PENDING_PAYMENT, cls.hold_expires_at <= at),
+            and_(cls.status == S.OFFERED, cls.offer_expires_at <= at),
+        )
+
+    def move_to(self, status: EnrolmentStatus) -> None:
+        """The one place an enrolment's status changes; refuses moves the contract forbids.
+
+        Moving on to another active status clears the deadline of the one left, so a
+        confirmed person shows no stale hold or offer expiry (a finished enrolment
+        keeps its last deadline, for the record).
+        """
         if status not in TRANSITIONS[self.status]:
             raise Conflict(f"An enrolment that is {self.status} cannot become {status}.")
+        if status in ACTIVE:
+            if status != S.PENDING_PAYMENT:
+                self.hold_expires_at = None
+            if status != S.OFFERED:
+                self.offer_expires_at = None
         self.status = status
         self.updated_at = now()
 
@@ -110,9 +169,11 @@ class AuditEntry(db.Model):
     after = db.Column(db.JSON)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
 
+    staff = db.relationship("Staff")
+
 
 class IdempotencyRecord(db.Model):
-    """The first response to a request sent with an Idempotency-Key, replayed on retries."""
+    """A request sent with an Idempotency-Key, and the enrolment it made: a retry replays it."""
 
     __tablename__ = "idempotency_records"
     __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_records_scope_key"),)
@@ -121,6 +182,5 @@ class IdempotencyRecord(db.Model):
     scope = db.Column(db.String(200), nullable=False)
     key = db.Column(db.String(200), nullable=False)
     request_hash = db.Column(db.String(64), nullable=False)
-    response_status = db.Column(db.Integer, nullable=False)
-    response_body = db.Column(db.JSON, nullable=False)
+    enrolment_id = db.Column(db.String(40), db.ForeignKey("enrolments.id"), nullable=False)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)

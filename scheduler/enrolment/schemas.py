@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate
 
 from ..cohorts.schemas import SessionOut
 from ..http import PageQuery
+from ..links import enrolment_feed_urls, manage_url
 from ..validation import Identifier, Instant, Name, PlainEmail, Timezone, Trimmed
 from .models import STATUSES
 
@@ -80,7 +81,7 @@ class EnrolmentSummaryOut(Schema):
     timezone = fields.String(allow_none=True)
     hold_expires_at = Instant(allow_none=True)
     offer_expires_at = Instant(allow_none=True)
-    waitlist_position = fields.Function(lambda e: getattr(e, "waitlist_position", None), allow_none=True)
+    waitlist_position = fields.Integer(allow_none=True)
     amount_paid = fields.Integer()
     payment_method = fields.String(allow_none=True)
     created_at = Instant()
@@ -99,10 +100,10 @@ class EnrolmentOut(EnrolmentSummaryOut):
     price_amount = fields.Function(lambda e: e.cohort.price_amount)
     sessions = fields.Function(lambda e: SessionOut(many=True).dump(e.cohort.sessions))
     meeting_url = fields.Function(lambda e: e.cohort.meeting_url)
-    calendar_url = fields.Function(lambda e: _feed_urls(e)["calendar_url"])
-    webcal_url = fields.Function(lambda e: _feed_urls(e)["webcal_url"])
-    payment = fields.Function(lambda e: getattr(e, "payment", None))
-    refund = fields.Function(lambda e: getattr(e, "refund", None))
+    calendar_url = fields.Function(lambda e: enrolment_feed_urls(e)["calendar_url"])
+    webcal_url = fields.Function(lambda e: enrolment_feed_urls(e)["webcal_url"])
+    payment = fields.Raw()
+    refund = fields.Raw()
 
     @post_dump(pass_original=True)
     def _hide_unless_confirmed(self, data, original, **kwargs):
@@ -115,24 +116,12 @@ class EnrolmentOut(EnrolmentSummaryOut):
         return data
 
 
-def _feed_urls(enrolment) -> dict:
-    from ..calendars.links import participant_feed_urls
-
-    return participant_feed_urls(enrolment.participant)
-
-
 class EnrolmentCreatedOut(EnrolmentSummaryOut):
     """The create response: the only place, with emails, that shows the manage token."""
 
-    payment = fields.Function(lambda e: getattr(e, "payment", None), allow_none=True)
+    payment = fields.Raw(allow_none=True)
     manage_token = fields.String()
     manage_url = fields.Function(lambda e: manage_url(e))
-
-
-def manage_url(enrolment) -> str:
-    from ..http import public_url
-
-    return public_url(f"/api/v1/enrolments/{enrolment.id}?token={enrolment.manage_token}")
 
 
 class RosterFacilitatorOut(Schema):
@@ -152,7 +141,7 @@ class RosterOut(RosterFacilitatorOut):
 
 class WaitlistOut(Schema):
     id = fields.String()
-    waitlist_position = fields.Function(lambda e: getattr(e, "waitlist_position", None), allow_none=True)
+    waitlist_position = fields.Integer(allow_none=True)
     status = fields.String()
     name = fields.String()
     email = fields.String()
@@ -165,6 +154,7 @@ class AuditOut(Schema):
     id = fields.String()
     enrolment_id = fields.String()
     staff_id = fields.String(allow_none=True)
+    staff_name = fields.Function(lambda a: a.staff.name if a.staff else None)
     action = fields.String()
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)

@@ -1,37 +1,22 @@
 """Seat arithmetic. Counted from enrolment rows, never from a stored counter.
 
-A hold or offer past its expiry holds nothing, even before a job notices it.
+A hold or offer past its expiry holds nothing, even before a job notices it
+(Enrolment.holds_seat is the one definition, in Python and in SQL).
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import case, func, select
 
+from ..cohorts.models import SeatCount
+from ..cohorts.services import count_seats_with
 from ..extensions import db
-from .models import Enrolment
+from .models import Enrolment, EnrolmentStatus
+
+__all__ = ["SeatCount", "seat_counts"]
 
 
-@dataclass(frozen=True)
-class SeatCount:
-    capacity: int
-    taken: int
-    waitlisted: int
-
-    @property
-    def available(self) -> int:
-        return max(0, self.capacity - self.taken)
-
-
-def holds_seat_clause(at: datetime):
-    """SQL for Enrolment.holds_seat(at)."""
-    return or_(
-        Enrolment.status == "confirmed",
-        and_(Enrolment.status == "pending_payment", Enrolment.hold_expires_at > at),
-        and_(Enrolment.status == "offered", Enrolment.offer_expires_at > at),
-    )
-
-
+@count_seats_with
 def seat_counts(cohorts, at: datetime) -> dict[str, SeatCount]:
     """SeatCount for each cohort, in one query."""
     ids = [c.id for c in cohorts]
@@ -40,8 +25,8 @@ def seat_counts(cohorts, at: datetime) -> dict[str, SeatCount]:
         stmt = (
             select(
                 Enrolment.cohort_id,
-                func.sum(case((holds_seat_clause(at), 1), else_=0)),
-                func.sum(case((Enrolment.status == "waitlisted", 1), else_=0)),
+                func.sum(case((Enrolment.holds_seat(at), 1), else_=0)),
+                func.sum(case((Enrolment.status == EnrolmentStatus.WAITLISTED, 1), else_=0)),
             )
             .where(Enrolment.cohort_id.in_(ids))
             .group_by(Enrolment.cohort_id)

@@ -1,39 +1,66 @@
-"""Enrolment use cases. Each public function is one transaction under the cohort's lock.
+"""Enrolment use cases. Each public function is one write transaction under the cohort's lock.
 
-Lock, recount, write: every change that can take or free a seat first takes the
-write lock (begin_write), then the cohort row's lock (lock_cohort), then counts
-seats from the enrolment rows (seats.py), then writes and commits. Lapsed holds
-and offers already count as free; `_settle` also marks them expired and offers
-their seats to the waitlist, so that nobody waiting is skipped by a newcomer.
+Lock, recount, write: every change that can take or free a seat runs inside
+write_transaction(), first takes the cohort row's lock (lock_enrolment /
+lock_cohort), then counts seats from the enrolment rows (seats.py), then writes.
+Lapsed holds and offers already count as free; `_settle` also marks them expired
+and offers their seats to the waitlist, so that nobody waiting is skipped by a
+newcomer. Stripe is called only after the commit (payments.ledger.create_intent).
+
+People hear of every change through events (events.py) that the notifications
+domain subscribes to; staff actions are written to the audit log here.
 """
 
 import hashlib
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import clock
-from ..cohorts.models import Cohort
+from ..cohorts.models import Cohort, CohortStatus
 from ..cohorts.services import get_cohort, lock_cohort
-from ..database import begin_write, is_sqlite
+from ..database import Page, new_id, paginate, require_lock, require_write, write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..events import publish
 from ..extensions import db
-from ..http import Page, paginate
-from ..notifications import hooks
-from ..payments import services as payments
-from .models import ACTIVE, AuditEntry, Enrolment, IdempotencyRecord, Participant, normalise_email
+from ..payments import gateway, ledger
+from ..payments.models import Payment, Provider
+from . import events
+from .models import (
+    ACTIVE,
+    SEAT_STATUSES,
+    AuditEntry,
+    Enrolment,
+    IdempotencyRecord,
+    Participant,
+    normalise_email,
+)
+from .models import EnrolmentStatus as S
 from .seats import seat_counts
 
-SEAT_STATUSES = ("confirmed", "pending_payment", "offered")
+
+@dataclass(frozen=True)
+class EnrolmentView:
+    """An enrolment as a use case leaves it: the row, plus what the row does not store."""
+
+    enrolment: Enrolment
+    waitlist_position: int | None = None
+    payment: dict | None = None
+    refund: dict | None = None
+
+    def __getattr__(self, name):  # the row's own fields, for the schemas
+        return getattr(self.enrolment, name)
 
 
 # ---- helpers ----------------------------------------------------------------------------------
 
 
 def _snapshot(enrolment: Enrolment, **extra) -> dict:
-    snap = {"status": enrolment.status, "amount_paid": enrolment.amount_paid, "cohort_id": enrolment.cohort_id}
+    snap = {"status": str(enrolment.status), "amount_paid": enrolment.amount_paid, "cohort_id": enrolment.cohort_id}
     snap.update(extra)
     return snap
 
@@ -59,8 +86,11 @@ def _load(enrolment_id: str) -> Enrolment:
 
 
 def lock_enrolment(enrolment_id: str) -> Enrolment:
-    """Begin a write, lock the enrolment's cohort row, and return the enrolment (NotFound otherwise)."""
-    begin_write()
+    """Lock the enrolment's cohort row and return the enrolment (NotFound otherwise).
+
+    Runs inside write_transaction(); the cohort lock is what serialises every seat change.
+    """
+    require_write()
     cohort_id = db.session.scalar(select(Enrolment.cohort_id).where(Enrolment.id == enrolment_id))
     if cohort_id is None:
         raise NotFound("No such enrolment.")
@@ -78,25 +108,17 @@ def _first_session_started(cohort: Cohort, at) -> bool:
 
 
 def _expire_lapsed(cohort: Cohort, at) -> list[Enrolment]:
-    """Mark this cohort's lapsed holds and offers expired (caller holds the lock)."""
+    """Mark this cohort's lapsed holds and offers expired (under the cohort's lock)."""
+    require_lock("cohort", cohort.id)
     lapsed = db.session.scalars(
-        select(Enrolment).where(
-            Enrolment.cohort_id == cohort.id,
-            or_(
-                and_(Enrolment.status == "pending_payment", Enrolment.hold_expires_at <= at),
-                and_(Enrolment.status == "offered", Enrolment.offer_expires_at <= at),
-            ),
-        )
+        select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.lapsed(at)).order_by(Enrolment.id)
     ).all()
     for enrolment in lapsed:
         before = _snapshot(enrolment)
         was = enrolment.status
-        enrolment.move_to("expired")
+        enrolment.move_to(S.EXPIRED)
         record(enrolment, None, "expired", before)
-        if was == "pending_payment":
-            hooks.hold_expired(enrolment)
-        else:
-            hooks.offer_expired(enrolment)
+        publish(events.HoldExpired(enrolment) if was == S.PENDING_PAYMENT else events.OfferExpired(enrolment))
     return lapsed
 
 
@@ -112,19 +134,21 @@ def _next_rank(cohort: Cohort) -> int:
     ) + 1
 
 
-def _offer(enrolment: Enrolment, cohort: Cohort, at) -> None:
-    enrolment.move_to("offered")
+def _offer(enrolment: Enrolment, cohort: Cohort, at, *, tell: bool = True) -> None:
+    enrolment.move_to(S.OFFERED)
     enrolment.offer_expires_at = at + timedelta(hours=cohort.offer_hours)
-    hooks.seat_offered(enrolment)
+    if tell:
+        publish(events.SeatOffered(enrolment))
 
 
-def offer_free_seats(cohort) -> list[Enrolment]:
-    """Offer every free seat to the head of the waitlist (caller holds the lock).
+def offer_free_seats(cohort: Cohort) -> list[Enrolment]:
+    """Offer every free seat to the head of the waitlist (under the cohort's lock).
 
     Offers stop once the first session has started; staff may still offer by hand.
     """
+    require_lock("cohort", cohort.id)
     at = clock.now()
-    if _first_session_started(cohort, at) or cohort.status == "cancelled":
+    if _first_session_started(cohort, at) or cohort.status == CohortStatus.CANCELLED:
         return []
     db.session.flush()
     free = seat_counts([cohort], at)[cohort.id].available
@@ -132,56 +156,38 @@ def offer_free_seats(cohort) -> list[Enrolment]:
         return []
     heads = db.session.scalars(
         select(Enrolment)
-        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == "waitlisted")
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == S.WAITLISTED)
         .order_by(Enrolment.waitlist_rank, Enrolment.created_at, Enrolment.id)
         .limit(free)
     ).all()
     for enrolment in heads:
+        before = _snapshot(enrolment)
         _offer(enrolment, cohort, at)
-        record(
-            enrolment,
-            None,
-            "offered",
-            {"status": "waitlisted", "amount_paid": enrolment.amount_paid, "cohort_id": enrolment.cohort_id},
-        )
+        record(enrolment, None, "offered", before)
     return list(heads)
+
+
+def _positions(cohort_ids: set[str]) -> dict[str, int]:
+    """Waitlist position (1 is next) of every waitlisted enrolment of these cohorts, in one query."""
+    positions: dict[str, int] = {}
+    if cohort_ids:
+        rows = db.session.execute(
+            select(Enrolment.id, Enrolment.cohort_id)
+            .where(Enrolment.cohort_id.in_(cohort_ids), Enrolment.status == S.WAITLISTED)
+            .order_by(Enrolment.cohort_id, Enrolment.waitlist_rank, Enrolment.id)
+        )
+        counter: dict[str, int] = {}
+        for eid, cid in rows:
+            counter[cid] = counter.get(cid, 0) + 1
+            positions[eid] = counter[cid]
+    return positions
 
 
 def waitlist_position(enrolment: Enrolment) -> int | None:
     """1 for the next in line; None unless waitlisted."""
-    if enrolment.status != "waitlisted":
+    if enrolment.status != S.WAITLISTED:
         return None
-    ahead = db.session.scalar(
-        select(func.count())
-        .select_from(Enrolment)
-        .where(
-            Enrolment.cohort_id == enrolment.cohort_id,
-            Enrolment.status == "waitlisted",
-            or_(
-                Enrolment.waitlist_rank < enrolment.waitlist_rank,
-                and_(Enrolment.waitlist_rank == enrolment.waitlist_rank, Enrolment.id < enrolment.id),
-            ),
-        )
-    )
-    return ahead + 1
-
-
-def _attach_positions(enrolments: list[Enrolment]) -> None:
-    """Set .waitlist_position on each, with one query for the lot."""
-    cohort_ids = {e.cohort_id for e in enrolments if e.status == "waitlisted"}
-    positions = {}
-    if cohort_ids:
-        rows = db.session.execute(
-            select(Enrolment.id, Enrolment.cohort_id)
-            .where(Enrolment.cohort_id.in_(cohort_ids), Enrolment.status == "waitlisted")
-            .order_by(Enrolment.cohort_id, Enrolment.waitlist_rank, Enrolment.id)
-        )
-        counter: dict = {}
-        for eid, cid in rows:
-            counter[cid] = counter.get(cid, 0) + 1
-            positions[eid] = counter[cid]
-    for enrolment in enrolments:
-        enrolment.waitlist_position = positions.get(enrolment.id)
+    return _positions({enrolment.cohort_id}).get(enrolment.id)
 
 
 def _participant_for(email: str) -> Participant:
@@ -200,48 +206,121 @@ def _participant_for(email: str) -> Participant:
     return participant
 
 
+def _write(enrolment: Enrolment) -> None:
+    # Rows that name it (audit, outbox, payments) carry only its id: insert it first.
+    db.session.add(enrolment)
+    db.session.flush()
+
+
 def _request_hash(data: dict) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# ---- paying for a held seat: the row under the lock, Stripe after the commit ------------------
+
+
+def _hold_seat(enrolment: Enrolment, cohort: Cohort, at) -> Payment | None:
+    """Start a hold pending payment; returns the card payment row whose intent comes after commit."""
+    enrolment.hold_expires_at = at + timedelta(minutes=cohort.hold_minutes)
+    _write(enrolment)
+    card = None
+    if gateway.configured():
+        card = ledger.open_card_payment(enrolment.id, cohort.price_amount, cohort.currency)
+        how = {"provider": "stripe", "amount": cohort.price_amount, "currency": cohort.currency}
+    else:
+        how = ledger.manual_instructions(cohort.price_amount, cohort.currency)
+    publish(events.SeatHeld(enrolment, how))
+    return card
+
+
+def _payment_after_commit(card: Payment | None, enrolment: Enrolment) -> dict | None:
+    """The `payment` a held seat shows: Stripe's intent, created now that no lock is held."""
+    if enrolment.status != S.PENDING_PAYMENT:
+        return None
+    if card is not None:
+        return ledger.create_intent(card.id, enrolment.cohort_id)
+    return ledger.manual_instructions(enrolment.cohort.price_amount, enrolment.cohort.currency)
+
+
+def current_payment(enrolment: Enrolment) -> dict | None:
+    """How to pay for a held seat now (read only): the latest card payment, or manual."""
+    if enrolment.status != S.PENDING_PAYMENT:
+        return None
+    latest = db.session.scalar(
+        select(Payment)
+        .where(Payment.enrolment_id == enrolment.id, Payment.provider == Provider.STRIPE)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(1)
+    )
+    if latest is None:
+        return ledger.manual_instructions(enrolment.cohort.price_amount, enrolment.cohort.currency)
+    return ledger.instructions(latest)
 
 
 # ---- enrol ------------------------------------------------------------------------------------
 
 
-def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = None, render=None) -> tuple[int, dict]:
-    """Enrol a person: confirmed, pending_payment with a hold, or waitlisted; returns (status, body).
+def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = None) -> EnrolmentView:
+    """Enrol a person: confirmed, pending_payment with a hold, or waitlisted.
 
-    With an Idempotency-Key, a retry of the same request replays the first response.
-    `render(enrolment) -> dict` makes the response body (the view's schema).
+    With an Idempotency-Key, a retry of the same request returns the same enrolment.
     """
-    begin_write()
-    cohort = lock_cohort(cohort_id)
-    scope = f"enrol:{cohort.id}"
     request_hash = _request_hash(data)
-    if idempotency_key:
-        previous = db.session.scalar(
-            select(IdempotencyRecord).where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == idempotency_key)
-        )
-        if previous is not None:
-            if previous.request_hash != request_hash:
+    scope, replay = f"enrol:{cohort_id}", None
+    with write_transaction():
+        cohort = lock_cohort(cohort_id)
+        if idempotency_key:
+            previous = db.session.scalar(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.scope == scope, IdempotencyRecord.key == idempotency_key
+                )
+            )
+            if previous is not None and previous.request_hash != request_hash:
                 raise Conflict(
                     "This Idempotency-Key was already used for a different request; use a new key for a new enrolment."
                 )
-            db.session.rollback()
-            return previous.response_status, previous.response_body
+            replay = previous.enrolment_id if previous is not None else None
+        made = _enrol_locked(cohort, data, staff) if replay is None else None
+        if made is not None:
+            enrolment, card, position = made
+            if idempotency_key:
+                db.session.add(
+                    IdempotencyRecord(
+                        scope=scope, key=idempotency_key, request_hash=request_hash, enrolment_id=enrolment.id
+                    )
+                )
+    if replay is not None:
+        return _replayed(replay)
+    if made is None:
+        raise Conflict("This email is already enrolled or waiting in this cohort; we have sent it a message.")
+    return EnrolmentView(enrolment, position, _payment_after_commit(card, enrolment))
+
+
+def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment | None, int | None] | None:
+    """Enrol under the cohort's lock; None when the address already has an active enrolment here."""
     at = clock.now()
-    if cohort.display_status(at) != "open":
-        raise Conflict(f"This cohort is {cohort.display_status(at)}, not open for enrolment.")
+    status = cohort.display_status(at)
+    if status != CohortStatus.OPEN:
+        if status == CohortStatus.DRAFT:
+            raise NotFound("No such cohort.")  # a draft is not public: do not reveal it exists
+        raise Conflict(f"This cohort is {status}, not open for enrolment.")
     _settle(cohort, at)
     participant = _participant_for(data["email"])
     already = db.session.scalar(
-        select(Enrolment.status).where(
-            Enrolment.cohort_id == cohort.id, Enrolment.participant_id == participant.id, Enrolment.status.in_(ACTIVE)
+        select(Enrolment).where(
+            Enrolment.cohort_id == cohort.id,
+            Enrolment.participant_id == participant.id,
+            Enrolment.status.in_(ACTIVE),
         )
     )
     if already is not None:
-        raise Conflict(f"This email already has an active enrolment in this cohort ({already}).")
+        # Whoever sent this may not own the address: the answer says nothing of that
+        # enrolment's state; its owner hears of the attempt by email (committed, then 409).
+        publish(events.EnrolAgainAttempted(already))
+        return None
     counts = seat_counts([cohort], at)[cohort.id]
     enrolment = Enrolment(
+        id=new_id("enr"),
         cohort=cohort,
         participant=participant,
         name=data["name"],
@@ -251,192 +330,184 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
         created_at=at,
         updated_at=at,
     )
+    card, position = None, None
     # A newcomer takes a seat only when nobody is waiting for it.
     if counts.available > 0 and counts.waitlisted == 0:
-        if cohort.price_amount > 0:
-            enrolment.status = "pending_payment"
-            enrolment.hold_expires_at = at + timedelta(minutes=cohort.hold_minutes)
-        else:
-            enrolment.status = "confirmed"
+        enrolment.status = S.PENDING_PAYMENT if cohort.price_amount > 0 else S.CONFIRMED
     else:
-        enrolment.status = "waitlisted"
+        enrolment.status = S.WAITLISTED
         enrolment.waitlist_rank = _next_rank(cohort)
-    db.session.add(enrolment)
-    db.session.flush()
-    enrolment.payment = None
-    enrolment.waitlist_position = None
-    if enrolment.status == "pending_payment":
-        enrolment.payment = payments.start_payment(enrolment)
-        hooks.enrolment_received(enrolment, enrolment.payment)
-    elif enrolment.status == "confirmed":
-        hooks.enrolment_confirmed(enrolment)
+    if enrolment.status == S.PENDING_PAYMENT:
+        card = _hold_seat(enrolment, cohort, at)
     else:
-        enrolment.waitlist_position = counts.waitlisted + 1
-        hooks.waitlisted(enrolment, enrolment.waitlist_position)
+        _write(enrolment)
+        if enrolment.status == S.CONFIRMED:
+            publish(events.Confirmed(enrolment))
+        else:
+            position = counts.waitlisted + 1
+            publish(events.Waitlisted(enrolment, position))
     record(enrolment, staff, "enrolled", None)
-    body = render(enrolment) if render else {"id": enrolment.id}
-    if idempotency_key:
-        db.session.add(
-            IdempotencyRecord(
-                scope=scope, key=idempotency_key, request_hash=request_hash, response_status=201, response_body=body
-            )
+    return enrolment, card, position
+
+
+def _replayed(enrolment_id: str) -> EnrolmentView:
+    """The enrolment an earlier request with the same Idempotency-Key made, as it stands."""
+    enrolment = _load(enrolment_id)
+    payment = current_payment(enrolment)
+    if payment and payment.get("status") == "unavailable":
+        # The first request could not reach Stripe: try again now (the same key, the same intent).
+        latest = db.session.scalar(
+            select(Payment.id).where(Payment.enrolment_id == enrolment.id).order_by(Payment.created_at.desc())
         )
-    db.session.commit()
-    return 201, body
+        payment = ledger.create_intent(latest, enrolment.cohort_id)
+    return EnrolmentView(enrolment, waitlist_position(enrolment), payment)
 
 
 # ---- participant (or staff) actions ---------------------------------------------------------
 
 
-def get_enrolment(enrolment_id: str) -> Enrolment:
-    """One enrolment with its cohort's sessions; position when waitlisted."""
+def get_enrolment(enrolment_id: str) -> EnrolmentView:
+    """One enrolment with its cohort's sessions; position when waitlisted, how to pay when held."""
     enrolment = _load(enrolment_id)
-    enrolment.waitlist_position = waitlist_position(enrolment)
-    return enrolment
+    return EnrolmentView(enrolment, waitlist_position(enrolment), current_payment(enrolment))
 
 
-def _refund_due(enrolment: Enrolment, at) -> int:
-    """Full refund until refund_cutoff_hours before the first session; none after."""
+def refund_due(enrolment: Enrolment, at: datetime) -> int:
+    """The policy: a full refund until refund_cutoff_hours before the first session; none after."""
     first = enrolment.cohort.first_session_start()
     if first is None or at < first - timedelta(hours=enrolment.cohort.refund_cutoff_hours):
         return enrolment.amount_paid
     return 0
 
 
-def withdraw(enrolment_id: str, staff=None, refund_amount: int | None = None) -> Enrolment:
+def _refunded(enrolment: Enrolment, amount: int, reason: str, staff) -> dict | None:
+    summary = ledger.refund(enrolment.id, amount, reason, staff)
+    return summary.as_dict() if summary else None
+
+
+def withdraw(enrolment_id: str, staff=None, refund_amount: int | None = None) -> EnrolmentView:
     """Withdraw an enrolment, refunding by the policy (staff may override the amount)."""
     if refund_amount is not None and staff is None:
         raise Forbidden("Only staff may set refund_amount; leave it out to get the refund the policy gives.")
-    enrolment = lock_enrolment(enrolment_id)
-    at = clock.now()
-    before = _snapshot(enrolment)
-    held = enrolment.holds_seat(at)
-    if enrolment.status in ("pending_payment", "offered") and not held:
-        what = "held seat" if enrolment.status == "pending_payment" else "offer"
-        raise Conflict(f"This enrolment's {what} has already expired; there is nothing to withdraw.")
-    if refund_amount is not None and refund_amount > enrolment.amount_paid:
-        raise Invalid.field(
-            "refund_amount", f"At most {enrolment.amount_paid} was paid; a refund cannot be more than that."
-        )
-    enrolment.move_to("withdrawn")
-    amount = refund_amount if refund_amount is not None else _refund_due(enrolment, at)
-    enrolment.refund = payments.refund(enrolment, amount, "withdrawn", staff) if amount > 0 else None
-    enrolment.payment = None
-    hooks.withdrawn(enrolment, enrolment.refund)
-    record(enrolment, staff, "withdrawn", before, refund=enrolment.refund)
-    if held:
-        offer_free_seats(enrolment.cohort)
-    enrolment.waitlist_position = None
-    db.session.commit()
-    return enrolment
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        at = clock.now()
+        before = _snapshot(enrolment)
+        held = enrolment.holds_seat(at)
+        if enrolment.status in (S.PENDING_PAYMENT, S.OFFERED) and not held:
+            what = "held seat" if enrolment.status == S.PENDING_PAYMENT else "offer"
+            raise Conflict(f"This enrolment's {what} has already expired; there is nothing to withdraw.")
+        if refund_amount is not None and refund_amount > enrolment.amount_paid:
+            raise Invalid.field(
+                "refund_amount", f"At most {enrolment.amount_paid} was paid; a refund cannot be more than that."
+            )
+        enrolment.move_to(S.WITHDRAWN)
+        amount = refund_amount if refund_amount is not None else refund_due(enrolment, at)
+        refund = _refunded(enrolment, amount, "withdrawn", staff)
+        publish(events.Withdrawn(enrolment, refund))
+        record(enrolment, staff, "withdrawn", before, refund=refund)
+        if held:
+            offer_free_seats(enrolment.cohort)
+    return EnrolmentView(enrolment, refund=refund)
 
 
 def _check_offer_open(enrolment: Enrolment, at, verb: str) -> None:
-    if enrolment.status != "offered":
+    if enrolment.status != S.OFFERED:
         raise Conflict(f"Only an offered seat can be {verb}; this enrolment is {enrolment.status}.")
     if enrolment.offer_expires_at <= at:
         raise Conflict(
-            f"The offer expired at {enrolment.offer_expires_at:%Y-%m-%dT%H:%M:%SZ}; it can no longer be " + verb + "."
+            f"The offer expired at {enrolment.offer_expires_at:%Y-%m-%dT%H:%M:%SZ}; it can no longer be {verb}."
         )
 
 
-def accept(enrolment_id: str, staff=None) -> Enrolment:
+def accept(enrolment_id: str, staff=None) -> EnrolmentView:
     """Accept an offered seat: a hold pending payment, or confirmed when the cohort is free."""
-    enrolment = lock_enrolment(enrolment_id)
-    at = clock.now()
-    _check_offer_open(enrolment, at, "accepted")
-    before = _snapshot(enrolment)
-    cohort = enrolment.cohort
-    enrolment.payment = None
-    if cohort.price_amount > 0:
-        enrolment.move_to("pending_payment")
-        enrolment.hold_expires_at = at + timedelta(minutes=cohort.hold_minutes)
-        enrolment.offer_expires_at = None
-        enrolment.payment = payments.start_payment(enrolment)
-        hooks.enrolment_received(enrolment, enrolment.payment)
-    else:
-        enrolment.move_to("confirmed")
-        enrolment.offer_expires_at = None
-        hooks.enrolment_confirmed(enrolment)
-    record(enrolment, staff, "accepted", before)
-    db.session.commit()
-    enrolment.waitlist_position = None
-    return enrolment
+    card = None
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        at = clock.now()
+        _check_offer_open(enrolment, at, "accepted")
+        before = _snapshot(enrolment)
+        cohort = enrolment.cohort
+        if cohort.price_amount > 0:
+            enrolment.move_to(S.PENDING_PAYMENT)
+            card = _hold_seat(enrolment, cohort, at)
+        else:
+            enrolment.move_to(S.CONFIRMED)
+            publish(events.Confirmed(enrolment))
+        record(enrolment, staff, "accepted", before)
+    return EnrolmentView(enrolment, payment=_payment_after_commit(card, enrolment))
 
 
-def decline(enrolment_id: str, staff=None) -> Enrolment:
+def decline(enrolment_id: str, staff=None) -> EnrolmentView:
     """Decline an offered seat; it goes to the next person waiting."""
-    enrolment = lock_enrolment(enrolment_id)
-    at = clock.now()
-    _check_offer_open(enrolment, at, "declined")
-    before = _snapshot(enrolment)
-    enrolment.move_to("withdrawn")
-    hooks.withdrawn(enrolment, None)
-    record(enrolment, staff, "declined", before)
-    offer_free_seats(enrolment.cohort)
-    db.session.commit()
-    enrolment.waitlist_position = None
-    return enrolment
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        _check_offer_open(enrolment, clock.now(), "declined")
+        before = _snapshot(enrolment)
+        enrolment.move_to(S.WITHDRAWN)
+        publish(events.Withdrawn(enrolment, None))
+        record(enrolment, staff, "declined", before)
+        offer_free_seats(enrolment.cohort)
+    return EnrolmentView(enrolment)
 
 
 def retry_payment(enrolment_id: str) -> dict:
     """A fresh way to pay for a held seat; the hold is not extended."""
-    enrolment = lock_enrolment(enrolment_id)
-    if enrolment.status != "pending_payment":
-        raise Conflict(f"Only an enrolment pending payment can be paid; this one is {enrolment.status}.")
-    if enrolment.hold_expires_at <= clock.now():
-        raise Conflict(
-            f"The hold expired at {enrolment.hold_expires_at:%Y-%m-%dT%H:%M:%SZ}; enrol again to get a new one."
-        )
-    payment = payments.start_payment(enrolment)
-    db.session.commit()
-    return payment
+    card = None
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        if enrolment.status != S.PENDING_PAYMENT:
+            raise Conflict(f"Only an enrolment pending payment can be paid; this one is {enrolment.status}.")
+        if enrolment.hold_expires_at <= clock.now():
+            raise Conflict(
+                f"The hold expired at {enrolment.hold_expires_at:%Y-%m-%dT%H:%M:%SZ}; enrol again to get a new one."
+            )
+        cohort = enrolment.cohort
+        if gateway.configured():
+            card = ledger.open_card_payment(enrolment.id, cohort.price_amount, cohort.currency)
+    return _payment_after_commit(card, enrolment)
 
 
-# ---- for the payments domain ------------------------------------------------------------------
+# ---- payments arriving (the webhook and the desk) ---------------------------------------------
 
 
-def apply_payment(enrolment: Enrolment, *, amount: int, currency: str, method: str, reference) -> str:
-    """Record a payment and confirm the seat (caller holds the lock; no commit).
+def apply_payment(enrolment: Enrolment, *, amount: int, method: str) -> str:
+    """Record a payment and confirm the seat (under the cohort's lock, inside the caller's transaction).
 
     Returns "confirmed", "already_confirmed", or "no_seat" (the hold lapsed and the
-    seat is gone, or the enrolment is over: the caller refunds in full and tells the
-    person, e.g. with hooks.payment_refunded_after_expiry).
+    seat is gone, or the enrolment is over: the caller refunds in full and tells the person).
     """
-    if enrolment.status == "confirmed":
+    require_lock("cohort", enrolment.cohort_id)
+    if enrolment.status == S.CONFIRMED:
         return "already_confirmed"
-    if enrolment.status not in ("pending_payment", "offered"):
+    if enrolment.status not in (S.PENDING_PAYMENT, S.OFFERED):
         return "no_seat"
     at = clock.now()
-    if not enrolment.holds_seat(at):
-        # The lapsed hold counts as free: is there a seat for this person now?
-        if seat_counts([enrolment.cohort], at)[enrolment.cohort_id].available <= 0:
-            # The caller refunds and tells the person once, lapse and refund together.
-            was = enrolment.status
-            enrolment.move_to("expired")
-            record(enrolment, None, "expired_unpaid_seat_gone", {"status": was})
-            return "no_seat"
+    # A lapsed hold counts as free: is there a seat for this person now?
+    if not enrolment.holds_seat(at) and seat_counts([enrolment.cohort], at)[enrolment.cohort_id].available <= 0:
+        was = enrolment.status
+        enrolment.move_to(S.EXPIRED)
+        record(enrolment, None, "expired_unpaid_seat_gone", {"status": str(was)})
+        return "no_seat"
     enrolment.amount_paid += amount
     enrolment.payment_method = method
-    enrolment.move_to("confirmed")
-    hooks.enrolment_confirmed(enrolment)
+    enrolment.move_to(S.CONFIRMED)
+    publish(events.Confirmed(enrolment))
     return "confirmed"
 
 
-def cancel_cohort_enrolments(cohort, staff) -> None:
-    """The cohort was cancelled: cancel every active enrolment, refunding in full (caller holds the lock)."""
+def cancel_with_cohort(cohort: Cohort, staff) -> None:
+    """The cohort was cancelled: cancel every active enrolment, refunding in full (under its lock)."""
+    require_lock("cohort", cohort.id)
     active = db.session.scalars(
-        select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_(ACTIVE))
+        select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_(ACTIVE)).order_by(Enrolment.id)
     ).all()
     for enrolment in active:
         before = _snapshot(enrolment)
-        enrolment.move_to("cancelled")
-        refund = (
-            payments.refund(enrolment, enrolment.amount_paid, "cohort_cancelled", staff)
-            if enrolment.amount_paid > 0
-            else None
-        )
-        hooks.cohort_cancelled(enrolment, refund)
+        enrolment.move_to(S.CANCELLED)
+        refund = _refunded(enrolment, enrolment.amount_paid, "cohort_cancelled", staff)
+        publish(events.CancelledWithCohort(enrolment, refund))
         record(enrolment, staff, "cohort_cancelled", before, refund=refund)
 
 
@@ -453,7 +524,8 @@ def search(query: dict) -> Page:
     if query.get("status"):
         stmt = stmt.where(Enrolment.status == query["status"])
     page = paginate(stmt, query["page"], query["page_size"])
-    _attach_positions(page.items)
+    positions = _positions({e.cohort_id for e in page.items if e.status == S.WAITLISTED})
+    page.items = [EnrolmentView(e, positions.get(e.id)) for e in page.items]
     return page
 
 
@@ -467,155 +539,144 @@ def roster(cohort_id: str, staff) -> list[Enrolment]:
     ).all()
 
 
-def waitlist(cohort_id: str, staff) -> list[Enrolment]:
+def waitlist(cohort_id: str, staff) -> list[EnrolmentView]:
     """Offered then waitlisted enrolments, in the order seats go to them."""
     cohort = get_cohort(cohort_id, staff)
     rows = db.session.scalars(
         select(Enrolment)
-        .where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_(("offered", "waitlisted")))
-        .order_by((Enrolment.status == "waitlisted"), Enrolment.waitlist_rank, Enrolment.id)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_((S.OFFERED, S.WAITLISTED)))
+        .order_by((Enrolment.status == S.WAITLISTED), Enrolment.waitlist_rank, Enrolment.id)
     ).all()
-    position = 0
+    views, position = [], 0
     for enrolment in rows:
-        if enrolment.status == "waitlisted":
+        if enrolment.status == S.WAITLISTED:
             position += 1
-            enrolment.waitlist_position = position
-        else:
-            enrolment.waitlist_position = None
-    return rows
+        views.append(EnrolmentView(enrolment, position if enrolment.status == S.WAITLISTED else None))
+    return views
 
 
-def move(enrolment_id: str, position: int, staff) -> Enrolment:
+def move(enrolment_id: str, position: int, staff) -> EnrolmentView:
     """Put a waitlisted person at `position` (1 is next) in the waitlist."""
-    enrolment = lock_enrolment(enrolment_id)
-    if enrolment.status != "waitlisted":
-        raise Conflict(f"Only a waitlisted enrolment can be moved; this one is {enrolment.status}.")
-    line = db.session.scalars(
-        select(Enrolment)
-        .where(Enrolment.cohort_id == enrolment.cohort_id, Enrolment.status == "waitlisted")
-        .order_by(Enrolment.waitlist_rank, Enrolment.id)
-    ).all()
-    if position > len(line):
-        raise Invalid.field(
-            "position",
-            f"The waitlist has {len(line)} {'person' if len(line) == 1 else 'people'}; give 1 to {len(line)}.",
-        )
-    old = line.index(enrolment) + 1
-    before = _snapshot(enrolment, waitlist_position=old)
-    line.remove(enrolment)
-    line.insert(position - 1, enrolment)
-    # Renumber the waiting ones; offered and finished rows keep their old ranks.
-    base = min(e.waitlist_rank for e in line)
-    for offset, item in enumerate(line):
-        item.waitlist_rank = base + offset
-    enrolment.updated_at = clock.now()
-    record(enrolment, staff, "moved", before, waitlist_position=position)
-    db.session.commit()
-    enrolment.waitlist_position = position
-    return enrolment
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        if enrolment.status != S.WAITLISTED:
+            raise Conflict(f"Only a waitlisted enrolment can be moved; this one is {enrolment.status}.")
+        line = db.session.scalars(
+            select(Enrolment)
+            .where(Enrolment.cohort_id == enrolment.cohort_id, Enrolment.status == S.WAITLISTED)
+            .order_by(Enrolment.waitlist_rank, Enrolment.id)
+        ).all()
+        if position > len(line):
+            people = "person" if len(line) == 1 else "people"
+            raise Invalid.field("position", f"The waitlist has {len(line)} {people}; give 1 to {len(line)}.")
+        old = line.index(enrolment) + 1
+        before = _snapshot(enrolment, waitlist_position=old)
+        line.remove(enrolment)
+        line.insert(position - 1, enrolment)
+        # Renumber the waiting ones; offered and finished rows keep their old ranks.
+        base = min(e.waitlist_rank for e in line)
+        for offset, item in enumerate(line):
+            item.waitlist_rank = base + offset
+        enrolment.updated_at = clock.now()
+        record(enrolment, staff, "moved", before, waitlist_position=position)
+    return EnrolmentView(enrolment, position)
 
 
-def offer(enrolment_id: str, staff) -> Enrolment:
+def offer(enrolment_id: str, staff) -> EnrolmentView:
     """Offer a seat to this waitlisted person now, out of order (also after the first session)."""
-    enrolment = lock_enrolment(enrolment_id)
-    cohort = enrolment.cohort
-    at = clock.now()
-    if enrolment.status != "waitlisted":
-        raise Conflict(f"Only a waitlisted enrolment can be offered a seat; this one is {enrolment.status}.")
-    _expire_lapsed(cohort, at)
-    db.session.flush()
-    if seat_counts([cohort], at)[cohort.id].available <= 0:
-        raise Conflict("No seat is free in this cohort; raise the capacity or wait for one to free.")
-    before = _snapshot(enrolment)
-    _offer(enrolment, cohort, at)
-    record(enrolment, staff, "offered_by_staff", before)
-    offer_free_seats(cohort)
-    db.session.commit()
-    enrolment.waitlist_position = None
-    return enrolment
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        cohort = enrolment.cohort
+        at = clock.now()
+        if enrolment.status != S.WAITLISTED:
+            raise Conflict(f"Only a waitlisted enrolment can be offered a seat; this one is {enrolment.status}.")
+        _expire_lapsed(cohort, at)
+        db.session.flush()
+        if seat_counts([cohort], at)[cohort.id].available <= 0:
+            raise Conflict("No seat is free in this cohort; raise the capacity or wait for one to free.")
+        before = _snapshot(enrolment)
+        _offer(enrolment, cohort, at)
+        record(enrolment, staff, "offered_by_staff", before)
+        offer_free_seats(cohort)
+    return EnrolmentView(enrolment)
 
 
-def confirm(enrolment_id: str, data: dict, staff) -> Enrolment:
+def confirm(enrolment_id: str, data: dict, staff) -> EnrolmentView:
     """Confirm with a payment taken at the desk; needs a seat the person holds, or a free one."""
-    enrolment = lock_enrolment(enrolment_id)
-    cohort = enrolment.cohort
-    at = clock.now()
-    if enrolment.status not in ("pending_payment", "offered", "waitlisted"):
-        raise Conflict(f"An enrolment that is {enrolment.status} cannot be confirmed.")
-    if not enrolment.holds_seat(at) and seat_counts([cohort], at)[cohort.id].available <= 0:
-        raise Conflict("This person holds no seat and none is free; offer one first or raise the capacity.")
-    before = _snapshot(enrolment)
-    if enrolment.status == "waitlisted":
-        _offer_silently(enrolment, cohort, at)
-    payments.record_desk_payment(enrolment, data["method"], data["amount"], data.get("reference"), staff)
-    result = apply_payment(
-        enrolment,
-        amount=data["amount"],
-        currency=cohort.currency,
-        method=data["method"],
-        reference=data.get("reference"),
-    )
-    if result != "confirmed":  # cannot happen: the seat was checked under the lock
-        raise Conflict("No seat is free in this cohort.")
-    record(enrolment, staff, "confirmed_at_desk", before, method=data["method"], reference=data.get("reference"))
-    db.session.commit()
-    enrolment.waitlist_position = None
-    return enrolment
-
-
-def _offer_silently(enrolment: Enrolment, cohort: Cohort, at) -> None:
-    # The desk confirms on the spot: the offer step is bookkeeping, not an email.
-    enrolment.move_to("offered")
-    enrolment.offer_expires_at = at + timedelta(hours=cohort.offer_hours)
-
-
-def transfer(enrolment_id: str, cohort_id: str, staff) -> Enrolment:
-    """Move a confirmed participant to another cohort with a free seat, keeping the payment."""
-    begin_write()
-    source_id = db.session.scalar(select(Enrolment.cohort_id).where(Enrolment.id == enrolment_id))
-    if source_id is None:
-        raise NotFound("No such enrolment.")
-    if source_id == cohort_id:
-        raise Conflict("The enrolment is already in that cohort; choose another one.")
-    if db.session.scalar(select(Cohort.id).where(Cohort.id == cohort_id)) is None:
-        raise Invalid.field("cohort_id", "No such cohort.")
-    # Two cohort locks, always in the same order, so two opposite transfers cannot deadlock.
-    locked = {cid: lock_cohort(cid) for cid in sorted((source_id, cohort_id))}
-    target = locked[cohort_id]
-    enrolment = _load(enrolment_id)
-    source = enrolment.cohort
-    at = clock.now()
-    if enrolment.status != "confirmed":
-        raise Conflict(f"Only a confirmed enrolment can be transferred; this one is {enrolment.status}.")
-    if target.status == "cancelled" or target.display_status(at) == "completed":
-        raise Conflict(f"The target cohort is {target.display_status(at)}; choose one that is open.")
-    if seat_counts([target], at)[target.id].available <= 0:
-        raise Conflict("The target cohort is full; no seat is free there.")
-    clash = db.session.scalar(
-        select(Enrolment.id).where(
-            Enrolment.cohort_id == target.id,
-            Enrolment.participant_id == enrolment.participant_id,
-            Enrolment.status.in_(ACTIVE),
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        cohort = enrolment.cohort
+        at = clock.now()
+        if enrolment.status not in (S.PENDING_PAYMENT, S.OFFERED, S.WAITLISTED):
+            raise Conflict(f"An enrolment that is {enrolment.status} cannot be confirmed.")
+        if not enrolment.holds_seat(at) and seat_counts([cohort], at)[cohort.id].available <= 0:
+            raise Conflict("This person holds no seat and none is free; offer one first or raise the capacity.")
+        before = _snapshot(enrolment)
+        if enrolment.status == S.WAITLISTED:
+            # The desk confirms on the spot: the offer step is bookkeeping, not an email.
+            _offer(enrolment, cohort, at, tell=False)
+        ledger.record_desk_payment(
+            enrolment.id, cohort.currency, data["method"], data["amount"], data.get("reference"), staff
         )
-    )
-    if clash is not None:
-        raise Conflict("This person already has an active enrolment in the target cohort.")
-    before = _snapshot(enrolment)
-    enrolment.cohort_id = target.id
-    enrolment.cohort = target
-    enrolment.updated_at = at
-    hooks.transferred(enrolment, source)
-    record(enrolment, staff, "transferred", before)
-    db.session.flush()
-    offer_free_seats(source)
-    db.session.commit()
-    enrolment.waitlist_position = None
-    return enrolment
+        result = apply_payment(enrolment, amount=data["amount"], method=data["method"])
+        if result != "confirmed":  # cannot happen: the seat was checked under the lock
+            raise Conflict("No seat is free in this cohort.")
+        record(enrolment, staff, "confirmed_at_desk", before, method=data["method"], reference=data.get("reference"))
+    return EnrolmentView(enrolment)
+
+
+def transfer(enrolment_id: str, cohort_id: str, staff) -> EnrolmentView:
+    """Move a confirmed participant to another open cohort with a free seat, keeping the payment."""
+    with write_transaction():
+        source_id = db.session.scalar(select(Enrolment.cohort_id).where(Enrolment.id == enrolment_id))
+        if source_id is None:
+            raise NotFound("No such enrolment.")
+        if source_id == cohort_id:
+            raise Conflict("The enrolment is already in that cohort; choose another one.")
+        if db.session.scalar(select(Cohort.id).where(Cohort.id == cohort_id)) is None:
+            raise Invalid.field("cohort_id", "No such cohort.")
+        # Two cohort locks, always in the same order, so two opposite transfers cannot deadlock.
+        locked = {cid: lock_cohort(cid) for cid in sorted((source_id, cohort_id))}
+        target = locked[cohort_id]
+        enrolment = _load(enrolment_id)
+        source = enrolment.cohort
+        at = clock.now()
+        if enrolment.status != S.CONFIRMED:
+            raise Conflict(f"Only a confirmed enrolment can be transferred; this one is {enrolment.status}.")
+        target_status = target.display_status(at)
+        if target_status not in (CohortStatus.OPEN, CohortStatus.RUNNING):
+            raise Conflict(f"The target cohort is {target_status}; choose one that is open.")
+        if target.currency != source.currency:
+            raise Conflict(
+                f"The target cohort is priced in {target.currency.upper()}, this enrolment was paid in "
+                f"{source.currency.upper()}; withdraw with a refund and enrol there instead."
+            )
+        if seat_counts([target], at)[target.id].available <= 0:
+            raise Conflict("The target cohort is full; no seat is free there.")
+        clash = db.session.scalar(
+            select(Enrolment.id).where(
+                Enrolment.cohort_id == target.id,
+                Enrolment.participant_id == enrolment.participant_id,
+                Enrolment.status.in_(ACTIVE),
+            )
+        )
+        if clash is not None:
+            raise Conflict("This person already has an active enrolment in the target cohort.")
+        before = _snapshot(enrolment)
+        enrolment.cohort = target
+        enrolment.updated_at = at
+        publish(events.Transferred(enrolment, source))
+        record(enrolment, staff, "transferred", before)
+        db.session.flush()
+        offer_free_seats(source)
+    return EnrolmentView(enrolment)
 
 
 def audit(query: dict) -> Page:
-    """Audit entries, newest first, for one enrolment or all."""
-    stmt = select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id)
+    """Audit entries, newest first, for one enrolment or all, with the staff member's name."""
+    stmt = (
+        select(AuditEntry).options(selectinload(AuditEntry.staff)).order_by(AuditEntry.created_at.desc(), AuditEntry.id)
+    )
     if query.get("enrolment_id"):
         stmt = stmt.where(AuditEntry.enrolment_id == query["enrolment_id"])
     return paginate(stmt, query["page"], query["page_size"])
@@ -626,35 +687,20 @@ def audit(query: dict) -> Page:
 
 def cohorts_with_lapsed(at) -> list[str]:
     """Ids of cohorts that have a lapsed hold or offer still marked as holding."""
-    return list(
-        db.session.scalars(
-            select(Enrolment.cohort_id)
-            .where(
-                or_(
-                    and_(Enrolment.status == "pending_payment", Enrolment.hold_expires_at <= at),
-                    and_(Enrolment.status == "offered", Enrolment.offer_expires_at <= at),
-                )
-            )
-            .distinct()
-        )
-    )
+    return list(db.session.scalars(select(Enrolment.cohort_id).where(Enrolment.lapsed(at)).distinct()))
 
 
 def settle_cohort(cohort_id: str) -> int:
     """Expire one cohort's lapsed holds and offers and cascade offers; returns how many expired.
 
     On PostgreSQL a cohort another worker is settling is skipped (SKIP LOCKED); on
-    SQLite BEGIN IMMEDIATE serialises workers, and the second finds nothing lapsed.
+    SQLite the write transaction serialises workers, and the second finds nothing lapsed.
     """
-    begin_write()
-    stmt = select(Cohort).where(Cohort.id == cohort_id)
-    stmt = stmt.with_for_update() if is_sqlite() else stmt.with_for_update(skip_locked=True, of=Cohort)
-    cohort = db.session.scalar(stmt)
-    if cohort is None:
-        db.session.rollback()
-        return 0
-    expired = _expire_lapsed(cohort, clock.now())
-    if expired:
-        offer_free_seats(cohort)
-    db.session.commit()
+    with write_transaction():
+        cohort = lock_cohort(cohort_id, skip_locked=True)
+        if cohort is None:
+            return 0
+        expired = _expire_lapsed(cohort, clock.now())
+        if expired:
+            offer_free_seats(cohort)
     return len(expired)

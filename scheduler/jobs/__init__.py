@@ -1,6 +1,7 @@
 """Periodic jobs: plain functions that take no arguments and run alone.
 
-Each domain registers its jobs with @job("name"). `flask --app wsgi jobs run-once`
+Each domain's jobs.py holds plain functions; this module lists them (it sits above every
+domain, so no domain imports it). `flask --app wsgi jobs run-once`
 runs each once; `flask --app wsgi worker` repeats that forever. One failing job is
 logged and does not stop the others. Jobs must be safe with several workers at once
 (row locks, SKIP LOCKED, or unique keys), since the Procfile may scale the worker.
@@ -18,16 +19,26 @@ log = logging.getLogger(__name__)
 JOBS: dict = {}
 
 
-def job(name: str):
-    def register(func):
-        JOBS[name] = func
-        return func
+def _load_jobs() -> None:
+    """The periodic jobs, in the order a pass runs them (mail last, so it carries the pass's news)."""
+    from ..enrolment import jobs as enrolment
+    from ..notifications import jobs as notifications
+    from ..payments import jobs as payments
 
-    return register
+    JOBS.update(
+        {
+            "expire-holds-and-offers": enrolment.expire_holds_and_offers,
+            "finish-creating-payments": enrolment.finish_creating_payments,
+            "cancel-lapsed-payment-intents": enrolment.cancel_lapsed_payment_intents,
+            "send-refunds": payments.send_refunds,
+            "send-reminders": notifications.send_reminders,
+            "deliver-outbox": notifications.deliver_outbox,
+        }
+    )
 
 
 def run_all_once() -> dict:
-    """Run every registered job once; returns {name: result or error text}."""
+    """Run every job once; returns {name: result or error text}."""
     results = {}
     for name, func in JOBS.items():
         try:
@@ -37,13 +48,6 @@ def run_all_once() -> dict:
             log.exception("job %s failed", name)
             results[name] = f"failed: {exc}"
     return results
-
-
-def _load_jobs() -> None:
-    """Import the modules that register jobs."""
-    from ..enrolment import jobs as _enrolment  # noqa: F401
-    from ..notifications import jobs as _notifications  # noqa: F401
-    from ..payments import jobs as _payments  # noqa: F401
 
 
 jobs_cli = AppGroup("jobs", help="Run the periodic jobs.")

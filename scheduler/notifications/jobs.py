@@ -1,16 +1,13 @@
 """Notification jobs: write due reminders, then deliver the outbox."""
 
-from ..jobs import job
 from . import outbox, sender
 
 
-@job("send-reminders")
 def send_reminders() -> int:
     """Queue a reminder for each session starting within REMINDER_HOURS (once per person)."""
     return outbox.queue_reminders()
 
 
-@job("deliver-outbox")
 def deliver_outbox() -> dict:
     """Send every due message (SMTP from MAIL_URL, else .eml files under MAIL_DIR)."""
     return sender.deliver_outbox()

@@ -1,29 +1,40 @@
 """The outbox: every email, written in the transaction of the change it reports."""
 
+from enum import StrEnum
+
 from sqlalchemy import CheckConstraint, Index
 
 from ..clock import now
-from ..database import UTCDateTime, new_id
+from ..database import UTCDateTime, new_id, one_of
 from ..extensions import db
 
-# pending: waiting to be sent (maybe after a backoff); sending: claimed by a worker
-# until lease_expires_at; sent; failed: a permanent refusal (5xx) or too many tries;
-# skipped: no longer true when its turn came (a reminder for a cancelled session).
-OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
-KINDS = (
-    "enrolment_received",
-    "enrolment_confirmed",
-    "waitlisted",
-    "seat_offered",
-    "hold_expired",
-    "offer_expired",
-    "withdrawn",
-    "transferred",
-    "cohort_cancelled",
-    "session_changed",
-    "session_cancelled",
-    "reminder",
-)
+
+class OutboxStatus(StrEnum):
+    """pending: waiting to be sent (maybe after a backoff); sending: claimed by a worker
+    until lease_expires_at; sent; failed: a permanent refusal (5xx) or too many tries;
+    skipped: no longer true when its turn came (a reminder for a cancelled session)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class MessageKind(StrEnum):
+    ENROLMENT_RECEIVED = "enrolment_received"
+    ENROLMENT_CONFIRMED = "enrolment_confirmed"
+    WAITLISTED = "waitlisted"
+    SEAT_OFFERED = "seat_offered"
+    HOLD_EXPIRED = "hold_expired"
+    OFFER_EXPIRED = "offer_expired"
+    WITHDRAWN = "withdrawn"
+    TRANSFERRED = "transferred"
+    COHORT_CANCELLED = "cohort_cancelled"
+    SESSION_CHANGED = "session_changed"
+    SESSION_CANCELLED = "session_cancelled"
+    REMINDER = "reminder"
+    ALREADY_ENROLLED = "already_enrolled"
 
 
 class OutboxMessage(db.Model):
@@ -31,7 +42,7 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status"),
+        one_of("status", OutboxStatus, name="status"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         # The sender's claim query: due rows in order.
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
@@ -55,7 +66,7 @@ class OutboxMessage(db.Model):
     body_html = db.Column(db.Text, nullable=False)
     # [{"filename", "content_type", "content" (base64)}]
     attachments = db.Column(db.JSON, nullable=False, default=list)
-    status = db.Column(db.String(20), nullable=False, default="pending")
+    status = db.Column(db.String(20), nullable=False, default=OutboxStatus.PENDING)
     attempts = db.Column(db.Integer, nullable=False, default=0)
     next_attempt_at = db.Column(UTCDateTime, nullable=False, default=now)
     lease_owner = db.Column(db.String(40))

@@ -15,12 +15,16 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import clock
-from ..database import new_id
+from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
+from ..database import new_id, write_transaction
+from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..extensions import db
-from ..http import public_url
-from .models import OutboxMessage
+from ..links import manage_url
+from .models import MessageKind, OutboxMessage, OutboxStatus
 
 _env = Environment(
     loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
@@ -46,6 +50,7 @@ SUBJECTS = {
     "session_changed": "Changed: the session on {session_date}",
     "session_cancelled": "Cancelled: the session on {session_date}",
     "reminder": "Reminder: {session_when}",
+    "already_enrolled": "You are already enrolled or waiting",
 }
 
 
@@ -84,12 +89,7 @@ def format_money(amount: int, currency: str) -> str:
     return f"{amount / 100:,.2f} {currency.upper()}"
 
 
-def manage_url(enrolment) -> str:
-    """The participant's link to their enrolment: the manage token rides in the URL."""
-    return public_url(f"/api/v1/enrolments/{enrolment.id}?token={enrolment.manage_token}")
-
-
-def _message_id() -> str:
+def new_message_id() -> str:
     domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "scheduler.invalid"
     # Random, not the row id: a Message-ID travels to mail providers and must not be guessable.
     return f"<{secrets.token_hex(16)}@{domain}>"
@@ -153,7 +153,7 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
         "enrolment_id": enrolment.id,
         "session_id": session.id if session is not None else None,
         "kind": kind,
-        "message_id": _message_id(),
+        "message_id": new_message_id(),
         "from_address": current_app.config["MAIL_FROM"],
         "to_address": enrolment.email,
         "subject": fit_subject(subject, context["title"], context["clinic"]),
@@ -163,7 +163,7 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
             {"filename": name, "content_type": ctype, "content": base64.b64encode(data).decode()}
             for name, ctype, data in (attachments or [])
         ],
-        "status": "pending",
+        "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": clock.now(),
         "created_at": clock.now(),
@@ -177,45 +177,39 @@ def queue_reminders(at: datetime | None = None) -> int:
     skips rows another worker or an earlier run already wrote, so each person gets one
     reminder per session however often and wherever this runs.
     """
-    from ..cohorts.models import Cohort, Session
-    from ..enrolment.models import Enrolment
-
     at = at or clock.now()
     until = at + timedelta(hours=current_app.config["REMINDER_HOURS"])
-    pairs = db.session.execute(
-        select(Session, Enrolment)
-        .join(Cohort, Cohort.id == Session.cohort_id)
-        .join(Enrolment, Enrolment.cohort_id == Cohort.id)
-        .where(
-            Session.status == "scheduled",
-            Cohort.status != "cancelled",
-            Enrolment.status == "confirmed",
-            Session.starts_at > at,
-            Session.starts_at <= until,
+    with write_transaction():
+        pairs = db.session.execute(
+            select(Session, Enrolment)
+            .join(Cohort, Cohort.id == Session.cohort_id)
+            .join(Enrolment, Enrolment.cohort_id == Cohort.id)
+            .where(
+                Session.status == SessionStatus.SCHEDULED,
+                Cohort.status != CohortStatus.CANCELLED,
+                Enrolment.status == EnrolmentStatus.CONFIRMED,
+                Session.starts_at > at,
+                Session.starts_at <= until,
+            )
+            .order_by(Session.starts_at, Enrolment.id)
+        ).all()
+        keys = {f"reminder:{s.id}:{e.id}": (s, e) for s, e in pairs}
+        if not keys:
+            return 0
+        written = set(
+            db.session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(keys))))
         )
-        .order_by(Session.starts_at, Enrolment.id)
-    ).all()
-    keys = {f"reminder:{s.id}:{e.id}": (s, e) for s, e in pairs}
-    if not keys:
-        db.session.rollback()
-        return 0
-    written = set(db.session.scalars(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(keys)))))
-    rows = []
-    for key, (session, enrolment) in keys.items():
-        if key not in written:
-            row = render(enrolment, "reminder", session=session)
-            row["dedupe_key"] = key
-            rows.append(row)
-    if rows:
-        db.session.execute(_insert_ignoring_duplicates(rows))
-    db.session.commit()
+        rows = []
+        for key, (session, enrolment) in keys.items():
+            if key not in written:
+                row = render(enrolment, MessageKind.REMINDER, session=session)
+                row["dedupe_key"] = key
+                rows.append(row)
+        if rows:
+            db.session.execute(_insert_ignoring_duplicates(rows))
     return len(rows)
 
 
 def _insert_ignoring_duplicates(rows: list[dict]):
-    table = OutboxMessage.__table__
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    return insert(OutboxMessage.__table__).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])

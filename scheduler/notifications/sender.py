@@ -24,9 +24,11 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from .. import clock
-from ..database import begin_write
+from ..cohorts.models import CohortStatus, Session, SessionStatus
+from ..database import write_transaction
+from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..extensions import db
-from .models import OutboxMessage
+from .models import MessageKind, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -180,10 +182,14 @@ def transport():
 
 def claim(owner: str, at: datetime, limit: int, lease: timedelta = LEASE) -> list[OutboxMessage]:
     """Lease up to `limit` due rows to `owner` and commit; returns them (detached from the session)."""
-    begin_write()
+    with write_transaction():
+        return _claim(owner, at, limit, lease)
+
+
+def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
     due = or_(
-        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= at),
-        and_(OutboxMessage.status == "sending", OutboxMessage.lease_expires_at <= at),
+        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= at),
+        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_expires_at <= at),
     )
     stmt = select(OutboxMessage).where(due).order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
@@ -193,37 +199,35 @@ def claim(owner: str, at: datetime, limit: int, lease: timedelta = LEASE) -> lis
     for row in rows:
         reason = _stale_reason(row)
         if reason:
-            row.status, row.last_error, row.lease_owner = "skipped", reason, None
+            row.status, row.last_error, row.lease_owner = OutboxStatus.SKIPPED, reason, None
             continue
-        row.status, row.lease_owner, row.lease_expires_at = "sending", owner, at + lease
+        row.status, row.lease_owner, row.lease_expires_at = OutboxStatus.SENDING, owner, at + lease
         claimed.append(row)
     db.session.flush()
     for row in claimed:  # detached with its loaded values, so sending needs no further reads
         db.session.expunge(row)
-    db.session.commit()
     return claimed
 
 
 # Kinds that carry the meeting link or the calendar feed: they go only to a person whose
 # enrolment is still confirmed when the message's turn comes (a withdrawal may have come
 # between the write and the send, or staff may resend an old confirmation).
-CARRIES_LINK = frozenset({"enrolment_confirmed", "transferred", "reminder", "session_changed"})
+CARRIES_LINK = frozenset(
+    {MessageKind.ENROLMENT_CONFIRMED, MessageKind.TRANSFERRED, MessageKind.REMINDER, MessageKind.SESSION_CHANGED}
+)
 
 
 def _stale_reason(row: OutboxMessage) -> str | None:
     """Why a message is no longer true or no longer this person's to receive; None to send it."""
-    from ..cohorts.models import Session
-    from ..enrolment.models import Enrolment
-
     if row.kind not in CARRIES_LINK:
         return None
     session = db.session.get(Session, row.session_id) if row.session_id else None
     enrolment = db.session.get(Enrolment, row.enrolment_id) if row.enrolment_id else None
-    if row.kind == "reminder" and (
-        session is None or session.status != "scheduled" or session.cohort.status == "cancelled"
+    if row.kind == MessageKind.REMINDER and (
+        session is None or session.status != SessionStatus.SCHEDULED or session.cohort.status == CohortStatus.CANCELLED
     ):
         return "not sent: the session was cancelled"
-    if enrolment is None or enrolment.status != "confirmed":
+    if enrolment is None or enrolment.status != EnrolmentStatus.CONFIRMED:
         status = enrolment.status if enrolment is not None else "gone"
         return f"not sent: the person is no longer enrolled ({status}) and this message carries the meeting link"
     if session is not None and session.cohort_id != enrolment.cohort_id:
@@ -234,12 +238,16 @@ def _stale_reason(row: OutboxMessage) -> str | None:
 def _finish(row: OutboxMessage, owner: str, **values) -> None:
     # Only the lease holder may record an outcome: if this worker stalled past its
     # lease and another took the row over, the other's outcome stands.
-    db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row.id, OutboxMessage.lease_owner == owner, OutboxMessage.status == "sending")
-        .values(lease_owner=None, lease_expires_at=None, **values)
-    )
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == row.id,
+                OutboxMessage.lease_owner == owner,
+                OutboxMessage.status == OutboxStatus.SENDING,
+            )
+            .values(lease_owner=None, lease_expires_at=None, **values)
+        )
 
 
 def _retry(row: OutboxMessage, owner: str, at: datetime, error: str) -> str:

@@ -3,13 +3,12 @@
 from sqlalchemy import select
 
 from .. import clock
-from ..database import new_id
-from ..enrolment.models import Enrolment
+from ..database import Page, new_id, paginate, write_transaction
+from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..errors import Conflict, NotFound
 from ..extensions import db
-from ..http import Page, paginate
-from .models import OutboxMessage
-from .outbox import _message_id
+from .models import OutboxMessage, OutboxStatus
+from .outbox import new_message_id
 from .sender import CARRIES_LINK
 
 
@@ -33,15 +32,20 @@ def list_messages(enrolment_id: str, page: int, page_size: int) -> Page:
 
 def resend_message(enrolment_id: str, message_id: str) -> OutboxMessage:
     """Queue a copy of a message (same content, a new Message-ID) to the same person."""
+    with write_transaction():
+        return _resend(enrolment_id, message_id)
+
+
+def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
     enrolment = _enrolment(enrolment_id)
     original = db.session.scalar(
         select(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.enrolment_id == enrolment_id)
     )
     if original is None:
         raise NotFound("No such message for this enrolment.")
-    if original.status in ("pending", "sending"):
+    if original.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
         raise Conflict("That message has not been sent yet; it will go out by itself.")
-    if original.kind in CARRIES_LINK and enrolment.status != "confirmed":
+    if original.kind in CARRIES_LINK and enrolment.status != EnrolmentStatus.CONFIRMED:
         raise Conflict(
             f"This message carries the meeting link and calendar, and the enrolment is {enrolment.status}: "
             "only a confirmed participant may be sent it again."
@@ -52,18 +56,17 @@ def resend_message(enrolment_id: str, message_id: str) -> OutboxMessage:
         session_id=original.session_id,
         kind=original.kind,
         resend_of=original.id,
-        message_id=_message_id(),
+        message_id=new_message_id(),
         from_address=original.from_address,
         to_address=original.to_address,
         subject=original.subject,
         body_text=original.body_text,
         body_html=original.body_html,
         attachments=original.attachments,
-        status="pending",
+        status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=clock.now(),
         created_at=clock.now(),
     )
     db.session.add(copy)
-    db.session.commit()
     return copy

@@ -15,8 +15,8 @@ from ..errors import Unavailable
 log = logging.getLogger(__name__)
 
 MAX_NETWORK_RETRIES = 2
-# (connect, read) seconds. Creating an intent happens while the enrolment holds the
-# cohort's lock, so a slow Stripe must fail fast (503) rather than stall every enrolment.
+# (connect, read) seconds. No call is made under a lock (the hold commits first), but a
+# person waits on the answer, so a slow Stripe must fail fast.
 TIMEOUT_SECONDS = (3.05, 10)
 DESCRIPTION = "Group program enrolment"
 

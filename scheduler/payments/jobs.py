@@ -1,16 +1,8 @@
-"""Payment jobs: send pending refunds, cancel PaymentIntents that can no longer buy a seat."""
+"""Payment jobs: send pending refunds (idempotency keys make a second send harmless)."""
 
-from ..jobs import job
-from . import services
+from . import ledger
 
 
-@job("send-refunds")
 def send_refunds() -> int:
-    """Send pending Stripe refunds (idempotency keys make a second send harmless)."""
-    return services.send_pending_refunds()
-
-
-@job("cancel-lapsed-payment-intents")
-def cancel_lapsed_payment_intents() -> int:
-    """A lapsed hold cancels its PaymentIntent, so nobody pays for a seat they no longer hold."""
-    return services.cancel_lapsed_payment_intents()
+    """Send pending Stripe refunds; returns how many went through."""
+    return ledger.send_pending_refunds()

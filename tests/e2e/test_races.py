@@ -6,8 +6,10 @@ positions 1..N with no gap or duplicate.
 
 import os
 import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
+from pathlib import Path
 
 from live_server import ROOT, LiveServer, fire
 from sqlalchemy import select, update
@@ -108,7 +110,7 @@ def _run_job_processes(database_url, count=3):
         "MAIL_URL": "",
         "STRIPE_SECRET_KEY": "",
     }
-    flask = str(ROOT / ".venv" / "bin" / "flask")
+    flask = str(Path(sys.executable).parent / "flask")
     procs = [
         subprocess.Popen(
             [flask, "--app", "wsgi", "jobs", "run-once"],

@@ -15,6 +15,7 @@ from scheduler.auth import ROLES
 
 # endpoint -> why anyone may call it without a staff or participant credential.
 EXPECTED_WITHOUT_CREDENTIALS = {
+    "meta.home": "redirects to the API reference page",
     "meta.healthz": "health check",
     "meta.readyz": "readiness check",
     "meta.openapi": "the API's own description",

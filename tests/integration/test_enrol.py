@@ -4,10 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from scheduler.enrolment.models import Enrolment
 from scheduler.extensions import db
+from tests.helpers import QueryCounter
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 
@@ -110,13 +111,19 @@ def test_same_email_in_another_case_while_active_is_409(client, make_cohort):
     assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 1
 
 
-@pytest.mark.parametrize("status", ["draft", "closed", "cancelled"])
+@pytest.mark.parametrize("status", ["closed", "cancelled"])
 def test_cohort_not_open_is_409(client, make_cohort, auth, status):
-    cohort = make_cohort(status="draft" if status == "draft" else "open")
-    if status != "draft":
-        client.patch(f"/api/v1/cohorts/{cohort.id}", headers=auth(), json={"status": status})
+    cohort = make_cohort(status="open")
+    client.patch(f"/api/v1/cohorts/{cohort.id}", headers=auth(), json={"status": status})
     response = enrol(client, cohort.id, "a@example.org")
     assert response.status_code == 409 and "not open" in response.json["detail"]
+    assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 0
+
+
+def test_a_draft_cohort_is_404_like_one_that_does_not_exist(client, make_cohort):
+    cohort = make_cohort(status="draft")
+    response = enrol(client, cohort.id, "a@example.org")
+    assert response.status_code == 404 and response.json == enrol(client, "coh_nope", "a@example.org").json
     assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 0
 
 
@@ -137,21 +144,6 @@ def test_rate_limit_is_problem_json_with_retry_after(database_url, make_cohort):
     assert response.mimetype == "application/problem+json" and int(response.headers["Retry-After"]) > 0
 
 
-class QueryCounter:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, *args, **kwargs):
-        self.count += 1
-
-    def __enter__(self):
-        event.listen(db.engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(db.engine, "before_cursor_execute", self)
-
-
 def test_query_count_of_enrol_and_roster_does_not_grow(client, make_cohort, auth):
     headers = auth("front_desk")
     counts = {}
@@ -165,3 +157,19 @@ def test_query_count_of_enrol_and_roster_does_not_grow(client, make_cohort, auth
             assert len(client.get(f"/api/v1/cohorts/{cohort.id}/roster", headers=headers).json) == size + 1
         counts[size] = (enrol_queries.count, roster_queries.count)
     assert counts[2] == counts[25]
+
+
+def test_a_duplicate_says_nothing_of_the_status_and_the_owner_is_told_once(client, make_cohort):
+    """Issue 14, finding 4: whoever sends an address may not own it."""
+    from scheduler.notifications.models import OutboxMessage
+
+    cohort = make_cohort(capacity=1, price_amount=0)
+    assert enrol(client, cohort.id, "sam@example.org").json["status"] == "confirmed"
+    for _ in range(3):
+        again = enrol(client, cohort.id, "SAM@example.org")
+        assert again.status_code == 409
+        assert "confirmed" not in again.json["detail"] and "already enrolled or waiting" in again.json["detail"]
+    db.session.rollback()
+    told = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "already_enrolled")).all()
+    assert len(told) == 1 and told[0].to_address == "sam@example.org"
+    assert "you have a confirmed place" in told[0].body_text and "you have a confirmed place" in told[0].body_html

@@ -2,10 +2,13 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
 
+from scheduler.database import write_transaction
 from scheduler.enrolment import services
 from scheduler.enrolment.models import Enrolment
+from scheduler.errors import NotFound
 from scheduler.extensions import db
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
@@ -18,9 +21,9 @@ def enrol(client, cohort_id, email):
 
 
 def pay(enrolment_id, amount=100):
-    enrolment = services.lock_enrolment(enrolment_id)
-    result = services.apply_payment(enrolment, amount=amount, currency="usd", method="card", reference="pi_test")
-    db.session.commit()
+    with write_transaction():
+        enrolment = services.lock_enrolment(enrolment_id)
+        result = services.apply_payment(enrolment, amount=amount, method="card")
     return result, db.session.get(Enrolment, enrolment_id)
 
 
@@ -60,14 +63,23 @@ def test_late_payment_after_the_seat_went_to_someone_else_expires_it(client, mak
 
 
 def test_lock_enrolment_of_an_unknown_id_is_404(app):
-    from scheduler.errors import NotFound
-
-    try:
+    with pytest.raises(NotFound), write_transaction():
         services.lock_enrolment("enr_nope")
-    except NotFound:
-        db.session.rollback()
-    else:
-        raise AssertionError("expected NotFound")
+
+
+def test_seat_helpers_refuse_to_run_without_the_cohort_lock(client, make_cohort):
+    """Preconditions are checked, not just stated: no write outside the idiom, no seat change unlocked."""
+    cohort = make_cohort(capacity=1, price_amount=100)
+    held = enrol(client, cohort.id, "a@example.org")
+    enrolment = db.session.get(Enrolment, held["id"])
+    with pytest.raises(RuntimeError, match="write_transaction"):
+        services.lock_enrolment(held["id"])
+    with pytest.raises(RuntimeError, match="lock of cohort"), write_transaction():
+        services.apply_payment(enrolment, amount=100, method="card")
+    with pytest.raises(RuntimeError, match="lock of cohort"), write_transaction():
+        services.offer_free_seats(enrolment.cohort)
+    db.session.rollback()
+    assert db.session.get(Enrolment, held["id"]).status == "pending_payment"
 
 
 def test_cancelling_a_cohort_cancels_everyone_and_refunds_the_paid_in_full(client, make_cohort, auth):

@@ -119,3 +119,38 @@ def test_unknown_fields_with_digit_like_names_are_422_naming_them(client, auth, 
     body = client.post("/api/v1/programs", headers=auth("admin"), json={"name": "Skills group", name: 1})
     assert body.status_code == 422
     assert body.json["errors"] == {name: ["Unknown field."]}
+
+
+def test_the_root_redirects_to_the_api_reference(client):
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"] == "/docs"
+    assert client.get("/", follow_redirects=True).request.path == "/docs"
+
+
+def test_docs_page_says_which_endpoints_need_a_token(client):
+    html = client.get("/docs").get_data(as_text=True)
+    labels = {
+        (method.upper(), path): label
+        for method, path, label in re.findall(
+            r'<span class="method">(\w+)</span><code>([^<]+)</code>.*?<span class="access">([^<]+)</span>', html, re.S
+        )
+    }
+    assert labels[("GET", "/healthz")] == "Public"
+    assert labels[("GET", "/api/v1/cohorts")] == "Optional staff token"  # staff see more
+    assert labels[("POST", "/api/v1/cohorts/{cohort_id}/enrolments")] == "Optional staff token"  # the desk, by phone
+    assert labels[("POST", "/api/v1/cohorts")] == "Needs a bearer token"
+    assert labels[("GET", "/api/v1/staff")] == "Needs a bearer token"
+    # Every operation of the document is labelled, and as its `security` says.
+    document = client.get("/openapi.json").json
+    expected = {
+        (method.upper(), path): (
+            "Public"
+            if not op.get("security")
+            else "Optional staff token"
+            if {} in op["security"]
+            else "Needs a bearer token"
+        )
+        for path, operations in document["paths"].items()
+        for method, op in operations.items()
+    }
+    assert labels == expected

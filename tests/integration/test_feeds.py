@@ -21,10 +21,10 @@ from sqlalchemy import event, select
 from werkzeug.http import http_date
 
 from scheduler.calendars import services as calendars
-from scheduler.calendars.links import participant_feed_urls, subscribe_links
 from scheduler.cohorts.models import Cohort
 from scheduler.enrolment.models import Enrolment, Participant
 from scheduler.extensions import db
+from scheduler.links import enrolment_feed_urls, subscribe_links
 
 NY = ZoneInfo("America/New_York")
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
@@ -105,7 +105,7 @@ def expected(cohort) -> list[dict]:
 
 def feed_of(client, enrolment, **headers):
     return client.get(
-        participant_feed_urls(enrolment.participant)["calendar_url"].removeprefix("https://scheduler.test"),
+        enrolment_feed_urls(enrolment)["calendar_url"].removeprefix("https://scheduler.test"),
         headers=headers,
     )
 
@@ -276,29 +276,55 @@ def test_the_feed_shows_the_link_and_the_neutral_title_and_nothing_personal(clie
     assert cal["X-WR-CALNAME"] == "Group sessions"
 
 
-def test_a_withdrawn_or_cancelled_enrolment_leaves_the_feed(client, dst_cohort, enrol, make_cohort):
+def test_each_enrolment_has_its_own_feed_and_leaving_empties_it(client, dst_cohort, enrol, make_cohort):
     with time_machine.travel(T0, tick=False):
         second_cohort = make_cohort(start_date=date(2031, 1, 9), session_count=4)
         first = enrol(dst_cohort)
-        second = enrol(second_cohort)
-        both = feed_of(client, first)
-    assert len(Calendar.from_ical(both.data).walk("VEVENT")) == 16
+        second = enrol(second_cohort)  # the same person (same email), another cohort
+        before = feed_of(client, first)
+    assert first.feed_token != second.feed_token
+    assert {str(e["UID"]) for e in Calendar.from_ical(before.data).walk("VEVENT")} == {
+        f"{s.id}@scheduler.test" for s in dst_cohort.sessions
+    }
+    assert len(Calendar.from_ical(feed_of(client, second).data).walk("VEVENT")) == 4
 
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):
         move(first.id, "withdrawn")
-    after = feed_of(client, second)
-    uids = {str(e["UID"]) for e in Calendar.from_ical(after.data).walk("VEVENT")}
-    assert uids == {f"{s.id}@scheduler.test" for s in second_cohort.sessions}
-    # A client holding the old validators must get the new feed.
-    assert after.headers["ETag"] != both.headers["ETag"]
-    assert feed_of(client, second, **{"If-None-Match": both.headers["ETag"]}).status_code == 200
-    assert feed_of(client, second, **{"If-Modified-Since": both.headers["Last-Modified"]}).status_code == 200
+    after = feed_of(client, first)
+    assert after.status_code == 200 and Calendar.from_ical(after.data).walk("VEVENT") == []
+    # A client holding the old validators must get the new (empty) feed.
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert feed_of(client, first, **{"If-None-Match": before.headers["ETag"]}).status_code == 200
+    assert feed_of(client, first, **{"If-Modified-Since": before.headers["Last-Modified"]}).status_code == 200
+    assert len(Calendar.from_ical(feed_of(client, second).data).walk("VEVENT")) == 4  # untouched
 
     with time_machine.travel(T0 + timedelta(hours=2), tick=False):
         move(second.id, "cancelled")
-    empty = feed_of(client, second)
-    assert empty.status_code == 200
-    assert Calendar.from_ical(empty.data).walk("VEVENT") == []
+    assert Calendar.from_ical(feed_of(client, second).data).walk("VEVENT") == []
+
+
+def test_enrolling_with_someone_elses_email_reaches_none_of_their_groups(client, dst_cohort, make_cohort):
+    """Finding 1 of issue 14: a manage token proves one enrolment, never the email's others."""
+    cohort = make_cohort(
+        start_date=date(2031, 1, 9), session_count=4, price_amount=0, meeting_url="https://video.example/j/victim"
+    )
+    victim = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "V", "email": "victim@example.org"})
+    free = make_cohort(price_amount=0, meeting_url="https://video.example/j/free")
+    mine = client.post(f"/api/v1/cohorts/{free.id}/enrolments", json={"name": "X", "email": "VICTIM@example.org"})
+    assert victim.status_code == mine.status_code == 201
+    as_attacker = {"Authorization": f"Bearer {mine.get_json()['manage_token']}"}
+    seen = client.get(f"/api/v1/enrolments/{mine.get_json()['id']}", headers=as_attacker).get_json()
+    feed = client.get(seen["calendar_url"].removeprefix("https://scheduler.test")).data
+    assert b"video.example/j/victim" not in feed and b"video.example/j/free" in feed
+    rotated = client.post(f"/api/v1/enrolments/{mine.get_json()['id']}/calendar/rotate", headers=as_attacker)
+    assert rotated.status_code == 200
+    victim_view = client.get(
+        f"/api/v1/enrolments/{victim.get_json()['id']}",
+        headers={"Authorization": f"Bearer {victim.get_json()['manage_token']}"},
+    ).get_json()
+    victim_feed = client.get(victim_view["calendar_url"].removeprefix("https://scheduler.test"))
+    assert victim_feed.status_code == 200 and b"video.example/j/victim" in victim_feed.data
+    assert victim_view["calendar_url"] != rotated.get_json()["calendar_url"]
 
 
 def test_pending_and_waitlisted_enrolments_are_not_in_the_feed(client, dst_cohort, enrol):
@@ -339,7 +365,7 @@ def test_conditional_requests(client, dst_cohort, enrol):
 
 def test_head_gives_the_headers_without_the_body(client, dst_cohort, enrol):
     enrolment = enrol(dst_cohort)
-    url = participant_feed_urls(enrolment.participant)["calendar_url"].removeprefix("https://scheduler.test")
+    url = enrolment_feed_urls(enrolment)["calendar_url"].removeprefix("https://scheduler.test")
     full = client.get(url)
     head = client.head(url)
     assert head.status_code == 200 and head.data == b""
@@ -351,7 +377,7 @@ def test_head_gives_the_headers_without_the_body(client, dst_cohort, enrol):
 def test_no_accept_header_is_needed_and_any_accept_gets_the_calendar(client, dst_cohort, enrol):
     # Google's fetcher sends no Accept header at all; the test client sends none by default.
     enrolment = enrol(dst_cohort)
-    url = participant_feed_urls(enrolment.participant)["calendar_url"].removeprefix("https://scheduler.test")
+    url = enrolment_feed_urls(enrolment)["calendar_url"].removeprefix("https://scheduler.test")
     bare = client.get(url)
     assert "HTTP_ACCEPT" not in bare.request.environ
     assert bare.status_code == 200 and bare.data.startswith(b"BEGIN:VCALENDAR\r\n")
@@ -459,7 +485,7 @@ def test_a_participant_rotates_their_own_feed_token_and_the_old_url_dies(client,
     enrolment = enrol(dst_cohort)
     old = feed_of(client, enrolment)
     assert old.status_code == 200
-    old_url = participant_feed_urls(enrolment.participant)["calendar_url"]
+    old_url = enrolment_feed_urls(enrolment)["calendar_url"]
     url = f"/api/v1/enrolments/{enrolment.id}/calendar/rotate"
     assert client.post(url).status_code == 401
     other = enrol(dst_cohort, email="robin@example.org", name="Robin")
@@ -490,9 +516,9 @@ def test_an_unchanged_feed_is_served_from_the_cache_and_a_change_is_not(client, 
 
 
 def test_subscribe_links(dst_cohort, enrol):
-    participant = enrol(dst_cohort).participant
-    links = subscribe_links(participant)
-    token = participant.feed_token
+    enrolment = enrol(dst_cohort)
+    links = subscribe_links(enrolment)
+    token = enrolment.feed_token
     assert links["calendar_url"] == f"https://scheduler.test/calendar/{token}.ics"
     assert links["webcal_url"] == f"webcal://scheduler.test/calendar/{token}.ics"
     assert links["google_url"].startswith("https://calendar.google.com/calendar/r?cid=https%3A%2F%2F")
@@ -506,3 +532,20 @@ def test_enrolment_ics_has_the_same_events_as_the_feed(client, dst_cohort, enrol
     events = lambda raw: [(str(e["UID"]), e["SEQUENCE"], e.start) for e in Calendar.from_ical(raw).walk("VEVENT")]  # noqa: E731
     assert events(attachment) == events(feed)
     assert b"REFRESH-INTERVAL" not in attachment and b"METHOD" not in attachment
+
+
+def test_revoking_a_facilitator_replaces_the_feeds_of_their_cohorts(client, make_staff, make_cohort):
+    """Issue 14: a revoked facilitator's saved cohort feed link stops working; other cohorts keep theirs."""
+    admin, admin_token = make_staff("admin")
+    facilitator, _ = make_staff("facilitator")
+    theirs = make_cohort(facilitator_ids=[facilitator.id])
+    other = make_cohort()
+    theirs_url = f"/calendar/cohorts/{theirs.feed_token}.ics"
+    other_url = f"/calendar/cohorts/{other.feed_token}.ics"
+    assert client.get(theirs_url).status_code == 200
+    revoked = client.delete(f"/api/v1/staff/{facilitator.id}", headers={"Authorization": f"Bearer {admin_token}"})
+    assert revoked.status_code == 200
+    assert client.get(theirs_url).status_code == 404
+    assert client.get(other_url).status_code == 200
+    fresh = client.get(f"/api/v1/cohorts/{theirs.id}", headers={"Authorization": f"Bearer {admin_token}"}).get_json()
+    assert client.get(fresh["calendar_url"].removeprefix("https://scheduler.test")).status_code == 200

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from scheduler import clock
+from scheduler.enrolment import events
 from scheduler.extensions import db
-from scheduler.notifications import hooks
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import LEASE, deliver_outbox
-from tests.integration.test_outbox_hooks import make_enrolment  # noqa: F401  (fixture)
+from tests.helpers import announce
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = str(Path(sys.executable).parent / "flask")
@@ -26,9 +26,7 @@ FLASK = str(Path(sys.executable).parent / "flask")
 
 def queue_waitlisted(cohort, make_enrolment, count):
     enrolments = [make_enrolment(cohort, status="waitlisted") for _ in range(count)]
-    for position, enrolment in enumerate(enrolments, 1):
-        hooks.waitlisted(enrolment, position)
-    db.session.commit()
+    announce(*(events.Waitlisted(enrolment, position) for position, enrolment in enumerate(enrolments, 1)))
     return enrolments
 
 
@@ -126,8 +124,7 @@ def test_messages_endpoint_is_for_the_desk_only(app, client, auth, make_cohort, 
 def test_without_mail_url_messages_become_eml_files(app, make_cohort, make_enrolment, tmp_path):
     app.config["MAIL_DIR"] = str(tmp_path / "mail")
     enrolment = make_enrolment(make_cohort())
-    hooks.enrolment_confirmed(enrolment)
-    db.session.commit()
+    announce(events.Confirmed(enrolment))
     assert deliver_outbox()["sent"] == 1
     assert deliver_outbox()["sent"] == 0
     [path] = (tmp_path / "mail").glob("*.eml")

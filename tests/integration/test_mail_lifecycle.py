@@ -10,7 +10,7 @@ from scheduler import clock
 from scheduler.extensions import db
 from scheduler.notifications import jobs
 from scheduler.notifications.models import OutboxMessage
-from tests.integration.test_outbox_hooks import links
+from tests.helpers import links
 
 
 def subjects_by_person(smtp_server):

@@ -1,71 +1,32 @@
 """Hooks write outbox rows in the caller's transaction; messages are rendered for one person only."""
 
-import html
-import re
-from datetime import timedelta
-
 import pytest
 import recurring_ical_events
 import vobject
 from icalendar import Calendar
 from sqlalchemy import select
 
-from scheduler import clock
-from scheduler.enrolment.models import Enrolment, Participant, normalise_email
+from scheduler.cohorts.events import SessionChanged
+from scheduler.database import write_transaction
+from scheduler.enrolment import events
+from scheduler.events import publish
 from scheduler.extensions import db
-from scheduler.notifications import hooks
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import deliver_outbox
-
-URL = re.compile(r"""(?:https?|webcal)://[^\s"'<>)]+""")
-
-
-@pytest.fixture
-def make_enrolment(app):
-    """make_enrolment(cohort, status="confirmed", email=…, timezone=None) -> Enrolment (committed)."""
-    counter = iter(range(1, 10_000))
-
-    def make(cohort, status="confirmed", email=None, timezone=None, **fields):
-        n = next(counter)
-        email = email or f"person{n}@example.org"
-        participant = db.session.scalar(
-            select(Participant).where(Participant.email_normalised == normalise_email(email))
-        )
-        if participant is None:
-            participant = Participant(email_normalised=normalise_email(email))
-        if status == "pending_payment":
-            fields.setdefault("hold_expires_at", clock.now() + timedelta(minutes=30))
-        if status == "offered":
-            fields.setdefault("offer_expires_at", clock.now() + timedelta(hours=24))
-        enrolment = Enrolment(
-            cohort=cohort,
-            participant=participant,
-            status=status,
-            name=f"Person {n}",
-            email=email,
-            timezone=timezone,
-            **fields,
-        )
-        db.session.add(enrolment)
-        db.session.commit()
-        return enrolment
-
-    return make
+from tests.helpers import announce, links
 
 
-def links(text: str) -> set[str]:
-    return {u.rstrip(".,;") for u in URL.findall(html.unescape(text))}
-
-
-def test_hooks_write_rows_in_the_callers_transaction_and_never_commit(app, make_cohort, make_enrolment):
+def test_handlers_write_rows_in_the_publishers_transaction_and_never_commit(app, make_cohort, make_enrolment):
     cohort = make_cohort()
     enrolment = make_enrolment(cohort, status="waitlisted")
-    hooks.waitlisted(enrolment, 3)
-    db.session.rollback()  # the caller's change failed: no email may exist for it
+    with pytest.raises(RuntimeError), write_transaction():
+        publish(events.Waitlisted(enrolment, 3))
+        raise RuntimeError("the publisher's change failed")  # so no email may exist for it
     assert db.session.scalar(select(db.func.count()).select_from(OutboxMessage)) == 0
+    with pytest.raises(RuntimeError, match="write_transaction"):
+        publish(events.Waitlisted(enrolment, 3))  # outside a transaction: refused, not half-done
 
-    hooks.waitlisted(enrolment, 3)
-    db.session.commit()
+    announce(events.Waitlisted(enrolment, 3))
     row = db.session.scalar(select(OutboxMessage))
     assert row.kind == "waitlisted" and row.to_address == enrolment.email and row.status == "pending"
     assert "number 3" in row.body_text and "number 3" in row.body_html
@@ -78,8 +39,7 @@ def test_confirmation_has_schedule_in_participants_zone_links_and_the_feeds_ics(
     program = make_program(name="DBT Skills Group for depression", calendar_title="Group session")
     cohort = make_cohort(program=program, timezone="America/New_York")
     enrolment = make_enrolment(cohort, timezone="Europe/London", email="Sam@Example.org")
-    hooks.enrolment_confirmed(enrolment)
-    db.session.commit()
+    announce(events.Confirmed(enrolment))
     app.config["MAIL_URL"] = smtp_server.url
     assert deliver_outbox()["sent"] == 1
 
@@ -109,8 +69,8 @@ def test_confirmation_has_schedule_in_participants_zone_links_and_the_feeds_ics(
     parsed = vobject.readOne(ics_bytes.decode())
     attached_uids = sorted(e.uid.value for e in parsed.vevent_list)
     assert len(attached_uids) == 12
-    events = recurring_ical_events.of(Calendar.from_ical(ics_bytes)).between((2030, 1, 1), (2031, 12, 31))
-    assert len(events) == 12
+    occurrences = recurring_ical_events.of(Calendar.from_ical(ics_bytes)).between((2030, 1, 1), (2031, 12, 31))
+    assert len(occurrences) == 12
 
     feed_url = next(u for u in links(text) if u.startswith("https://scheduler.test/calendar/"))
     feed = client.get(feed_url.removeprefix("https://scheduler.test"))
@@ -120,23 +80,22 @@ def test_confirmation_has_schedule_in_participants_zone_links_and_the_feeds_ics(
 
 
 @pytest.mark.parametrize(
-    "hook, args, kind",
+    "event, args, kind",
     [
-        ("enrolment_received", ({"provider": "manual", "amount": 36000, "currency": "usd"},), "enrolment_received"),
-        ("waitlisted", (2,), "waitlisted"),
-        ("seat_offered", (), "seat_offered"),
-        ("hold_expired", (), "hold_expired"),
-        ("offer_expired", (), "offer_expired"),
-        ("withdrawn", ({"amount": 36000, "currency": "usd", "status": "succeeded"},), "withdrawn"),
-        ("cohort_cancelled", (None,), "cohort_cancelled"),
+        (events.SeatHeld, ({"provider": "manual", "amount": 36000, "currency": "usd"},), "enrolment_received"),
+        (events.Waitlisted, (2,), "waitlisted"),
+        (events.SeatOffered, (), "seat_offered"),
+        (events.HoldExpired, (), "hold_expired"),
+        (events.OfferExpired, (), "offer_expired"),
+        (events.Withdrawn, ({"amount": 36000, "currency": "usd", "status": "succeeded"},), "withdrawn"),
+        (events.CancelledWithCohort, (None,), "cohort_cancelled"),
     ],
 )
-def test_every_kind_renders_text_and_html_with_the_same_links(app, make_cohort, make_enrolment, hook, args, kind):
+def test_every_kind_renders_text_and_html_with_the_same_links(app, make_cohort, make_enrolment, event, args, kind):
     cohort = make_cohort()
-    status = {"enrolment_received": "pending_payment", "seat_offered": "offered"}.get(hook, "confirmed")
+    status = {"enrolment_received": "pending_payment", "seat_offered": "offered"}.get(kind, "confirmed")
     enrolment = make_enrolment(cohort, status=status)
-    getattr(hooks, hook)(enrolment, *args)
-    db.session.commit()
+    announce(event(enrolment, *args))
     row = db.session.scalar(select(OutboxMessage))
     assert row.kind == kind and row.to_address == enrolment.email
     assert row.subject.endswith(" · Group session · Test Clinic") and "Skills" not in row.subject
@@ -150,9 +109,9 @@ def test_session_change_goes_to_each_confirmed_participant_alone(app, make_cohor
     make_enrolment(cohort, status="withdrawn")
     make_enrolment(cohort, status="waitlisted")
     session = cohort.sessions[2]
-    session.status = "cancelled"
-    hooks.session_changed(session)
-    db.session.commit()
+    with write_transaction():
+        session.status = "cancelled"
+        publish(SessionChanged(session))
     app.config["MAIL_URL"] = smtp_server.url
     deliver_outbox()
     received = smtp_server.messages

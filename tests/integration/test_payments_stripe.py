@@ -13,7 +13,6 @@ from tests.stripe_double import (
     as_participant,
     enrol,
     fresh,
-    localstripe_server,  # noqa: F401
     status_of,
     wait_for_status,
     wait_until,
@@ -83,12 +82,12 @@ def test_a_failing_card_keeps_the_hold_and_a_retry_with_a_good_card_confirms(
     assert hold_before == enrolment["hold_expires_at"]
 
     # The failed intent can no longer be used: the job cancels it.
-    from scheduler.payments import jobs
+    from scheduler.enrolment import jobs as enrolment_jobs
 
-    assert jobs.cancel_lapsed_payment_intents() == 1
+    assert enrolment_jobs.cancel_lapsed_payment_intents() == 1
     assert localstripe_server.payment_intent(first)["status"] == "canceled"
     statuses = {p.stripe_payment_intent_id: p.status for p in fresh(select(Payment))}
-    assert statuses == {first: "canceled", second["payment_intent_id"]: "succeeded"}
+    assert statuses == {first: "cancelled", second["payment_intent_id"]: "succeeded"}
 
 
 def test_a_card_that_needs_3d_secure_confirms_once_authenticated(stripe_app, client, paid_cohort, localstripe_server):
@@ -153,29 +152,66 @@ def test_payment_after_the_hold_lapsed_confirms_when_a_seat_is_still_free(
 
 
 def test_a_lapsed_hold_cancels_its_payment_intent(stripe_app, client, paid_cohort, localstripe_server):
-    from scheduler.payments import jobs
+    from scheduler.enrolment import jobs as enrolment_jobs
 
     cohort = paid_cohort(hold_minutes=30)
     sam = enrol(client, cohort.id, "sam@example.org")
     intent = sam["payment"]["payment_intent_id"]
-    assert jobs.cancel_lapsed_payment_intents() == 0  # the hold still stands
+    assert enrolment_jobs.cancel_lapsed_payment_intents() == 0  # the hold still stands
     with time_machine.travel(clock.now() + timedelta(minutes=31), tick=True):
-        assert jobs.cancel_lapsed_payment_intents() == 1
+        assert enrolment_jobs.cancel_lapsed_payment_intents() == 1
     assert localstripe_server.payment_intent(intent)["status"] == "canceled"
-    assert [p.status for p in fresh(select(Payment))] == ["canceled"]
+    assert [p.status for p in fresh(select(Payment))] == ["cancelled"]
 
 
-def test_when_stripe_is_down_enrolling_answers_503_and_holds_nothing(stripe_app, client, paid_cohort):
+def test_when_stripe_is_down_the_seat_is_still_held_and_paying_works_once_it_answers(
+    stripe_app, client, paid_cohort, localstripe_server
+):
+    """The hold commits before Stripe is called: Stripe being down loses nobody their seat."""
+    real_base = stripe_app.config["STRIPE_API_BASE"]
     stripe_app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"  # nothing listens there
     cohort = paid_cohort()
     response = client.post(
-        f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam Rivera", "email": "sam@example.org"}
+        f"/api/v1/cohorts/{cohort.id}/enrolments",
+        headers={"Idempotency-Key": "down-1"},
+        json={"name": "Sam Rivera", "email": "sam@example.org"},
     )
-    assert response.status_code == 503
-    assert response.mimetype == "application/problem+json"
-    assert response.headers["Retry-After"]
-    staff_view = client.get(f"/api/v1/cohorts/{cohort.id}").get_json()
-    assert staff_view["seats_available"] == 2
+    assert response.status_code == 201, response.get_json()
+    held = response.get_json()
+    assert held["status"] == "pending_payment"
+    assert held["payment"]["status"] == "unavailable" and "client_secret" not in held["payment"]
+    assert "held" in held["payment"]["detail"]
+    assert client.get(f"/api/v1/cohorts/{cohort.id}").get_json()["seats_available"] == 1
+    [row] = fresh(select(Payment))
+    assert row.status == "creating" and row.stripe_payment_intent_id is None
+
+    stripe_app.config["STRIPE_API_BASE"] = real_base
+    # The client retries with the same key: the same enrolment, now with an intent to pay.
+    again = client.post(
+        f"/api/v1/cohorts/{cohort.id}/enrolments",
+        headers={"Idempotency-Key": "down-1"},
+        json={"name": "Sam Rivera", "email": "sam@example.org"},
+    ).get_json()
+    assert again["id"] == held["id"] and again["payment"]["client_secret"]
+    assert localstripe_server.pay(again["payment"]["payment_intent_id"], "pm_card_visa")["status"] == "succeeded"
+    wait_for_status(client, again, "confirmed")
+
+
+def test_the_worker_finishes_a_payment_that_stripe_could_not_take_when_the_seat_was_held(
+    stripe_app, client, paid_cohort, localstripe_server
+):
+    from scheduler.enrolment import jobs as enrolment_jobs
+
+    real_base = stripe_app.config["STRIPE_API_BASE"]
+    stripe_app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"
+    held = enrol(client, paid_cohort().id, "sam@example.org")
+    stripe_app.config["STRIPE_API_BASE"] = real_base
+    with time_machine.travel(clock.now() + timedelta(minutes=1), tick=True):
+        assert enrolment_jobs.finish_creating_payments() == 1
+        assert enrolment_jobs.finish_creating_payments() == 0
+    paying = client.get(f"/api/v1/enrolments/{held['id']}", headers=as_participant(held)).get_json()["payment"]
+    assert paying["client_secret"] and paying["payment_intent_id"].startswith("pi_")
+    assert localstripe_server.payment_intent(paying["payment_intent_id"])["metadata"]["enrolment_id"] == held["id"]
 
 
 def test_without_stripe_keys_payment_is_manual_and_the_desk_confirms(app, client, make_cohort, auth):
@@ -197,29 +233,18 @@ def test_every_create_refund_and_cancel_carries_an_idempotency_key_from_our_ids(
     stripe_app, client, paid_cohort, localstripe_server
 ):
     """A recording proxy between the app and localstripe shows what Stripe would receive."""
-    import requests
-    from werkzeug.wrappers import Request, Response
 
-    from scheduler.payments import jobs
-    from tests.stripe_double import LiveServer
+    from scheduler.enrolment import jobs as enrolment_jobs
+    from tests.stripe_double import StripeProxy
 
     seen = []
 
-    @Request.application
-    def proxy(request):
+    def record(request):
         seen.append(
             (request.method, request.path, request.headers.get("Idempotency-Key"), request.get_data(as_text=True))
         )
-        upstream = requests.request(
-            request.method,
-            localstripe_server.url + request.full_path.rstrip("?"),
-            data=request.get_data(),
-            timeout=10,
-            headers={k: v for k, v in request.headers if k.lower() != "host"},
-        )
-        return Response(upstream.content, upstream.status_code, content_type="application/json")
 
-    server = LiveServer(proxy).start()
+    server = StripeProxy(localstripe_server, record).start()
     try:
         stripe_app.config["STRIPE_API_BASE"] = server.url
         cohort = paid_cohort()
@@ -229,7 +254,7 @@ def test_every_create_refund_and_cancel_carries_an_idempotency_key_from_our_ids(
         client.post(f"/api/v1/enrolments/{sam['id']}/withdraw", headers=as_participant(sam))
         kim = enrol(client, cohort.id, "kim@example.org")
         with time_machine.travel(clock.now() + timedelta(hours=1), tick=True):
-            jobs.cancel_lapsed_payment_intents()
+            enrolment_jobs.cancel_lapsed_payment_intents()
     finally:
         server.stop()
 
@@ -257,3 +282,45 @@ def test_real_stripe_gets_a_generic_description_and_ids_only():
     )
     assert params["description"] == DESCRIPTION == "Group program enrolment"
     assert params["metadata"] == {"enrolment_id": "enr_1", "cohort_id": "coh_1", "attempt": "2"}
+
+
+def test_a_slow_stripe_does_not_delay_another_enrolment_in_the_same_cohort(stripe_app, paid_cohort, localstripe_server):
+    """No network call under the cohort lock: while Stripe sits on one person's PaymentIntent,
+    the next person enrols in the same cohort (under the old design they waited for the lock)."""
+    import threading
+
+    import requests
+
+    from tests.stripe_double import StripeProxy
+
+    first_call_arrived, release = threading.Event(), threading.Event()
+    calls = []
+
+    def slow_stripe(request):
+        calls.append(request.path)
+        if request.path == "/v1/payment_intents" and len(calls) == 1:
+            first_call_arrived.set()
+            release.wait(30)  # Stripe answering slowly: held until the test lets it go
+
+    proxy = StripeProxy(localstripe_server, slow_stripe).start()
+    stripe_app.config["STRIPE_API_BASE"] = proxy.url
+    cohort = paid_cohort()
+    url = f"{stripe_app.live_url}/api/v1/cohorts/{cohort.id}/enrolments"
+    results = {}
+
+    def enrol_first():
+        results["first"] = requests.post(url, json={"name": "A", "email": "a@example.org"}, timeout=60)
+
+    first = threading.Thread(target=enrol_first)
+    first.start()
+    try:
+        assert first_call_arrived.wait(20), "the first enrolment never reached Stripe"
+        second = requests.post(url, json={"name": "B", "email": "b@example.org"}, timeout=20)
+        assert "first" not in results, "the first enrolment finished before Stripe answered it"
+        assert second.status_code == 201, second.text
+        assert second.json()["status"] == "pending_payment" and second.json()["payment"]["client_secret"]
+    finally:
+        release.set()
+        first.join(30)
+        proxy.stop()
+    assert results["first"].status_code == 201 and results["first"].json()["payment"]["client_secret"]

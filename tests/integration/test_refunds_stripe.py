@@ -99,9 +99,9 @@ def test_cancelling_the_cohort_refunds_everyone_in_full(cohort, pay, client, aut
     assert _refunded_at_stripe(localstripe_server, kim) == PRICE
     assert sorted(r.status for r in fresh(select(Refund))) == ["succeeded", "succeeded"]
     # The unpaid hold's intent is cancelled, so nobody can pay for a cancelled cohort.
-    from scheduler.payments import jobs
+    from scheduler.enrolment import jobs as enrolment_jobs
 
-    assert jobs.cancel_lapsed_payment_intents() == 1
+    assert enrolment_jobs.cancel_lapsed_payment_intents() == 1
     assert localstripe_server.payment_intent(holding["payment"]["payment_intent_id"])["status"] == "canceled"
 
 

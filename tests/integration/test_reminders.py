@@ -8,7 +8,7 @@ from sqlalchemy import select
 from scheduler.extensions import db
 from scheduler.notifications import jobs
 from scheduler.notifications.models import OutboxMessage
-from tests.integration.test_outbox_hooks import links, make_enrolment  # noqa: F401  (fixture)
+from tests.helpers import links
 
 
 def reminder_rows():

@@ -153,6 +153,23 @@ def test_transfer_keeps_payment_and_refuses_full_or_same_cohort(client, make_coh
     assert (audit[0]["before"]["cohort_id"], audit[0]["after"]["cohort_id"]) == (source.id, roomy.id)
 
 
+def test_confirmed_people_show_no_stale_hold_or_offer_deadline(client, make_cohort, auth):
+    desk = auth("front_desk")
+    cohort = make_cohort(capacity=1, price_amount=100)
+    held = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "A", "email": "a@example.org"}).json
+    waiting = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "B", "email": "b@example.org"}).json
+    assert held["hold_expires_at"] and waiting["status"] == "waitlisted"
+    client.post(f"/api/v1/enrolments/{held['id']}/confirm", headers=desk, json={"method": "cash", "amount": 100})
+    client.patch(f"/api/v1/cohorts/{cohort.id}", headers=desk, json={"capacity": 2})  # B is offered the new seat
+    offered = client.get(f"/api/v1/enrolments/{waiting['id']}", headers=desk).json
+    assert offered["status"] == "offered" and offered["offer_expires_at"]
+    client.post(f"/api/v1/enrolments/{waiting['id']}/confirm", headers=desk, json={"method": "cash", "amount": 100})
+    roster = client.get(f"/api/v1/cohorts/{cohort.id}/roster", headers=desk).json
+    assert [(r["status"], r["hold_expires_at"], r["offer_expires_at"]) for r in roster] == [
+        ("confirmed", None, None)
+    ] * 2
+
+
 FORMULAS = [
     "-2+3+cmd|' /C calc'!A0",
     '+1+HYPERLINK("https://evil.example/","Click")',

@@ -14,15 +14,19 @@ def test_defaults_need_no_environment(monkeypatch, tmp_path):
         "DATABASE_URL",
         "SECRET_KEY",
         "PUBLIC_BASE_URL",
+        "PORT",
         "MAIL_URL",
+        "MAIL_DIR",
         "STRIPE_SECRET_KEY",
         "REMINDER_HOURS",
         "RATELIMIT_ENABLED",
     ):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path / "instance")
+    monkeypatch.setenv("SCHEDULER_INSTANCE_DIR", str(tmp_path / "instance"))
     settings = config.from_environment()
     assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'scheduler.db'}"
+    assert settings["MAIL_DIR"] == str(tmp_path / "instance" / "mail")
+    assert settings["PUBLIC_BASE_URL"] == "http://localhost:5000"
     assert settings["MAIL_URL"] == "" and settings["STRIPE_SECRET_KEY"] == ""  # files and manual payments
     assert settings["REMINDER_HOURS"] == 24 and settings["RATELIMIT_ENABLED"] is True
     # The generated secret key is kept, so restarts (and several workers) agree on it.
@@ -49,15 +53,42 @@ def test_a_malformed_number_says_which_variable(monkeypatch):
         config.from_environment()
 
 
+def test_without_an_instance_setting_local_state_lives_in_the_repository_instance_folder(monkeypatch):
+    monkeypatch.delenv("SCHEDULER_INSTANCE_DIR", raising=False)
+    assert config.instance_dir() == config.ROOT / "instance"
+
+
+def test_links_follow_the_port_when_no_public_base_url_is_set(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCHEDULER_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("PORT", "8000")
+    assert config.from_environment()["PUBLIC_BASE_URL"] == "http://localhost:8000"
+    monkeypatch.setenv("PUBLIC_BASE_URL", "")  # set but empty, as `PUBLIC_BASE_URL= make run` leaves it
+    assert config.from_environment()["PUBLIC_BASE_URL"] == "http://localhost:8000"
+    # A real address always wins over the port the process happens to listen on.
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://groups.example.org/")
+    assert config.from_environment()["PUBLIC_BASE_URL"] == "https://groups.example.org"
+
+
+def test_a_malformed_port_says_so(monkeypatch, tmp_path):
+    import pytest
+
+    monkeypatch.setenv("SCHEDULER_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("PORT", "eighty")
+    with pytest.raises(ValueError, match="PORT must be a whole number"):
+        config.from_environment()
+
+
 # ---- startup checks in production (issue 14) ------------------------------------------------------
 
-PRODUCTION_ENV = ("SCHEDULER_ENV", "FLASK_ENV", "DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "LOG_FORMAT")
+PRODUCTION_ENV = ("SCHEDULER_ENV", "FLASK_ENV", "DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "LOG_FORMAT", "PORT")
 
 
 def _clean(monkeypatch, tmp_path):
     for name in PRODUCTION_ENV:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(config, "INSTANCE_DIR", tmp_path / "instance")
+    monkeypatch.setenv("SCHEDULER_INSTANCE_DIR", str(tmp_path / "instance"))
 
 
 def _refusal(monkeypatch) -> str:

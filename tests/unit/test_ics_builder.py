@@ -20,18 +20,18 @@ def weekly(count=12, tz="America/New_York", **overrides):
     events = []
     for n in range(count):
         start = datetime(2030, 10, 3, 18, 0, tzinfo=zone) + timedelta(weeks=n)  # wall-clock weekly
-        values = dict(
-            uid=f"ses_{n:02d}@scheduler.test",
-            starts_at=start.astimezone(UTC),
-            ends_at=(start + timedelta(minutes=90)).astimezone(UTC),
-            tz=tz,
-            summary="Group session",
-            meeting_url=LINK,
-            sequence=0,
-            last_modified=CHANGED,
-            created=CHANGED,
-            cancelled=False,
-        )
+        values = {
+            "uid": f"ses_{n:02d}@scheduler.test",
+            "starts_at": start.astimezone(UTC),
+            "ends_at": (start + timedelta(minutes=90)).astimezone(UTC),
+            "tz": tz,
+            "summary": "Group session",
+            "meeting_url": LINK,
+            "sequence": 0,
+            "last_modified": CHANGED,
+            "created": CHANGED,
+            "cancelled": False,
+        }
         values.update(overrides)
         events.append(FeedEvent(**values))
     return events

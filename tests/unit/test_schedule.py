@@ -1,6 +1,7 @@
 """Weekly schedules across daylight-saving changes, skip dates, gaps and overlaps (no database)."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -141,7 +142,7 @@ def test_property_same_weekday_same_local_time_increasing_exact_count(start, hou
         return
     assert len(planned) == count
     starts = [p.starts_at for p in planned]
-    assert all(a < b for a, b in zip(starts, starts[1:]))
+    assert all(a < b for a, b in pairwise(starts))
     for p in planned:
         local = p.starts_at.astimezone(ZoneInfo(zone))
         assert local.weekday() == start.weekday()

@@ -1,0 +1,25 @@
+"""What happens to cohorts and sessions that higher domains react to (see scheduler/events.py)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SessionChanged:
+    """A session was rescheduled, retitled, cancelled or restored (its sequence was raised)."""
+
+    session: object
+
+
+@dataclass(frozen=True)
+class CohortCancelled:
+    """Staff cancelled the whole cohort: every active enrolment is cancelled and refunded."""
+
+    cohort: object
+    staff: object | None
+
+
+@dataclass(frozen=True)
+class SeatsAdded:
+    """Capacity was raised: the new seats go down the waitlist."""
+
+    cohort: object

@@ -1,0 +1,19 @@
+"""How the cohorts domain reacts to staff changes (imported once by create_app)."""
+
+from sqlalchemy import select
+
+from ..database import new_token
+from ..events import subscribe
+from ..extensions import db
+from ..staff.events import StaffRevoked
+from .models import Cohort, cohort_facilitators
+
+
+@subscribe(StaffRevoked)
+def _replace_feeds_a_revoked_facilitator_knew(event: StaffRevoked) -> None:
+    """A revoked facilitator's cohort feed links stop working: the feeds get new tokens."""
+    cohorts = db.session.scalars(
+        select(Cohort).join(cohort_facilitators).where(cohort_facilitators.c.staff_id == event.member.id)
+    )
+    for cohort in cohorts:
+        cohort.feed_token = new_token("cal")

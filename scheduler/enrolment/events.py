@@ -1,0 +1,80 @@
+"""What happens to an enrolment that people must hear of (scheduler/events.py explains the bus).
+
+Each event carries the enrolment row, in the state it has just reached, inside the
+transaction that changed it; the notifications domain subscribes and writes the email.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SeatHeld:
+    """A seat is held pending payment (enrolled or accepted an offer): how to pay, until when."""
+
+    enrolment: object
+    payment: dict
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """Paid, free, or confirmed at the desk: the link, the schedule and the calendar."""
+
+    enrolment: object
+
+
+@dataclass(frozen=True)
+class Waitlisted:
+    enrolment: object
+    position: int
+
+
+@dataclass(frozen=True)
+class SeatOffered:
+    """A seat came free for the person at the head of the waitlist (or staff offered one)."""
+
+    enrolment: object
+
+
+@dataclass(frozen=True)
+class HoldExpired:
+    """A held seat lapsed unpaid; `refund` is set when a late payment was given back."""
+
+    enrolment: object
+    refund: dict | None = None
+
+
+@dataclass(frozen=True)
+class OfferExpired:
+    enrolment: object
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """The person withdrew or declined an offer, with any refund."""
+
+    enrolment: object
+    refund: dict | None
+
+
+@dataclass(frozen=True)
+class Transferred:
+    """Staff moved a confirmed participant to another cohort (the same enrolment row)."""
+
+    enrolment: object
+    from_cohort: object
+
+
+@dataclass(frozen=True)
+class CancelledWithCohort:
+    """The whole cohort was cancelled: this enrolment is cancelled, with any refund."""
+
+    enrolment: object
+    refund: dict | None
+
+
+@dataclass(frozen=True)
+class EnrolAgainAttempted:
+    """Someone tried to enrol with the address of an active enrolment: its owner is told its state
+    (the caller of the API only hears that the address is already enrolled or waiting)."""
+
+    enrolment: object

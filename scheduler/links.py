@@ -1,0 +1,52 @@
+"""Absolute links people receive: manage pages and calendar feeds (PUBLIC_BASE_URL + a path).
+
+Low in the stack on purpose: the enrolment schemas, the emails and the calendar
+domain all hand out the same links, so they are built in one place from tokens.
+"""
+
+from urllib.parse import quote, urlencode
+
+from flask import current_app
+
+FEED_NAME = "Group sessions"  # generic: a glance at a phone must not reveal a diagnosis
+
+
+def public_url(path: str) -> str:
+    """An absolute URL on the service's public address (PUBLIC_BASE_URL)."""
+    return current_app.config["PUBLIC_BASE_URL"] + path
+
+
+def manage_url(enrolment) -> str:
+    """The participant's link to their enrolment: the manage token rides in the URL."""
+    return public_url(f"/api/v1/enrolments/{enrolment.id}?token={enrolment.manage_token}")
+
+
+def _feed_urls(path: str) -> dict:
+    url = public_url(path)
+    return {"calendar_url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
+
+
+def enrolment_feed_urls(enrolment) -> dict:
+    """One enrolment's feed as {"calendar_url" (https), "webcal_url"}."""
+    return _feed_urls(f"/calendar/{enrolment.feed_token}.ics")
+
+
+def cohort_feed_urls(cohort) -> dict:
+    """A cohort's staff feed as {"calendar_url", "webcal_url"}."""
+    return _feed_urls(f"/calendar/cohorts/{cohort.feed_token}.ics")
+
+
+def subscribe_links(enrolment) -> dict:
+    """Everything a confirmation offers: the two feed URLs and one-click subscribe links.
+
+    Google Calendar subscribes to the https URL (it refuses webcal:// in `cid`);
+    Apple Calendar opens webcal:// itself; Outlook on the web takes the https URL.
+    """
+    urls = enrolment_feed_urls(enrolment)
+    return {
+        **urls,
+        "google_url": "https://calendar.google.com/calendar/r?cid=" + quote(urls["calendar_url"], safe=""),
+        "outlook_url": "https://outlook.live.com/calendar/0/addfromweb?"
+        + urlencode({"url": urls["calendar_url"], "name": FEED_NAME}),
+        "apple_url": urls["webcal_url"],
+    }
