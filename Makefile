@@ -26,6 +26,8 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 ## Install, create the SQLite database, seed the demo, and serve on http://$(HOST):$(PORT)
+# A developer's command: local defaults even with a local DATABASE_URL (see SCHEDULER_ENV in the README).
+run: export SCHEDULER_ENV ?= development
 run: install
 	@# A port in use stops us here, before anything is migrated, seeded or printed.
 	@$(BIN)/python scripts/port_free.py $(HOST) $(PORT)

@@ -7,13 +7,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
 from scheduler import clock
+from scheduler.enrolment import events
 from scheduler.extensions import db
-from scheduler.notifications import hooks
 from scheduler.notifications.models import OutboxMessage
-from tests.integration import test_outbox_hooks
+from tests.helpers import announce
 from tests.live_server import LiveServer, fire
-
-make_enrolment = test_outbox_hooks.make_enrolment  # the fixture, shared
 
 TOKEN = "metrics-" + "k" * 32
 
@@ -52,9 +50,7 @@ def test_latency_outbox_and_lapsing_holds(app, client, make_cohort, make_enrolme
     make_enrolment(cohort, status="pending_payment", hold_expires_at=now + timedelta(minutes=4, seconds=50))
     make_enrolment(cohort, status="pending_payment", hold_expires_at=now + timedelta(minutes=30))
     waiting = [make_enrolment(cohort, status="waitlisted") for _ in range(3)]
-    for position, person in enumerate(waiting, 1):
-        hooks.waitlisted(person, position)
-    db.session.commit()
+    announce(*(events.Waitlisted(person, position) for position, person in enumerate(waiting, 1)))
     db.session.execute(update(OutboxMessage).values(created_at=now - timedelta(minutes=10)))
     db.session.commit()
     for _ in range(3):

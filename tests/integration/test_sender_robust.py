@@ -12,13 +12,11 @@ from sqlalchemy import select
 
 from scheduler import clock
 from scheduler.database import new_id
+from scheduler.enrolment import events
 from scheduler.extensions import db
-from scheduler.notifications import hooks
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import deliver_outbox
-from tests.integration import test_outbox_hooks
-
-make_enrolment = test_outbox_hooks.make_enrolment  # the fixture, shared
+from tests.helpers import announce
 
 
 def _broken_copy(good: OutboxMessage, **changes) -> OutboxMessage:
@@ -38,9 +36,7 @@ def test_unbuildable_rows_fail_alone_and_the_batch_goes_on(app, make_cohort, mak
     app.config["MAIL_URL"] = smtp_server.url
     cohort = make_cohort()
     people = [make_enrolment(cohort, status="waitlisted") for _ in range(4)]
-    for position, person in enumerate(people, 1):
-        hooks.waitlisted(person, position)
-    db.session.commit()
+    announce(*(events.Waitlisted(person, position) for position, person in enumerate(people, 1)))
     good = sorted(_rows().values(), key=lambda r: r.created_at)
     # Interleave broken rows (same created_at order slot as the good ones around them).
     base = good[0]
@@ -77,8 +73,7 @@ def test_a_message_that_cannot_be_serialised_fails_alone_in_small_batches(
     app.config["MAIL_URL"] = smtp_server.url
     cohort = make_cohort()
     first, second = (make_enrolment(cohort, status="waitlisted") for _ in range(2))
-    hooks.waitlisted(first, 1)
-    db.session.commit()
+    announce(events.Waitlisted(first, 1))
     [template] = _rows().values()
     bad = _broken_copy(
         template,
@@ -86,8 +81,8 @@ def test_a_message_that_cannot_be_serialised_fails_alone_in_small_batches(
         attachments=[{"filename": "a\ud800.bin", "content_type": "application/octet-stream", "content": "AAAA"}],
         created_at=template.created_at - timedelta(seconds=1),
     )
-    hooks.waitlisted(second, 2)
     db.session.commit()
+    announce(events.Waitlisted(second, 2))
 
     counts = deliver_outbox(at=clock.now(), batch_size=1)
     assert counts == {"sent": 2, "retry": 0, "failed": 1}
@@ -99,8 +94,7 @@ def test_a_message_that_cannot_be_serialised_fails_alone_in_small_batches(
 def test_the_file_transport_is_as_robust(app, make_cohort, make_enrolment, tmp_path):
     app.config["MAIL_DIR"] = str(tmp_path / "mail")
     person = make_enrolment(make_cohort(), status="waitlisted")
-    hooks.waitlisted(person, 1)
-    db.session.commit()
+    announce(events.Waitlisted(person, 1))
     [good] = _rows().values()
     _broken_copy(good, subject="a\r\nb", created_at=good.created_at - timedelta(seconds=1))
     db.session.commit()
