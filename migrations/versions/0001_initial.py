@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 04:31:18.367816
+Create Date: 2026-11-22 04:33:29.437501
 
 """
 from alembic import op

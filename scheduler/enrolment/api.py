@@ -1,8 +1,8 @@
 """HTTP views for enrolment, waitlists, rosters and the audit log: parse, call one service, dump."""
 
-import csv
 import io
 
+from defusedcsv import csv
 from flask import Blueprint, Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 
@@ -112,15 +112,9 @@ def roster(cohort_id):
     return json_response(_roster_schema()(many=True).dump(services.roster(cohort_id, current_staff())))
 
 
-_CSV_FORMULA_START = ("=", "@", "\t", "\r")
-
-
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheets run cells that start like a formula; a phone number's leading + is harmless.
-    if text.startswith(_CSV_FORMULA_START) or (text[:1] in ("+", "-") and not text[1:2].isdigit()):
-        return "'" + text
-    return text
+def _leading_control_as_text(value):
+    # The rest of OWASP's rule, for rows written before names refused control characters.
+    return "'" + value if isinstance(value, str) and value[:1] in ("\t", "\r") else value
 
 
 @bp.get("/cohorts/<cohort_id>/roster.csv")
@@ -133,16 +127,21 @@ def roster_csv(cohort_id):
     numbers = sorted({mark["number"] for marks in attendance for mark in marks})
     columns = [c for c in _roster_schema()().fields if c != "attendance"] + [f"session_{n}" for n in numbers]
     out = io.StringIO()
+    # defusedcsv: a cell that a spreadsheet would run as a formula (=, +, -, @, |, %) gets a
+    # leading ' (shown as text); numbers and empty cells stay as they are.
     writer = csv.writer(out)
     writer.writerow(columns)
     for row, marks in zip(rows, attendance, strict=True):
         row.update({f"session_{mark['number']}": mark["status"] for mark in marks})
-        writer.writerow([_csv_cell(row.get(c)) for c in columns])
+        writer.writerow([_leading_control_as_text(row.get(c)) for c in columns])
     return Response(
         out.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="roster-{cohort_id}.csv"'},
     )
+
+
+roster_csv.endpoint_spec.extra["content"] = {"text/csv": {"schema": {"type": "string"}}}
 
 
 @bp.get("/cohorts/<cohort_id>/waitlist")

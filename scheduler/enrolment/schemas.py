@@ -7,36 +7,21 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate
 from ..cohorts.schemas import SessionOut
 from ..http import PageQuery
 from ..links import enrolment_feed_urls, join_url, manage_url
-from ..validation import Instant, Name, Timezone, Trimmed
+from ..validation import Identifier, Instant, Name, PlainEmail, Timezone, Trimmed
 from .models import STATUSES
-
-# One address, no display name, no spaces: what a person types into an email box.
-_EMAIL = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
-
-
-class PlainEmail(fields.String):
-    """An address such as sam@example.org; "Sam <sam@example.org>" and spaces are refused."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).strip()
-        if "<" in value or ">" in value:
-            raise ValidationError("Give the address alone (sam@example.org), without a name or <>.")
-        if any(ch.isspace() for ch in value):
-            raise ValidationError("An email address cannot contain spaces.")
-        if len(value) > 254 or not _EMAIL.fullmatch(value) or ".." in value:
-            raise ValidationError("Not a valid email address (for example sam@example.org).")
-        return value
-
 
 _PHONE = re.compile(r"\+?[0-9 ()./-]{3,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?")
 
 
 class Phone(Trimmed):
+    def openapi_properties(self) -> dict:
+        # A subset of what the server takes (it also trims and allows separators first).
+        return {"pattern": r"^\+?[0-9]{3}[0-9 ()./-]{0,27}(?: ?(?:x|ext\.?) ?[0-9]{1,6})?$", "maxLength": 40}
+
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
+        if len(value) > 40:
+            raise ValidationError("Use at most 40 characters, for example +1 555 0100 ext. 12.")
         if not _PHONE.fullmatch(value) or sum(ch.isdigit() for ch in value) < 3:
             raise ValidationError("Use digits, spaces and + ( ) - only, for example +1 555 0100.")
         return value
@@ -71,18 +56,18 @@ class ConfirmIn(Schema):
 
 
 class TransferIn(Schema):
-    cohort_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    cohort_id = Identifier(required=True)
 
 
 class EnrolmentQuery(PageQuery):
     email = Trimmed(validate=validate.Length(min=1, max=254))
-    cohort_id = fields.String(validate=validate.Length(max=40))
+    cohort_id = Identifier()
     status = fields.String(validate=validate.OneOf(STATUSES, error="Use one of: " + ", ".join(STATUSES) + "."))
 
 
 class AuditQuery(PageQuery):
-    enrolment_id = fields.String(validate=validate.Length(max=40))
-    cohort_id = fields.String(validate=validate.Length(max=40))
+    enrolment_id = Identifier()
+    cohort_id = Identifier()
 
 
 class EnrolmentSummaryOut(Schema):

@@ -54,6 +54,27 @@ SUBJECTS = {
 }
 
 
+SUBJECT_MAX = OutboxMessage.__table__.c.subject.type.length
+_PART_MAX = 60  # a long title or clinic name is shortened to this before the message's own words
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def fit_subject(specific: str, title: str, clinic: str) -> str:
+    """ "<what happened> · <calendar title> · <clinic>", within the column's length.
+
+    What happened comes first and is kept whole when it can be; a long title or
+    clinic name gives way first (a 200-character title would otherwise overflow
+    PostgreSQL's varchar and fail the request that wrote the message).
+    """
+    full = f"{specific} · {title} · {clinic}"
+    if len(full) <= SUBJECT_MAX:
+        return full
+    return _shorten(f"{specific} · {_shorten(title, _PART_MAX)} · {_shorten(clinic, _PART_MAX)}", SUBJECT_MAX)
+
+
 def local_zone(enrolment) -> ZoneInfo:
     """The participant's own zone when they gave one, else the cohort's."""
     return ZoneInfo(enrolment.timezone or enrolment.cohort.timezone)
@@ -137,7 +158,7 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
         "message_id": new_message_id(),
         "from_address": current_app.config["MAIL_FROM"],
         "to_address": enrolment.email,
-        "subject": f"{subject} · {context['title']} · {context['clinic']}",
+        "subject": fit_subject(subject, context["title"], context["clinic"]),
         "body_text": _env.get_template(f"{kind}.txt").render(context),
         "body_html": _env.get_template(f"{kind}.html").render(context),
         "attachments": [

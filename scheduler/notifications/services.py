@@ -4,11 +4,12 @@ from sqlalchemy import select
 
 from .. import clock
 from ..database import Page, new_id, paginate, write_transaction
-from ..enrolment.models import Enrolment
+from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from .models import OutboxMessage, OutboxStatus
 from .outbox import new_message_id
+from .sender import CARRIES_LINK
 
 
 def _enrolment(enrolment_id: str) -> Enrolment:
@@ -36,7 +37,7 @@ def resend_message(enrolment_id: str, message_id: str) -> OutboxMessage:
 
 
 def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
-    _enrolment(enrolment_id)
+    enrolment = _enrolment(enrolment_id)
     original = db.session.scalar(
         select(OutboxMessage).where(
             OutboxMessage.id == message_id,
@@ -48,6 +49,11 @@ def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
         raise NotFound("No such message for this enrolment.")
     if original.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
         raise Conflict("That message has not been sent yet; it will go out by itself.")
+    if original.kind in CARRIES_LINK and enrolment.status != EnrolmentStatus.CONFIRMED:
+        raise Conflict(
+            f"This message carries the meeting link and calendar, and the enrolment is {enrolment.status}: "
+            "only a confirmed participant may be sent it again."
+        )
     copy = OutboxMessage(
         id=new_id("msg"),
         enrolment_id=original.enrolment_id,

@@ -19,6 +19,7 @@ EXPECTED_WITHOUT_CREDENTIALS = {
     "meta.readyz": "readiness check",
     "meta.openapi": "the API's own description",
     "meta.docs": "the API reference page",
+    "meta.metrics": "its own bearer token (METRICS_TOKEN); 404 while that is unset",
     "cohorts.list_cohorts": "the public list of open cohorts (staff see more)",
     "cohorts.get_cohort": "a public cohort page (staff see more)",
     "enrolment.enrol": "the public enrolment form",

@@ -134,7 +134,14 @@ def test_without_mail_url_messages_become_eml_files(app, make_cohort, make_enrol
 
 
 def _worker(database_url, mail_url):
-    env = {**os.environ, "DATABASE_URL": database_url, "MAIL_URL": mail_url, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "worker-test-key",
+        "PUBLIC_BASE_URL": "https://scheduler.test",
+        "MAIL_URL": mail_url,
+        "PYTHONUNBUFFERED": "1",
+    }
     return subprocess.Popen(
         [FLASK, "--app", "wsgi", "worker", "--interval", "0.2"],
         cwd=ROOT,
