@@ -6,9 +6,6 @@ one-line notice; when the service refuses, the same page comes back with the rea
 beside the field (422) or above the form (409), never JSON or a stack trace.
 """
 
-import csv
-import io
-
 from flask import (
     Blueprint,
     Response,
@@ -30,17 +27,9 @@ from ..cohorts import services as cohort_services
 from ..cohorts.models import COHORT_TRANSITIONS, CohortStatus, Session
 from ..cohorts.schemas import CohortCreate, CohortPatch, ProgramCreate, SessionPatch
 from ..enrolment import services as enrolment_services
-from ..enrolment.api import _csv_cell
+from ..enrolment.api import roster_csv_response
 from ..enrolment.models import ACTIVE
-from ..enrolment.schemas import (
-    ConfirmIn,
-    EnrolmentCreate,
-    MoveIn,
-    RosterFacilitatorOut,
-    RosterOut,
-    TransferIn,
-    WithdrawIn,
-)
+from ..enrolment.schemas import ConfirmIn, EnrolmentCreate, MoveIn, TransferIn, WithdrawIn
 from ..errors import Conflict, DomainError, Invalid, NotFound, Unavailable
 from ..extensions import db, limiter
 from ..links import cohort_feed_urls
@@ -258,21 +247,9 @@ def cohort(cohort_id):
 @bp.get("/cohorts/<cohort_id>/roster.csv")
 @desk_page()
 def roster_csv(cohort_id):
-    """The roster as a spreadsheet (facilitators: without payment fields)."""
+    """The roster as a spreadsheet (facilitators: without payment fields), as the JSON API exports it."""
     queries.visible_cohort(cohort_id, g.desk_member)
-    schema = RosterFacilitatorOut if queries.is_facilitator(g.desk_member) else RosterOut
-    rows = schema(many=True).dump(enrolment_services.roster(cohort_id, g.desk_member))
-    columns = list(schema().fields)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(c)) for c in columns])
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="roster-{cohort_id}.csv"'},
-    )
+    return roster_csv_response(cohort_id, g.desk_member)
 
 
 @bp.post("/cohorts/<cohort_id>")
