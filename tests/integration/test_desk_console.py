@@ -440,3 +440,42 @@ def test_the_roster_export_has_payments_for_the_desk(desk, make_cohort):
     lines = answer.get_data(as_text=True).splitlines()
     assert lines[0].startswith("id,name,email") and "amount_paid" in lines[0]
     assert "'=cmd" in lines[1] and ",36000,cash" in lines[1]
+
+
+def test_the_cohort_page_shows_attendance_and_who_needs_following_up(client, make_staff, make_program, make_cohort):
+    from datetime import timedelta
+
+    from scheduler import clock
+    from scheduler.attendance import services as attendance
+
+    fay, _ = make_staff("facilitator", name="Fay Cilitator")
+    program = make_program(missed_sessions_limit=2)
+    cohort = make_cohort(
+        program=program, price_amount=0, start_date=(clock.now() - timedelta(days=15)).date(), facilitator_ids=[fay.id]
+    )
+    member = db.session.get(Staff, fay.id)
+    here = _enrolment_in_running(cohort, "Ann Present", "ann@example.org")
+    away = _enrolment_in_running(cohort, "Ben Away", "ben@example.org")
+    first, second = cohort.sessions[0], cohort.sessions[1]
+    for session in (first, second):
+        marks = [{"enrolment_id": here.id, "status": "present"}, {"enrolment_id": away.id, "status": "absent"}]
+        attendance.record_session(session.id, marks, member)
+    sign_in(client, fay)
+    page = client.get(f"/desk/cohorts/{cohort.id}")
+    html = page.get_data(as_text=True)
+    grid = re.search(r'<table class="table table--grid".*?</table>', html, re.S)[0]
+    ann = re.search(r"<tr>\s*<th scope=\"row\">Ann Present</th>.*?</tr>", grid, re.S)[0]
+    ben = re.search(r"<tr>\s*<th scope=\"row\">Ben Away</th>.*?</tr>", grid, re.S)[0]
+    assert ann.count('title="present"') == 2 and "Missed the limit" not in ann
+    assert ben.count('title="absent"') == 2 and "Missed the limit" in ben
+
+
+def _enrolment_in_running(cohort, name, email):
+    """A confirmed person in a cohort that has started (enrolment has closed, so written directly)."""
+    from scheduler.enrolment.models import Participant
+
+    participant = Participant(email_normalised=email)
+    enrolment = Enrolment(cohort=cohort, participant=participant, status="confirmed", name=name, email=email)
+    db.session.add(enrolment)
+    db.session.commit()
+    return enrolment
