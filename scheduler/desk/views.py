@@ -122,11 +122,12 @@ def login():
 @limiter.limit(_login_limit_per_address, key_func=_address_key)
 def send_link():
     """Send a sign-in link; the answer is the same whether or not the address is staff."""
+    then = safe_next(request.form.get("next"))
     try:
         data = parse(SignInLinkRequest, {"email": "text"})
     except FormErrors as exc:
-        return _render("desk/login.html", 422, values=exc.values, errors=exc.errors, expired=False, next=None)
-    staff_services.request_sign_in_link(data["email"])
+        return _render("desk/login.html", 422, values=exc.values, errors=exc.errors, expired=False, next=then)
+    staff_services.request_sign_in_link(data["email"], then)
     return _render("desk/login_sent.html", email=data["email"])
 
 

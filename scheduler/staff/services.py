@@ -6,6 +6,7 @@ and change to an account or its tokens is written to the staff audit log.
 
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -179,7 +180,7 @@ def _active_member(email: str) -> Staff | None:
     return db.session.scalar(select(Staff).where(Staff.email == email.strip().lower(), Staff.revoked_at.is_(None)))
 
 
-def _issue_link(member: Staff, *, send: bool) -> str:
+def _issue_link(member: Staff, *, send: bool, then: str | None = None) -> str:
     token = new_token("sil")
     at = clock.now()
     db.session.add(
@@ -190,21 +191,22 @@ def _issue_link(member: Staff, *, send: bool) -> str:
             expires_at=at + timedelta(minutes=SIGN_IN_LINK_MINUTES),
         )
     )
-    url = public_url(f"/desk/login/{token}")
+    url = public_url(f"/desk/login/{token}") + (f"?{urlencode({'next': then})}" if then else "")
     if send:
         publish(SignInLinkIssued(member, url, SIGN_IN_LINK_MINUTES))
     return url
 
 
-def request_sign_in_link(email: str) -> None:
+def request_sign_in_link(email: str, then: str | None = None) -> None:
     """Email a one-time sign-in link to this address if it is an active staff account; else nothing.
 
-    The caller cannot tell which: the answer is the same either way.
+    The caller cannot tell which: the answer is the same either way. `then`: the console
+    page the link leads to once signed in (the caller checks it is one).
     """
     with write_transaction():
         member = _active_member(email)
         if member is not None:
-            _issue_link(member, send=True)
+            _issue_link(member, send=True, then=then)
 
 
 def issue_sign_in_link(email: str) -> str:

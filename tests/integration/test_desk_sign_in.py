@@ -256,3 +256,17 @@ def test_the_demo_prints_a_sign_in_link_for_the_demo_admin(app, client):
     assert result.exit_code == 0, result.output
     url = re.search(r"Staff console: .*?(https://scheduler\.test/desk/login/\S+)", result.output)[1]
     assert "Sign in as Demo admin" in text_of(client.get(link_path(url)))
+
+
+def test_the_emailed_link_leads_back_to_the_page_first_asked_for(client, make_staff):
+    member, _ = make_staff("front_desk")
+    asked = client.get("/desk/people?q=sam")
+    login = client.get(asked.headers["Location"])
+    assert 'name="next" value="/desk/people?q=sam"' in login.get_data(as_text=True)
+    client.post("/desk/login", data={"csrf_token": csrf_of(login), "email": member.email, "next": "/desk/people?q=sam"})
+    [message] = _sign_in_messages()
+    url = re.search(r"https://scheduler\.test/desk/login/\S+", message.body_text)[0]
+    assert url.endswith("?next=%2Fdesk%2Fpeople%3Fq%3Dsam")
+    page = client.get(url.split("scheduler.test", 1)[1])
+    answer = client.post(link_path(url), data={"csrf_token": csrf_of(page), "next": "/desk/people?q=sam"})
+    assert answer.headers["Location"] == "/desk/people?q=sam"
