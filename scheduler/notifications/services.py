@@ -44,6 +44,8 @@ def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
         raise NotFound("No such message for this enrolment.")
     if original.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
         raise Conflict("That message has not been sent yet; it will go out by itself.")
+    if not original.to_address:
+        raise Conflict("This person's data was erased; there is no one to send the message to.")
     copy = OutboxMessage(
         id=new_id("msg"),
         enrolment_id=original.enrolment_id,

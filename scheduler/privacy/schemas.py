@@ -1,0 +1,155 @@
+"""Input and output shapes of a participant's data export and erasure."""
+
+import re
+
+from marshmallow import Schema, ValidationError, fields
+
+from ..validation import Instant, Trimmed
+
+# Bearer secrets inside message bodies (manage links, feed URLs, join links): an export goes to
+# staff and from them to the person, so it shows where a link was, never a working credential.
+_TOKEN = re.compile(r"\b(mng|cal|join|stf)_[A-Za-z0-9_-]{20,}")
+
+
+def _without_tokens(text: str | None) -> str | None:
+    return _TOKEN.sub(r"\1_[token removed]", text) if text else text
+
+
+class PersonEmail(Trimmed):
+    """The person's email address, as they gave it (compared in any case)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not 3 <= len(value) <= 254 or "@" not in value:
+            raise ValidationError("Give the person's email address, for example sam@example.org.")
+        return value
+
+
+class ExportQuery(Schema):
+    email = PersonEmail(required=True)
+
+
+class EraseIn(Schema):
+    email = PersonEmail(required=True)
+
+
+class ParticipantOut(Schema):
+    id = fields.String()
+    email = fields.String(attribute="email_normalised")
+    created_at = Instant()
+    erased_at = Instant(allow_none=True)
+
+
+class ExportedPaymentOut(Schema):
+    id = fields.String()
+    provider = fields.String()
+    method = fields.String()
+    amount = fields.Integer()
+    currency = fields.String()
+    status = fields.String()
+    amount_refunded = fields.Integer()
+    reference = fields.String(allow_none=True)
+    stripe_payment_intent_id = fields.String(allow_none=True)
+    staff_id = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    succeeded_at = Instant(allow_none=True)
+    created_at = Instant()
+    updated_at = Instant()
+
+
+class ExportedRefundOut(Schema):
+    id = fields.String()
+    payment_id = fields.String(allow_none=True)
+    amount = fields.Integer()
+    currency = fields.String()
+    reason = fields.String()
+    status = fields.String()
+    source = fields.String()
+    stripe_refund_id = fields.String(allow_none=True)
+    staff_id = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = Instant()
+    updated_at = Instant()
+
+
+class AttachmentOut(Schema):
+    filename = fields.String()
+    content_type = fields.String()
+    content = fields.String(metadata={"description": "base64"})
+
+
+class ExportedMessageOut(Schema):
+    id = fields.String()
+    kind = fields.String()
+    to = fields.String(attribute="to_address")
+    sender = fields.String(attribute="from_address", data_key="from")
+    subject = fields.String()
+    body_text = fields.Function(lambda m: _without_tokens(m.body_text))
+    body_html = fields.Function(lambda m: _without_tokens(m.body_html))
+    attachments = fields.List(fields.Nested(AttachmentOut))
+    status = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    resend_of = fields.String(allow_none=True)
+    created_at = Instant()
+    sent_at = Instant(allow_none=True)
+
+
+class ExportedAuditOut(Schema):
+    id = fields.String()
+    staff_id = fields.String(allow_none=True)
+    staff_name = fields.Function(lambda a: a.staff.name if a.staff else None, allow_none=True)
+    action = fields.String()
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+    created_at = Instant()
+
+
+class ExportedEnrolmentOut(Schema):
+    """Every field of the enrolment but its tokens (credentials, not data about the person)."""
+
+    id = fields.String()
+    cohort_id = fields.String()
+    cohort_name = fields.Function(lambda r: r.cohort.name)
+    program_name = fields.Function(lambda r: r.cohort.program.name)
+    status = fields.String()
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String(allow_none=True)
+    timezone = fields.String(allow_none=True)
+    hold_expires_at = Instant(allow_none=True)
+    offer_expires_at = Instant(allow_none=True)
+    waitlist_rank = fields.Integer(allow_none=True)
+    amount_paid = fields.Integer()
+    payment_method = fields.String(allow_none=True)
+    created_at = Instant()
+    updated_at = Instant()
+    erased_at = Instant(allow_none=True)
+    payments = fields.List(fields.Nested(ExportedPaymentOut))
+    refunds = fields.List(fields.Nested(ExportedRefundOut))
+    messages = fields.List(fields.Nested(ExportedMessageOut))
+    audit = fields.List(fields.Nested(ExportedAuditOut))
+    attendance = fields.List(fields.Dict())
+
+
+class ParticipantExportOut(Schema):
+    exported_at = Instant()
+    participant = fields.Nested(ParticipantOut)
+    enrolments = fields.List(fields.Nested(ExportedEnrolmentOut))
+
+
+class ErasedEnrolmentOut(Schema):
+    id = fields.String()
+    cohort_id = fields.String()
+    status = fields.String(metadata={"description": "its status after the erasure (active ones are withdrawn first)"})
+    withdrawn = fields.Boolean(metadata={"description": "withdrawn by this erasure"})
+    refund = fields.Dict(allow_none=True, metadata={"description": "the refund the withdrawal gave, if any"})
+
+
+class ErasureOut(Schema):
+    participant_id = fields.String()
+    erased_at = Instant()
+    enrolments = fields.List(fields.Nested(ErasedEnrolmentOut))
+    messages_erased = fields.Integer()
+    messages_cancelled = fields.Integer(metadata={"description": "unsent messages that will now never be sent"})
+    idempotency_records_deleted = fields.Integer()
