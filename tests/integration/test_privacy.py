@@ -353,3 +353,32 @@ def test_erasure_removes_the_mail_files_written_for_them(app, client, auth, make
     left = [path.read_text() for path in tmp_path.glob("*.eml")]
     assert len(left) == 1 and "kim@example.org" in left[0]
     assert not any(EMAIL.lower() in text.lower() or NAME in text for text in left)
+
+
+def test_a_worker_sending_at_the_moment_of_erasure_cannot_write_the_row_back(app, client, auth, make_cohort):
+    from scheduler import clock
+    from scheduler.notifications import sender
+
+    enrol(client, make_cohort(price_amount=0))
+    [claimed] = sender.claim("wrk_test", clock.now(), limit=10)  # the confirmation, leased to a worker
+    ok(client.post("/api/v1/participants/erase", json={"email": EMAIL}, headers=auth()))
+    sender._finish(claimed, "wrk_test", status="sent", attempts=1, sent_at=clock.now())  # its outcome comes late
+    row = db.session.get(OutboxMessage, claimed.id)
+    db.session.refresh(row)
+    assert (row.status, row.to_address, row.body_text, row.lease_owner) == ("skipped", "", "", None)
+    assert "erased" in row.last_error
+    assert sender.claim("wrk_other", clock.now() + timedelta(hours=1), limit=10) == []
+
+
+def test_a_lapsed_hold_is_marked_expired_not_withdrawn_and_its_notice_never_goes(app, client, auth, make_cohort):
+    from scheduler import clock
+
+    held = enrol(client, make_cohort(price_amount=36000))
+    assert held["status"] == "pending_payment"
+    with time_machine.travel(clock.now() + timedelta(minutes=31), tick=False):
+        summary = ok(client.post("/api/v1/participants/erase", json={"email": EMAIL}, headers=auth()))
+    assert summary["enrolments"] == [
+        {"id": held["id"], "cohort_id": held["cohort_id"], "status": "expired", "withdrawn": False, "refund": None}
+    ]
+    statuses = dict(db.session.execute(select(OutboxMessage.kind, OutboxMessage.status)).all())
+    assert statuses == {"enrolment_received": "skipped", "hold_expired": "skipped"}

@@ -78,3 +78,15 @@ def test_a_malformed_port_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("PORT", "eighty")
     with pytest.raises(ValueError, match="PORT must be a whole number"):
         config.from_environment()
+
+
+def test_retention_days_keeps_everything_unless_set(monkeypatch):
+    import pytest
+
+    monkeypatch.delenv("RETENTION_DAYS", raising=False)
+    assert config.from_environment()["RETENTION_DAYS"] == 0
+    monkeypatch.setenv("RETENTION_DAYS", "365")
+    assert config.from_environment()["RETENTION_DAYS"] == 365
+    monkeypatch.setenv("RETENTION_DAYS", "-1")
+    with pytest.raises(ValueError, match="RETENTION_DAYS must be 0"):
+        config.from_environment()
