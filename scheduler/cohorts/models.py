@@ -50,6 +50,8 @@ class Program(db.Model):
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
         CheckConstraint("default_capacity > 0", name="capacity_positive"),
         CheckConstraint("default_session_count > 0", name="session_count_positive"),
+        CheckConstraint("missed_sessions_limit >= 0", name="missed_sessions_limit_not_negative"),
+        CheckConstraint("completion_min_sessions IS NULL OR completion_min_sessions > 0", name="completion_positive"),
     )
 
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("prg"))
@@ -62,6 +64,12 @@ class Program(db.Model):
     price_amount = db.Column(db.Integer, nullable=False, default=0)
     currency = db.Column(db.String(3), nullable=False, default="usd")
     calendar_title = db.Column(db.String(200), nullable=False, default="Group session")
+    # Attendance rules (the attendance domain applies them): consecutive misses that flag a
+    # person for follow-up (0: never), whether an excused absence counts as one, and how many
+    # sessions attended complete the program (None: 80 % of the cohort's sessions).
+    missed_sessions_limit = db.Column(db.Integer, nullable=False, default=4)
+    excused_counts_as_missed = db.Column(db.Boolean, nullable=False, default=False)
+    completion_min_sessions = db.Column(db.Integer)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now, onupdate=now)
 

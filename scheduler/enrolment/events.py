@@ -62,6 +62,8 @@ class Transferred:
 
     enrolment: object
     from_cohort: object
+    # The join link of the cohort left behind: it answers 410 from now on (attendance keeps it).
+    previous_join_token: str | None = None
 
 
 @dataclass(frozen=True)

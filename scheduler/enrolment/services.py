@@ -14,7 +14,8 @@ domain subscribes to; staff actions are written to the audit log here.
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -24,7 +25,7 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..cohorts.models import Cohort, CohortStatus
 from ..cohorts.services import get_cohort, lock_cohort
-from ..database import Page, new_id, paginate, require_lock, require_write, write_transaction
+from ..database import Page, new_id, new_token, paginate, require_lock, require_write, write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..events import publish
 from ..extensions import db
@@ -52,9 +53,32 @@ class EnrolmentView:
     waitlist_position: int | None = None
     payment: dict | None = None
     refund: dict | None = None
+    # What higher domains know of it (attendance: per-session records, missed run, flag).
+    extras: dict = field(default_factory=dict)
 
     def __getattr__(self, name):  # the row's own fields, for the schemas
         return getattr(self.enrolment, name)
+
+
+# Higher domains describe enrolments too (attendance registers one): `describer(enrolments)
+# -> {enrolment_id: {field: value}}`, for a whole list in a constant number of queries.
+_describers: list[Callable[[list[Enrolment]], dict[str, dict]]] = []
+
+
+def describe_with(describer: Callable[[list[Enrolment]], dict[str, dict]]):
+    """Register a describer whose fields every enrolment view and roster row carries."""
+    if describer not in _describers:
+        _describers.append(describer)
+    return describer
+
+
+def _extras(enrolments: list[Enrolment]) -> dict[str, dict]:
+    merged: dict[str, dict] = {e.id: {} for e in enrolments}
+    if enrolments:
+        for describer in _describers:
+            for enrolment_id, values in describer(enrolments).items():
+                merged[enrolment_id].update(values)
+    return merged
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -64,6 +88,13 @@ def _snapshot(enrolment: Enrolment, **extra) -> dict:
     snap = {"status": str(enrolment.status), "amount_paid": enrolment.amount_paid, "cohort_id": enrolment.cohort_id}
     snap.update(extra)
     return snap
+
+
+def record_cohort_change(cohort, staff, action: str, before: dict, after: dict) -> None:
+    """Add an audit entry for a change to a cohort itself (its meeting link, settings)."""
+    db.session.add(
+        AuditEntry(cohort_id=cohort.id, staff_id=staff.id if staff else None, action=action, before=before, after=after)
+    )
 
 
 def record(enrolment: Enrolment, staff, action: str, before: dict | None, **extra) -> None:
@@ -377,7 +408,9 @@ def manage_token_matches(enrolment_id: str, token: str | None) -> bool:
 def get_enrolment(enrolment_id: str) -> EnrolmentView:
     """One enrolment with its cohort's sessions; position when waitlisted, how to pay when held."""
     enrolment = _load(enrolment_id)
-    return EnrolmentView(enrolment, waitlist_position(enrolment), current_payment(enrolment))
+    return EnrolmentView(
+        enrolment, waitlist_position(enrolment), current_payment(enrolment), extras=_extras([enrolment])[enrolment.id]
+    )
 
 
 def refund_deadline(cohort: Cohort) -> datetime | None:
@@ -543,14 +576,17 @@ def search(query: dict) -> Page:
     return page
 
 
-def roster(cohort_id: str, staff) -> list[Enrolment]:
-    """Everyone who holds or held a seat in the cohort (facilitators: their own cohorts only)."""
+def roster(cohort_id: str, staff) -> list[EnrolmentView]:
+    """Everyone who holds or held a seat in the cohort (facilitators: their own cohorts only),
+    with what higher domains add (attendance per session, the current run of misses)."""
     cohort = get_cohort(cohort_id, staff)
-    return db.session.scalars(
+    rows = db.session.scalars(
         select(Enrolment)
         .where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_(SEAT_STATUSES))
         .order_by(Enrolment.name, Enrolment.id)
     ).all()
+    extras = _extras(rows)
+    return [EnrolmentView(e, extras=extras[e.id]) for e in rows]
 
 
 def waitlist(cohort_id: str, staff) -> list[EnrolmentView]:
@@ -679,7 +715,9 @@ def transfer(enrolment_id: str, cohort_id: str, staff) -> EnrolmentView:
         before = _snapshot(enrolment)
         enrolment.cohort = target
         enrolment.updated_at = at
-        publish(events.Transferred(enrolment, source))
+        # A join link is per cohort: the new one goes out with the transfer email; the old one ends.
+        previous_join_token, enrolment.join_token = enrolment.join_token, new_token("join")
+        publish(events.Transferred(enrolment, source, previous_join_token))
         record(enrolment, staff, "transferred", before)
         db.session.flush()
         offer_free_seats(source)
@@ -693,6 +731,8 @@ def audit(query: dict) -> Page:
     )
     if query.get("enrolment_id"):
         stmt = stmt.where(AuditEntry.enrolment_id == query["enrolment_id"])
+    if query.get("cohort_id"):
+        stmt = stmt.where(AuditEntry.cohort_id == query["cohort_id"])
     return paginate(stmt, query["page"], query["page_size"])
 
 

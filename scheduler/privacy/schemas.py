@@ -2,9 +2,9 @@
 
 import re
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, fields
 
-from ..validation import Instant, Trimmed
+from ..validation import Instant, PlainEmail
 
 # Bearer secrets inside message bodies (manage links, feed URLs, join links): an export goes to
 # staff and from them to the person, so it shows where a link was, never a working credential.
@@ -15,22 +15,12 @@ def _without_tokens(text: str | None) -> str | None:
     return _TOKEN.sub(r"\1_[token removed]", text) if text else text
 
 
-class PersonEmail(Trimmed):
-    """The person's email address, as they gave it (compared in any case)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        if not 3 <= len(value) <= 254 or "@" not in value:
-            raise ValidationError("Give the person's email address, for example sam@example.org.")
-        return value
-
-
 class ExportQuery(Schema):
-    email = PersonEmail(required=True)
+    email = PlainEmail(required=True, metadata={"description": "the person's address, in any case"})
 
 
 class EraseIn(Schema):
-    email = PersonEmail(required=True)
+    email = PlainEmail(required=True, metadata={"description": "the person's address, in any case"})
 
 
 class ParticipantOut(Schema):
@@ -81,6 +71,7 @@ class AttachmentOut(Schema):
 class ExportedMessageOut(Schema):
     id = fields.String()
     kind = fields.String()
+    staff_id = fields.String(allow_none=True, metadata={"description": "set when it went to staff, about this person"})
     to = fields.String(attribute="to_address")
     sender = fields.String(attribute="from_address", data_key="from")
     subject = fields.String()
@@ -103,6 +94,28 @@ class ExportedAuditOut(Schema):
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
     created_at = Instant()
+
+
+class ExportedAttendanceOut(Schema):
+    session_id = fields.String()
+    session_number = fields.Integer()
+    session_starts_at = Instant()
+    status = fields.String()
+    source = fields.String(metadata={"description": "join (their join link) or staff"})
+    recorded_by = fields.String(allow_none=True)
+    recorded_at = Instant()
+    joined_at = Instant(allow_none=True)
+
+
+class ExportedAttendanceFlagOut(Schema):
+    id = fields.String()
+    cohort_id = fields.String()
+    reason = fields.String()
+    missed_in_a_row = fields.Integer()
+    raised_at = Instant()
+    cleared_at = Instant(allow_none=True)
+    cleared_by_id = fields.String(allow_none=True)
+    clear_note = fields.String(allow_none=True)
 
 
 class ExportedEnrolmentOut(Schema):
@@ -129,7 +142,8 @@ class ExportedEnrolmentOut(Schema):
     refunds = fields.List(fields.Nested(ExportedRefundOut))
     messages = fields.List(fields.Nested(ExportedMessageOut))
     audit = fields.List(fields.Nested(ExportedAuditOut))
-    attendance = fields.List(fields.Dict())
+    attendance = fields.List(fields.Nested(ExportedAttendanceOut))
+    attendance_flags = fields.List(fields.Nested(ExportedAttendanceFlagOut))
 
 
 class ParticipantExportOut(Schema):

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
+from ..attendance.models import AttendanceFlag, AttendanceRecord
 from ..cohorts.models import Cohort, Session
 from ..cohorts.services import lock_cohort
 from ..database import after_commit, end_read, new_token, write_transaction
@@ -58,6 +59,7 @@ class EnrolmentRecord:
     messages: list = field(default_factory=list)
     audit: list = field(default_factory=list)
     attendance: list = field(default_factory=list)
+    attendance_flags: list = field(default_factory=list)
 
     def __getattr__(self, name):  # the row's own fields, for the schema
         return getattr(self.enrolment, name)
@@ -84,19 +86,43 @@ def _by_enrolment(rows) -> dict[str, list]:
     return grouped
 
 
-def attendance_records(enrolment_ids: list[str]) -> dict[str, list[dict]]:
-    """Extension point: the attendance records of these enrolments, by enrolment id.
-
-    Empty until the attendance domain (scheduler/attendance) is on main; then read its
-    records here (session, status, source, joined_at, recorded_at, recorded by), and
-    blank its free text (an attendance flag's clear_note) in _erase_enrolment below.
-    """
-    return {}
+def _attendance(enrolment_ids: list[str]) -> tuple[dict[str, list], dict[str, list]]:
+    """Attendance records (with their session) and attendance flags of these enrolments, by enrolment id."""
+    records = defaultdict(list)
+    rows = db.session.execute(
+        select(AttendanceRecord, Session)
+        .join(Session, Session.id == AttendanceRecord.session_id)
+        .options(selectinload(AttendanceRecord.recorded_by))
+        .where(AttendanceRecord.enrolment_id.in_(enrolment_ids))
+        .order_by(Session.starts_at, AttendanceRecord.id)
+    )
+    for record, session in rows:
+        records[record.enrolment_id].append(
+            {
+                "session_id": session.id,
+                "session_number": session.number,
+                "session_starts_at": session.starts_at,
+                "status": record.status,
+                "source": record.source,
+                "recorded_by": record.recorded_by.name if record.recorded_by else None,
+                "recorded_at": record.recorded_at,
+                "joined_at": record.joined_at,
+            }
+        )
+    flags = _by_enrolment(
+        db.session.scalars(
+            select(AttendanceFlag)
+            .where(AttendanceFlag.enrolment_id.in_(enrolment_ids))
+            .order_by(AttendanceFlag.raised_at, AttendanceFlag.id)
+        )
+    )
+    return records, flags
 
 
 def export_participant(email: str) -> ParticipantExport:
     """Everything held about the person with this email (any case): enrolments, payments,
-    refunds, messages with their bodies, attendance and the audit entries about them."""
+    refunds, messages with their bodies (also those to staff about them), attendance and the
+    audit entries about them."""
     participant = _participant(email)
     enrolments = db.session.scalars(
         select(Enrolment)
@@ -128,7 +154,7 @@ def export_participant(email: str) -> ParticipantExport:
             .order_by(AuditEntry.created_at, AuditEntry.id)
         )
     )
-    attendance = attendance_records(ids)
+    attendance, flags = _attendance(ids)
     records = [
         EnrolmentRecord(
             e,
@@ -137,6 +163,7 @@ def export_participant(email: str) -> ParticipantExport:
             messages=messages.get(e.id, []),
             audit=audit.get(e.id, []),
             attendance=attendance.get(e.id, []),
+            attendance_flags=flags.get(e.id, []),
         )
         for e in enrolments
     ]
@@ -237,6 +264,8 @@ def _erase_enrolment(enrolment: Enrolment, email: str, staff, reason: str, at: d
         refund.last_error = scrub.text(refund.last_error)
     for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.enrolment_id == enrolment.id)):
         entry.before, entry.after = scrub.json(entry.before), scrub.json(entry.after)
+    for flag in db.session.scalars(select(AttendanceFlag).where(AttendanceFlag.enrolment_id == enrolment.id)):
+        flag.clear_note = scrub.text(flag.clear_note)  # staff's note stays, like the audit trail, without the identity
 
     summary.idempotency_records_deleted = db.session.execute(
         delete(IdempotencyRecord).where(IdempotencyRecord.enrolment_id == enrolment.id)

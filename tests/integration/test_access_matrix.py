@@ -19,11 +19,13 @@ EXPECTED_WITHOUT_CREDENTIALS = {
     "meta.readyz": "readiness check",
     "meta.openapi": "the API's own description",
     "meta.docs": "the API reference page",
+    "meta.metrics": "its own bearer token (METRICS_TOKEN); 404 while that is unset",
     "cohorts.list_cohorts": "the public list of open cohorts (staff see more)",
     "cohorts.get_cohort": "a public cohort page (staff see more)",
     "enrolment.enrol": "the public enrolment form",
     "calendars.participant_feed": "the secret token in the URL is the credential",
     "calendars.cohort_feed": "the secret token in the URL is the credential",
+    "join.join": "a participant's personal join link: the secret token in the URL is the credential",
     "payments.stripe_webhook": "Stripe, verified by its signature",
 }
 

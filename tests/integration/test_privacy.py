@@ -11,6 +11,7 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import func, select
 
+from scheduler.attendance.models import AttendanceRecord
 from scheduler.enrolment.models import AuditEntry, Enrolment, IdempotencyRecord, Participant
 from scheduler.extensions import db
 from scheduler.jobs import JOBS, _load_jobs
@@ -382,3 +383,51 @@ def test_a_lapsed_hold_is_marked_expired_not_withdrawn_and_its_notice_never_goes
     ]
     statuses = dict(db.session.execute(select(OutboxMessage.kind, OutboxMessage.status)).all())
     assert statuses == {"enrolment_received": "skipped", "hold_expired": "skipped"}
+
+
+def test_attendance_is_exported_and_the_join_link_and_staff_emails_lose_the_person(
+    app, client, auth, make_program, make_cohort, make_staff
+):
+    desk_member, desk_token = make_staff("front_desk", name="Dana Desk")
+    desk = {"Authorization": f"Bearer {desk_token}"}
+    cohort = make_cohort(program=make_program(price_amount=0), price_amount=0)
+    sam = enrol(client, cohort)
+    join_path = ok(client.get(f"/api/v1/enrolments/{sam['id']}", headers=desk))["join_url"].removeprefix(BASE)
+    assert client.get(join_path).status_code == 200  # not open yet: a page saying when it opens
+    for session in cohort.sessions[:4]:  # four missed in a row: the front desk is told
+        with time_machine.travel(session.starts_at + timedelta(minutes=10), tick=False):
+            marked = client.put(
+                f"/api/v1/sessions/{session.id}/attendance",
+                json={"records": [{"enrolment_id": sam["id"], "status": "absent"}]},
+                headers=desk,
+            )
+            assert marked.status_code == 200, marked.get_json()
+    after_fourth = cohort.sessions[3].starts_at + timedelta(days=1)
+    with time_machine.travel(after_fourth, tick=False):
+        note = f"Called {NAME} on {PHONE}; back next week."
+        ok(client.post(f"/api/v1/enrolments/{sam['id']}/attendance-flag/clear", json={"note": note}, headers=desk))
+
+    export = ok(client.get("/api/v1/participants/export", query_string={"email": EMAIL}, headers=desk))
+    [enrolment] = export["enrolments"]
+    assert [(a["session_number"], a["status"], a["recorded_by"]) for a in enrolment["attendance"]] == [
+        (n, "absent", "Dana Desk") for n in (1, 2, 3, 4)
+    ]
+    [flag] = enrolment["attendance_flags"]
+    assert (flag["missed_in_a_row"], flag["clear_note"], flag["cleared_by_id"]) == (4, note, desk_member.id)
+    to_staff = [m for m in enrolment["messages"] if m["staff_id"]]
+    assert to_staff and all(m["kind"] == "attendance_flag" and NAME in m["body_text"] for m in to_staff)
+    assert (
+        "join_[token removed]"
+        in next(m for m in enrolment["messages"] if m["kind"] == "enrolment_confirmed")["body_text"]
+    )
+
+    with time_machine.travel(after_fourth + timedelta(hours=1), tick=False):
+        ok(client.post("/api/v1/participants/erase", json={"email": EMAIL}, headers=auth("admin")))
+    assert client.get(join_path).status_code == 404
+    everything = stored_text()
+    for trace in (EMAIL.lower(), NAME.lower(), PHONE):
+        assert trace not in everything, trace
+    assert "called [erased] on [erased]; back next week." in everything  # the note stays, without the identity
+    # The attendance itself is kept (the clinic's record), tied to the erased enrolment only.
+    kept = db.session.scalars(select(AttendanceRecord.status).where(AttendanceRecord.enrolment_id == sam["id"])).all()
+    assert kept == ["absent"] * 4
