@@ -74,10 +74,11 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     limit_feed_rotation(app)
 
-    from . import pages, security
+    from . import desk, pages, security
 
     security.init_app(app)
     pages.init_app(app)
+    desk.init_app(app)
 
     from .demo import demo_command
     from .jobs import jobs_cli, worker_command

@@ -15,9 +15,10 @@ from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..events import subscribe
 from ..extensions import db
 from ..links import subscribe_links
+from ..staff.events import SignInLinkIssued
 from .models import MessageKind as K
 from .models import OutboxMessage
-from .outbox import format_money, format_when, local_zone, manage_url, queue
+from .outbox import format_money, format_when, local_zone, manage_url, queue, queue_to_staff
 
 
 @subscribe(events.SeatHeld)
@@ -113,6 +114,12 @@ def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
     key = f"already_enrolled:{enrolment.id}:{clock.now():%Y%m%d%H}"
     if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is None:
         queue(enrolment, K.ALREADY_ENROLLED, dedupe_key=key, standing=_STANDING[enrolment.status])
+
+
+@subscribe(SignInLinkIssued)
+def sign_in_link(event: SignInLinkIssued) -> None:
+    """A staff member asked for a one-time link to the console: it goes to them alone."""
+    queue_to_staff(event.member, K.SIGN_IN_LINK, sign_in_url=event.url, minutes=event.minutes)
 
 
 def _ics(enrolment) -> list:
