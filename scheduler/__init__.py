@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .enrolment import handlers as _enrolment_handlers  # noqa: F401
     from .notifications import api as notifications_api
     from .notifications import handlers as _notifications_handlers  # noqa: F401
+    from .privacy import api as privacy_api
     from .staff import api as staff_api
 
     for blueprint in (
@@ -65,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
         enrolment_api.webhook_bp,
         calendars_api.bp,
         notifications_api.bp,
+        privacy_api.bp,
         attendance_api.bp,
         attendance_api.join_bp,
     ):

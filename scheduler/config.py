@@ -48,6 +48,14 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {raw!r}.") from None
 
 
+def _retention_days() -> int:
+    """RETENTION_DAYS: erase personal data this many days after a cohort ended; 0 (the default) keeps it."""
+    days = _int("RETENTION_DAYS", 0)
+    if days < 0:
+        raise ValueError(f"RETENTION_DAYS must be 0 (keep everything) or a number of days, not {days}.")
+    return days
+
+
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one kept in instance/ so restarts agree."""
     if os.environ.get("SECRET_KEY"):
@@ -100,6 +108,7 @@ def from_environment() -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Group programs <groups@localhost>"),
         "MAIL_DIR": os.environ.get("MAIL_DIR", str(instance_dir() / "mail")),
         "REMINDER_HOURS": _int("REMINDER_HOURS", 24),
+        "RETENTION_DAYS": _retention_days(),
         "JOIN_OPENS_MINUTES": _int("JOIN_OPENS_MINUTES", 15),
         "DB_LOCK_TIMEOUT_SECONDS": _int("DB_LOCK_TIMEOUT_SECONDS", 10),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
@@ -183,6 +192,7 @@ def for_tests(database_url: str, **overrides) -> dict:
         "MAIL_FROM": "Group programs <groups@scheduler.test>",
         "MAIL_DIR": "",
         "REMINDER_HOURS": 24,
+        "RETENTION_DAYS": 0,
         "JOIN_OPENS_MINUTES": 15,
         "DB_LOCK_TIMEOUT_SECONDS": 10,
         "MAIL_TIMEOUT": 30,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 04:59:50.640627
+Create Date: 2026-11-22 05:10:18.248609
 
 """
 from alembic import op
@@ -24,6 +24,7 @@ def upgrade():
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('email_normalised', sa.String(length=254), nullable=False),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('erased_at', scheduler.database.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_participants')),
     sa.UniqueConstraint('email_normalised', name=op.f('uq_participants_email_normalised'))
     )
@@ -189,6 +190,7 @@ def upgrade():
     sa.Column('payment_method', sa.String(length=20), nullable=True),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.Column('updated_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('erased_at', scheduler.database.UTCDateTime(), nullable=True),
     sa.CheckConstraint("status != 'offered' OR offer_expires_at IS NOT NULL", name=op.f('ck_enrolments_offer_has_expiry')),
     sa.CheckConstraint("status != 'pending_payment' OR hold_expires_at IS NOT NULL", name=op.f('ck_enrolments_hold_has_expiry')),
     sa.CheckConstraint("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed', 'expired', 'withdrawn', 'cancelled')", name=op.f('ck_enrolments_status')),

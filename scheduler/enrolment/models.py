@@ -56,6 +56,8 @@ class Participant(db.Model):
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("par"))
     email_normalised = db.Column(db.String(254), nullable=False, unique=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
+    # Set when the person's data was erased (scheduler/privacy): the email is then a placeholder.
+    erased_at = db.Column(UTCDateTime)
 
 
 class Enrolment(db.Model):
@@ -99,6 +101,9 @@ class Enrolment(db.Model):
     payment_method = db.Column(db.String(20))
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now)
+    # Set when its personal data was erased (on request or by retention, scheduler/privacy):
+    # name, email, phone and messages are placeholders and every token was replaced.
+    erased_at = db.Column(UTCDateTime)
 
     cohort = db.relationship("Cohort")
     participant = db.relationship(Participant)

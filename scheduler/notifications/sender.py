@@ -98,6 +98,24 @@ class FileTransport:
     def close(self):
         pass
 
+    def forget(self, row_ids) -> int:
+        """Delete the files written for these rows (an erased person's mail); returns how many."""
+        suffixes = tuple(f"-{row_id}.eml" for row_id in row_ids)
+        if not suffixes or not self.directory.is_dir():
+            return 0
+        gone = 0
+        for path in self.directory.iterdir():
+            if path.name.endswith(suffixes):
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
+
+
+def forget_files(row_ids) -> int:
+    """Mail kept as files (no MAIL_URL) holds addresses and bodies: delete these rows' files."""
+    way = transport()
+    return way.forget(row_ids) if isinstance(way, FileTransport) else 0
+
 
 class SmtpTransport:
     """One SMTP connection, opened lazily and reused for a batch.

@@ -57,6 +57,8 @@ def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
             f"This message carries the meeting link and calendar, and the enrolment is {enrolment.status}: "
             "only a confirmed participant may be sent it again."
         )
+    if not original.to_address:
+        raise Conflict("This person's data was erased; there is no one to send the message to.")
     copy = OutboxMessage(
         id=new_id("msg"),
         enrolment_id=original.enrolment_id,

@@ -30,6 +30,13 @@ EXPECTED_WITHOUT_CREDENTIALS = {
 }
 
 
+# Staff routes whose roles the contract names outright (API.md), beyond "refuses the roles it does not admit".
+EXPECTED_ROLES = {
+    "privacy.export_participant": {"admin", "front_desk"},
+    "privacy.erase_participant": {"admin"},
+}
+
+
 # Pages (HTML for people, declared with @page(access)) that anyone may open, and why.
 PUBLIC_PAGES = {
     "pages.home": "the clinic's open cohorts",
@@ -148,6 +155,15 @@ def test_every_protected_route_refuses_no_token_and_roles_it_does_not_admit(app,
             assert allowed.status_code not in (401, 403), (method, rule.rule, role, allowed.json)
         checked += 1
     assert checked >= 10
+
+
+def test_routes_admit_exactly_the_roles_the_contract_names(app):
+    declared = {
+        rule.endpoint: set(view.endpoint_spec.access.roles)
+        for rule, _, view in _routes(app)
+        if rule.endpoint in EXPECTED_ROLES and view.endpoint_spec.access.kind == "staff"
+    }
+    assert declared == EXPECTED_ROLES
 
 
 @pytest.mark.parametrize("endpoint", ["cohorts.list_cohorts", "meta.healthz"])

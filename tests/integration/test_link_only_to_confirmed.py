@@ -12,7 +12,8 @@ from scheduler.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import deliver_outbox
 
-MEETING = "video.example/j/123"
+# What opens the meeting: the personal join link in emails (issue 12), never the raw meeting URL.
+MEETING = "scheduler.test/join/"
 
 
 def _enrol(client, cohort, email="sam@example.org"):

@@ -80,6 +80,18 @@ def test_a_malformed_port_says_so(monkeypatch, tmp_path):
         config.from_environment()
 
 
+def test_retention_days_keeps_everything_unless_set(monkeypatch):
+    import pytest
+
+    monkeypatch.delenv("RETENTION_DAYS", raising=False)
+    assert config.from_environment()["RETENTION_DAYS"] == 0
+    monkeypatch.setenv("RETENTION_DAYS", "365")
+    assert config.from_environment()["RETENTION_DAYS"] == 365
+    monkeypatch.setenv("RETENTION_DAYS", "-1")
+    with pytest.raises(ValueError, match="RETENTION_DAYS must be 0"):
+        config.from_environment()
+
+
 # ---- startup checks in production (issue 14) ------------------------------------------------------
 
 PRODUCTION_ENV = ("SCHEDULER_ENV", "FLASK_ENV", "DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "LOG_FORMAT", "PORT")
