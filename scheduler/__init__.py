@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .enrolment import handlers as _enrolment_handlers  # noqa: F401
     from .notifications import api as notifications_api
     from .notifications import handlers as _notifications_handlers  # noqa: F401
+    from .payments import api as payments_api
     from .staff import api as staff_api
 
     for blueprint in (
@@ -55,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
         enrolment_api.webhook_bp,
         calendars_api.bp,
         notifications_api.bp,
+        payments_api.bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

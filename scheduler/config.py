@@ -37,6 +37,15 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {raw!r}.") from None
 
 
+def _locale() -> str:
+    from .money import DEFAULT_LOCALE, valid_locale
+
+    name = os.environ.get("CLINIC_LOCALE") or DEFAULT_LOCALE
+    if not valid_locale(name):
+        raise ValueError(f"CLINIC_LOCALE must be a locale such as en_US or fr_FR, not {name!r}.")
+    return name
+
+
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one kept in instance/ so restarts agree."""
     if os.environ.get("SECRET_KEY"):
@@ -64,6 +73,15 @@ def from_environment() -> dict:
         ),
         "PUBLIC_BASE_URL": _public_base_url(),
         "CLINIC_NAME": os.environ.get("CLINIC_NAME", "Your clinic"),
+        # Receipts print the clinic's address and, when it has one, its tax id.
+        "CLINIC_ADDRESS": os.environ.get("CLINIC_ADDRESS", ""),
+        "CLINIC_TAX_ID": os.environ.get("CLINIC_TAX_ID", ""),
+        # How money reads in emails, pages and receipts (Babel locale: en_US, fr_FR, de_CH …).
+        "CLINIC_LOCALE": _locale(),
+        # Session edits within this many minutes reach each person as one email.
+        "CHANGE_NOTICE_DELAY_MINUTES": _int("CHANGE_NOTICE_DELAY_MINUTES", 10),
+        # A seat staff hold for someone is told after this delay, so enrol-then-confirm sends one email.
+        "STAFF_NOTICE_DELAY_SECONDS": _int("STAFF_NOTICE_DELAY_SECONDS", 120),
         "MAIL_URL": os.environ.get("MAIL_URL", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Group programs <groups@localhost>"),
         "MAIL_DIR": os.environ.get("MAIL_DIR", str(instance_dir() / "mail")),
@@ -87,6 +105,11 @@ def for_tests(database_url: str, **overrides) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "PUBLIC_BASE_URL": "https://scheduler.test",
         "CLINIC_NAME": "Test Clinic",
+        "CLINIC_ADDRESS": "1 Example Street, Springfield",
+        "CLINIC_TAX_ID": "",
+        "CLINIC_LOCALE": "en_US",
+        "CHANGE_NOTICE_DELAY_MINUTES": 10,
+        "STAFF_NOTICE_DELAY_SECONDS": 120,
         "MAIL_URL": "",
         "MAIL_FROM": "Group programs <groups@scheduler.test>",
         "MAIL_DIR": "",

@@ -21,6 +21,23 @@ from ..validation import (
 # ---- programs ---------------------------------------------------------------------------------
 
 
+class PriceLevel(Schema):
+    """One step of a sliding scale: {"code": "reduced", "name": "Reduced", "amount": 18000}."""
+
+    code = fields.String(
+        required=True,
+        validate=validate.Regexp(r"[a-z0-9][a-z0-9_-]{0,39}", error="Use 1 to 40 lowercase letters, digits, - or _."),
+    )
+    name = Name(required=True, max_length=100)
+    amount = Amount(required=True)
+
+
+def _distinct_codes(levels: list) -> None:
+    codes = [level["code"] for level in levels]
+    if len(set(codes)) != len(codes):
+        raise ValidationError("Each price level needs its own code.")
+
+
 class ProgramPatch(Schema):
     name = Name()
     description = Trimmed(validate=validate.Length(max=5000))
@@ -31,6 +48,10 @@ class ProgramPatch(Schema):
     price_amount = Amount()
     currency = Currency()
     calendar_title = Name()
+    price_levels = fields.List(
+        fields.Nested(PriceLevel), validate=[validate.Length(max=10, error="At most 10 price levels."), _distinct_codes]
+    )
+    self_select_price_level = fields.Boolean()
 
 
 class ProgramCreate(ProgramPatch):
@@ -48,6 +69,8 @@ class ProgramOut(Schema):
     price_amount = fields.Integer()
     currency = fields.String()
     calendar_title = fields.String()
+    price_levels = fields.List(fields.Dict())
+    self_select_price_level = fields.Boolean()
     created_at = Instant()
     updated_at = Instant()
 
@@ -104,6 +127,8 @@ class CohortPatch(Schema):
     hold_minutes = Count(5, 7 * 24 * 60)
     offer_hours = Count(1, 14 * 24)
     refund_cutoff_hours = Count(0, 60 * 24)
+    manual_hold_hours = Count(1, 14 * 24)
+    allow_pay_at_desk = fields.Boolean()
     facilitator_ids = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20))
     status = fields.String(validate=_SETTABLE_STATUS)
 
@@ -147,6 +172,11 @@ class CohortPublicOut(Schema):
     waitlist_count = fields.Function(lambda c: c.seats.waitlisted)
     price_amount = fields.Integer()
     currency = fields.String()
+    # What a person may choose when enrolling: a price level (when the program lets them), the desk.
+    price_levels = fields.Function(
+        lambda c: c.program.price_levels if c.program.self_select_price_level else [],
+    )
+    allow_pay_at_desk = fields.Boolean()
     sessions = fields.List(fields.Nested(SessionOut))
 
 
@@ -161,6 +191,8 @@ class CohortStaffOut(CohortPublicOut):
     hold_minutes = fields.Integer()
     offer_hours = fields.Integer()
     refund_cutoff_hours = fields.Integer()
+    manual_hold_hours = fields.Integer()
+    all_price_levels = fields.Function(lambda c: c.program.price_levels or [])
     skip_dates = fields.List(fields.String())
     facilitator_ids = fields.Function(lambda c: [f.id for f in c.facilitators])
     facilitators = fields.List(fields.Nested(FacilitatorOut))

@@ -170,7 +170,17 @@ def create_cohort(data: dict) -> CohortView:
             meeting_url=data.get("meeting_url"),
             skip_dates=sorted(d.isoformat() for d in data.get("skip_dates", [])),
             facilitators=_facilitators(data.get("facilitator_ids", [])),
-            **{k: data[k] for k in ("hold_minutes", "offer_hours", "refund_cutoff_hours") if k in data},
+            **{
+                k: data[k]
+                for k in (
+                    "hold_minutes",
+                    "offer_hours",
+                    "refund_cutoff_hours",
+                    "manual_hold_hours",
+                    "allow_pay_at_desk",
+                )
+                if k in data
+            },
             **settings,
         )
         cohort.sessions = [
@@ -290,6 +300,12 @@ def update_session(session_id: str, data: dict) -> Session:
             if "duration_minutes" in data
             else session.ends_at - session.starts_at
         )
+        before = {
+            "starts_at": session.starts_at,
+            "ends_at": session.ends_at,
+            "title": session.title,
+            "status": session.status,
+        }
         starts = data.get("starts_at") or session.starts_at
         if "local_start" in data:
             wall, offset = data["local_start"]
@@ -312,5 +328,5 @@ def update_session(session_id: str, data: dict) -> Session:
         if changed:
             session.sequence += 1
             session.updated_at = clock.now()
-            publish(SessionChanged(session))
+            publish(SessionChanged(session, before))
     return session

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..payments import ledger
 from ..payments.models import UNPAID, Payment, PaymentStatus, Provider, Refund, RefundSource, WebhookEvent
 from ..payments.webhook import HANDLED, verify_event
-from . import events
+from . import events, prices
 from .models import Enrolment
 from .models import EnrolmentStatus as S
 from .services import _refunded, apply_payment, lock_enrolment
@@ -86,15 +86,20 @@ def _succeeded(payment: Payment, enrolment: Enrolment, obj: dict) -> str:
             # They were told of the lapse already; now they hear the late payment went back.
             publish(events.HoldExpired(enrolment, given_back))
         return f"refunded_{enrolment.status}"
-    result = apply_payment(enrolment, amount=payment.amount, method="card")
+    # More than is owed (a second intent, a desk payment meanwhile): the excess goes back.
+    over = -prices.owed(enrolment)
+    excess = _refunded(enrolment, min(over, payment.amount), "overpaid", None) if over > 0 else None
+    if enrolment.status == S.CONFIRMED:
+        if excess and excess["amount"] == payment.amount:
+            return "refunded_duplicate"
+        return "applied_to_balance" if excess is None else "applied_to_balance_excess_refunded"
+    result = apply_payment(enrolment, method="card")
     if result == "no_seat":
-        publish(events.HoldExpired(enrolment, _refunded(enrolment, payment.amount, "no_seat", None)))
+        # Everything paid for the seat goes back (a desk part payment too).
+        held = prices.account_of(enrolment).net_paid
+        publish(events.HoldExpired(enrolment, _refunded(enrolment, held, "no_seat", None)))
         return "refunded_no_seat"
-    if result == "already_confirmed":
-        # A second payment for a seat already paid for (another intent, or at the desk).
-        _refunded(enrolment, payment.amount, "duplicate_payment", None)
-        return "refunded_duplicate"
-    return result
+    return result if excess is None else f"{result}_excess_refunded"
 
 
 def _failed(payment: Payment, enrolment: Enrolment, obj: dict) -> str:

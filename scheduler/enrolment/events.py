@@ -13,6 +13,9 @@ class SeatHeld:
 
     enrolment: object
     payment: dict
+    # Staff made the hold (by phone, at the desk): its email waits a little, in case they
+    # confirm it at once (then only the confirmation is sent).
+    by_staff: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Transferred:
 
     enrolment: object
     from_cohort: object
+    # What the move did to the money: amount_due before and after, balance, refund, detail.
+    change: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,11 @@ class CancelledWithCohort:
 
     enrolment: object
     refund: dict | None
+
+
+@dataclass(frozen=True)
+class RefundPaidOut:
+    """The front desk paid back a refund it owed (the Refund row, with method and reference)."""
+
+    enrolment: object
+    refund: object

@@ -24,6 +24,7 @@ from ..database import new_id, write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..extensions import db
 from ..links import manage_url
+from ..money import format_money
 from .models import MessageKind, OutboxMessage, OutboxStatus
 
 _env = Environment(
@@ -50,6 +51,7 @@ SUBJECTS = {
     "session_changed": "Changed: the session on {session_date}",
     "session_cancelled": "Cancelled: the session on {session_date}",
     "reminder": "Reminder: {session_when}",
+    "refund_paid": "Your refund has been paid",
 }
 
 
@@ -61,10 +63,6 @@ def local_zone(enrolment) -> ZoneInfo:
 def format_when(instant: datetime, zone: ZoneInfo) -> str:
     local = instant.astimezone(zone)
     return f"{local:%A, %B} {local.day}, {local.year} at {local:%-I:%M %p} {local:%Z}"
-
-
-def format_money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency.upper()}"
 
 
 def new_message_id() -> str:
@@ -95,7 +93,7 @@ def _context(enrolment, **extra) -> dict:
         "first_session": format_when(scheduled[0].starts_at, zone) if scheduled else "",
         "meeting_url": cohort.meeting_url,
         "manage_url": manage_url(enrolment),
-        "price": format_money(cohort.price_amount, cohort.currency),
+        "price": format_money(enrolment.amount_due, cohort.currency),
         "format_when": lambda instant: format_when(instant, zone),
         "format_money": format_money,
     }
