@@ -211,7 +211,7 @@ def session_changed(event: SessionChanged) -> None:
     for enrolment in confirmed:
         row = waiting.get(enrolment.id)
         was = row.details["was"] if row is not None else was_default
-        if was == now_state:  # moved and moved back: nothing to tell
+        if was == now_state and event.before is not None:  # moved and moved back: nothing to tell
             if row is not None:
                 row.status, row.last_error = OutboxStatus.SKIPPED, "not sent: the changes cancelled out"
             continue
