@@ -61,7 +61,7 @@ def test_a_signed_event_delivered_over_http_from_localstripe_is_replayed_without
     enrolment, intent = paid
     [evt] = [
         e
-        for e in localstripe_server._call("GET", "/v1/events?type=payment_intent.succeeded")["data"]
+        for e in localstripe_server._call("GET", "/v1/events?type=payment_intent.succeeded&limit=100")["data"]
         if e["data"]["object"]["id"] == intent
     ]
     body = json.dumps(evt)
