@@ -104,4 +104,4 @@ def count_discount_uses(code_ids: list[str]) -> dict[str, int]:
         )
         .group_by(Enrolment.discount_code_id)
     )
-    return dict(rows.tuples().all())
+    return {code_id: count for code_id, count in rows}  # noqa: C416 (rows, not pairs)

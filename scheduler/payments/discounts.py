@@ -102,11 +102,11 @@ def describe(code: DiscountCode, currency: str) -> str:
 class CodeView:
     """A code as staff see it: the row, and how many uses it has taken."""
 
-    code: DiscountCode
+    row: DiscountCode
     uses: int
 
     def __getattr__(self, name):
-        return getattr(self.code, name)
+        return getattr(self.row, name)
 
 
 def create_code(data: dict, staff) -> CodeView:
