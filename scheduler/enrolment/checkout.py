@@ -17,7 +17,16 @@ from ..database import end_read, write_transaction
 from ..events import publish
 from ..extensions import db
 from ..payments import ledger
-from ..payments.models import UNPAID, Payment, PaymentStatus, Provider, Refund, RefundSource, WebhookEvent
+from ..payments.models import (
+    REFUND_COUNTS,
+    UNPAID,
+    Payment,
+    PaymentStatus,
+    Provider,
+    Refund,
+    RefundSource,
+    WebhookEvent,
+)
 from ..payments.webhook import HANDLED, verify_event
 from . import events, prices
 from .models import Enrolment
@@ -162,7 +171,23 @@ def cancel_lapsed_payment_intents() -> int:
         )
         .scalar_subquery()
     )
-    still_payable = (Enrolment.status == S.PENDING_PAYMENT) & (Enrolment.hold_expires_at > at) & (superseded == 0)
+    # What is still owed, from the ledger: an intent for more than that (the desk took part of
+    # it meanwhile, or staff lowered the price) would only be refunded in part once paid.
+    settled = aliased(Payment)
+    paid = (
+        select(func.coalesce(func.sum(settled.amount), 0))
+        .where(settled.enrolment_id == Payment.enrolment_id, settled.status == PaymentStatus.SUCCEEDED)
+        .scalar_subquery()
+    )
+    refunded = (
+        select(func.coalesce(func.sum(Refund.amount), 0))
+        .where(Refund.enrolment_id == Payment.enrolment_id, Refund.status.in_(REFUND_COUNTS))
+        .scalar_subquery()
+    )
+    balance = Enrolment.amount_due - paid + refunded
+    held = (Enrolment.status == S.PENDING_PAYMENT) & (Enrolment.hold_expires_at > at)
+    # A confirmed enrolment with a balance (confirmed with one, or moved to a dearer group) may pay it by card.
+    still_payable = (held | (Enrolment.status == S.CONFIRMED)) & (superseded == 0) & (Payment.amount <= balance)
     ids = db.session.scalars(
         select(Payment.id)
         .join(Enrolment, Enrolment.id == Payment.enrolment_id)

@@ -114,15 +114,31 @@ class Enrolment(db.Model):
     participant = db.relationship(Participant)
     discount_code = db.relationship("DiscountCode")
 
+    # What was paid and refunded lives in the payments ledger; these read it (two queries
+    # each time). Use cases return EnrolmentView, whose account a list loads for a whole page.
+
+    @property
+    def account(self):
+        """This enrolment's payments and refunds (payments.accounts.Account), read now."""
+        from ..payments.accounts import Account, accounts
+
+        return accounts([self.id])[self.id] if self.id else Account()
+
     @property
     def amount_paid(self) -> int:
-        """Everything paid for this enrolment (refunds not deducted), from the ledger (one query).
+        """Everything paid for this enrolment (refunds not deducted)."""
+        return self.account.paid
 
-        Lists use EnrolmentView.account instead, loaded for the whole page at once.
-        """
-        from ..payments.accounts import accounts
+    @property
+    def amount_refunded(self) -> int:
+        return self.account.refunded
 
-        return accounts([self.id])[self.id].paid if self.id else 0
+    @property
+    def balance(self) -> int:
+        """What is still owed (0 once the enrolment has ended)."""
+        from .prices import balance
+
+        return balance(self, self.account)
 
     # The two seat rules, each written once and usable in Python and in SQL
     # (Enrolment.holds_seat(at) in a WHERE clause): counting, expiry and lists share them.

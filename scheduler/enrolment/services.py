@@ -54,13 +54,17 @@ class EnrolmentView:
     waitlist_position: int | None = None
     payment: dict | None = None
     refund: dict | None = None
-    # Its payments and refunds (the ledger), from which amount_paid and the balance follow.
-    account: Account | None = None
+    # Its payments and refunds (the ledger), loaded with the view (lists load a page's at once).
+    loaded_account: Account | None = None
     # What a transfer did to the money, explained (set by transfer()).
     transfer: dict | None = None
 
     def __getattr__(self, name):  # the row's own fields, for the schemas
         return getattr(self.enrolment, name)
+
+    @property
+    def account(self) -> Account:
+        return self.loaded_account if self.loaded_account is not None else self.enrolment.account
 
     @property
     def amount_paid(self) -> int:
@@ -77,13 +81,13 @@ class EnrolmentView:
 
 def view(enrolment: Enrolment, position: int | None = None, **extra) -> EnrolmentView:
     """An enrolment as a use case returns it, with its account read fresh from the ledger."""
-    return EnrolmentView(enrolment, position, account=prices.account_of(enrolment), **extra)
+    return EnrolmentView(enrolment, position, loaded_account=prices.account_of(enrolment), **extra)
 
 
 def views(enrolments, positions: dict | None = None) -> list[EnrolmentView]:
     """Views of many enrolments, with every account loaded in two queries (lists stay constant)."""
     loaded = accounts([e.id for e in enrolments])
-    return [EnrolmentView(e, (positions or {}).get(e.id), account=loaded[e.id]) for e in enrolments]
+    return [EnrolmentView(e, (positions or {}).get(e.id), loaded_account=loaded[e.id]) for e in enrolments]
 
 
 # ---- helpers ----------------------------------------------------------------------------------

@@ -80,6 +80,9 @@ def test_the_rest_after_a_desk_part_payment_is_charged_by_card(
         f"/api/v1/enrolments/{enrolment['id']}/confirm", json={"method": "cash", "amount": 10000}, headers=desk
     )
     assert part.json["status"] == "pending_payment" and part.json["balance"] == 26000
+    # The first intent, for the whole price, would now overpay: the job cancels it.
+    assert enrolment_jobs.cancel_lapsed_payment_intents() == 1
+    assert localstripe_server.payment_intent(enrolment["payment"]["payment_intent_id"])["status"] == "canceled"
     retry = client.post(f"/api/v1/enrolments/{enrolment['id']}/payment", headers=as_participant(enrolment))
     assert retry.status_code == 200 and retry.json["amount"] == 26000
     assert localstripe_server.pay(retry.json["payment_intent_id"], "pm_card_visa")["status"] == "succeeded"
@@ -120,6 +123,7 @@ def test_a_balance_after_a_transfer_to_a_dearer_group_is_paid_by_card(
     assert moved.json["balance"] == 4000 and moved.json["transfer"]["balance"] == 4000
     more = client.post(f"/api/v1/enrolments/{enrolment['id']}/payment", headers=as_participant(enrolment))
     assert more.status_code == 200 and more.json["amount"] == 4000
+    assert enrolment_jobs.cancel_lapsed_payment_intents() == 0  # a confirmed person's balance stays payable
     localstripe_server.pay(more.json["payment_intent_id"], "pm_card_visa")
     wait_until(lambda: body_of(client, enrolment)["balance"] == 0, what="the balance to be paid")
     assert [p.amount for p in fresh(select(Payment).order_by(Payment.created_at))] == [PRICE, 4000]
