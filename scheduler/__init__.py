@@ -60,6 +60,10 @@ def create_app(config: dict | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    from .money import format_money
+
+    # Templates (pages) show amounts as {{ amount|money(currency) }}: $360.00 in the clinic's locale.
+    app.jinja_env.filters["money"] = format_money
 
     from .demo import demo_command
     from .jobs import jobs_cli, worker_command
