@@ -19,6 +19,17 @@ def instance_dir() -> Path:
     return Path(os.environ.get("SCHEDULER_INSTANCE_DIR") or ROOT / "instance")
 
 
+# What the pages say when the clinic has not said otherwise (see README, "Configuration").
+DEFAULT_PAYMENT_INSTRUCTIONS = (
+    "Call or visit the front desk to pay by card, cash or check, and mention your reference "
+    "so that we can match your payment to your place."
+)
+DEFAULT_REFUND_POLICY_NOTE = (
+    "The groups are small, so a place given up close to the start can rarely be offered to someone else in time."
+)
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the postgres:// URLs hosting platforms hand out; use psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
@@ -82,6 +93,13 @@ def from_environment() -> dict:
         "CHANGE_NOTICE_DELAY_MINUTES": _int("CHANGE_NOTICE_DELAY_MINUTES", 10),
         # A seat staff hold for someone is told after this delay, so enrol-then-confirm sends one email.
         "STAFF_NOTICE_DELAY_SECONDS": _int("STAFF_NOTICE_DELAY_SECONDS", 120),
+        "CLINIC_PHONE": os.environ.get("CLINIC_PHONE", ""),
+        "CLINIC_EMAIL": os.environ.get("CLINIC_EMAIL", ""),
+        "PAYMENT_INSTRUCTIONS": os.environ.get("PAYMENT_INSTRUCTIONS") or DEFAULT_PAYMENT_INSTRUCTIONS,
+        "REFUND_POLICY_NOTE": os.environ.get("REFUND_POLICY_NOTE", DEFAULT_REFUND_POLICY_NOTE),
+        "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL") or STRIPE_JS_URL,
+        # Cookies (the participant's page cookie, the CSRF session) only over https when links are https.
+        "SESSION_COOKIE_SECURE": os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").startswith("https://"),
         "MAIL_URL": os.environ.get("MAIL_URL", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Group programs <groups@localhost>"),
         "MAIL_DIR": os.environ.get("MAIL_DIR", str(instance_dir() / "mail")),
@@ -110,6 +128,12 @@ def for_tests(database_url: str, **overrides) -> dict:
         "CLINIC_LOCALE": "en_US",
         "CHANGE_NOTICE_DELAY_MINUTES": 10,
         "STAFF_NOTICE_DELAY_SECONDS": 120,
+        "CLINIC_PHONE": "+1 555 0100",
+        "CLINIC_EMAIL": "desk@clinic.test",
+        "PAYMENT_INSTRUCTIONS": DEFAULT_PAYMENT_INSTRUCTIONS,
+        "REFUND_POLICY_NOTE": DEFAULT_REFUND_POLICY_NOTE,
+        "STRIPE_JS_URL": STRIPE_JS_URL,
+        "SESSION_COOKIE_SECURE": False,
         "MAIL_URL": "",
         "MAIL_FROM": "Group programs <groups@scheduler.test>",
         "MAIL_DIR": "",

@@ -120,11 +120,18 @@ _HTTP_TYPES = {
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Every error leaves as application/problem+json (RFC 9457).
+    """Every error leaves as application/problem+json (RFC 9457), or as a page on page routes.
 
     A refused request changes nothing: whatever a service had staged before it
     raised is rolled back here, so it cannot be flushed by a later query.
+    `app.extensions["error_page"]`, when set (the pages domain sets it), is asked
+    first: it answers an HTML page on page routes and None everywhere else.
     """
+
+    def reply(status, title, detail, type_, errors=None, headers=None) -> Response:
+        page = app.extensions.get("error_page")
+        answer = page(status, title, detail, headers or {}) if page is not None else None
+        return answer if answer is not None else problem(status, title, detail, type_, errors, headers)
 
     def _discard_changes():
         from .extensions import db
@@ -137,7 +144,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
         _discard_changes()
-        return problem(error.status, error.title, error.detail, error.type, error.errors, error.headers)
+        return reply(error.status, error.title, error.detail, error.type, error.errors, error.headers)
 
     @app.errorhandler(SchemaValidationError)
     def _validation(error: SchemaValidationError):
@@ -146,7 +153,7 @@ def register_error_handlers(app: Flask) -> None:
         flat = _flatten(messages)
         count = len(flat)
         detail = f"{count} field is invalid" if count == 1 else f"{count} fields are invalid"
-        return problem(422, "Invalid request", detail, "validation", flat)
+        return reply(422, "Invalid request", detail, "validation", flat)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
@@ -158,7 +165,7 @@ def register_error_handlers(app: Flask) -> None:
             original = error.get_response()
             if original.headers.get("Retry-After"):
                 headers["Retry-After"] = original.headers["Retry-After"]
-        return problem(
+        return reply(
             error.code or 500,
             error.name,
             error.description or error.name,
@@ -170,7 +177,7 @@ def register_error_handlers(app: Flask) -> None:
     def _database_down(error: OperationalError):
         log.warning("database unavailable: %s", error.orig)
         _discard_changes()
-        return problem(
+        return reply(
             503,
             "Service temporarily unavailable",
             "The database did not answer; try again shortly.",
@@ -182,6 +189,4 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(error: Exception):
         log.exception("unhandled error")
         _discard_changes()
-        return problem(
-            500, "Internal server error", "Something went wrong on our side; it has been logged.", "internal"
-        )
+        return reply(500, "Internal server error", "Something went wrong on our side; it has been logged.", "internal")

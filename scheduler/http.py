@@ -107,7 +107,7 @@ def endpoint(
                 view_args["query"] = read_query(query)
             result = view(**view_args)
             if isinstance(result, Response):
-                return result
+                return _private_unless_public(result, access)
             headers = {}
             if isinstance(result, Page):
                 headers["X-Pagination"] = json.dumps(
@@ -116,9 +116,18 @@ def endpoint(
                 result = result.items
             schema = staff_response if staff_response and g.staff else response
             payload = schema(many=many).dump(result) if schema is not None else result
-            return json_response(payload, status, headers)
+            return _private_unless_public(json_response(payload, status, headers), access)
 
         wrapper.endpoint_spec = spec
         return wrapper
 
     return decorate
+
+
+def _private_unless_public(response: Response, access: Access) -> Response:
+    """Anything but what the public may read (a person, a token, a meeting link, a feed) is never
+    stored by a browser or a cache: `Cache-Control: no-store`."""
+    public_read = access.kind == "public" and request.method in ("GET", "HEAD") and not g.get("staff")
+    if not public_read and access.kind != "webhook" and "no-store" not in response.headers.get("Cache-Control", ""):
+        response.headers["Cache-Control"] = "no-store"
+    return response

@@ -17,8 +17,8 @@ def public_url(path: str) -> str:
 
 
 def manage_url(enrolment) -> str:
-    """The participant's link to their enrolment: the manage token rides in the URL."""
-    return public_url(f"/api/v1/enrolments/{enrolment.id}?token={enrolment.manage_token}")
+    """The participant's page: the manage token rides in the URL once, then becomes a cookie."""
+    return public_url(f"/me/{enrolment.id}?token={enrolment.manage_token}")
 
 
 def _feed_urls(path: str) -> dict:

@@ -1,6 +1,6 @@
 """Health checks, the OpenAPI document and the offline API reference page."""
 
-from flask import Blueprint, Response, current_app, redirect, render_template, url_for
+from flask import Blueprint, Response, current_app, render_template
 from sqlalchemy import text
 
 from .auth import Access
@@ -10,13 +10,6 @@ from .http import endpoint, json_response
 
 bp = Blueprint("meta", __name__)
 OPEN = Access("public")
-
-
-@bp.get("/")
-@endpoint(OPEN, status=302)
-def home():
-    """Redirects to the API reference, until the participant pages give / a page of its own."""
-    return redirect(url_for("meta.docs"), code=302)
 
 
 @bp.get("/healthz")

@@ -113,6 +113,18 @@ class LocalStripe:
         refunds = self._call("GET", "/v1/refunds?limit=100")["data"]
         return [r for r in refunds if r["payment_intent"] == intent_id or (charge and r["charge"] == charge)]
 
+    def events_about(self, object_id: str, event_type: str) -> list[dict]:
+        """Every event of a type about one object, paging through localstripe's whole history
+        (it lists oldest first, ten at a time by default)."""
+        found, after = [], None
+        while True:
+            query = f"/v1/events?type={event_type}&limit=100" + (f"&starting_after={after}" if after else "")
+            page = self._call("GET", query)
+            found += [e for e in page["data"] if e["data"]["object"]["id"] == object_id]
+            if not page.get("has_more") or not page["data"]:
+                return found
+            after = page["data"][-1]["id"]
+
     def charge(self, charge_id: str) -> dict:
         return self._call("GET", f"/v1/charges/{charge_id}")
 
@@ -171,6 +183,28 @@ class LiveServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.thread.join(10)
+
+
+class StripeProxy(LiveServer):
+    """A served stand-in between the app and localstripe: `on_request(request)` sees (and may
+    hold up) each call before it is passed on, as a recording or slow network would."""
+
+    def __init__(self, localstripe: "LocalStripe", on_request):
+        from werkzeug.wrappers import Request, Response
+
+        @Request.application
+        def forward(request):
+            on_request(request)
+            upstream = requests.request(
+                request.method,
+                localstripe.url + request.full_path.rstrip("?"),
+                data=request.get_data(),
+                timeout=10,
+                headers={k: v for k, v in request.headers if k.lower() != "host"},
+            )
+            return Response(upstream.content, upstream.status_code, content_type="application/json")
+
+        super().__init__(forward)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 03:46:43.152019
+Create Date: 2026-11-22 04:24:04.210973
 
 """
 from alembic import op

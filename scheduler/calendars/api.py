@@ -19,8 +19,9 @@ def _feed_response(state: services.FeedState, build) -> Response:
     response = Response(mimetype=ICS_MIMETYPE)  # Flask adds "; charset=utf-8" for text/*
     response.set_etag(state.etag)
     response.last_modified = state.last_modified
-    # Private: the URL is a secret; no-cache: store it, but ask again (cheaply, via 304).
-    response.headers["Cache-Control"] = "private, no-cache"
+    # The URL is a secret and the feed carries a meeting link: no cache may keep it. Calendar
+    # apps keep their own copy regardless and revalidate it cheaply (ETag, 304).
+    response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Referrer-Policy"] = "no-referrer"
     if not is_resource_modified(request.environ, etag=state.etag, last_modified=state.last_modified):

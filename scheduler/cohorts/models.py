@@ -162,3 +162,8 @@ class SeatCount:
     @property
     def available(self) -> int:
         return max(0, self.capacity - self.taken)
+
+    @property
+    def free_for_newcomers(self) -> bool:
+        """A newcomer takes a seat only when one is free and nobody is waiting for it."""
+        return self.available > 0 and self.waitlisted == 0

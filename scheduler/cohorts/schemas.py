@@ -24,9 +24,9 @@ from ..validation import (
 class PriceLevel(Schema):
     """One step of a sliding scale: {"code": "reduced", "name": "Reduced", "amount": 18000}."""
 
-    code = fields.String(
+    code = Trimmed(
         required=True,
-        validate=validate.Regexp(r"[a-z0-9][a-z0-9_-]{0,39}\Z", error="Use 1 to 40 lowercase letters, digits, - or _."),
+        validate=validate.Regexp(r"[a-z0-9][a-z0-9_-]{0,39}$", error="Use 1 to 40 lowercase letters, digits, - or _."),
     )
     name = Name(required=True, max_length=100)
     amount = Amount(required=True)

@@ -31,7 +31,7 @@ from ..payments.webhook import HANDLED, verify_event
 from . import events, prices
 from .models import Enrolment
 from .models import EnrolmentStatus as S
-from .services import _refunded, apply_payment, lock_enrolment
+from .services import _refunded, _snapshot, apply_payment, lock_enrolment, offer_free_seats, record
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,26 @@ def _charge_refunded(payment: Payment, enrolment: Enrolment, obj: dict) -> str:
         )
     )
     payment.amount_refunded += unknown
+    if enrolment.status == S.CONFIRMED and _all_money_back(enrolment):
+        # Everything went back in the dashboard: the place goes with it (and the link, the feed).
+        before = _snapshot(enrolment)
+        enrolment.move_to(S.WITHDRAWN)
+        refund = {"amount": unknown, "currency": payment.currency, "status": "succeeded"}
+        publish(events.Withdrawn(enrolment, refund))
+        record(enrolment, None, "refunded_in_stripe_dashboard", before, refund=refund)
+        offer_free_seats(enrolment.cohort)
+        return "dashboard_refund_withdrew"
     return "dashboard_refund_recorded"
+
+
+def _all_money_back(enrolment: Enrolment) -> bool:
+    db.session.flush()
+    paid, back = db.session.execute(
+        select(func.coalesce(func.sum(Payment.amount), 0), func.coalesce(func.sum(Payment.amount_refunded), 0)).where(
+            Payment.enrolment_id == enrolment.id, Payment.status == PaymentStatus.SUCCEEDED
+        )
+    ).one()
+    return paid > 0 and back >= paid
 
 
 _HANDLERS = {

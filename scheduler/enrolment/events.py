@@ -78,6 +78,14 @@ class CancelledWithCohort:
 
 
 @dataclass(frozen=True)
+class EnrolAgainAttempted:
+    """Someone tried to enrol with the address of an active enrolment: its owner is told its state
+    (the caller of the API only hears that the address is already enrolled or waiting)."""
+
+    enrolment: object
+
+
+@dataclass(frozen=True)
 class RefundPaidOut:
     """The front desk paid back a refund it owed (the Refund row, with method and reference)."""
 

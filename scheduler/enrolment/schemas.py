@@ -58,7 +58,7 @@ class DeskPaymentIn(Schema):
     confirm_with_balance = fields.Boolean(load_default=False)
 
 
-_CODE = validate.Regexp(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z", error="Use letters, digits, - and _ (at most 40).")
+_CODE = validate.Regexp(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", error="Use letters, digits, - and _ (at most 40).")
 
 
 class EnrolmentCreate(Schema):

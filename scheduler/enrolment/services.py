@@ -12,6 +12,7 @@ domain subscribes to; staff actions are written to the audit log here.
 """
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -334,7 +335,7 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     With an Idempotency-Key, a retry of the same request returns the same enrolment.
     """
     request_hash = _request_hash(data)
-    scope, replay, card, position = f"enrol:{cohort_id}", None, None, None
+    scope, replay = f"enrol:{cohort_id}", None
     with write_transaction():
         cohort = lock_cohort(cohort_id)
         if idempotency_key:
@@ -348,8 +349,9 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
                     "This Idempotency-Key was already used for a different request; use a new key for a new enrolment."
                 )
             replay = previous.enrolment_id if previous is not None else None
-        if replay is None:
-            enrolment, card, position = _enrol_locked(cohort, data, staff)
+        made = _enrol_locked(cohort, data, staff) if replay is None else None
+        if made is not None:
+            enrolment, card, position = made
             if idempotency_key:
                 db.session.add(
                     IdempotencyRecord(
@@ -358,10 +360,13 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
                 )
     if replay is not None:
         return _replayed(replay)
+    if made is None:
+        raise Conflict("This email is already enrolled or waiting in this cohort; we have sent it a message.")
     return view(enrolment, position, payment=_payment_after_commit(card, enrolment))
 
 
-def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment | None, int | None]:
+def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment | None, int | None] | None:
+    """Enrol under the cohort's lock; None when the address already has an active enrolment here."""
     at = clock.now()
     status = cohort.display_status(at)
     if status != CohortStatus.OPEN:
@@ -377,15 +382,17 @@ def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment
     _settle(cohort, at)
     participant = _participant_for(data["email"])
     already = db.session.scalar(
-        select(Enrolment.id).where(
+        select(Enrolment).where(
             Enrolment.cohort_id == cohort.id,
             Enrolment.participant_id == participant.id,
             Enrolment.status.in_(ACTIVE),
         )
     )
     if already is not None:
-        # Say nothing about that enrolment's state: whoever sent this may not own the address.
-        raise Conflict("This email is already enrolled or waiting in this cohort; check the emails sent to it.")
+        # Whoever sent this may not own the address: the answer says nothing of that
+        # enrolment's state; its owner hears of the attempt by email (committed, then 409).
+        publish(events.EnrolAgainAttempted(already))
+        return None
     # The price (level, discount code) is settled under the cohort's lock: the code's last use
     # is taken by one enrolment only, however many race for it.
     price = prices.price_for(cohort, data, staff, at)
@@ -403,8 +410,7 @@ def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment
     )
     prices.apply_price(enrolment, price)
     card, position = None, None
-    # A newcomer takes a seat only when nobody is waiting for it.
-    if counts.available > 0 and counts.waitlisted == 0:
+    if counts.free_for_newcomers:  # a newcomer takes a seat only when nobody is waiting for it
         enrolment.status = S.PENDING_PAYMENT if enrolment.amount_due > 0 else S.CONFIRMED
     elif desk_payment is not None:
         raise Conflict("No seat is free in this cohort; enrol the person without desk_payment to join the waitlist.")
@@ -455,16 +461,30 @@ def _replayed(enrolment_id: str) -> EnrolmentView:
 # ---- participant (or staff) actions ---------------------------------------------------------
 
 
+def manage_token_matches(enrolment_id: str, token: str | None) -> bool:
+    """Whether `token` is this enrolment's manage token (constant time; False for an unknown id)."""
+    if not token or not enrolment_id or "\x00" in enrolment_id + token:
+        return False
+    stored = db.session.scalar(select(Enrolment.manage_token).where(Enrolment.id == enrolment_id))
+    return stored is not None and hmac.compare_digest(stored.encode(), token.encode())
+
+
 def get_enrolment(enrolment_id: str) -> EnrolmentView:
     """One enrolment with its cohort's sessions; position when waitlisted, how to pay when held."""
     enrolment = _load(enrolment_id)
     return view(enrolment, waitlist_position(enrolment), payment=current_payment(enrolment))
 
 
+def refund_deadline(cohort: Cohort) -> datetime | None:
+    """Until when withdrawing refunds in full: refund_cutoff_hours before the first session."""
+    first = cohort.first_session_start()
+    return None if first is None else first - timedelta(hours=cohort.refund_cutoff_hours)
+
+
 def refund_due(enrolment: Enrolment, at: datetime) -> int:
-    """The policy: all that was paid (less refunds) until refund_cutoff_hours before the first session."""
-    first = enrolment.cohort.first_session_start()
-    if first is None or at < first - timedelta(hours=enrolment.cohort.refund_cutoff_hours):
+    """The policy: all that was paid (less refunds) until the refund deadline; none after (pages state it first)."""
+    deadline = refund_deadline(enrolment.cohort)
+    if deadline is None or at < deadline:
         return prices.account_of(enrolment).net_paid
     return 0
 

@@ -239,6 +239,23 @@ def _what_changed(enrolment, was: dict, now: dict) -> dict:
     }
 
 
+_STANDING = {
+    EnrolmentStatus.CONFIRMED: "you have a confirmed place.",
+    EnrolmentStatus.PENDING_PAYMENT: "we are holding a place for you until your payment arrives.",
+    EnrolmentStatus.OFFERED: "a place is offered to you; the link below lets you accept or decline it.",
+    EnrolmentStatus.WAITLISTED: "you are on the waitlist.",
+}
+
+
+@subscribe(events.EnrolAgainAttempted)
+def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
+    """Told to the address's owner at most once an hour, however often someone tries."""
+    enrolment = event.enrolment
+    key = f"already_enrolled:{enrolment.id}:{clock.now():%Y%m%d%H}"
+    if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is None:
+        queue(enrolment, K.ALREADY_ENROLLED, dedupe_key=key, standing=_STANDING[enrolment.status])
+
+
 def _ics(enrolment) -> list:
     """The enrolment's sessions as an .ics attachment, built by the calendars domain."""
     return [("invite.ics", "text/calendar", enrolment_ics(enrolment))]

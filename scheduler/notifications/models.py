@@ -35,6 +35,7 @@ class MessageKind(StrEnum):
     SESSION_CANCELLED = "session_cancelled"
     REMINDER = "reminder"
     REFUND_PAID = "refund_paid"
+    ALREADY_ENROLLED = "already_enrolled"
 
 
 class OutboxMessage(db.Model):

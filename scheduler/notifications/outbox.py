@@ -52,6 +52,7 @@ SUBJECTS = {
     "session_cancelled": "Cancelled: the session on {session_date}",
     "reminder": "Reminder: {session_when}",
     "refund_paid": "Your refund has been paid",
+    "already_enrolled": "You are already enrolled or waiting",
 }
 
 

@@ -125,6 +125,42 @@ def create_intent(payment_id: str, cohort_id: str) -> dict:
     return instructions(payment)
 
 
+def card_payment_state(enrolment_id: str) -> dict | None:
+    """The enrolment's latest card payment as a page shows it; None when payments are manual.
+
+    A read (no lock, no write): the PaymentIntent's status and client secret come from
+    Stripe, where they live. {"status": "none"} when no card payment was started (or
+    none reached Stripe yet), "unavailable" when Stripe does not answer.
+    """
+    if not gateway.configured():
+        return None
+    payment = db.session.scalar(
+        select(Payment)
+        .where(Payment.enrolment_id == enrolment_id, Payment.provider == Provider.STRIPE)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(1)
+    )
+    if payment is None or payment.stripe_payment_intent_id is None:
+        return {"status": "none"}
+    state = {"status": str(payment.status), "amount": payment.amount, "currency": payment.currency}
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELLED):
+        return state
+    intent_id, failed = payment.stripe_payment_intent_id, payment.status == PaymentStatus.FAILED
+    end_read()
+    try:
+        intent = gateway.retrieve_payment_intent(intent_id)
+    except stripe.StripeError as exc:
+        log.warning("stripe did not answer for intent %s: %s", intent_id, exc)
+        return {**state, "status": "unavailable"}
+    return {
+        **state,
+        "status": intent.status,  # requires_payment_method, requires_action, processing, succeeded, canceled …
+        "client_secret": intent.client_secret,
+        "publishable_key": current_app.config.get("STRIPE_PUBLISHABLE_KEY", ""),
+        "failed": failed,
+    }
+
+
 def record_desk_payment(enrolment_id: str, currency: str, method: str, amount: int, reference, staff) -> Payment:
     """Record money taken at the front desk (no Stripe), inside the caller's transaction."""
     require_write()

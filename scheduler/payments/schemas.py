@@ -50,7 +50,7 @@ class DiscountCodeCreate(Schema):
     code = fields.String(
         required=True,
         validate=validate.Regexp(
-            r"\s*[A-Za-z0-9][A-Za-z0-9_-]{0,39}\s*\Z", error="Use 1 to 40 letters, digits, - and _, for example SPRING."
+            r"\s*[A-Za-z0-9][A-Za-z0-9_-]{0,39}\s*$", error="Use 1 to 40 letters, digits, - and _, for example SPRING."
         ),
     )
     percent_off = fields.Integer(

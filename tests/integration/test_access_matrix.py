@@ -15,7 +15,6 @@ from scheduler.auth import ROLES
 
 # endpoint -> why anyone may call it without a staff or participant credential.
 EXPECTED_WITHOUT_CREDENTIALS = {
-    "meta.home": "redirects to the API reference page",
     "meta.healthz": "health check",
     "meta.readyz": "readiness check",
     "meta.openapi": "the API's own description",
@@ -27,6 +26,16 @@ EXPECTED_WITHOUT_CREDENTIALS = {
     "calendars.cohort_feed": "the secret token in the URL is the credential",
     "payments.stripe_webhook": "Stripe, verified by its signature",
 }
+
+
+# Pages (HTML for people, declared with @page(access)) that anyone may open, and why.
+PUBLIC_PAGES = {
+    "pages.home": "the clinic's open cohorts",
+    "pages.cohort": "a public cohort page",
+    "pages.enrol": "the public enrolment form (CSRF-protected like every form)",
+    "pages.static": "the stylesheet and scripts",
+}
+PAGE_KINDS = ("public", "participant_page")
 
 
 def _routes(app):
@@ -41,8 +50,27 @@ def _placeholder_path(rule) -> str:
 
 
 def test_every_view_declares_its_access(app):
-    undeclared = [rule.endpoint for rule, _, view in _routes(app) if not hasattr(view, "endpoint_spec")]
-    assert undeclared == [], "every view must use @endpoint(access, …)"
+    undeclared = [
+        rule.endpoint
+        for rule, _, view in _routes(app)
+        if not hasattr(view, "endpoint_spec") and not hasattr(view, "page_access")
+    ]
+    assert undeclared == [], "every view must use @endpoint(access, …) (or @page(access) for an HTML page)"
+    unknown = {
+        (rule.endpoint, view.page_access.kind)
+        for rule, _, view in _routes(app)
+        if hasattr(view, "page_access") and view.page_access.kind not in PAGE_KINDS
+    }
+    assert not unknown, f"pages with an access kind this test does not check: {sorted(unknown)}"
+
+
+def test_pages_anyone_may_open_are_exactly_the_expected_ones(app):
+    public = {
+        rule.endpoint
+        for rule, _, view in _routes(app)
+        if hasattr(view, "page_access") and view.page_access.kind == "public"
+    }
+    assert public == set(PUBLIC_PAGES), f"public pages nobody approved: {sorted(public - set(PUBLIC_PAGES))}"
 
 
 def test_routes_without_credentials_are_exactly_the_expected_ones(app):
@@ -55,10 +83,47 @@ def test_routes_without_credentials_are_exactly_the_expected_ones(app):
     assert not unexpected, f"routes callable without credentials that nobody approved: {sorted(unexpected)}"
 
 
+def _csrf_token(client, cohort_id) -> str:
+    html = client.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+
+
+def test_every_participant_page_needs_that_enrolments_own_link(app, client, make_staff, make_cohort):
+    """No cookie: 403; a staff token or another enrolment's token: refused too. Always a page, never JSON."""
+    cohort = make_cohort(price_amount=0)
+    mine = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "A", "email": "a@example.org"}).json
+    other = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "B", "email": "b@example.org"}).json
+    staff_token = make_staff("admin")[1]
+    csrf = _csrf_token(client, cohort.id)
+    checked = 0
+    for rule, method, view in _routes(app):
+        if getattr(view, "page_access", None) is None or view.page_access.kind != "participant_page":
+            continue
+        path = rule.rule.replace("<enrolment_id>", mine["id"])
+        data = {"csrf_token": csrf} if method == "POST" else None
+        client.delete_cookie("manage_token", path=f"/me/{mine['id']}")
+        anonymous = client.open(path, method=method, data=data)
+        assert anonymous.status_code == 403 and anonymous.mimetype == "text/html", (method, rule.rule)
+        as_staff = client.open(path, method=method, data=data, headers={"Authorization": f"Bearer {staff_token}"})
+        assert as_staff.status_code == 403 and as_staff.mimetype == "text/html", (method, rule.rule)
+        client.set_cookie("manage_token", other["manage_token"], path=f"/me/{mine['id']}")
+        someone_else = client.open(path, method=method, data=data)
+        assert someone_else.status_code == 404 and someone_else.mimetype == "text/html", (method, rule.rule)
+        assert "resend your link" in someone_else.get_data(as_text=True)
+        checked += 1
+    client.delete_cookie("manage_token", path=f"/me/{mine['id']}")
+    assert checked >= 7
+    # Nothing was changed by any of those requests.
+    me = client.get(f"/api/v1/enrolments/{mine['id']}", headers={"Authorization": f"Bearer {mine['manage_token']}"})
+    assert me.json["status"] == "confirmed"
+
+
 def test_every_protected_route_refuses_no_token_and_roles_it_does_not_admit(app, client, make_staff):
     tokens = {role: make_staff(role)[1] for role in ROLES}
     checked = 0
     for rule, method, view in _routes(app):
+        if not hasattr(view, "endpoint_spec"):
+            continue  # pages: checked above
         access = view.endpoint_spec.access
         if not access.needs_credentials:
             continue

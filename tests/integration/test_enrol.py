@@ -158,3 +158,19 @@ def test_query_count_of_enrol_and_roster_does_not_grow(client, make_cohort, auth
             assert len(client.get(f"/api/v1/cohorts/{cohort.id}/roster", headers=headers).json) == size + 1
         counts[size] = (enrol_queries.count, roster_queries.count)
     assert counts[2] == counts[25]
+
+
+def test_a_duplicate_says_nothing_of_the_status_and_the_owner_is_told_once(client, make_cohort):
+    """Issue 14, finding 4: whoever sends an address may not own it."""
+    from scheduler.notifications.models import OutboxMessage
+
+    cohort = make_cohort(capacity=1, price_amount=0)
+    assert enrol(client, cohort.id, "sam@example.org").json["status"] == "confirmed"
+    for _ in range(3):
+        again = enrol(client, cohort.id, "SAM@example.org")
+        assert again.status_code == 409
+        assert "confirmed" not in again.json["detail"] and "already enrolled or waiting" in again.json["detail"]
+    db.session.rollback()
+    told = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "already_enrolled")).all()
+    assert len(told) == 1 and told[0].to_address == "sam@example.org"
+    assert "you have a confirmed place" in told[0].body_text and "you have a confirmed place" in told[0].body_html

@@ -89,8 +89,11 @@ def test_openapi_is_a_valid_openapi_3_document_of_every_route(app, client):
     document = client.get("/openapi.json").json
     validate(document)
     assert document["openapi"].startswith("3.")
+    # Pages (HTML for people, declared with page_access) are not part of the API's document.
     paths = {
-        re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", r.rule) for r in app.url_map.iter_rules() if r.endpoint != "static"
+        re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", r.rule)
+        for r in app.url_map.iter_rules()
+        if not hasattr(app.view_functions[r.endpoint], "page_access")
     }
     assert paths == set(document["paths"])
     create = document["paths"]["/api/v1/cohorts"]["post"]
@@ -121,10 +124,9 @@ def test_unknown_fields_with_digit_like_names_are_422_naming_them(client, auth, 
     assert body.json["errors"] == {name: ["Unknown field."]}
 
 
-def test_the_root_redirects_to_the_api_reference(client):
+def test_the_root_is_the_clinics_home_page(client):
     home = client.get("/")
-    assert home.status_code == 302 and home.headers["Location"] == "/docs"
-    assert client.get("/", follow_redirects=True).request.path == "/docs"
+    assert home.status_code == 200 and home.mimetype == "text/html"
 
 
 def test_docs_page_says_which_endpoints_need_a_token(client):
@@ -154,3 +156,29 @@ def test_docs_page_says_which_endpoints_need_a_token(client):
         for method, op in operations.items()
     }
     assert labels == expected
+
+
+def test_private_responses_are_never_stored_and_every_response_is_nosniff(client, auth, make_cohort):
+    """Issue 14, finding 10: a person, a token or a meeting link is never kept by a browser or cache."""
+    cohort = make_cohort(price_amount=0)
+    desk = auth("front_desk")
+    public = client.get(f"/api/v1/cohorts/{cohort.id}")
+    assert "no-store" not in public.headers.get("Cache-Control", "")
+    enrolled = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam", "email": "s@example.org"})
+    mine = {"Authorization": f"Bearer {enrolled.json['manage_token']}"}
+    for response in (
+        enrolled,  # shows the manage token
+        client.get(f"/api/v1/enrolments/{enrolled.json['id']}", headers=mine),  # a person, the link
+        client.get(f"/api/v1/cohorts/{cohort.id}", headers=desk),  # staff shape: the meeting link
+        client.get(f"/api/v1/cohorts/{cohort.id}/roster", headers=desk),
+        client.get(f"/api/v1/cohorts/{cohort.id}/roster.csv", headers=desk),
+        client.get(
+            client.get(f"/api/v1/enrolments/{enrolled.json['id']}", headers=mine)
+            .json["calendar_url"]
+            .removeprefix("https://scheduler.test")
+        ),
+    ):
+        assert response.status_code in (200, 201), response.request.path
+        assert "no-store" in response.headers["Cache-Control"], response.request.path
+    for response in (public, client.get("/healthz"), client.get("/api/v1/cohorts/nope"), client.get("/")):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -531,3 +531,20 @@ def test_enrolment_ics_has_the_same_events_as_the_feed(client, dst_cohort, enrol
     events = lambda raw: [(str(e["UID"]), e["SEQUENCE"], e.start) for e in Calendar.from_ical(raw).walk("VEVENT")]  # noqa: E731
     assert events(attachment) == events(feed)
     assert b"REFRESH-INTERVAL" not in attachment and b"METHOD" not in attachment
+
+
+def test_revoking_a_facilitator_replaces_the_feeds_of_their_cohorts(client, make_staff, make_cohort):
+    """Issue 14: a revoked facilitator's saved cohort feed link stops working; other cohorts keep theirs."""
+    admin, admin_token = make_staff("admin")
+    facilitator, _ = make_staff("facilitator")
+    theirs = make_cohort(facilitator_ids=[facilitator.id])
+    other = make_cohort()
+    theirs_url = f"/calendar/cohorts/{theirs.feed_token}.ics"
+    other_url = f"/calendar/cohorts/{other.feed_token}.ics"
+    assert client.get(theirs_url).status_code == 200
+    revoked = client.delete(f"/api/v1/staff/{facilitator.id}", headers={"Authorization": f"Bearer {admin_token}"})
+    assert revoked.status_code == 200
+    assert client.get(theirs_url).status_code == 404
+    assert client.get(other_url).status_code == 200
+    fresh = client.get(f"/api/v1/cohorts/{theirs.id}", headers={"Authorization": f"Bearer {admin_token}"}).get_json()
+    assert client.get(fresh["calendar_url"].removeprefix("https://scheduler.test")).status_code == 200

@@ -128,3 +128,29 @@ def test_stripe_webhook_blocked_by_a_lock_is_503_so_stripe_retries_and_the_retry
         assert response.json["outcome"] == outcome
     db.session.rollback()
     assert db.session.get(Enrolment, enrolled["id"]).status == "confirmed"
+
+
+def test_a_staff_write_waits_its_turn_behind_a_concurrent_writer_instead_of_failing(
+    client, auth, make_program, database_url
+):
+    """Issue 14, finding 9: on SQLite a staff write used to fail at once with 503 "database is
+    locked" when an enrolment committed while it ran; every write now begins by taking the lock."""
+    import threading
+
+    program = make_program()
+    headers = auth("front_desk")
+    if database_url.startswith("sqlite"):
+        other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE programs SET description = 'changed by another writer' WHERE id = ?", (program.id,))
+    else:
+        other = psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://"))
+        other.execute("UPDATE programs SET description = 'changed by another writer' WHERE id = %s", (program.id,))
+    finishing = threading.Timer(0.5, lambda: (other.commit(), other.close()))
+    finishing.start()
+    try:
+        created = client.post("/api/v1/programs", headers=headers, json={"name": "Evening group"})
+    finally:
+        finishing.join()
+    assert created.status_code == 201, created.get_json()
+    assert client.get(f"/api/v1/programs/{created.get_json()['id']}", headers=headers).status_code == 200

@@ -97,7 +97,7 @@ def test_a_whole_enrolment_life_sends_exactly_the_expected_messages(app, client,
     assert "Refund: $360.00" in withdrawal.message.get_body(("plain",)).get_content()
     offer = next(m for m in smtp_server.messages if m.message["Subject"].startswith("A place is free"))
     offer_text = offer.message.get_body(("plain",)).get_content()
-    assert f"https://scheduler.test/api/v1/enrolments/{ben['id']}?token={ben['manage_token']}" in links(offer_text)
+    assert f"https://scheduler.test/me/{ben['id']}?token={ben['manage_token']}" in links(offer_text)
 
     history = client.get(f"/api/v1/enrolments/{ben['id']}/messages", headers=desk).get_json()
     assert [m["kind"] for m in history] == [

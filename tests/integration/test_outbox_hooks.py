@@ -63,7 +63,7 @@ def test_confirmation_has_schedule_in_participants_zone_links_and_the_feeds_ics(
         assert "https://video.example/j/123" in found
         assert any(u.startswith("webcal://scheduler.test/calendar/") for u in found)
         assert any(u.startswith("https://scheduler.test/calendar/") for u in found)
-        assert f"https://scheduler.test/api/v1/enrolments/{enrolment.id}?token={enrolment.manage_token}" in found
+        assert f"https://scheduler.test/me/{enrolment.id}?token={enrolment.manage_token}" in found
     assert links(text) == links(html_part)
 
     [attachment] = [p for p in msg.iter_attachments() if p.get_content_type() == "text/calendar"]

@@ -233,29 +233,18 @@ def test_every_create_refund_and_cancel_carries_an_idempotency_key_from_our_ids(
     stripe_app, client, paid_cohort, localstripe_server
 ):
     """A recording proxy between the app and localstripe shows what Stripe would receive."""
-    import requests
-    from werkzeug.wrappers import Request, Response
 
     from scheduler.enrolment import jobs as enrolment_jobs
-    from tests.stripe_double import LiveServer
+    from tests.stripe_double import StripeProxy
 
     seen = []
 
-    @Request.application
-    def proxy(request):
+    def record(request):
         seen.append(
             (request.method, request.path, request.headers.get("Idempotency-Key"), request.get_data(as_text=True))
         )
-        upstream = requests.request(
-            request.method,
-            localstripe_server.url + request.full_path.rstrip("?"),
-            data=request.get_data(),
-            timeout=10,
-            headers={k: v for k, v in request.headers if k.lower() != "host"},
-        )
-        return Response(upstream.content, upstream.status_code, content_type="application/json")
 
-    server = LiveServer(proxy).start()
+    server = StripeProxy(localstripe_server, record).start()
     try:
         stripe_app.config["STRIPE_API_BASE"] = server.url
         cohort = paid_cohort()
@@ -301,29 +290,19 @@ def test_a_slow_stripe_does_not_delay_another_enrolment_in_the_same_cohort(strip
     import threading
 
     import requests
-    from werkzeug.wrappers import Request, Response
 
-    from tests.stripe_double import LiveServer
+    from tests.stripe_double import StripeProxy
 
     first_call_arrived, release = threading.Event(), threading.Event()
     calls = []
 
-    @Request.application
     def slow_stripe(request):
         calls.append(request.path)
         if request.path == "/v1/payment_intents" and len(calls) == 1:
             first_call_arrived.set()
             release.wait(30)  # Stripe answering slowly: held until the test lets it go
-        upstream = requests.request(
-            request.method,
-            localstripe_server.url + request.full_path.rstrip("?"),
-            data=request.get_data(),
-            timeout=10,
-            headers={k: v for k, v in request.headers if k.lower() != "host"},
-        )
-        return Response(upstream.content, upstream.status_code, content_type="application/json")
 
-    proxy = LiveServer(slow_stripe).start()
+    proxy = StripeProxy(localstripe_server, slow_stripe).start()
     stripe_app.config["STRIPE_API_BASE"] = proxy.url
     cohort = paid_cohort()
     url = f"{stripe_app.live_url}/api/v1/cohorts/{cohort.id}/enrolments"

@@ -59,11 +59,7 @@ def test_a_signed_event_delivered_over_http_from_localstripe_is_replayed_without
     paid, client, localstripe_server
 ):
     enrolment, intent = paid
-    [evt] = [
-        e
-        for e in localstripe_server._call("GET", "/v1/events?type=payment_intent.succeeded&limit=100")["data"]
-        if e["data"]["object"]["id"] == intent
-    ]
+    [evt] = localstripe_server.events_about(intent, "payment_intent.succeeded")
     body = json.dumps(evt)
     for _ in range(2):
         response = client.post(URL, data=body, headers=signed(body))
@@ -149,6 +145,21 @@ def test_a_refund_made_in_the_stripe_dashboard_is_recorded_once(paid, client, lo
     [refund] = fresh(select(Refund))
     assert (refund.amount, refund.source, refund.status) == (5000, "stripe_dashboard", "succeeded")
     assert [p.amount_refunded for p in fresh(select(Payment))] == [5000]
+
+
+def test_a_full_refund_in_the_dashboard_ends_the_place_and_its_link(paid, client, localstripe_server):
+    """Issue 14: money all given back in Stripe's dashboard must not leave a confirmed place with the link."""
+    enrolment, intent = paid
+    localstripe_server.dashboard_refund(intent, PRICE)
+    charge = localstripe_server.charge(localstripe_server.payment_intent(intent)["latest_charge"]["id"])
+    charge.pop("status", None)
+    body = _event("charge.refunded", charge, "evt_dashboard_full_refund")
+    assert client.post(URL, data=body, headers=signed(body)).get_json()["outcome"] == "dashboard_refund_withdrew"
+    assert status_of(client, enrolment) == "withdrawn"
+    seen = client.get(
+        f"/api/v1/enrolments/{enrolment['id']}", headers={"Authorization": f"Bearer {enrolment['manage_token']}"}
+    ).get_json()
+    assert "meeting_url" not in seen and "calendar_url" not in seen
 
 
 def test_the_webhook_is_reachable_over_real_http(stripe_app):

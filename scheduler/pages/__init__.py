@@ -1,0 +1,28 @@
+"""Pages for the people who enrol (and the shared layout the staff console extends)."""
+
+import hashlib
+from functools import lru_cache
+
+from flask import Flask, url_for
+
+
+def init_app(app: Flask) -> None:
+    """Register the pages, their error pages and what every template may use."""
+    from . import presenters
+    from .errors import error_page
+    from .views import STATIC_DIR, bp
+
+    app.register_blueprint(bp)
+    app.extensions["error_page"] = error_page
+
+    @lru_cache(maxsize=16)
+    def _version(filename: str) -> str:
+        return hashlib.sha256((STATIC_DIR / filename).read_bytes()).hexdigest()[:10]
+
+    @app.context_processor
+    def _page_context():
+        return {
+            "clinic": presenters.clinic(),
+            # ?v= changes when the file does, so browsers may keep it for an hour without going stale.
+            "static_url": lambda filename: url_for("pages.static", filename=filename, v=_version(filename)),
+        }

@@ -1,0 +1,71 @@
+"""Error pages: on page routes every error is a calm HTML page that says what to do next.
+
+errors.register_error_handlers asks `error_page` first (through app.extensions); it
+answers None for everything that is not a page (the JSON API, feeds, the webhook),
+which then keeps its problem+json.
+"""
+
+import logging
+
+from flask import Response, render_template, request
+
+from ..security import private
+
+log = logging.getLogger(__name__)
+
+# Blueprints whose views are pages, and paths that are pages even when no route matched.
+PAGE_BLUEPRINTS = {"pages", "desk"}
+PAGE_PREFIXES = ("/me/", "/cohorts/", "/desk/", "/static/")
+
+_TEXT = {
+    400: (
+        "This form could not be sent",
+        "It may have been open for a long time, or it was sent twice. Nothing was changed. "
+        "Go back, reload the page, and try again.",
+    ),
+    403: ("This page is not available to you", "If you followed a link, it may be meant for someone else."),
+    404: ("We could not find this page", "The address may be mistyped, or the page may have moved."),
+    405: ("That cannot be done here", "Go back and use the buttons on the page."),
+    409: (
+        "That could not be done",
+        "Something changed in the meantime. Go back and reload the page to see where things stand.",
+    ),
+    413: ("That was too much to send", "Please shorten what you typed and try again."),
+    422: ("Some details need correcting", "Go back and check what you typed."),
+    429: ("Too many tries in a short time", "Please wait a minute, then try again."),
+    500: (
+        "Something went wrong on our side",
+        "It is not something you did, and it has been noted. Please try again in a few minutes.",
+    ),
+    503: ("We are briefly unavailable", "Please try again in a minute."),
+}
+_PARTICIPANT = (
+    "This link does not open your page",
+    "Your page opens from the personal link in the emails we sent you. The link may be old or cut short: "
+    "try the one in our most recent email.",
+)
+
+
+def is_page_request() -> bool:
+    if request.blueprint in PAGE_BLUEPRINTS:
+        return True
+    return request.path == "/" or request.path.startswith(PAGE_PREFIXES)
+
+
+def error_page(status: int, title: str, detail: str, headers: dict) -> Response | None:
+    """An HTML error page for a page route; None for every other route."""
+    if not is_page_request():
+        return None
+    heading, text = _TEXT.get(status, _TEXT[500] if status >= 500 else _TEXT[400])
+    participant = request.path.startswith("/me/") and status in (403, 404)
+    if participant:
+        heading, text = _PARTICIPANT
+    try:
+        body = render_template("pages/error.html", status=status, heading=heading, text=text, participant=participant)
+    except Exception:  # a broken error page must not hide the error: fall back to problem+json
+        log.exception("error page failed to render")
+        return None
+    response = Response(body, status=status, mimetype="text/html")
+    for key, value in headers.items():
+        response.headers[key] = value
+    return private(response)

@@ -1,0 +1,313 @@
+"""View-models for the pages: plain dicts built from what the services return.
+
+Templates read only these values, never ORM rows, so a service may change the shape
+of what it returns and only this module follows. Times are shown in a named zone with
+its abbreviation, and carried as UTC in `iso` so the browser may add the visitor's zone.
+"""
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import current_app, url_for
+
+from .. import clock
+from ..enrolment.services import refund_deadline, refund_due
+from ..links import subscribe_links
+from ..notifications.outbox import format_money
+from ..payments import gateway
+from ..validation import _zones
+
+ACTIVE = ("pending_payment", "waitlisted", "offered", "confirmed")
+# The zone list people choose from: canonical Area/Location names (no aliases such as US/Eastern).
+ZONE_AREAS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+
+
+# ---- small formatting helpers -----------------------------------------------------------------
+
+
+def money(amount: int, currency: str) -> str:
+    return "Free" if amount == 0 else format_money(amount, currency)
+
+
+def hold_text(cohort) -> str:
+    """How long a seat is held while the person pays: hold_minutes by card, manual_hold_hours by hand."""
+    if gateway.configured():
+        return f"{cohort.hold_minutes} minutes"
+    return f"{cohort.manual_hold_hours} hours"
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> datetime:
+    return instant.astimezone(zone)
+
+
+def day_text(instant: datetime, zone: ZoneInfo) -> str:
+    local = _local(instant, zone)
+    return f"{local:%A, %B} {local.day}, {local.year}"
+
+
+def time_text(instant: datetime, zone: ZoneInfo) -> str:
+    return f"{_local(instant, zone):%-I:%M %p}"
+
+
+def moment(instant: datetime | None, zone: ZoneInfo) -> dict | None:
+    """An instant as the page shows it: text in `zone`, and ISO UTC for <time datetime>."""
+    if instant is None:
+        return None
+    local = _local(instant, zone)
+    return {
+        "iso": instant.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "text": f"{day_text(instant, zone)} at {time_text(instant, zone)} {local:%Z}",
+        "zone": str(zone),
+    }
+
+
+def zone_label(name: str) -> str:
+    """America/Argentina/Buenos_Aires -> Argentina – Buenos Aires (the area is the option group)."""
+    return " – ".join(name.split("/")[1:]).replace("_", " ") or name
+
+
+def zone_choices() -> list[dict]:
+    """Time zones grouped by area, for the Time zone field."""
+    groups: dict[str, list] = {}
+    for name in sorted(_zones()):
+        area = name.split("/")[0]
+        if area in ZONE_AREAS and "/" in name:
+            groups.setdefault(area, []).append({"value": name, "label": zone_label(name)})
+    return [{"area": "UTC", "zones": [{"value": "UTC", "label": "UTC"}]}] + [
+        {"area": area, "zones": groups[area]} for area in ZONE_AREAS if area in groups
+    ]
+
+
+def clinic() -> dict:
+    config = current_app.config
+    return {
+        "name": config["CLINIC_NAME"],
+        "phone": config.get("CLINIC_PHONE", ""),
+        "email": config.get("CLINIC_EMAIL", ""),
+    }
+
+
+# ---- cohorts ----------------------------------------------------------------------------------
+
+
+def _seats(cohort):
+    # Attached by cohorts.services.describe(); the one place that reads it.
+    return cohort.seats
+
+
+def cohort_summary(cohort) -> dict:
+    """What a list of groups shows about one cohort."""
+    zone = ZoneInfo(cohort.timezone)
+    scheduled = [s for s in cohort.sessions if s.status == "scheduled"]
+    first = scheduled[0] if scheduled else (cohort.sessions[0] if cohort.sessions else None)
+    seats = _seats(cohort)
+    free = seats.available if seats.free_for_newcomers else 0
+    return {
+        "id": cohort.id,
+        "name": cohort.name,
+        "url": url_for("pages.cohort", cohort_id=cohort.id),
+        "weekday": f"{_local(first.starts_at, zone):%A}s" if first else "",
+        "time": f"{time_text(first.starts_at, zone)} {_local(first.starts_at, zone):%Z}" if first else "",
+        "first": moment(first.starts_at, zone) if first else None,
+        "start_day": day_text(first.starts_at, zone) if first else "",
+        "timezone": cohort.timezone,
+        "zone_label": zone_label(cohort.timezone),
+        "session_count": cohort.session_count,
+        "duration_minutes": cohort.duration_minutes,
+        "price": money(cohort.price_amount, cohort.currency),
+        "seat_free": free > 0,
+        "seats_text": f"{free} {'seat' if free == 1 else 'seats'} left" if free else "Full: waitlist open",
+        "status": cohort.view_status,
+    }
+
+
+def home(cohorts: list) -> dict:
+    """The open cohorts grouped by program, programs in name order."""
+    programs: dict[str, dict] = {}
+    for cohort in cohorts:
+        program = cohort.program
+        entry = programs.setdefault(
+            program.id, {"name": program.name, "description": program.description, "cohorts": []}
+        )
+        entry["cohorts"].append(cohort_summary(cohort))
+    return {"programs": sorted(programs.values(), key=lambda p: p["name"].lower())}
+
+
+def schedule(cohort, zone: ZoneInfo) -> list[dict]:
+    """Every session in order, with the skipped weeks between them (they push the schedule out)."""
+    rows = []
+    for session in cohort.sessions:
+        local_end = _local(session.ends_at, zone)
+        rows.append(
+            {
+                "kind": "session",
+                "number": session.number,
+                # Untitled sessions are called "Session N" already: say it once.
+                "title": "" if session.title == f"Session {session.number}" else session.title,
+                "at": session.starts_at,
+                "date": day_text(session.starts_at, zone),
+                "time": f"{time_text(session.starts_at, zone)} – {time_text(session.ends_at, zone)} {local_end:%Z}",
+                "iso": moment(session.starts_at, zone)["iso"],
+                "zone": str(zone),
+                "cancelled": session.status == "cancelled",
+            }
+        )
+    cohort_zone = ZoneInfo(cohort.timezone)
+    hour, minute = (int(part) for part in cohort.start_time.split(":"))
+    for iso_date in cohort.skip_dates or []:
+        skipped = datetime.combine(datetime.fromisoformat(iso_date).date(), time(hour, minute), cohort_zone)
+        rows.append({"kind": "skipped", "at": skipped, "date": day_text(skipped, zone)})
+    rows.sort(key=lambda row: row["at"])
+    return rows
+
+
+def refund_policy(cohort, zone: ZoneInfo) -> dict:
+    deadline = refund_deadline(cohort)
+    return {
+        "hours": cohort.refund_cutoff_hours,
+        "deadline": moment(deadline, zone),
+        "note": current_app.config.get("REFUND_POLICY_NOTE", ""),
+    }
+
+
+def cohort_page(cohort) -> dict:
+    """One cohort's page: what it is, when, what it costs, the refund policy, and whether one can enrol."""
+    zone = ZoneInfo(cohort.timezone)
+    return {
+        **cohort_summary(cohort),
+        "program": cohort.program.name,
+        "description": cohort.program.description,
+        "schedule": schedule(cohort, zone),
+        "refund": refund_policy(cohort, zone),
+        "paid": cohort.price_amount > 0,
+        "hold_minutes": cohort.hold_minutes,
+        "hold_text": hold_text(cohort),
+        "offer_hours": cohort.offer_hours,
+        "enrolment_open": cohort.view_status == "open",
+        "action_url": url_for("pages.enrol", cohort_id=cohort.id),
+    }
+
+
+# ---- a participant's page ----------------------------------------------------------------------
+
+
+def _shown_status(enrolment, at) -> str:
+    # A lapsed hold or offer holds nothing even before the job marks it expired.
+    if enrolment.status in ("pending_payment", "offered") and not enrolment.holds_seat(at):
+        return "expired"
+    return enrolment.status
+
+
+def _payment(enrolment, card: dict | None) -> dict:
+    """How this person pays for their held seat: the card form, a retry, or the clinic's instructions."""
+    amount = money(enrolment.balance, enrolment.cohort.currency)  # what is still owed (level, discount, paid)
+    if card is None:
+        return {
+            "kind": "manual",
+            "amount": amount,
+            "instructions": current_app.config.get("PAYMENT_INSTRUCTIONS", ""),
+            "reference": enrolment.id,
+        }
+    status = card["status"]
+    if status in ("processing", "succeeded", "requires_capture"):
+        return {"kind": "confirming", "amount": amount}
+    if status in ("requires_payment_method", "requires_confirmation", "requires_action", "open", "failed"):
+        if card.get("client_secret"):
+            return {
+                "kind": "card",
+                "amount": amount,
+                "client_secret": card["client_secret"],
+                "publishable_key": card.get("publishable_key", ""),
+                "failed": card.get("failed", False),
+                "stripe_js_url": current_app.config["STRIPE_JS_URL"],
+            }
+    if status == "unavailable":
+        return {"kind": "unavailable", "amount": amount}
+    return {"kind": "restart", "amount": amount}  # none yet, or cancelled: start a new one
+
+
+def _calendar(enrolment) -> dict:
+    links = subscribe_links(enrolment)
+    return {
+        "apple": links["apple_url"],
+        "google": links["google_url"],
+        "outlook": links["outlook_url"],
+        "download": url_for("pages.download_ics", enrolment_id=enrolment.id),
+        "feed": links["calendar_url"],
+    }
+
+
+def refund_text(enrolment, amount: int) -> str:
+    """The refund a person gets by withdrawing now, in plain words."""
+    cohort = enrolment.cohort
+    held = enrolment.amount_paid - enrolment.amount_refunded
+    if held == 0:
+        return "You have not paid anything, so there is nothing to refund."
+    paid = money(held, cohort.currency)
+    if amount == 0:
+        deadline = moment(refund_deadline(cohort), ZoneInfo(enrolment.timezone or cohort.timezone))
+        when = f" on {deadline['text']}" if deadline else ""
+        return f"The refund period ended{when}, so the {paid} you paid would not be refunded."
+    back = money(amount, cohort.currency)
+    if enrolment.payment_method == "card":
+        return f"You would get {back} back, to the card you paid with (it usually shows within 5 to 10 days)."
+    return f"You would get {back} back; the front desk returns money paid at the desk."
+
+
+def participant_page(enrolment, card: dict | None) -> dict:
+    """What one person sees about their enrolment, by status."""
+    at = clock.now()
+    cohort = enrolment.cohort
+    zone = ZoneInfo(enrolment.timezone or cohort.timezone)
+    status = _shown_status(enrolment, at)
+    refund = refund_due(enrolment, at) if status in ACTIVE else 0
+    page = {
+        "id": enrolment.id,
+        "name": enrolment.name,
+        "status": status,
+        "cohort": {
+            "name": cohort.name,
+            "program": cohort.program.name,
+            "url": url_for("pages.cohort", cohort_id=cohort.id),
+            "open": cohort.display_status(at) == "open",
+            "session_count": cohort.session_count,
+            "duration_minutes": cohort.duration_minutes,
+        },
+        "zone": str(zone),
+        "zone_label": zone_label(str(zone)),
+        "price": money(enrolment.amount_due, cohort.currency),  # this person's price (level, discount)
+        "schedule": schedule(cohort, zone) if status in ACTIVE else [],
+        "refund_policy": refund_policy(cohort, zone),
+        "hold": moment(enrolment.hold_expires_at, zone) if status == "pending_payment" else None,
+        "offer": moment(enrolment.offer_expires_at, zone) if status == "offered" else None,
+        "position": getattr(enrolment, "waitlist_position", None),
+        "paid_price": enrolment.amount_due > 0,
+        "hold_minutes": cohort.hold_minutes,
+        "hold_text": hold_text(cohort),
+        "offer_hours": cohort.offer_hours,
+        "can_withdraw": status in ACTIVE,
+        "refund_amount": refund,
+        "refund_text": refund_text(enrolment, refund),
+        "withdraw_url": url_for("pages.withdraw", enrolment_id=enrolment.id),
+        "payment": _payment(enrolment, card) if status == "pending_payment" else None,
+    }
+    if status == "confirmed":
+        page["join_url"] = cohort.meeting_url
+        page["calendar"] = _calendar(enrolment)
+    return page
+
+
+def withdrawal_message(result) -> str:
+    """What the person is told right after withdrawing, from what withdraw() returned."""
+    refund = getattr(result, "refund", None)
+    if not refund:
+        return "You have withdrawn. No refund is due."
+    back = money(refund["amount"], refund["currency"])
+    if refund["status"] == "owed_by_front_desk":
+        return f"You have withdrawn. The front desk will return {back} to you."
+    return f"You have withdrawn. {back} is on its way back to your card (it usually shows within 5 to 10 days)."
+
+
+def awaits_payment(enrolment) -> bool:
+    """Whether the page offers a way to pay: a seat held and not yet paid for."""
+    return enrolment.status == "pending_payment" and enrolment.holds_seat(clock.now())

@@ -1,0 +1,275 @@
+"""Pages for the people who enrol: thin views over the same services as the JSON API.
+
+A view parses a form through the API's own schema, calls one service, and renders a
+template from a view-model (presenters.py). Participant pages take the manage token
+once (?token= from an email), keep it in an HttpOnly cookie scoped to that one
+enrolment's path, and send the person on to the same address without the token.
+"""
+
+import secrets
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_limiter.util import get_remote_address
+from marshmallow import ValidationError
+
+from ..auth import Access
+from ..calendars import services as calendar_services
+from ..cohorts import services as cohort_services
+from ..enrolment import services as enrolment_services
+from ..enrolment.api import _enrol_limit
+from ..enrolment.schemas import EnrolmentCreate
+from ..errors import Conflict, Forbidden, NotFound, Unavailable
+from ..extensions import limiter
+from ..payments import ledger
+from ..security import no_store, private
+from . import presenters
+
+bp = Blueprint("pages", __name__)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+COOKIE = "manage_token"
+FORM_FIELDS = ("name", "email", "phone", "timezone")
+BLANK_MESSAGES = {"name": "Please enter your name.", "email": "Please enter your email address."}
+UNREADABLE = "This contains a character we cannot store (NUL); please type it again."
+# Who may open a page; the access-matrix test reads it (pages answer HTML, not problem+json).
+PUBLIC_PAGE = Access("public")
+PARTICIPANT_PAGE = Access("participant_page")
+
+
+@bp.url_value_preprocessor
+def _refuse_nul(endpoint, values):
+    # PostgreSQL cannot hold NUL in text: an id with one names nothing.
+    if values and any("\x00" in str(value) for value in values.values()):
+        raise NotFound("No such page.")
+
+
+def page(access: Access):
+    """Declare who may open a page view."""
+
+    def decorate(view):
+        view.page_access = access
+        return view
+
+    return decorate
+
+
+# ---- the participant's credential ----------------------------------------------------------------
+
+
+def _require_participant(enrolment_id: str) -> None:
+    """The cookie set by this enrolment's link must hold its manage token (403 without one, 404 if wrong)."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise Forbidden("This page is personal: open it from the link in your email.")
+    if not enrolment_services.manage_token_matches(enrolment_id, token):
+        raise NotFound("This link is not valid any more.")
+
+
+def _remember(response: Response, enrolment_id: str, token: str) -> Response:
+    """Keep the token in a cookie only this enrolment's pages receive, never readable by scripts."""
+    response.set_cookie(
+        COOKIE,
+        token,
+        path=url_for("pages.participant", enrolment_id=enrolment_id),
+        httponly=True,
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        samesite="Lax",
+    )
+    return response
+
+
+def _to_participant_page(enrolment_id: str) -> Response:
+    return private(redirect(url_for("pages.participant", enrolment_id=enrolment_id), 303))
+
+
+# ---- public pages ---------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@page(PUBLIC_PAGE)
+def home():
+    """The clinic's open cohorts, grouped by program."""
+    cohorts = cohort_services.list_cohorts(None, {"status": "open", "page": 1, "page_size": 200})
+    return render_template("pages/home.html", **presenters.home(cohorts.items))
+
+
+def _form_page(cohort, values: dict | None = None, errors: dict | None = None, problem: str | None = None, status=200):
+    body = render_template(
+        "pages/cohort.html",
+        cohort=presenters.cohort_page(cohort),
+        values=values or {},
+        errors=errors or {},
+        problem=problem,
+        zones=presenters.zone_choices(),
+        # A new key per form shown: a double click or a reload of this form enrols once.
+        idempotency_key=secrets.token_urlsafe(24),
+    )
+    return no_store(Response(body, status=status, mimetype="text/html"))
+
+
+@bp.get("/cohorts/<cohort_id>")
+@page(PUBLIC_PAGE)
+def cohort(cohort_id):
+    """One cohort: schedule, price, seats, refund policy, and the enrolment form."""
+    return _form_page(cohort_services.get_cohort(cohort_id))
+
+
+def _form_errors(values: dict, error: ValidationError) -> dict:
+    messages = error.messages if isinstance(error.messages, dict) else {"name": error.messages}
+    errors = {field: list(msgs) if isinstance(msgs, list) else [str(msgs)] for field, msgs in messages.items()}
+    for field, message in BLANK_MESSAGES.items():
+        if field in errors and not values.get(field):
+            errors[field] = [message]
+    return errors
+
+
+@bp.post("/cohorts/<cohort_id>")
+@page(PUBLIC_PAGE)
+@limiter.limit(_enrol_limit, key_func=get_remote_address)
+def enrol(cohort_id):
+    """The enrolment form: 303 to the person's page, or the form again with what to fix."""
+    values = {field: request.form.get(field, "").strip() for field in FORM_FIELDS}
+    key = request.form.get("idempotency_key", "").strip()
+    try:
+        unreadable = {f: [UNREADABLE] for f, v in values.items() if "\x00" in v}
+        if unreadable:
+            raise ValidationError(unreadable)
+        data = EnrolmentCreate().load({k: v for k, v in values.items() if v or k in BLANK_MESSAGES})
+    except ValidationError as error:
+        values = {k: v.replace("\x00", "") for k, v in values.items()}
+        return _form_page(cohort_services.get_cohort(cohort_id), values, _form_errors(values, error), status=422)
+    try:
+        created = enrolment_services.enrol(
+            cohort_id, data, None, key if 0 < len(key) <= 200 and "\x00" not in key else None
+        )
+    except Conflict:
+        cohort = cohort_services.get_cohort(cohort_id)
+        problem = (
+            "This email address is already enrolled or on the waitlist for this group. Your personal link "
+            "is in the emails we sent you; if you cannot find them, ask us to resend it."
+            if cohort.view_status == "open"
+            else "Enrolment in this group has closed."
+        )
+        return _form_page(cohort, values, problem=problem, status=409)
+    return _remember(_to_participant_page(created.id), created.id, created.manage_token)
+
+
+# ---- the participant's page ---------------------------------------------------------------------
+
+
+@bp.get("/me/<enrolment_id>")
+@page(PARTICIPANT_PAGE)
+def participant(enrolment_id):
+    """The participant's page; ?token= from an email is exchanged for a cookie and dropped from the URL."""
+    token = request.args.get("token")
+    if token is not None:
+        if not enrolment_services.manage_token_matches(enrolment_id, token):
+            raise NotFound("This link is not valid any more.")
+        return _remember(_to_participant_page(enrolment_id), enrolment_id, token)
+    _require_participant(enrolment_id)
+    enrolment = enrolment_services.get_enrolment(enrolment_id)
+    card = ledger.card_payment_state(enrolment.id) if presenters.awaits_payment(enrolment) else None
+    return private(Response(render_template("pages/participant.html", me=presenters.participant_page(enrolment, card))))
+
+
+@bp.get("/me/<enrolment_id>/withdraw")
+@page(PARTICIPANT_PAGE)
+def withdraw(enrolment_id):
+    """The confirmation step: what withdrawing now means, and the refund, before anything happens."""
+    _require_participant(enrolment_id)
+    me = presenters.participant_page(enrolment_services.get_enrolment(enrolment_id), None)
+    if not me["can_withdraw"]:
+        return _to_participant_page(enrolment_id)
+    return private(Response(render_template("pages/withdraw.html", me=me)))
+
+
+@bp.post("/me/<enrolment_id>/withdraw")
+@page(PARTICIPANT_PAGE)
+def confirm_withdrawal(enrolment_id):
+    """Withdraw, with the refund the policy gives."""
+    _require_participant(enrolment_id)
+    try:
+        result = enrolment_services.withdraw(enrolment_id)
+    except Conflict:
+        flash("There was nothing left to withdraw from: your place had already lapsed or ended.", "error")
+    else:
+        flash(presenters.withdrawal_message(result), "success")
+    return _to_participant_page(enrolment_id)
+
+
+@bp.post("/me/<enrolment_id>/accept")
+@page(PARTICIPANT_PAGE)
+def accept(enrolment_id):
+    """Accept an offered seat."""
+    _require_participant(enrolment_id)
+    try:
+        enrolment_services.accept(enrolment_id)
+    except Conflict:
+        flash("This offer can no longer be accepted: it has lapsed or was already answered.", "error")
+    except Unavailable:
+        flash("We could not reach the payment provider; nothing changed. Please try again in a minute.", "error")
+    else:
+        flash("You have accepted the place.", "success")
+    return _to_participant_page(enrolment_id)
+
+
+@bp.post("/me/<enrolment_id>/decline")
+@page(PARTICIPANT_PAGE)
+def decline(enrolment_id):
+    """Decline an offered seat; it goes to the next person waiting."""
+    _require_participant(enrolment_id)
+    try:
+        enrolment_services.decline(enrolment_id)
+    except Conflict:
+        flash("This offer can no longer be declined: it has lapsed or was already answered.", "error")
+    else:
+        flash("You have declined the place. Thank you for letting us know.", "success")
+    return _to_participant_page(enrolment_id)
+
+
+@bp.post("/me/<enrolment_id>/payment")
+@page(PARTICIPANT_PAGE)
+def restart_payment(enrolment_id):
+    """A fresh card payment for a held seat (the hold is not extended)."""
+    _require_participant(enrolment_id)
+    try:
+        enrolment_services.retry_payment(enrolment_id)
+    except Conflict:
+        flash("This place is no longer held, so it cannot be paid for.", "error")
+    except Unavailable:
+        flash("We could not reach the payment provider. Please try again in a minute.", "error")
+    return _to_participant_page(enrolment_id)
+
+
+@bp.get("/me/<enrolment_id>/sessions.ics")
+@page(PARTICIPANT_PAGE)
+def download_ics(enrolment_id):
+    """The sessions as a one-off .ics file (entries imported from it do not update)."""
+    _require_participant(enrolment_id)
+    enrolment = enrolment_services.get_enrolment(enrolment_id)
+    if enrolment.status != "confirmed":
+        raise NotFound("The calendar file is there once your place is confirmed.")
+    response = Response(calendar_services.enrolment_ics(enrolment), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = 'attachment; filename="group-sessions.ics"'
+    return private(response)
+
+
+# ---- the stylesheet and script ----------------------------------------------------------------------
+
+
+@bp.get("/static/<path:filename>")
+@page(PUBLIC_PAGE)
+def static(filename):
+    """The one stylesheet and the little script the pages use."""
+    return send_from_directory(STATIC_DIR, filename, max_age=3600)
