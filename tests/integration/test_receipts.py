@@ -40,6 +40,13 @@ def test_a_desk_receipt_says_who_paid_what_for_what_how_and_when(app, client, ma
     receipt = client.get(url, headers=as_participant(held))
     assert receipt.status_code == 200 and receipt.mimetype == "text/html"
     assert receipt.headers["Cache-Control"] == "no-store"
+    # Styled from a file: the Content-Security-Policy of HTML responses allows no inline <style>.
+    page = receipt.get_data(as_text=True)
+    assert (
+        "<style" not in page
+        and "/static/receipt.css" in page
+        and "style-src 'self'" in receipt.headers["Content-Security-Policy"]
+    )
     body = text(receipt)
     for expected in (
         "Test Clinic",
