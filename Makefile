@@ -26,6 +26,8 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 ## Install, create the SQLite database, seed the demo, and serve on http://$(HOST):$(PORT)
+# A developer's command: local defaults even with a local DATABASE_URL (see SCHEDULER_ENV in the README).
+run: export SCHEDULER_ENV ?= development
 run: install
 	@# A port in use stops us here, before anything is migrated, seeded or printed.
 	@$(BIN)/python scripts/port_free.py $(HOST) $(PORT)
@@ -34,7 +36,9 @@ run: install
 	@echo "Serving on http://$(HOST):$(PORT)/ (API reference: http://$(HOST):$(PORT)/docs); Ctrl-C stops it."
 	@# The worker delivers mail (no MAIL_URL: .eml files under instance/mail/), expires holds, sends reminders.
 	$(BIN)/flask --app wsgi worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
-	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d); \
+	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - \
+	  --logger-class scheduler.logs.GunicornLogger wsgi:app
 
 ## Lint and formatting (ruff, configured in ruff.toml)
 check: install-dev

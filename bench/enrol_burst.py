@@ -53,7 +53,7 @@ def _drop(kind: str, url: str) -> None:
 
 def _prepare(url: str, capacity: int) -> str:
     """Migrate and create an open, paid cohort of `capacity`; returns its id."""
-    env = {**os.environ, "DATABASE_URL": url}
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-only", "PUBLIC_BASE_URL": "https://bench.test"}
     subprocess.run(
         [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "db", "upgrade"],
         cwd=ROOT,

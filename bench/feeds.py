@@ -150,6 +150,7 @@ def main() -> None:
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
             "RATELIMIT_ENABLED": "false",
             "SECRET_KEY": "bench-only",
+            "SCHEDULER_ENV": "development",  # served on http://127.0.0.1: not a deployment
             "MAIL_DIR": tmp,
             "SCHEDULER_INSTANCE_DIR": tmp,
             "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db",

@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 rm -f migrations/versions/0001_*.py
-DATABASE_URL="sqlite:///$tmp/empty.db" .venv/bin/flask --app wsgi db migrate -m "initial schema" --rev-id 0001_initial >/dev/null
+SCHEDULER_ENV=development DATABASE_URL="sqlite:///$tmp/empty.db" .venv/bin/flask --app wsgi db migrate -m "initial schema" --rev-id 0001_initial >/dev/null
 mv migrations/versions/0001_initial_*.py migrations/versions/0001_initial.py
 echo "regenerated migrations/versions/0001_initial.py"

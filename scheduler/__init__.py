@@ -1,14 +1,15 @@
 """The scheduler: group therapy programs, their cohorts, enrolment, payments and calendars."""
 
-import logging
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy.engine import make_url
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
+from . import logs, metrics
 from .errors import register_error_handlers
-from .extensions import db, limiter, migrate
+from .extensions import db, limit_feed_rotation, limiter, migrate
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -17,6 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app: settings (from the environment unless given), extensions, routes, commands."""
     app = Flask(__name__, instance_path=str(settings.instance_dir()), static_folder=None)
     app.config.update(config if config is not None else settings.from_environment())
+    settings.check(app.config)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     url, instance = make_url(app.config["SQLALCHEMY_DATABASE_URI"]), settings.instance_dir()
@@ -27,7 +29,13 @@ def create_app(config: dict | None = None) -> Flask:
         # How long a writer waits for SQLite's write lock before "database is locked" (503).
         engine_options["connect_args"] = {"timeout": app.config["DB_LOCK_TIMEOUT_SECONDS"]}
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.init_app(app)
+    metrics.init_app(app)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind N proxies, the client's address is the Nth from the right in X-Forwarded-For:
+        # what the rate limits count by. Trust no more hops than there are proxies.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from . import models  # noqa: F401  (registers every table before the extensions need them)
 
@@ -38,6 +46,8 @@ def create_app(config: dict | None = None) -> Flask:
     # Event handlers and the lower domains' plug-ins (seat counting, manage tokens): each
     # higher domain subscribes to the lower ones here, once, before any request.
     from . import meta
+    from .attendance import api as attendance_api
+    from .attendance import handlers as _attendance_handlers  # noqa: F401
     from .calendars import api as calendars_api
     from .cohorts import api as cohorts_api
     from .cohorts import handlers as _cohorts_handlers  # noqa: F401
@@ -46,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .notifications import api as notifications_api
     from .notifications import handlers as _notifications_handlers  # noqa: F401
     from .payments import api as payments_api
+    from .privacy import api as privacy_api
     from .staff import api as staff_api
 
     for blueprint in (
@@ -57,9 +68,13 @@ def create_app(config: dict | None = None) -> Flask:
         calendars_api.bp,
         notifications_api.bp,
         payments_api.bp,
+        privacy_api.bp,
+        attendance_api.bp,
+        attendance_api.join_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    limit_feed_rotation(app)
     from .money import format_money
 
     # Templates (pages) show amounts as {{ amount|money(currency) }}: $360.00 in the clinic's locale.

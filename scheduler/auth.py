@@ -1,7 +1,9 @@
 """Who may call what. Every view declares an Access; the endpoint decorator enforces it.
 
-Credentials: staff bearer tokens (`stf_…`), a participant's manage token (`mng_…`)
-for one enrolment, given as `Authorization: Bearer …` or `?token=…`.
+Credentials: staff bearer tokens (`stf_…`) in the Authorization header only; a
+participant's manage token (`mng_…`) for one enrolment, as `Authorization: Bearer …`
+or `?token=…` (the links in emails carry it). A URL ends up in access logs, browser
+history and Referer headers: no staff token may ride in one.
 """
 
 import hmac
@@ -32,7 +34,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Access:
-    """kind: public | staff | participant | token (secret in the URL) | webhook.
+    """kind: open | public | staff | participant | token (secret in the URL) | webhook | metrics.
+
+    "open" ignores every credential (health checks, the API's description): a
+    monitor or a browser that sends one, good or bad, gets the same answer.
 
     roles: staff roles allowed. For "public", staff credentials are optional and,
     when given, let the view show more. For "participant", the manage token of
@@ -67,7 +72,17 @@ def presented_token() -> str | None:
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
         return value.strip()
-    return request.args.get("token") or None
+    in_url = request.args.get("token")
+    if not in_url:
+        return None
+    if in_url.startswith("mng_"):
+        return in_url
+    if in_url.startswith("stf_"):
+        raise Unauthorized(
+            "Staff tokens are accepted only in the Authorization header ('Authorization: Bearer <token>'), "
+            "never in the URL, where logs and browser history keep them."
+        )
+    raise Unauthorized("Only a participant's manage link may carry ?token=; send tokens as 'Authorization: Bearer'.")
 
 
 # How a manage token is checked against the enrolment it claims: the enrolment domain
@@ -118,7 +133,7 @@ def authenticate(access: Access, view_args: dict) -> None:
     """Set g.staff or g.participant_enrolment_id, or raise 401/403/404."""
     g.staff = None
     g.participant_enrolment_id = None
-    if access.kind in ("token", "webhook"):
+    if access.kind in ("open", "metrics", "token", "webhook"):
         return
     token = presented_token()
     if token is None:

@@ -57,6 +57,14 @@ def _locale() -> str:
     return name
 
 
+def _retention_days() -> int:
+    """RETENTION_DAYS: erase personal data this many days after a cohort ended; 0 (the default) keeps it."""
+    days = _int("RETENTION_DAYS", 0)
+    if days < 0:
+        raise ValueError(f"RETENTION_DAYS must be 0 (keep everything) or a number of days, not {days}.")
+    return days
+
+
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one kept in instance/ so restarts agree."""
     if os.environ.get("SECRET_KEY"):
@@ -69,6 +77,17 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def is_production() -> bool:
+    """SCHEDULER_ENV (or FLASK_ENV) says so, or a DATABASE_URL is set (a deployment, not `make run`).
+
+    SCHEDULER_ENV=development says otherwise, for a developer pointing at a local PostgreSQL.
+    """
+    declared = (os.environ.get("SCHEDULER_ENV") or os.environ.get("FLASK_ENV") or "").strip().lower()
+    if declared:
+        return declared == "production"
+    return bool(os.environ.get("DATABASE_URL"))
+
+
 def _public_base_url() -> str:
     """PUBLIC_BASE_URL, else this machine on PORT (what `PORT=8000 make run` serves), so local links work."""
     url = os.environ.get("PUBLIC_BASE_URL") or f"http://localhost:{_int('PORT', 5000)}"
@@ -77,7 +96,10 @@ def _public_base_url() -> str:
 
 def from_environment() -> dict:
     """The configuration for a running service."""
+    production = is_production()
     return {
+        "PRODUCTION": production,
+        "SECRET_KEY_FROM_ENVIRONMENT": bool(os.environ.get("SECRET_KEY")),
         "SECRET_KEY": _secret_key(),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL") or f"sqlite:///{instance_dir() / 'scheduler.db'}"
@@ -104,6 +126,8 @@ def from_environment() -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Group programs <groups@localhost>"),
         "MAIL_DIR": os.environ.get("MAIL_DIR", str(instance_dir() / "mail")),
         "REMINDER_HOURS": _int("REMINDER_HOURS", 24),
+        "RETENTION_DAYS": _retention_days(),
+        "JOIN_OPENS_MINUTES": _int("JOIN_OPENS_MINUTES", 15),
         "DB_LOCK_TIMEOUT_SECONDS": _int("DB_LOCK_TIMEOUT_SECONDS", 10),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
@@ -112,7 +136,60 @@ def from_environment() -> dict:
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "true").lower() != "false",
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "scheduler"),
+        # Redis down: count in each process's memory meanwhile, rather than fail enrolments.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "ENROL_RATE_LIMIT": os.environ.get("ENROL_RATE_LIMIT", "20 per minute;200 per hour"),
+        "ROTATE_RATE_LIMIT": os.environ.get("ROTATE_RATE_LIMIT", "10 per hour"),
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        "LOG_FORMAT": _log_format(production),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
     }
+
+
+def _log_format(production: bool) -> str:
+    value = os.environ.get("LOG_FORMAT", "json" if production else "text").strip().lower()
+    if value not in ("json", "text"):
+        raise ValueError(f"LOG_FORMAT must be json or text, not {value!r}.")
+    return value
+
+
+class ConfigError(RuntimeError):
+    """A setting the service refuses to start with; the message says what to set."""
+
+
+def check(config: dict) -> None:
+    """Refuse to start with settings that would leak or break things; say what to set instead."""
+    problems = []
+    for name in ("CLINIC_NAME", "MAIL_FROM"):
+        value = config.get(name) or ""
+        if any(ch in value for ch in "\r\n\x85\u2028\u2029") or any(ord(ch) < 32 for ch in value):
+            problems.append(f"{name} must be one line of text (it goes into every email's headers).")
+    if config.get("TRUSTED_PROXIES", 0) < 0:
+        problems.append("TRUSTED_PROXIES must be 0 (no proxy) or the number of proxies in front of the service.")
+    if config.get("PRODUCTION"):
+        if not config.get("SECRET_KEY_FROM_ENVIRONMENT") or config.get("SECRET_KEY") in _KNOWN_SECRET_KEYS:
+            problems.append(
+                "SECRET_KEY must be set in production: a long random value kept secret, for example the output "
+                "of `python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        if not str(config.get("PUBLIC_BASE_URL", "")).startswith("https://"):
+            problems.append(
+                "PUBLIC_BASE_URL must be the service's https:// address in production (links in emails carry "
+                f"tokens), for example https://groups.example.org; it is {config.get('PUBLIC_BASE_URL')!r}."
+            )
+    if problems:
+        hint = (
+            " (Production because SCHEDULER_ENV/FLASK_ENV=production or DATABASE_URL is set; "
+            "SCHEDULER_ENV=development runs with local defaults.)"
+            if config.get("PRODUCTION")
+            else ""
+        )
+        raise ConfigError("Refusing to start: " + " ".join(problems) + hint)
+
+
+# Keys that appear in this repository or its docs: never good enough for production.
+_KNOWN_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "test-secret-key"}
 
 
 def for_tests(database_url: str, **overrides) -> dict:
@@ -138,6 +215,8 @@ def for_tests(database_url: str, **overrides) -> dict:
         "MAIL_FROM": "Group programs <groups@scheduler.test>",
         "MAIL_DIR": "",
         "REMINDER_HOURS": 24,
+        "RETENTION_DAYS": 0,
+        "JOIN_OPENS_MINUTES": 15,
         "DB_LOCK_TIMEOUT_SECONDS": 10,
         "MAIL_TIMEOUT": 30,
         "STRIPE_SECRET_KEY": "",
@@ -146,6 +225,12 @@ def for_tests(database_url: str, **overrides) -> dict:
         "STRIPE_API_BASE": "",
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": False,
+        "RATELIMIT_KEY_PREFIX": "scheduler-test",
+        "ENROL_RATE_LIMIT": "20 per minute;200 per hour",
+        "ROTATE_RATE_LIMIT": "10 per hour",
+        "TRUSTED_PROXIES": 0,
+        "LOG_FORMAT": "text",
+        "METRICS_TOKEN": "",
     }
     config.update(overrides)
     return config

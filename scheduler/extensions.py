@@ -24,3 +24,25 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def _rotate_limit() -> str:
+    from flask import current_app
+
+    return current_app.config.get("ROTATE_RATE_LIMIT", "10 per hour")
+
+
+_ROTATE_ENDPOINTS = ("calendars.rotate_participant_feed", "calendars.rotate_cohort_feed")
+_rotation_limited: dict = {}  # original view -> limited view, made once (the limiter is module-wide)
+
+
+def limit_feed_rotation(app) -> None:
+    """Rotating a feed token is limited per client address (each rotation mails nobody, but
+    a stolen manage token could otherwise churn a person's feed without end)."""
+    for endpoint in _ROTATE_ENDPOINTS:
+        view = app.view_functions.get(endpoint)
+        if view is None or view in _rotation_limited.values():
+            continue
+        if view not in _rotation_limited:
+            _rotation_limited[view] = limiter.limit(_rotate_limit, key_func=get_remote_address)(view)
+        app.view_functions[endpoint] = _rotation_limited[view]

@@ -38,6 +38,9 @@ class UnsupportedMediaType(DomainError):
     status, type, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
+MAX_JSON_DEPTH = 32  # the deepest body any endpoint takes is 3; far below Python's recursion limit
+
+
 def read_json_object() -> dict:
     """The request body as a JSON object; {} when there is none."""
     raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
@@ -45,35 +48,88 @@ def read_json_object() -> dict:
         return {}
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as JSON with 'Content-Type: application/json'.")
+    if _nesting_depth(raw) > MAX_JSON_DEPTH:
+        raise BadRequest(f"The body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep.")
     try:
         payload = json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc}.") from None
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"The body is not valid JSON: {_describe_json_error(exc)}.") from None
     if not isinstance(payload, dict):
         raise BadRequest(f"The body must be a JSON object, not {type(payload).__name__}.")
-    if _has_nul(payload):
-        raise BadRequest(_NUL_MESSAGE)
+    problem = _unstorable_text(payload)
+    if problem:
+        raise BadRequest(problem)
     return payload
 
 
+def _nesting_depth(raw: bytes) -> int:
+    """How deep the JSON text nests, counted without parsing it (strings skipped), so that a
+    hostile body cannot make the parser recurse until Python gives up."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_JSON_DEPTH:
+                    return deepest
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def _describe_json_error(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "it nests too deeply"
+    return str(exc).encode("ascii", "backslashreplace").decode()
+
+
 _NUL_MESSAGE = "Text may not contain the NUL character (\\u0000)."
+_SURROGATE_MESSAGE = "Text must be valid Unicode: a lone surrogate (\\ud800-\\udfff without its pair) cannot be stored."
 
 
-def _has_nul(value) -> bool:
-    """PostgreSQL cannot store NUL in text: refuse it at the edge rather than fail later."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+def _unstorable_text(value) -> str | None:
+    """PostgreSQL cannot store NUL in text, and no UTF-8 store can hold a lone surrogate:
+    refuse both at the edge rather than fail later. Walks without recursion."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return _NUL_MESSAGE
+            if _has_surrogate(item):
+                return _SURROGATE_MESSAGE
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
     return False
 
 
 def read_query(schema: type[Schema]) -> dict:
     args = {k: v for k, v in request.args.items() if k != "token"}
-    if _has_nul(args):
-        raise BadRequest(_NUL_MESSAGE)
+    problem = _unstorable_text(args)
+    if problem:
+        raise BadRequest(problem)
     return schema().load(args)
 
 
@@ -98,7 +154,7 @@ def endpoint(
     def decorate(view):
         @functools.wraps(view)
         def wrapper(**view_args):
-            if _has_nul(view_args):
+            if _unstorable_text(view_args):
                 raise NotFound("No such resource.")
             authenticate(access, view_args)
             if body is not None:
@@ -127,7 +183,7 @@ def endpoint(
 def _private_unless_public(response: Response, access: Access) -> Response:
     """Anything but what the public may read (a person, a token, a meeting link, a feed) is never
     stored by a browser or a cache: `Cache-Control: no-store`."""
-    public_read = access.kind == "public" and request.method in ("GET", "HEAD") and not g.get("staff")
+    public_read = access.kind in ("public", "open") and request.method in ("GET", "HEAD") and not g.get("staff")
     if not public_read and access.kind != "webhook" and "no-store" not in response.headers.get("Cache-Control", ""):
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,4 +1,4 @@
-"""Absolute links people receive: manage pages and calendar feeds (PUBLIC_BASE_URL + a path).
+"""Absolute links people receive: manage pages, join links and calendar feeds (PUBLIC_BASE_URL + a path).
 
 Low in the stack on purpose: the enrolment schemas, the emails and the calendar
 domain all hand out the same links, so they are built in one place from tokens.
@@ -19,6 +19,15 @@ def public_url(path: str) -> str:
 def manage_url(enrolment) -> str:
     """The participant's page: the manage token rides in the URL once, then becomes a cookie."""
     return public_url(f"/me/{enrolment.id}?token={enrolment.manage_token}")
+
+
+def join_url(enrolment) -> str:
+    """The participant's personal join link (it redirects to the cohort's meeting link in a session's window).
+
+    Participants get this, never the raw meeting link: it stops working when they leave,
+    and follows the cohort's link when staff replace it.
+    """
+    return public_url(f"/join/{enrolment.join_token}")
 
 
 def _feed_urls(path: str) -> dict:

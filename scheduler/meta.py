@@ -1,15 +1,18 @@
-"""Health checks, the OpenAPI document and the offline API reference page."""
+"""Health checks, metrics, the OpenAPI document and the offline API reference page."""
 
-from flask import Blueprint, Response, current_app, render_template
+import hmac
+
+from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy import text
 
 from .auth import Access
-from .errors import Unavailable
+from .errors import NotFound, Unauthorized, Unavailable
 from .extensions import db
 from .http import endpoint, json_response
 
 bp = Blueprint("meta", __name__)
-OPEN = Access("public")
+OPEN = Access("open")  # credentials, good or bad, are ignored: a monitor may send any
+METRICS = Access("metrics")  # its own bearer token, METRICS_TOKEN, checked by the view
 
 
 @bp.get("/healthz")
@@ -48,3 +51,24 @@ def docs():
 
     # A ready Response: the endpoint decorator would otherwise dump the page as a JSON string.
     return Response(render_template("docs.html", spec=build_spec(current_app)), mimetype="text/html")
+
+
+@bp.get("/metrics")
+@endpoint(METRICS)
+def metrics():
+    """Prometheus metrics (text format); `Authorization: Bearer <METRICS_TOKEN>`, 404 unless it is set."""
+    from . import metrics as prometheus
+
+    expected = current_app.config.get("METRICS_TOKEN") or ""
+    if not expected:
+        raise NotFound("No such resource.")
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), expected.encode()):
+        raise Unauthorized("Send 'Authorization: Bearer <METRICS_TOKEN>'.")
+    body, content_type = prometheus.render()
+    response = Response(body, content_type=content_type)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+metrics.endpoint_spec.extra["content"] = {"text/plain": {"schema": {"type": "string"}}}

@@ -75,6 +75,8 @@ def _operation(view, method: str, rule) -> dict:
     else:
         success["content"] = spec.extra.get("content", {"application/json": {"schema": {"type": "object"}}})
     op["responses"][str(spec.status)] = success
+    # A route that answers pages (a join link) documents its own outcomes, not problem+json.
+    op["responses"].update(spec.extra.get("responses", {}))
     codes = {404, 503} if rule.arguments else {503}
     if spec.access.needs_credentials:
         codes |= {401, 403}
@@ -82,9 +84,9 @@ def _operation(view, method: str, rule) -> dict:
         codes |= {400, 413, 415, 422}
     if spec.query is not None:
         codes.add(422)
-    if method in ("post", "patch", "delete"):
+    if method in ("post", "put", "patch", "delete"):
         codes.add(409)
-    for code in sorted(codes):
+    for code in sorted(codes - {int(c) for c in spec.extra.get("responses", {})}):
         op["responses"][str(code)] = {
             "description": _ERROR_TEXT[code],
             "content": {"application/problem+json": {"schema": PROBLEM}},
@@ -102,6 +104,13 @@ def _field_formats(converter):
     converter.map_to_openapi_type(Instant, "string", "date-time")
     converter.map_to_openapi_type(WallTime, "string", None)
     converter.map_to_openapi_type(Timezone, "string", None)
+    converter.add_attribute_function(_field_rules)
+
+
+def _field_rules(self, field, **kwargs) -> dict:
+    """What a field type enforces (scheduler/validation.py): patterns, zones, lengths."""
+    describe = getattr(field, "openapi_properties", None)
+    return describe() if describe is not None else {}
 
 
 @lru_cache(maxsize=4)
@@ -116,13 +125,21 @@ def _build(app_id: int, app: Flask) -> dict:
     )
     _field_formats(plugin.converter)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    rules = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         view = app.view_functions.get(rule.endpoint)
         if view is None or not hasattr(view, "endpoint_spec"):
             continue
         operations = {m.lower(): _operation(view, m.lower(), rule) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})}
         spec.path(path=_path(rule.rule), operations=operations)
-    return _without_empty_keywords(spec.to_dict())
+        for schema in (view.endpoint_spec.body, view.endpoint_spec.query):
+            if getattr(schema, "openapi_rules", None):
+                rules[_schema_name(schema)] = schema.openapi_rules
+    document = spec.to_dict()
+    # Rules across fields (marshmallow's @validates_schema), which apispec cannot see.
+    for name, extra in rules.items():
+        document["components"]["schemas"].get(name, {}).update(extra)
+    return _without_empty_keywords(document)
 
 
 def _without_empty_keywords(node):

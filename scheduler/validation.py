@@ -1,6 +1,7 @@
 """marshmallow fields shared by every domain's input schemas."""
 
 import re
+import unicodedata
 from datetime import UTC, date, time
 from functools import lru_cache
 from zoneinfo import available_timezones
@@ -11,6 +12,37 @@ from marshmallow import ValidationError, fields, validate
 CURRENCIES = ("usd", "cad", "eur", "gbp", "aud", "nzd", "chf", "sek", "nok", "dkk")
 
 
+# ---- the rules as OpenAPI states them (ECMA-262 regular expressions) ---------------------------
+# Each field type below says in `openapi_properties()` what it accepts, so that /openapi.json
+# states the rules the server enforces and a client (or schemathesis) can follow them.
+
+_CONTROLS = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
+ONE_LINE_PATTERN = rf"^[^{_CONTROLS}]*$"
+ONE_LINE_NOT_BLANK_PATTERN = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"
+MULTI_LINE_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]*$"
+# A real calendar date in 2000-2099 (leap days included).
+_DAY = (
+    r"20[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"|20[0-9]{2}-(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|20[0-9]{2}-(?:0[13578]|1[02])-31"
+    r"|20(?:00|0[48]|[2468][048]|[13579][26])-02-29"
+)
+_HH_MM = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_OFFSET = rf"(?:Z|[+-]{_HH_MM})"
+DATE_PATTERN = rf"^(?:{_DAY})$"
+WALL_TIME_PATTERN = rf"^{_HH_MM}$"
+INSTANT_PATTERN = rf"^(?:{_DAY})T{_HH_MM}:[0-5][0-9](?:\.[0-9]{{1,6}})?{_OFFSET}$"
+LOCAL_DATE_TIME_PATTERN = rf"^(?:{_DAY})T{_HH_MM}(?::[0-5][0-9])?{_OFFSET}?$"
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$"
+HTTPS_URL_PATTERN = r"^https://[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.[a-z]{2,6}(?:/[A-Za-z0-9._~-]*)*$"
+
+
+def _min_length(field) -> int:
+    return max((v.min or 0 for v in field.validators if isinstance(v, validate.Length)), default=0)
+
+
 @lru_cache(maxsize=1)
 def _zones() -> frozenset:
     return frozenset(available_timezones())
@@ -18,6 +50,14 @@ def _zones() -> frozenset:
 
 class Timezone(fields.String):
     """An IANA zone name such as America/New_York."""
+
+    def openapi_properties(self) -> dict:
+        zones = sorted(_zones())
+        return {
+            "enum": [*zones, None] if self.allow_none else zones,
+            "example": "America/New_York",
+            "description": "An IANA timezone name.",
+        }
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
@@ -30,6 +70,9 @@ class WallTime(fields.String):
     """A local wall-clock time, HH:MM on a 24-hour clock."""
 
     _pattern = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+    def openapi_properties(self) -> dict:
+        return {"pattern": WALL_TIME_PATTERN, "example": "18:00", "description": "HH:MM on a 24-hour clock."}
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
@@ -47,6 +90,14 @@ class StrictDate(fields.Date):
 
     default_error_messages = {"invalid": "Use a real date as YYYY-MM-DD, for example 2026-10-22."}
 
+    def openapi_properties(self) -> dict:
+        return {
+            "format": None,
+            "pattern": DATE_PATTERN,
+            "example": "2026-10-22",
+            "description": f"A real date as YYYY-MM-DD, {FIRST_YEAR} to {LAST_YEAR}.",
+        }
+
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise self.make_error("invalid")
@@ -63,6 +114,13 @@ class LocalDateTime(fields.String):
     Loads as (naive datetime, offset or None): which instant it means depends on a
     timezone the field does not know (the cohort's), so the service resolves it.
     """
+
+    def openapi_properties(self) -> dict:
+        return {
+            "pattern": LOCAL_DATE_TIME_PATTERN,
+            "example": "2026-10-22T18:00",
+            "description": "Wall-clock time in the cohort's zone, YYYY-MM-DDTHH:MM[:SS], optionally with the offset.",
+        }
 
     def _deserialize(self, value, attr, data, **kwargs):
         from datetime import datetime
@@ -98,6 +156,14 @@ class Instant(fields.AwareDateTime):
     def __init__(self, **kwargs):
         super().__init__(format="iso", **kwargs)
 
+    def openapi_properties(self) -> dict:
+        return {
+            "format": None,
+            "pattern": INSTANT_PATTERN,
+            "example": "2026-10-22T22:00:00Z",
+            "description": f"An instant, ISO 8601 with its offset (Z for UTC), {FIRST_YEAR} to {LAST_YEAR}.",
+        }
+
     def _deserialize(self, value, attr, data, **kwargs):
 
         parsed = super()._deserialize(value, attr, data, **kwargs)
@@ -111,11 +177,111 @@ class Instant(fields.AwareDateTime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class Trimmed(fields.String):
-    """A string with surrounding white space removed before it is validated."""
+# Characters that end a line somewhere: in an email header, a plain-text body, an
+# iCalendar line, a spreadsheet or a terminal. One-line text (names, titles) never holds them.
+LINE_BREAKS = {
+    "\n": "line feed",
+    "\r": "carriage return",
+    "\x0b": "vertical tab",
+    "\x0c": "form feed",
+    "\x1c": "file separator",
+    "\x1d": "group separator",
+    "\x1e": "record separator",
+    "\x85": "next line (U+0085)",
+    "\u2028": "line separator (U+2028)",
+    "\u2029": "paragraph separator (U+2029)",
+}
+ONE_LINE_MESSAGE = "Must be a single line: remove the {what}."
+CONTROL_MESSAGE = "Must not contain control characters (found U+{code:04X})."
+
+
+def refuse_controls(value: str, multiline: bool = False) -> str:
+    """Raise a ValidationError if `value` holds a line break (unless multiline) or another control character.
+
+    Control characters are Unicode's Cc (C0, DEL, C1), Zl and Zp categories, and lone
+    surrogates (Cs), which no database or mail header can carry. A multi-line field
+    keeps \n and \t; its \r\n and lone \r become \n (what a browser's textarea sends).
+    """
+    if multiline:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    for ch in value:
+        if multiline and ch in "\n\t":
+            continue
+        if ch in LINE_BREAKS:
+            if multiline:
+                raise ValidationError(f"Use an ordinary line break instead of the {LINE_BREAKS[ch]}.")
+            raise ValidationError(ONE_LINE_MESSAGE.format(what=LINE_BREAKS[ch]))
+        if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
+            raise ValidationError(CONTROL_MESSAGE.format(code=ord(ch)))
+    return value
+
+
+class Text(fields.String):
+    """One line of text: no line break and no control character anywhere in it."""
+
+    multiline = False
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return refuse_controls(super()._deserialize(value, attr, data, **kwargs), self.multiline)
+
+    def openapi_properties(self) -> dict:
+        if self.multiline:
+            return {"pattern": MULTI_LINE_PATTERN, "description": "Text; line feeds and tabs, no other control."}
+        return {"pattern": ONE_LINE_PATTERN, "description": "One line: no line break or control character."}
+
+
+class Trimmed(Text):
+    """One line of text with surrounding white space removed before it is validated."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+    def openapi_properties(self) -> dict:
+        if not self.multiline and _min_length(self) >= 1:
+            # White space alone is empty once trimmed.
+            return {"pattern": ONE_LINE_NOT_BLANK_PATTERN, "description": "One line, not blank, no control character."}
+        return super().openapi_properties()
+
+
+class MultiLineText(Trimmed):
+    """Free text over several lines (a description): line feeds and tabs allowed, other controls not."""
+
+    multiline = True
+
+
+def Identifier(**kwargs):
+    """An opaque id sent by a client (prg_…, coh_…): one line, at most 40 characters."""
+    kwargs.setdefault("validate", validate.Length(min=1, max=40))
+    return Text(**kwargs)
+
+
+# One address, no display name, no spaces: what a person types into an email box.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+
+
+class PlainEmail(Text):
+    """An address such as sam@example.org; "Sam <sam@example.org>" and spaces are refused."""
+
+    def openapi_properties(self) -> dict:
+        return {
+            "pattern": EMAIL_PATTERN,
+            "maxLength": 254,
+            "example": "sam@example.org",
+            "description": "One email address, without a name or <>.",
+        }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        if "<" in value or ">" in value:
+            raise ValidationError("Give the address alone (sam@example.org), without a name or <>.")
+        if any(ch.isspace() for ch in value):
+            raise ValidationError("An email address cannot contain spaces.")
+        if len(value) > 254 or not _EMAIL.fullmatch(value) or ".." in value:
+            raise ValidationError("Not a valid email address (for example sam@example.org).")
+        return value
 
 
 def Name(max_length: int = 200, **kwargs):
@@ -123,8 +289,22 @@ def Name(max_length: int = 200, **kwargs):
     return Trimmed(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
+class _OneLineUrl(fields.Url):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(refuse_controls(value) if isinstance(value, str) else value, attr, data, **kwargs)
+
+    def openapi_properties(self) -> dict:
+        # A plain subset of what the server takes: any URL of this shape is accepted.
+        return {
+            "format": None,
+            "pattern": HTTPS_URL_PATTERN,
+            "example": "https://video.example/j/123",
+            "description": "An https:// URL.",
+        }
+
+
 def HttpsUrl(**kwargs):
-    return fields.Url(
+    return _OneLineUrl(
         schemes={"https"},
         require_tld=False,
         validate=validate.Length(max=2000),

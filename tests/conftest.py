@@ -232,6 +232,32 @@ def make_enrolment(app):
     return make
 
 
+REDIS_HINT = (
+    "Redis tests skipped: set TEST_REDIS_URL=redis://127.0.0.1:6379/0 (a server the tests may write "
+    "rate-limit counters to), or run `bash .ci/redis.sh`, which starts one and prints that URL."
+)
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis server for the shared rate-limit tests (TEST_REDIS_URL; `.ci/run` starts one)."""
+    import redis
+
+    url = os.environ.get("TEST_REDIS_URL")
+    in_ci = os.environ.get("CI") == "true"
+    if not url:
+        if in_ci:
+            pytest.fail("CI=true but TEST_REDIS_URL is not set: the Redis tests must run in CI.")
+        pytest.skip(REDIS_HINT)
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        if in_ci:
+            pytest.fail(f"TEST_REDIS_URL={url} does not answer: {error}")
+        pytest.skip(f"{REDIS_HINT} ({url} does not answer: {error})")
+    return url
+
+
 @pytest.fixture
 def smtp_server():
     """A real aiosmtpd server on a free loopback port that records every message (tests/smtp_server.py)."""

@@ -5,6 +5,9 @@
 
 The database must already be migrated (the `database_url` fixture is). The server
 listens on 127.0.0.1 on a free port; rate limits are off unless `env` turns them on.
+It logs as in production (the Procfile's --logger-class): `access_log=path` writes
+gunicorn's access log there; the app's own log and gunicorn's error log go to a
+file, read by `server.app_log()`.
 Its instance folder (mail files, anything else kept locally) is a throwaway one,
 `server.instance_dir`, never the repository's instance/.
 `fire(url, jobs, processes)` sends HTTP requests from separate client processes.
@@ -40,16 +43,35 @@ def _bin(name: str) -> str:
 class LiveServer:
     """gunicorn serving wsgi:app with `workers` processes against `database_url`."""
 
-    def __init__(self, database_url: str, workers: int = 3, env: dict | None = None, timeout: float = 30):
+    def __init__(
+        self,
+        database_url: str,
+        workers: int = 3,
+        env: dict | None = None,
+        timeout: float = 30,
+        access_log: str | Path | None = None,
+        args: tuple[str, ...] = (),
+    ):
         self.database_url = database_url
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.extra_env = env or {}
         self.timeout = timeout
+        self.access_log = access_log
+        self.args = tuple(args)  # more gunicorn options, e.g. ("--access-logformat", "%(p)s %(U)s")
         self.process = None
         self._instance = tempfile.TemporaryDirectory(prefix="scheduler-live-")
         self.instance_dir = Path(self._instance.name)
+        # A file, not a pipe: a pipe nobody reads fills up and blocks the workers' logging.
+        self._log_file = tempfile.NamedTemporaryFile(prefix="live-server-", suffix=".log", delete=False)
+        self._final_log = None
+
+    def app_log(self) -> str:
+        """What the app and gunicorn wrote to stderr so far (kept after stop)."""
+        if self._final_log is not None:
+            return self._final_log
+        return Path(self._log_file.name).read_text(errors="replace")
 
     def environment(self) -> dict:
         env = dict(os.environ)
@@ -70,29 +92,33 @@ class LiveServer:
         return env
 
     def start(self) -> "LiveServer":
+        command = [
+            _bin("gunicorn"),
+            "--workers",
+            str(self.workers),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+            "--logger-class",
+            "scheduler.logs.GunicornLogger",
+        ]
+        if self.access_log is not None:
+            command += ["--access-logfile", str(self.access_log)]
         self.process = subprocess.Popen(
-            [
-                _bin("gunicorn"),
-                "--workers",
-                str(self.workers),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--graceful-timeout",
-                "5",
-                "--log-level",
-                "warning",
-                "wsgi:app",
-            ],
+            [*command, *self.args, "wsgi:app"],
             cwd=ROOT,
             env=self.environment(),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self._log_file,
             start_new_session=True,
         )
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("gunicorn exited: " + self.process.stderr.read().decode(errors="replace"))
+                raise RuntimeError("gunicorn exited: " + self.app_log()[-5000:])
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
                     if response.status == 200:
@@ -103,14 +129,17 @@ class LiveServer:
         raise RuntimeError(f"gunicorn did not answer /healthz within {self.timeout}s")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)  # gunicorn's graceful shutdown
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # gunicorn's graceful shutdown
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self._final_log is None:
+            self._final_log = self.app_log()
+            self._log_file.close()
+            Path(self._log_file.name).unlink(missing_ok=True)
 
     def __enter__(self) -> "LiveServer":
         return self.start()

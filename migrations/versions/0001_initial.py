@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 04:24:04.210973
+Create Date: 2026-11-22 05:10:04.835594
 
 """
 from alembic import op
@@ -24,6 +24,7 @@ def upgrade():
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('email_normalised', sa.String(length=254), nullable=False),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('erased_at', scheduler.database.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_participants')),
     sa.UniqueConstraint('email_normalised', name=op.f('uq_participants_email_normalised'))
     )
@@ -40,10 +41,15 @@ def upgrade():
     sa.Column('calendar_title', sa.String(length=200), nullable=False),
     sa.Column('price_levels', sa.JSON(), nullable=False),
     sa.Column('self_select_price_level', sa.Boolean(), nullable=False),
+    sa.Column('missed_sessions_limit', sa.Integer(), nullable=False),
+    sa.Column('excused_counts_as_missed', sa.Boolean(), nullable=False),
+    sa.Column('completion_min_sessions', sa.Integer(), nullable=True),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.Column('updated_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('completion_min_sessions IS NULL OR completion_min_sessions > 0', name=op.f('ck_programs_completion_positive')),
     sa.CheckConstraint('default_capacity > 0', name=op.f('ck_programs_capacity_positive')),
     sa.CheckConstraint('default_session_count > 0', name=op.f('ck_programs_session_count_positive')),
+    sa.CheckConstraint('missed_sessions_limit >= 0', name=op.f('ck_programs_missed_sessions_limit_not_negative')),
     sa.CheckConstraint('price_amount >= 0', name=op.f('ck_programs_price_not_negative')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_programs'))
     )
@@ -169,6 +175,7 @@ def upgrade():
     sa.Column('timezone', sa.String(length=64), nullable=True),
     sa.Column('manage_token', sa.String(length=80), nullable=False),
     sa.Column('feed_token', sa.String(length=80), nullable=False),
+    sa.Column('join_token', sa.String(length=80), nullable=False),
     sa.Column('hold_expires_at', scheduler.database.UTCDateTime(), nullable=True),
     sa.Column('offer_expires_at', scheduler.database.UTCDateTime(), nullable=True),
     sa.Column('waitlist_rank', sa.Integer(), nullable=True),
@@ -182,6 +189,7 @@ def upgrade():
     sa.Column('confirmed_at', scheduler.database.UTCDateTime(), nullable=True),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.Column('updated_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('erased_at', scheduler.database.UTCDateTime(), nullable=True),
     sa.CheckConstraint("status != 'offered' OR offer_expires_at IS NOT NULL", name=op.f('ck_enrolments_offer_has_expiry')),
     sa.CheckConstraint("status != 'pending_payment' OR hold_expires_at IS NOT NULL", name=op.f('ck_enrolments_hold_has_expiry')),
     sa.CheckConstraint("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed', 'expired', 'withdrawn', 'cancelled')", name=op.f('ck_enrolments_status')),
@@ -192,6 +200,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_enrolments_participant_id_participants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enrolments')),
     sa.UniqueConstraint('feed_token', name=op.f('uq_enrolments_feed_token')),
+    sa.UniqueConstraint('join_token', name=op.f('uq_enrolments_join_token')),
     sa.UniqueConstraint('manage_token', name=op.f('uq_enrolments_manage_token'))
     )
     with op.batch_alter_table('enrolments', schema=None) as batch_op:
@@ -200,20 +209,78 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_enrolments_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index('uq_enrolments_one_active', ['cohort_id', 'participant_id'], unique=True, sqlite_where=sa.text("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed')"), postgresql_where=sa.text("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed')"))
 
-    op.create_table('audit_entries',
+    op.create_table('attendance_flags',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('enrolment_id', sa.String(length=40), nullable=False),
+    sa.Column('cohort_id', sa.String(length=40), nullable=False),
+    sa.Column('reason', sa.String(length=20), nullable=False),
+    sa.Column('missed_in_a_row', sa.Integer(), nullable=False),
+    sa.Column('raised_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('cleared_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.Column('cleared_by_id', sa.String(length=40), nullable=True),
+    sa.Column('clear_note', sa.Text(), nullable=True),
+    sa.Column('acknowledged_through', scheduler.database.UTCDateTime(), nullable=True),
+    sa.CheckConstraint("reason IN ('missed_limit')", name=op.f('ck_attendance_flags_reason')),
+    sa.ForeignKeyConstraint(['cleared_by_id'], ['staff.id'], name=op.f('fk_attendance_flags_cleared_by_id_staff')),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_attendance_flags_cohort_id_cohorts')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_attendance_flags_enrolment_id_enrolments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_flags'))
+    )
+    with op.batch_alter_table('attendance_flags', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attendance_flags_enrolment_id'), ['enrolment_id'], unique=False)
+        batch_op.create_index('uq_attendance_flags_one_open', ['enrolment_id', 'cohort_id'], unique=True, sqlite_where=sa.text('cleared_at IS NULL'), postgresql_where=sa.text('cleared_at IS NULL'))
+
+    op.create_table('attendance_records',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('session_id', sa.String(length=40), nullable=False),
+    sa.Column('enrolment_id', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('recorded_by_id', sa.String(length=40), nullable=True),
+    sa.Column('recorded_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('joined_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.CheckConstraint("source IN ('join', 'staff')", name=op.f('ck_attendance_records_source')),
+    sa.CheckConstraint("status IN ('present', 'late', 'absent', 'excused')", name=op.f('ck_attendance_records_status')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_attendance_records_enrolment_id_enrolments')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['staff.id'], name=op.f('fk_attendance_records_recorded_by_id_staff')),
+    sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_attendance_records_session_id_sessions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_records')),
+    sa.UniqueConstraint('session_id', 'enrolment_id', name='uq_attendance_records_session_enrolment')
+    )
+    with op.batch_alter_table('attendance_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attendance_records_enrolment_id'), ['enrolment_id'], unique=False)
+
+    op.create_table('audit_entries',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('enrolment_id', sa.String(length=40), nullable=True),
+    sa.Column('cohort_id', sa.String(length=40), nullable=True),
     sa.Column('staff_id', sa.String(length=40), nullable=True),
     sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('before', sa.JSON(), nullable=True),
     sa.Column('after', sa.JSON(), nullable=True),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.CheckConstraint('enrolment_id IS NOT NULL OR cohort_id IS NOT NULL', name=op.f('ck_audit_entries_names_what_changed')),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_audit_entries_cohort_id_cohorts')),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_audit_entries_enrolment_id_enrolments')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_audit_entries_staff_id_staff')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entries'))
     )
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_entries_cohort_id'), ['cohort_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entries_enrolment_id'), ['enrolment_id'], unique=False)
+
+    op.create_table('ended_join_links',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('enrolment_id', sa.String(length=40), nullable=False),
+    sa.Column('cohort_id', sa.String(length=40), nullable=False),
+    sa.Column('reason', sa.String(length=20), nullable=False),
+    sa.Column('ended_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_ended_join_links_cohort_id_cohorts')),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_ended_join_links_enrolment_id_enrolments')),
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_ended_join_links'))
+    )
+    with op.batch_alter_table('ended_join_links', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ended_join_links_enrolment_id'), ['enrolment_id'], unique=False)
 
     op.create_table('idempotency_records',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -229,6 +296,7 @@ def upgrade():
     op.create_table('outbox_messages',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('enrolment_id', sa.String(length=40), nullable=True),
+    sa.Column('staff_id', sa.String(length=40), nullable=True),
     sa.Column('session_id', sa.String(length=40), nullable=True),
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('dedupe_key', sa.String(length=200), nullable=True),
@@ -254,6 +322,7 @@ def upgrade():
     sa.CheckConstraint('attempts >= 0', name=op.f('ck_outbox_messages_attempts_not_negative')),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_outbox_messages_enrolment_id_enrolments')),
     sa.ForeignKeyConstraint(['session_id'], ['sessions.id'], name=op.f('fk_outbox_messages_session_id_sessions'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_outbox_messages_staff_id_staff')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages')),
     sa.UniqueConstraint('dedupe_key', name=op.f('uq_outbox_messages_dedupe_key')),
     sa.UniqueConstraint('message_id', name=op.f('uq_outbox_messages_message_id'))
@@ -348,10 +417,24 @@ def downgrade():
 
     op.drop_table('outbox_messages')
     op.drop_table('idempotency_records')
+    with op.batch_alter_table('ended_join_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ended_join_links_enrolment_id'))
+
+    op.drop_table('ended_join_links')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entries_enrolment_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_entries_cohort_id'))
 
     op.drop_table('audit_entries')
+    with op.batch_alter_table('attendance_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attendance_records_enrolment_id'))
+
+    op.drop_table('attendance_records')
+    with op.batch_alter_table('attendance_flags', schema=None) as batch_op:
+        batch_op.drop_index('uq_attendance_flags_one_open', sqlite_where=sa.text('cleared_at IS NULL'), postgresql_where=sa.text('cleared_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_attendance_flags_enrolment_id'))
+
+    op.drop_table('attendance_flags')
     with op.batch_alter_table('enrolments', schema=None) as batch_op:
         batch_op.drop_index('uq_enrolments_one_active', sqlite_where=sa.text("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed')"), postgresql_where=sa.text("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed')"))
         batch_op.drop_index(batch_op.f('ix_enrolments_participant_id'))

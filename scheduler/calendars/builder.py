@@ -50,7 +50,7 @@ def _event(item: FeedEvent) -> Event:
     event.add("sequence", item.sequence)
     event.add("dtstart", _utc(item.starts_at).astimezone(zone))
     event.add("dtend", _utc(item.ends_at).astimezone(zone))
-    event.add("summary", item.summary)
+    event.add("summary", one_line(item.summary))
     event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     event.add("class", "PRIVATE")
@@ -74,6 +74,11 @@ def _zone_spans(events: list[FeedEvent]) -> dict[str, tuple[date, date]]:
     return spans
 
 
+def one_line(text: str) -> str:
+    """Text for a one-line property: rows written before titles refused line breaks may hold them."""
+    return " ".join(text.split())
+
+
 def build_feed(events: list[FeedEvent], *, name: str, refresh: timedelta | None = DEFAULT_REFRESH) -> bytes:
     """A VCALENDAR with one VEVENT per item, a VTIMEZONE per zone used, CRLF and folded lines.
 
@@ -84,8 +89,8 @@ def build_feed(events: list[FeedEvent], *, name: str, refresh: timedelta | None 
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
-    cal.add("name", name)
+    cal.add("x-wr-calname", one_line(name))
+    cal.add("name", one_line(name))
     if refresh is not None:
         # icalendar leaves out VALUE=DURATION, which RFC 7986 requires on REFRESH-INTERVAL.
         cal.add("refresh-interval", vDuration(refresh), parameters={"VALUE": "DURATION"})

@@ -22,7 +22,7 @@ from ..database import new_token, write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..errors import NotFound
 from ..extensions import db
-from ..links import FEED_NAME
+from ..links import FEED_NAME, join_url
 from .builder import BUILDER_VERSION, FeedEvent, build_feed
 
 FEED_CACHE_SIZE = 256
@@ -71,7 +71,9 @@ def session_uid(session_id: str) -> str:
     return f"{session_id}@{_host()}"
 
 
-def _event(session: Session) -> FeedEvent:
+def _event(session: Session, link: str | None) -> FeedEvent:
+    """A session as a calendar shows it, with `link` as its place: a participant's personal join
+    link in their feed and .ics, the raw meeting link only in the cohort's staff feed."""
     cohort, program = session.cohort, session.cohort.program
     by_cohort = cohort.status == "cancelled" and session.status != "cancelled"
     return FeedEvent(
@@ -80,7 +82,7 @@ def _event(session: Session) -> FeedEvent:
         ends_at=session.ends_at,
         tz=cohort.timezone,
         summary=program.calendar_title,
-        meeting_url=cohort.meeting_url,
+        meeting_url=link,
         # A cancelled cohort cancels its sessions without touching their rows; the
         # event still changed, so it needs a higher SEQUENCE for clients to apply it.
         sequence=session.sequence + (1 if by_cohort else 0),
@@ -133,16 +135,17 @@ def enrolment_feed_state(feed_token: str) -> FeedState:
     follows a transfer): nothing that its manage token could not see.
     """
     row = db.session.execute(
-        select(Enrolment.id, Enrolment.cohort_id, Enrolment.status, Enrolment.updated_at).where(
+        select(Enrolment.id, Enrolment.cohort_id, Enrolment.status, Enrolment.updated_at, Enrolment.join_token).where(
             Enrolment.feed_token == feed_token
         )
     ).one_or_none()
     if row is None:
         raise NotFound("No such calendar feed (the link may have been replaced).")
-    enrolment_id, cohort_id, status, updated_at = row
+    enrolment_id, cohort_id, status, updated_at, join_token = row
     rows = _session_aggregates(Cohort.id == cohort_id) if status == EnrolmentStatus.CONFIRMED else []
-    # A withdrawal or a transfer changes the feed: the enrolment's own change counts too.
-    parts = [tuple(map(str, r)) for r in rows] + [str(status), cohort_id]
+    # A withdrawal or a transfer changes the feed: the enrolment's own change counts too, and
+    # so does its join link (in every event's LOCATION).
+    parts = [tuple(map(str, r)) for r in rows] + [str(status), cohort_id, join_token]
     return _state("enrolment", enrolment_id, parts, [updated_at, *_instants(rows)])
 
 
@@ -152,13 +155,13 @@ def enrolment_feed(state: FeedState) -> bytes:
 
 
 def _build_enrolment_feed(state: FeedState) -> bytes:
-    sessions = db.session.scalars(
-        select(Session)
-        .join(Enrolment, Enrolment.cohort_id == Session.cohort_id)
-        .where(Enrolment.id == state.owner_id, Enrolment.status == EnrolmentStatus.CONFIRMED)
-        .order_by(Session.starts_at, Session.id)
-    ).all()
-    return build_feed([_event(s) for s in sessions], name=FEED_NAME)
+    enrolment = db.session.get(Enrolment, state.owner_id)
+    sessions = []
+    if enrolment is not None and enrolment.status == EnrolmentStatus.CONFIRMED:
+        sessions = db.session.scalars(
+            select(Session).where(Session.cohort_id == enrolment.cohort_id).order_by(Session.starts_at, Session.id)
+        ).all()
+    return build_feed([_event(s, join_url(enrolment)) for s in sessions], name=FEED_NAME)
 
 
 # ---- cohort feed ------------------------------------------------------------------------------
@@ -191,7 +194,7 @@ def _build_cohort_feed(state: FeedState) -> bytes:
     cohort = db.session.get(Cohort, state.owner_id)
     if cohort is None:
         raise NotFound("No such calendar feed (the link may have been replaced).")
-    return build_feed([_event(s) for s in cohort.sessions], name=_cohort_feed_name(cohort))
+    return build_feed([_event(s, cohort.meeting_url) for s in cohort.sessions], name=_cohort_feed_name(cohort))
 
 
 def rotate_cohort_feed(cohort_id: str) -> Cohort:
@@ -223,4 +226,4 @@ def enrolment_ics(enrolment: Enrolment) -> bytes:
     sessions = db.session.scalars(
         select(Session).where(Session.cohort_id == enrolment.cohort_id).order_by(Session.number)
     ).all()
-    return build_feed([_event(s) for s in sessions], name=FEED_NAME, refresh=None)
+    return build_feed([_event(s, join_url(enrolment)) for s in sessions], name=FEED_NAME, refresh=None)

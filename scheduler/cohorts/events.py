@@ -28,3 +28,13 @@ class SeatsAdded:
     """Capacity was raised: the new seats go down the waitlist."""
 
     cohort: object
+
+
+@dataclass(frozen=True)
+class CohortChanged:
+    """Staff changed a cohort's settings (a new meeting link, capacity…): the fields, before and after."""
+
+    cohort: object
+    staff: object | None
+    before: dict
+    after: dict

@@ -50,6 +50,8 @@ class Program(db.Model):
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
         CheckConstraint("default_capacity > 0", name="capacity_positive"),
         CheckConstraint("default_session_count > 0", name="session_count_positive"),
+        CheckConstraint("missed_sessions_limit >= 0", name="missed_sessions_limit_not_negative"),
+        CheckConstraint("completion_min_sessions IS NULL OR completion_min_sessions > 0", name="completion_positive"),
     )
 
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("prg"))
@@ -66,6 +68,12 @@ class Program(db.Model):
     price_levels = db.Column(db.JSON, nullable=False, default=list)
     # Whether people may choose a level when enrolling; otherwise only staff set it.
     self_select_price_level = db.Column(db.Boolean, nullable=False, default=False)
+    # Attendance rules (the attendance domain applies them): consecutive misses that flag a
+    # person for follow-up (0: never), whether an excused absence counts as one, and how many
+    # sessions attended complete the program (None: 80 % of the cohort's sessions).
+    missed_sessions_limit = db.Column(db.Integer, nullable=False, default=4)
+    excused_counts_as_missed = db.Column(db.Boolean, nullable=False, default=False)
+    completion_min_sessions = db.Column(db.Integer)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now, onupdate=now)
 

@@ -9,8 +9,10 @@ from ..validation import (
     Count,
     Currency,
     HttpsUrl,
+    Identifier,
     Instant,
     LocalDateTime,
+    MultiLineText,
     Name,
     StrictDate,
     Timezone,
@@ -40,7 +42,7 @@ def _distinct_codes(levels: list) -> None:
 
 class ProgramPatch(Schema):
     name = Name()
-    description = Trimmed(validate=validate.Length(max=5000))
+    description = MultiLineText(validate=validate.Length(max=5000))
     session_titles = fields.List(Name(max_length=300), validate=validate.Length(max=100))
     default_session_count = Count(1, 100)
     default_duration_minutes = Count(15, 480)
@@ -51,7 +53,10 @@ class ProgramPatch(Schema):
     price_levels = fields.List(
         fields.Nested(PriceLevel), validate=[validate.Length(max=10, error="At most 10 price levels."), _distinct_codes]
     )
-    self_select_price_level = fields.Boolean()
+    self_select_price_level = fields.Boolean(truthy={True}, falsy={False})
+    missed_sessions_limit = Count(0, 100)
+    excused_counts_as_missed = fields.Boolean(truthy={True}, falsy={False})
+    completion_min_sessions = Count(1, 100, allow_none=True)
 
 
 class ProgramCreate(ProgramPatch):
@@ -71,6 +76,10 @@ class ProgramOut(Schema):
     calendar_title = fields.String()
     price_levels = fields.List(fields.Dict())
     self_select_price_level = fields.Boolean()
+    missed_sessions_limit = fields.Integer()
+    excused_counts_as_missed = fields.Boolean()
+    # null: 80 % of a cohort's sessions (rounded up)
+    completion_min_sessions = fields.Integer(allow_none=True)
     created_at = Instant()
     updated_at = Instant()
 
@@ -95,6 +104,9 @@ class SessionOut(Schema):
 
 
 class SessionPatch(Schema):
+    # What _one_start says, for /openapi.json: something to change, and not both starts.
+    openapi_rules = {"minProperties": 1, "not": {"required": ["starts_at", "local_start"]}}
+
     starts_at = Instant()
     # Wall-clock time in the cohort's zone; resolved (and gap-checked) by the service.
     local_start = LocalDateTime()
@@ -128,13 +140,13 @@ class CohortPatch(Schema):
     offer_hours = Count(1, 14 * 24)
     refund_cutoff_hours = Count(0, 60 * 24)
     manual_hold_hours = Count(1, 14 * 24)
-    allow_pay_at_desk = fields.Boolean()
-    facilitator_ids = fields.List(fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20))
+    allow_pay_at_desk = fields.Boolean(truthy={True}, falsy={False})
+    facilitator_ids = fields.List(Identifier(), validate=validate.Length(max=20))
     status = fields.String(validate=_SETTABLE_STATUS)
 
 
 class CohortCreate(CohortPatch):
-    program_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    program_id = Identifier(required=True)
     start_date = StrictDate(required=True)
     start_time = WallTime(required=True)
     timezone = Timezone(required=True)
@@ -148,7 +160,7 @@ class CohortCreate(CohortPatch):
 
 class CohortQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(["draft", "open", "closed", "cancelled", "running", "completed"]))
-    program_id = fields.String(validate=validate.Length(max=40))
+    program_id = Identifier()
 
 
 class CohortPublicOut(Schema):

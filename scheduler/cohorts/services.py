@@ -20,7 +20,7 @@ from ..errors import Conflict, Invalid, NotFound
 from ..events import publish
 from ..extensions import db
 from ..staff.models import Role, Staff
-from .events import CohortCancelled, SeatsAdded, SessionChanged
+from .events import CohortCancelled, CohortChanged, SeatsAdded, SessionChanged
 from .models import (
     COHORT_TRANSITIONS,
     Cohort,
@@ -246,6 +246,7 @@ def update_cohort(cohort_id: str, data: dict, staff) -> CohortView:
             taken = seat_counts([cohort], at)[cohort.id].taken
             if data["capacity"] < taken:
                 raise Conflict(f"{taken} seats are taken; capacity cannot go below that.")
+        before = _settings_of(cohort, data)
         if "facilitator_ids" in data:
             cohort.facilitators = _facilitators(data.pop("facilitator_ids"))
         new_status = data.pop("status", cohort.status)
@@ -261,7 +262,25 @@ def update_cohort(cohort_id: str, data: dict, staff) -> CohortView:
                 publish(CohortCancelled(cohort, staff))
         if raised and cohort.status != CohortStatus.CANCELLED:
             publish(SeatsAdded(cohort))
+        after = _settings_of(cohort, before)
+        changed = [key for key in before if before[key] != after[key]]
+        if changed:
+            # The audit log (enrolment's handler) keeps who changed what, the meeting link above all;
+            # personal join links follow a new meeting link at once.
+            publish(CohortChanged(cohort, staff, {k: before[k] for k in changed}, {k: after[k] for k in changed}))
     return describe([cohort])[0]
+
+
+def _settings_of(cohort: Cohort, fields) -> dict:
+    """The cohort's current values of these settings, as plain JSON values (for the audit log)."""
+    values = {}
+    for key in fields:
+        if key == "facilitator_ids":
+            values[key] = [f.id for f in cohort.facilitators]
+        else:
+            value = getattr(cohort, key)
+            values[key] = str(value) if key == "status" else value
+    return values
 
 
 def lock_cohort(cohort_id: str, *, skip_locked: bool = False) -> Cohort | None:

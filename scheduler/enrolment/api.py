@@ -1,8 +1,8 @@
 """HTTP views for enrolment, waitlists, rosters and the audit log: parse, call one service, dump."""
 
-import csv
 import io
 
+from defusedcsv import csv
 from flask import Blueprint, Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 
@@ -21,6 +21,7 @@ from .schemas import (
     EnrolmentCreatedOut,
     EnrolmentOut,
     EnrolmentQuery,
+    EnrolmentStaffOut,
     EnrolmentSummaryOut,
     MoveIn,
     PriceChangeIn,
@@ -65,7 +66,7 @@ def enrol(cohort_id, data):
 
 
 @bp.get("/enrolments/<enrolment_id>")
-@endpoint(participant_or_staff(), response=EnrolmentOut)
+@endpoint(participant_or_staff(), response=EnrolmentOut, staff_response=EnrolmentStaffOut)
 def get_enrolment(enrolment_id):
     """One enrolment with its sessions; the link and calendar feeds once confirmed."""
     return services.get_enrolment(enrolment_id)
@@ -124,15 +125,9 @@ def roster(cohort_id):
     return json_response(_roster_schema()(many=True).dump(services.roster(cohort_id, current_staff())))
 
 
-_CSV_FORMULA_START = ("=", "@", "\t", "\r")
-
-
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheets run cells that start like a formula; a phone number's leading + is harmless.
-    if text.startswith(_CSV_FORMULA_START) or (text[:1] in "+-" and not text[1:2].isdigit()):
-        return "'" + text
-    return text
+def _leading_control_as_text(value):
+    # The rest of OWASP's rule, for rows written before names refused control characters.
+    return "'" + value if isinstance(value, str) and value[:1] in ("\t", "\r") else value
 
 
 @bp.get("/cohorts/<cohort_id>/roster.csv")
@@ -140,17 +135,26 @@ def _csv_cell(value) -> str:
 def roster_csv(cohort_id):
     """The roster as CSV."""
     rows = _roster_schema()(many=True).dump(services.roster(cohort_id, current_staff()))
-    columns = list(_roster_schema()().fields)
+    # Attendance spreads over one column per session ("session_3": "absent").
+    attendance = [row.pop("attendance", None) or [] for row in rows]
+    numbers = sorted({mark["number"] for marks in attendance for mark in marks})
+    columns = [c for c in _roster_schema()().fields if c != "attendance"] + [f"session_{n}" for n in numbers]
     out = io.StringIO()
+    # defusedcsv: a cell that a spreadsheet would run as a formula (=, +, -, @, |, %) gets a
+    # leading ' (shown as text); numbers and empty cells stay as they are.
     writer = csv.writer(out)
     writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_csv_cell(row.get(c)) for c in columns])
+    for row, marks in zip(rows, attendance, strict=True):
+        row.update({f"session_{mark['number']}": mark["status"] for mark in marks})
+        writer.writerow([_leading_control_as_text(row.get(c)) for c in columns])
     return Response(
         out.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="roster-{cohort_id}.csv"'},
     )
+
+
+roster_csv.endpoint_spec.extra["content"] = {"text/csv": {"schema": {"type": "string"}}}
 
 
 @bp.get("/cohorts/<cohort_id>/waitlist")
@@ -161,28 +165,28 @@ def waitlist(cohort_id):
 
 
 @bp.post("/enrolments/<enrolment_id>/move")
-@endpoint(staff(*DESK), body=MoveIn, response=EnrolmentOut)
+@endpoint(staff(*DESK), body=MoveIn, response=EnrolmentStaffOut)
 def move(enrolment_id, data):
     """Move a waitlisted person to another position."""
     return services.move(enrolment_id, data["position"], current_staff())
 
 
 @bp.post("/enrolments/<enrolment_id>/offer")
-@endpoint(staff(*DESK), response=EnrolmentOut)
+@endpoint(staff(*DESK), response=EnrolmentStaffOut)
 def offer(enrolment_id):
     """Offer a free seat to this waitlisted person now, out of order."""
     return services.offer(enrolment_id, current_staff())
 
 
 @bp.post("/enrolments/<enrolment_id>/confirm")
-@endpoint(staff(*DESK), body=ConfirmIn, response=EnrolmentOut)
+@endpoint(staff(*DESK), body=ConfirmIn, response=EnrolmentStaffOut)
 def confirm(enrolment_id, data):
     """Confirm with a payment taken at the front desk."""
     return services.confirm(enrolment_id, data, current_staff())
 
 
 @bp.post("/enrolments/<enrolment_id>/transfer")
-@endpoint(staff(*DESK), body=TransferIn, response=EnrolmentOut)
+@endpoint(staff(*DESK), body=TransferIn, response=EnrolmentStaffOut)
 def transfer(enrolment_id, data):
     """Move a confirmed participant to another cohort, keeping the payment."""
     return services.transfer(enrolment_id, data["cohort_id"], current_staff())

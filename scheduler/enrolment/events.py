@@ -67,6 +67,8 @@ class Transferred:
     from_cohort: object
     # What the move did to the money: amount_due before and after, balance, refund, detail.
     change: dict | None = None
+    # The join link of the cohort left behind: it answers 410 from now on (attendance keeps it).
+    previous_join_token: str | None = None
 
 
 @dataclass(frozen=True)

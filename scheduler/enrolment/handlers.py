@@ -2,13 +2,19 @@
 and reacts to what happens to cohorts (imported once by create_app)."""
 
 from ..auth import enrolment_owner, manage_token_check
-from ..cohorts.events import CohortCancelled, SeatsAdded
+from ..cohorts.events import CohortCancelled, CohortChanged, SeatsAdded
 from ..events import subscribe
 from . import (
     prices,  # noqa: F401  (registers the discount-code use counter with the payments domain)
     seats,  # noqa: F401  (registers the seat counter with the cohorts domain)
 )
-from .services import cancel_with_cohort, manage_token_matches, offer_free_seats, payment_owner
+from .services import (
+    cancel_with_cohort,
+    manage_token_matches,
+    offer_free_seats,
+    payment_owner,
+    record_cohort_change,
+)
 
 manage_token_check(manage_token_matches)  # the API's participant credential is the pages' too
 
@@ -25,3 +31,9 @@ def _cancel_everyone(event: CohortCancelled) -> None:
 @subscribe(SeatsAdded)
 def _offer_new_seats(event: SeatsAdded) -> None:
     offer_free_seats(event.cohort)
+
+
+@subscribe(CohortChanged)
+def _audit_cohort_change(event: CohortChanged) -> None:
+    """Staff changes to a cohort (a replaced meeting link above all) go to the audit log."""
+    record_cohort_change(event.cohort, event.staff, "cohort_updated", event.before, event.after)

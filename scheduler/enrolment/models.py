@@ -56,6 +56,8 @@ class Participant(db.Model):
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("par"))
     email_normalised = db.Column(db.String(254), nullable=False, unique=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
+    # Set when the person's data was erased (scheduler/privacy): the email is then a placeholder.
+    erased_at = db.Column(UTCDateTime)
 
 
 class Enrolment(db.Model):
@@ -89,6 +91,9 @@ class Enrolment(db.Model):
     manage_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("mng"))
     # This enrolment's calendar feed (one per enrolment, rotated on its own).
     feed_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("cal"))
+    # The personal join link (/join/<token>, links.join_url) in place of the cohort's raw meeting
+    # link: replaced on a transfer (the old one then answers 410) or when a leaked link is rotated.
+    join_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("join"))
     hold_expires_at = db.Column(UTCDateTime)
     offer_expires_at = db.Column(UTCDateTime)
     # Order in the waitlist: lower goes first. Positions (1, 2, …) are computed from it.
@@ -109,6 +114,9 @@ class Enrolment(db.Model):
     confirmed_at = db.Column(UTCDateTime)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now)
+    # Set when its personal data was erased (on request or by retention, scheduler/privacy):
+    # name, email, phone and messages are placeholders and every token was replaced.
+    erased_at = db.Column(UTCDateTime)
 
     cohort = db.relationship("Cohort")
     participant = db.relationship(Participant)
@@ -212,12 +220,15 @@ def _price_from_the_cohort(mapper, connection, enrolment: Enrolment) -> None:
 
 
 class AuditEntry(db.Model):
-    """Who did what to an enrolment, when, with the state before and after."""
+    """Who did what to an enrolment (or to a cohort: a new meeting link), when, with the state before and after."""
 
     __tablename__ = "audit_entries"
+    __table_args__ = (CheckConstraint("enrolment_id IS NOT NULL OR cohort_id IS NOT NULL", name="names_what_changed"),)
 
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("aud"))
-    enrolment_id = db.Column(db.String(40), db.ForeignKey("enrolments.id"), nullable=False, index=True)
+    enrolment_id = db.Column(db.String(40), db.ForeignKey("enrolments.id"), index=True)
+    # Set for changes to a cohort itself (enrolment_id is then empty).
+    cohort_id = db.Column(db.String(40), db.ForeignKey("cohorts.id"), index=True)
     staff_id = db.Column(db.String(40), db.ForeignKey("staff.id"))
     action = db.Column(db.String(40), nullable=False)
     before = db.Column(db.JSON)

@@ -6,39 +6,24 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate, va
 
 from ..cohorts.schemas import SessionOut
 from ..http import PageQuery
-from ..links import enrolment_feed_urls, manage_url
+from ..links import enrolment_feed_urls, join_url, manage_url
 from ..payments.accounts import payment_summary, refund_summary
 from ..payments.models import PAYOUT_METHODS, RefundStatus
-from ..validation import Amount, Instant, Name, Timezone, Trimmed
+from ..validation import Amount, Identifier, Instant, Name, PlainEmail, Timezone, Trimmed
 from .models import STATUSES
-
-# One address, no display name, no spaces: what a person types into an email box.
-_EMAIL = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
-
-
-class PlainEmail(fields.String):
-    """An address such as sam@example.org; "Sam <sam@example.org>" and spaces are refused."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs).strip()
-        if "<" in value or ">" in value:
-            raise ValidationError("Give the address alone (sam@example.org), without a name or <>.")
-        if any(ch.isspace() for ch in value):
-            raise ValidationError("An email address cannot contain spaces.")
-        if len(value) > 254 or not _EMAIL.fullmatch(value) or ".." in value:
-            raise ValidationError("Not a valid email address (for example sam@example.org).")
-        return value
-
 
 _PHONE = re.compile(r"\+?[0-9 ()./-]{3,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?")
 
 
 class Phone(Trimmed):
+    def openapi_properties(self) -> dict:
+        # A subset of what the server takes (it also trims and allows separators first).
+        return {"pattern": r"^\+?[0-9]{3}[0-9 ()./-]{0,27}(?: ?(?:x|ext\.?) ?[0-9]{1,6})?$", "maxLength": 40}
+
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
+        if len(value) > 40:
+            raise ValidationError("Use at most 40 characters, for example +1 555 0100 ext. 12.")
         if not _PHONE.fullmatch(value) or sum(ch.isdigit() for ch in value) < 3:
             raise ValidationError("Use digits, spaces and + ( ) - only, for example +1 555 0100.")
         return value
@@ -107,17 +92,18 @@ class ConfirmIn(DeskPaymentIn):
 
 
 class TransferIn(Schema):
-    cohort_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    cohort_id = Identifier(required=True)
 
 
 class EnrolmentQuery(PageQuery):
     email = Trimmed(validate=validate.Length(min=1, max=254))
-    cohort_id = fields.String(validate=validate.Length(max=40))
+    cohort_id = Identifier()
     status = fields.String(validate=validate.OneOf(STATUSES, error="Use one of: " + ", ".join(STATUSES) + "."))
 
 
 class AuditQuery(PageQuery):
-    enrolment_id = fields.String(validate=validate.Length(max=40))
+    enrolment_id = Identifier()
+    cohort_id = Identifier()
 
 
 _REFUND_STATUSES = tuple(RefundStatus)
@@ -220,19 +206,35 @@ class EnrolmentSummaryOut(Schema):
     updated_at = Instant()
 
 
-_CONFIRMED_ONLY = ("meeting_url", "calendar_url", "webcal_url")
+_CONFIRMED_ONLY = ("join_url", "meeting_url", "calendar_url", "webcal_url")
+_NOT_DESCRIBED = object()
+
+
+def _extra(name: str, **kwargs) -> fields.Function:
+    """A field a higher domain describes (enrolment.services.describe_with); left out when it did not."""
+    return fields.Function(lambda e: (getattr(e, "extras", None) or {}).get(name, _NOT_DESCRIBED), **kwargs)
+
+
+def _drop_not_described(data: dict) -> dict:
+    return {k: v for k, v in data.items() if v is not _NOT_DESCRIBED}
 
 
 class EnrolmentOut(EnrolmentSummaryOut):
-    """One enrolment for its participant or staff; the link and feeds only once confirmed."""
+    """One enrolment for its participant or staff; the personal join link and feeds only once confirmed.
+
+    The participant never sees the cohort's raw meeting link (staff do: EnrolmentStaffOut).
+    `attendance` lists their own record per session; `completed` appears once the cohort has ended.
+    """
 
     cohort_name = fields.Function(lambda e: e.cohort.name)
     cohort_timezone = fields.Function(lambda e: e.cohort.timezone)
     price_amount = fields.Function(lambda e: e.cohort.price_amount)
     sessions = fields.Function(lambda e: SessionOut(many=True).dump(e.cohort.sessions))
-    meeting_url = fields.Function(lambda e: e.cohort.meeting_url)
+    join_url = fields.Function(lambda e: join_url(e))
     calendar_url = fields.Function(lambda e: enrolment_feed_urls(e)["calendar_url"])
     webcal_url = fields.Function(lambda e: enrolment_feed_urls(e)["webcal_url"])
+    attendance = _extra("attendance")
+    completed = _extra("completed")
     payment = fields.Raw()
     refund = fields.Raw()
     # After a transfer: what it did to the money (amount_due before and after, balance, refund, detail).
@@ -240,6 +242,7 @@ class EnrolmentOut(EnrolmentSummaryOut):
 
     @post_dump(pass_original=True)
     def _hide_unless_confirmed(self, data, original, **kwargs):
+        data = _drop_not_described(data)
         if original.status != "confirmed":
             for key in _CONFIRMED_ONLY:
                 data.pop(key, None)
@@ -247,6 +250,14 @@ class EnrolmentOut(EnrolmentSummaryOut):
             if data.get(key) is None:
                 data.pop(key, None)
         return data
+
+
+class EnrolmentStaffOut(EnrolmentOut):
+    """What staff see of one enrolment: also the raw meeting link and the attendance follow-up."""
+
+    meeting_url = fields.Function(lambda e: e.cohort.meeting_url)
+    consecutive_missed = _extra("consecutive_missed")
+    attendance_flag = _extra("attendance_flag")
 
 
 class EnrolmentCreatedOut(EnrolmentSummaryOut):
@@ -265,6 +276,14 @@ class RosterFacilitatorOut(Schema):
     status = fields.String()
     hold_expires_at = Instant(allow_none=True)
     offer_expires_at = Instant(allow_none=True)
+    # Per session: {"session_id", "number", "status"} (present, late, absent, excused, or null).
+    attendance = _extra("attendance")
+    consecutive_missed = _extra("consecutive_missed")
+    attendance_flag = _extra("attendance_flag")
+
+    @post_dump
+    def _described_only(self, data, **kwargs):
+        return _drop_not_described(data)
 
 
 class RosterOut(RosterFacilitatorOut):
@@ -288,7 +307,8 @@ class WaitlistOut(Schema):
 
 class AuditOut(Schema):
     id = fields.String()
-    enrolment_id = fields.String()
+    enrolment_id = fields.String(allow_none=True)
+    cohort_id = fields.String(allow_none=True)
     staff_id = fields.String(allow_none=True)
     staff_name = fields.Function(lambda a: a.staff.name if a.staff else None)
     action = fields.String()

@@ -14,7 +14,8 @@ domain subscribes to; staff actions are written to the audit log here.
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,7 @@ from sqlalchemy.orm import selectinload
 from .. import clock
 from ..cohorts.models import Cohort, CohortStatus
 from ..cohorts.services import get_cohort, lock_cohort
-from ..database import Page, new_id, paginate, require_lock, require_write, write_transaction
+from ..database import Page, new_id, new_token, paginate, require_lock, require_write, write_transaction
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..events import publish
 from ..extensions import db
@@ -59,6 +60,8 @@ class EnrolmentView:
     loaded_account: Account | None = None
     # What a transfer did to the money, explained (set by transfer()).
     transfer: dict | None = None
+    # What higher domains know of it (attendance: per-session records, missed run, flag).
+    extras: dict = field(default_factory=dict)
 
     def __getattr__(self, name):  # the row's own fields, for the schemas
         return getattr(self.enrolment, name)
@@ -85,24 +88,52 @@ def view(enrolment: Enrolment, position: int | None = None, **extra) -> Enrolmen
     return EnrolmentView(enrolment, position, loaded_account=prices.account_of(enrolment), **extra)
 
 
-def views(enrolments, positions: dict | None = None) -> list[EnrolmentView]:
+def views(enrolments, positions: dict | None = None, extras: dict | None = None) -> list[EnrolmentView]:
     """Views of many enrolments, with every account loaded in two queries (lists stay constant)."""
     loaded = accounts([e.id for e in enrolments])
-    return [EnrolmentView(e, (positions or {}).get(e.id), loaded_account=loaded[e.id]) for e in enrolments]
+    return [
+        EnrolmentView(e, (positions or {}).get(e.id), loaded_account=loaded[e.id], extras=(extras or {}).get(e.id, {}))
+        for e in enrolments
+    ]
+
+
+# Higher domains describe enrolments too (attendance registers one): `describer(enrolments)
+# -> {enrolment_id: {field: value}}`, for a whole list in a constant number of queries.
+_describers: list[Callable[[list[Enrolment]], dict[str, dict]]] = []
+
+
+def describe_with(describer: Callable[[list[Enrolment]], dict[str, dict]]):
+    """Register a describer whose fields every enrolment view and roster row carries."""
+    if describer not in _describers:
+        _describers.append(describer)
+    return describer
+
+
+def _extras(enrolments: list[Enrolment]) -> dict[str, dict]:
+    merged: dict[str, dict] = {e.id: {} for e in enrolments}
+    if enrolments:
+        for describer in _describers:
+            for enrolment_id, values in describer(enrolments).items():
+                merged[enrolment_id].update(values)
+    return merged
 
 
 # ---- helpers ----------------------------------------------------------------------------------
 
 
 def _snapshot(enrolment: Enrolment, **extra) -> dict:
-    snap = {
-        "status": str(enrolment.status),
-        "amount_due": enrolment.amount_due,
-        "amount_paid": enrolment.amount_paid,
-        "cohort_id": enrolment.cohort_id,
-    }
+    # Columns only (no ledger read per entry: attendance audits a whole session at once);
+    # the actions that move money add what was paid and what is left (paid_now, balance, refund).
+    snap = {"status": str(enrolment.status), "amount_due": enrolment.amount_due, "cohort_id": enrolment.cohort_id}
     snap.update(extra)
     return snap
+
+
+def record_cohort_change(cohort, staff, action: str, before: dict, after: dict) -> None:
+    """Add an audit entry for a change to a cohort itself (its meeting link, settings)."""
+    db.session.add(
+        AuditEntry(cohort_id=cohort.id, staff_id=staff.id if staff else None, action=action, before=before, after=after)
+    )
 
 
 def record(enrolment: Enrolment, staff, action: str, before: dict | None, **extra) -> None:
@@ -472,7 +503,12 @@ def manage_token_matches(enrolment_id: str, token: str | None) -> bool:
 def get_enrolment(enrolment_id: str) -> EnrolmentView:
     """One enrolment with its cohort's sessions; position when waitlisted, how to pay when held."""
     enrolment = _load(enrolment_id)
-    return view(enrolment, waitlist_position(enrolment), payment=current_payment(enrolment))
+    return view(
+        enrolment,
+        waitlist_position(enrolment),
+        payment=current_payment(enrolment),
+        extras=_extras([enrolment])[enrolment.id],
+    )
 
 
 def refund_deadline(cohort: Cohort) -> datetime | None:
@@ -667,7 +703,8 @@ def search(query: dict) -> Page:
 
 
 def roster(cohort_id: str, staff) -> list[EnrolmentView]:
-    """Everyone who holds or held a seat in the cohort (facilitators: their own cohorts only)."""
+    """Everyone who holds or held a seat in the cohort (facilitators: their own cohorts only),
+    with what higher domains add (attendance per session, the current run of misses)."""
     cohort = get_cohort(cohort_id, staff)
     rows = db.session.scalars(
         select(Enrolment)
@@ -675,7 +712,7 @@ def roster(cohort_id: str, staff) -> list[EnrolmentView]:
         .where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_(SEAT_STATUSES))
         .order_by(Enrolment.name, Enrolment.id)
     ).all()
-    return views(rows)
+    return views(rows, extras=_extras(rows))
 
 
 def waitlist(cohort_id: str, staff) -> list[EnrolmentView]:
@@ -783,7 +820,13 @@ def _take_desk_payment(enrolment: Enrolment, cohort: Cohort, at, data: dict, sta
         ledger.record_desk_payment(enrolment.id, cohort.currency, data["method"], amount, data.get("reference"), staff)
     enrolment.payment_method = data["method"]
     enrolment.updated_at = at
-    note = {"method": data["method"], "reference": data.get("reference"), "paid_now": amount, "balance": owed - amount}
+    note = {
+        "method": data["method"],
+        "reference": data.get("reference"),
+        "paid_now": amount,
+        "amount_paid": prices.account_of(enrolment).paid,
+        "balance": owed - amount,
+    }
     if status == S.CONFIRMED:
         record(enrolment, staff, "paid_at_desk", before, **note)
         return "paid"
@@ -903,8 +946,10 @@ def transfer(enrolment_id: str, cohort_id: str, staff) -> EnrolmentView:
         before = _snapshot(enrolment)
         enrolment.cohort = target
         enrolment.updated_at = at
+        # A join link is per cohort: the new one goes out with the transfer email; the old one ends.
+        previous_join_token, enrolment.join_token = enrolment.join_token, new_token("join")
         change = _reprice_after_transfer(enrolment, source, target, staff)
-        publish(events.Transferred(enrolment, source, change))
+        publish(events.Transferred(enrolment, source, change=change, previous_join_token=previous_join_token))
         record(enrolment, staff, "transferred", before, transfer=change)
         db.session.flush()
         offer_free_seats(source)
@@ -966,6 +1011,8 @@ def audit(query: dict) -> Page:
     )
     if query.get("enrolment_id"):
         stmt = stmt.where(AuditEntry.enrolment_id == query["enrolment_id"])
+    if query.get("cohort_id"):
+        stmt = stmt.where(AuditEntry.cohort_id == query["cohort_id"])
     return paginate(stmt, query["page"], query["page_size"])
 
 

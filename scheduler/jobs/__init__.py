@@ -24,6 +24,7 @@ def _load_jobs() -> None:
     from ..enrolment import jobs as enrolment
     from ..notifications import jobs as notifications
     from ..payments import jobs as payments
+    from ..privacy import jobs as privacy
 
     JOBS.update(
         {
@@ -32,6 +33,8 @@ def _load_jobs() -> None:
             "cancel-lapsed-payment-intents": enrolment.cancel_lapsed_payment_intents,
             "send-refunds": payments.send_refunds,
             "send-reminders": notifications.send_reminders,
+            # Before delivery: an erased person's unsent mail is cancelled, not sent.
+            "erase-after-retention": privacy.erase_after_retention,
             "deliver-outbox": notifications.deliver_outbox,
         }
     )

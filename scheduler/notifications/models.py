@@ -36,10 +36,16 @@ class MessageKind(StrEnum):
     REMINDER = "reminder"
     REFUND_PAID = "refund_paid"
     ALREADY_ENROLLED = "already_enrolled"
+    # To staff, not to a participant: someone reached the missed-sessions limit.
+    ATTENDANCE_FLAG = "attendance_flag"
 
 
 class OutboxMessage(db.Model):
-    """One email to one person, rendered when the change it reports is committed."""
+    """One email to one person, rendered when the change it reports is committed.
+
+    Most go to a participant (enrolment_id: whose). A message to a staff member has
+    staff_id set, and enrolment_id then names the enrolment it is about.
+    """
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
@@ -51,6 +57,7 @@ class OutboxMessage(db.Model):
 
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("msg"))
     enrolment_id = db.Column(db.String(40), db.ForeignKey("enrolments.id"), index=True)
+    staff_id = db.Column(db.String(40), db.ForeignKey("staff.id"))
     session_id = db.Column(db.String(40), db.ForeignKey("sessions.id", ondelete="SET NULL"))
     kind = db.Column(db.String(40), nullable=False)
     # Set for messages that must exist at most once (reminders: one per session per

@@ -23,7 +23,7 @@ from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
 from ..database import new_id, write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..extensions import db
-from ..links import manage_url
+from ..links import join_url, manage_url, public_url
 from ..money import format_money
 from .models import MessageKind, OutboxMessage, OutboxStatus
 
@@ -54,6 +54,27 @@ SUBJECTS = {
     "refund_paid": "Your refund has been paid",
     "already_enrolled": "You are already enrolled or waiting",
 }
+
+
+SUBJECT_MAX = OutboxMessage.__table__.c.subject.type.length
+_PART_MAX = 60  # a long title or clinic name is shortened to this before the message's own words
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def fit_subject(specific: str, title: str, clinic: str) -> str:
+    """ "<what happened> · <calendar title> · <clinic>", within the column's length.
+
+    What happened comes first and is kept whole when it can be; a long title or
+    clinic name gives way first (a 200-character title would otherwise overflow
+    PostgreSQL's varchar and fail the request that wrote the message).
+    """
+    full = f"{specific} · {title} · {clinic}"
+    if len(full) <= SUBJECT_MAX:
+        return full
+    return _shorten(f"{specific} · {_shorten(title, _PART_MAX)} · {_shorten(clinic, _PART_MAX)}", SUBJECT_MAX)
 
 
 def local_zone(enrolment) -> ZoneInfo:
@@ -92,7 +113,9 @@ def _context(enrolment, **extra) -> dict:
         "timezone": str(zone),
         "sessions": sessions,
         "first_session": format_when(scheduled[0].starts_at, zone) if scheduled else "",
-        "meeting_url": cohort.meeting_url,
+        # The person's own join link, never the cohort's raw meeting link (which outlives a
+        # withdrawal and can be forwarded); the templates call it meeting_url.
+        "meeting_url": join_url(enrolment),
         "manage_url": manage_url(enrolment),
         "price": format_money(enrolment.amount_due, cohort.currency),
         "format_when": lambda instant: format_when(instant, zone),
@@ -133,7 +156,7 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
         "message_id": new_message_id(),
         "from_address": current_app.config["MAIL_FROM"],
         "to_address": enrolment.email,
-        "subject": f"{subject} · {context['title']} · {context['clinic']}",
+        "subject": fit_subject(subject, context["title"], context["clinic"]),
         "body_text": _env.get_template(f"{kind}.txt").render(context),
         "body_html": _env.get_template(f"{kind}.html").render(context),
         "attachments": [
@@ -145,6 +168,49 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
         "next_attempt_at": clock.now(),
         "created_at": clock.now(),
     }
+
+
+# Subjects of messages to staff: no participant name, no program name (lock screens again).
+STAFF_SUBJECTS = {
+    "attendance_flag": "Attendance follow-up needed",
+}
+
+
+def queue_to_staff(member, kind: str, *, about=None, dedupe_key: str | None = None, **extra) -> OutboxMessage:
+    """Render message `kind` for one staff member (about an enrolment, when given) and add it (no commit).
+
+    Each staff member gets a message of their own; it is not listed among the messages sent to
+    the participant it is about.
+    """
+    context = {
+        "clinic": current_app.config["CLINIC_NAME"],
+        "staff_name": member.name,
+        "kind": kind,
+        "public_url": public_url,
+        **extra,
+    }
+    subject = STAFF_SUBJECTS[kind].format(**{k: v for k, v in context.items() if isinstance(v, (str, int))})
+    context["subject"] = subject
+    message = OutboxMessage(
+        id=new_id("msg"),
+        enrolment_id=about.id if about is not None else None,
+        staff_id=member.id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        message_id=new_message_id(),
+        from_address=current_app.config["MAIL_FROM"],
+        to_address=member.email,
+        subject=f"{subject} · {context['clinic']}",
+        body_text=_env.get_template(f"{kind}.txt").render(context),
+        body_html=_env.get_template(f"{kind}.html").render(context),
+        attachments=[],
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=clock.now(),
+        created_at=clock.now(),
+    )
+    db.session.add(message)
+    return message
 
 
 def queue_reminders(at: datetime | None = None) -> int:

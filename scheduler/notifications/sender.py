@@ -98,6 +98,24 @@ class FileTransport:
     def close(self):
         pass
 
+    def forget(self, row_ids) -> int:
+        """Delete the files written for these rows (an erased person's mail); returns how many."""
+        suffixes = tuple(f"-{row_id}.eml" for row_id in row_ids)
+        if not suffixes or not self.directory.is_dir():
+            return 0
+        gone = 0
+        for path in self.directory.iterdir():
+            if path.name.endswith(suffixes):
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
+
+
+def forget_files(row_ids) -> int:
+    """Mail kept as files (no MAIL_URL) holds addresses and bodies: delete these rows' files."""
+    way = transport()
+    return way.forget(row_ids) if isinstance(way, FileTransport) else 0
+
 
 class SmtpTransport:
     """One SMTP connection, opened lazily and reused for a batch.
@@ -209,16 +227,29 @@ def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[Outbo
     return claimed
 
 
+# Kinds that carry the meeting link or the calendar feed: they go only to a person whose
+# enrolment is still confirmed when the message's turn comes (a withdrawal may have come
+# between the write and the send, or staff may resend an old confirmation).
+CARRIES_LINK = frozenset(
+    {MessageKind.ENROLMENT_CONFIRMED, MessageKind.TRANSFERRED, MessageKind.REMINDER, MessageKind.SESSION_CHANGED}
+)
+
+
 def _stale_reason(row: OutboxMessage) -> str | None:
-    """A reminder whose session was cancelled, or whose person left, is not sent."""
-    if row.kind != MessageKind.REMINDER:
+    """Why a message is no longer true or no longer this person's to receive; None to send it."""
+    if row.kind not in CARRIES_LINK:
         return None
     session = db.session.get(Session, row.session_id) if row.session_id else None
     enrolment = db.session.get(Enrolment, row.enrolment_id) if row.enrolment_id else None
-    if session is None or session.status != SessionStatus.SCHEDULED or session.cohort.status == CohortStatus.CANCELLED:
+    if row.kind == MessageKind.REMINDER and (
+        session is None or session.status != SessionStatus.SCHEDULED or session.cohort.status == CohortStatus.CANCELLED
+    ):
         return "not sent: the session was cancelled"
     if enrolment is None or enrolment.status != EnrolmentStatus.CONFIRMED:
-        return "not sent: the person is no longer enrolled"
+        status = enrolment.status if enrolment is not None else "gone"
+        return f"not sent: the person is no longer enrolled ({status}) and this message carries the meeting link"
+    if session is not None and session.cohort_id != enrolment.cohort_id:
+        return "not sent: the person moved to another group"
     return None
 
 
@@ -253,10 +284,28 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _fail(row: OutboxMessage, owner: str, reason: str) -> str:
+    """This message can never go as it is (no retry would help): record why, and move on."""
+    # Storable anywhere: no lone surrogate, no NUL (PostgreSQL's text refuses both).
+    reason = reason.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")[:2000]
+    log.warning("message %s failed: %s", row.id, reason)
+    _finish(row, owner, status="failed", attempts=row.attempts + 1, last_error=reason)
+    return "failed"
+
+
 def send_one(way, row: OutboxMessage, owner: str, at: datetime) -> str:
-    """Try one claimed row; returns sent | retry | failed. Raises on a broken connection."""
+    """Try one claimed row; returns sent | retry | failed. Raises on a broken connection.
+
+    A row that cannot become a message (a header with a line break, a broken
+    attachment, an address the server cannot take) fails alone: the connection
+    and the rest of the batch are not its business.
+    """
     try:
-        refused = way.send(row, build_email(row))
+        msg = build_email(row)
+    except Exception as exc:  # any fault in the row's own content
+        return _fail(row, owner, f"cannot build the message: {_describe(exc)}")
+    try:
+        refused = way.send(row, msg)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = {
             addr: [code, msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)]
@@ -274,6 +323,12 @@ def send_one(way, row: OutboxMessage, owner: str, at: datetime) -> str:
             return _retry(row, owner, at, _describe(exc))
         _finish(row, owner, status="failed", attempts=row.attempts + 1, last_error=_describe(exc))
         return "failed"
+    except smtplib.SMTPNotSupportedError as exc:  # e.g. a non-ASCII address and no SMTPUTF8: said before sending
+        return _fail(row, owner, f"the mail server cannot take this message: {_describe(exc)}")
+    except (smtplib.SMTPException, OSError):
+        raise  # the connection's trouble, not the message's: the batch decides
+    except Exception as exc:  # the message could not be serialised (an unencodable header, …)
+        return _fail(row, owner, f"cannot send the message: {_describe(exc)}")
     _finish(
         row,
         owner,
@@ -322,6 +377,10 @@ def _deliver_batch(way, rows, owner, at, counts) -> bool:
                 for rest in rows[index:]:
                     counts[_retry(rest, owner, at, error)] += 1
                 return True
+            except Exception as exc:  # a bug met while handling this row: it alone stops, the others go on
+                log.exception("delivering message %s failed", row.id)
+                db.session.rollback()
+                counts[_fail(row, owner, f"unexpected error: {_describe(exc)}")] += 1
         return False
     finally:
         way.close()

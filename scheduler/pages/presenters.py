@@ -12,7 +12,7 @@ from flask import current_app, url_for
 
 from .. import clock
 from ..enrolment.services import refund_deadline, refund_due
-from ..links import subscribe_links
+from ..links import join_url, subscribe_links
 from ..notifications.outbox import format_money
 from ..payments import gateway
 from ..validation import _zones
@@ -254,6 +254,20 @@ def refund_text(enrolment, amount: int) -> str:
     return f"You would get {back} back; the front desk returns money paid at the desk."
 
 
+_ATTENDED = {"present": "Attended", "late": "Attended (late)", "absent": "Missed", "excused": "Excused"}
+
+
+def _attendance(enrolment, zone: ZoneInfo) -> list[dict]:
+    """The person's own attendance, session by session (only what was recorded; nobody else's)."""
+    extras = getattr(enrolment, "extras", None) or {}
+    starts = {s.id: s.starts_at for s in enrolment.cohort.sessions}
+    return [
+        {"number": mark["number"], "when": moment(starts[mark["session_id"]], zone), "said": _ATTENDED[mark["status"]]}
+        for mark in extras.get("attendance", [])
+        if mark["status"] in _ATTENDED and mark["session_id"] in starts
+    ]
+
+
 def participant_page(enrolment, card: dict | None) -> dict:
     """What one person sees about their enrolment, by status."""
     at = clock.now()
@@ -291,8 +305,10 @@ def participant_page(enrolment, card: dict | None) -> dict:
         "withdraw_url": url_for("pages.withdraw", enrolment_id=enrolment.id),
         "payment": _payment(enrolment, card) if status == "pending_payment" else None,
     }
+    page["attendance"] = _attendance(enrolment, zone)
     if status == "confirmed":
-        page["join_url"] = cohort.meeting_url
+        # The personal link: it stops working if they leave, and follows a replaced meeting link.
+        page["join_url"] = join_url(enrolment) if cohort.meeting_url else None
         page["calendar"] = _calendar(enrolment)
     return page
 

@@ -3,11 +3,11 @@
 from marshmallow import Schema, fields, validate
 
 from ..auth import ROLES
-from ..validation import Instant, Name
+from ..validation import Instant, Name, PlainEmail
 
 
 class StaffCreate(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = PlainEmail(required=True)
     name = Name(required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES, error="Use one of: " + ", ".join(ROLES) + "."))
 

@@ -127,7 +127,7 @@ def test_enrol_with_javascript_pay_by_card_subscribe_and_withdraw_with_the_refun
     expect(page.get_by_role("heading", name="You are enrolled")).to_be_visible(timeout=30_000)
     assert _enrolment("robin@example.org").status == "confirmed"
 
-    expect(page.get_by_role("link", name="Join")).to_have_attribute("href", "https://video.example/j/123")
+    expect(page.get_by_role("link", name="Join")).to_have_attribute("href", re.compile(r"/join/[^/]+$"))
     expect(page.get_by_role("link", name="Apple Calendar")).to_have_attribute("href", re.compile(r"^webcal://"))
     expect(page.get_by_role("link", name="Google Calendar")).to_have_attribute(
         "href", re.compile(r"^https://calendar\.google\.com/")

@@ -57,7 +57,9 @@ def venv(tmp_path):
 def _make_env(database_url, instance, **extra) -> dict:
     unset = ("PUBLIC_BASE_URL", "MAIL_URL", "SECRET_KEY", "MAKEFLAGS", "MAKELEVEL")
     env = {k: v for k, v in os.environ.items() if k not in unset}
-    env.update(DATABASE_URL=database_url, SCHEDULER_INSTANCE_DIR=str(instance), **extra)
+    # A developer's machine: DATABASE_URL only points at the test database (production would
+    # refuse to start without SECRET_KEY and an https PUBLIC_BASE_URL).
+    env.update(DATABASE_URL=database_url, SCHEDULER_INSTANCE_DIR=str(instance), SCHEDULER_ENV="development", **extra)
     return env
 
 
@@ -88,6 +90,7 @@ def test_a_live_server_and_its_worker_write_nothing_under_the_repository_instanc
         assert status == 201, body
         env = server.environment()
         del env["SECRET_KEY"]  # a process without one keeps a generated key in its instance folder
+        env["SCHEDULER_ENV"] = "development"  # (production refuses to start without one)
         jobs = subprocess.run(
             [FLASK, "--app", "wsgi", "jobs", "run-once"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
         )

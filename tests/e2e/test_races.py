@@ -102,7 +102,14 @@ def test_a_withdrawal_racing_new_enrolments_never_oversells(app, database_url, m
 
 
 def _run_job_processes(database_url, count=3):
-    env = {**os.environ, "DATABASE_URL": database_url, "MAIL_URL": "", "STRIPE_SECRET_KEY": ""}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "races-test-key",
+        "PUBLIC_BASE_URL": "https://scheduler.test",
+        "MAIL_URL": "",
+        "STRIPE_SECRET_KEY": "",
+    }
     flask = str(Path(sys.executable).parent / "flask")
     procs = [
         subprocess.Popen(

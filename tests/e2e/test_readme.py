@@ -21,7 +21,12 @@ def _walkthrough() -> str:
 
 
 def test_readme_curl_walkthrough(database_url, app):
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "readme-test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "readme-test",
+        "PUBLIC_BASE_URL": "https://scheduler.test",
+    }
     flask = str(Path(sys.executable).parent / "flask")
     demo = subprocess.run(
         [flask, "--app", "wsgi", "demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60

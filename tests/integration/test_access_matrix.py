@@ -19,12 +19,21 @@ EXPECTED_WITHOUT_CREDENTIALS = {
     "meta.readyz": "readiness check",
     "meta.openapi": "the API's own description",
     "meta.docs": "the API reference page",
+    "meta.metrics": "its own bearer token (METRICS_TOKEN); 404 while that is unset",
     "cohorts.list_cohorts": "the public list of open cohorts (staff see more)",
     "cohorts.get_cohort": "a public cohort page (staff see more)",
     "enrolment.enrol": "the public enrolment form",
     "calendars.participant_feed": "the secret token in the URL is the credential",
     "calendars.cohort_feed": "the secret token in the URL is the credential",
+    "join.join": "a participant's personal join link: the secret token in the URL is the credential",
     "payments.stripe_webhook": "Stripe, verified by its signature",
+}
+
+
+# Staff routes whose roles the contract names outright (API.md), beyond "refuses the roles it does not admit".
+EXPECTED_ROLES = {
+    "privacy.export_participant": {"admin", "front_desk"},
+    "privacy.erase_participant": {"admin"},
 }
 
 
@@ -142,6 +151,15 @@ def test_every_protected_route_refuses_no_token_and_roles_it_does_not_admit(app,
             assert allowed.status_code not in (401, 403), (method, rule.rule, role, allowed.json)
         checked += 1
     assert checked >= 10
+
+
+def test_routes_admit_exactly_the_roles_the_contract_names(app):
+    declared = {
+        rule.endpoint: set(view.endpoint_spec.access.roles)
+        for rule, _, view in _routes(app)
+        if rule.endpoint in EXPECTED_ROLES and view.endpoint_spec.access.kind == "staff"
+    }
+    assert declared == EXPECTED_ROLES
 
 
 @pytest.mark.parametrize("endpoint", ["cohorts.list_cohorts", "meta.healthz"])

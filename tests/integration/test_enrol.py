@@ -46,7 +46,9 @@ def test_manage_token_shows_only_in_the_create_response_and_only_for_its_enrolme
     got = client.get(f"/api/v1/enrolments/{mine['id']}", headers=bearer(mine["manage_token"]))
     assert got.status_code == 200
     assert "manage_token" not in got.json
-    assert got.json["meeting_url"] == "https://video.example/j/123"
+    # The participant gets their personal join link, never the cohort's raw meeting link.
+    assert "meeting_url" not in got.json
+    assert got.json["join_url"].startswith("https://scheduler.test/join/join_")
     assert got.json["calendar_url"].startswith("https://") and got.json["webcal_url"].startswith("webcal://")
     assert len(got.json["sessions"]) == 12
     assert client.get(f"/api/v1/enrolments/{other['id']}", headers=bearer(mine["manage_token"])).status_code == 404
@@ -62,7 +64,7 @@ def test_no_meeting_link_until_confirmed(client, make_cohort):
     held = enrol(client, cohort.id, "a@example.org").json
     got = client.get(f"/api/v1/enrolments/{held['id']}?token={held['manage_token']}").json
     assert got["status"] == "pending_payment"
-    assert not {"meeting_url", "calendar_url", "webcal_url"} & set(got)
+    assert not {"meeting_url", "join_url", "calendar_url", "webcal_url"} & set(got)
 
 
 def test_idempotency_key_replays_the_first_response(client, make_cohort):

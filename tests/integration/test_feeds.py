@@ -24,7 +24,7 @@ from scheduler.calendars import services as calendars
 from scheduler.cohorts.models import Cohort
 from scheduler.enrolment.models import Enrolment, Participant
 from scheduler.extensions import db
-from scheduler.links import enrolment_feed_urls, subscribe_links
+from scheduler.links import enrolment_feed_urls, join_url, subscribe_links
 
 NY = ZoneInfo("America/New_York")
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
@@ -255,11 +255,15 @@ def test_the_feed_shows_the_link_and_the_neutral_title_and_nothing_personal(clie
     cal = Calendar.from_ical(raw)
     events = cal.walk("VEVENT")
     assert len(events) == 12
+    with client.application.test_request_context():
+        personal = join_url(mine)
     for vevent in events:
         assert vevent["SUMMARY"] == "Group session"
-        assert vevent["LOCATION"] == vevent["URL"] == "https://video.example/j/123"
-        assert "https://video.example/j/123" in vevent["DESCRIPTION"]
+        # The person's own join link, never the cohort's raw meeting link (it outlives a withdrawal).
+        assert vevent["LOCATION"] == vevent["URL"] == personal
+        assert personal in vevent["DESCRIPTION"]
     for secret in (
+        "video.example/j/123",
         "Sam",
         "Rivera",
         "Alex",
@@ -314,7 +318,7 @@ def test_enrolling_with_someone_elses_email_reaches_none_of_their_groups(client,
     as_attacker = {"Authorization": f"Bearer {mine.get_json()['manage_token']}"}
     seen = client.get(f"/api/v1/enrolments/{mine.get_json()['id']}", headers=as_attacker).get_json()
     feed = client.get(seen["calendar_url"].removeprefix("https://scheduler.test")).data
-    assert b"video.example/j/victim" not in feed and b"video.example/j/free" in feed
+    assert b"video.example" not in feed and seen["join_url"].encode() in feed.replace(b"\r\n ", b"")
     rotated = client.post(f"/api/v1/enrolments/{mine.get_json()['id']}/calendar/rotate", headers=as_attacker)
     assert rotated.status_code == 200
     victim_view = client.get(
@@ -322,7 +326,9 @@ def test_enrolling_with_someone_elses_email_reaches_none_of_their_groups(client,
         headers={"Authorization": f"Bearer {victim.get_json()['manage_token']}"},
     ).get_json()
     victim_feed = client.get(victim_view["calendar_url"].removeprefix("https://scheduler.test"))
-    assert victim_feed.status_code == 200 and b"video.example/j/victim" in victim_feed.data
+    assert victim_feed.status_code == 200
+    assert victim_view["join_url"].encode() in victim_feed.data.replace(b"\r\n ", b"")
+    assert victim_view["join_url"] != seen["join_url"]
     assert victim_view["calendar_url"] != rotated.get_json()["calendar_url"]
 
 

@@ -130,11 +130,18 @@ def test_without_mail_url_messages_become_eml_files(app, make_cohort, make_enrol
     [path] = (tmp_path / "mail").glob("*.eml")
     msg = message_from_bytes(path.read_bytes(), policy=policy.default)
     assert msg["To"] == enrolment.email and msg["Message-ID"] == rows()[0].message_id
-    assert "video.example/j/123" in msg.get_body(("plain",)).get_content()
+    assert f"https://scheduler.test/join/{enrolment.join_token}" in msg.get_body(("plain",)).get_content()
 
 
 def _worker(database_url, mail_url):
-    env = {**os.environ, "DATABASE_URL": database_url, "MAIL_URL": mail_url, "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "worker-test-key",
+        "PUBLIC_BASE_URL": "https://scheduler.test",
+        "MAIL_URL": mail_url,
+        "PYTHONUNBUFFERED": "1",
+    }
     return subprocess.Popen(
         [FLASK, "--app", "wsgi", "worker", "--interval", "0.2"],
         cwd=ROOT,

@@ -1,4 +1,5 @@
-"""Schemathesis over /openapi.json, in-process: no server errors, no response that breaks its own schema.
+"""Schemathesis over /openapi.json, in-process: no server errors, no response that breaks its own schema,
+and no request that the document calls valid refused as malformed.
 
 Runs on SQLite to keep the suite quick; every endpoint's PostgreSQL behaviour is
 covered by the other integration tests. Requests carry an admin token so the
@@ -13,12 +14,15 @@ import pytest
 import schemathesis
 from flask_migrate import upgrade
 from hypothesis import HealthCheck, settings
+from marshmallow import ValidationError
 from schemathesis.checks import not_a_server_error
+from schemathesis.core import NOT_SET
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from scheduler import create_app
 from scheduler.config import for_tests
 from scheduler.extensions import db
+from scheduler.openapi import _path
 
 pytestmark = pytest.mark.slow
 
@@ -53,10 +57,46 @@ APP = _fuzzed_app()
 schema = schemathesis.openapi.from_wsgi("/openapi.json", APP)
 
 
+# (path as documented, METHOD) -> the view's declaration: its body and query schemas.
+DECLARED = {
+    (_path(rule.rule), method): APP.view_functions[rule.endpoint].endpoint_spec
+    for rule in APP.url_map.iter_rules()
+    if hasattr(APP.view_functions[rule.endpoint], "endpoint_spec")
+    for method in rule.methods
+}
+
+
+@schemathesis.check
+def valid_by_the_document_is_valid_by_the_server(ctx, response, case):
+    """A request generated as valid from /openapi.json is never refused as malformed.
+
+    400 is never right for it; 422 is right only for a business rule that no schema can
+    state (a skip date off the weekly pattern, an unknown facilitator), which the
+    endpoint's own marshmallow schema then accepts: the document and the server agree.
+    """
+    if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code not in (400, 422):
+        return None
+    declared = DECLARED[(case.operation.path, case.operation.method.upper())]
+    if declared.access.kind == "webhook":
+        return None  # no generator can sign a Stripe event
+    if response.status_code == 400:
+        raise AssertionError(f"a request the document calls valid was refused as malformed: {response.text}")
+    refused = {}
+    for loader, data in ((declared.body, case.body), (declared.query, case.query)):
+        if loader is not None and data not in (None, NOT_SET):
+            try:
+                loader().load({k: v for k, v in data.items() if k != "token"})
+            except ValidationError as error:
+                refused.update(error.messages)
+    if refused:
+        raise AssertionError(f"the document accepts what the server's schema refuses: {refused}")
+    return None
+
+
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_own_description(case):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {APP.config['FUZZ_TOKEN']}"},
-        checks=[not_a_server_error, response_schema_conformance],
+        checks=[not_a_server_error, response_schema_conformance, valid_by_the_document_is_valid_by_the_server],
     )

@@ -60,7 +60,8 @@ def test_confirmation_has_schedule_in_participants_zone_links_and_the_feeds_ics(
     assert "Europe/London" in text
     for part in (text, html_part):
         found = links(part)
-        assert "https://video.example/j/123" in found
+        assert f"https://scheduler.test/join/{enrolment.join_token}" in found
+        assert not any("video.example" in u for u in found)
         assert any(u.startswith("webcal://scheduler.test/calendar/") for u in found)
         assert any(u.startswith("https://scheduler.test/calendar/") for u in found)
         assert f"https://scheduler.test/me/{enrolment.id}?token={enrolment.manage_token}" in found

@@ -250,10 +250,11 @@ def test_a_confirmed_page_has_the_link_the_calendars_and_the_refund_a_withdrawal
     _open_link(client, person)
     html = _page(client, person["id"])
     assert "You are enrolled" in html
-    assert (
-        '<a class="button button--primary" href="https://video.example/j/123" rel="noopener noreferrer">Join</a>'
-        in html
+    # The personal join link, never the raw meeting link (issue 12).
+    assert re.search(
+        r'<a class="button button--primary" href="https://scheduler\.test/join/[^"]+" [^>]*>Join</a>', html
     )
+    assert "video.example" not in html
     assert re.search(r'href="webcal://scheduler\.test/calendar/cal_[^"]+\.ics">Apple Calendar</a>', html)
     assert re.search(r'href="https://calendar\.google\.com/calendar/r\?cid=[^"]+"[^>]*>Google Calendar</a>', html)
     assert re.search(r'href="https://outlook\.live\.com/calendar/0/addfromweb\?[^"]+"[^>]*>Outlook</a>', html)
@@ -412,3 +413,26 @@ def test_nul_characters_in_a_form_or_an_address_are_refused_as_mistakes(client, 
     assert _count(Enrolment) == 0
     for path in ("/cohorts/coh\x00x", "/me/enr\x00x?token=mng_x"):
         assert client.get(path).status_code == 404
+
+
+def test_the_participant_page_shows_their_own_attendance_and_nobody_elses(client, make_cohort, auth):
+    """Issue 12: a participant sees their own attendance on their page."""
+    cohort = make_cohort(price_amount=0)
+    sam, robin = _api_enrol(client, cohort.id, "sam@example.org"), _api_enrol(client, cohort.id, "robin@example.org")
+    first = cohort.sessions[0]
+    with time_machine.travel(first.ends_at, tick=False):
+        marked = client.put(
+            f"/api/v1/sessions/{first.id}/attendance",
+            headers=auth("front_desk"),
+            json={
+                "records": [
+                    {"enrolment_id": sam["id"], "status": "present"},
+                    {"enrolment_id": robin["id"], "status": "absent"},
+                ]
+            },
+        )
+        assert marked.status_code == 200, marked.json
+        _open_link(client, sam)
+        html = _page(client, sam["id"])
+    assert "Your attendance" in html and "Session 1" in html and "Attended" in html
+    assert "Missed" not in html and "Robin" not in html

@@ -40,12 +40,14 @@ def test_reminder_job_run_twice_sends_nothing_the_second_time(app, make_cohort, 
 
     received = smtp_server.messages
     assert sorted(m.rcpt_tos[0] for m in received) == sorted(p.email for p in people)
+    join_links = {p.email: f"https://scheduler.test/join/{p.join_token}" for p in people}
     for message in received:
         msg = message.message
         assert msg["Subject"].startswith("Reminder: ") and msg["Subject"].endswith("· Group session · Test Clinic")
         text = msg.get_body(("plain",)).get_content()
         assert "3:00 PM PDT" in text  # 18:00 New York in the participant's own zone
-        assert "https://video.example/j/123" in links(text)
+        # Each person's own join link; the cohort's raw meeting link never goes to a participant.
+        assert join_links[message.rcpt_tos[0]] in links(text) and "video.example" not in text
         assert links(text) == links(msg.get_body(("html",)).get_content())
 
 

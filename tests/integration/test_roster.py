@@ -8,8 +8,8 @@ from scheduler.enrolment.models import Enrolment
 from scheduler.extensions import db
 
 
-def enrol(client, cohort_id, email, name="Sam Rivera"):
-    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": name, "email": email})
+def enrol(client, cohort_id, email, name="Sam Rivera", **extra):
+    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": name, "email": email, **extra})
     assert response.status_code == 201, response.json
     return response.json
 
@@ -168,3 +168,42 @@ def test_confirmed_people_show_no_stale_hold_or_offer_deadline(client, make_coho
     assert [(r["status"], r["hold_expires_at"], r["offer_expires_at"]) for r in roster] == [
         ("confirmed", None, None)
     ] * 2
+
+
+FORMULAS = [
+    "-2+3+cmd|' /C calc'!A0",
+    '+1+HYPERLINK("https://evil.example/","Click")',
+    "=1+1",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "%2B1",
+    "|cmd",
+]
+
+
+def test_roster_csv_defuses_every_formula_and_leaves_empty_cells_empty(client, make_cohort, auth):
+    """Issue 14, 5: a sign followed by a digit slipped through; empty cells came out as '."""
+    import csv as stdlib_csv
+    import io
+
+    cohort = make_cohort(capacity=20, price_amount=0)
+    for n, name in enumerate(FORMULAS):
+        enrol(client, cohort.id, f"f{n}@example.org", name=name)
+    with_plus = enrol(client, cohort.id, "phone1@example.org", name="Phone Plus", phone="+1 555 0100")
+    without_plus = enrol(client, cohort.id, "phone2@example.org", name="Phone Plain", phone="555 0100")
+    assert with_plus["status"] == without_plus["status"] == "confirmed"
+
+    response = client.get(f"/api/v1/cohorts/{cohort.id}/roster.csv", headers=auth("front_desk"))
+    assert response.mimetype == "text/csv"
+    header, *rows = list(stdlib_csv.reader(io.StringIO(response.get_data(as_text=True))))
+    names = [row[header.index("name")] for row in rows]
+    for formula in FORMULAS:
+        # defusedcsv prefixes ' and escapes | (so no DDE command runs either).
+        assert "'" + formula.replace("|", "\\|") in names, (formula, names)
+    by_name = {row[header.index("name")]: dict(zip(header, row, strict=True)) for row in rows}
+    # A phone with a leading + is escaped too (defusedcsv has no exception for it): still readable.
+    assert by_name["Phone Plus"]["phone"] == "'+1 555 0100"
+    assert by_name["Phone Plain"]["phone"] == "555 0100"
+    # Empty stays empty: no phone, no payment method.
+    plain = by_name["'=1+1"]
+    assert plain["phone"] == "" and plain["payment_method"] == "" and plain["hold_expires_at"] == ""
+    assert plain["amount_paid"] == "0"

@@ -78,3 +78,91 @@ def test_a_malformed_port_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("PORT", "eighty")
     with pytest.raises(ValueError, match="PORT must be a whole number"):
         config.from_environment()
+
+
+def test_retention_days_keeps_everything_unless_set(monkeypatch):
+    import pytest
+
+    monkeypatch.delenv("RETENTION_DAYS", raising=False)
+    assert config.from_environment()["RETENTION_DAYS"] == 0
+    monkeypatch.setenv("RETENTION_DAYS", "365")
+    assert config.from_environment()["RETENTION_DAYS"] == 365
+    monkeypatch.setenv("RETENTION_DAYS", "-1")
+    with pytest.raises(ValueError, match="RETENTION_DAYS must be 0"):
+        config.from_environment()
+
+
+# ---- startup checks in production (issue 14) ------------------------------------------------------
+
+PRODUCTION_ENV = ("SCHEDULER_ENV", "FLASK_ENV", "DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "LOG_FORMAT", "PORT")
+
+
+def _clean(monkeypatch, tmp_path):
+    for name in PRODUCTION_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SCHEDULER_INSTANCE_DIR", str(tmp_path / "instance"))
+
+
+def _refusal(monkeypatch) -> str:
+    import pytest
+
+    from scheduler import create_app
+
+    with pytest.raises(config.ConfigError) as refused:
+        create_app()
+    return str(refused.value)
+
+
+def test_make_run_needs_nothing_set(monkeypatch, tmp_path):
+    """`make run`: SQLite, no DATABASE_URL, no SECRET_KEY, http on loopback: starts."""
+    from scheduler import create_app
+
+    _clean(monkeypatch, tmp_path)
+    app = create_app()
+    assert app.config["PRODUCTION"] is False and app.config["LOG_FORMAT"] == "text"
+
+
+def test_production_refuses_a_missing_secret_key_and_says_what_to_set(monkeypatch, tmp_path):
+    _clean(monkeypatch, tmp_path)
+    monkeypatch.setenv("SCHEDULER_ENV", "production")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://groups.example.org")
+    message = _refusal(monkeypatch)
+    assert "SECRET_KEY must be set" in message and "secrets.token_urlsafe" in message
+    assert "PUBLIC_BASE_URL" not in message
+
+
+def test_production_refuses_a_known_secret_key(monkeypatch, tmp_path):
+    _clean(monkeypatch, tmp_path)
+    monkeypatch.setenv("FLASK_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "change-me")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://groups.example.org")
+    assert "SECRET_KEY must be set" in _refusal(monkeypatch)
+
+
+def test_a_database_url_means_production_and_http_is_refused(monkeypatch, tmp_path):
+    _clean(monkeypatch, tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv("SECRET_KEY", "a-long-random-production-key")
+    message = _refusal(monkeypatch)
+    assert "PUBLIC_BASE_URL must be the service's https:// address" in message
+    assert "'http://localhost:5000'" in message and "SCHEDULER_ENV=development" in message
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://groups.example.org")
+    from scheduler import create_app
+
+    app = create_app()
+    assert app.config["PRODUCTION"] and app.config["LOG_FORMAT"] == "json"
+
+
+def test_scheduler_env_development_allows_a_local_database_url(monkeypatch, tmp_path):
+    from scheduler import create_app
+
+    _clean(monkeypatch, tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    monkeypatch.setenv("SCHEDULER_ENV", "development")
+    assert create_app().config["PRODUCTION"] is False
+
+
+def test_a_clinic_name_with_a_line_break_is_refused_anywhere(monkeypatch, tmp_path):
+    _clean(monkeypatch, tmp_path)
+    monkeypatch.setenv("CLINIC_NAME", "Clinic\nBcc: everyone@example.org")
+    assert "CLINIC_NAME must be one line" in _refusal(monkeypatch)

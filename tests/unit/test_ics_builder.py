@@ -154,3 +154,10 @@ def test_same_bytes_in_every_process_whatever_the_hash_seed():
         for seed in ("1", "2", "3")
     }
     assert len(digests) == 1
+
+
+def test_a_title_with_a_line_break_from_an_old_row_still_builds_a_feed():
+    """Input refuses line breaks now, but a title stored before that must not break a feed (500)."""
+    event = weekly(1)[0]
+    raw = build_feed([replace(event, summary="Group\nsession\u2028today")], name="Old\r\nname")
+    assert b"SUMMARY:Group session today" in raw and b"NAME:Old name" in raw

@@ -1,0 +1,1 @@
+"""Attendance: personal join links, records per session, the missed-sessions rule, completion."""

@@ -1,0 +1,23 @@
+"""How attendance plugs into the domains below it (imported once by create_app)."""
+
+from ..cohorts.events import SessionChanged
+from ..enrolment import events as enrolment_events
+from ..enrolment.services import describe_with
+from ..events import subscribe
+from . import services
+
+# Every enrolment view and roster row carries the person's attendance (enrolment/schemas.py).
+describe_with(services.describe_enrolments)
+
+
+@subscribe(enrolment_events.Transferred)
+def _end_the_join_link_left_behind(event: enrolment_events.Transferred) -> None:
+    """The join link of the cohort left answers 410 from now on (the transfer email has the new one)."""
+    if event.previous_join_token:
+        services.end_join_link(event.enrolment, event.from_cohort.id, event.previous_join_token, "transferred")
+
+
+@subscribe(SessionChanged)
+def _apply_the_rule_again(event: SessionChanged) -> None:
+    """A cancelled (or restored, or moved) session changes runs of misses: apply the rule again."""
+    services.reevaluate_cohort(event.session.cohort_id)

@@ -1,0 +1,24 @@
+"""HTTP views for a participant's data: export (admin, front desk) and erasure (admin)."""
+
+from flask import Blueprint
+
+from ..auth import ADMIN, DESK, current_staff, staff
+from ..http import endpoint
+from . import services
+from .schemas import EraseIn, ErasureOut, ExportQuery, ParticipantExportOut
+
+bp = Blueprint("privacy", __name__, url_prefix="/api/v1/participants")
+
+
+@bp.get("/export")
+@endpoint(staff(*DESK), query=ExportQuery, response=ParticipantExportOut)
+def export_participant(query):
+    """Everything held about the person with this email: enrolments, payments, refunds, messages, audit."""
+    return services.export_participant(query["email"])
+
+
+@bp.post("/erase")
+@endpoint(staff(ADMIN), body=EraseIn, response=ErasureOut)
+def erase_participant(data):
+    """Withdraw the person's active enrolments (policy refund), then erase their identity, messages and links."""
+    return services.erase_participant(data["email"], current_staff())

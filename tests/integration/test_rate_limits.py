@@ -1,0 +1,72 @@
+"""Rate limits per client address: behind a trusted proxy, on enrolment and on feed rotation."""
+
+import secrets
+
+import pytest
+
+from scheduler import create_app
+from scheduler.config import for_tests
+
+
+@pytest.fixture
+def limited(database_url):
+    """limited(**settings) -> a test client of an app with rate limits on (fresh counters)."""
+    made = []
+
+    def make(**overrides):
+        settings = {
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_KEY_PREFIX": "t-" + secrets.token_hex(6),
+            "ENROL_RATE_LIMIT": "2 per minute",
+            "ROTATE_RATE_LIMIT": "2 per hour",
+            **overrides,
+        }
+        limited_app = create_app(for_tests(database_url, **settings))
+        made.append(limited_app)
+        return limited_app.test_client()
+
+    yield make
+
+
+def _enrol(client, cohort, n, forwarded_for=None):
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    return client.post(
+        f"/api/v1/cohorts/{cohort.id}/enrolments",
+        json={"name": f"Person {n}", "email": f"p{n}-{secrets.token_hex(3)}@example.org"},
+        headers=headers,
+    ).status_code
+
+
+def test_without_trusted_proxies_x_forwarded_for_is_ignored(app, limited, make_cohort):
+    client = limited()
+    cohort = make_cohort(capacity=50, price_amount=0)
+    statuses = [_enrol(client, cohort, n, forwarded_for=f"198.51.100.{n}") for n in range(3)]
+    assert statuses == [201, 201, 429]  # a client cannot pick a new address per request
+
+
+def test_behind_one_trusted_proxy_each_client_has_its_own_count(app, limited, make_cohort):
+    client = limited(TRUSTED_PROXIES=1)
+    cohort = make_cohort(capacity=50, price_amount=0)
+    first = [_enrol(client, cohort, n, forwarded_for="198.51.100.1") for n in range(3)]
+    second = [_enrol(client, cohort, 10 + n, forwarded_for="198.51.100.2") for n in range(2)]
+    assert first == [201, 201, 429] and second == [201, 201]
+    # A client that writes its own X-Forwarded-For gets the proxy's entry appended: still the same client.
+    spoofed = _enrol(client, cohort, 20, forwarded_for="192.0.2.77, 198.51.100.1")
+    assert spoofed == 429
+
+
+def test_rotating_feeds_is_limited_per_client(app, limited, make_cohort, auth):
+    client = limited()
+    desk = auth("front_desk")  # written before the other app's requests: SQLite's one writer at a time
+    cohort = make_cohort(capacity=5, price_amount=0)
+    enrolment = client.post(
+        f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam", "email": "sam@example.org"}
+    ).json
+    participant = {"Authorization": f"Bearer {enrolment['manage_token']}"}
+    path = f"/api/v1/enrolments/{enrolment['id']}/calendar/rotate"
+    assert [client.post(path, headers=participant).status_code for _ in range(3)] == [200, 200, 429]
+    refused = client.post(path, headers=participant)
+    assert refused.mimetype == "application/problem+json" and int(refused.headers["Retry-After"]) > 0
+
+    cohort_path = f"/api/v1/cohorts/{cohort.id}/calendar/rotate"
+    assert [client.post(cohort_path, headers=desk).status_code for _ in range(3)] == [200, 200, 429]
