@@ -33,7 +33,7 @@ run: install
 	@$(BIN)/python scripts/port_free.py $(HOST) $(PORT)
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi demo
-	@echo "Serving on http://$(HOST):$(PORT)/ (API reference: http://$(HOST):$(PORT)/docs); Ctrl-C stops it."
+	@echo "Serving on http://$(HOST):$(PORT)/ (staff console: http://$(HOST):$(PORT)/desk/, API reference: http://$(HOST):$(PORT)/docs); Ctrl-C stops it."
 	@# The worker delivers mail (no MAIL_URL: .eml files under instance/mail/), expires holds, sends reminders.
 	$(BIN)/flask --app wsgi worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
 	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d); \

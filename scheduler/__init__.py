@@ -80,10 +80,11 @@ def create_app(config: dict | None = None) -> Flask:
     # Templates (pages) show amounts as {{ amount|money(currency) }}: $360.00 in the clinic's locale.
     app.jinja_env.filters["money"] = format_money
 
-    from . import pages, security
+    from . import desk, pages, security
 
     security.init_app(app)
     pages.init_app(app)
+    desk.init_app(app)
 
     from .demo import demo_command
     from .jobs import jobs_cli, worker_command

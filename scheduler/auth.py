@@ -16,7 +16,7 @@ from sqlalchemy import select
 from .database import hash_token
 from .errors import Forbidden, NotFound, Unauthorized
 from .extensions import db
-from .staff.models import DESK, ROLES, Role, Staff
+from .staff.models import DESK, ROLES, ApiToken, Role, Staff
 
 ADMIN, FRONT_DESK, FACILITATOR = Role.ADMIN, Role.FRONT_DESK, Role.FACILITATOR
 __all__ = [
@@ -124,7 +124,14 @@ def _participant_enrolment(view_args: dict) -> str | None:
 def _staff_for(token: str):
     digest = hash_token(token)
     member = db.session.scalar(select(Staff).where(Staff.token_hash == digest, Staff.revoked_at.is_(None)))
-    if member is None or not hmac.compare_digest(member.token_hash, digest):
+    if member is None:
+        # A further token the member made in the console (until they revoke it, or the account is).
+        return db.session.scalar(
+            select(Staff)
+            .join(ApiToken, ApiToken.staff_id == Staff.id)
+            .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), Staff.revoked_at.is_(None))
+        )
+    if not hmac.compare_digest(member.token_hash, digest):
         return None
     return member
 

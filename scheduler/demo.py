@@ -1,4 +1,4 @@
-"""`flask --app wsgi demo`: a demo program, an open cohort, and a token for the demo admin."""
+"""`flask --app wsgi demo`: a demo program, an open cohort, a token and a console sign-in link for the demo admin."""
 
 from datetime import time, timedelta
 
@@ -55,7 +55,7 @@ def _demo_admin() -> tuple[Staff, str]:
 
 @click.command("demo")
 def demo_command():
-    """Seed a demo program and an open cohort (once), and print a fresh token for the demo admin."""
+    """Seed a demo program and an open cohort (once); print a fresh token and a sign-in link for the demo admin."""
     program = db.session.scalar(select(Program).where(Program.name == "Demo skills group"))
     if program is None:
         program = cohorts.create_program(
@@ -106,3 +106,7 @@ def demo_command():
         f"(first session {cohort.sessions[0].starts_at:%Y-%m-%d %H:%M} UTC)."
     )
     click.echo(f"Admin token (shown once): {token}")
+    click.echo(
+        f"Staff console: sign in as the demo admin with this link (works once, for "
+        f"{staff.SIGN_IN_LINK_MINUTES} minutes): {staff.issue_sign_in_link(admin.email)}"
+    )

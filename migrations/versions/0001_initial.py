@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 05:10:04.835594
+Create Date: 2026-11-22 05:18:55.638446
 
 """
 from alembic import op
@@ -111,6 +111,63 @@ def upgrade():
     )
     with op.batch_alter_table('cohorts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cohorts_program_id'), ['program_id'], unique=False)
+
+    op.create_table('staff_api_tokens',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('staff_id', sa.String(length=40), nullable=False),
+    sa.Column('label', sa.String(length=100), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('hint', sa.String(length=8), nullable=False),
+    sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_staff_api_tokens_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_api_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_staff_api_tokens_token_hash'))
+    )
+    with op.batch_alter_table('staff_api_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_api_tokens_staff_id'), ['staff_id'], unique=False)
+
+    op.create_table('staff_audit_entries',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('staff_id', sa.String(length=40), nullable=True),
+    sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('target', sa.String(length=80), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=True),
+    sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_staff_audit_entries_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_audit_entries'))
+    )
+    with op.batch_alter_table('staff_audit_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_audit_entries_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_staff_audit_entries_staff_id'), ['staff_id'], unique=False)
+
+    op.create_table('staff_console_sessions',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('staff_id', sa.String(length=40), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('last_seen_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('ended_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_staff_console_sessions_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_console_sessions')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_staff_console_sessions_token_hash'))
+    )
+    with op.batch_alter_table('staff_console_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_console_sessions_staff_id'), ['staff_id'], unique=False)
+
+    op.create_table('staff_sign_in_links',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('staff_id', sa.String(length=40), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('used_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_staff_sign_in_links_staff_id_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_sign_in_links')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_staff_sign_in_links_token_hash'))
+    )
+    with op.batch_alter_table('staff_sign_in_links', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_sign_in_links_staff_id'), ['staff_id'], unique=False)
 
     op.create_table('cohort_facilitators',
     sa.Column('cohort_id', sa.String(length=40), nullable=False),
@@ -449,6 +506,23 @@ def downgrade():
 
     op.drop_table('discount_codes')
     op.drop_table('cohort_facilitators')
+    with op.batch_alter_table('staff_sign_in_links', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_sign_in_links_staff_id'))
+
+    op.drop_table('staff_sign_in_links')
+    with op.batch_alter_table('staff_console_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_console_sessions_staff_id'))
+
+    op.drop_table('staff_console_sessions')
+    with op.batch_alter_table('staff_audit_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_audit_entries_staff_id'))
+        batch_op.drop_index(batch_op.f('ix_staff_audit_entries_created_at'))
+
+    op.drop_table('staff_audit_entries')
+    with op.batch_alter_table('staff_api_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_api_tokens_staff_id'))
+
+    op.drop_table('staff_api_tokens')
     with op.batch_alter_table('cohorts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cohorts_program_id'))
 

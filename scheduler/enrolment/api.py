@@ -134,11 +134,17 @@ def _leading_control_as_text(value):
 @endpoint(staff(*DESK, FACILITATOR))
 def roster_csv(cohort_id):
     """The roster as CSV."""
-    rows = _roster_schema()(many=True).dump(services.roster(cohort_id, current_staff()))
+    return roster_csv_response(cohort_id, current_staff())
+
+
+def roster_csv_response(cohort_id: str, member) -> Response:
+    """The roster as a CSV download for this staff member (the staff console's export too)."""
+    schema = RosterFacilitatorOut if member.role == FACILITATOR else RosterOut
+    rows = schema(many=True).dump(services.roster(cohort_id, member))
     # Attendance spreads over one column per session ("session_3": "absent").
     attendance = [row.pop("attendance", None) or [] for row in rows]
     numbers = sorted({mark["number"] for marks in attendance for mark in marks})
-    columns = [c for c in _roster_schema()().fields if c != "attendance"] + [f"session_{n}" for n in numbers]
+    columns = [c for c in schema().fields if c != "attendance"] + [f"session_{n}" for n in numbers]
     out = io.StringIO()
     # defusedcsv: a cell that a spreadsheet would run as a formula (=, +, -, @, |, %) gets a
     # leading ' (shown as text); numbers and empty cells stay as they are.

@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from ..auth import DESK, staff
+from ..auth import DESK, current_staff, staff
 from ..http import PageQuery, endpoint
 from . import services
 from .schemas import MessageOut
@@ -21,4 +21,4 @@ def list_messages(enrolment_id, query):
 @endpoint(staff(*DESK), response=MessageOut, status=201)
 def resend_message(enrolment_id, message_id):
     """Send a message again (a new copy, queued now)."""
-    return services.resend_message(enrolment_id, message_id)
+    return services.resend_message(enrolment_id, message_id, current_staff())

@@ -21,9 +21,10 @@ from ..links import public_url, subscribe_links
 from ..payments.accounts import receipt_path
 from ..payments.discounts import describe as describe_discount
 from ..payments.receipts import method_label
+from ..staff.events import SignInLinkIssued
 from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
-from .outbox import format_money, format_when, local_zone, manage_url, queue, render
+from .outbox import format_money, format_when, local_zone, manage_url, queue, queue_to_staff, render
 
 
 def _money_lines(enrolment) -> dict:
@@ -254,6 +255,12 @@ def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
     key = f"already_enrolled:{enrolment.id}:{clock.now():%Y%m%d%H}"
     if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is None:
         queue(enrolment, K.ALREADY_ENROLLED, dedupe_key=key, standing=_STANDING[enrolment.status])
+
+
+@subscribe(SignInLinkIssued)
+def sign_in_link(event: SignInLinkIssued) -> None:
+    """A staff member asked for a one-time link to the console: it goes to them alone."""
+    queue_to_staff(event.member, K.SIGN_IN_LINK, sign_in_url=event.url, minutes=event.minutes)
 
 
 def _ics(enrolment) -> list:

@@ -173,6 +173,7 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
 # Subjects of messages to staff: no participant name, no program name (lock screens again).
 STAFF_SUBJECTS = {
     "attendance_flag": "Attendance follow-up needed",
+    "sign_in_link": "Your sign-in link",
 }
 
 

@@ -218,6 +218,8 @@ def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[Outbo
         reason = _stale_reason(row)
         if reason:
             row.status, row.last_error, row.lease_owner = OutboxStatus.SKIPPED, reason, None
+            for column, value in _scrubbed(row).items():
+                setattr(row, column, value)
             continue
         row.status, row.lease_owner, row.lease_expires_at = OutboxStatus.SENDING, owner, at + lease
         claimed.append(row)
@@ -225,6 +227,16 @@ def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[Outbo
     for row in claimed:  # detached with its loaded values, so sending needs no further reads
         db.session.expunge(row)
     return claimed
+
+
+# Messages carrying a one-time secret: sent only while it works, and their body is not
+# kept once sent (only a hash of the secret is stored anywhere else).
+SIGN_IN_LINK_VALID = timedelta(minutes=15)
+SCRUBBED = "(Removed after sending: this message held a one-time sign-in link.)"
+
+
+def _scrubbed(row: OutboxMessage) -> dict:
+    return {"body_text": SCRUBBED, "body_html": SCRUBBED} if row.kind == MessageKind.SIGN_IN_LINK else {}
 
 
 # Kinds that carry the meeting link or the calendar feed: they go only to a person whose
@@ -237,6 +249,8 @@ CARRIES_LINK = frozenset(
 
 def _stale_reason(row: OutboxMessage) -> str | None:
     """Why a message is no longer true or no longer this person's to receive; None to send it."""
+    if row.kind == MessageKind.SIGN_IN_LINK and row.created_at + SIGN_IN_LINK_VALID <= clock.now():
+        return "not sent: the sign-in link expired before it could go out"
     if row.kind not in CARRIES_LINK:
         return None
     session = db.session.get(Session, row.session_id) if row.session_id else None
@@ -256,6 +270,8 @@ def _stale_reason(row: OutboxMessage) -> str | None:
 def _finish(row: OutboxMessage, owner: str, **values) -> None:
     # Only the lease holder may record an outcome: if this worker stalled past its
     # lease and another took the row over, the other's outcome stands.
+    if values.get("status") in ("sent", "failed"):
+        values.update(_scrubbed(row))
     with write_transaction():
         db.session.execute(
             update(OutboxMessage)

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from .. import clock
 from ..database import Page, new_id, paginate, write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
+from ..enrolment.services import record
 from ..errors import Conflict, NotFound
 from ..extensions import db
 from .models import OutboxMessage, OutboxStatus
@@ -30,10 +31,12 @@ def list_messages(enrolment_id: str, page: int, page_size: int) -> Page:
     return paginate(stmt, page, page_size)
 
 
-def resend_message(enrolment_id: str, message_id: str) -> OutboxMessage:
-    """Queue a copy of a message (same content, a new Message-ID) to the same person."""
+def resend_message(enrolment_id: str, message_id: str, staff=None) -> OutboxMessage:
+    """Queue a copy of a message (same content, a new Message-ID) to the same person (audited)."""
     with write_transaction():
-        return _resend(enrolment_id, message_id)
+        copy = _resend(enrolment_id, message_id)
+        record(_enrolment(enrolment_id), staff, "message_resent", None, message=copy.kind, message_id=copy.id)
+        return copy
 
 
 def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:

@@ -60,8 +60,10 @@ def error_page(status: int, title: str, detail: str, headers: dict) -> Response 
     participant = request.path.startswith("/me/") and status in (403, 404)
     if participant:
         heading, text = _PARTICIPANT
+    # The staff console's own frame (its navigation, a way back to Today) for its errors.
+    template = "desk/error.html" if request.path.startswith("/desk/") else "pages/error.html"
     try:
-        body = render_template("pages/error.html", status=status, heading=heading, text=text, participant=participant)
+        body = render_template(template, status=status, heading=heading, text=text, participant=participant)
     except Exception:  # a broken error page must not hide the error: fall back to problem+json
         log.exception("error page failed to render")
         return None

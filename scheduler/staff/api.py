@@ -14,7 +14,7 @@ bp = Blueprint("staff", __name__, url_prefix="/api/v1")
 @endpoint(staff(ADMIN), body=StaffCreate, response=StaffCreatedOut, status=201)
 def create_staff(data):
     """Create a staff account; the token is shown once."""
-    return services.create_staff(**data)
+    return services.create_staff(**data, acting=current_staff())
 
 
 @bp.get("/staff")

@@ -1,4 +1,4 @@
-"""`flask --app wsgi staff create --email E --name N --role R`."""
+"""`flask --app wsgi staff create --email E --name N --role R` and `staff login-link --email E`."""
 
 import click
 from flask.cli import AppGroup
@@ -26,3 +26,15 @@ def create(email, name, role):
         raise click.ClickException(exc.detail) from None
     click.echo(f"Created {member.role} {member.email} ({member.id}).")
     click.echo(f"Token (shown once, store it now): {member.token}")
+
+
+@staff_cli.command("login-link")
+@click.option("--email", required=True)
+def login_link(email):
+    """Print a one-time link to the staff console (valid 15 minutes, once) instead of emailing it."""
+    try:
+        url = services.issue_sign_in_link(email)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"Sign-in link for {email.strip().lower()} (works once, for {services.SIGN_IN_LINK_MINUTES} minutes):")
+    click.echo(url)

@@ -25,3 +25,17 @@ class StaffCreatedOut(StaffOut):
     """Shown once, at creation: the only time the token is ever visible."""
 
     token = fields.String()
+
+
+class SignInLinkRequest(Schema):
+    """The console's sign-in form: the address a one-time link is sent to."""
+
+    email = PlainEmail(required=True, error_messages={"required": "Please enter your email address."})
+
+
+class ApiTokenCreate(Schema):
+    label = Name(max_length=100, required=True, error_messages={"required": "Give the token a name."})
+
+
+class RoleChange(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES, error="Use one of: " + ", ".join(ROLES) + "."))

@@ -43,8 +43,12 @@ PUBLIC_PAGES = {
     "pages.cohort": "a public cohort page",
     "pages.enrol": "the public enrolment form (CSRF-protected like every form)",
     "pages.static": "the stylesheet and scripts",
+    "desk.login": "the console's sign-in page",
+    "desk.send_link": "asks for a sign-in link (same answer for any address; rate limited)",
+    "desk.confirm_link": "the one-time link from the email is the credential",
+    "desk.use_link": "the one-time link from the email is the credential (CSRF-protected)",
 }
-PAGE_KINDS = ("public", "participant_page")
+PAGE_KINDS = ("public", "participant_page", "desk")
 
 
 def _routes(app):
@@ -166,3 +170,35 @@ def test_routes_admit_exactly_the_roles_the_contract_names(app):
 def test_public_routes_answer_without_a_token(app, client, endpoint):
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
     assert client.get(rule.rule).status_code == 200
+
+
+def test_every_console_page_sends_the_anonymous_to_sign_in_and_refuses_other_roles(app, make_staff):
+    """Signed out: 303 to the sign-in page. A role the page does not admit: the 403 page, never JSON."""
+    from tests.desk_support import page_token, sign_in
+
+    clients = {None: app.test_client()}
+    for role in ROLES:
+        clients[role] = app.test_client()
+        sign_in(clients[role], make_staff(role)[0])
+    tokens = {role: page_token(client, "/desk/account" if role else "/desk/login") for role, client in clients.items()}
+    checked = 0
+    for rule, method, view in _routes(app):
+        access = getattr(view, "page_access", None)
+        if access is None or access.kind != "desk":
+            continue
+        path = _placeholder_path(rule)
+        for role, client in clients.items():
+            if rule.endpoint == "desk.logout" and role is not None:
+                continue  # signing out works for everyone (tests/integration/test_desk_sign_in.py)
+            data = {"csrf_token": tokens[role]} if method == "POST" else None
+            answer = client.open(path, method=method, data=data)
+            if role is None:
+                assert answer.status_code == 303, (method, rule.rule, answer.status_code)
+                assert answer.headers["Location"].startswith("/desk/login"), (method, rule.rule)
+            elif role not in access.roles:
+                assert answer.status_code == 403 and answer.mimetype == "text/html", (method, rule.rule, role)
+            else:
+                assert answer.status_code not in (401, 403), (method, rule.rule, role, answer.status_code)
+                assert not answer.headers.get("Location", "").startswith("/desk/login"), (method, rule.rule, role)
+        checked += 1
+    assert checked >= 25

@@ -1,0 +1,106 @@
+"""Reading a console form: text from the browser turned into what the API's schemas expect.
+
+The schemas are the JSON API's own (one set of rules); this module only converts form
+text (amounts typed as 360.00, whole numbers, lines of text) and reports, per field,
+what to fix in words for a person at a desk rather than for a programmer.
+"""
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask import request
+from marshmallow import Schema, ValidationError
+
+from ..errors import _flatten
+
+_MONEY = re.compile(r"\d{1,3}(,\d{3})+(\.\d{1,2})?|\d+(\.\d{1,2})?|\.\d{1,2}")
+MONEY_ERROR = "Give an amount such as 360 or 360.00."
+MONEY_RANGE_ERROR = "Give an amount from 0.00 to 100,000.00."
+REQUIRED = "Missing data for required field."  # marshmallow's words, for programmers
+NUL = "This contains a character that cannot be stored (NUL); please type it again."
+
+
+class FormErrors(Exception):
+    """What to fix, field by field, and what was typed (to show the form again)."""
+
+    def __init__(self, errors: dict[str, list[str]], values: dict):
+        super().__init__(errors)
+        self.errors = errors
+        self.values = values
+
+
+def text(name: str) -> str:
+    return request.form.get(name, "").strip()
+
+
+def to_minor_units(value: str) -> int:
+    """'360', '360.5', '1,200.00' -> 36000, 36050, 120000 (two-decimal currencies)."""
+    cleaned = value.replace(" ", "")
+    if not _MONEY.fullmatch(cleaned):
+        raise ValueError(MONEY_ERROR)
+    try:
+        return int((Decimal(cleaned.replace(",", "")) * 100).to_integral_value())
+    except InvalidOperation:
+        raise ValueError(MONEY_ERROR) from None
+
+
+def major_units(amount: int | None) -> str:
+    """36000 -> '360.00' (the value a money field shows)."""
+    return "" if amount is None else f"{amount // 100}.{amount % 100:02d}"
+
+
+def parse(schema: type[Schema], fields: dict[str, str], messages: dict[str, str] | None = None) -> dict:
+    """Read the named form fields, convert each by kind, and load them through `schema`.
+
+    kinds: "text" (sent when not empty), "text0" (sent even when empty), "int", "money",
+    "lines" (one item per line), "multi" (every value given). Raises FormErrors with a message beside each field.
+    `messages` replaces a schema's message for a field (e.g. money typed in major units).
+    """
+    values = {name: request.form.get(name, "") for name in fields}
+    payload, errors = {}, {}
+    for name, kind in fields.items():
+        if kind == "multi":  # checkboxes or a multiple select: every chosen value (none: an empty list)
+            chosen = [v for v in request.form.getlist(name) if v and "\x00" not in v]
+            values[name] = payload[name] = chosen
+            continue
+        raw = values[name]
+        if "\x00" in raw:
+            errors[name] = [NUL]
+            values[name] = raw.replace("\x00", "")
+            continue
+        raw = raw.strip() if kind != "lines" else raw
+        if kind == "text0":
+            payload[name] = raw
+        elif raw == "" and kind != "lines":
+            continue
+        elif kind == "text":
+            payload[name] = raw
+        elif kind == "int":
+            if not re.fullmatch(r"-?\d{1,9}", raw):
+                errors[name] = ["Give a whole number, for example 8."]
+            else:
+                payload[name] = int(raw)
+        elif kind == "money":
+            try:
+                payload[name] = to_minor_units(raw)
+            except ValueError as exc:
+                errors[name] = [str(exc)]
+        elif kind == "lines":
+            payload[name] = [line.strip() for line in raw.splitlines() if line.strip()]
+    try:
+        data = schema().load(payload)
+    except ValidationError as exc:
+        found = _flatten(exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages})
+        for name, msgs in found.items():
+            key = name.split(".")[0]
+            if messages and key in messages:
+                msgs = [messages[key]]
+            elif msgs == [REQUIRED]:
+                msgs = ["Please fill this in."]
+            elif fields.get(key) == "money":
+                msgs = [MONEY_RANGE_ERROR]
+            errors.setdefault(key, []).extend(m for m in msgs if m not in errors.get(key, []))
+        data = None
+    if errors:
+        raise FormErrors(errors, values)
+    return data
