@@ -6,6 +6,7 @@ from ..http import PageQuery
 from ..links import cohort_feed_urls
 from ..validation import (
     Amount,
+    Code,
     Count,
     Currency,
     HttpsUrl,
@@ -16,7 +17,6 @@ from ..validation import (
     Name,
     StrictDate,
     Timezone,
-    Trimmed,
     WallTime,
 )
 
@@ -26,18 +26,9 @@ from ..validation import (
 class PriceLevel(Schema):
     """One step of a sliding scale: {"code": "reduced", "name": "Reduced", "amount": 18000}."""
 
-    code = Trimmed(
-        required=True,
-        validate=validate.Regexp(r"[a-z0-9][a-z0-9_-]{0,39}$", error="Use 1 to 40 lowercase letters, digits, - or _."),
-    )
+    code = Code(required=True, lowercase=True)
     name = Name(required=True, max_length=100)
     amount = Amount(required=True)
-
-
-def _distinct_codes(levels: list) -> None:
-    codes = [level["code"] for level in levels]
-    if len(set(codes)) != len(codes):
-        raise ValidationError("Each price level needs its own code.")
 
 
 class ProgramPatch(Schema):
@@ -50,8 +41,9 @@ class ProgramPatch(Schema):
     price_amount = Amount()
     currency = Currency()
     calendar_title = Name()
+    # Each level's code must be its own (checked by the service: a rule no JSON Schema states).
     price_levels = fields.List(
-        fields.Nested(PriceLevel), validate=[validate.Length(max=10, error="At most 10 price levels."), _distinct_codes]
+        fields.Nested(PriceLevel), validate=validate.Length(max=10, error="At most 10 price levels.")
     )
     self_select_price_level = fields.Boolean(truthy={True}, falsy={False})
     missed_sessions_limit = Count(0, 100)

@@ -77,6 +77,7 @@ def describe(cohorts: list[Cohort]) -> list[CohortView]:
 def create_program(data: dict) -> Program:
     """Create a program (what the clinic offers)."""
     _check_titles(data)
+    _check_price_levels(data.get("price_levels"))
     with write_transaction():
         program = Program(**data)
         db.session.add(program)
@@ -85,6 +86,7 @@ def create_program(data: dict) -> Program:
 
 def update_program(program_id: str, data: dict) -> Program:
     """Change a program's fields; existing cohorts keep their own copies."""
+    _check_price_levels(data.get("price_levels"))
     with write_transaction():
         program = get_program(program_id)
         _check_titles(
@@ -96,6 +98,12 @@ def update_program(program_id: str, data: dict) -> Program:
         for key, value in data.items():
             setattr(program, key, value)
     return program
+
+
+def _check_price_levels(levels: list | None) -> None:
+    codes = [level["code"] for level in levels or []]
+    if len(set(codes)) != len(codes):
+        raise Invalid.field("price_levels", "Each price level needs its own code.")
 
 
 def _check_titles(data: dict) -> None:

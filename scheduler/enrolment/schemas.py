@@ -9,7 +9,7 @@ from ..http import PageQuery
 from ..links import enrolment_feed_urls, join_url, manage_url
 from ..payments.accounts import payment_summary, refund_summary
 from ..payments.models import PAYOUT_METHODS, RefundStatus
-from ..validation import Amount, Identifier, Instant, Name, PlainEmail, Timezone, Trimmed
+from ..validation import Amount, Code, Identifier, Instant, Name, PlainEmail, Timezone, Trimmed
 from .models import STATUSES
 
 _PHONE = re.compile(r"\+?[0-9 ()./-]{3,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?")
@@ -40,10 +40,7 @@ class DeskPaymentIn(Schema):
     )
     amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     reference = Trimmed(validate=validate.Length(max=200), allow_none=True)
-    confirm_with_balance = fields.Boolean(load_default=False)
-
-
-_CODE = validate.Regexp(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", error="Use letters, digits, - and _ (at most 40).")
+    confirm_with_balance = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
 class EnrolmentCreate(Schema):
@@ -52,23 +49,26 @@ class EnrolmentCreate(Schema):
     phone = Phone(allow_none=True)
     timezone = Timezone(allow_none=True)
     # The program's price level, when it lets people choose (staff may always set one).
-    price_level = Trimmed(validate=validate.Length(min=1, max=40))
-    discount_code = Trimmed(validate=_CODE)
+    price_level = Code(lowercase=True)
+    discount_code = Code()
     # Pay at the front desk instead of by card, where the cohort allows it (a longer hold).
-    pay_at_desk = fields.Boolean()
+    pay_at_desk = fields.Boolean(truthy={True}, falsy={False})
     # Staff only: enrol and record the money taken in one step (one email for the result).
     desk_payment = fields.Nested(DeskPaymentIn)
 
 
 class AcceptIn(Schema):
-    pay_at_desk = fields.Boolean()
+    pay_at_desk = fields.Boolean(truthy={True}, falsy={False})
 
 
 class PriceChangeIn(Schema):
     """Staff set what an enrolment owes, before it is paid in full, with the reason (audited)."""
 
+    # What _one_price says, for /openapi.json.
+    openapi_rules = {"oneOf": [{"required": ["amount_due"]}, {"required": ["price_level"]}]}
+
     amount_due = Amount()
-    price_level = Trimmed(validate=validate.Length(min=1, max=40))
+    price_level = Code(lowercase=True)
     reason = Trimmed(required=True, validate=validate.Length(min=1, max=500))
 
     @validates_schema

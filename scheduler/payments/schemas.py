@@ -3,7 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..http import PageQuery
-from ..validation import Currency, Instant
+from ..validation import Code, Currency, Identifier, Instant
 
 
 class PaymentOut(Schema):
@@ -34,7 +34,10 @@ class WebhookReceived(Schema):
 
 
 class DiscountCodePatch(Schema):
-    active = fields.Boolean()
+    # What _something says, for /openapi.json.
+    openapi_rules = {"minProperties": 1}
+
+    active = fields.Boolean(truthy={True}, falsy={False})
     max_uses = fields.Integer(
         strict=True, allow_none=True, validate=validate.Range(min=1, max=1_000_000, error="Must be 1 or more.")
     )
@@ -47,12 +50,13 @@ class DiscountCodePatch(Schema):
 
 
 class DiscountCodeCreate(Schema):
-    code = fields.String(
-        required=True,
-        validate=validate.Regexp(
-            r"\s*[A-Za-z0-9][A-Za-z0-9_-]{0,39}\s*$", error="Use 1 to 40 letters, digits, - and _, for example SPRING."
-        ),
-    )
+    # What _one_kind says, for /openapi.json: percent_off or amount_off, and a currency only with an amount.
+    openapi_rules = {
+        "oneOf": [{"required": ["percent_off"]}, {"required": ["amount_off"]}],
+        "not": {"required": ["currency", "percent_off"]},
+    }
+
+    code = Code(required=True)
     percent_off = fields.Integer(
         strict=True, validate=validate.Range(min=1, max=100, error="Must be a whole percentage from 1 to 100.")
     )
@@ -61,8 +65,8 @@ class DiscountCodeCreate(Schema):
         validate=validate.Range(min=1, max=10_000_000, error="Must be a whole number of minor units (cents) above 0."),
     )
     currency = Currency()
-    program_id = fields.String(validate=validate.Length(min=1, max=40))
-    cohort_id = fields.String(validate=validate.Length(min=1, max=40))
+    program_id = Identifier()
+    cohort_id = Identifier()
     max_uses = fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000, error="Must be 1 or more."))
     expires_at = Instant()
 
@@ -75,9 +79,9 @@ class DiscountCodeCreate(Schema):
 
 
 class DiscountCodeQuery(PageQuery):
-    active = fields.Boolean()
-    program_id = fields.String(validate=validate.Length(max=40))
-    cohort_id = fields.String(validate=validate.Length(max=40))
+    active = fields.Boolean(truthy={True, "true"}, falsy={False, "false"})
+    program_id = Identifier()
+    cohort_id = Identifier()
 
 
 class DiscountCodeOut(Schema):
