@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .enrolment import handlers as _enrolment_handlers  # noqa: F401
     from .notifications import api as notifications_api
     from .notifications import handlers as _notifications_handlers  # noqa: F401
+    from .payments import api as payments_api
     from .privacy import api as privacy_api
     from .staff import api as staff_api
 
@@ -66,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
         enrolment_api.webhook_bp,
         calendars_api.bp,
         notifications_api.bp,
+        payments_api.bp,
         privacy_api.bp,
         attendance_api.bp,
         attendance_api.join_bp,
@@ -73,6 +75,10 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     limit_feed_rotation(app)
+    from .money import format_money
+
+    # Templates (pages) show amounts as {{ amount|money(currency) }}: $360.00 in the clinic's locale.
+    app.jinja_env.filters["money"] = format_money
 
     from . import desk, pages, security
 

@@ -97,6 +97,30 @@ def manage_token_check(check: Callable[[str, str], bool]) -> Callable[[str, str]
     return check
 
 
+# URL arguments other than enrolment_id that name something one enrolment owns (a payment's
+# receipt): `owner(value) -> enrolment_id or None`, registered by the domain that knows.
+_owners: dict[str, Callable[[str], str | None]] = {}
+
+
+def enrolment_owner(view_arg: str):
+    """Register how to find the enrolment that owns the thing named by URL argument `view_arg`."""
+
+    def register(owner: Callable[[str], str | None]):
+        _owners[view_arg] = owner
+        return owner
+
+    return register
+
+
+def _participant_enrolment(view_args: dict) -> str | None:
+    if view_args.get("enrolment_id"):
+        return view_args["enrolment_id"]
+    for name, owner in _owners.items():
+        if view_args.get(name):
+            return owner(view_args[name])
+    return None
+
+
 def _staff_for(token: str):
     digest = hash_token(token)
     member = db.session.scalar(select(Staff).where(Staff.token_hash == digest, Staff.revoked_at.is_(None)))
@@ -126,7 +150,7 @@ def authenticate(access: Access, view_args: dict) -> None:
     if token.startswith("mng_") and access.kind == "public":
         return  # a participant browsing public pages: nothing more to show them
     if token.startswith("mng_") and access.kind == "participant":
-        enrolment_id = view_args.get("enrolment_id")
+        enrolment_id = _participant_enrolment(view_args)
         if not enrolment_id or _manage_token_check is None or not _manage_token_check(enrolment_id, token):
             # Someone else's enrolment, or none: do not say which.
             raise NotFound("No such enrolment.")

@@ -48,6 +48,15 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be a whole number, not {raw!r}.") from None
 
 
+def _locale() -> str:
+    from .money import DEFAULT_LOCALE, valid_locale
+
+    name = os.environ.get("CLINIC_LOCALE") or DEFAULT_LOCALE
+    if not valid_locale(name):
+        raise ValueError(f"CLINIC_LOCALE must be a locale such as en_US or fr_FR, not {name!r}.")
+    return name
+
+
 def _retention_days() -> int:
     """RETENTION_DAYS: erase personal data this many days after a cohort ended; 0 (the default) keeps it."""
     days = _int("RETENTION_DAYS", 0)
@@ -97,6 +106,15 @@ def from_environment() -> dict:
         ),
         "PUBLIC_BASE_URL": _public_base_url(),
         "CLINIC_NAME": os.environ.get("CLINIC_NAME", "Your clinic"),
+        # Receipts print the clinic's address and, when it has one, its tax id.
+        "CLINIC_ADDRESS": os.environ.get("CLINIC_ADDRESS", ""),
+        "CLINIC_TAX_ID": os.environ.get("CLINIC_TAX_ID", ""),
+        # How money reads in emails, pages and receipts (Babel locale: en_US, fr_FR, de_CH …).
+        "CLINIC_LOCALE": _locale(),
+        # Session edits within this many minutes reach each person as one email.
+        "CHANGE_NOTICE_DELAY_MINUTES": _int("CHANGE_NOTICE_DELAY_MINUTES", 10),
+        # A seat staff hold for someone is told after this delay, so enrol-then-confirm sends one email.
+        "STAFF_NOTICE_DELAY_SECONDS": _int("STAFF_NOTICE_DELAY_SECONDS", 120),
         "CLINIC_PHONE": os.environ.get("CLINIC_PHONE", ""),
         "CLINIC_EMAIL": os.environ.get("CLINIC_EMAIL", ""),
         "PAYMENT_INSTRUCTIONS": os.environ.get("PAYMENT_INSTRUCTIONS") or DEFAULT_PAYMENT_INSTRUCTIONS,
@@ -182,6 +200,11 @@ def for_tests(database_url: str, **overrides) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "PUBLIC_BASE_URL": "https://scheduler.test",
         "CLINIC_NAME": "Test Clinic",
+        "CLINIC_ADDRESS": "1 Example Street, Springfield",
+        "CLINIC_TAX_ID": "",
+        "CLINIC_LOCALE": "en_US",
+        "CHANGE_NOTICE_DELAY_MINUTES": 10,
+        "STAFF_NOTICE_DELAY_SECONDS": 120,
         "CLINIC_PHONE": "+1 555 0100",
         "CLINIC_EMAIL": "desk@clinic.test",
         "PAYMENT_INSTRUCTIONS": DEFAULT_PAYMENT_INSTRUCTIONS,

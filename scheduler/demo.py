@@ -87,10 +87,16 @@ def demo_command():
         )
         # One demo participant, paid at the desk, so that the worker writes a real
         # confirmation email to instance/mail/ for a first look.
-        sample = enrolment.enrol(
-            cohort.id, {"name": "Alex Demo", "email": "alex@example.org", "timezone": "America/Chicago"}, staff=admin
+        enrolment.enrol(
+            cohort.id,
+            {
+                "name": "Alex Demo",
+                "email": "alex@example.org",
+                "timezone": "America/Chicago",
+                "desk_payment": {"method": "cash", "amount": cohort.price_amount, "reference": "demo"},
+            },
+            staff=admin,
         )
-        enrolment.confirm(sample.id, {"method": "waived", "amount": 0, "reference": "demo"}, admin)
         click.echo(
             f"Demo participant alex@example.org confirmed; the worker writes their emails "
             f"to {current_app.config['MAIL_DIR']}/."

@@ -249,6 +249,25 @@ class MultiLineText(Trimmed):
     multiline = True
 
 
+class Code(Trimmed):
+    """A short code people type (a discount code, a price level): letters, digits, - and _, 1 to 40."""
+
+    def __init__(self, *, lowercase: bool = False, **kwargs):
+        letters = "a-z" if lowercase else "A-Za-z"
+        self.code_pattern = f"[{letters}0-9][{letters}0-9_-]{{0,39}}"
+        self.code_message = f"Use 1 to 40 {'lowercase ' if lowercase else ''}letters, digits, - and _ (no spaces)."
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(self.code_pattern, value):
+            raise ValidationError(self.code_message)
+        return value
+
+    def openapi_properties(self) -> dict:
+        return {"pattern": f"^{self.code_pattern}$", "description": self.code_message}
+
+
 def Identifier(**kwargs):
     """An opaque id sent by a client (prg_…, coh_…): one line, at most 40 characters."""
     kwargs.setdefault("validate", validate.Length(min=1, max=40))

@@ -196,7 +196,7 @@ def make_cohort(app, make_program):
 
 @pytest.fixture
 def make_enrolment(app):
-    """make_enrolment(cohort, status="confirmed", email=…, timezone=None) -> Enrolment, written directly."""
+    """make_enrolment(cohort, status="confirmed", email=…, timezone=None, amount_paid=0) -> Enrolment."""
     from datetime import timedelta
 
     from sqlalchemy import select
@@ -205,7 +205,8 @@ def make_enrolment(app):
 
     counter = iter(range(1, 10_000))
 
-    def make(cohort, status="confirmed", email=None, timezone=None, **fields):
+    def make(cohort, status="confirmed", email=None, timezone=None, amount_paid=0, **fields):
+        """amount_paid: a desk payment of that much is written to the payments ledger with it."""
         n = next(counter)
         email = email or f"person{n}@example.org"
         key = normalise_email(email)
@@ -226,6 +227,22 @@ def make_enrolment(app):
             **fields,
         )
         db.session.add(enrolment)
+        if amount_paid:
+            # What was paid lives in the payments ledger: a succeeded desk payment says so.
+            from scheduler.payments.models import Payment, PaymentStatus, Provider
+
+            db.session.flush()
+            db.session.add(
+                Payment(
+                    enrolment_id=enrolment.id,
+                    provider=Provider.DESK,
+                    method=fields.get("payment_method") or "cash",
+                    amount=amount_paid,
+                    currency=cohort.currency,
+                    status=PaymentStatus.SUCCEEDED,
+                    succeeded_at=clock.now(),
+                )
+            )
         db.session.commit()
         return enrolment
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 05:10:18.248609
+Create Date: 2026-11-22 05:18:55.638446
 
 """
 from alembic import op
@@ -39,6 +39,8 @@ def upgrade():
     sa.Column('price_amount', sa.Integer(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('calendar_title', sa.String(length=200), nullable=False),
+    sa.Column('price_levels', sa.JSON(), nullable=False),
+    sa.Column('self_select_price_level', sa.Boolean(), nullable=False),
     sa.Column('missed_sessions_limit', sa.Integer(), nullable=False),
     sa.Column('excused_counts_as_missed', sa.Boolean(), nullable=False),
     sa.Column('completion_min_sessions', sa.Integer(), nullable=True),
@@ -93,11 +95,14 @@ def upgrade():
     sa.Column('hold_minutes', sa.Integer(), nullable=False),
     sa.Column('offer_hours', sa.Integer(), nullable=False),
     sa.Column('refund_cutoff_hours', sa.Integer(), nullable=False),
+    sa.Column('manual_hold_hours', sa.Integer(), nullable=False),
+    sa.Column('allow_pay_at_desk', sa.Boolean(), nullable=False),
     sa.Column('feed_token', sa.String(length=80), nullable=False),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.Column('updated_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.CheckConstraint("status IN ('draft', 'open', 'closed', 'cancelled')", name=op.f('ck_cohorts_status')),
     sa.CheckConstraint('capacity > 0', name=op.f('ck_cohorts_capacity_positive')),
+    sa.CheckConstraint('manual_hold_hours > 0', name=op.f('ck_cohorts_manual_hold_positive')),
     sa.CheckConstraint('price_amount >= 0', name=op.f('ck_cohorts_price_not_negative')),
     sa.CheckConstraint('session_count > 0', name=op.f('ck_cohorts_session_count_positive')),
     sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_cohorts_program_id_programs')),
@@ -171,41 +176,33 @@ def upgrade():
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_cohort_facilitators_staff_id_staff'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('cohort_id', 'staff_id', name=op.f('pk_cohort_facilitators'))
     )
-    op.create_table('enrolments',
+    op.create_table('discount_codes',
     sa.Column('id', sa.String(length=40), nullable=False),
-    sa.Column('cohort_id', sa.String(length=40), nullable=False),
-    sa.Column('participant_id', sa.String(length=40), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('email', sa.String(length=254), nullable=False),
-    sa.Column('phone', sa.String(length=40), nullable=True),
-    sa.Column('timezone', sa.String(length=64), nullable=True),
-    sa.Column('manage_token', sa.String(length=80), nullable=False),
-    sa.Column('feed_token', sa.String(length=80), nullable=False),
-    sa.Column('join_token', sa.String(length=80), nullable=False),
-    sa.Column('hold_expires_at', scheduler.database.UTCDateTime(), nullable=True),
-    sa.Column('offer_expires_at', scheduler.database.UTCDateTime(), nullable=True),
-    sa.Column('waitlist_rank', sa.Integer(), nullable=True),
-    sa.Column('amount_paid', sa.Integer(), nullable=False),
-    sa.Column('payment_method', sa.String(length=20), nullable=True),
+    sa.Column('code', sa.String(length=40), nullable=False),
+    sa.Column('percent_off', sa.Integer(), nullable=True),
+    sa.Column('amount_off', sa.Integer(), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=True),
+    sa.Column('program_id', sa.String(length=40), nullable=True),
+    sa.Column('cohort_id', sa.String(length=40), nullable=True),
+    sa.Column('max_uses', sa.Integer(), nullable=True),
+    sa.Column('expires_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_by_staff_id', sa.String(length=40), nullable=True),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.Column('updated_at', scheduler.database.UTCDateTime(), nullable=False),
-    sa.Column('erased_at', scheduler.database.UTCDateTime(), nullable=True),
-    sa.CheckConstraint("status != 'offered' OR offer_expires_at IS NOT NULL", name=op.f('ck_enrolments_offer_has_expiry')),
-    sa.CheckConstraint("status != 'pending_payment' OR hold_expires_at IS NOT NULL", name=op.f('ck_enrolments_hold_has_expiry')),
-    sa.CheckConstraint("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed', 'expired', 'withdrawn', 'cancelled')", name=op.f('ck_enrolments_status')),
-    sa.CheckConstraint('amount_paid >= 0', name=op.f('ck_enrolments_amount_paid_not_negative')),
-    sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_enrolments_cohort_id_cohorts')),
-    sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_enrolments_participant_id_participants')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_enrolments')),
-    sa.UniqueConstraint('feed_token', name=op.f('uq_enrolments_feed_token')),
-    sa.UniqueConstraint('join_token', name=op.f('uq_enrolments_join_token')),
-    sa.UniqueConstraint('manage_token', name=op.f('uq_enrolments_manage_token'))
+    sa.CheckConstraint('(percent_off IS NULL) != (amount_off IS NULL)', name=op.f('ck_discount_codes_one_kind_of_discount')),
+    sa.CheckConstraint('amount_off IS NULL OR (amount_off > 0 AND currency IS NOT NULL)', name=op.f('ck_discount_codes_amount_has_currency')),
+    sa.CheckConstraint('max_uses IS NULL OR max_uses > 0', name=op.f('ck_discount_codes_max_uses_positive')),
+    sa.CheckConstraint('percent_off IS NULL OR (percent_off >= 1 AND percent_off <= 100)', name=op.f('ck_discount_codes_percent_range')),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_discount_codes_cohort_id_cohorts')),
+    sa.ForeignKeyConstraint(['created_by_staff_id'], ['staff.id'], name=op.f('fk_discount_codes_created_by_staff_id_staff')),
+    sa.ForeignKeyConstraint(['program_id'], ['programs.id'], name=op.f('fk_discount_codes_program_id_programs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_discount_codes')),
+    sa.UniqueConstraint('code', name=op.f('uq_discount_codes_code'))
     )
-    with op.batch_alter_table('enrolments', schema=None) as batch_op:
-        batch_op.create_index('ix_enrolments_cohort_status', ['cohort_id', 'status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_enrolments_participant_id'), ['participant_id'], unique=False)
-        batch_op.create_index('uq_enrolments_one_active', ['cohort_id', 'participant_id'], unique=True, sqlite_where=sa.text("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed')"), postgresql_where=sa.text("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed')"))
+    with op.batch_alter_table('discount_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_discount_codes_cohort_id'), ['cohort_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_discount_codes_program_id'), ['program_id'], unique=False)
 
     op.create_table('sessions',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -224,6 +221,51 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sessions')),
     sa.UniqueConstraint('cohort_id', 'number', name='uq_sessions_cohort_number')
     )
+    op.create_table('enrolments',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('cohort_id', sa.String(length=40), nullable=False),
+    sa.Column('participant_id', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('phone', sa.String(length=40), nullable=True),
+    sa.Column('timezone', sa.String(length=64), nullable=True),
+    sa.Column('manage_token', sa.String(length=80), nullable=False),
+    sa.Column('feed_token', sa.String(length=80), nullable=False),
+    sa.Column('join_token', sa.String(length=80), nullable=False),
+    sa.Column('hold_expires_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.Column('offer_expires_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.Column('waitlist_rank', sa.Integer(), nullable=True),
+    sa.Column('amount_due', sa.Integer(), nullable=False),
+    sa.Column('price_before_discount', sa.Integer(), nullable=False),
+    sa.Column('price_level', sa.String(length=40), nullable=True),
+    sa.Column('discount_code_id', sa.String(length=40), nullable=True),
+    sa.Column('discount_amount', sa.Integer(), nullable=False),
+    sa.Column('pays_at_desk', sa.Boolean(), nullable=False),
+    sa.Column('payment_method', sa.String(length=20), nullable=True),
+    sa.Column('confirmed_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', scheduler.database.UTCDateTime(), nullable=False),
+    sa.Column('erased_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.CheckConstraint("status != 'offered' OR offer_expires_at IS NOT NULL", name=op.f('ck_enrolments_offer_has_expiry')),
+    sa.CheckConstraint("status != 'pending_payment' OR hold_expires_at IS NOT NULL", name=op.f('ck_enrolments_hold_has_expiry')),
+    sa.CheckConstraint("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed', 'expired', 'withdrawn', 'cancelled')", name=op.f('ck_enrolments_status')),
+    sa.CheckConstraint('amount_due >= 0', name=op.f('ck_enrolments_amount_due_not_negative')),
+    sa.CheckConstraint('discount_amount >= 0', name=op.f('ck_enrolments_discount_not_negative')),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_enrolments_cohort_id_cohorts')),
+    sa.ForeignKeyConstraint(['discount_code_id'], ['discount_codes.id'], name=op.f('fk_enrolments_discount_code_id_discount_codes')),
+    sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_enrolments_participant_id_participants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_enrolments')),
+    sa.UniqueConstraint('feed_token', name=op.f('uq_enrolments_feed_token')),
+    sa.UniqueConstraint('join_token', name=op.f('uq_enrolments_join_token')),
+    sa.UniqueConstraint('manage_token', name=op.f('uq_enrolments_manage_token'))
+    )
+    with op.batch_alter_table('enrolments', schema=None) as batch_op:
+        batch_op.create_index('ix_enrolments_cohort_status', ['cohort_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_enrolments_discount_code_id'), ['discount_code_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_enrolments_participant_id'), ['participant_id'], unique=False)
+        batch_op.create_index('uq_enrolments_one_active', ['cohort_id', 'participant_id'], unique=True, sqlite_where=sa.text("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed')"), postgresql_where=sa.text("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed')"))
+
     op.create_table('attendance_flags',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('enrolment_id', sa.String(length=40), nullable=False),
@@ -330,6 +372,7 @@ def upgrade():
     sa.Column('lease_expires_at', scheduler.database.UTCDateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('refused_recipients', sa.JSON(), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=True),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.Column('sent_at', scheduler.database.UTCDateTime(), nullable=True),
     sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'skipped')", name=op.f('ck_outbox_messages_status')),
@@ -391,12 +434,17 @@ def upgrade():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('claimed_until', scheduler.database.UTCDateTime(), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
+    sa.Column('paid_method', sa.String(length=20), nullable=True),
+    sa.Column('paid_reference', sa.String(length=200), nullable=True),
+    sa.Column('paid_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.Column('paid_by_staff_id', sa.String(length=40), nullable=True),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.Column('updated_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.CheckConstraint("source IN ('app', 'stripe_dashboard')", name=op.f('ck_refunds_source')),
-    sa.CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'owed_by_front_desk')", name=op.f('ck_refunds_status')),
+    sa.CheckConstraint("status IN ('pending', 'succeeded', 'failed', 'owed_by_front_desk', 'paid_by_front_desk')", name=op.f('ck_refunds_status')),
     sa.CheckConstraint('amount > 0', name=op.f('ck_refunds_amount_positive')),
     sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_refunds_enrolment_id_enrolments')),
+    sa.ForeignKeyConstraint(['paid_by_staff_id'], ['staff.id'], name=op.f('fk_refunds_paid_by_staff_id_staff')),
     sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_refunds_payment_id_payments')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_refunds_staff_id_staff')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
@@ -444,13 +492,19 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_attendance_flags_enrolment_id'))
 
     op.drop_table('attendance_flags')
-    op.drop_table('sessions')
     with op.batch_alter_table('enrolments', schema=None) as batch_op:
         batch_op.drop_index('uq_enrolments_one_active', sqlite_where=sa.text("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed')"), postgresql_where=sa.text("status IN ('pending_payment', 'waitlisted', 'offered', 'confirmed')"))
         batch_op.drop_index(batch_op.f('ix_enrolments_participant_id'))
+        batch_op.drop_index(batch_op.f('ix_enrolments_discount_code_id'))
         batch_op.drop_index('ix_enrolments_cohort_status')
 
     op.drop_table('enrolments')
+    op.drop_table('sessions')
+    with op.batch_alter_table('discount_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_discount_codes_program_id'))
+        batch_op.drop_index(batch_op.f('ix_discount_codes_cohort_id'))
+
+    op.drop_table('discount_codes')
     op.drop_table('cohort_facilitators')
     with op.batch_alter_table('staff_sign_in_links', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_sign_in_links_staff_id'))

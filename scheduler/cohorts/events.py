@@ -5,9 +5,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class SessionChanged:
-    """A session was rescheduled, retitled, cancelled or restored (its sequence was raised)."""
+    """A session was rescheduled, retitled, cancelled or restored (its sequence was raised).
+
+    `before` is the session as it was ({"starts_at", "ends_at", "title", "status"}), so a
+    notice can say what changed from what.
+    """
 
     session: object
+    before: dict | None = None
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,10 @@ class Program(db.Model):
     price_amount = db.Column(db.Integer, nullable=False, default=0)
     currency = db.Column(db.String(3), nullable=False, default="usd")
     calendar_title = db.Column(db.String(200), nullable=False, default="Group session")
+    # Sliding scale: [{"code": "reduced", "name": "Reduced", "amount": 18000}], in the program's currency.
+    price_levels = db.Column(db.JSON, nullable=False, default=list)
+    # Whether people may choose a level when enrolling; otherwise only staff set it.
+    self_select_price_level = db.Column(db.Boolean, nullable=False, default=False)
     # Attendance rules (the attendance domain applies them): consecutive misses that flag a
     # person for follow-up (0: never), whether an excused absence counts as one, and how many
     # sessions attended complete the program (None: 80 % of the cohort's sessions).
@@ -81,6 +85,7 @@ class Cohort(db.Model):
         CheckConstraint("capacity > 0", name="capacity_positive"),
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
         CheckConstraint("session_count > 0", name="session_count_positive"),
+        CheckConstraint("manual_hold_hours > 0", name="manual_hold_positive"),
     )
 
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("coh"))
@@ -100,6 +105,10 @@ class Cohort(db.Model):
     hold_minutes = db.Column(db.Integer, nullable=False, default=30)
     offer_hours = db.Column(db.Integer, nullable=False, default=24)
     refund_cutoff_hours = db.Column(db.Integer, nullable=False, default=48)
+    # The hold when payment is taken by hand (no Stripe, or the person pays at the desk).
+    manual_hold_hours = db.Column(db.Integer, nullable=False, default=72)
+    # Whether a person may choose to pay at the front desk although card payment is set up.
+    allow_pay_at_desk = db.Column(db.Boolean, nullable=False, default=False)
     feed_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("cal"))
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now, onupdate=now)
@@ -121,6 +130,10 @@ class Cohort(db.Model):
 
     def first_session_start(self) -> datetime | None:
         return self.sessions[0].starts_at if self.sessions else None
+
+    def price_level(self, code: str) -> dict | None:
+        """The program's price level with this code, or None."""
+        return next((level for level in self.program.price_levels or [] if level["code"] == code), None)
 
 
 class Session(db.Model):

@@ -6,6 +6,7 @@ from ..http import PageQuery
 from ..links import cohort_feed_urls
 from ..validation import (
     Amount,
+    Code,
     Count,
     Currency,
     HttpsUrl,
@@ -22,6 +23,14 @@ from ..validation import (
 # ---- programs ---------------------------------------------------------------------------------
 
 
+class PriceLevel(Schema):
+    """One step of a sliding scale: {"code": "reduced", "name": "Reduced", "amount": 18000}."""
+
+    code = Code(required=True, lowercase=True)
+    name = Name(required=True, max_length=100)
+    amount = Amount(required=True)
+
+
 class ProgramPatch(Schema):
     name = Name()
     description = MultiLineText(validate=validate.Length(max=5000))
@@ -32,6 +41,11 @@ class ProgramPatch(Schema):
     price_amount = Amount()
     currency = Currency()
     calendar_title = Name()
+    # Each level's code must be its own (checked by the service: a rule no JSON Schema states).
+    price_levels = fields.List(
+        fields.Nested(PriceLevel), validate=validate.Length(max=10, error="At most 10 price levels.")
+    )
+    self_select_price_level = fields.Boolean(truthy={True}, falsy={False})
     missed_sessions_limit = Count(0, 100)
     excused_counts_as_missed = fields.Boolean(truthy={True}, falsy={False})
     completion_min_sessions = Count(1, 100, allow_none=True)
@@ -52,6 +66,8 @@ class ProgramOut(Schema):
     price_amount = fields.Integer()
     currency = fields.String()
     calendar_title = fields.String()
+    price_levels = fields.List(fields.Dict())
+    self_select_price_level = fields.Boolean()
     missed_sessions_limit = fields.Integer()
     excused_counts_as_missed = fields.Boolean()
     # null: 80 % of a cohort's sessions (rounded up)
@@ -115,6 +131,8 @@ class CohortPatch(Schema):
     hold_minutes = Count(5, 7 * 24 * 60)
     offer_hours = Count(1, 14 * 24)
     refund_cutoff_hours = Count(0, 60 * 24)
+    manual_hold_hours = Count(1, 14 * 24)
+    allow_pay_at_desk = fields.Boolean(truthy={True}, falsy={False})
     facilitator_ids = fields.List(Identifier(), validate=validate.Length(max=20))
     status = fields.String(validate=_SETTABLE_STATUS)
 
@@ -158,6 +176,11 @@ class CohortPublicOut(Schema):
     waitlist_count = fields.Function(lambda c: c.seats.waitlisted)
     price_amount = fields.Integer()
     currency = fields.String()
+    # What a person may choose when enrolling: a price level (when the program lets them), the desk.
+    price_levels = fields.Function(
+        lambda c: c.program.price_levels if c.program.self_select_price_level else [],
+    )
+    allow_pay_at_desk = fields.Boolean()
     sessions = fields.List(fields.Nested(SessionOut))
 
 
@@ -172,6 +195,8 @@ class CohortStaffOut(CohortPublicOut):
     hold_minutes = fields.Integer()
     offer_hours = fields.Integer()
     refund_cutoff_hours = fields.Integer()
+    manual_hold_hours = fields.Integer()
+    all_price_levels = fields.Function(lambda c: c.program.price_levels or [])
     skip_dates = fields.List(fields.String())
     facilitator_ids = fields.Function(lambda c: [f.id for f in c.facilitators])
     facilitators = fields.List(fields.Nested(FacilitatorOut))

@@ -77,6 +77,7 @@ def describe(cohorts: list[Cohort]) -> list[CohortView]:
 def create_program(data: dict) -> Program:
     """Create a program (what the clinic offers)."""
     _check_titles(data)
+    _check_price_levels(data.get("price_levels"))
     with write_transaction():
         program = Program(**data)
         db.session.add(program)
@@ -85,6 +86,7 @@ def create_program(data: dict) -> Program:
 
 def update_program(program_id: str, data: dict) -> Program:
     """Change a program's fields; existing cohorts keep their own copies."""
+    _check_price_levels(data.get("price_levels"))
     with write_transaction():
         program = get_program(program_id)
         _check_titles(
@@ -96,6 +98,12 @@ def update_program(program_id: str, data: dict) -> Program:
         for key, value in data.items():
             setattr(program, key, value)
     return program
+
+
+def _check_price_levels(levels: list | None) -> None:
+    codes = [level["code"] for level in levels or []]
+    if len(set(codes)) != len(codes):
+        raise Invalid.field("price_levels", "Each price level needs its own code.")
 
 
 def _check_titles(data: dict) -> None:
@@ -170,7 +178,17 @@ def create_cohort(data: dict) -> CohortView:
             meeting_url=data.get("meeting_url"),
             skip_dates=sorted(d.isoformat() for d in data.get("skip_dates", [])),
             facilitators=_facilitators(data.get("facilitator_ids", [])),
-            **{k: data[k] for k in ("hold_minutes", "offer_hours", "refund_cutoff_hours") if k in data},
+            **{
+                k: data[k]
+                for k in (
+                    "hold_minutes",
+                    "offer_hours",
+                    "refund_cutoff_hours",
+                    "manual_hold_hours",
+                    "allow_pay_at_desk",
+                )
+                if k in data
+            },
             **settings,
         )
         cohort.sessions = [
@@ -309,6 +327,12 @@ def update_session(session_id: str, data: dict) -> Session:
             if "duration_minutes" in data
             else session.ends_at - session.starts_at
         )
+        before = {
+            "starts_at": session.starts_at,
+            "ends_at": session.ends_at,
+            "title": session.title,
+            "status": session.status,
+        }
         starts = data.get("starts_at") or session.starts_at
         if "local_start" in data:
             wall, offset = data["local_start"]
@@ -331,5 +355,5 @@ def update_session(session_id: str, data: dict) -> Session:
         if changed:
             session.sequence += 1
             session.updated_at = clock.now()
-            publish(SessionChanged(session))
+            publish(SessionChanged(session, before))
     return session

@@ -489,6 +489,9 @@ def confirm(enrolment_id):
         data = parse(ConfirmIn, {"method": "text", "amount": "money", "reference": "text"})
         done = enrolment_services.confirm(enrolment_id, data, g.desk_member)
         amount = presenters.money(data["amount"], done.cohort.currency)
+        if done.status != "confirmed":  # part of the balance: the place stays held for the rest
+            left = presenters.money(done.balance, done.cohort.currency)
+            return _back_to_enrolment(enrolment_id, f"Payment of {amount} recorded; {left} is still to pay.")
         return _back_to_enrolment(enrolment_id, f"Payment of {amount} recorded; {done.name} is confirmed.")
 
     return _enrolment_action(enrolment_id, "confirm", act)

@@ -13,6 +13,7 @@ from ..http import endpoint, json_response
 from ..payments.schemas import WebhookReceived
 from . import checkout, services
 from .schemas import (
+    AcceptIn,
     AuditOut,
     AuditQuery,
     ConfirmIn,
@@ -23,6 +24,11 @@ from .schemas import (
     EnrolmentStaffOut,
     EnrolmentSummaryOut,
     MoveIn,
+    PriceChangeIn,
+    ReceiptQuery,
+    RefundListOut,
+    RefundPaidIn,
+    RefundQuery,
     RosterFacilitatorOut,
     RosterOut,
     TransferIn,
@@ -73,11 +79,18 @@ def withdraw(enrolment_id, data):
     return services.withdraw(enrolment_id, current_staff(), data.get("refund_amount"))
 
 
+@bp.patch("/enrolments/<enrolment_id>")
+@endpoint(staff(*DESK), body=PriceChangeIn, response=EnrolmentOut)
+def change_price(enrolment_id, data):
+    """Set what the enrolment owes (amount_due or price_level) before it is paid in full, with a reason."""
+    return services.change_price(enrolment_id, data, current_staff())
+
+
 @bp.post("/enrolments/<enrolment_id>/accept")
-@endpoint(participant_or_staff(), response=EnrolmentOut)
-def accept(enrolment_id):
-    """Accept an offered seat."""
-    return services.accept(enrolment_id, current_staff())
+@endpoint(participant_or_staff(), body=AcceptIn, response=EnrolmentOut)
+def accept(enrolment_id, data):
+    """Accept an offered seat (pay_at_desk: pay by hand, where the cohort allows it)."""
+    return services.accept(enrolment_id, current_staff(), data.get("pay_at_desk"))
 
 
 @bp.post("/enrolments/<enrolment_id>/decline")
@@ -185,11 +198,33 @@ def transfer(enrolment_id, data):
     return services.transfer(enrolment_id, data["cohort_id"], current_staff())
 
 
+@bp.get("/refunds")
+@endpoint(staff(*DESK), query=RefundQuery, response=RefundListOut, many=True)
+def refunds(query):
+    """Refunds by status: ?status=owed_by_front_desk lists what the desk must pay back."""
+    return services.refunds(query)
+
+
+@bp.post("/refunds/<refund_id>/paid")
+@endpoint(staff(*DESK), body=RefundPaidIn, response=RefundListOut)
+def refund_paid(refund_id, data):
+    """Record that the desk paid an owed refund back (the person is told once)."""
+    return services.refund_paid_out(refund_id, data, current_staff())
+
+
 @bp.get("/audit")
 @endpoint(staff(*DESK), query=AuditQuery, response=AuditOut, many=True)
 def audit(query):
     """Who changed which enrolment, when, from what to what."""
     return services.audit(query)
+
+
+@webhook_bp.get("/<payment_id>/receipt")
+@endpoint(participant_or_staff(), query=ReceiptQuery)
+def receipt(payment_id, query):
+    """A payment's receipt as a printable page (for=insurer names the program)."""
+    page = services.receipt(payment_id, for_insurer=query.get("for_") == "insurer")
+    return Response(page, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 
 @webhook_bp.post("/stripe/webhook")

@@ -17,9 +17,18 @@ from ..database import end_read, write_transaction
 from ..events import publish
 from ..extensions import db
 from ..payments import ledger
-from ..payments.models import UNPAID, Payment, PaymentStatus, Provider, Refund, RefundSource, WebhookEvent
+from ..payments.models import (
+    REFUND_COUNTS,
+    UNPAID,
+    Payment,
+    PaymentStatus,
+    Provider,
+    Refund,
+    RefundSource,
+    WebhookEvent,
+)
 from ..payments.webhook import HANDLED, verify_event
-from . import events
+from . import events, prices
 from .models import Enrolment
 from .models import EnrolmentStatus as S
 from .services import _refunded, _snapshot, apply_payment, lock_enrolment, offer_free_seats, record
@@ -86,15 +95,20 @@ def _succeeded(payment: Payment, enrolment: Enrolment, obj: dict) -> str:
             # They were told of the lapse already; now they hear the late payment went back.
             publish(events.HoldExpired(enrolment, given_back))
         return f"refunded_{enrolment.status}"
-    result = apply_payment(enrolment, amount=payment.amount, method="card")
+    # More than is owed (a second intent, a desk payment meanwhile): the excess goes back.
+    over = -prices.owed(enrolment)
+    excess = _refunded(enrolment, min(over, payment.amount), "overpaid", None) if over > 0 else None
+    if enrolment.status == S.CONFIRMED:
+        if excess and excess["amount"] == payment.amount:
+            return "refunded_duplicate"
+        return "applied_to_balance" if excess is None else "applied_to_balance_excess_refunded"
+    result = apply_payment(enrolment, method="card")
     if result == "no_seat":
-        publish(events.HoldExpired(enrolment, _refunded(enrolment, payment.amount, "no_seat", None)))
+        # Everything paid for the seat goes back (a desk part payment too).
+        held = prices.account_of(enrolment).net_paid
+        publish(events.HoldExpired(enrolment, _refunded(enrolment, held, "no_seat", None)))
         return "refunded_no_seat"
-    if result == "already_confirmed":
-        # A second payment for a seat already paid for (another intent, or at the desk).
-        _refunded(enrolment, payment.amount, "duplicate_payment", None)
-        return "refunded_duplicate"
-    return result
+    return result if excess is None else f"{result}_excess_refunded"
 
 
 def _failed(payment: Payment, enrolment: Enrolment, obj: dict) -> str:
@@ -176,7 +190,23 @@ def cancel_lapsed_payment_intents() -> int:
         )
         .scalar_subquery()
     )
-    still_payable = (Enrolment.status == S.PENDING_PAYMENT) & (Enrolment.hold_expires_at > at) & (superseded == 0)
+    # What is still owed, from the ledger: an intent for more than that (the desk took part of
+    # it meanwhile, or staff lowered the price) would only be refunded in part once paid.
+    settled = aliased(Payment)
+    paid = (
+        select(func.coalesce(func.sum(settled.amount), 0))
+        .where(settled.enrolment_id == Payment.enrolment_id, settled.status == PaymentStatus.SUCCEEDED)
+        .scalar_subquery()
+    )
+    refunded = (
+        select(func.coalesce(func.sum(Refund.amount), 0))
+        .where(Refund.enrolment_id == Payment.enrolment_id, Refund.status.in_(REFUND_COUNTS))
+        .scalar_subquery()
+    )
+    balance = Enrolment.amount_due - paid + refunded
+    held = (Enrolment.status == S.PENDING_PAYMENT) & (Enrolment.hold_expires_at > at)
+    # A confirmed enrolment with a balance (confirmed with one, or moved to a dearer group) may pay it by card.
+    still_payable = (held | (Enrolment.status == S.CONFIRMED)) & (superseded == 0) & (Payment.amount <= balance)
     ids = db.session.scalars(
         select(Payment.id)
         .join(Enrolment, Enrolment.id == Payment.enrolment_id)

@@ -13,6 +13,9 @@ class SeatHeld:
 
     enrolment: object
     payment: dict
+    # Staff made the hold (by phone, at the desk): its email waits a little, in case they
+    # confirm it at once (then only the confirmation is sent).
+    by_staff: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Transferred:
 
     enrolment: object
     from_cohort: object
+    # What the move did to the money: amount_due before and after, balance, refund, detail.
+    change: dict | None = None
     # The join link of the cohort left behind: it answers 410 from now on (attendance keeps it).
     previous_join_token: str | None = None
 
@@ -80,3 +85,11 @@ class EnrolAgainAttempted:
     (the caller of the API only hears that the address is already enrolled or waiting)."""
 
     enrolment: object
+
+
+@dataclass(frozen=True)
+class RefundPaidOut:
+    """The front desk paid back a refund it owed (the Refund row, with method and reference)."""
+
+    enrolment: object
+    refund: object

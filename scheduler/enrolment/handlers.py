@@ -1,13 +1,26 @@
 """How the enrolment domain plugs into the lower ones: it answers for seats and manage tokens,
 and reacts to what happens to cohorts (imported once by create_app)."""
 
-from ..auth import manage_token_check
+from ..auth import enrolment_owner, manage_token_check
 from ..cohorts.events import CohortCancelled, CohortChanged, SeatsAdded
 from ..events import subscribe
-from . import seats  # noqa: F401  (registers the seat counter with the cohorts domain)
-from .services import cancel_with_cohort, manage_token_matches, offer_free_seats, record_cohort_change
+from . import (
+    prices,  # noqa: F401  (registers the discount-code use counter with the payments domain)
+    seats,  # noqa: F401  (registers the seat counter with the cohorts domain)
+)
+from .services import (
+    cancel_with_cohort,
+    manage_token_matches,
+    offer_free_seats,
+    payment_owner,
+    record_cohort_change,
+)
 
 manage_token_check(manage_token_matches)  # the API's participant credential is the pages' too
+
+
+# A payment's receipt opens with the manage token of the enrolment it paid for.
+enrolment_owner("payment_id")(payment_owner)
 
 
 @subscribe(CohortCancelled)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint, and_, or_, text
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, and_, event, or_, select, text
 from sqlalchemy.ext.hybrid import hybrid_method
 
 from ..clock import now
@@ -66,7 +66,8 @@ class Enrolment(db.Model):
         one_of("status", EnrolmentStatus, name="status"),
         CheckConstraint("status != 'pending_payment' OR hold_expires_at IS NOT NULL", name="hold_has_expiry"),
         CheckConstraint("status != 'offered' OR offer_expires_at IS NOT NULL", name="offer_has_expiry"),
-        CheckConstraint("amount_paid >= 0", name="amount_paid_not_negative"),
+        CheckConstraint("amount_due >= 0", name="amount_due_not_negative"),
+        CheckConstraint("discount_amount >= 0", name="discount_not_negative"),
         # One active enrolment per person per cohort: the database's last word on it.
         Index(
             "uq_enrolments_one_active",
@@ -97,8 +98,20 @@ class Enrolment(db.Model):
     offer_expires_at = db.Column(UTCDateTime)
     # Order in the waitlist: lower goes first. Positions (1, 2, …) are computed from it.
     waitlist_rank = db.Column(db.Integer)
-    amount_paid = db.Column(db.Integer, nullable=False, default=0)
+    # What the person owes for the seat (minor units, the cohort's currency): the price of
+    # their level (or the cohort's price), less any discount, or what staff set with a reason.
+    # What was paid and refunded lives in the payments ledger (payments/accounts.py).
+    amount_due = db.Column(db.Integer, nullable=False)
+    price_before_discount = db.Column(db.Integer, nullable=False)
+    price_level = db.Column(db.String(40))
+    discount_code_id = db.Column(db.String(40), db.ForeignKey("discount_codes.id"), index=True)
+    discount_amount = db.Column(db.Integer, nullable=False, default=0)
+    # The hold is for payment taken by hand (manual_hold_hours), not by card (hold_minutes).
+    pays_at_desk = db.Column(db.Boolean, nullable=False, default=False)
+    # The last way money was taken (card or a desk method).
     payment_method = db.Column(db.String(20))
+    # First time it became confirmed: a discount code's use stays taken after that.
+    confirmed_at = db.Column(UTCDateTime)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now)
     # Set when its personal data was erased (on request or by retention, scheduler/privacy):
@@ -107,6 +120,33 @@ class Enrolment(db.Model):
 
     cohort = db.relationship("Cohort")
     participant = db.relationship(Participant)
+    discount_code = db.relationship("DiscountCode")
+
+    # What was paid and refunded lives in the payments ledger; these read it (two queries
+    # each time). Use cases return EnrolmentView, whose account a list loads for a whole page.
+
+    @property
+    def account(self):
+        """This enrolment's payments and refunds (payments.accounts.Account), read now."""
+        from ..payments.accounts import Account, accounts
+
+        return accounts([self.id])[self.id] if self.id else Account()
+
+    @property
+    def amount_paid(self) -> int:
+        """Everything paid for this enrolment (refunds not deducted)."""
+        return self.account.paid
+
+    @property
+    def amount_refunded(self) -> int:
+        return self.account.refunded
+
+    @property
+    def balance(self) -> int:
+        """What is still owed (0 once the enrolment has ended)."""
+        from .prices import balance
+
+        return balance(self, self.account)
 
     # The two seat rules, each written once and usable in Python and in SQL
     # (Enrolment.holds_seat(at) in a WHERE clause): counting, expiry and lists share them.
@@ -162,6 +202,21 @@ class Enrolment(db.Model):
                 self.offer_expires_at = None
         self.status = status
         self.updated_at = now()
+        if status == S.CONFIRMED and self.confirmed_at is None:
+            self.confirmed_at = self.updated_at
+
+
+@event.listens_for(Enrolment, "before_insert")
+def _price_from_the_cohort(mapper, connection, enrolment: Enrolment) -> None:
+    """An enrolment written without a price owes the cohort's (services always set one)."""
+    if enrolment.amount_due is None or enrolment.price_before_discount is None:
+        from ..cohorts.models import Cohort
+
+        price = connection.scalar(select(Cohort.price_amount).where(Cohort.id == enrolment.cohort_id))
+        if enrolment.price_before_discount is None:
+            enrolment.price_before_discount = price
+        if enrolment.amount_due is None:
+            enrolment.amount_due = enrolment.price_before_discount - (enrolment.discount_amount or 0)
 
 
 class AuditEntry(db.Model):

@@ -2,12 +2,14 @@
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, post_dump, validate
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from ..cohorts.schemas import SessionOut
 from ..http import PageQuery
 from ..links import enrolment_feed_urls, join_url, manage_url
-from ..validation import Identifier, Instant, Name, PlainEmail, Timezone, Trimmed
+from ..payments.accounts import payment_summary, refund_summary
+from ..payments.models import PAYOUT_METHODS, RefundStatus
+from ..validation import Amount, Code, Identifier, Instant, Name, PlainEmail, Timezone, Trimmed
 from .models import STATUSES
 
 _PHONE = re.compile(r"\+?[0-9 ()./-]{3,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?")
@@ -27,11 +29,52 @@ class Phone(Trimmed):
         return value
 
 
+DESK_METHODS = ("cash", "check", "card_in_person", "insurance", "waived")
+
+
+class DeskPaymentIn(Schema):
+    """Money taken at the front desk: the whole balance confirms; less keeps the hold (or confirm_with_balance)."""
+
+    method = fields.String(
+        required=True, validate=validate.OneOf(DESK_METHODS, error="Use one of: " + ", ".join(DESK_METHODS) + ".")
+    )
+    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+    reference = Trimmed(validate=validate.Length(max=200), allow_none=True)
+    confirm_with_balance = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+
+
 class EnrolmentCreate(Schema):
     name = Name(required=True)
     email = PlainEmail(required=True)
     phone = Phone(allow_none=True)
     timezone = Timezone(allow_none=True)
+    # The program's price level, when it lets people choose (staff may always set one).
+    price_level = Code(lowercase=True)
+    discount_code = Code()
+    # Pay at the front desk instead of by card, where the cohort allows it (a longer hold).
+    pay_at_desk = fields.Boolean(truthy={True}, falsy={False})
+    # Staff only: enrol and record the money taken in one step (one email for the result).
+    desk_payment = fields.Nested(DeskPaymentIn)
+
+
+class AcceptIn(Schema):
+    pay_at_desk = fields.Boolean(truthy={True}, falsy={False})
+
+
+class PriceChangeIn(Schema):
+    """Staff set what an enrolment owes, before it is paid in full, with the reason (audited)."""
+
+    # What _one_price says, for /openapi.json.
+    openapi_rules = {"oneOf": [{"required": ["amount_due"]}, {"required": ["price_level"]}]}
+
+    amount_due = Amount()
+    price_level = Code(lowercase=True)
+    reason = Trimmed(required=True, validate=validate.Length(min=1, max=500))
+
+    @validates_schema
+    def _one_price(self, data, **kwargs):
+        if ("amount_due" in data) == ("price_level" in data):
+            raise ValidationError("Give amount_due or price_level (one of them).", "amount_due")
 
 
 class WithdrawIn(Schema):
@@ -44,15 +87,8 @@ class MoveIn(Schema):
     )
 
 
-DESK_METHODS = ("cash", "check", "card_in_person", "insurance", "waived")
-
-
-class ConfirmIn(Schema):
-    method = fields.String(
-        required=True, validate=validate.OneOf(DESK_METHODS, error="Use one of: " + ", ".join(DESK_METHODS) + ".")
-    )
-    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
-    reference = Trimmed(validate=validate.Length(max=200), allow_none=True)
+class ConfirmIn(DeskPaymentIn):
+    """POST …/confirm: a desk payment, possibly part of the balance."""
 
 
 class TransferIn(Schema):
@@ -70,6 +106,75 @@ class AuditQuery(PageQuery):
     cohort_id = Identifier()
 
 
+_REFUND_STATUSES = tuple(RefundStatus)
+
+
+class RefundQuery(PageQuery):
+    status = fields.String(
+        validate=validate.OneOf(_REFUND_STATUSES, error="Use one of: " + ", ".join(_REFUND_STATUSES) + ".")
+    )
+
+
+class RefundPaidIn(Schema):
+    method = fields.String(
+        required=True,
+        validate=validate.OneOf(PAYOUT_METHODS, error="Use one of: " + ", ".join(PAYOUT_METHODS) + "."),
+    )
+    reference = Trimmed(validate=validate.Length(max=200), allow_none=True)
+
+
+class RefundListOut(Schema):
+    """A refund for the desk's list: how much, to whom, why, and whether it was paid out."""
+
+    id = fields.String()
+    enrolment_id = fields.String()
+    payment_id = fields.String(allow_none=True)
+    name = fields.Function(lambda r: r.enrolment.name)
+    email = fields.Function(lambda r: r.enrolment.email)
+    cohort_id = fields.Function(lambda r: r.enrolment.cohort_id)
+    cohort_name = fields.Function(lambda r: r.enrolment.cohort.name)
+    amount = fields.Integer()
+    currency = fields.String()
+    status = fields.String()
+    reason = fields.String()
+    created_at = Instant()
+    paid_method = fields.String(allow_none=True)
+    paid_reference = fields.String(allow_none=True)
+    paid_at = Instant(allow_none=True)
+
+
+class ReceiptQuery(Schema):
+    # ?for=insurer names the program on the receipt (otherwise the neutral calendar title).
+    for_ = fields.String(
+        data_key="for", validate=validate.OneOf(["insurer"], error="Leave it out, or use for=insurer.")
+    )
+
+
+class PaymentListedOut(Schema):
+    id = fields.String()
+    amount = fields.Integer()
+    currency = fields.String()
+    method = fields.String()
+    created_at = Instant()
+    receipt_url = fields.String()
+
+
+class RefundListedOut(Schema):
+    id = fields.String()
+    amount = fields.Integer()
+    currency = fields.String()
+    status = fields.String()
+    created_at = Instant()
+
+
+def _payments(e) -> list:
+    return PaymentListedOut(many=True).dump([payment_summary(p) for p in e.account.payments])
+
+
+def _refunds(e) -> list:
+    return RefundListedOut(many=True).dump([refund_summary(r) for r in e.account.refunds])
+
+
 class EnrolmentSummaryOut(Schema):
     """An enrolment in lists (search): no sessions, no links, no token."""
 
@@ -83,7 +188,19 @@ class EnrolmentSummaryOut(Schema):
     hold_expires_at = Instant(allow_none=True)
     offer_expires_at = Instant(allow_none=True)
     waitlist_position = fields.Integer(allow_none=True)
+    currency = fields.Function(lambda e: e.cohort.currency)
+    # What is owed and paid (API.md "Prices, balances and receipts"), from the ledger.
+    amount_due = fields.Integer()
     amount_paid = fields.Integer()
+    amount_refunded = fields.Integer()
+    balance = fields.Integer()
+    price_level = fields.String(allow_none=True)
+    price_before_discount = fields.Integer()
+    discount_code = fields.Function(lambda e: e.discount_code.code if e.discount_code else None)
+    discount_amount = fields.Integer()
+    pays_at_desk = fields.Boolean()
+    payments = fields.Function(_payments)
+    refunds = fields.Function(_refunds)
     payment_method = fields.String(allow_none=True)
     created_at = Instant()
     updated_at = Instant()
@@ -111,7 +228,6 @@ class EnrolmentOut(EnrolmentSummaryOut):
 
     cohort_name = fields.Function(lambda e: e.cohort.name)
     cohort_timezone = fields.Function(lambda e: e.cohort.timezone)
-    currency = fields.Function(lambda e: e.cohort.currency)
     price_amount = fields.Function(lambda e: e.cohort.price_amount)
     sessions = fields.Function(lambda e: SessionOut(many=True).dump(e.cohort.sessions))
     join_url = fields.Function(lambda e: join_url(e))
@@ -121,6 +237,8 @@ class EnrolmentOut(EnrolmentSummaryOut):
     completed = _extra("completed")
     payment = fields.Raw()
     refund = fields.Raw()
+    # After a transfer: what it did to the money (amount_due before and after, balance, refund, detail).
+    transfer = fields.Raw()
 
     @post_dump(pass_original=True)
     def _hide_unless_confirmed(self, data, original, **kwargs):
@@ -128,7 +246,7 @@ class EnrolmentOut(EnrolmentSummaryOut):
         if original.status != "confirmed":
             for key in _CONFIRMED_ONLY:
                 data.pop(key, None)
-        for key in ("payment", "refund"):
+        for key in ("payment", "refund", "transfer"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data
@@ -169,7 +287,10 @@ class RosterFacilitatorOut(Schema):
 
 
 class RosterOut(RosterFacilitatorOut):
+    amount_due = fields.Integer()
     amount_paid = fields.Integer()
+    amount_refunded = fields.Integer()
+    balance = fields.Integer()
     payment_method = fields.String(allow_none=True)
 
 

@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,9 +30,11 @@ from ..database import Page, new_id, new_token, paginate, require_lock, require_
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..events import publish
 from ..extensions import db
-from ..payments import gateway, ledger
-from ..payments.models import Payment, Provider
-from . import events
+from ..money import format_money
+from ..payments import gateway, ledger, receipts
+from ..payments.accounts import Account, accounts
+from ..payments.models import Payment, PaymentStatus, Provider, Refund, RefundStatus
+from . import events, prices
 from .models import (
     ACTIVE,
     SEAT_STATUSES,
@@ -53,11 +56,45 @@ class EnrolmentView:
     waitlist_position: int | None = None
     payment: dict | None = None
     refund: dict | None = None
+    # Its payments and refunds (the ledger), loaded with the view (lists load a page's at once).
+    loaded_account: Account | None = None
+    # What a transfer did to the money, explained (set by transfer()).
+    transfer: dict | None = None
     # What higher domains know of it (attendance: per-session records, missed run, flag).
     extras: dict = field(default_factory=dict)
 
     def __getattr__(self, name):  # the row's own fields, for the schemas
         return getattr(self.enrolment, name)
+
+    @property
+    def account(self) -> Account:
+        return self.loaded_account if self.loaded_account is not None else self.enrolment.account
+
+    @property
+    def amount_paid(self) -> int:
+        return self.account.paid
+
+    @property
+    def amount_refunded(self) -> int:
+        return self.account.refunded
+
+    @property
+    def balance(self) -> int:
+        return prices.balance(self.enrolment, self.account)
+
+
+def view(enrolment: Enrolment, position: int | None = None, **extra) -> EnrolmentView:
+    """An enrolment as a use case returns it, with its account read fresh from the ledger."""
+    return EnrolmentView(enrolment, position, loaded_account=prices.account_of(enrolment), **extra)
+
+
+def views(enrolments, positions: dict | None = None, extras: dict | None = None) -> list[EnrolmentView]:
+    """Views of many enrolments, with every account loaded in two queries (lists stay constant)."""
+    loaded = accounts([e.id for e in enrolments])
+    return [
+        EnrolmentView(e, (positions or {}).get(e.id), loaded_account=loaded[e.id], extras=(extras or {}).get(e.id, {}))
+        for e in enrolments
+    ]
 
 
 # Higher domains describe enrolments too (attendance registers one): `describer(enrolments)
@@ -85,7 +122,9 @@ def _extras(enrolments: list[Enrolment]) -> dict[str, dict]:
 
 
 def _snapshot(enrolment: Enrolment, **extra) -> dict:
-    snap = {"status": str(enrolment.status), "amount_paid": enrolment.amount_paid, "cohort_id": enrolment.cohort_id}
+    # Columns only (no ledger read per entry: attendance audits a whole session at once);
+    # the actions that move money add what was paid and what is left (paid_now, balance, refund).
+    snap = {"status": str(enrolment.status), "amount_due": enrolment.amount_due, "cohort_id": enrolment.cohort_id}
     snap.update(extra)
     return snap
 
@@ -145,12 +184,15 @@ def _expire_lapsed(cohort: Cohort, at) -> list[Enrolment]:
     lapsed = db.session.scalars(
         select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.lapsed(at)).order_by(Enrolment.id)
     ).all()
+    held = accounts([e.id for e in lapsed])
     for enrolment in lapsed:
         before = _snapshot(enrolment)
         was = enrolment.status
         enrolment.move_to(S.EXPIRED)
-        record(enrolment, None, "expired", before)
-        publish(events.HoldExpired(enrolment) if was == S.PENDING_PAYMENT else events.OfferExpired(enrolment))
+        # Part paid at the desk and the rest never came: what was paid goes back.
+        refund = _refunded(enrolment, held[enrolment.id].net_paid, "hold_lapsed", None)
+        record(enrolment, None, "expired", before, refund=refund)
+        publish(events.HoldExpired(enrolment, refund) if was == S.PENDING_PAYMENT else events.OfferExpired(enrolment))
     return lapsed
 
 
@@ -251,41 +293,67 @@ def _request_hash(data: dict) -> str:
 # ---- paying for a held seat: the row under the lock, Stripe after the commit ------------------
 
 
-def _hold_seat(enrolment: Enrolment, cohort: Cohort, at) -> Payment | None:
-    """Start a hold pending payment; returns the card payment row whose intent comes after commit."""
-    enrolment.hold_expires_at = at + timedelta(minutes=cohort.hold_minutes)
+def pays_by_card(cohort: Cohort, pay_at_desk: bool | None) -> bool:
+    """Card when Stripe is set up, unless the person chose the desk where the cohort allows it."""
+    if not gateway.configured():
+        return False
+    if pay_at_desk and not cohort.allow_pay_at_desk:
+        raise Invalid.field("pay_at_desk", "This group takes payment by card; paying at the front desk is not offered.")
+    return not pay_at_desk
+
+
+def _hold_seat(
+    enrolment: Enrolment, cohort: Cohort, at, *, by_card: bool, keep_until=None, tell: bool = True, staff=None
+) -> Payment | None:
+    """Start a hold pending payment; returns the card payment row whose intent comes after commit.
+
+    A card payment holds the seat hold_minutes; payment by hand (no Stripe, or the desk)
+    holds it manual_hold_hours. `keep_until` (an accepted offer's deadline) is never cut short.
+    """
+    length = timedelta(minutes=cohort.hold_minutes) if by_card else timedelta(hours=cohort.manual_hold_hours)
+    enrolment.hold_expires_at = max(at + length, keep_until) if keep_until is not None else at + length
+    enrolment.pays_at_desk = not by_card
     _write(enrolment)
-    card = None
-    if gateway.configured():
-        card = ledger.open_card_payment(enrolment.id, cohort.price_amount, cohort.currency)
-        how = {"provider": "stripe", "amount": cohort.price_amount, "currency": cohort.currency}
-    else:
-        how = ledger.manual_instructions(cohort.price_amount, cohort.currency)
-    publish(events.SeatHeld(enrolment, how))
+    owed = prices.owed(enrolment)
+    card = ledger.open_card_payment(enrolment.id, owed, cohort.currency) if by_card else None
+    if tell:
+        _tell_held(enrolment, staff)
     return card
+
+
+def _tell_held(enrolment: Enrolment, staff=None) -> None:
+    """Publish SeatHeld with how to pay what is owed now (staff-made holds are told after a delay)."""
+    owed, currency = prices.owed(enrolment), enrolment.cohort.currency
+    if enrolment.pays_at_desk:
+        how = ledger.manual_instructions(owed, currency)
+    else:
+        how = {"provider": "stripe", "amount": owed, "currency": currency}
+    publish(events.SeatHeld(enrolment, how, by_staff=staff is not None))
 
 
 def _payment_after_commit(card: Payment | None, enrolment: Enrolment) -> dict | None:
     """The `payment` a held seat shows: Stripe's intent, created now that no lock is held."""
+    if card is not None and enrolment.status in (S.PENDING_PAYMENT, S.CONFIRMED):
+        return ledger.create_intent(card.id, enrolment.cohort_id)
     if enrolment.status != S.PENDING_PAYMENT:
         return None
-    if card is not None:
-        return ledger.create_intent(card.id, enrolment.cohort_id)
-    return ledger.manual_instructions(enrolment.cohort.price_amount, enrolment.cohort.currency)
+    return ledger.manual_instructions(prices.owed(enrolment), enrolment.cohort.currency)
 
 
 def current_payment(enrolment: Enrolment) -> dict | None:
-    """How to pay for a held seat now (read only): the latest card payment, or manual."""
+    """How to pay for a held seat now (read only): the latest open card payment, or by hand."""
     if enrolment.status != S.PENDING_PAYMENT:
         return None
-    latest = db.session.scalar(
-        select(Payment)
-        .where(Payment.enrolment_id == enrolment.id, Payment.provider == Provider.STRIPE)
-        .order_by(Payment.created_at.desc(), Payment.id.desc())
-        .limit(1)
-    )
-    if latest is None:
-        return ledger.manual_instructions(enrolment.cohort.price_amount, enrolment.cohort.currency)
+    latest = None
+    if not enrolment.pays_at_desk:
+        latest = db.session.scalar(
+            select(Payment)
+            .where(Payment.enrolment_id == enrolment.id, Payment.provider == Provider.STRIPE)
+            .order_by(Payment.created_at.desc(), Payment.id.desc())
+            .limit(1)
+        )
+    if latest is None or latest.status in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELLED):
+        return ledger.manual_instructions(prices.owed(enrolment), enrolment.cohort.currency)
     return ledger.instructions(latest)
 
 
@@ -325,7 +393,7 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
         return _replayed(replay)
     if made is None:
         raise Conflict("This email is already enrolled or waiting in this cohort; we have sent it a message.")
-    return EnrolmentView(enrolment, position, _payment_after_commit(card, enrolment))
+    return view(enrolment, position, payment=_payment_after_commit(card, enrolment))
 
 
 def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment | None, int | None] | None:
@@ -336,6 +404,12 @@ def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment
         if status == CohortStatus.DRAFT:
             raise NotFound("No such cohort.")  # a draft is not public: do not reveal it exists
         raise Conflict(f"This cohort is {status}, not open for enrolment.")
+    desk_payment = data.get("desk_payment")
+    if desk_payment is not None and staff is None:
+        raise Invalid.field("desk_payment", "Only the front desk records payments; leave desk_payment out.")
+    by_card = pays_by_card(cohort, data.get("pay_at_desk")) and desk_payment is None
+    if desk_payment is not None and desk_payment.get("amount", 0) <= 0 and not desk_payment.get("confirm_with_balance"):
+        raise Invalid.field("desk_payment", "Give the amount taken (above 0), or confirm_with_balance: true.")
     _settle(cohort, at)
     participant = _participant_for(data["email"])
     already = db.session.scalar(
@@ -350,6 +424,9 @@ def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment
         # enrolment's state; its owner hears of the attempt by email (committed, then 409).
         publish(events.EnrolAgainAttempted(already))
         return None
+    # The price (level, discount code) is settled under the cohort's lock: the code's last use
+    # is taken by one enrolment only, however many race for it.
+    price = prices.price_for(cohort, data, staff, at)
     counts = seat_counts([cohort], at)[cohort.id]
     enrolment = Enrolment(
         id=new_id("enr"),
@@ -362,23 +439,41 @@ def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment
         created_at=at,
         updated_at=at,
     )
+    prices.apply_price(enrolment, price)
     card, position = None, None
     if counts.free_for_newcomers:  # a newcomer takes a seat only when nobody is waiting for it
-        enrolment.status = S.PENDING_PAYMENT if cohort.price_amount > 0 else S.CONFIRMED
+        enrolment.status = S.PENDING_PAYMENT if enrolment.amount_due > 0 else S.CONFIRMED
+    elif desk_payment is not None:
+        raise Conflict("No seat is free in this cohort; enrol the person without desk_payment to join the waitlist.")
     else:
         enrolment.status = S.WAITLISTED
         enrolment.waitlist_rank = _next_rank(cohort)
     if enrolment.status == S.PENDING_PAYMENT:
-        card = _hold_seat(enrolment, cohort, at)
+        # Staff enrolling and taking payment in one go: one email, for where it ends.
+        card = _hold_seat(enrolment, cohort, at, by_card=by_card, tell=desk_payment is None, staff=staff)
     else:
         _write(enrolment)
         if enrolment.status == S.CONFIRMED:
-            publish(events.Confirmed(enrolment))
+            enrolment.confirmed_at = at
+            if desk_payment is None:
+                publish(events.Confirmed(enrolment))
         else:
             position = counts.waitlisted + 1
             publish(events.Waitlisted(enrolment, position))
-    record(enrolment, staff, "enrolled", None)
+    record(enrolment, staff, "enrolled", None, **_price_note(enrolment))
+    if desk_payment is not None:
+        _take_desk_payment(enrolment, cohort, at, desk_payment, staff, tell_hold=True)
     return enrolment, card, position
+
+
+def _price_note(enrolment: Enrolment) -> dict:
+    """How the price was made, for the audit log."""
+    note = {}
+    if enrolment.price_level:
+        note["price_level"] = enrolment.price_level
+    if enrolment.discount_code_id:
+        note.update(discount_code=enrolment.discount_code.code, discount_amount=enrolment.discount_amount)
+    return note
 
 
 def _replayed(enrolment_id: str) -> EnrolmentView:
@@ -391,7 +486,7 @@ def _replayed(enrolment_id: str) -> EnrolmentView:
             select(Payment.id).where(Payment.enrolment_id == enrolment.id).order_by(Payment.created_at.desc())
         )
         payment = ledger.create_intent(latest, enrolment.cohort_id)
-    return EnrolmentView(enrolment, waitlist_position(enrolment), payment)
+    return view(enrolment, waitlist_position(enrolment), payment=payment)
 
 
 # ---- participant (or staff) actions ---------------------------------------------------------
@@ -408,8 +503,11 @@ def manage_token_matches(enrolment_id: str, token: str | None) -> bool:
 def get_enrolment(enrolment_id: str) -> EnrolmentView:
     """One enrolment with its cohort's sessions; position when waitlisted, how to pay when held."""
     enrolment = _load(enrolment_id)
-    return EnrolmentView(
-        enrolment, waitlist_position(enrolment), current_payment(enrolment), extras=_extras([enrolment])[enrolment.id]
+    return view(
+        enrolment,
+        waitlist_position(enrolment),
+        payment=current_payment(enrolment),
+        extras=_extras([enrolment])[enrolment.id],
     )
 
 
@@ -420,10 +518,10 @@ def refund_deadline(cohort: Cohort) -> datetime | None:
 
 
 def refund_due(enrolment: Enrolment, at: datetime) -> int:
-    """The policy: a full refund until the refund deadline; none after (pages state it first)."""
+    """The policy: all that was paid (less refunds) until the refund deadline; none after (pages state it first)."""
     deadline = refund_deadline(enrolment.cohort)
     if deadline is None or at < deadline:
-        return enrolment.amount_paid
+        return prices.account_of(enrolment).net_paid
     return 0
 
 
@@ -444,9 +542,12 @@ def withdraw(enrolment_id: str, staff=None, refund_amount: int | None = None) ->
         if enrolment.status in (S.PENDING_PAYMENT, S.OFFERED) and not held:
             what = "held seat" if enrolment.status == S.PENDING_PAYMENT else "offer"
             raise Conflict(f"This enrolment's {what} has already expired; there is nothing to withdraw.")
-        if refund_amount is not None and refund_amount > enrolment.amount_paid:
+        held_money = prices.account_of(enrolment).net_paid
+        if refund_amount is not None and refund_amount > held_money:
             raise Invalid.field(
-                "refund_amount", f"At most {enrolment.amount_paid} was paid; a refund cannot be more than that."
+                "refund_amount",
+                f"{format_money(held_money, enrolment.cohort.currency)} ({held_money}) was paid and not yet "
+                "refunded; a refund cannot be more than that.",
             )
         enrolment.move_to(S.WITHDRAWN)
         amount = refund_amount if refund_amount is not None else refund_due(enrolment, at)
@@ -455,7 +556,7 @@ def withdraw(enrolment_id: str, staff=None, refund_amount: int | None = None) ->
         record(enrolment, staff, "withdrawn", before, refund=refund)
         if held:
             offer_free_seats(enrolment.cohort)
-    return EnrolmentView(enrolment, refund=refund)
+    return view(enrolment, refund=refund)
 
 
 def _check_offer_open(enrolment: Enrolment, at, verb: str) -> None:
@@ -467,8 +568,12 @@ def _check_offer_open(enrolment: Enrolment, at, verb: str) -> None:
         )
 
 
-def accept(enrolment_id: str, staff=None) -> EnrolmentView:
-    """Accept an offered seat: a hold pending payment, or confirmed when the cohort is free."""
+def accept(enrolment_id: str, staff=None, pay_at_desk: bool | None = None) -> EnrolmentView:
+    """Accept an offered seat: a hold pending payment, or confirmed when nothing is owed.
+
+    Accepting never shortens the person's time: the hold lasts until the later of the
+    offer's deadline and the hold for the way they pay.
+    """
     card = None
     with write_transaction():
         enrolment = lock_enrolment(enrolment_id)
@@ -476,14 +581,20 @@ def accept(enrolment_id: str, staff=None) -> EnrolmentView:
         _check_offer_open(enrolment, at, "accepted")
         before = _snapshot(enrolment)
         cohort = enrolment.cohort
-        if cohort.price_amount > 0:
+        by_card = pays_by_card(cohort, pay_at_desk)
+        offer_deadline = enrolment.offer_expires_at
+        if prices.owed(enrolment) > 0:
             enrolment.move_to(S.PENDING_PAYMENT)
-            card = _hold_seat(enrolment, cohort, at)
+            card = _hold_seat(enrolment, cohort, at, by_card=by_card, keep_until=offer_deadline, staff=staff)
         else:
             enrolment.move_to(S.CONFIRMED)
             publish(events.Confirmed(enrolment))
-        record(enrolment, staff, "accepted", before)
-    return EnrolmentView(enrolment, payment=_payment_after_commit(card, enrolment))
+        record(enrolment, staff, "accepted", before, hold_expires_at=_iso(enrolment.hold_expires_at))
+    return view(enrolment, payment=_payment_after_commit(card, enrolment))
+
+
+def _iso(instant) -> str | None:
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ") if instant else None
 
 
 def decline(enrolment_id: str, staff=None) -> EnrolmentView:
@@ -496,34 +607,43 @@ def decline(enrolment_id: str, staff=None) -> EnrolmentView:
         publish(events.Withdrawn(enrolment, None))
         record(enrolment, staff, "declined", before)
         offer_free_seats(enrolment.cohort)
-    return EnrolmentView(enrolment)
+    return view(enrolment)
 
 
 def retry_payment(enrolment_id: str) -> dict:
-    """A fresh way to pay for a held seat; the hold is not extended."""
+    """A fresh way to pay what is owed for a held seat (or the balance of a confirmed one).
+
+    The hold is neither extended nor cut short; a person who chose the desk may pay by card after all.
+    """
     card = None
     with write_transaction():
         enrolment = lock_enrolment(enrolment_id)
-        if enrolment.status != S.PENDING_PAYMENT:
+        owed = prices.owed(enrolment)
+        if enrolment.status == S.CONFIRMED and owed <= 0:
+            raise Conflict("This enrolment is paid in full; there is nothing to pay.")
+        if enrolment.status not in (S.PENDING_PAYMENT, S.CONFIRMED):
             raise Conflict(f"Only an enrolment pending payment can be paid; this one is {enrolment.status}.")
-        if enrolment.hold_expires_at <= clock.now():
+        if enrolment.status == S.PENDING_PAYMENT and enrolment.hold_expires_at <= clock.now():
             raise Conflict(
                 f"The hold expired at {enrolment.hold_expires_at:%Y-%m-%dT%H:%M:%SZ}; enrol again to get a new one."
             )
-        cohort = enrolment.cohort
         if gateway.configured():
-            card = ledger.open_card_payment(enrolment.id, cohort.price_amount, cohort.currency)
+            card = ledger.open_card_payment(enrolment.id, owed, enrolment.cohort.currency)
+            enrolment.pays_at_desk = False
+        elif enrolment.status == S.CONFIRMED:
+            return ledger.manual_instructions(owed, enrolment.cohort.currency)
     return _payment_after_commit(card, enrolment)
 
 
 # ---- payments arriving (the webhook and the desk) ---------------------------------------------
 
 
-def apply_payment(enrolment: Enrolment, *, amount: int, method: str) -> str:
-    """Record a payment and confirm the seat (under the cohort's lock, inside the caller's transaction).
+def apply_payment(enrolment: Enrolment, *, method: str, confirm_with_balance: bool = False) -> str:
+    """Confirm the seat once a payment the ledger holds settles what is owed (under the cohort's lock).
 
-    Returns "confirmed", "already_confirmed", or "no_seat" (the hold lapsed and the
-    seat is gone, or the enrolment is over: the caller refunds in full and tells the person).
+    Returns "confirmed", "partial" (a balance is left: the hold stands), "already_confirmed",
+    or "no_seat" (the hold lapsed and the seat is gone, or the enrolment is over: the caller
+    refunds and tells the person).
     """
     require_lock("cohort", enrolment.cohort_id)
     if enrolment.status == S.CONFIRMED:
@@ -537,8 +657,9 @@ def apply_payment(enrolment: Enrolment, *, amount: int, method: str) -> str:
         enrolment.move_to(S.EXPIRED)
         record(enrolment, None, "expired_unpaid_seat_gone", {"status": str(was)})
         return "no_seat"
-    enrolment.amount_paid += amount
     enrolment.payment_method = method
+    if prices.owed(enrolment) > 0 and not confirm_with_balance:
+        return "partial"
     enrolment.move_to(S.CONFIRMED)
     publish(events.Confirmed(enrolment))
     return "confirmed"
@@ -550,10 +671,11 @@ def cancel_with_cohort(cohort: Cohort, staff) -> None:
     active = db.session.scalars(
         select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_(ACTIVE)).order_by(Enrolment.id)
     ).all()
+    held = accounts([e.id for e in active])
     for enrolment in active:
         before = _snapshot(enrolment)
         enrolment.move_to(S.CANCELLED)
-        refund = _refunded(enrolment, enrolment.amount_paid, "cohort_cancelled", staff)
+        refund = _refunded(enrolment, held[enrolment.id].net_paid, "cohort_cancelled", staff)
         publish(events.CancelledWithCohort(enrolment, refund))
         record(enrolment, staff, "cohort_cancelled", before, refund=refund)
 
@@ -563,7 +685,11 @@ def cancel_with_cohort(cohort: Cohort, staff) -> None:
 
 def search(query: dict) -> Page:
     """Enrolments by email (any case), cohort and status."""
-    stmt = select(Enrolment).order_by(Enrolment.created_at.desc(), Enrolment.id)
+    stmt = (
+        select(Enrolment)
+        .options(selectinload(Enrolment.cohort), selectinload(Enrolment.discount_code))
+        .order_by(Enrolment.created_at.desc(), Enrolment.id)
+    )
     if query.get("email"):
         stmt = stmt.join(Participant).where(Participant.email_normalised == normalise_email(query["email"]))
     if query.get("cohort_id"):
@@ -572,7 +698,7 @@ def search(query: dict) -> Page:
         stmt = stmt.where(Enrolment.status == query["status"])
     page = paginate(stmt, query["page"], query["page_size"])
     positions = _positions({e.cohort_id for e in page.items if e.status == S.WAITLISTED})
-    page.items = [EnrolmentView(e, positions.get(e.id)) for e in page.items]
+    page.items = views(page.items, positions)
     return page
 
 
@@ -582,11 +708,11 @@ def roster(cohort_id: str, staff) -> list[EnrolmentView]:
     cohort = get_cohort(cohort_id, staff)
     rows = db.session.scalars(
         select(Enrolment)
+        .options(selectinload(Enrolment.discount_code))
         .where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_(SEAT_STATUSES))
         .order_by(Enrolment.name, Enrolment.id)
     ).all()
-    extras = _extras(rows)
-    return [EnrolmentView(e, extras=extras[e.id]) for e in rows]
+    return views(rows, extras=_extras(rows))
 
 
 def waitlist(cohort_id: str, staff) -> list[EnrolmentView]:
@@ -629,7 +755,7 @@ def move(enrolment_id: str, position: int, staff) -> EnrolmentView:
             item.waitlist_rank = base + offset
         enrolment.updated_at = clock.now()
         record(enrolment, staff, "moved", before, waitlist_position=position)
-    return EnrolmentView(enrolment, position)
+    return view(enrolment, position)
 
 
 def offer(enrolment_id: str, staff) -> EnrolmentView:
@@ -648,35 +774,140 @@ def offer(enrolment_id: str, staff) -> EnrolmentView:
         _offer(enrolment, cohort, at)
         record(enrolment, staff, "offered_by_staff", before)
         offer_free_seats(cohort)
-    return EnrolmentView(enrolment)
+    return view(enrolment)
 
 
 def confirm(enrolment_id: str, data: dict, staff) -> EnrolmentView:
-    """Confirm with a payment taken at the desk; needs a seat the person holds, or a free one."""
+    """Record a payment taken at the desk: confirmed once the balance is 0, or with confirm_with_balance."""
     with write_transaction():
         enrolment = lock_enrolment(enrolment_id)
-        cohort = enrolment.cohort
-        at = clock.now()
-        if enrolment.status not in (S.PENDING_PAYMENT, S.OFFERED, S.WAITLISTED):
-            raise Conflict(f"An enrolment that is {enrolment.status} cannot be confirmed.")
+        _take_desk_payment(enrolment, enrolment.cohort, clock.now(), data, staff)
+    return view(enrolment)
+
+
+def _take_desk_payment(enrolment: Enrolment, cohort: Cohort, at, data: dict, staff, *, tell_hold: bool = True) -> str:
+    """Record money taken at the desk and move the enrolment on (under the cohort's lock).
+
+    Needs a seat the person holds, or a free one. Paying the whole balance confirms; so does
+    confirm_with_balance (audited, the balance stays visible). A part payment keeps the hold,
+    now for payment by hand: until the later of its deadline and manual_hold_hours from now.
+    Returns "confirmed", "partial", or "paid" (a confirmed enrolment's balance paid down).
+    """
+    require_lock("cohort", cohort.id)
+    status = enrolment.status
+    if status not in (S.PENDING_PAYMENT, S.OFFERED, S.WAITLISTED, S.CONFIRMED):
+        raise Conflict(f"An enrolment that is {status} cannot be confirmed or take a payment.")
+    owed = prices.owed(enrolment)
+    amount, with_balance = data["amount"], bool(data.get("confirm_with_balance"))
+    if status == S.CONFIRMED and owed <= 0:
+        raise Conflict("This enrolment is confirmed and paid in full (balance 0); there is nothing to record.")
+    if amount > owed:
+        raise Invalid.field(
+            "amount",
+            f"The balance is {format_money(owed, cohort.currency)} ({owed}); a payment cannot be more than that.",
+        )
+    if status != S.CONFIRMED:
         if not enrolment.holds_seat(at) and seat_counts([cohort], at)[cohort.id].available <= 0:
             raise Conflict("This person holds no seat and none is free; offer one first or raise the capacity.")
-        before = _snapshot(enrolment)
-        if enrolment.status == S.WAITLISTED:
-            # The desk confirms on the spot: the offer step is bookkeeping, not an email.
-            _offer(enrolment, cohort, at, tell=False)
-        ledger.record_desk_payment(
-            enrolment.id, cohort.currency, data["method"], data["amount"], data.get("reference"), staff
-        )
-        result = apply_payment(enrolment, amount=data["amount"], method=data["method"])
-        if result != "confirmed":  # cannot happen: the seat was checked under the lock
-            raise Conflict("No seat is free in this cohort.")
-        record(enrolment, staff, "confirmed_at_desk", before, method=data["method"], reference=data.get("reference"))
-    return EnrolmentView(enrolment)
+        if amount == 0 and owed > 0 and not with_balance:
+            raise Invalid.field(
+                "amount",
+                f"The balance is {format_money(owed, cohort.currency)} ({owed}); record the amount taken, "
+                "or confirm with confirm_with_balance: true.",
+            )
+    before = _snapshot(enrolment)
+    if amount > 0:
+        ledger.record_desk_payment(enrolment.id, cohort.currency, data["method"], amount, data.get("reference"), staff)
+    enrolment.payment_method = data["method"]
+    enrolment.updated_at = at
+    note = {
+        "method": data["method"],
+        "reference": data.get("reference"),
+        "paid_now": amount,
+        "amount_paid": prices.account_of(enrolment).paid,
+        "balance": owed - amount,
+    }
+    if status == S.CONFIRMED:
+        record(enrolment, staff, "paid_at_desk", before, **note)
+        return "paid"
+    if status == S.WAITLISTED:
+        # The desk seats the person on the spot: the offer step is bookkeeping, not an email.
+        _offer(enrolment, cohort, at, tell=False)
+    if amount == owed or with_balance:
+        if apply_payment(enrolment, method=data["method"], confirm_with_balance=True) != "confirmed":
+            raise Conflict("No seat is free in this cohort.")  # cannot happen: the seat was checked under the lock
+        action = "confirmed_at_desk" if amount == owed else "confirmed_with_balance"
+        record(enrolment, staff, action, before, **note)
+        return "confirmed"
+    # Part paid: the seat stays held for the rest, paid by hand; never for less time than it had.
+    manual_until = at + timedelta(hours=cohort.manual_hold_hours)
+    if enrolment.status == S.OFFERED:
+        offer_deadline = enrolment.offer_expires_at
+        enrolment.move_to(S.PENDING_PAYMENT)
+        enrolment.hold_expires_at = max(manual_until, offer_deadline)
+    else:
+        enrolment.hold_expires_at = max(manual_until, enrolment.hold_expires_at)
+    enrolment.pays_at_desk = True
+    record(enrolment, staff, "part_paid_at_desk", before, **note, hold_expires_at=_iso(enrolment.hold_expires_at))
+    if tell_hold:
+        _tell_held(enrolment, staff)
+    return "partial"
+
+
+def change_price(enrolment_id: str, data: dict, staff) -> EnrolmentView:
+    """Staff set what an enrolment owes (an amount, or a price level) before it is paid in full.
+
+    Audited with the reason. A held seat is then paid at the new balance: a new card
+    payment for it, or confirmed at once when nothing is left to pay.
+    """
+    card = None
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        at = clock.now()
+        cohort = enrolment.cohort
+        if enrolment.status not in ACTIVE:
+            raise Conflict(f"This enrolment is {enrolment.status}; its price can no longer change.")
+        account = prices.account_of(enrolment)
+        if enrolment.status == S.CONFIRMED and prices.balance(enrolment, account) <= 0:
+            raise Conflict(
+                "This enrolment is paid in full; its price can no longer change (a refund goes by withdraw)."
+            )
+        before = _snapshot(enrolment, price_level=enrolment.price_level)
+        if "price_level" in data:
+            field = "price_level"
+            base = prices.level_price(cohort, data["price_level"])
+            discount = enrolment.discount_code.discount_on(base) if enrolment.discount_code else 0
+            new_due = base - discount
+        else:
+            field, new_due = "amount_due", data["amount_due"]
+        if new_due < account.net_paid:
+            paid = format_money(account.net_paid, cohort.currency)
+            raise Invalid.field(field, f"{paid} ({account.net_paid}) has been paid already; the price cannot be less.")
+        if field == "price_level":
+            enrolment.price_level, enrolment.price_before_discount = data["price_level"], base
+            enrolment.discount_amount = discount
+        enrolment.amount_due = new_due
+        enrolment.updated_at = at
+        owed = new_due - account.net_paid
+        if enrolment.status == S.PENDING_PAYMENT:
+            if owed == 0:
+                if not enrolment.holds_seat(at) and seat_counts([cohort], at)[cohort.id].available <= 0:
+                    raise Conflict("The hold has lapsed and no seat is free; the enrolment cannot be confirmed.")
+                apply_payment(enrolment, method=enrolment.payment_method)
+            else:
+                if not enrolment.pays_at_desk and gateway.configured():
+                    card = ledger.open_card_payment(enrolment.id, owed, cohort.currency)
+                _tell_held(enrolment, staff)
+        record(enrolment, staff, "price_changed", before, price_level=enrolment.price_level, reason=data["reason"])
+    return view(enrolment, payment=_payment_after_commit(card, enrolment))
 
 
 def transfer(enrolment_id: str, cohort_id: str, staff) -> EnrolmentView:
-    """Move a confirmed participant to another open cohort with a free seat, keeping the payment."""
+    """Move a confirmed participant to another open cohort with a free seat, keeping what was paid.
+
+    A different price leaves a balance to pay, or refunds what was paid beyond the new
+    price; the response's `transfer` and the audit entry say which.
+    """
     with write_transaction():
         source_id = db.session.scalar(select(Enrolment.cohort_id).where(Enrolment.id == enrolment_id))
         if source_id is None:
@@ -717,11 +948,60 @@ def transfer(enrolment_id: str, cohort_id: str, staff) -> EnrolmentView:
         enrolment.updated_at = at
         # A join link is per cohort: the new one goes out with the transfer email; the old one ends.
         previous_join_token, enrolment.join_token = enrolment.join_token, new_token("join")
-        publish(events.Transferred(enrolment, source, previous_join_token))
-        record(enrolment, staff, "transferred", before)
+        change = _reprice_after_transfer(enrolment, source, target, staff)
+        publish(events.Transferred(enrolment, source, change=change, previous_join_token=previous_join_token))
+        record(enrolment, staff, "transferred", before, transfer=change)
         db.session.flush()
         offer_free_seats(source)
-    return EnrolmentView(enrolment)
+    return view(enrolment, transfer=change)
+
+
+def _reprice_after_transfer(enrolment: Enrolment, source: Cohort, target: Cohort, staff) -> dict:
+    """What the enrolment owes in its new cohort, and what happens to the difference.
+
+    Same program and price: nothing changes (a level, a discount or a price staff set
+    carry over). Otherwise the target's price for the person's level (or its own price),
+    less the same discount; what was paid beyond it is refunded, what is missing is a balance.
+    """
+    due_before, currency = enrolment.amount_due, target.currency
+    if target.program_id != source.program_id or target.price_amount != source.price_amount:
+        base = target.price_amount
+        if enrolment.price_level and target.price_level(enrolment.price_level) and currency == target.program.currency:
+            base = target.price_level(enrolment.price_level)["amount"]
+        else:
+            enrolment.price_level = None
+        discount = enrolment.discount_code.discount_on(base) if enrolment.discount_code else 0
+        enrolment.price_before_discount, enrolment.discount_amount = base, discount
+        enrolment.amount_due = base - discount
+    held = prices.account_of(enrolment).net_paid
+    refund = _refunded(enrolment, held - enrolment.amount_due, "transfer_price_difference", staff)
+    balance = prices.owed(enrolment)
+    money = lambda amount: format_money(amount, currency)  # noqa: E731
+    if enrolment.amount_due == due_before:
+        detail = "The new group has the same price; what was paid carries over."
+    elif refund:
+        detail = (
+            f"The new group costs {money(enrolment.amount_due)} instead of {money(due_before)}: "
+            f"{money(refund['amount'])} of what was paid is refunded"
+            + (" by the front desk." if refund["status"] == RefundStatus.OWED_BY_FRONT_DESK else " to the card.")
+        )
+    elif balance > 0:
+        detail = (
+            f"The new group costs {money(enrolment.amount_due)} instead of {money(due_before)}: "
+            f"{money(balance)} is left to pay."
+        )
+    else:
+        detail = f"The new group costs {money(enrolment.amount_due)} instead of {money(due_before)}."
+    return {
+        "from_cohort_id": source.id,
+        "amount_due_before": due_before,
+        "amount_due": enrolment.amount_due,
+        "amount_paid": prices.account_of(enrolment).paid,
+        "balance": balance,
+        "refund": refund,
+        "currency": currency,
+        "detail": detail,
+    }
 
 
 def audit(query: dict) -> Page:
@@ -758,3 +1038,96 @@ def settle_cohort(cohort_id: str) -> int:
         if expired:
             offer_free_seats(cohort)
     return len(expired)
+
+
+# ---- refunds the desk owes, and receipts ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundView:
+    """A refund with the person and group it is for (staff's list of what the desk owes)."""
+
+    refund: Refund
+    enrolment: Enrolment
+
+    def __getattr__(self, name):
+        return getattr(self.refund, name)
+
+
+def refunds(query: dict) -> Page:
+    """Refunds by status (owed_by_front_desk: what the desk must pay back), oldest first."""
+    page = paginate(ledger.refunds_query(query.get("status")), query["page"], query["page_size"])
+    ids = {r.enrolment_id for r in page.items}
+    people = {
+        e.id: e
+        for e in db.session.scalars(
+            select(Enrolment).options(selectinload(Enrolment.cohort)).where(Enrolment.id.in_(ids))
+        )
+    }
+    page.items = [RefundView(r, people[r.enrolment_id]) for r in page.items]
+    return page
+
+
+def refund_paid_out(refund_id: str, data: dict, staff) -> RefundView:
+    """The desk paid an owed refund back (method, reference): recorded, audited, and the person told once."""
+    with write_transaction():
+        enrolment_id = db.session.scalar(select(Refund.enrolment_id).where(Refund.id == refund_id))
+        if enrolment_id is None:
+            raise NotFound("No such refund.")
+        enrolment = lock_enrolment(enrolment_id)
+        before = _snapshot(enrolment)
+        refund = ledger.mark_refund_paid(refund_id, data["method"], data.get("reference"), staff)
+        record(
+            enrolment,
+            staff,
+            "refund_paid_out",
+            before,
+            refund_id=refund.id,
+            refund_amount=refund.amount,
+            method=refund.paid_method,
+            reference=refund.paid_reference,
+        )
+        publish(events.RefundPaidOut(enrolment, refund))
+    return RefundView(refund, enrolment)
+
+
+def payment_owner(payment_id: str) -> str | None:
+    """The enrolment a payment belongs to (whose manage token may open its receipt)."""
+    return db.session.scalar(select(Payment.enrolment_id).where(Payment.id == payment_id))
+
+
+def receipt(payment_id: str, for_insurer: bool = False) -> str:
+    """A payment's receipt as printable HTML; the program is named only for an insurer."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.status != PaymentStatus.SUCCEEDED:
+        raise NotFound("No receipt: no such payment, or it did not go through.")
+    enrolment = _load(payment.enrolment_id)
+    cohort = enrolment.cohort
+    zone = enrolment.timezone or cohort.timezone
+    scheduled = [s for s in cohort.sessions if s.status == "scheduled"] or cohort.sessions
+    period = ""
+    if scheduled:
+        count = len(scheduled)
+        first, last = (scheduled[i].starts_at.astimezone(ZoneInfo(zone)) for i in (0, -1))
+        period = f"{count} session{'s' if count != 1 else ''}, {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    item = f"{cohort.program.name}: {cohort.name}" if for_insurer else cohort.program.calendar_title
+    given_back = db.session.scalars(
+        select(Refund)
+        .where(Refund.payment_id == payment.id, Refund.status != RefundStatus.FAILED)
+        .order_by(Refund.created_at)
+    ).all()
+    return receipts.render(
+        receipts.ReceiptData(
+            number=payment.id,
+            paid_at=payment.succeeded_at or payment.created_at,
+            amount=payment.amount,
+            currency=payment.currency,
+            method=payment.method,
+            reference=payment.reference,
+            payer_name=enrolment.name,
+            item=item,
+            period=period,
+            zone=zone,
+            refunds=[(r.amount, r.status, r.created_at) for r in given_back],
+        )
+    )

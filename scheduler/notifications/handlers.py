@@ -5,40 +5,119 @@ cohorts/events.py) in the publisher's write transaction, so that the email exist
 exactly when the change it reports was committed. Handlers never commit.
 """
 
-from sqlalchemy import select
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
 
 from .. import clock
 from ..calendars.services import enrolment_ics
 from ..cohorts.events import SessionChanged
-from ..enrolment import events
+from ..enrolment import events, prices
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..events import subscribe
 from ..extensions import db
-from ..links import subscribe_links
+from ..links import public_url, subscribe_links
+from ..payments.accounts import receipt_path
+from ..payments.discounts import describe as describe_discount
+from ..payments.receipts import method_label
 from ..staff.events import SignInLinkIssued
 from .models import MessageKind as K
-from .models import OutboxMessage
-from .outbox import format_money, format_when, local_zone, manage_url, queue, queue_to_staff
+from .models import OutboxMessage, OutboxStatus
+from .outbox import format_money, format_when, local_zone, manage_url, queue, queue_to_staff, render
+
+
+def _money_lines(enrolment) -> dict:
+    """What the emails say about the price: the discount taken, and anything still owed."""
+    currency = enrolment.cohort.currency
+    account = prices.account_of(enrolment)
+    discount = None
+    if enrolment.discount_code is not None:
+        taken = format_money(enrolment.discount_amount, currency)
+        discount = f"{describe_discount(enrolment.discount_code, currency)}: -{taken}"
+    receipts = [
+        {
+            "label": f"{format_money(p.amount, p.currency)} ({method_label(p.method)})",
+            # The person opens it from the email with their manage token, like the manage link.
+            "url": public_url(receipt_path(p.id)) + f"?token={enrolment.manage_token}",
+        }
+        for p in account.payments
+    ]
+    return {
+        "amount_due": format_money(enrolment.amount_due, currency),
+        "discount": discount,
+        "balance": format_money(prices.balance(enrolment, account), currency)
+        if prices.balance(enrolment, account) > 0
+        else None,
+        "paid": format_money(account.net_paid, currency) if account.net_paid else None,
+        "receipts": receipts,
+    }
+
+
+def _supersede(enrolment, kinds: tuple, reason: str) -> None:
+    """Skip this enrolment's messages of `kinds` that are still waiting for their delay.
+
+    A hold staff made is told after STAFF_NOTICE_DELAY_SECONDS; if it is confirmed (or
+    told anew) meanwhile, the person gets only the newer message. Rows already due are
+    left alone: a worker may be sending them.
+    """
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.enrolment_id == enrolment.id,
+            OutboxMessage.kind.in_(kinds),
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.attempts == 0,
+            OutboxMessage.next_attempt_at > clock.now(),
+        )
+        .values(status=OutboxStatus.SKIPPED, last_error=reason)
+    )
 
 
 @subscribe(events.SeatHeld)
 def seat_held(event: events.SeatHeld) -> None:
-    """A seat is held pending payment: how to pay, and until when."""
+    """A seat is held pending payment: how much to pay, how, and until when (the real deadline)."""
     enrolment, payment = event.enrolment, event.payment
-    queue(
+    _supersede(enrolment, (K.ENROLMENT_RECEIVED,), "not sent: a newer notice of the hold replaced it")
+    message = queue(
         enrolment,
         K.ENROLMENT_RECEIVED,
         hold_deadline=format_when(enrolment.hold_expires_at, local_zone(enrolment)),
         provider=payment["provider"],
         amount=format_money(payment["amount"], payment["currency"]),
         reference=enrolment.id,
+        **_money_lines(enrolment),
     )
+    if event.by_staff:
+        message.next_attempt_at = clock.now() + timedelta(seconds=current_app.config["STAFF_NOTICE_DELAY_SECONDS"])
 
 
 @subscribe(events.Confirmed)
 def confirmed(event: events.Confirmed) -> None:
-    """Paid (or free, or confirmed at the desk): link, schedule, calendar, manage link, .ics."""
-    queue(event.enrolment, K.ENROLMENT_CONFIRMED, attachments=_ics(event.enrolment), **subscribe_links(event.enrolment))
+    """Paid (or free, or confirmed at the desk): link, schedule, calendar, manage link, .ics, receipts."""
+    enrolment = event.enrolment
+    _supersede(enrolment, (K.ENROLMENT_RECEIVED,), "not sent: confirmed before it was due")
+    queue(
+        enrolment,
+        K.ENROLMENT_CONFIRMED,
+        attachments=_ics(enrolment),
+        **subscribe_links(enrolment),
+        **_money_lines(enrolment),
+    )
+
+
+@subscribe(events.RefundPaidOut)
+def refund_paid(event: events.RefundPaidOut) -> None:
+    """The desk paid a refund back: told once (the dedupe key keeps it to one message)."""
+    refund = event.refund
+    queue(
+        event.enrolment,
+        K.REFUND_PAID,
+        dedupe_key=f"refund_paid:{refund.id}",
+        refund_amount=format_money(refund.amount, refund.currency),
+        refund_method=method_label(refund.paid_method),
+        refund_reference=refund.paid_reference,
+    )
 
 
 @subscribe(events.Waitlisted)
@@ -77,7 +156,8 @@ def withdrawn(event: events.Withdrawn) -> None:
 
 @subscribe(events.Transferred)
 def transferred(event: events.Transferred) -> None:
-    queue(event.enrolment, K.TRANSFERRED, attachments=_ics(event.enrolment))
+    change = event.change or {}
+    queue(event.enrolment, K.TRANSFERRED, attachments=_ics(event.enrolment), money_detail=change.get("detail"))
 
 
 @subscribe(events.CancelledWithCohort)
@@ -85,18 +165,79 @@ def cohort_cancelled(event: events.CancelledWithCohort) -> None:
     queue(event.enrolment, K.COHORT_CANCELLED, refund=event.refund)
 
 
+def _as_told(state: dict) -> dict:
+    """A session's state as JSON: what a notice says it was, and compares against."""
+    return {
+        "starts_at": state["starts_at"].isoformat(),
+        "ends_at": state["ends_at"].isoformat(),
+        "title": state["title"],
+        "status": str(state["status"]),
+    }
+
+
 @subscribe(SessionChanged)
 def session_changed(event: SessionChanged) -> None:
-    """A session was rescheduled, retitled or cancelled: confirmed participants hear of it."""
+    """A session was rescheduled, retitled or cancelled: confirmed participants hear of it once.
+
+    Edits within CHANGE_NOTICE_DELAY_MINUTES make one email per person: the first edit
+    writes it with a not-before time, later ones rewrite it (still unsent) so that it says
+    what changed from what the person was last told to how it is now. Runs under the
+    cohort's lock (update_session takes it), so two edits never write two notices.
+    """
     session = event.session
-    kind = K.SESSION_CANCELLED if session.status == "cancelled" else K.SESSION_CHANGED
+    now_state = _as_told(
+        {"starts_at": session.starts_at, "ends_at": session.ends_at, "title": session.title, "status": session.status}
+    )
+    was_default = _as_told(event.before) if event.before else now_state
     confirmed = db.session.scalars(
         select(Enrolment)
         .where(Enrolment.cohort_id == session.cohort_id, Enrolment.status == EnrolmentStatus.CONFIRMED)
         .order_by(Enrolment.id)
-    )
+    ).all()
+    waiting = {
+        row.enrolment_id: row
+        for row in db.session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.session_id == session.id,
+                OutboxMessage.kind.in_((K.SESSION_CHANGED, K.SESSION_CANCELLED)),
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.attempts == 0,
+                OutboxMessage.details.is_not(None),
+            )
+            .with_for_update()  # a worker claiming it meanwhile waits, or we see it claimed
+        )
+    }
+    delay = timedelta(minutes=current_app.config["CHANGE_NOTICE_DELAY_MINUTES"])
     for enrolment in confirmed:
-        queue(enrolment, kind, session=session)
+        row = waiting.get(enrolment.id)
+        was = row.details["was"] if row is not None else was_default
+        if was == now_state and event.before is not None:  # moved and moved back: nothing to tell
+            if row is not None:
+                row.status, row.last_error = OutboxStatus.SKIPPED, "not sent: the changes cancelled out"
+            continue
+        kind = K.SESSION_CANCELLED if session.status == "cancelled" else K.SESSION_CHANGED
+        values = render(enrolment, kind, session=session, **_what_changed(enrolment, was, now_state))
+        if row is None:
+            values.update(details={"was": was}, next_attempt_at=clock.now() + delay)
+            db.session.add(OutboxMessage(**values))
+        else:
+            row.kind, row.subject = kind, values["subject"]
+            row.body_text, row.body_html = values["body_text"], values["body_html"]
+
+
+def _what_changed(enrolment, was: dict, now: dict) -> dict:
+    """The template's words for a change: old and new time in the person's zone, title, status."""
+    zone = local_zone(enrolment)
+    was_start = datetime.fromisoformat(was["starts_at"])
+    moved = was["starts_at"] != now["starts_at"] or was["ends_at"] != now["ends_at"]
+    return {
+        "was_when": format_when(was_start, zone),
+        "time_changed": moved,
+        "was_title": was["title"],
+        "title_changed": was["title"] != now["title"],
+        "restored": was["status"] == "cancelled" and now["status"] != "cancelled",
+    }
 
 
 _STANDING = {

@@ -34,6 +34,7 @@ class MessageKind(StrEnum):
     SESSION_CHANGED = "session_changed"
     SESSION_CANCELLED = "session_cancelled"
     REMINDER = "reminder"
+    REFUND_PAID = "refund_paid"
     ALREADY_ENROLLED = "already_enrolled"
     # To a staff member, not a participant: a one-time link to sign in to the console.
     SIGN_IN_LINK = "sign_in_link"
@@ -82,5 +83,8 @@ class OutboxMessage(db.Model):
     lease_expires_at = db.Column(UTCDateTime)
     last_error = db.Column(db.Text)
     refused_recipients = db.Column(db.JSON)
+    # What a not-yet-sent message was built from, for one that later changes merge into
+    # (a session's time as the person was last told it, before the first of several edits).
+    details = db.Column(db.JSON)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     sent_at = db.Column(UTCDateTime)

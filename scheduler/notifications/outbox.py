@@ -24,6 +24,7 @@ from ..database import new_id, write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..extensions import db
 from ..links import join_url, manage_url, public_url
+from ..money import format_money
 from .models import MessageKind, OutboxMessage, OutboxStatus
 
 _env = Environment(
@@ -50,6 +51,7 @@ SUBJECTS = {
     "session_changed": "Changed: the session on {session_date}",
     "session_cancelled": "Cancelled: the session on {session_date}",
     "reminder": "Reminder: {session_when}",
+    "refund_paid": "Your refund has been paid",
     "already_enrolled": "You are already enrolled or waiting",
 }
 
@@ -85,10 +87,6 @@ def format_when(instant: datetime, zone: ZoneInfo) -> str:
     return f"{local:%A, %B} {local.day}, {local.year} at {local:%-I:%M %p} {local:%Z}"
 
 
-def format_money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency.upper()}"
-
-
 def new_message_id() -> str:
     domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "scheduler.invalid"
     # Random, not the row id: a Message-ID travels to mail providers and must not be guessable.
@@ -119,7 +117,7 @@ def _context(enrolment, **extra) -> dict:
         # withdrawal and can be forwarded); the templates call it meeting_url.
         "meeting_url": join_url(enrolment),
         "manage_url": manage_url(enrolment),
-        "price": format_money(cohort.price_amount, cohort.currency),
+        "price": format_money(enrolment.amount_due, cohort.currency),
         "format_when": lambda instant: format_when(instant, zone),
         "format_money": format_money,
     }

@@ -14,6 +14,7 @@ from .. import clock
 from ..enrolment.services import refund_deadline, refund_due
 from ..links import join_url, subscribe_links
 from ..notifications.outbox import format_money
+from ..payments import gateway
 from ..validation import _zones
 
 ACTIVE = ("pending_payment", "waitlisted", "offered", "confirmed")
@@ -26,6 +27,13 @@ ZONE_AREAS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia"
 
 def money(amount: int, currency: str) -> str:
     return "Free" if amount == 0 else format_money(amount, currency)
+
+
+def hold_text(cohort) -> str:
+    """How long a seat is held while the person pays: hold_minutes by card, manual_hold_hours by hand."""
+    if gateway.configured():
+        return f"{cohort.hold_minutes} minutes"
+    return f"{cohort.manual_hold_hours} hours"
 
 
 def _local(instant: datetime, zone: ZoneInfo) -> datetime:
@@ -173,6 +181,7 @@ def cohort_page(cohort) -> dict:
         "refund": refund_policy(cohort, zone),
         "paid": cohort.price_amount > 0,
         "hold_minutes": cohort.hold_minutes,
+        "hold_text": hold_text(cohort),
         "offer_hours": cohort.offer_hours,
         "enrolment_open": cohort.view_status == "open",
         "action_url": url_for("pages.enrol", cohort_id=cohort.id),
@@ -191,7 +200,7 @@ def _shown_status(enrolment, at) -> str:
 
 def _payment(enrolment, card: dict | None) -> dict:
     """How this person pays for their held seat: the card form, a retry, or the clinic's instructions."""
-    amount = money(enrolment.cohort.price_amount, enrolment.cohort.currency)
+    amount = money(enrolment.balance, enrolment.cohort.currency)  # what is still owed (level, discount, paid)
     if card is None:
         return {
             "kind": "manual",
@@ -231,9 +240,10 @@ def _calendar(enrolment) -> dict:
 def refund_text(enrolment, amount: int) -> str:
     """The refund a person gets by withdrawing now, in plain words."""
     cohort = enrolment.cohort
-    if enrolment.amount_paid == 0:
+    held = enrolment.amount_paid - enrolment.amount_refunded
+    if held == 0:
         return "You have not paid anything, so there is nothing to refund."
-    paid = money(enrolment.amount_paid, cohort.currency)
+    paid = money(held, cohort.currency)
     if amount == 0:
         deadline = moment(refund_deadline(cohort), ZoneInfo(enrolment.timezone or cohort.timezone))
         when = f" on {deadline['text']}" if deadline else ""
@@ -279,14 +289,15 @@ def participant_page(enrolment, card: dict | None) -> dict:
         },
         "zone": str(zone),
         "zone_label": zone_label(str(zone)),
-        "price": money(cohort.price_amount, cohort.currency),
+        "price": money(enrolment.amount_due, cohort.currency),  # this person's price (level, discount)
         "schedule": schedule(cohort, zone) if status in ACTIVE else [],
         "refund_policy": refund_policy(cohort, zone),
         "hold": moment(enrolment.hold_expires_at, zone) if status == "pending_payment" else None,
         "offer": moment(enrolment.offer_expires_at, zone) if status == "offered" else None,
         "position": getattr(enrolment, "waitlist_position", None),
-        "paid_price": cohort.price_amount > 0,
+        "paid_price": enrolment.amount_due > 0,
         "hold_minutes": cohort.hold_minutes,
+        "hold_text": hold_text(cohort),
         "offer_hours": cohort.offer_hours,
         "can_withdraw": status in ACTIVE,
         "refund_amount": refund,

@@ -22,7 +22,7 @@ from sqlalchemy import func, or_, select, update
 
 from .. import clock
 from ..database import after_commit, end_read, new_id, require_write, write_transaction
-from ..errors import Unavailable
+from ..errors import Conflict, NotFound, Unavailable
 from ..extensions import db
 from . import gateway
 from .models import Payment, PaymentStatus, Provider, Refund, RefundStatus
@@ -334,3 +334,35 @@ def _note_cancel_failure(payment_id: str, error: str, give_up: bool) -> None:
         db.session.execute(
             update(Payment).where(Payment.id == payment_id).values(cancel_attempts=attempts, last_error=error[:500])
         )
+
+
+# ---- refunds the front desk owes, and paying them out ------------------------------------------
+
+
+def refunds_query(status: str | None):
+    """Refunds, oldest first (what the desk owes longest comes first), optionally by status."""
+    stmt = select(Refund).order_by(Refund.created_at, Refund.id)
+    if status:
+        stmt = stmt.where(Refund.status == status)
+    return stmt
+
+
+def mark_refund_paid(refund_id: str, method: str, reference: str | None, staff) -> Refund:
+    """Record that the desk paid an owed refund out (inside the caller's transaction).
+
+    Only `owed_by_front_desk` moves to `paid_by_front_desk`, once; anything else is a Conflict.
+    """
+    require_write()
+    refund = db.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
+    if refund is None:
+        raise NotFound("No such refund.")
+    if refund.status == RefundStatus.PAID_BY_FRONT_DESK:
+        raise Conflict(f"This refund was already paid out on {refund.paid_at:%Y-%m-%d} ({refund.paid_method}).")
+    if refund.status != RefundStatus.OWED_BY_FRONT_DESK:
+        raise Conflict(f"This refund is {refund.status}: it goes back to the card, not through the desk.")
+    at = clock.now()
+    refund.status = RefundStatus.PAID_BY_FRONT_DESK
+    refund.paid_method, refund.paid_reference, refund.paid_at = method, reference, at
+    refund.paid_by_staff_id = staff.id if staff else None
+    refund.updated_at = at
+    return refund

@@ -48,6 +48,19 @@ class RefundStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     OWED_BY_FRONT_DESK = "owed_by_front_desk"
+    # The desk recorded that it paid an owed refund out (method and reference on the row).
+    PAID_BY_FRONT_DESK = "paid_by_front_desk"
+
+
+# Refunds that are money going back (or gone back): a failed one returned nothing.
+REFUND_COUNTS = (
+    RefundStatus.PENDING,
+    RefundStatus.SUCCEEDED,
+    RefundStatus.OWED_BY_FRONT_DESK,
+    RefundStatus.PAID_BY_FRONT_DESK,
+)
+# How the desk pays a refund out.
+PAYOUT_METHODS = ("cash", "check", "bank_transfer", "card_in_person", "other")
 
 
 class RefundSource(StrEnum):
@@ -132,6 +145,11 @@ class Refund(db.Model):
     # A worker that takes a pending refund claims it until then, so others skip it.
     claimed_until = db.Column(UTCDateTime)
     last_error = db.Column(db.String(500))
+    # How and when the desk paid an owed refund out, and who recorded it.
+    paid_method = db.Column(db.String(20))
+    paid_reference = db.Column(db.String(200))
+    paid_at = db.Column(UTCDateTime)
+    paid_by_staff_id = db.Column(db.String(40), db.ForeignKey("staff.id"))
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now)
 
@@ -139,6 +157,43 @@ class Refund(db.Model):
 
     def as_contract(self) -> dict:
         return {"amount": self.amount, "currency": self.currency, "status": self.status}
+
+
+class DiscountCode(db.Model):
+    """A code that takes a percentage or an amount off the price, for a program, a cohort, or any.
+
+    Uses are counted from the enrolment rows that carry the code (payments/discounts.py),
+    never from a stored counter, under the code's row lock.
+    """
+
+    __tablename__ = "discount_codes"
+    __table_args__ = (
+        CheckConstraint("(percent_off IS NULL) != (amount_off IS NULL)", name="one_kind_of_discount"),
+        CheckConstraint("percent_off IS NULL OR (percent_off >= 1 AND percent_off <= 100)", name="percent_range"),
+        CheckConstraint("amount_off IS NULL OR (amount_off > 0 AND currency IS NOT NULL)", name="amount_has_currency"),
+        CheckConstraint("max_uses IS NULL OR max_uses > 0", name="max_uses_positive"),
+    )
+
+    id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("dsc"))
+    # Stored upper-case; people type it in any case.
+    code = db.Column(db.String(40), nullable=False, unique=True)
+    percent_off = db.Column(db.Integer)
+    amount_off = db.Column(db.Integer)
+    currency = db.Column(db.String(3))
+    program_id = db.Column(db.String(40), db.ForeignKey("programs.id"), index=True)
+    cohort_id = db.Column(db.String(40), db.ForeignKey("cohorts.id"), index=True)
+    max_uses = db.Column(db.Integer)
+    expires_at = db.Column(UTCDateTime)
+    active = db.Column(db.Boolean, nullable=False, default=True)
+    created_by_staff_id = db.Column(db.String(40), db.ForeignKey("staff.id"))
+    created_at = db.Column(UTCDateTime, nullable=False, default=now)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=now)
+
+    def discount_on(self, amount: int) -> int:
+        """What the code takes off `amount` (minor units): never more than the amount itself."""
+        if self.percent_off is not None:
+            return min(amount, (amount * self.percent_off + 50) // 100)  # half a cent rounds up
+        return min(amount, self.amount_off)
 
 
 class WebhookEvent(db.Model):

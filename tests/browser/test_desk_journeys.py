@@ -185,7 +185,7 @@ def test_confirm_a_payment_by_keyboard_transfer_withdraw_with_a_partial_refund_a
     page.keyboard.press("Tab")
     page.keyboard.type("Check 1042")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("status")).to_contain_text("Payment of 360.00 USD recorded; Sam Rivera is confirmed.")
+    expect(page.get_by_role("status")).to_contain_text("Payment of $360.00 recorded; Sam Rivera is confirmed.")
     done = _enrolment("sam@example.org")
     assert (done.status, done.amount_paid, done.payment_method) == ("confirmed", 36000, "check")
     look(page, "desk enrolment, confirmed")
@@ -211,12 +211,12 @@ def test_confirm_a_payment_by_keyboard_transfer_withdraw_with_a_partial_refund_a
     expect(refund).to_have_value("360.00")
     refund.fill("500")
     page.get_by_role("button", name="Withdraw").click()
-    expect(page.get_by_text("360.00 USD was paid; the refund cannot be more than that.")).to_be_visible()
+    expect(page.get_by_text("$360.00 was paid; the refund cannot be more than that.")).to_be_visible()
     expect(page.get_by_label("Refund (USD)")).to_have_attribute("aria-invalid", "true")
     look(page, "desk enrolment, refund too large", error_status=True)
     page.get_by_label("Refund (USD)").fill("100.00")
     page.get_by_role("button", name="Withdraw").click()
-    expect(page.get_by_role("status")).to_contain_text("Sam Rivera is withdrawn; 100.00 USD is refunded")
+    expect(page.get_by_role("status")).to_contain_text("Sam Rivera is withdrawn; $100.00 is refunded")
     assert _enrolment("sam@example.org").status == "withdrawn"
 
     # The history names who did what.
@@ -224,7 +224,7 @@ def test_confirm_a_payment_by_keyboard_transfer_withdraw_with_a_partial_refund_a
     for action in ("Payment confirmed at the desk", "Transferred to another cohort", "Message sent again", "Withdrawn"):
         expect(history.get_by_role("row").filter(has_text=action)).to_contain_text("Fran Desk")
     expect(history.get_by_role("row").filter(has_text="Enrolled")).to_contain_text("The participant")
-    expect(page.get_by_role("table", name="Refunds")).to_contain_text("100.00 USD")
+    expect(page.get_by_role("table", name="Refunds")).to_contain_text("$100.00")
     look(page, "desk enrolment, withdrawn")
     assert person.id == done.id
 

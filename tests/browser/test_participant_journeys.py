@@ -137,14 +137,14 @@ def test_enrol_with_javascript_pay_by_card_subscribe_and_withdraw_with_the_refun
         page.get_by_role("link", name="Download .ics").click()
     assert download.value.suggested_filename == "group-sessions.ics"
     assert "BEGIN:VEVENT" in open(download.value.path()).read()
-    expect(page.get_by_text("You would get 360.00 USD back, to the card you paid with")).to_be_visible()
+    expect(page.get_by_text("You would get $360.00 back, to the card you paid with")).to_be_visible()
     look(page, "participant page, confirmed")
 
     page.get_by_role("button", name="Withdraw").click()
-    expect(page.get_by_text("You would get 360.00 USD back")).to_be_visible()
+    expect(page.get_by_text("You would get $360.00 back")).to_be_visible()
     look(page, "withdraw confirmation")
     page.get_by_role("button", name="Confirm withdrawal").click()
-    expect(page.get_by_role("status")).to_contain_text("360.00 USD is on its way back to your card")
+    expect(page.get_by_role("status")).to_contain_text("$360.00 is on its way back to your card")
     expect(page.get_by_role("heading", name="You have withdrawn from this group")).to_be_visible()
     expect(page.get_by_role("link", name="Join")).to_have_count(0)
     expect(page.get_by_role("link", name="Apple Calendar")).to_have_count(0)

@@ -29,7 +29,8 @@ def test_free_paid_and_full_cohorts_give_confirmed_pending_and_waitlisted(client
         held = enrol(client, paid.id, "a@example.org")
         assert held.status_code == 201
         assert held.json["status"] == "pending_payment"
-        assert held.json["hold_expires_at"] == "2030-09-01T12:30:00Z"
+        # No Stripe keys: the desk takes payment, so the hold is manual_hold_hours (72), not hold_minutes.
+        assert held.json["hold_expires_at"] == "2030-09-04T12:00:00Z"
         assert held.json["payment"]["provider"] == "manual"
         assert held.json["manage_token"].startswith("mng_") and held.json["manage_url"].startswith("https://")
         w1 = enrol(client, paid.id, "b@example.org")

@@ -10,6 +10,8 @@ from scheduler.enrolment import services
 from scheduler.enrolment.models import Enrolment
 from scheduler.errors import NotFound
 from scheduler.extensions import db
+from scheduler.payments import ledger
+from scheduler.payments.models import PaymentStatus
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 
@@ -21,9 +23,12 @@ def enrol(client, cohort_id, email):
 
 
 def pay(enrolment_id, amount=100):
+    """A card payment the ledger holds (as the webhook records it), then apply_payment."""
     with write_transaction():
         enrolment = services.lock_enrolment(enrolment_id)
-        result = services.apply_payment(enrolment, amount=amount, method="card")
+        payment = ledger.open_card_payment(enrolment.id, amount, "usd")
+        payment.move_to(PaymentStatus.SUCCEEDED)
+        result = services.apply_payment(enrolment, method="card")
     return result, db.session.get(Enrolment, enrolment_id)
 
 
@@ -38,11 +43,20 @@ def test_payment_in_time_confirms_and_a_second_one_changes_nothing(client, make_
         "card",
     )
     result, enrolment = pay(held["id"])
-    assert (result, enrolment.amount_paid) == ("already_confirmed", 100)
+    assert result == "already_confirmed"
+
+
+def test_part_of_the_price_keeps_the_hold(client, make_cohort):
+    cohort = make_cohort(capacity=1, price_amount=100)
+    held = enrol(client, cohort.id, "a@example.org")
+    result, enrolment = pay(held["id"], amount=40)
+    assert (result, enrolment.status, enrolment.amount_paid) == ("partial", "pending_payment", 40)
+    result, enrolment = pay(held["id"], amount=60)
+    assert (result, enrolment.status, enrolment.amount_paid) == ("confirmed", "confirmed", 100)
 
 
 def test_late_payment_confirms_when_a_seat_is_still_free(client, make_cohort):
-    cohort = make_cohort(capacity=1, price_amount=100, hold_minutes=30)
+    cohort = make_cohort(capacity=1, price_amount=100, manual_hold_hours=1)
     with time_machine.travel(T0, tick=False) as traveller:
         held = enrol(client, cohort.id, "a@example.org")
         traveller.move_to(T0 + timedelta(hours=2))
@@ -51,15 +65,16 @@ def test_late_payment_confirms_when_a_seat_is_still_free(client, make_cohort):
 
 
 def test_late_payment_after_the_seat_went_to_someone_else_expires_it(client, make_cohort):
-    cohort = make_cohort(capacity=1, price_amount=100, hold_minutes=30)
+    cohort = make_cohort(capacity=1, price_amount=100, manual_hold_hours=1)
     with time_machine.travel(T0, tick=False) as traveller:
         held = enrol(client, cohort.id, "a@example.org")
-        traveller.move_to(T0 + timedelta(hours=1))
+        traveller.move_to(T0 + timedelta(hours=2))
         # The seat counts as free once the hold lapses: someone else takes it.
         other = enrol(client, cohort.id, "b@example.org")
         assert other["status"] == "pending_payment"
         result, enrolment = pay(held["id"])
-        assert (result, enrolment.status, enrolment.amount_paid) == ("no_seat", "expired", 0)
+        # The caller (the webhook) refunds it; the enrolment is over.
+        assert (result, enrolment.status) == ("no_seat", "expired")
 
 
 def test_lock_enrolment_of_an_unknown_id_is_404(app):
@@ -75,7 +90,7 @@ def test_seat_helpers_refuse_to_run_without_the_cohort_lock(client, make_cohort)
     with pytest.raises(RuntimeError, match="write_transaction"):
         services.lock_enrolment(held["id"])
     with pytest.raises(RuntimeError, match="lock of cohort"), write_transaction():
-        services.apply_payment(enrolment, amount=100, method="card")
+        services.apply_payment(enrolment, method="card")
     with pytest.raises(RuntimeError, match="lock of cohort"), write_transaction():
         services.offer_free_seats(enrolment.cohort)
     db.session.rollback()

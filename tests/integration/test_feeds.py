@@ -46,7 +46,6 @@ def enrol(app):
             status=status,
             name=name,
             email=email,
-            amount_paid=cohort.price_amount if status == "confirmed" else 0,
         )
         db.session.add(enrolment)
         db.session.commit()

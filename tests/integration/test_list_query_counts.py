@@ -74,3 +74,22 @@ def test_enrolment_search_roster_waitlist_audit_and_messages(client, make_cohort
             _count(client, f"/api/v1/enrolments/{first}/messages", headers, None),
         )
     assert counts[SIZES[0]] == counts[SIZES[1]]
+
+
+def test_refund_and_discount_code_lists(client, make_cohort, desk):
+    member, headers = desk
+    counts = {}
+    for size in SIZES:
+        cohort = make_cohort(capacity=size, price_amount=100)
+        for i in range(size):
+            person = client.post(
+                f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": f"P {i}", "email": f"r{size}-{i}@example.org"}
+            ).get_json()
+            enrolment.confirm(person["id"], {"method": "cash", "amount": 100}, member)
+            enrolment.withdraw(person["id"], member)  # a refund the desk owes
+            client.post("/api/v1/discount-codes", json={"code": f"C{size}X{i}", "percent_off": 5}, headers=headers)
+        counts[size] = (
+            _count(client, f"/api/v1/refunds?status=owed_by_front_desk&page_size={size}", headers, size),
+            _count(client, f"/api/v1/discount-codes?page_size={size}", headers, size),
+        )
+    assert counts[SIZES[0]] == counts[SIZES[1]]

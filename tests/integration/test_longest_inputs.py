@@ -6,8 +6,11 @@ the enrolment or transfer that wrote it answer 500. Every message here is built 
 maximal names, titles and addresses, stored, and sent through a real SMTP server.
 """
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from scheduler import clock
 from scheduler.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.outbox import SUBJECT_MAX, fit_subject
@@ -74,7 +77,8 @@ def test_maximal_names_and_titles_enrol_transfer_and_mail(app, client, auth, smt
     _ok(client.post(f"/api/v1/enrolments/{enrolment['id']}/transfer", json={"cohort_id": second["id"]}, headers=desk))
     session = second["sessions"][1]
     _ok(client.patch(f"/api/v1/sessions/{session['id']}", json={"title": "T" * 300}, headers=desk))
-    assert deliver_outbox()["sent"] == 3  # confirmed, transferred, session changed
+    # confirmed, transferred, session changed (session notices wait CHANGE_NOTICE_DELAY_MINUTES)
+    assert deliver_outbox(at=clock.now() + timedelta(minutes=11))["sent"] == 3
     _ok(client.post(f"/api/v1/enrolments/{enrolment['id']}/withdraw", headers=desk))
 
     db.session.rollback()

@@ -95,7 +95,7 @@ def test_a_whole_enrolment_life_sends_exactly_the_expected_messages(app, client,
     assert "first session Thursday, October 3, 2030 at 5:00 PM CDT" in confirmation.message["Subject"]
 
     withdrawal = next(m for m in smtp_server.messages if m.message["Subject"].startswith("You have withdrawn"))
-    assert "360.00 USD" in withdrawal.message.get_body(("plain",)).get_content()
+    assert "Refund: $360.00" in withdrawal.message.get_body(("plain",)).get_content()
     offer = next(m for m in smtp_server.messages if m.message["Subject"].startswith("A place is free"))
     offer_text = offer.message.get_body(("plain",)).get_content()
     assert f"https://scheduler.test/me/{ben['id']}?token={ben['manage_token']}" in links(offer_text)
@@ -115,7 +115,7 @@ def test_a_whole_enrolment_life_sends_exactly_the_expected_messages(app, client,
 
 def test_a_lapsed_hold_is_told_once(app, client, make_cohort, smtp_server):
     app.config["MAIL_URL"] = smtp_server.url
-    cohort = make_cohort(capacity=1, price_amount=36000, hold_minutes=30)
+    cohort = make_cohort(capacity=1, price_amount=36000, manual_hold_hours=1)
     created = client.post(
         f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Cy", "email": "cy@example.org"}
     ).get_json()
@@ -123,7 +123,7 @@ def test_a_lapsed_hold_is_told_once(app, client, make_cohort, smtp_server):
     from scheduler.jobs import JOBS, _load_jobs
 
     _load_jobs()
-    with time_machine.travel(clock.now() + timedelta(minutes=31), tick=False):
+    with time_machine.travel(clock.now() + timedelta(minutes=61), tick=False):
         JOBS["expire-holds-and-offers"]()
         JOBS["expire-holds-and-offers"]()
         jobs.deliver_outbox()

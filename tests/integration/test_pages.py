@@ -94,7 +94,7 @@ def test_home_lists_open_cohorts_grouped_by_program(client, make_program, make_c
     assert f'href="/cohorts/{free.id}">Monday mornings</a>' in html
     assert "Hidden draft" not in html
     assert "3 seats left" in html and "Full: waitlist open" in html
-    assert "Thursdays at 6:00 PM EDT" in html and "360.00 USD" in html and "Free" in html
+    assert "Thursdays at 6:00 PM EDT" in html and "$360.00" in html and "Free" in html
 
 
 def test_cohort_page_shows_every_date_the_skipped_week_the_refund_policy_and_the_right_button(client, make_cohort):
@@ -259,7 +259,7 @@ def test_a_confirmed_page_has_the_link_the_calendars_and_the_refund_a_withdrawal
     assert re.search(r'href="https://calendar\.google\.com/calendar/r\?cid=[^"]+"[^>]*>Google Calendar</a>', html)
     assert re.search(r'href="https://outlook\.live\.com/calendar/0/addfromweb\?[^"]+"[^>]*>Outlook</a>', html)
     assert f'href="/me/{person["id"]}/sessions.ics">Download .ics</a>' in html
-    assert "You would get 360.00 USD back" in html
+    assert "You would get $360.00 back" in html
 
     ics = client.get(f"/me/{person['id']}/sessions.ics")
     assert ics.mimetype == "text/calendar" and ics.headers["Content-Disposition"].startswith("attachment")
@@ -278,7 +278,7 @@ def test_withdrawing_states_the_refund_first_then_gives_exactly_that(client, mak
     step = client.get(f"/me/{person['id']}/withdraw")
     html = step.get_data(as_text=True)
     assert step.headers["Cache-Control"] == "no-store"
-    assert "You would get 360.00 USD back" in html and ">Confirm withdrawal</button>" in html
+    assert "You would get $360.00 back" in html and ">Confirm withdrawal</button>" in html
     assert _status(person["id"]) == "confirmed"  # the step itself changes nothing
 
     done = client.post(f"/me/{person['id']}/withdraw", data={"csrf_token": _field(html, "csrf_token")})
@@ -286,7 +286,7 @@ def test_withdrawing_states_the_refund_first_then_gives_exactly_that(client, mak
     [refund] = db.session.scalars(select(Refund)).all()
     assert (refund.amount, refund.status) == (36000, "owed_by_front_desk")
     html = _page(client, person["id"])
-    assert "The front desk will return 360.00 USD to you" in html and "You have withdrawn from this group" in html
+    assert "The front desk will return $360.00 to you" in html and "You have withdrawn from this group" in html
     # A withdrawn person's page shows no link to the group and no calendar.
     assert "video.example" not in html and "Apple Calendar" not in html and "/calendar/" not in html
     assert ">Withdraw</button>" not in html

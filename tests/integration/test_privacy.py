@@ -375,9 +375,9 @@ def test_a_worker_sending_at_the_moment_of_erasure_cannot_write_the_row_back(app
 def test_a_lapsed_hold_is_marked_expired_not_withdrawn_and_its_notice_never_goes(app, client, auth, make_cohort):
     from scheduler import clock
 
-    held = enrol(client, make_cohort(price_amount=36000))
+    held = enrol(client, make_cohort(price_amount=36000, manual_hold_hours=1))  # no Stripe: a manual hold
     assert held["status"] == "pending_payment"
-    with time_machine.travel(clock.now() + timedelta(minutes=31), tick=False):
+    with time_machine.travel(clock.now() + timedelta(minutes=61), tick=False):
         summary = ok(client.post("/api/v1/participants/erase", json={"email": EMAIL}, headers=auth()))
     assert summary["enrolments"] == [
         {"id": held["id"], "cohort_id": held["cohort_id"], "status": "expired", "withdrawn": False, "refund": None}

@@ -30,22 +30,23 @@ def seats(client, cohort_id):
 
 
 def test_a_hold_frees_its_seat_at_its_instant_and_the_job_offers_it_to_the_head(client, make_cohort):
-    cohort = make_cohort(capacity=1, price_amount=100, hold_minutes=30, offer_hours=24)
+    # No Stripe keys: payment is taken by hand, so the hold is manual_hold_hours.
+    cohort = make_cohort(capacity=1, price_amount=100, manual_hold_hours=1, offer_hours=24)
     with time_machine.travel(T0, tick=False) as traveller:
         holder = enrol(client, cohort.id, "holder@example.org")
         first = enrol(client, cohort.id, "first@example.org")
         second = enrol(client, cohort.id, "second@example.org")
-        traveller.move_to(T0 + timedelta(minutes=30) - TICK)
+        traveller.move_to(T0 + timedelta(hours=1) - TICK)
         assert seats(client, cohort.id)["seats_available"] == 0
-        traveller.move_to(T0 + timedelta(minutes=30))
+        traveller.move_to(T0 + timedelta(hours=1))
         # Free at once, before any job runs.
         assert seats(client, cohort.id)["seats_available"] == 1
         assert expire_holds_and_offers() == 1
         assert [status_of(e) for e in (holder, first, second)] == ["expired", "offered", "waitlisted"]
         offered = client.get(f"/api/v1/enrolments/{first['id']}?token={first['manage_token']}").json
-        assert offered["offer_expires_at"] == "2030-09-02T12:30:00Z"
+        assert offered["offer_expires_at"] == "2030-09-02T13:00:00Z"
         # The offer lapses at its instant and cascades to the next in line.
-        traveller.move_to(T0 + timedelta(minutes=30, hours=24))
+        traveller.move_to(T0 + timedelta(hours=25))
         late = client.post(f"/api/v1/enrolments/{first['id']}/accept?token={first['manage_token']}")
         assert late.status_code == 409 and "expired" in late.json["detail"]
         assert status_of(first) == "offered"  # a refused request changes nothing
@@ -71,11 +72,11 @@ def test_accept_just_before_the_offer_expires_holds_the_seat_for_payment(client,
 
 
 def test_a_newcomer_never_jumps_the_waitlist_when_a_hold_lapses(client, make_cohort):
-    cohort = make_cohort(capacity=1, price_amount=100, hold_minutes=30)
+    cohort = make_cohort(capacity=1, price_amount=100, manual_hold_hours=1)
     with time_machine.travel(T0, tick=False) as traveller:
         enrol(client, cohort.id, "holder@example.org")
         waiting = enrol(client, cohort.id, "waiting@example.org")
-        traveller.move_to(T0 + timedelta(hours=1))
+        traveller.move_to(T0 + timedelta(hours=2))
         newcomer = enrol(client, cohort.id, "new@example.org")
         assert newcomer["status"] == "waitlisted" and newcomer["waitlist_position"] == 1
         assert status_of(waiting) == "offered"

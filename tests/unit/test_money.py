@@ -1,0 +1,62 @@
+"""Money reads like money: minor units shown in the clinic's locale (Babel), and the locale setting."""
+
+import pytest
+
+from scheduler import config
+from scheduler.money import format_money, to_major
+from scheduler.payments.models import DiscountCode
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "locale", "shown"),
+    [
+        (36000, "usd", "en_US", "$360.00"),
+        (36000, "eur", "fr_FR", "360,00\xa0€"),
+        (36000, "eur", "de_DE", "360,00\xa0€"),
+        (123456, "gbp", "en_GB", "£1,234.56"),
+        (36000, "chf", "de_CH", "CHF\xa0360.00"),
+        (5, "usd", "en_US", "$0.05"),
+        (0, "cad", "en_CA", "$0.00"),
+    ],
+)
+def test_amounts_in_minor_units_read_as_the_locale_writes_them(amount, currency, locale, shown):
+    assert format_money(amount, currency, locale) == shown
+
+
+def test_the_minor_unit_follows_the_currency():
+    assert str(to_major(36000, "usd")) == "360.00"
+    assert str(to_major(36000, "jpy")) == "36000"  # no minor unit
+
+
+def test_clinic_locale_comes_from_the_environment_and_a_wrong_one_says_so(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCHEDULER_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.delenv("CLINIC_LOCALE", raising=False)
+    assert config.from_environment()["CLINIC_LOCALE"] == "en_US"
+    monkeypatch.setenv("CLINIC_LOCALE", "fr_FR")
+    assert config.from_environment()["CLINIC_LOCALE"] == "fr_FR"
+    monkeypatch.setenv("CLINIC_LOCALE", "klingon")
+    with pytest.raises(ValueError, match="CLINIC_LOCALE must be a locale such as en_US"):
+        config.from_environment()
+
+
+def test_change_notice_delay_defaults_to_ten_minutes(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCHEDULER_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.delenv("CHANGE_NOTICE_DELAY_MINUTES", raising=False)
+    assert config.from_environment()["CHANGE_NOTICE_DELAY_MINUTES"] == 10
+
+
+@pytest.mark.parametrize(
+    ("kind", "size", "price", "off"),
+    [
+        ("percent_off", 20, 36000, 7200),
+        ("percent_off", 33, 1001, 330),  # 330.33 rounds to the nearest cent
+        ("percent_off", 50, 101, 51),  # half a cent rounds up
+        ("percent_off", 100, 36000, 36000),
+        ("amount_off", 5000, 36000, 5000),
+        ("amount_off", 50000, 36000, 36000),  # never more than the price
+    ],
+)
+def test_what_a_code_takes_off(kind, size, price, off):
+    import scheduler.models  # noqa: F401  (every table, so the mapper can be configured)
+
+    assert DiscountCode(**{kind: size}).discount_on(price) == off
