@@ -3,6 +3,7 @@
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from sqlalchemy import CheckConstraint, DateTime, event, func, select, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
@@ -64,6 +67,11 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
+def dialect_insert(table):
+    """An INSERT in this database's dialect, which has ON CONFLICT (on_conflict_do_nothing/_do_update)."""
+    return (sqlite_insert if is_sqlite() else postgresql_insert)(table)
+
+
 def begin_write() -> None:
     """Start a write transaction that holds the database's write lock (call through write_transaction).
 
@@ -89,6 +97,7 @@ def begin_write() -> None:
 _WRITING = "write_transaction"
 _LOCKS = "locked_rows"
 _AFTER_COMMIT = "after_commit"
+_HELD_SINCE = "lock_held_since"
 
 
 @contextmanager
@@ -106,6 +115,8 @@ def write_transaction() -> Iterator[None]:
     session.info[_WRITING] = True
     session.info[_LOCKS] = set()
     session.info[_AFTER_COMMIT] = []
+    if is_sqlite():  # BEGIN IMMEDIATE: the whole database is this transaction's from here
+        session.info[_HELD_SINCE] = ("database", time.perf_counter())
     try:
         yield
         session.commit()
@@ -116,6 +127,7 @@ def write_transaction() -> Iterator[None]:
         session.info.pop(_WRITING, None)
         session.info.pop(_LOCKS, None)
         pending = session.info.pop(_AFTER_COMMIT, [])
+        _observe_lock_hold(session.info.pop(_HELD_SINCE, None))
     for work in pending:
         try:
             work()
@@ -141,7 +153,19 @@ def require_write() -> None:
 def note_lock(kind: str, row_id: str) -> None:
     """Remember that this transaction holds the lock of row `row_id` of `kind`."""
     require_write()
-    db.session().info[_LOCKS].add((kind, row_id))
+    info = db.session().info
+    info[_LOCKS].add((kind, row_id))
+    info.setdefault(_HELD_SINCE, (kind, time.perf_counter()))
+
+
+def _observe_lock_hold(held: tuple[str, float] | None) -> None:
+    """Tell the observers (the metrics) how long this transaction held its first lock, until it ended."""
+    if held is None:
+        return
+    kind, since = held
+    seconds = time.perf_counter() - since
+    for observe in current_app.extensions.get("lock_observers", ()):
+        observe(kind, seconds)
 
 
 def require_lock(kind: str, row_id: str) -> None:

@@ -25,12 +25,27 @@ REQUEST_SECONDS = Histogram(
 )
 
 
+LOCK_HOLD_SECONDS = Histogram(
+    "scheduler_lock_hold_seconds",
+    "How long a write transaction held its lock, from taking it to commit or rollback: "
+    "`cohort` (a cohort's row lock, PostgreSQL) or `database` (SQLite's write lock).",
+    ["lock"],
+    registry=None,
+    buckets=(0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.125, 0.25, 0.5, 1, 5),
+)
+
+
 def observe(route: str, method: str, status: int, seconds: float) -> None:
     REQUEST_SECONDS.labels(route, method, str(status)).observe(seconds)
 
 
+def observe_lock(kind: str, seconds: float) -> None:
+    LOCK_HOLD_SECONDS.labels(kind).observe(seconds)
+
+
 def init_app(app) -> None:
     app.extensions.setdefault("request_observers", []).append(observe)
+    app.extensions.setdefault("lock_observers", []).append(observe_lock)
 
 
 class _DatabaseGauges:
@@ -113,5 +128,6 @@ def render() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(REQUEST_SECONDS)
+        registry.register(LOCK_HOLD_SECONDS)
     registry.register(_DatabaseGauges(_database_values()))
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -14,14 +14,20 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
 from ..cohorts.services import lock_cohort
-from ..database import end_read, hash_token, is_sqlite, new_id, new_token, require_lock, write_transaction
+from ..database import (
+    dialect_insert,
+    end_read,
+    hash_token,
+    new_id,
+    new_token,
+    require_lock,
+    write_transaction,
+)
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..enrolment.services import lock_enrolment, record
 from ..errors import Conflict, Invalid, NotFound
@@ -235,7 +241,7 @@ def session_attendance(session_id: str, staff) -> SessionAttendance:
 
 def _upsert(rows: list[dict], update: dict):
     """INSERT … ON CONFLICT (session, enrolment) DO UPDATE: one row per person per session, however many race."""
-    insert = (sqlite_insert if is_sqlite() else postgresql_insert)(AttendanceRecord.__table__).values(rows)
+    insert = dialect_insert(AttendanceRecord.__table__).values(rows)
     values = {key: make(insert.excluded) for key, make in update.items()}
     return insert.on_conflict_do_update(index_elements=["session_id", "enrolment_id"], set_=values)
 

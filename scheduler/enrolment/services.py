@@ -19,14 +19,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..cohorts.models import Cohort, CohortStatus
 from ..cohorts.services import get_cohort, lock_cohort
-from ..database import Page, new_id, new_token, paginate, require_lock, require_write, write_transaction
+from ..database import (
+    Page,
+    dialect_insert,
+    new_id,
+    new_token,
+    paginate,
+    require_lock,
+    require_write,
+    write_transaction,
+)
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..events import publish
 from ..extensions import db
@@ -45,7 +53,7 @@ from .models import (
     normalise_email,
 )
 from .models import EnrolmentStatus as S
-from .seats import seat_counts
+from .seats import seat_counts, seats_for_enrolling
 
 
 @dataclass(frozen=True)
@@ -202,12 +210,6 @@ def _settle(cohort: Cohort, at) -> None:
         offer_free_seats(cohort)
 
 
-def _next_rank(cohort: Cohort) -> int:
-    return (
-        db.session.scalar(select(func.max(Enrolment.waitlist_rank)).where(Enrolment.cohort_id == cohort.id)) or 0
-    ) + 1
-
-
 def _offer(enrolment: Enrolment, cohort: Cohort, at, *, tell: bool = True) -> None:
     enrolment.move_to(S.OFFERED)
     enrolment.offer_expires_at = at + timedelta(hours=cohort.offer_hours)
@@ -264,20 +266,24 @@ def waitlist_position(enrolment: Enrolment) -> int | None:
     return _positions({enrolment.cohort_id}).get(enrolment.id)
 
 
-def _participant_for(email: str) -> Participant:
-    """The participant with this normalised email, created if new (safe under races)."""
+def _known_participant(email: str) -> str | None:
+    """The id of the participant with this email, if known: looked up before any lock is taken."""
+    return db.session.scalar(select(Participant.id).where(Participant.email_normalised == normalise_email(email)))
+
+
+def _participant_for(email: str, known_id: str | None) -> str:
+    """The participant id for this email, created if new (one statement, safe under races)."""
+    if known_id is not None:
+        return known_id
     normalised = normalise_email(email)
-    found = db.session.scalar(select(Participant).where(Participant.email_normalised == normalised))
-    if found is not None:
-        return found
-    try:
-        with db.session.begin_nested():
-            participant = Participant(email_normalised=normalised)
-            db.session.add(participant)
-    except IntegrityError:
-        # Someone enrolling in another cohort created it a moment ago.
-        participant = db.session.scalar(select(Participant).where(Participant.email_normalised == normalised))
-    return participant
+    created = db.session.scalar(
+        dialect_insert(Participant.__table__)
+        .values(id=new_id("par"), email_normalised=normalised, created_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["email_normalised"])
+        .returning(Participant.id)
+    )
+    # None: someone enrolling in another cohort created it a moment ago.
+    return created or db.session.scalar(select(Participant.id).where(Participant.email_normalised == normalised))
 
 
 def _write(enrolment: Enrolment) -> None:
@@ -367,6 +373,8 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     """
     request_hash = _request_hash(data)
     scope, replay = f"enrol:{cohort_id}", None
+    # Everything that need not be under the cohort's lock is done before it is taken.
+    known_participant = _known_participant(data["email"])
     with write_transaction():
         cohort = lock_cohort(cohort_id)
         if idempotency_key:
@@ -380,7 +388,7 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
                     "This Idempotency-Key was already used for a different request; use a new key for a new enrolment."
                 )
             replay = previous.enrolment_id if previous is not None else None
-        made = _enrol_locked(cohort, data, staff) if replay is None else None
+        made = _enrol_locked(cohort, data, staff, known_participant) if replay is None else None
         if made is not None:
             enrolment, card, position = made
             if idempotency_key:
@@ -396,7 +404,9 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     return view(enrolment, position, payment=_payment_after_commit(card, enrolment))
 
 
-def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment | None, int | None] | None:
+def _enrol_locked(
+    cohort: Cohort, data: dict, staff, known_participant: str | None
+) -> tuple[Enrolment, Payment | None, int | None] | None:
     """Enrol under the cohort's lock; None when the address already has an active enrolment here."""
     at = clock.now()
     status = cohort.display_status(at)
@@ -410,12 +420,15 @@ def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment
     by_card = pays_by_card(cohort, data.get("pay_at_desk")) and desk_payment is None
     if desk_payment is not None and desk_payment.get("amount", 0) <= 0 and not desk_payment.get("confirm_with_balance"):
         raise Invalid.field("desk_payment", "Give the amount taken (above 0), or confirm_with_balance: true.")
-    _settle(cohort, at)
-    participant = _participant_for(data["email"])
+    seats = seats_for_enrolling(cohort, at)
+    if seats.lapsed:
+        _settle(cohort, at)
+        seats = seats_for_enrolling(cohort, at)
+    participant_id = _participant_for(data["email"], known_participant)
     already = db.session.scalar(
         select(Enrolment).where(
             Enrolment.cohort_id == cohort.id,
-            Enrolment.participant_id == participant.id,
+            Enrolment.participant_id == participant_id,
             Enrolment.status.in_(ACTIVE),
         )
     )
@@ -427,11 +440,11 @@ def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment
     # The price (level, discount code) is settled under the cohort's lock: the code's last use
     # is taken by one enrolment only, however many race for it.
     price = prices.price_for(cohort, data, staff, at)
-    counts = seat_counts([cohort], at)[cohort.id]
+    counts = seats.count
     enrolment = Enrolment(
         id=new_id("enr"),
         cohort=cohort,
-        participant=participant,
+        participant_id=participant_id,
         name=data["name"],
         email=data["email"],
         phone=data.get("phone"),
@@ -447,7 +460,7 @@ def _enrol_locked(cohort: Cohort, data: dict, staff) -> tuple[Enrolment, Payment
         raise Conflict("No seat is free in this cohort; enrol the person without desk_payment to join the waitlist.")
     else:
         enrolment.status = S.WAITLISTED
-        enrolment.waitlist_rank = _next_rank(cohort)
+        enrolment.waitlist_rank = seats.next_rank
     if enrolment.status == S.PENDING_PAYMENT:
         # Staff enrolling and taking payment in one go: one email, for where it ends.
         card = _hold_seat(enrolment, cohort, at, by_card=by_card, tell=desk_payment is None, staff=staff)

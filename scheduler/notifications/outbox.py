@@ -15,12 +15,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .. import clock
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
-from ..database import new_id, write_transaction
+from ..database import dialect_insert, new_id, write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..extensions import db
 from ..links import join_url, manage_url, public_url
@@ -255,5 +253,4 @@ def queue_reminders(at: datetime | None = None) -> int:
 
 
 def _insert_ignoring_duplicates(rows: list[dict]):
-    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    return insert(OutboxMessage.__table__).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return dialect_insert(OutboxMessage.__table__).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])

@@ -100,3 +100,20 @@ def test_two_workers_report_the_same_totals(app, database_url, tmp_path):
         counts = {healthz_count() for _ in range(6)}
     assert counts == {before + 40}
     assert len(list(tmp_path.glob("histogram_*.db"))) == 2  # both workers recorded requests
+
+
+def test_each_write_reports_how_long_it_held_its_lock(app, client, make_cohort, database_url):
+    """The lock an enrolment holds (the cohort's row, or SQLite's database) is timed to its commit."""
+    app.config["METRICS_TOKEN"] = TOKEN
+    cohort = make_cohort()
+    lock = "database" if database_url.startswith("sqlite") else "cohort"
+    key = ("scheduler_lock_hold_seconds_count", (("lock", lock),))
+    before = _scrape(client).get(key, 0)
+    for n in range(3):
+        response = client.post(
+            f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": f"Sam {n}", "email": f"sam{n}@example.org"}
+        )
+        assert response.status_code == 201
+    samples = _scrape(client)
+    assert samples[key] == before + 3
+    assert samples[("scheduler_lock_hold_seconds_sum", (("lock", lock),))] > 0
