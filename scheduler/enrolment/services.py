@@ -271,10 +271,10 @@ def _known_participant(email: str) -> str | None:
     return db.session.scalar(select(Participant.id).where(Participant.email_normalised == normalise_email(email)))
 
 
-def _participant_for(email: str, known_id: str | None) -> str:
-    """The participant id for this email, created if new (one statement, safe under races)."""
+def _participant_for(email: str, known_id: str | None) -> tuple[str, bool]:
+    """The participant id for this email and whether it is new: created if so (one statement, safe under races)."""
     if known_id is not None:
-        return known_id
+        return known_id, False
     normalised = normalise_email(email)
     created = db.session.scalar(
         dialect_insert(Participant.__table__)
@@ -282,8 +282,10 @@ def _participant_for(email: str, known_id: str | None) -> str:
         .on_conflict_do_nothing(index_elements=["email_normalised"])
         .returning(Participant.id)
     )
-    # None: someone enrolling in another cohort created it a moment ago.
-    return created or db.session.scalar(select(Participant.id).where(Participant.email_normalised == normalised))
+    if created is not None:
+        return created, True
+    # Someone enrolling in another cohort created it a moment ago.
+    return db.session.scalar(select(Participant.id).where(Participant.email_normalised == normalised)), False
 
 
 def _write(enrolment: Enrolment) -> None:
@@ -424,14 +426,16 @@ def _enrol_locked(
     if seats.lapsed:
         _settle(cohort, at)
         seats = seats_for_enrolling(cohort, at)
-    participant_id = _participant_for(data["email"], known_participant)
-    already = db.session.scalar(
-        select(Enrolment).where(
-            Enrolment.cohort_id == cohort.id,
-            Enrolment.participant_id == participant_id,
-            Enrolment.status.in_(ACTIVE),
+    participant_id, new_person = _participant_for(data["email"], known_participant)
+    already = None
+    if not new_person:
+        already = db.session.scalar(
+            select(Enrolment).where(
+                Enrolment.cohort_id == cohort.id,
+                Enrolment.participant_id == participant_id,
+                Enrolment.status.in_(ACTIVE),
+            )
         )
-    )
     if already is not None:
         # Whoever sent this may not own the address: the answer says nothing of that
         # enrolment's state; its owner hears of the attempt by email (committed, then 409).
