@@ -46,7 +46,7 @@ from .session import clear_cookie, desk_page, forget, safe_next, set_cookie, sig
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
 PUBLIC_PAGE = Access("public")
-ATTENDANCE_ENDPOINT = "attendance.sheet"  # the attendance console's page, once that domain is there
+ATTENDANCE_ENDPOINT = "desk.attendance_sheet"  # the attendance sheet of a session (desk/attendance.py)
 
 
 @bp.before_request
@@ -207,6 +207,7 @@ def _cohort_page(cohort_id, *, form=None, errors=None, values=None, problem=None
     detail = queries.cohort_detail(cohort_id, g.desk_member)
     cohort = detail.cohort
     stored = CohortStatus(cohort.status)
+    current = _attendance_session(cohort)
     return _render(
         "desk/cohort.html",
         status,
@@ -217,7 +218,9 @@ def _cohort_page(cohort_id, *, form=None, errors=None, values=None, problem=None
         status_choices=[stored, *sorted(s for s in COHORT_TRANSITIONS[stored] if s != CohortStatus.CANCELLED)],
         can_cancel=CohortStatus.CANCELLED in COHORT_TRANSITIONS[stored],
         facilitators=queries.facilitators() if g.desk_member.role in DESK else [],
-        attendance_url=_attendance_url(cohort.id),
+        attendance_session=current,
+        attendance_url=url_for(ATTENDANCE_ENDPOINT, session_id=current.id) if current else None,
+        sheet_endpoint=ATTENDANCE_ENDPOINT if ATTENDANCE_ENDPOINT in current_app.view_functions else None,
         form=form,
         errors=errors or {},
         values=values or {},
@@ -227,10 +230,13 @@ def _cohort_page(cohort_id, *, form=None, errors=None, values=None, problem=None
     )
 
 
-def _attendance_url(cohort_id: str) -> str | None:
-    if ATTENDANCE_ENDPOINT in current_app.view_functions:
-        return url_for(ATTENDANCE_ENDPOINT, cohort_id=cohort_id)
-    return None
+def _attendance_session(cohort):
+    """The session under way or held most recently, whose sheet the cohort page offers first (None before)."""
+    if ATTENDANCE_ENDPOINT not in current_app.view_functions or cohort.status == CohortStatus.CANCELLED:
+        return None
+    at = clock.now()
+    started = [s for s in cohort.sessions if s.status != "cancelled" and s.starts_at <= at]
+    return max(started, key=lambda s: s.starts_at, default=None)
 
 
 def _back_to_cohort(cohort_id: str, message: str, focus: str | None = None, anchor: str | None = None):
