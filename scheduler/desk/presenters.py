@@ -35,6 +35,8 @@ METHODS = {
     "insurance": "Insurance",
     "waived": "Waived",
     "card": "Card, online",
+    "bank_transfer": "Bank transfer",  # how the desk may pay a refund out (payments.models.PAYOUT_METHODS)
+    "other": "Other",
 }
 DESK_METHODS = ("cash", "check", "card_in_person", "insurance", "waived")
 ACTIONS = {
@@ -52,6 +54,7 @@ ACTIONS = {
     "cohort_cancelled": "Cohort cancelled",
     "refunded_in_stripe_dashboard": "Refunded in the Stripe dashboard",
     "message_resent": "Message sent again",
+    "refund_paid_out": "Refund paid out by the desk",
     # The staff audit log.
     "signed_in": "Signed in",
     "signed_out": "Signed out",

@@ -36,6 +36,7 @@ from ..links import cohort_feed_urls
 from ..notifications import services as notification_services
 from ..pages.presenters import zone_choices
 from ..pages.views import page
+from ..payments.models import PAYOUT_METHODS
 from ..security import private
 from ..staff import services as staff_services
 from ..staff.schemas import ApiTokenCreate, RoleChange, SignInLinkRequest, StaffCreate
@@ -180,9 +181,13 @@ def today():
         status = queries.CURRENT
     program_id = request.args.get("program") or None
     view = queries.today(g.desk_member, program_id, status, _page_number())
+    owed = None  # refunds the desk owes (desk/refunds.py lists them); facilitators never see refunds
+    if g.desk_member.role in DESK:
+        owed = enrolment_services.refunds({"status": "owed_by_front_desk", "page": 1, "page_size": 1})
     return _render(
         "desk/today.html",
         view=view,
+        refunds_owed=owed,
         chosen=status,
         program_id=program_id,
         statuses=queries.STATUS_FILTERS,
@@ -453,6 +458,7 @@ def _enrolment_page(enrolment_id, *, form=None, errors=None, values=None, proble
         paid=paid,
         holds=enrolment.holds_seat(at),
         methods=presenters.DESK_METHODS,
+        payout_methods=PAYOUT_METHODS,
         form=form,
         errors=errors or {},
         values=values or {},
