@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .. import clock
-from ..pages.presenters import money as _money
+from ..money import format_money
 from .forms import major_units
 
 ENROLMENT_STATUS = {
@@ -102,7 +102,8 @@ def label(table: dict, value) -> str:
 
 
 def money(amount: int | None, currency: str) -> str:
-    return "" if amount is None else ("0.00 " + currency.upper() if amount == 0 else _money(amount, currency))
+    """$360.00, and $0.00 for nothing (the participant pages say "Free"; a balance of nothing is $0.00)."""
+    return "" if amount is None else format_money(amount, currency)
 
 
 def amount_field(amount: int | None) -> str:
