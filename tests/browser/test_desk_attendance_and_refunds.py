@@ -110,7 +110,9 @@ def test_a_facilitator_takes_attendance_with_the_keyboard_only(
     }
 
     # The next session has not started: the sheet is there to read, not to save.
-    page.get_by_role("navigation", name="Other sessions").get_by_role("link", name=re.compile("Next: session 4")).click()
+    page.get_by_role("navigation", name="Other sessions").get_by_role(
+        "link", name=re.compile("Next: session 4")
+    ).click()
     expect(page.get_by_text("This session has not started yet")).to_be_visible()
     expect(page.get_by_role("button", name="Save attendance")).to_have_count(0)
     expect(page.get_by_role("group", name="Ann Avery").get_by_role("radio", name="Present")).to_be_disabled()
