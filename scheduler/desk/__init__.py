@@ -10,6 +10,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the console's pages."""
+    from . import attendance, refunds  # noqa: F401  (more pages on the same blueprint)
     from .views import bp
 
     app.register_blueprint(bp)

@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .. import clock
-from ..pages.presenters import money as _money
+from ..money import format_money
 from .forms import major_units
 
 ENROLMENT_STATUS = {
@@ -35,6 +35,8 @@ METHODS = {
     "insurance": "Insurance",
     "waived": "Waived",
     "card": "Card, online",
+    "bank_transfer": "Bank transfer",  # how the desk may pay a refund out (payments.models.PAYOUT_METHODS)
+    "other": "Other",
 }
 DESK_METHODS = ("cash", "check", "card_in_person", "insurance", "waived")
 ACTIONS = {
@@ -52,6 +54,7 @@ ACTIONS = {
     "cohort_cancelled": "Cohort cancelled",
     "refunded_in_stripe_dashboard": "Refunded in the Stripe dashboard",
     "message_resent": "Message sent again",
+    "refund_paid_out": "Refund paid out by the desk",
     # The staff audit log.
     "signed_in": "Signed in",
     "signed_out": "Signed out",
@@ -99,7 +102,8 @@ def label(table: dict, value) -> str:
 
 
 def money(amount: int | None, currency: str) -> str:
-    return "" if amount is None else ("0.00 " + currency.upper() if amount == 0 else _money(amount, currency))
+    """$360.00, and $0.00 for nothing (the participant pages say "Free"; a balance of nothing is $0.00)."""
+    return "" if amount is None else format_money(amount, currency)
 
 
 def amount_field(amount: int | None) -> str:

@@ -36,6 +36,7 @@ from ..links import cohort_feed_urls
 from ..notifications import services as notification_services
 from ..pages.presenters import zone_choices
 from ..pages.views import page
+from ..payments.models import PAYOUT_METHODS
 from ..security import private
 from ..staff import services as staff_services
 from ..staff.schemas import ApiTokenCreate, RoleChange, SignInLinkRequest, StaffCreate
@@ -46,7 +47,7 @@ from .session import clear_cookie, desk_page, forget, safe_next, set_cookie, sig
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
 PUBLIC_PAGE = Access("public")
-ATTENDANCE_ENDPOINT = "attendance.sheet"  # the attendance console's page, once that domain is there
+ATTENDANCE_ENDPOINT = "desk.attendance_sheet"  # the attendance sheet of a session (desk/attendance.py)
 
 
 @bp.before_request
@@ -180,9 +181,13 @@ def today():
         status = queries.CURRENT
     program_id = request.args.get("program") or None
     view = queries.today(g.desk_member, program_id, status, _page_number())
+    owed = None  # refunds the desk owes (desk/refunds.py lists them); facilitators never see refunds
+    if g.desk_member.role in DESK:
+        owed = enrolment_services.refunds({"status": "owed_by_front_desk", "page": 1, "page_size": 1})
     return _render(
         "desk/today.html",
         view=view,
+        refunds_owed=owed,
         chosen=status,
         program_id=program_id,
         statuses=queries.STATUS_FILTERS,
@@ -207,6 +212,7 @@ def _cohort_page(cohort_id, *, form=None, errors=None, values=None, problem=None
     detail = queries.cohort_detail(cohort_id, g.desk_member)
     cohort = detail.cohort
     stored = CohortStatus(cohort.status)
+    current = _attendance_session(cohort)
     return _render(
         "desk/cohort.html",
         status,
@@ -217,7 +223,9 @@ def _cohort_page(cohort_id, *, form=None, errors=None, values=None, problem=None
         status_choices=[stored, *sorted(s for s in COHORT_TRANSITIONS[stored] if s != CohortStatus.CANCELLED)],
         can_cancel=CohortStatus.CANCELLED in COHORT_TRANSITIONS[stored],
         facilitators=queries.facilitators() if g.desk_member.role in DESK else [],
-        attendance_url=_attendance_url(cohort.id),
+        attendance_session=current,
+        attendance_url=url_for(ATTENDANCE_ENDPOINT, session_id=current.id) if current else None,
+        sheet_endpoint=ATTENDANCE_ENDPOINT if ATTENDANCE_ENDPOINT in current_app.view_functions else None,
         form=form,
         errors=errors or {},
         values=values or {},
@@ -227,10 +235,13 @@ def _cohort_page(cohort_id, *, form=None, errors=None, values=None, problem=None
     )
 
 
-def _attendance_url(cohort_id: str) -> str | None:
-    if ATTENDANCE_ENDPOINT in current_app.view_functions:
-        return url_for(ATTENDANCE_ENDPOINT, cohort_id=cohort_id)
-    return None
+def _attendance_session(cohort):
+    """The session under way or held most recently, whose sheet the cohort page offers first (None before)."""
+    if ATTENDANCE_ENDPOINT not in current_app.view_functions or cohort.status == CohortStatus.CANCELLED:
+        return None
+    at = clock.now()
+    started = [s for s in cohort.sessions if s.status != "cancelled" and s.starts_at <= at]
+    return max(started, key=lambda s: s.starts_at, default=None)
 
 
 def _back_to_cohort(cohort_id: str, message: str, focus: str | None = None, anchor: str | None = None):
@@ -447,6 +458,7 @@ def _enrolment_page(enrolment_id, *, form=None, errors=None, values=None, proble
         paid=paid,
         holds=enrolment.holds_seat(at),
         methods=presenters.DESK_METHODS,
+        payout_methods=PAYOUT_METHODS,
         form=form,
         errors=errors or {},
         values=values or {},

@@ -1,0 +1,65 @@
+"""Refunds the front desk owes, in the console: the list, and marking one paid out.
+
+The same services as `GET /api/v1/refunds?status=owed_by_front_desk` and
+`POST /api/v1/refunds/{id}/paid` (enrolment.services.refunds / refund_paid_out): the
+latter records who paid it, audits it and tells the person once. Admin and front desk
+only; a facilitator never sees a refund.
+"""
+
+from flask import g, request
+from sqlalchemy import select
+
+from ..auth import DESK
+from ..enrolment import services as enrolment_services
+from ..enrolment.schemas import RefundPaidIn
+from ..errors import Conflict, Invalid, NotFound
+from ..extensions import db
+from ..payments.models import PAYOUT_METHODS, Refund, RefundStatus
+from . import presenters
+from .forms import FormErrors, parse
+from .session import desk_page
+from .views import _back_to_enrolment, _enrolment_page, _page_number, _problem_of, _render, bp
+
+OWED = RefundStatus.OWED_BY_FRONT_DESK
+LIST_PAGE_SIZE = 50
+METHOD_CHOICE = "Choose how the money was paid back: " + ", ".join(
+    presenters.label(presenters.METHODS, m) for m in PAYOUT_METHODS
+)
+
+
+def owed(page: int = 1, page_size: int = LIST_PAGE_SIZE):
+    """Refunds the desk owes, oldest first (with each one's person and cohort)."""
+    return enrolment_services.refunds({"status": OWED, "page": page, "page_size": page_size})
+
+
+@bp.get("/refunds")
+@desk_page(*DESK)
+def refunds_owed():
+    """Refunds the front desk owes: person, cohort, amount and since when, oldest first."""
+    return _render("desk/refunds.html", view=owed(_page_number()))
+
+
+@bp.post("/refunds/<refund_id>/paid")
+@desk_page(*DESK)
+def refund_paid(refund_id):
+    """Record that the desk paid an owed refund back (method, reference); the person is told once."""
+    enrolment_id = db.session.scalar(select(Refund.enrolment_id).where(Refund.id == refund_id))
+    if enrolment_id is None:
+        raise NotFound("No such refund.")
+    form = f"refund-{refund_id}"
+    try:
+        data = parse(RefundPaidIn, {"method": "text", "reference": "text"}, {"method": METHOD_CHOICE})
+        done = enrolment_services.refund_paid_out(refund_id, data, g.desk_member)
+    except FormErrors as exc:
+        return _enrolment_page(enrolment_id, form=form, errors=exc.errors, values=exc.values, status=422)
+    except (Conflict, Invalid) as exc:
+        errors, problem, status = _problem_of(exc)
+        return _enrolment_page(
+            enrolment_id, form=form, errors=errors, values=request.form, problem=problem, status=status
+        )
+    amount = presenters.money(done.amount, done.currency)
+    how = presenters.label(presenters.METHODS, done.paid_method)
+    if done.paid_reference:
+        how += f", reference {done.paid_reference}"
+    message = f"The refund of {amount} is marked paid ({how}); {done.enrolment.name} is told by email."
+    return _back_to_enrolment(enrolment_id, message, anchor="payments-heading")

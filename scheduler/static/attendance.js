@@ -1,0 +1,18 @@
+// The attendance sheet's one convenience: "Mark everyone present" (the sheet works without it).
+// It only checks radio buttons; nothing is saved until the person presses Save attendance.
+(function () {
+  "use strict";
+
+  var tools = document.querySelector("[data-mark-all-tools]");
+  var form = document.getElementById("sheet");
+  if (!tools || !form) return;
+  var button = tools.querySelector("[data-mark-all]");
+  var status = tools.querySelector("[data-mark-all-status]");
+  tools.hidden = false;
+  button.addEventListener("click", function () {
+    var radios = form.querySelectorAll('input[type="radio"][value="present"]:not(:disabled)');
+    radios.forEach(function (radio) { radio.checked = true; });
+    status.textContent = radios.length + (radios.length === 1 ? " person is" : " people are") +
+      " marked present. Change anyone who was not, then save.";
+  });
+})();
