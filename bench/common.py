@@ -46,7 +46,12 @@ def scratch_database(kind: str):
                 conn.execute(f'CREATE DATABASE "{name}"')
             url = _admin_url().rpartition("/")[0] + "/" + name
         try:
-            env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench-only", "PUBLIC_BASE_URL": "https://bench.test"}
+            env = {
+                **os.environ,
+                "DATABASE_URL": url,
+                "SECRET_KEY": "bench-only",
+                "PUBLIC_BASE_URL": "https://bench.test",
+            }
             subprocess.run(
                 [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"],
                 cwd=ROOT,

@@ -23,7 +23,7 @@ class Goal:
         ratio = value / ceiling_value if ceiling_value else 0.0
         self.ratios.append((label, ratio))
         print(
-            f"  {label:<46} {value:>10.1f} {unit:<6} ceiling {ceiling_name} {ceiling_value:>10.1f} {unit:<6}"
+            f"  {label:<46} {value:>10.4g} {unit:<6} ceiling {ceiling_name} {ceiling_value:>10.4g} {unit:<6}"
             f" ratio {ratio:5.2f} (goal {'≥' if self.higher_is_better else '≤'} {self.target:.2f})",
             flush=True,
         )
