@@ -7,7 +7,7 @@ PORT ?= 5000
 # The app reads PORT as well: with no PUBLIC_BASE_URL set, emailed links point at this port.
 export PORT
 
-.PHONY: run test check install install-dev clean
+.PHONY: run test check bench install install-dev clean
 
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
@@ -49,6 +49,15 @@ check: install-dev
 ## Check, then run every test (PostgreSQL half: see README)
 test: check
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+## Every benchmark of bench/, short form, on SQLite and PostgreSQL (started by .ci/postgres.sh when
+## BENCH_POSTGRES_URL is not set): each figure beside its ceiling from the same run, a line per goal.
+BENCHES = enrol_burst lists feeds mail
+bench: install-dev
+	@export BENCH_POSTGRES_URL=$${BENCH_POSTGRES_URL:-$$(bash .ci/postgres.sh)}; \
+	status=0; for name in $(BENCHES); do \
+	  echo "== bench/$$name.py --quick"; $(BIN)/python bench/$$name.py --quick || status=1; \
+	done; exit $$status
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis .ruff_cache
