@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .attendance import api as attendance_api
     from .attendance import handlers as _attendance_handlers  # noqa: F401
     from .calendars import api as calendars_api
+    from .calendars import handlers as _calendars_handlers  # noqa: F401
     from .cohorts import api as cohorts_api
     from .cohorts import handlers as _cohorts_handlers  # noqa: F401
     from .enrolment import api as enrolment_api
