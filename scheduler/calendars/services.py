@@ -152,8 +152,10 @@ def served_feed(kind: FeedKind, feed_token: str) -> Feed:
         enrolment = db.session.scalar(select(Enrolment).where(Enrolment.feed_token == feed_token))
         if enrolment is None:
             raise NotFound(NO_FEED)
-        instants = [enrolment.updated_at]
+        # Never confirmed (else it would have a row): the empty feed since it was made.
+        instants = [enrolment.created_at]
         if enrolment.status == EnrolmentStatus.CONFIRMED:
+            instants.append(enrolment.updated_at)
             cohort = enrolment.cohort
             sessions = _sessions_of([cohort.id])[cohort.id]
             instants += [cohort.updated_at, cohort.program.updated_at, *(s.updated_at for s in sessions)]
@@ -207,18 +209,29 @@ def refresh_stored_feeds(cohort_ids: set[str], enrolment_ids: set[str]) -> None:
         events = [_event(s, None) for s in sessions[cohort_id]]
         bodies = build_feeds_with_links(events, {e.id: join_url(e) for e in group}, name=FEED_NAME)
         for enrolment in group:
-            _store(stored, FeedKind.ENROLMENT, enrolment.id, enrolment.feed_token, bodies[enrolment.id])
+            _store(
+                stored,
+                FeedKind.ENROLMENT,
+                enrolment.id,
+                enrolment.feed_token,
+                bodies[enrolment.id],
+                enrolment.created_at,
+            )
     for enrolment in enrolments:
         if enrolment.status != EnrolmentStatus.CONFIRMED and (FeedKind.ENROLMENT, enrolment.id) in stored:
             # It showed sessions once: now the empty feed, with a Last-Modified after theirs.
             _store(stored, FeedKind.ENROLMENT, enrolment.id, enrolment.feed_token, empty_feed())
 
 
-def _store(stored: dict, kind: FeedKind, owner_id: str, feed_token: str, body: bytes) -> None:
+def _store(
+    stored: dict, kind: FeedKind, owner_id: str, feed_token: str, body: bytes, created_at: datetime | None = None
+) -> None:
     etag, token_hash, version = _etag(body), hash_token(feed_token), built_for()
     now = clock.now().replace(microsecond=0)
     row = stored.get((kind, owner_id))
     if row is None:
+        if created_at is not None:  # until now served as the empty feed, modified when it was made
+            now = max(now, created_at.replace(microsecond=0) + timedelta(seconds=1))
         row = StoredFeed(kind=kind, owner_id=owner_id, etag="", last_modified=now)
         db.session.add(row)
         stored[(kind, owner_id)] = row
