@@ -87,10 +87,11 @@ def create_app(config: dict | None = None) -> Flask:
     pages.init_app(app)
     desk.init_app(app)
 
+    from .calendars.cli import feeds_cli
     from .demo import demo_command
     from .jobs import jobs_cli, worker_command
     from .staff.cli import staff_cli
 
-    for command in (staff_cli, demo_command, jobs_cli, worker_command):
+    for command in (staff_cli, demo_command, jobs_cli, worker_command, feeds_cli):
         app.cli.add_command(command)
     return app

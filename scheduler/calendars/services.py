@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .. import clock
 from ..cohorts.models import Cohort, Session
@@ -120,12 +120,19 @@ def _etag(body: bytes) -> str:
 
 def built_for() -> str:
     """What stored bytes depend on besides the rows: the builder's version and the public address
-    (in every UID and join link). A row built for another is not served (flask calendars rebuild)."""
+    (in every UID and join link). A row built for another is not served (flask calendar-feeds rebuild)."""
     key = f"{BUILDER_VERSION} {current_app.config['PUBLIC_BASE_URL']}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 # ---- serving ----------------------------------------------------------------------------------
+
+
+# Built once: the hot path of the service, so not even the statement is made per request.
+_FEEDS = StoredFeed.__table__.c
+_LOOKUP = select(_FEEDS.body, _FEEDS.etag, _FEEDS.last_modified, _FEEDS.built_for).where(
+    _FEEDS.token_hash == bindparam("token_hash"), _FEEDS.kind == bindparam("kind")
+)
 
 
 def served_feed(kind: FeedKind, feed_token: str) -> Feed:
@@ -134,11 +141,7 @@ def served_feed(kind: FeedKind, feed_token: str) -> Feed:
     Without a stored row (an enrolment never confirmed, or rows built for another public
     address) the feed is built from the rows here, the old, slower way.
     """
-    row = db.session.execute(
-        select(StoredFeed.body, StoredFeed.etag, StoredFeed.last_modified, StoredFeed.built_for).where(
-            StoredFeed.token_hash == hash_token(feed_token), StoredFeed.kind == kind
-        )
-    ).one_or_none()
+    row = db.session.execute(_LOOKUP, {"token_hash": hash_token(feed_token), "kind": str(kind)}).one_or_none()
     if row is not None and row.built_for == built_for():
         return Feed(row.body, row.etag, row.last_modified)
     if kind == FeedKind.COHORT:
