@@ -14,7 +14,7 @@ what storing feeds costs the writes (a session change in a cohort of 12 rebuilds
 feeds in its transaction). Nothing here asserts a speed; exit 1 only if a served feed
 differs from a fresh build.
 
-    .venv/bin/python bench/feeds.py                 # both databases, 5 rounds of 3 s per figure
+    .venv/bin/python bench/feeds.py                 # both databases, 6 rounds of 2 s per figure
     .venv/bin/python bench/feeds.py --quick         # both databases, about a minute
     .venv/bin/python bench/feeds.py --db sqlite --seconds 10 --rounds 5
 """
@@ -130,7 +130,7 @@ def _prepare(url: str) -> dict:
         handlers.refresh_stored_feeds = timed
         totals = []
         try:
-            for n in range(5):
+            for n in range(3):
                 started = time.perf_counter()
                 cohorts.update_session(session_ids[n], {"title": f"Week {n} (moved)"})
                 totals.append(time.perf_counter() - started)
@@ -201,10 +201,17 @@ def _rate(pool, clients: int, port: int, path: str, headers: dict, expect: int, 
 
 def run(kind: str, args, goals: dict[str, Goal]) -> bool:
     with tempfile.TemporaryDirectory(prefix="feeds-bench-") as workdir:
+        started = time.perf_counter()
         url = _database(kind, workdir)
         try:
             prepared = _prepare(url)
+            prepared_at = time.perf_counter()
             with LiveServer(url, workers=args.workers) as server:
+                print(
+                    f"[{kind}] set up in {prepared_at - started:.1f} s, gunicorn up in "
+                    f"{time.perf_counter() - prepared_at:.1f} s",
+                    flush=True,
+                )
                 return _measure(kind, server.port, prepared, args, goals)
         finally:
             _drop(kind, url)
@@ -258,12 +265,12 @@ def main() -> None:
     parser.add_argument("--db", choices=("both", "postgresql", "sqlite"), default="both")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--clients", type=int, default=4, help="client processes")
-    parser.add_argument("--seconds", type=float, default=3.0, help="seconds per figure and round")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds (medians are printed)")
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 1 s per figure")
+    parser.add_argument("--seconds", type=float, default=2.0, help="seconds per figure and round")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds (medians are printed)")
+    parser.add_argument("--quick", action="store_true", help="4 rounds of 0.5 s per figure")
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.rounds = 1.0, 3
+        args.seconds, args.rounds = 0.5, 4
     goals = {"200": Goal("feed 200 >= 0.8 x /readyz", 0.8), "304": Goal("feed 304 >= 0.9 x /readyz", 0.9)}
     kinds = ("postgresql", "sqlite") if args.db == "both" else (args.db,)
     same = all([run(kind, args, goals) for kind in kinds])  # noqa: C419 (every database, even after a failure)
