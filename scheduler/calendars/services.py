@@ -82,7 +82,10 @@ def _cohort_feed_name(cohort: Cohort) -> str:
 
 def _sessions_of(cohort_ids) -> dict[str, list[Session]]:
     rows = db.session.scalars(
-        select(Session).where(Session.cohort_id.in_(list(cohort_ids))).order_by(Session.starts_at, Session.id)
+        select(Session)
+        .where(Session.cohort_id.in_(list(cohort_ids)))
+        .order_by(Session.starts_at, Session.id)
+        .execution_options(populate_existing=True)
     )
     found: dict[str, list[Session]] = {cohort_id: [] for cohort_id in cohort_ids}
     for row in rows:
@@ -177,19 +180,37 @@ def refresh_stored_feeds(cohort_ids: set[str], enrolment_ids: set[str]) -> None:
     token changed. An enrolment that is not confirmed and has no stored feed keeps none (its feed
     is the empty one), so the waitlisted and the pending cost nothing here.
     """
-    cohorts = {c.id: c for c in db.session.scalars(select(Cohort).where(Cohort.id.in_(list(cohort_ids))))}
+    # On PostgreSQL two transactions may change inputs of the same feeds at once (a program's title
+    # and a session of one of its cohorts). Each rebuilds holding the row locks of the cohorts
+    # concerned (taken in id order) and reads every input after taking them, afresh: the last
+    # to commit builds from both changes. (SQLite's write transaction already holds the database.)
+    around = set(db.session.scalars(select(Enrolment.cohort_id).where(Enrolment.id.in_(list(enrolment_ids)))))
+    locked = db.session.scalars(
+        select(Cohort)
+        .where(Cohort.id.in_(sorted(cohort_ids | around)))
+        .order_by(Cohort.id)
+        .with_for_update(of=Cohort)
+        .execution_options(populate_existing=True)
+    ).all()
+    cohorts = {c.id: c for c in locked if c.id in cohort_ids}
     enrolments = list(
         db.session.scalars(
-            select(Enrolment).where(
+            select(Enrolment)
+            .where(
                 (Enrolment.id.in_(list(enrolment_ids)))
                 | (Enrolment.cohort_id.in_(list(cohorts)) & (Enrolment.status == EnrolmentStatus.CONFIRMED))
             )
+            .execution_options(populate_existing=True)
         )
     )
     owners = [(FeedKind.COHORT, c) for c in cohorts] + [(FeedKind.ENROLMENT, e.id) for e in enrolments]
     stored = {
         (row.kind, row.owner_id): row
-        for row in db.session.scalars(select(StoredFeed).where(StoredFeed.owner_id.in_([owner for _, owner in owners])))
+        for row in db.session.scalars(
+            select(StoredFeed)
+            .where(StoredFeed.owner_id.in_([owner for _, owner in owners]))
+            .execution_options(populate_existing=True)
+        )
     }
     gone = [(FeedKind.COHORT, c) for c in cohort_ids - set(cohorts)]
     found = {e.id for e in enrolments}
