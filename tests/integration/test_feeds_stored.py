@@ -9,16 +9,19 @@ bytes changed has a later Last-Modified. On SQLite and PostgreSQL, like every DB
 """
 
 import hashlib
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from scheduler.calendars import services as calendars
 from scheduler.calendars.builder import FeedEvent, build_feed, build_feeds_with_links
 from scheduler.calendars.models import FeedKind, StoredFeed
+from scheduler.cohorts import services as cohort_services
 from scheduler.cohorts.models import Cohort, Session
 from scheduler.database import write_transaction
 from scheduler.enrolment.models import Enrolment
@@ -217,6 +220,68 @@ def test_a_feed_built_for_another_public_address_is_not_served(app, make_cohort,
     assert served.body == calendars.fresh_enrolment_feed(enrolment)
     calendars.rebuild_all_feeds()
     assert db.session.get(StoredFeed, (FeedKind.ENROLMENT, enrolment.id)).body == served.body
+
+
+def test_concurrent_changes_to_one_cohort_feed_leave_it_fresh(app, make_cohort, make_enrolment, monkeypatch):
+    """PostgreSQL: a program retitled while a session of its cohort changes. The retitle's rebuild
+    holds the cohort's lock from before it reads the sessions until it commits, so the session
+    change waits, then rebuilds from both: no feed is stored from a stale snapshot."""
+    if db.engine.dialect.name != "postgresql":
+        return  # SQLite runs one write transaction at a time
+    cohort = make_cohort()
+    enrolment = make_enrolment(cohort)
+    program_id, session_id = cohort.program_id, cohort.sessions[0].id
+    building, release, errors = threading.Event(), threading.Event(), []
+    real = calendars.build_feeds_with_links
+
+    def paused(*args, **kwargs):
+        if threading.current_thread().name == "retitle":
+            building.set()
+            release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(calendars, "build_feeds_with_links", paused)
+
+    def run(work):
+        try:
+            with app.app_context():
+                work()
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    def retitle_program():
+        cohort_services.update_program(program_id, {"calendar_title": "New"})
+
+    retitle = threading.Thread(target=run, name="retitle", args=(retitle_program,))
+    move = threading.Thread(
+        target=run, name="move", args=(lambda: cohort_services.update_session(session_id, {"title": "Moved"}),)
+    )
+    retitle.start()
+    assert building.wait(60)
+    move.start()
+    # Let the retitle go on once the session change has either finished or waits for a lock.
+    deadline = time.monotonic() + 60
+    while move.is_alive() and time.monotonic() < deadline:
+        waiting = db.session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        )
+        db.session.rollback()
+        if waiting:
+            break
+        time.sleep(0.01)
+    release.set()
+    retitle.join(60)
+    move.join(60)
+    assert not errors, errors
+    db.session.expire_all()
+    mine = db.session.get(Enrolment, enrolment.id)
+    served = calendars.served_feed(FeedKind.ENROLMENT, mine.feed_token)
+    assert served.body == calendars.fresh_enrolment_feed(mine)
+    assert b"SUMMARY:New" in served.body and db.session.get(Session, session_id).title == "Moved"
+    the_cohort = db.session.get(Cohort, cohort.id)
+    assert calendars.served_feed(FeedKind.COHORT, the_cohort.feed_token).body == calendars.fresh_cohort_feed(the_cohort)
 
 
 # ---- the builder's shortcut: one build per cohort, filled per person --------------------------
