@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, null, select
 
 from .. import clock
 from ..cohorts.models import Cohort, Session
@@ -32,7 +32,7 @@ NO_FEED = "No such calendar feed (the link may have been replaced)."
 class Feed:
     """A feed as served: its bytes and HTTP validators."""
 
-    body: bytes
+    body: bytes | None  # None: not read (a revalidation that may end in 304)
     etag: str
     last_modified: datetime
 
@@ -133,20 +133,24 @@ def built_for() -> str:
 
 # Built once: the hot path of the service, so not even the statement is made per request.
 _FEEDS = StoredFeed.__table__.c
-_LOOKUP = select(_FEEDS.body, _FEEDS.etag, _FEEDS.last_modified, _FEEDS.built_for).where(
-    _FEEDS.token_hash == bindparam("token_hash"), _FEEDS.kind == bindparam("kind")
-)
+_WHERE = (_FEEDS.token_hash == bindparam("token_hash"), _FEEDS.kind == bindparam("kind"))
+_LOOKUP = select(_FEEDS.body, _FEEDS.etag, _FEEDS.last_modified, _FEEDS.built_for).where(*_WHERE)
+# Most polls are revalidations that end in 304: those read the validators, not the bytes.
+_VALIDATORS = select(null().label("body"), _FEEDS.etag, _FEEDS.last_modified, _FEEDS.built_for).where(*_WHERE)
 
 
-def served_feed(kind: FeedKind, feed_token: str) -> Feed:
+def served_feed(kind: FeedKind, feed_token: str, *, body: bool = True) -> Feed:
     """The feed behind a token: one indexed lookup of the stored bytes (NotFound for an unknown token).
+
+    body=False reads only the validators of a stored feed (its body is None then).
 
     Without a stored row (an enrolment never confirmed, or rows built for another public
     address) the feed is built from the rows here, the old, slower way.
     """
-    row = db.session.execute(_LOOKUP, {"token_hash": hash_token(feed_token), "kind": str(kind)}).one_or_none()
+    params = {"token_hash": hash_token(feed_token), "kind": str(kind)}
+    row = db.session.execute(_LOOKUP if body else _VALIDATORS, params).one_or_none()
     if row is not None and row.built_for == built_for():
-        return Feed(row.body, row.etag, row.last_modified)
+        return Feed(row[0], row.etag, row.last_modified)
     if kind == FeedKind.COHORT:
         cohort = db.session.scalar(select(Cohort).where(Cohort.feed_token == feed_token))
         if cohort is None:

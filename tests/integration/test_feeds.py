@@ -420,6 +420,11 @@ def test_serving_a_feed_is_one_query_for_a_200_and_a_304(app, client, dst_cohort
         counts[name] = queries.count
     # The same number of statements for a 200 and a 304, and for every feed size.
     assert len(set(counts.values())) == 1, counts
+    # A revalidation reads the validators only; when the client's copy is old, the bytes follow.
+    with QueryCounter() as queries:
+        stale = feed_of(client, enrolment, **{"If-None-Match": '"old"'})
+    assert stale.status_code == 200 and stale.headers["ETag"] == etag and stale.data.startswith(b"BEGIN:VCALENDAR")
+    assert len([s for s in queries.statements if s.lstrip().upper().startswith("SELECT")]) == 2
 
 
 # ---- the cohort feed and its rotation ---------------------------------------------------------
