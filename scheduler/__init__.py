@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .attendance import api as attendance_api
     from .attendance import handlers as _attendance_handlers  # noqa: F401
     from .calendars import api as calendars_api
+    from .calendars import handlers as _calendars_handlers  # noqa: F401
     from .cohorts import api as cohorts_api
     from .cohorts import handlers as _cohorts_handlers  # noqa: F401
     from .enrolment import api as enrolment_api
@@ -86,10 +87,11 @@ def create_app(config: dict | None = None) -> Flask:
     pages.init_app(app)
     desk.init_app(app)
 
+    from .calendars.cli import feeds_cli
     from .demo import demo_command
     from .jobs import jobs_cli, worker_command
     from .staff.cli import staff_cli
 
-    for command in (staff_cli, demo_command, jobs_cli, worker_command):
+    for command in (staff_cli, demo_command, jobs_cli, worker_command, feeds_cli):
         app.cli.add_command(command)
     return app

@@ -1,6 +1,7 @@
 """Every domain's tables, imported in one place so that the metadata is complete."""
 
 from .attendance import models as attendance  # noqa: F401
+from .calendars import models as calendars  # noqa: F401
 from .cohorts.models import Cohort, Program, Session, cohort_facilitators  # noqa: F401
 from .enrolment.models import AuditEntry, Enrolment, IdempotencyRecord, Participant  # noqa: F401
 from .notifications import models as notifications  # noqa: F401

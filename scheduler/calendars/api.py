@@ -7,6 +7,7 @@ from ..auth import DESK, TOKEN_IN_URL, participant_or_staff, staff
 from ..http import endpoint
 from ..links import cohort_feed_urls, enrolment_feed_urls
 from . import services
+from .models import FeedKind
 from .schemas import CalendarLinksOut, ParticipantCalendarLinksOut
 
 bp = Blueprint("calendars", __name__)
@@ -14,20 +15,25 @@ bp = Blueprint("calendars", __name__)
 ICS_MIMETYPE = "text/calendar"
 
 
-def _feed_response(state: services.FeedState, build) -> Response:
-    """200 with the feed, or 304 when the client's validators still match (nothing built)."""
+def _feed_response(kind: FeedKind, feed_token: str) -> Response:
+    """200 with the stored feed, or 304 when the client's validators still match (one query either way)."""
+    conditional = "HTTP_IF_NONE_MATCH" in request.environ or "HTTP_IF_MODIFIED_SINCE" in request.environ
+    feed = services.served_feed(kind, feed_token, body=not conditional)
     response = Response(mimetype=ICS_MIMETYPE)  # Flask adds "; charset=utf-8" for text/*
-    response.set_etag(state.etag)
-    response.last_modified = state.last_modified
     # The URL is a secret and the feed carries a meeting link: no cache may keep it. Calendar
     # apps keep their own copy regardless and revalidate it cheaply (ETag, 304).
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Referrer-Policy"] = "no-referrer"
-    if not is_resource_modified(request.environ, etag=state.etag, last_modified=state.last_modified):
+    if is_resource_modified(request.environ, etag=feed.etag, last_modified=feed.last_modified):
+        if feed.body is None:
+            # The client's copy is old: the bytes, with the validators read beside them.
+            feed = services.served_feed(kind, feed_token)
+        response.set_data(feed.body)
+    else:
         response.status_code = 304
-        return response
-    response.set_data(build(state))
+    response.set_etag(feed.etag)
+    response.last_modified = feed.last_modified
     return response
 
 
@@ -41,7 +47,7 @@ def _document_as_ics(view):
 @endpoint(TOKEN_IN_URL)
 def participant_feed(feed_token):
     """One enrolment's calendar feed: the sessions of its cohort while it is confirmed."""
-    return _feed_response(services.enrolment_feed_state(feed_token), services.enrolment_feed)
+    return _feed_response(FeedKind.ENROLMENT, feed_token)
 
 
 @bp.get("/calendar/cohorts/<feed_token>.ics")
@@ -49,7 +55,7 @@ def participant_feed(feed_token):
 @endpoint(TOKEN_IN_URL)
 def cohort_feed(feed_token):
     """A cohort's calendar feed for its facilitators and staff."""
-    return _feed_response(services.cohort_feed_state(feed_token), services.cohort_feed)
+    return _feed_response(FeedKind.COHORT, feed_token)
 
 
 @bp.post("/api/v1/cohorts/<cohort_id>/calendar/rotate")

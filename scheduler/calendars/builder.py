@@ -5,8 +5,10 @@ its inputs alone and calendar apps that poll for months see nothing change until
 something did.
 """
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vDuration
@@ -110,3 +112,69 @@ def build_feed(events: list[FeedEvent], *, name: str, refresh: timedelta | None 
 def _add_timezone(cal: Calendar, tz: str, first: date, last: date) -> None:
     position = len(cal.timezones)
     cal.subcomponents.insert(position, Timezone.from_tzid(tz, first_date=first, last_date=last))
+
+
+# ---- many feeds that differ only in the link -------------------------------------------------
+
+# A participant's feed is the cohort's events with their own join link in every event. Built
+# once with a placeholder link of the same length, the bytes of each person's feed are the
+# template's with the placeholder replaced: same length and plain ASCII, so the lines fold
+# at the same places. What the template cannot prove equal is built the ordinary way.
+_PLACEHOLDER = "~"
+_RUN = re.compile(rb"~(?:(?:\r\n )?~)*")  # a placeholder, perhaps folded
+# ASCII that icalendar writes as is in TEXT and URI values and never keeps from a fold (\ ^).
+_VERBATIM = re.compile(r"[A-Za-z0-9:/._?=&%#@+-]+")
+
+
+@dataclass(frozen=True)
+class _Template:
+    literals: tuple[bytes, ...]  # the bytes between placeholders (one more than layouts)
+    layouts: tuple[tuple[int, ...], ...]  # each placeholder's piece lengths between folds
+
+
+@lru_cache(maxsize=128)
+def _template(events: tuple[FeedEvent, ...], length: int, name: str, refresh: timedelta | None) -> _Template | None:
+    """The feed with a placeholder link of `length` characters, cut at the placeholders (None: not provable)."""
+    raw = build_feed([replace(e, meeting_url=_PLACEHOLDER * length) for e in events], name=name, refresh=refresh)
+    literals, layouts, start = [], [], 0
+    for match in _RUN.finditer(raw):
+        pieces = tuple(len(piece) for piece in match.group().split(b"\r\n "))
+        if sum(pieces) != length:
+            return None  # a "~" of the title's, or a placeholder folded in a way not understood
+        literals.append(raw[start : match.start()])
+        layouts.append(pieces)
+        start = match.end()
+    literals.append(raw[start:])
+    if len(layouts) != 3 * len(events):  # LOCATION, URL and DESCRIPTION of each event
+        return None
+    return _Template(tuple(literals), tuple(layouts))
+
+
+def _fill(template: _Template, link: bytes) -> bytes:
+    out = [template.literals[0]]
+    for layout, literal in zip(template.layouts, template.literals[1:], strict=True):
+        at = 0
+        for n, size in enumerate(layout):
+            if n:
+                out.append(b"\r\n ")
+            out.append(link[at : at + size])
+            at += size
+        out.append(literal)
+    return b"".join(out)
+
+
+def build_feeds_with_links(
+    events: list[FeedEvent], links: dict, *, name: str, refresh: timedelta | None = DEFAULT_REFRESH
+) -> dict:
+    """{key: build_feed(events, each with links[key] as its meeting link)}, byte for byte the same,
+    with one build per link length instead of one per link."""
+    feeds = {}
+    for key, link in links.items():
+        template = None
+        if events and _VERBATIM.fullmatch(link):
+            template = _template(tuple(events), len(link), name, refresh)
+        if template is None:
+            feeds[key] = build_feed([replace(e, meeting_url=link) for e in events], name=name, refresh=refresh)
+        else:
+            feeds[key] = _fill(template, link.encode())
+    return feeds

@@ -1,63 +1,38 @@
-"""Calendar feeds: which sessions a feed shows, its HTTP validators, and token rotation.
+"""Calendar feeds: which sessions a feed shows, the stored bytes it is served from, and token rotation.
 
-Calendar apps poll feeds for months, mostly to hear "nothing changed". So the
-validators (ETag, Last-Modified) come from one cheap aggregate query over the
-feed's inputs (ids, change counters, last-change instants), and the feed itself
-is built only when they differ from what the client holds.
+Calendar apps poll feeds for months, mostly to hear "nothing changed". So each feed's
+bytes, ETag and Last-Modified are stored (calendar_feeds) by the transaction that
+changes one of its inputs (calendars/handlers.py notices which), and serving a feed is
+one indexed lookup by the token's hash: no aggregate, no build, for a 200 as for a 304.
 """
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, null, select
 
-from ..cohorts.models import Cohort, Program, Session
+from .. import clock
+from ..cohorts.models import Cohort, Session
 from ..cohorts.services import lock_cohort
-from ..database import new_token, write_transaction
+from ..database import hash_token, new_token, write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..errors import NotFound
 from ..extensions import db
 from ..links import FEED_NAME, join_url
-from .builder import BUILDER_VERSION, FeedEvent, build_feed
+from .builder import BUILDER_VERSION, FeedEvent, build_feed, build_feeds_with_links
+from .models import FeedKind, StoredFeed
 
-FEED_CACHE_SIZE = 256
-
-
-class _FeedCache:
-    """Built feeds by ETag, per process. The ETag covers every input of the bytes, so an
-    entry can never be stale; it spares rebuilding for clients that poll without
-    validators (Google's fetcher sends none)."""
-
-    def __init__(self, size: int):
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get_or_build(self, etag: str, build) -> bytes:
-        with self.lock:
-            if etag in self.items:
-                self.items.move_to_end(etag)
-                return self.items[etag]
-        body = build()
-        with self.lock:
-            self.items[etag] = body
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return body
-
-
-_cache = _FeedCache(FEED_CACHE_SIZE)
+NO_FEED = "No such calendar feed (the link may have been replaced)."
 
 
 @dataclass(frozen=True)
-class FeedState:
-    """What a feed's validators are made of, and whose feed it is."""
+class Feed:
+    """A feed as served: its bytes and HTTP validators."""
 
-    kind: str  # "participant" | "cohort"
-    owner_id: str
+    body: bytes | None  # None: not read (a revalidation that may end in 304)
     etag: str
     last_modified: datetime
 
@@ -93,77 +68,6 @@ def _event(session: Session, link: str | None) -> FeedEvent:
     )
 
 
-def _state(kind: str, owner_id: str, parts: list, instants: list[datetime]) -> FeedState:
-    fingerprint = repr((BUILDER_VERSION, current_app.config["PUBLIC_BASE_URL"], kind, owner_id, parts))
-    etag = hashlib.sha256(fingerprint.encode()).hexdigest()[:40]
-    newest = max(instants, default=datetime(1970, 1, 1, tzinfo=UTC))
-    return FeedState(kind, owner_id, etag, newest.replace(microsecond=0))
-
-
-def _session_aggregates(where) -> list:
-    """Per cohort: status, last changes, session count, change counters. Loads no session rows."""
-    stmt = (
-        select(
-            Cohort.id,
-            Cohort.status,
-            Cohort.updated_at,
-            Program.updated_at,
-            func.count(Session.id),
-            func.max(Session.updated_at),
-            func.sum(Session.sequence),
-        )
-        .join(Program, Program.id == Cohort.program_id)
-        .join(Session, Session.cohort_id == Cohort.id)
-        .where(where)
-        .group_by(Cohort.id, Cohort.status, Cohort.updated_at, Program.updated_at)
-        .order_by(Cohort.id)
-    )
-    return db.session.execute(stmt).all()
-
-
-def _instants(rows) -> list[datetime]:
-    return [t for row in rows for t in (row[2], row[3], row[5]) if t is not None]
-
-
-# ---- an enrolment's feed -----------------------------------------------------------------------
-
-
-def enrolment_feed_state(feed_token: str) -> FeedState:
-    """One enrolment's feed validators, from aggregates only (NotFound for an unknown token).
-
-    The feed shows the sessions of the enrolment's cohort while it is confirmed (and
-    follows a transfer): nothing that its manage token could not see.
-    """
-    row = db.session.execute(
-        select(Enrolment.id, Enrolment.cohort_id, Enrolment.status, Enrolment.updated_at, Enrolment.join_token).where(
-            Enrolment.feed_token == feed_token
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound("No such calendar feed (the link may have been replaced).")
-    enrolment_id, cohort_id, status, updated_at, join_token = row
-    rows = _session_aggregates(Cohort.id == cohort_id) if status == EnrolmentStatus.CONFIRMED else []
-    # A withdrawal or a transfer changes the feed: the enrolment's own change counts too, and
-    # so does its join link (in every event's LOCATION).
-    parts = [tuple(map(str, r)) for r in rows] + [str(status), cohort_id, join_token]
-    return _state("enrolment", enrolment_id, parts, [updated_at, *_instants(rows)])
-
-
-def enrolment_feed(state: FeedState) -> bytes:
-    """Every session of the enrolment's cohort while it is confirmed; empty otherwise."""
-    return _cache.get_or_build(state.etag, lambda: _build_enrolment_feed(state))
-
-
-def _build_enrolment_feed(state: FeedState) -> bytes:
-    enrolment = db.session.get(Enrolment, state.owner_id)
-    sessions = []
-    if enrolment is not None and enrolment.status == EnrolmentStatus.CONFIRMED:
-        sessions = db.session.scalars(
-            select(Session).where(Session.cohort_id == enrolment.cohort_id).order_by(Session.starts_at, Session.id)
-        ).all()
-    return build_feed([_event(s, join_url(enrolment)) for s in sessions], name=FEED_NAME)
-
-
 # ---- cohort feed ------------------------------------------------------------------------------
 
 
@@ -176,25 +80,208 @@ def _cohort_feed_name(cohort: Cohort) -> str:
     )
 
 
-def cohort_feed_state(feed_token: str) -> FeedState:
-    """The cohort feed's validators, from aggregates only (NotFound for an unknown token)."""
-    cohort_id = db.session.scalar(select(Cohort.id).where(Cohort.feed_token == feed_token))
-    if cohort_id is None:
-        raise NotFound("No such calendar feed (the link may have been replaced).")
-    rows = _session_aggregates(Cohort.id == cohort_id)
-    return _state("cohort", cohort_id, [tuple(map(str, row)) for row in rows], _instants(rows))
+def _sessions_of(cohort_ids) -> dict[str, list[Session]]:
+    rows = db.session.scalars(
+        select(Session)
+        .where(Session.cohort_id.in_(list(cohort_ids)))
+        .order_by(Session.starts_at, Session.id)
+        .execution_options(populate_existing=True)
+    )
+    found: dict[str, list[Session]] = {cohort_id: [] for cohort_id in cohort_ids}
+    for row in rows:
+        found[row.cohort_id].append(row)
+    return found
 
 
-def cohort_feed(state: FeedState) -> bytes:
-    """Every session of one cohort, for its facilitators and staff: no participants in it."""
-    return _cache.get_or_build(state.etag, lambda: _build_cohort_feed(state))
+# ---- fresh builds: what a stored feed must always equal --------------------------------------
 
 
-def _build_cohort_feed(state: FeedState) -> bytes:
-    cohort = db.session.get(Cohort, state.owner_id)
-    if cohort is None:
-        raise NotFound("No such calendar feed (the link may have been replaced).")
-    return build_feed([_event(s, cohort.meeting_url) for s in cohort.sessions], name=_cohort_feed_name(cohort))
+def fresh_enrolment_feed(enrolment: Enrolment) -> bytes:
+    """One enrolment's feed built now from its rows: its cohort's sessions while it is confirmed (it
+    follows a transfer), each with the person's own join link; empty otherwise. Nothing that its
+    manage token could not see."""
+    sessions = []
+    if enrolment.status == EnrolmentStatus.CONFIRMED:
+        sessions = _sessions_of([enrolment.cohort_id])[enrolment.cohort_id]
+    return build_feed([_event(s, join_url(enrolment)) for s in sessions], name=FEED_NAME)
+
+
+def fresh_cohort_feed(cohort: Cohort) -> bytes:
+    """Every session of one cohort with its raw meeting link, for its facilitators and staff: no participants."""
+    sessions = _sessions_of([cohort.id])[cohort.id]
+    return build_feed([_event(s, cohort.meeting_url) for s in sessions], name=_cohort_feed_name(cohort))
+
+
+def empty_feed() -> bytes:
+    """The feed of an enrolment that is not confirmed (the same for all)."""
+    return build_feed([], name=FEED_NAME)
+
+
+def _etag(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:40]
+
+
+def built_for() -> str:
+    """What stored bytes depend on besides the rows: the builder's version and the public address
+    (in every UID and join link). A row built for another is not served (flask calendar-feeds rebuild)."""
+    key = f"{BUILDER_VERSION} {current_app.config['PUBLIC_BASE_URL']}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+# ---- serving ----------------------------------------------------------------------------------
+
+
+# Built once: the hot path of the service, so not even the statement is made per request.
+_FEEDS = StoredFeed.__table__.c
+_WHERE = (_FEEDS.token_hash == bindparam("token_hash"), _FEEDS.kind == bindparam("kind"))
+_LOOKUP = select(_FEEDS.body, _FEEDS.etag, _FEEDS.last_modified, _FEEDS.built_for).where(*_WHERE)
+# Most polls are revalidations that end in 304: those read the validators, not the bytes.
+_VALIDATORS = select(null().label("body"), _FEEDS.etag, _FEEDS.last_modified, _FEEDS.built_for).where(*_WHERE)
+
+
+def served_feed(kind: FeedKind, feed_token: str, *, body: bool = True) -> Feed:
+    """The feed behind a token: one indexed lookup of the stored bytes (NotFound for an unknown token).
+
+    body=False reads only the validators of a stored feed (its body is None then).
+
+    Without a stored row (an enrolment never confirmed, or rows built for another public
+    address) the feed is built from the rows here, the old, slower way.
+    """
+    params = {"token_hash": hash_token(feed_token), "kind": str(kind)}
+    row = db.session.execute(_LOOKUP if body else _VALIDATORS, params).one_or_none()
+    if row is not None and row.built_for == built_for():
+        return Feed(row[0], row.etag, row.last_modified)
+    if kind == FeedKind.COHORT:
+        cohort = db.session.scalar(select(Cohort).where(Cohort.feed_token == feed_token))
+        if cohort is None:
+            raise NotFound(NO_FEED)
+        sessions = _sessions_of([cohort.id])[cohort.id]
+        instants = [cohort.updated_at, cohort.program.updated_at, *(s.updated_at for s in sessions)]
+        body = fresh_cohort_feed(cohort)
+    else:
+        enrolment = db.session.scalar(select(Enrolment).where(Enrolment.feed_token == feed_token))
+        if enrolment is None:
+            raise NotFound(NO_FEED)
+        # Never confirmed (else it would have a row): the empty feed since it was made.
+        instants = [enrolment.created_at]
+        if enrolment.status == EnrolmentStatus.CONFIRMED:
+            instants.append(enrolment.updated_at)
+            cohort = enrolment.cohort
+            sessions = _sessions_of([cohort.id])[cohort.id]
+            instants += [cohort.updated_at, cohort.program.updated_at, *(s.updated_at for s in sessions)]
+        body = fresh_enrolment_feed(enrolment)
+    return Feed(body, _etag(body), max(instants).replace(microsecond=0))
+
+
+# ---- storing: in the transaction that changed an input ----------------------------------------
+
+
+def refresh_stored_feeds(cohort_ids: set[str], enrolment_ids: set[str]) -> None:
+    """Rebuild and store the feeds whose inputs changed in this transaction (calendars/handlers.py).
+
+    `cohort_ids`: a cohort, its program or a session changed: the cohort's feed and those of
+    its confirmed enrolments. `enrolment_ids`: an enrolment's status, cohort, join link or feed
+    token changed. An enrolment that is not confirmed and has no stored feed keeps none (its feed
+    is the empty one), so the waitlisted and the pending cost nothing here.
+    """
+    # On PostgreSQL two transactions may change inputs of the same feeds at once (a program's title
+    # and a session of one of its cohorts). Each rebuilds holding the row locks of the cohorts
+    # concerned (taken in id order) and reads every input after taking them, afresh: the last
+    # to commit builds from both changes. (SQLite's write transaction already holds the database.)
+    around = set(db.session.scalars(select(Enrolment.cohort_id).where(Enrolment.id.in_(list(enrolment_ids)))))
+    locked = db.session.scalars(
+        select(Cohort)
+        .where(Cohort.id.in_(sorted(cohort_ids | around)))
+        .order_by(Cohort.id)
+        .with_for_update(of=Cohort)
+        .execution_options(populate_existing=True)
+    ).all()
+    cohorts = {c.id: c for c in locked if c.id in cohort_ids}
+    enrolments = list(
+        db.session.scalars(
+            select(Enrolment)
+            .where(
+                (Enrolment.id.in_(list(enrolment_ids)))
+                | (Enrolment.cohort_id.in_(list(cohorts)) & (Enrolment.status == EnrolmentStatus.CONFIRMED))
+            )
+            .execution_options(populate_existing=True)
+        )
+    )
+    owners = [(FeedKind.COHORT, c) for c in cohorts] + [(FeedKind.ENROLMENT, e.id) for e in enrolments]
+    stored = {
+        (row.kind, row.owner_id): row
+        for row in db.session.scalars(
+            select(StoredFeed)
+            .where(StoredFeed.owner_id.in_([owner for _, owner in owners]))
+            .execution_options(populate_existing=True)
+        )
+    }
+    gone = [(FeedKind.COHORT, c) for c in cohort_ids - set(cohorts)]
+    found = {e.id for e in enrolments}
+    gone += [(FeedKind.ENROLMENT, e) for e in enrolment_ids - found]
+    for key in gone:
+        row = db.session.get(StoredFeed, key)
+        if row is not None:
+            db.session.delete(row)
+
+    confirmed = [e for e in enrolments if e.status == EnrolmentStatus.CONFIRMED]
+    sessions = _sessions_of(set(cohorts) | {e.cohort_id for e in confirmed})
+    for cohort in cohorts.values():
+        body = build_feed([_event(s, cohort.meeting_url) for s in sessions[cohort.id]], name=_cohort_feed_name(cohort))
+        _store(stored, FeedKind.COHORT, cohort.id, cohort.feed_token, body)
+    by_cohort: dict[str, list[Enrolment]] = {}
+    for enrolment in confirmed:
+        by_cohort.setdefault(enrolment.cohort_id, []).append(enrolment)
+    for cohort_id, group in by_cohort.items():
+        # Every event carries the person's own join link: one build for the cohort, filled per person.
+        events = [_event(s, None) for s in sessions[cohort_id]]
+        bodies = build_feeds_with_links(events, {e.id: join_url(e) for e in group}, name=FEED_NAME)
+        for enrolment in group:
+            _store(
+                stored,
+                FeedKind.ENROLMENT,
+                enrolment.id,
+                enrolment.feed_token,
+                bodies[enrolment.id],
+                enrolment.created_at,
+            )
+    for enrolment in enrolments:
+        if enrolment.status != EnrolmentStatus.CONFIRMED and (FeedKind.ENROLMENT, enrolment.id) in stored:
+            # It showed sessions once: now the empty feed, with a Last-Modified after theirs.
+            _store(stored, FeedKind.ENROLMENT, enrolment.id, enrolment.feed_token, empty_feed())
+
+
+def _store(
+    stored: dict, kind: FeedKind, owner_id: str, feed_token: str, body: bytes, created_at: datetime | None = None
+) -> None:
+    etag, token_hash, version = _etag(body), hash_token(feed_token), built_for()
+    now = clock.now().replace(microsecond=0)
+    row = stored.get((kind, owner_id))
+    if row is None:
+        if created_at is not None:  # until now served as the empty feed, modified when it was made
+            now = max(now, created_at.replace(microsecond=0) + timedelta(seconds=1))
+        row = StoredFeed(kind=kind, owner_id=owner_id, etag="", last_modified=now)
+        db.session.add(row)
+        stored[(kind, owner_id)] = row
+    elif row.etag != etag:
+        # Strictly later than the bytes it replaces, even within the same second: a client that
+        # revalidates with If-Modified-Since only must not keep the old bytes.
+        row.last_modified = max(now, row.last_modified + timedelta(seconds=1))
+    if row.etag != etag:
+        row.body, row.etag = body, etag
+    if row.token_hash != token_hash:
+        row.token_hash = token_hash
+    if row.built_for != version:
+        row.built_for = version
+
+
+def rebuild_all_feeds() -> int:
+    """Store every feed afresh (after PUBLIC_BASE_URL or the builder changed); returns how many cohorts."""
+    cohort_ids = set(db.session.scalars(select(Cohort.id)))
+    enrolment_ids = set(db.session.scalars(select(StoredFeed.owner_id).where(StoredFeed.kind == FeedKind.ENROLMENT)))
+    with write_transaction():
+        refresh_stored_feeds(cohort_ids, enrolment_ids)
+    return len(cohort_ids)
 
 
 def rotate_cohort_feed(cohort_id: str) -> Cohort:

@@ -17,7 +17,7 @@ import recurring_ical_events
 import time_machine
 import vobject
 from icalendar import Calendar
-from sqlalchemy import event, select
+from sqlalchemy import select
 from werkzeug.http import http_date
 
 from scheduler.calendars import services as calendars
@@ -25,6 +25,7 @@ from scheduler.cohorts.models import Cohort
 from scheduler.enrolment.models import Enrolment, Participant
 from scheduler.extensions import db
 from scheduler.links import enrolment_feed_urls, join_url, subscribe_links
+from tests.helpers import QueryCounter
 
 NY = ZoneInfo("America/New_York")
 JS_DIR = Path(__file__).resolve().parents[1] / "js"
@@ -397,30 +398,33 @@ def test_unknown_token_is_404_problem(client, app):
         assert "calendar feed" in response.get_json()["detail"]
 
 
-def test_the_304_path_does_not_load_sessions(app, client, dst_cohort, enrol):
+def test_serving_a_feed_is_one_query_for_a_200_and_a_304(app, client, dst_cohort, enrol):
+    """The stored bytes and validators, looked up by the token's hash: no aggregate, no session row, no build."""
     enrolment = enrol(dst_cohort)
+    cohort_url = f"/calendar/cohorts/{dst_cohort.feed_token}.ics"
     etag = feed_of(client, enrolment).headers["ETag"]
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        assert feed_of(client, enrolment, **{"If-None-Match": etag}).status_code == 304
-        revalidation = list(statements)
-        statements.clear()
-        calendars._cache.items.clear()  # a full build, not the per-process cache of built feeds
-        assert feed_of(client, enrolment).status_code == 200
-        full = list(statements)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-    queries = [s for s in revalidation if s.lstrip().upper().startswith("SELECT")]
-    assert len(queries) <= 3, revalidation
-    # Aggregates over sessions only: no session row (title, start, end) is read.
-    assert not any("sessions.title" in s or "sessions.starts_at" in s for s in revalidation), revalidation
-    assert any("sessions.title" in s for s in full)
+    cohort_etag = client.get(cohort_url).headers["ETag"]
+    counts = {}
+    for name, request in {
+        "200": lambda: feed_of(client, enrolment),
+        "304": lambda: feed_of(client, enrolment, **{"If-None-Match": etag}),
+        "cohort 200": lambda: client.get(cohort_url),
+        "cohort 304": lambda: client.get(cohort_url, headers={"If-None-Match": cohort_etag}),
+    }.items():
+        with QueryCounter() as queries:
+            response = request()
+        assert response.status_code == int(name[-3:])
+        selects = [s for s in queries.statements if s.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == 1, queries.statements
+        assert "calendar_feeds" in selects[0] and "sessions" not in selects[0]
+        counts[name] = queries.count
+    # The same number of statements for a 200 and a 304, and for every feed size.
+    assert len(set(counts.values())) == 1, counts
+    # A revalidation reads the validators only; when the client's copy is old, the bytes follow.
+    with QueryCounter() as queries:
+        stale = feed_of(client, enrolment, **{"If-None-Match": '"old"'})
+    assert stale.status_code == 200 and stale.headers["ETag"] == etag and stale.data.startswith(b"BEGIN:VCALENDAR")
+    assert len([s for s in queries.statements if s.lstrip().upper().startswith("SELECT")]) == 2
 
 
 # ---- the cohort feed and its rotation ---------------------------------------------------------
@@ -506,13 +510,12 @@ def test_a_participant_rotates_their_own_feed_token_and_the_old_url_dies(client,
     assert again.status_code == 200 and again.get_json()["calendar_url"] != new_url
 
 
-def test_an_unchanged_feed_is_served_from_the_cache_and_a_change_is_not(client, auth, dst_cohort, enrol):
+def test_a_retitle_changes_the_stored_feed(client, auth, dst_cohort, enrol):
     enrolment = enrol(dst_cohort)
     first = feed_of(client, enrolment)
-    assert first.headers["ETag"].strip('"') in calendars._cache.items
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=5)):
         client.patch(f"/api/v1/sessions/{dst_cohort.sessions[0].id}", headers=auth("admin"), json={"title": "Renamed"})
-    # A retitle changes no visible field but raises SEQUENCE: the cache must not hide it.
+    # A retitle changes no visible field but raises SEQUENCE: the stored feed must follow.
     second = feed_of(client, enrolment)
     assert second.headers["ETag"] != first.headers["ETag"] and second.data != first.data
 
