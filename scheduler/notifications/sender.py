@@ -21,7 +21,8 @@ import smtplib
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, case, literal, or_, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -60,35 +61,44 @@ def backoff(attempts: int) -> timedelta:
 # ---- claiming and delivering --------------------------------------------------------------------
 
 
-def claim(owner: str, at: datetime, limit: int, lease: timedelta = LEASE) -> list[OutboxMessage]:
-    """Lease up to `limit` due rows to `owner` and commit; returns them (detached from the session)."""
+def claim(owner: str, at: datetime, limit: int, lease: timedelta = LEASE) -> list[Row]:
+    """Lease up to `limit` due rows to `owner` and commit; returns their columns as they were read.
+
+    Plain rows, not ORM objects: the sender only reads them, and a batch of a hundred
+    costs far less to load this way (no identity map, no change tracking, no flush).
+    """
     with write_transaction():
         return _claim(owner, at, limit, lease)
 
 
-def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
+def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[Row]:
+    table = OutboxMessage.__table__
     due = or_(
-        and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= at),
-        and_(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.lease_expires_at <= at),
+        and_(table.c.status == OutboxStatus.PENDING, table.c.next_attempt_at <= at),
+        and_(table.c.status == OutboxStatus.SENDING, table.c.lease_expires_at <= at),
     )
-    stmt = select(OutboxMessage).where(due).order_by(OutboxMessage.created_at, OutboxMessage.id).limit(limit)
+    stmt = select(table).where(due).order_by(table.c.created_at, table.c.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    rows = list(db.session.scalars(stmt))
+    rows = db.session.execute(stmt).all()
     _load_what_stale_reason_reads(rows)
     claimed = []
     for row in rows:
         reason = _stale_reason(row)
         if reason:
-            row.status, row.last_error, row.lease_owner = OutboxStatus.SKIPPED, reason, None
-            for column, value in _scrubbed(row).items():
-                setattr(row, column, value)
-            continue
-        row.status, row.lease_owner, row.lease_expires_at = OutboxStatus.SENDING, owner, at + lease
-        claimed.append(row)
-    db.session.flush()
-    for row in claimed:  # detached with its loaded values, so sending needs no further reads
-        db.session.expunge(row)
+            db.session.execute(
+                update(table)
+                .where(table.c.id == row.id)
+                .values(status=OutboxStatus.SKIPPED, last_error=reason, lease_owner=None, **_scrubbed(row))
+            )
+        else:
+            claimed.append(row)
+    if claimed:
+        db.session.execute(
+            update(table)
+            .where(table.c.id.in_([row.id for row in claimed]))
+            .values(status=OutboxStatus.SENDING, lease_owner=owner, lease_expires_at=at + lease)
+        )
     return claimed
 
 
@@ -98,7 +108,7 @@ SIGN_IN_LINK_VALID = timedelta(minutes=15)
 SCRUBBED = "(Removed after sending: this message held a one-time sign-in link.)"
 
 
-def _scrubbed(row: OutboxMessage) -> dict:
+def _scrubbed(row: Row) -> dict:
     if row.kind != MessageKind.SIGN_IN_LINK:
         return {}
     return {"body_text": SCRUBBED, "body_html": SCRUBBED, "mime": None, "mime_digest": None}
@@ -112,7 +122,7 @@ CARRIES_LINK = frozenset(
 )
 
 
-def _load_what_stale_reason_reads(rows: list[OutboxMessage]) -> None:
+def _load_what_stale_reason_reads(rows: list[Row]) -> None:
     # Two queries for the batch instead of two per row: the gets below then find them loaded.
     carrying = [row for row in rows if row.kind in CARRIES_LINK]
     enrolment_ids = {row.enrolment_id for row in carrying if row.enrolment_id}
@@ -125,7 +135,7 @@ def _load_what_stale_reason_reads(rows: list[OutboxMessage]) -> None:
         ).all()
 
 
-def _stale_reason(row: OutboxMessage) -> str | None:
+def _stale_reason(row: Row) -> str | None:
     """Why a message is no longer true or no longer this person's to receive; None to send it."""
     if row.kind == MessageKind.SIGN_IN_LINK and row.created_at + SIGN_IN_LINK_VALID <= clock.now():
         return "not sent: the sign-in link expired before it could go out"
@@ -158,10 +168,10 @@ class Outcomes:
 
     def __init__(self, owner: str):
         self.owner = owner
-        self.waiting: list[tuple[OutboxMessage, dict]] = []
+        self.waiting: list[tuple[Row, dict]] = []
         self.since = 0.0
 
-    def add(self, row: OutboxMessage, **values) -> None:
+    def add(self, row: Row, **values) -> None:
         if values.get("status") in ("sent", "failed"):
             values.update(_scrubbed(row))
         if not self.waiting:
@@ -177,37 +187,45 @@ class Outcomes:
             _record(waiting, self.owner)
 
 
-def _record(outcomes: list[tuple[OutboxMessage, dict]], owner: str) -> None:
+def _record(outcomes: list[tuple[Row, dict]], owner: str) -> None:
     # Only the lease holder may record an outcome: if this worker stalled past its
     # lease and another took the row over (or the person was erased meanwhile), the
-    # other's outcome stands. One UPDATE per shape of outcome, run for many rows at once.
+    # other's outcome stands. One UPDATE per shape of outcome (sent, retry, …) for all
+    # its rows: a value the rows share is set once, one that differs (sent_at) by id.
     table = OutboxMessage.__table__
-    shapes: dict[tuple, list[dict]] = {}
+    shapes: dict[tuple, list[tuple[str, dict]]] = {}
     for row, values in outcomes:
-        params = {"row_id": row.id, **{f"new_{column}": value for column, value in values.items()}}
-        shapes.setdefault(tuple(sorted(values)), []).append(params)
+        shapes.setdefault(tuple(sorted(values)), []).append((row.id, values))
     with write_transaction():
-        for columns, params in shapes.items():
-            statement = (
+        for columns, items in shapes.items():
+            assignments = {}
+            for column in columns:
+                kind = table.c[column].type
+                first = items[0][1][column]
+                if all(values[column] == first for _, values in items):
+                    assignments[column] = literal(first, kind)
+                else:
+                    by_id = {row_id: literal(values[column], kind) for row_id, values in items}
+                    assignments[column] = case(by_id, value=table.c.id)
+            db.session.execute(
                 update(table)
                 .where(
-                    table.c.id == bindparam("row_id"),
+                    table.c.id.in_([row_id for row_id, _ in items]),
                     table.c.lease_owner == owner,
                     table.c.status == OutboxStatus.SENDING,
                 )
-                .values(lease_owner=None, lease_expires_at=None, **{c: bindparam(f"new_{c}") for c in columns})
+                .values(lease_owner=None, lease_expires_at=None, **assignments)
             )
-            db.session.execute(statement, params)
 
 
-def _finish(row: OutboxMessage, owner: str, **values) -> None:
+def _finish(row: Row, owner: str, **values) -> None:
     """Record one outcome now (the batch's way, for a single row)."""
     outcomes = Outcomes(owner)
     outcomes.add(row, **values)
     outcomes.write()
 
 
-def _retry(row: OutboxMessage, at: datetime, error: str, outcomes: Outcomes) -> str:
+def _retry(row: Row, at: datetime, error: str, outcomes: Outcomes) -> str:
     attempts = row.attempts + 1
     if attempts >= MAX_ATTEMPTS:
         outcomes.add(row, status="failed", attempts=attempts, last_error=f"gave up after {attempts} tries: {error}")
@@ -216,7 +234,7 @@ def _retry(row: OutboxMessage, at: datetime, error: str, outcomes: Outcomes) -> 
     return "retry"
 
 
-def _fail(row: OutboxMessage, reason: str, outcomes: Outcomes) -> str:
+def _fail(row: Row, reason: str, outcomes: Outcomes) -> str:
     """This message can never go as it is (no retry would help): record why, and move on."""
     # Storable anywhere: no lone surrogate, no NUL (PostgreSQL's text refuses both).
     reason = reason.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")[:2000]
@@ -228,7 +246,7 @@ def _fail(row: OutboxMessage, reason: str, outcomes: Outcomes) -> str:
 # ---- sending ------------------------------------------------------------------------------------
 
 
-def send_one(way, row: OutboxMessage, at: datetime, outcomes: Outcomes) -> str:
+def send_one(way, row: Row, at: datetime, outcomes: Outcomes) -> str:
     """Try one claimed row; returns sent | retry | failed. Raises on a broken connection.
 
     A row that cannot become a message (a header with a line break, a broken

@@ -4,6 +4,7 @@ Each takes a row and what to send: its prebuilt bytes (notifications/mime.py) or
 row without usable ones, the message built from its columns at send time.
 """
 
+import functools
 import os
 import smtplib
 import ssl
@@ -14,8 +15,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-
-from .models import OutboxMessage
 
 SMTP_TIMEOUT = 30  # seconds, per socket operation
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -48,7 +47,7 @@ class FileTransport:
     def drop(self):
         pass
 
-    def send(self, row: OutboxMessage, msg: bytes | EmailMessage) -> dict:
+    def send(self, row, msg: bytes | EmailMessage) -> dict:
         name = f"{row.created_at:%Y%m%d-%H%M%S}-{row.kind}-{row.id}.eml"
         fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
         with os.fdopen(fd, "wb") as out:
@@ -125,8 +124,8 @@ class SmtpTransport:
             raise
         self.conn = conn
 
-    def send(self, row: OutboxMessage, msg: bytes | EmailMessage) -> dict:
-        envelope_from = parseaddr(row.from_address)[1]
+    def send(self, row, msg: bytes | EmailMessage) -> dict:
+        envelope_from = _envelope_address(row.from_address)
         # Exactly one recipient: the participant. No Cc, no Bcc, ever.
         if isinstance(msg, bytes):  # prebuilt: exactly what send_message() would have sent (mime.py)
             return self.conn.sendmail(envelope_from, [row.to_address], msg)
@@ -146,6 +145,11 @@ class SmtpTransport:
             except (smtplib.SMTPException, OSError):
                 pass
             self.drop()
+
+
+@functools.lru_cache(maxsize=64)
+def _envelope_address(header: str) -> str:
+    return parseaddr(header)[1]  # the same MAIL_FROM for nearly every row: parsed once
 
 
 def transport():
