@@ -77,10 +77,17 @@ def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[Row]:
         and_(table.c.status == OutboxStatus.PENDING, table.c.next_attempt_at <= at),
         and_(table.c.status == OutboxStatus.SENDING, table.c.lease_expires_at <= at),
     )
-    stmt = select(table).where(due).order_by(table.c.created_at, table.c.id).limit(limit)
+    pick = select(table.c.id).where(due).order_by(table.c.created_at, table.c.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = db.session.execute(stmt).all()
+        pick = pick.with_for_update(skip_locked=True)
+    # One statement leases the batch and reads it back.
+    rows = db.session.execute(
+        update(table)
+        .where(table.c.id.in_(pick.scalar_subquery()))
+        .values(status=OutboxStatus.SENDING, lease_owner=owner, lease_expires_at=at + lease)
+        .returning(*table.c)
+    ).all()
+    rows.sort(key=lambda row: (row.created_at, row.id))
     _load_what_stale_reason_reads(rows)
     claimed = []
     for row in rows:
@@ -93,12 +100,6 @@ def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[Row]:
             )
         else:
             claimed.append(row)
-    if claimed:
-        db.session.execute(
-            update(table)
-            .where(table.c.id.in_([row.id for row in claimed]))
-            .values(status=OutboxStatus.SENDING, lease_owner=owner, lease_expires_at=at + lease)
-        )
     return claimed
 
 
