@@ -8,20 +8,21 @@ due again. Each outcome is written only if this worker still holds the lease.
 
 What is sent is the row's prebuilt bytes (mime.py), or, for a row without usable
 ones, the message built from its columns now. Outcomes are kept in memory and
-written together, in one short transaction per batch (or per second of sending,
-if sooner): a message is marked sent at most a second or a batch after the server
-accepted it. A worker killed in that window leaves those rows `sending`; they go
-again after the lease, under the same Message-ID (the same bytes), so a crash
-can repeat a message but never lose one. In the normal case each goes once.
+written together, one short transaction per batch (or per second of sending, if
+sooner), on the bookkeeping thread, which also claims the next batch while this
+one is sent (bookkeeping.py). A message is thus marked sent up to a batch or a
+second after the server accepted it: a worker killed in that window leaves those
+rows `sending`, and they go again after the lease, under the same Message-ID (the
+same bytes). A crash can repeat a message, never lose one; in the normal case
+each goes once.
 """
 
 import logging
 import secrets
 import smtplib
-import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, literal, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import selectinload
 
@@ -30,6 +31,7 @@ from ..cohorts.models import CohortStatus, Session, SessionStatus
 from ..database import write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..extensions import db
+from .bookkeeping import Books, Outcomes
 from .mime import build_email, stored_bytes
 from .models import MessageKind, OutboxMessage, OutboxStatus
 from .transports import (  # noqa: F401 (the names this module has always offered)
@@ -50,7 +52,6 @@ LEASE = timedelta(minutes=5)
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
 MAX_ATTEMPTS = 30  # about a day of hourly retries after the first few fast ones
-RECORD_EVERY = 1.0  # seconds: outcomes waiting in memory longer than this are written before the next send
 
 
 def backoff(attempts: int) -> timedelta:
@@ -159,69 +160,9 @@ def _stale_reason(row: Row) -> str | None:
 # ---- recording outcomes -------------------------------------------------------------------------
 
 
-class Outcomes:
-    """Outcomes of a batch, kept in memory and written together in one short transaction.
-
-    `write()` runs at the end of each batch, before any send once the oldest waiting
-    outcome is RECORD_EVERY old, and when delivery stops for any reason (an exception,
-    a signal): only a killed process loses them, and its rows are then sent again.
-    """
-
-    def __init__(self, owner: str):
-        self.owner = owner
-        self.waiting: list[tuple[Row, dict]] = []
-        self.since = 0.0
-
-    def add(self, row: Row, **values) -> None:
-        if values.get("status") in ("sent", "failed"):
-            values.update(_scrubbed(row))
-        if not self.waiting:
-            self.since = time.monotonic()
-        self.waiting.append((row, values))
-
-    def due(self) -> bool:
-        return bool(self.waiting) and time.monotonic() - self.since >= RECORD_EVERY
-
-    def write(self) -> None:
-        waiting, self.waiting = self.waiting, []
-        if waiting:
-            _record(waiting, self.owner)
-
-
-def _record(outcomes: list[tuple[Row, dict]], owner: str) -> None:
-    # Only the lease holder may record an outcome: if this worker stalled past its
-    # lease and another took the row over (or the person was erased meanwhile), the
-    # other's outcome stands. One UPDATE per shape of outcome (sent, retry, …) for all
-    # its rows: a value the rows share is set once, one that differs (sent_at) by id.
-    table = OutboxMessage.__table__
-    shapes: dict[tuple, list[tuple[str, dict]]] = {}
-    for row, values in outcomes:
-        shapes.setdefault(tuple(sorted(values)), []).append((row.id, values))
-    with write_transaction():
-        for columns, items in shapes.items():
-            assignments = {}
-            for column in columns:
-                kind = table.c[column].type
-                first = items[0][1][column]
-                if all(values[column] == first for _, values in items):
-                    assignments[column] = literal(first, kind)
-                else:
-                    by_id = {row_id: literal(values[column], kind) for row_id, values in items}
-                    assignments[column] = case(by_id, value=table.c.id)
-            db.session.execute(
-                update(table)
-                .where(
-                    table.c.id.in_([row_id for row_id, _ in items]),
-                    table.c.lease_owner == owner,
-                    table.c.status == OutboxStatus.SENDING,
-                )
-                .values(lease_owner=None, lease_expires_at=None, **assignments)
-            )
-
-
 def _finish(row: Row, owner: str, **values) -> None:
     """Record one outcome now (the batch's way, for a single row)."""
-    outcomes = Outcomes(owner)
+    outcomes = Outcomes(owner, _scrubbed)
     outcomes.add(row, **values)
     outcomes.write()
 
@@ -297,29 +238,50 @@ def send_one(way, row: Row, at: datetime, outcomes: Outcomes) -> str:
 
 
 def deliver_outbox(at: datetime | None = None, batch_size: int = 100, lease: timedelta = LEASE) -> dict:
-    """Send every due message, on one connection kept open across batches; returns counts by outcome."""
+    """Send every due message, on one connection kept open across batches; returns counts by outcome.
+
+    While a batch is sent, the next one is claimed and the outcomes are written on the
+    bookkeeping thread (bookkeeping.py); every outcome is written before this returns.
+    """
     way = transport()
     if way is None:
         return {"not_configured": "set MAIL_URL or MAIL_DIR"}
     owner = "wrk_" + secrets.token_hex(8)
     counts = {"sent": 0, "retry": 0, "failed": 0}
+    books = Books()
+    upcoming = None
     try:
-        while True:
+        when = at or clock.now()
+        rows = claim(owner, when, batch_size, lease)
+        while rows:
+            full = len(rows) == batch_size
+            upcoming = books.later(claim, owner, at or clock.now(), batch_size, lease) if full else None
+            broken = _deliver_batch(way, rows, owner, when, counts, books)
             when = at or clock.now()
-            rows = claim(owner, when, batch_size, lease)
-            if not rows:
-                break
-            broken = _deliver_batch(way, rows, owner, when, counts)
-            if broken or len(rows) < batch_size:
+            rows, upcoming = (upcoming.result() if upcoming is not None else []), None
+            if broken:  # not tried: handed back as they were, due at once for the next pass
+                _release(rows, owner, books)
                 break
     finally:
-        way.close()
+        try:
+            way.close()
+        finally:
+            if upcoming is not None:  # claimed while this batch failed in a way not foreseen
+                _release(upcoming.result(), owner, books)
+            books.close()
     return counts
 
 
-def _deliver_batch(way, rows, owner, at, counts) -> bool:
-    """Send a batch; returns True when the connection could not be used. Its outcomes are written before it returns."""
-    outcomes = Outcomes(owner)
+def _release(rows: list[Row], owner: str, books: Books) -> None:
+    outcomes = Outcomes(owner, _scrubbed, books)
+    for row in rows:
+        outcomes.add(row, status=OutboxStatus.PENDING)
+    outcomes.write()
+
+
+def _deliver_batch(way, rows, owner, at, counts, books) -> bool:
+    """Send a batch; returns True when the connection could not be used. Its outcomes are handed to `books`."""
+    outcomes = Outcomes(owner, _scrubbed, books)
     try:
         for index, row in enumerate(rows):
             if outcomes.due():
