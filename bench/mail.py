@@ -10,18 +10,22 @@ dropped afterwards. SQLite: a fresh file in a temporary directory.
 For each database, in one run:
   - `count` messages are written as the app writes them (outbox.render: templates, and the
     MIME bytes built when written); the time that took per message is printed too,
-  - the ceiling: plain smtplib, one connection, sending the same bytes (sendmail), measured
-    just before and just after the drain, the better of the two,
+  - the ceiling: plain smtplib, one connection, sending the same bytes (sendmail),
   - the outbox worker's deliver_outbox() draining them (claim with lease, check, send, record),
-  - growth: 10 × `count` other messages already sent in the table, then another `count`
-    written and drained the same way, beside the first drain (goal: within 20 %).
-The aiosmtpd server runs in this process, as the worker's does. Prints figures; asserts
-nothing about speed, only that every message arrived once.
+    in turn with the ceiling, `rounds` times (the rows made due again between rounds), the
+    best round of each kept: a shared machine's other work only ever slows a round down,
+  - growth: 10 × `count` other messages, already sent, added to the table, and the same
+    drain again, beside the first (goal: within 20 %).
+The aiosmtpd server (tests/smtp_server.py) runs in a process of its own, as a mail server
+does: in this process it would share the interpreter lock with the worker's bookkeeping
+thread, and measure that rather than the worker. Prints figures; asserts nothing about
+speed, only that every message arrived.
 """
 
 import argparse
 import os
 import smtplib
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +44,34 @@ from scheduler import create_app  # noqa: E402
 from scheduler.config import for_tests  # noqa: E402
 from scheduler.extensions import db  # noqa: E402
 from tests.smtp_server import SMTPServer  # noqa: E402
+
+
+class Sink:
+    """An aiosmtpd server in a child process (this script with --serve): its port, and how many it received."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.port = int(self.proc.stdout.readline())
+        self.url = f"smtp://127.0.0.1:{self.port}"
+
+    def received(self) -> int:
+        self.proc.stdin.write("count\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def serve() -> None:
+    server = SMTPServer().start()
+    print(server.port, flush=True)
+    for _ in sys.stdin:
+        print(len(server.handler.messages), flush=True)
+    server.stop()
 
 
 def _admin_url() -> str:
@@ -98,7 +130,7 @@ def _person():
     return enrolment
 
 
-def queue(enrolment, count: int, first: int = 0, **overrides) -> float:
+def queue(enrolment, count: int, first: int = 0) -> float:
     """Write `count` waitlisted messages as the app does (rendered, MIME built); returns seconds spent rendering."""
     from scheduler.notifications.models import OutboxMessage
     from scheduler.notifications.outbox import render
@@ -108,7 +140,7 @@ def queue(enrolment, count: int, first: int = 0, **overrides) -> float:
     rows = []
     for n in range(first, first + count):
         enrolment.email = f"person{n}@example.org"  # each message to someone else (never committed)
-        rows.append(render(enrolment, "waitlisted", position=n + 1) | overrides)
+        rows.append(render(enrolment, "waitlisted", position=n + 1))
     rendering = time.perf_counter() - started
     enrolment.email = own
     for start in range(0, len(rows), 1000):
@@ -158,14 +190,14 @@ def _pending_bytes() -> list[tuple[str, bytes]]:
 
 def plain_smtplib(messages: list[tuple[str, bytes]]) -> float:
     """Messages per second: smtplib on one connection, sending the same bytes, nothing else."""
-    server = SMTPServer().start()
+    server = Sink()
     try:
         started = time.perf_counter()
         with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as conn:
             for to, data in messages:
                 conn.sendmail("groups@scheduler.test", [to], data)
         seconds = time.perf_counter() - started
-        assert len(server.messages) == len(messages)
+        assert server.received() == len(messages)
     finally:
         server.stop()
     return len(messages) / seconds
@@ -175,30 +207,52 @@ def drain(server, count: int) -> float:
     """Messages per second: the outbox worker draining every due row."""
     from scheduler.notifications.sender import deliver_outbox
 
-    before = len(server.messages)
+    before = server.received()
     started = time.perf_counter()
     counts = deliver_outbox()
     seconds = time.perf_counter() - started
     assert counts == {"sent": count, "retry": 0, "failed": 0}, counts
-    assert len(server.messages) - before == count
+    assert server.received() - before == count
     db.session.rollback()
     return count / seconds
 
 
-def drain_beside_ceiling(server, count: int) -> tuple[float, float]:
+def _send_again() -> None:
+    """Make the messages just drained due again, as they were before: the next round sends the same bytes."""
+    from sqlalchemy import update
+
+    from scheduler.notifications.models import OutboxMessage
+
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.to_address.like("person%"))
+        .values(status="pending", attempts=0, sent_at=None, last_error=None)
+    )
+    db.session.commit()
+
+
+def drain_beside_ceiling(server, count: int, rounds: int) -> tuple[float, float]:
+    """The best of `rounds` drains and the best of `rounds` ceilings, taken in turn.
+
+    Other work on a shared machine only ever slows a round down, so the best round
+    of each is the fairest figure; both get the same number of tries.
+    """
     messages = _pending_bytes()
     assert len(messages) == count and all(data for _, data in messages), "every message prebuilt when written"
     db.session.rollback()
-    ceiling = plain_smtplib(messages)
-    rate = drain(server, count)
-    ceiling = max(ceiling, plain_smtplib(messages))
-    return rate, ceiling
+    rates, ceilings = [], []
+    for number in range(rounds):
+        ceilings.append(plain_smtplib(messages))
+        rates.append(drain(server, count))
+        if number < rounds - 1:
+            _send_again()
+    return max(rates), max(ceilings)
 
 
-def run(kind: str, count: int, mail: Goal, growth: Goal) -> None:
+def run(kind: str, count: int, rounds: int, mail: Goal, growth: Goal) -> None:
     workdir = tempfile.mkdtemp(prefix="mail-bench-")
     url = _database(kind, workdir)
-    server = SMTPServer().start()
+    server = Sink()
     try:
         app = create_app(for_tests(url, MAIL_URL=server.url))
         with app.app_context():
@@ -206,16 +260,15 @@ def run(kind: str, count: int, mail: Goal, growth: Goal) -> None:
             enrolment = _person()
             rendering = queue(enrolment, count)
             print(f"{kind}: {count} messages ({rendering / count * 1000:.1f} ms each to render when written)")
-            rate, ceiling = drain_beside_ceiling(server, count)
+            rate, ceiling = drain_beside_ceiling(server, count, rounds)
             mail.measure(f"drain {count}, {kind}", rate, "msg/s", ceiling=("plain smtplib", ceiling))
 
             _already_sent(enrolment, 10 * count, first=count)
-            queue(enrolment, count, first=11 * count)
-            grown, grown_ceiling = drain_beside_ceiling(server, count)
-            print(f"  with {10 * count} sent messages in the table:")
-            mail.measure(
-                f"drain {count} beside {10 * count} sent, {kind}", grown, "msg/s", ("plain smtplib", grown_ceiling)
-            )
+            _send_again()
+            grown, grown_ceiling = drain_beside_ceiling(server, count, rounds)
+            print(f"  with {10 * count} other messages, already sent, in the table:")
+            label = f"drain {count} beside {10 * count} sent, {kind}"
+            mail.measure(label, grown, "msg/s", ceiling=("plain smtplib", grown_ceiling))
             growth.measure(f"drain at 10x data vs 1x, {kind}", grown, "msg/s", ceiling=("drain at 1x", rate))
             db.session.remove()
             db.engine.dispose()
@@ -228,14 +281,19 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--count", type=int, help="messages per drain (default 2000; 500 with --quick)")
+    parser.add_argument("--rounds", type=int, help="drains (and ceilings) per figure, the best kept (default 3; 2)")
     parser.add_argument("--quick", action="store_true", help="500 messages: both databases in under 2 minutes")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the Sink's child process
     args = parser.parse_args()
+    if args.serve:
+        return serve()
     count = args.count or (500 if args.quick else 2000)
+    rounds = args.rounds or (2 if args.quick else 3)
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     mail = Goal("mail: outbox drain vs plain smtplib", target=0.9)
     growth = Goal("mail growth: drain with 10x the data vs 1x", target=0.8)
     for kind in kinds:
-        run(kind, count, mail, growth)
+        run(kind, count, rounds, mail, growth)
     # Figures, not a test: a goal that is short is reported, not an error.
     mail.summary()
     growth.summary()
