@@ -230,7 +230,6 @@ def send_one(way, row: Row, at: datetime, outcomes: Outcomes) -> str:
         row,
         status="sent",
         attempts=row.attempts + 1,
-        sent_at=clock.now(),
         last_error=None,
         refused_recipients=({a: [c, m.decode(errors="replace")] for a, (c, m) in refused.items()} or None),
     )
