@@ -2,8 +2,8 @@
 
 The handler can be told to refuse for a while: `server.refuse(451, times=3)` answers
 the next three DATA commands with 451, `server.refuse(550)` refuses until
-`server.accept()`. `server.block_rcpt()` holds RCPT until released, so a test can
-kill a client in the middle of a send.
+`server.accept()`; `after=n` lets the next n through first. `server.block_rcpt()`
+holds RCPT until released, so a test can kill a client in the middle of a send.
 """
 
 import socket
@@ -41,6 +41,7 @@ class RecordingHandler:
     def __init__(self):
         self.messages: list[Received] = []
         self.refusals: list[tuple[int, int | None, str]] = []  # (code, times left or None, stage)
+        self.let_through: dict[str, int] = {}  # stage -> how many more to accept before refusing
         self.lock = threading.Lock()
         self.rcpt_gate = threading.Event()
         self.rcpt_gate.set()
@@ -49,6 +50,9 @@ class RecordingHandler:
 
     def _refusal(self, stage: str):
         with self.lock:
+            if self.let_through.get(stage):
+                self.let_through[stage] -= 1
+                return None
             for i, (code, left, when) in enumerate(self.refusals):
                 if when != stage:
                     continue
@@ -107,13 +111,15 @@ class SMTPServer:
         with self.handler.lock:
             return list(self.handler.messages)
 
-    def refuse(self, code: int, times: int | None = None, stage: str = "data") -> None:
+    def refuse(self, code: int, times: int | None = None, stage: str = "data", after: int = 0) -> None:
         with self.handler.lock:
             self.handler.refusals.append((code, times, stage))
+            self.handler.let_through[stage] = after
 
     def accept(self) -> None:
         with self.handler.lock:
             self.handler.refusals.clear()
+            self.handler.let_through.clear()
 
     def block_rcpt(self) -> None:
         self.handler.rcpt_waiting.clear()

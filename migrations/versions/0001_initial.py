@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 06:18:28.823045
+Create Date: 2026-11-22 07:11:44.195073
 
 """
 from alembic import op
@@ -377,6 +377,8 @@ def upgrade():
     sa.Column('body_text', sa.Text(), nullable=False),
     sa.Column('body_html', sa.Text(), nullable=False),
     sa.Column('attachments', sa.JSON(), nullable=False),
+    sa.Column('mime', sa.LargeBinary(), nullable=True),
+    sa.Column('mime_digest', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', scheduler.database.UTCDateTime(), nullable=False),

@@ -22,6 +22,7 @@ from ..payments.accounts import receipt_path
 from ..payments.discounts import describe as describe_discount
 from ..payments.receipts import method_label
 from ..staff.events import SignInLinkIssued
+from .mime import rebuild
 from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
 from .outbox import format_money, format_when, local_zone, manage_url, queue, queue_to_staff, render
@@ -224,6 +225,7 @@ def session_changed(event: SessionChanged) -> None:
         else:
             row.kind, row.subject = kind, values["subject"]
             row.body_text, row.body_html = values["body_text"], values["body_html"]
+            rebuild(row)
 
 
 def _what_changed(enrolment, was: dict, now: dict) -> dict:

@@ -76,6 +76,11 @@ class OutboxMessage(db.Model):
     body_html = db.Column(db.Text, nullable=False)
     # [{"filename", "content_type", "content" (base64)}]
     attachments = db.Column(db.JSON, nullable=False, default=list)
+    # The message's bytes as sent, built from the columns above when the row was written,
+    # and a digest of those columns: stale bytes (columns changed since) are never sent
+    # (notifications/mime.py). Blanked with the body (erasure, a sent sign-in link).
+    mime = db.Column(db.LargeBinary)
+    mime_digest = db.Column(db.String(64))
     status = db.Column(db.String(20), nullable=False, default=OutboxStatus.PENDING)
     attempts = db.Column(db.Integer, nullable=False, default=0)
     next_attempt_at = db.Column(UTCDateTime, nullable=False, default=now)

@@ -23,6 +23,7 @@ from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..extensions import db
 from ..links import join_url, manage_url, public_url
 from ..money import format_money
+from .mime import prebuilt, rebuild
 from .models import MessageKind, OutboxMessage, OutboxStatus
 
 _env = Environment(
@@ -146,7 +147,7 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
     context = _context(enrolment, kind=kind, **extra)
     subject = SUBJECTS[kind].format(**{k: v for k, v in context.items() if isinstance(v, (str, int))})
     context["subject"] = subject
-    return {
+    values = {
         "id": new_id("msg"),
         "enrolment_id": enrolment.id,
         "session_id": session.id if session is not None else None,
@@ -166,6 +167,9 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
         "next_attempt_at": clock.now(),
         "created_at": clock.now(),
     }
+    # The bytes to send, built now so that the sender only sends them (mime.py).
+    values.update(prebuilt(values))
+    return values
 
 
 # Subjects of messages to staff: no participant name, no program name (lock screens again).
@@ -208,6 +212,7 @@ def queue_to_staff(member, kind: str, *, about=None, dedupe_key: str | None = No
         next_attempt_at=clock.now(),
         created_at=clock.now(),
     )
+    rebuild(message)
     db.session.add(message)
     return message
 

@@ -8,6 +8,7 @@ from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..enrolment.services import record
 from ..errors import Conflict, NotFound
 from ..extensions import db
+from .mime import rebuild
 from .models import OutboxMessage, OutboxStatus
 from .outbox import new_message_id
 from .sender import CARRIES_LINK
@@ -77,5 +78,6 @@ def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
         next_attempt_at=clock.now(),
         created_at=clock.now(),
     )
+    rebuild(copy)  # a new Message-ID: new bytes
     db.session.add(copy)
     return copy

@@ -1,0 +1,162 @@
+"""The ways out for a message: an SMTP connection (MAIL_URL) or .eml files (MAIL_DIR).
+
+Each takes a row and what to send: its prebuilt bytes (notifications/mime.py) or, for a
+row without usable ones, the message built from its columns at send time.
+"""
+
+import functools
+import os
+import smtplib
+import ssl
+import tempfile
+from email.message import EmailMessage
+from email.utils import parseaddr
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+
+SMTP_TIMEOUT = 30  # seconds, per socket operation
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+class MailConfigError(Exception):
+    """MAIL_URL cannot be used as given."""
+
+
+class ConnectionTrouble(Exception):
+    """Could not connect, secure or log in to the mail server: not the message's fault."""
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{exc.smtp_code} {text}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class FileTransport:
+    """No MAIL_URL: each message becomes an .eml file (named by its row, so a retry overwrites)."""
+
+    def __init__(self, directory: str):
+        self.directory = Path(directory)
+
+    def ensure_open(self):
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def drop(self):
+        pass
+
+    def send(self, row, msg: bytes | EmailMessage) -> dict:
+        name = f"{row.created_at:%Y%m%d-%H%M%S}-{row.kind}-{row.id}.eml"
+        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        with os.fdopen(fd, "wb") as out:
+            out.write(msg if isinstance(msg, bytes) else msg.as_bytes())
+        os.replace(tmp, self.directory / name)
+        return {}
+
+    def close(self):
+        pass
+
+    def forget(self, row_ids) -> int:
+        """Delete the files written for these rows (an erased person's mail); returns how many."""
+        suffixes = tuple(f"-{row_id}.eml" for row_id in row_ids)
+        if not suffixes or not self.directory.is_dir():
+            return 0
+        gone = 0
+        for path in self.directory.iterdir():
+            if path.name.endswith(suffixes):
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
+
+
+def forget_files(row_ids) -> int:
+    """Mail kept as files (no MAIL_URL) holds addresses and bodies: delete these rows' files."""
+    way = transport()
+    return way.forget(row_ids) if isinstance(way, FileTransport) else 0
+
+
+class SmtpTransport:
+    """One SMTP connection, opened lazily and reused for every batch of a pass.
+
+    smtp:// upgrades with STARTTLS whenever the server offers it, and insists on it
+    for any host but loopback (a relay on the same machine may offer none);
+    smtps:// is TLS from the first byte. user:password in the URL logs in.
+    """
+
+    def __init__(self, url: str, timeout: float = SMTP_TIMEOUT):
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise MailConfigError("MAIL_URL must look like smtp://user:pass@host:587 or smtps://host:465")
+        self.scheme, self.host = parts.scheme, parts.hostname
+        self.port = parts.port or (465 if parts.scheme == "smtps" else 587)
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password or "")
+        self.timeout = timeout
+        self.conn = None
+
+    def ensure_open(self):
+        if self.conn is None:
+            try:
+                self._open()
+            except (smtplib.SMTPException, OSError, MailConfigError) as exc:
+                raise ConnectionTrouble(describe(exc)) from exc
+
+    def _open(self):
+        if self.scheme == "smtps":
+            conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=ssl.create_default_context())
+        else:
+            conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.ehlo()
+            if self.scheme == "smtp":
+                if conn.has_extn("starttls"):
+                    # Made only when needed: loading the system's CA certificates takes ~20 ms.
+                    conn.starttls(context=ssl.create_default_context())
+                    conn.ehlo()
+                elif self.host not in LOOPBACK:
+                    raise MailConfigError(f"{self.host} does not offer STARTTLS; use smtps:// or a relay that does")
+            if self.user:
+                conn.login(self.user, self.password)
+        except BaseException:
+            conn.close()
+            raise
+        self.conn = conn
+
+    def send(self, row, msg: bytes | EmailMessage) -> dict:
+        envelope_from = _envelope_address(row.from_address)
+        # Exactly one recipient: the participant. No Cc, no Bcc, ever.
+        if isinstance(msg, bytes):  # prebuilt: exactly what send_message() would have sent (mime.py)
+            return self.conn.sendmail(envelope_from, [row.to_address], msg)
+        return self.conn.send_message(msg, from_addr=envelope_from, to_addrs=[row.to_address])
+
+    def drop(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            finally:
+                self.conn = None
+
+    def close(self):
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self.drop()
+
+
+@functools.lru_cache(maxsize=64)
+def _envelope_address(header: str) -> str:
+    return parseaddr(header)[1]  # the same MAIL_FROM for nearly every row: parsed once
+
+
+def transport():
+    """The configured way out: SMTP from MAIL_URL, else files under MAIL_DIR, else None."""
+    config = current_app.config
+    if config.get("MAIL_URL"):
+        return SmtpTransport(config["MAIL_URL"], config["MAIL_TIMEOUT"])
+    if config.get("MAIL_DIR"):
+        return FileTransport(config["MAIL_DIR"])
+    return None
