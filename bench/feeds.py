@@ -22,10 +22,8 @@ differs from a fresh build.
 import argparse
 import http.client
 import multiprocessing
-import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from datetime import time as wall_time
@@ -34,38 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
+from common import scratch_database  # noqa: E402
 from live_server import LiveServer  # noqa: E402
 from report import Goal  # noqa: E402
 
 PEOPLE_PER_COHORT = 12
 SESSIONS = 12
-
-
-def _admin_url() -> str:
-    admin = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("TEST_POSTGRES_URL")
-    if not admin:
-        raise SystemExit("Set BENCH_POSTGRES_URL (or TEST_POSTGRES_URL) to benchmark PostgreSQL, or pass --db sqlite.")
-    return admin
-
-
-def _database(kind: str, workdir: str) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir}/bench.db"
-    import psycopg
-
-    name = f"scheduler_bench_feeds_{os.getpid()}"
-    with psycopg.connect(_admin_url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return _admin_url().rpartition("/")[0] + "/" + name
-
-
-def _drop(kind: str, url: str) -> None:
-    if kind == "postgresql":
-        import psycopg
-
-        with psycopg.connect(_admin_url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
 
 
 def _prepare(url: str) -> dict:
@@ -200,21 +172,17 @@ def _rate(pool, clients: int, port: int, path: str, headers: dict, expect: int, 
 
 
 def run(kind: str, args, goals: dict[str, Goal]) -> bool:
-    with tempfile.TemporaryDirectory(prefix="feeds-bench-") as workdir:
-        started = time.perf_counter()
-        url = _database(kind, workdir)
-        try:
-            prepared = _prepare(url)
-            prepared_at = time.perf_counter()
-            with LiveServer(url, workers=args.workers) as server:
-                print(
-                    f"[{kind}] set up in {prepared_at - started:.1f} s, gunicorn up in "
-                    f"{time.perf_counter() - prepared_at:.1f} s",
-                    flush=True,
-                )
-                return _measure(kind, server.port, prepared, args, goals)
-        finally:
-            _drop(kind, url)
+    started = time.perf_counter()
+    with scratch_database(kind) as url:
+        prepared = _prepare(url)
+        prepared_at = time.perf_counter()
+        with LiveServer(url, workers=args.workers) as server:
+            print(
+                f"[{kind}] set up in {prepared_at - started:.1f} s, gunicorn up in "
+                f"{time.perf_counter() - prepared_at:.1f} s",
+                flush=True,
+            )
+            return _measure(kind, server.port, prepared, args, goals)
 
 
 def _measure(kind: str, port: int, prepared: dict, args, goals: dict[str, Goal]) -> bool:

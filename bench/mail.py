@@ -23,12 +23,10 @@ speed, only that every message arrived.
 """
 
 import argparse
-import os
 import smtplib
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
 from datetime import time as wall
@@ -37,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+from common import scratch_database  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from report import Goal  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
@@ -73,34 +72,6 @@ def serve() -> None:
     for _ in sys.stdin:
         print(len(server.handler.messages), flush=True)
     server.stop()
-
-
-def _admin_url() -> str:
-    admin = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("TEST_POSTGRES_URL")
-    if not admin:
-        raise SystemExit("Set BENCH_POSTGRES_URL (or TEST_POSTGRES_URL) to benchmark PostgreSQL.")
-    return admin
-
-
-def _database(kind: str, workdir: str) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir}/bench.db"
-    import psycopg
-
-    admin = _admin_url()
-    name = f"scheduler_bench_mail_{os.getpid()}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin.rpartition("/")[0] + "/" + name
-
-
-def _drop(kind: str, url: str) -> None:
-    if kind == "postgresql":
-        import psycopg
-
-        with psycopg.connect(_admin_url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{url.rpartition("/")[2]}" WITH (FORCE)')
 
 
 def _person():
@@ -254,8 +225,11 @@ def drain_beside_ceiling(server, count: int, rounds: int) -> tuple[float, float]
 
 
 def run(kind: str, count: int, rounds: int, mail: Goal, growth: Goal) -> None:
-    workdir = tempfile.mkdtemp(prefix="mail-bench-")
-    url = _database(kind, workdir)
+    with scratch_database(kind) as url:
+        _drain_runs(url, kind, count, rounds, mail, growth)
+
+
+def _drain_runs(url: str, kind: str, count: int, rounds: int, mail: Goal, growth: Goal) -> None:
     server = Sink()
     try:
         app = create_app(for_tests(url, MAIL_URL=server.url))
@@ -278,7 +252,6 @@ def run(kind: str, count: int, rounds: int, mail: Goal, growth: Goal) -> None:
             db.engine.dispose()
     finally:
         server.stop()
-        _drop(kind, url)
 
 
 def main() -> None:
