@@ -98,6 +98,7 @@ _WRITING = "write_transaction"
 _LOCKS = "locked_rows"
 _AFTER_COMMIT = "after_commit"
 _HELD_SINCE = "lock_held_since"
+_STATE = "transaction_state"
 
 
 @contextmanager
@@ -115,6 +116,7 @@ def write_transaction() -> Iterator[None]:
     session.info[_WRITING] = True
     session.info[_LOCKS] = set()
     session.info[_AFTER_COMMIT] = []
+    session.info[_STATE] = {}
     if is_sqlite():  # BEGIN IMMEDIATE: the whole database is this transaction's from here
         session.info[_HELD_SINCE] = ("database", time.perf_counter())
     try:
@@ -127,6 +129,7 @@ def write_transaction() -> Iterator[None]:
         session.info.pop(_WRITING, None)
         session.info.pop(_LOCKS, None)
         pending = session.info.pop(_AFTER_COMMIT, [])
+        session.info.pop(_STATE, None)
         _observe_lock_hold(session.info.pop(_HELD_SINCE, None))
     for work in pending:
         try:
@@ -142,6 +145,17 @@ def end_read() -> None:
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("end_read() with unsaved changes: write them inside write_transaction()")
     session.commit()
+
+
+def transaction_state() -> dict:
+    """A dict that lives as long as the current write transaction (for work gathered until it commits)."""
+    require_write()
+    return db.session().info[_STATE]
+
+
+def writing() -> bool:
+    """Whether this runs inside write_transaction() (and so, until it commits, holds its locks)."""
+    return bool(db.session().info.get(_WRITING))
 
 
 def require_write() -> None:

@@ -9,16 +9,17 @@ import base64
 import secrets
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from .. import clock
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
-from ..database import dialect_insert, new_id, write_transaction
+from ..database import after_commit, dialect_insert, new_id, transaction_state, write_transaction, writing
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..extensions import db
 from ..links import join_url, manage_url, public_url
@@ -167,9 +168,55 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
         "next_attempt_at": clock.now(),
         "created_at": clock.now(),
     }
-    # The bytes to send, built now so that the sender only sends them (mime.py).
-    values.update(prebuilt(values))
+    # The bytes to send, built once this commits, so that the sender only sends them (mime.py).
+    values.update(prebuilt_after_commit(values))
     return values
+
+
+_LATER = "mime_after_commit"
+
+
+def prebuilt_after_commit(values: dict) -> dict:
+    """`prebuilt(values)`, but built once the writing transaction has committed.
+
+    A message is mostly written by a use case holding a lock others wait for (a cohort's
+    row; on SQLite the database): building its bytes there (a few milliseconds of header
+    work) would make every waiting enrolment wait longer. So the row is written without
+    them and they are stored just after the commit, outside every lock, in one short
+    transaction for all the rows of that commit. Should that not happen (the process
+    stops in between, or the sender was quicker), the sender builds them from the columns,
+    as for any row without bytes; and bytes stored for columns that changed meanwhile
+    are never sent (their digest no longer matches).
+    """
+    if not writing():
+        return prebuilt(values)
+    state = transaction_state()
+    if _LATER not in state:
+        state[_LATER] = []
+        after_commit(partial(_store_prebuilt, state[_LATER]))
+    state[_LATER].append(dict(values))
+    return {"mime": None, "mime_digest": None}
+
+
+def _store_prebuilt(rows: list[dict]) -> None:
+    built = [{"row_id": values["id"], "text": values["body_text"], **prebuilt(values)} for values in rows]
+    built = [row for row in built if row["mime"] is not None]
+    if not built:
+        return
+    table = OutboxMessage.__table__
+    with write_transaction():
+        db.session.execute(
+            update(table)
+            .where(
+                table.c.id == bindparam("row_id"),
+                table.c.mime.is_(None),
+                table.c.status == OutboxStatus.PENDING,
+                # Not for a row blanked meanwhile (erasure): its text is gone, and so stays its copy.
+                table.c.body_text == bindparam("text"),
+            )
+            .values(mime=bindparam("mime"), mime_digest=bindparam("mime_digest")),
+            built,
+        )
 
 
 # Subjects of messages to staff: no participant name, no program name (lock screens again).

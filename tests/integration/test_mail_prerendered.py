@@ -124,3 +124,34 @@ def test_a_failure_mid_batch_loses_no_other_outcome(app, make_cohort, make_enrol
     assert later == {"sent": 6, "retry": 0, "failed": 0}
     received = [m.message_id for m in smtp_server.messages]
     assert sorted(received) == sorted(r.message_id for r in rows if r.id != broken.id)  # each exactly once
+
+
+def test_bytes_are_built_after_the_commit_outside_the_writers_lock(app, make_cohort, make_enrolment):
+    """A message written under a lock (here: announce's write transaction) is committed without
+    its bytes; they are stored right after the commit. A rolled-back write builds nothing."""
+    from scheduler.database import write_transaction
+    from scheduler.events import publish
+
+    cohort = make_cohort()
+    waiting = make_enrolment(cohort, status="waitlisted")
+    db.session.commit()
+    inside = []
+    with write_transaction():
+        publish(events.Waitlisted(waiting, 1))
+        db.session.flush()
+        inside = [(row.kind, row.mime) for row in db.session.scalars(select(OutboxMessage))]
+    assert inside == [("waitlisted", None)]  # not built while the lock was held
+    [row] = _rows()
+    assert row.mime == wire_bytes(build_email(row)) and row.mime_digest == digest(row)
+
+    class Undone(Exception):
+        pass
+
+    try:
+        with write_transaction():
+            publish(events.Waitlisted(waiting, 1))
+            raise Undone
+    except Undone:
+        pass
+    announce()  # a later, empty write: nothing left over from the rolled-back one is built or stored
+    assert [r.id for r in _rows()] == [row.id]
