@@ -27,8 +27,8 @@ REQUEST_SECONDS = Histogram(
 
 LOCK_HOLD_SECONDS = Histogram(
     "scheduler_lock_hold_seconds",
-    "How long a write transaction held its lock, from taking it to commit or rollback: "
-    "`cohort` (a cohort's row lock, PostgreSQL) or `database` (SQLite's write lock).",
+    "How long a write transaction held its lock, from taking it to commit or rollback: on PostgreSQL "
+    "by the kind of the first row it locked (`cohort`, …), on SQLite `database` (its write lock).",
     ["lock"],
     registry=None,
     buckets=(0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.125, 0.25, 0.5, 1, 5),
