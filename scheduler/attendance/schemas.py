@@ -2,14 +2,14 @@
 
 from marshmallow import Schema, fields, validate
 
-from ..validation import Instant, Trimmed
+from ..validation import Identifier, Instant, Trimmed
 from .models import AttendanceStatus, RecordSource
 
 STATUSES = tuple(AttendanceStatus)
 
 
 class RecordIn(Schema):
-    enrolment_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    enrolment_id = Identifier(required=True)
     status = fields.String(
         required=True,
         validate=validate.OneOf(STATUSES, error="Use one of: " + ", ".join(STATUSES) + "."),
