@@ -10,6 +10,7 @@ from ..clock import now
 from ..database import UTCDateTime, new_id, new_token, one_of
 from ..errors import Conflict
 from ..extensions import db
+from ..payments.accounts import Account, accounts
 
 
 class EnrolmentStatus(StrEnum):
@@ -126,10 +127,8 @@ class Enrolment(db.Model):
     # each time). Use cases return EnrolmentView, whose account a list loads for a whole page.
 
     @property
-    def account(self):
-        """This enrolment's payments and refunds (payments.accounts.Account), read now."""
-        from ..payments.accounts import Account, accounts
-
+    def account(self) -> Account:
+        """This enrolment's payments and refunds, read now."""
         return accounts([self.id])[self.id] if self.id else Account()
 
     @property
@@ -141,12 +140,13 @@ class Enrolment(db.Model):
     def amount_refunded(self) -> int:
         return self.account.refunded
 
+    def owes(self, account: Account) -> int:
+        """What is still owed given this account: amount_due less what the clinic holds; 0 once it has ended."""
+        return self.amount_due - account.net_paid if self.status in ACTIVE else 0
+
     @property
     def balance(self) -> int:
-        """What is still owed (0 once the enrolment has ended)."""
-        from .prices import balance
-
-        return balance(self, self.account)
+        return self.owes(self.account)
 
     # The two seat rules, each written once and usable in Python and in SQL
     # (Enrolment.holds_seat(at) in a WHERE clause): counting, expiry and lists share them.

@@ -76,10 +76,8 @@ def apply_price(enrolment: Enrolment, price: Price) -> None:
 
 
 def balance(enrolment: Enrolment, account: Account) -> int:
-    """What is still owed: amount_due less what the clinic holds; 0 once the enrolment has ended."""
-    if enrolment.status not in ACTIVE:
-        return 0
-    return enrolment.amount_due - account.net_paid
+    """What is still owed (Enrolment.owes, the one rule)."""
+    return enrolment.owes(account)
 
 
 def account_of(enrolment: Enrolment) -> Account:
