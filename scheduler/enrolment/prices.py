@@ -75,18 +75,13 @@ def apply_price(enrolment: Enrolment, price: Price) -> None:
     enrolment.amount_due = price.amount_due
 
 
-def balance(enrolment: Enrolment, account: Account) -> int:
-    """What is still owed (Enrolment.owes, the one rule)."""
-    return enrolment.owes(account)
-
-
 def account_of(enrolment: Enrolment) -> Account:
     return accounts([enrolment.id])[enrolment.id]
 
 
 def owed(enrolment: Enrolment) -> int:
     """The balance of one enrolment, read fresh from the ledger."""
-    return balance(enrolment, account_of(enrolment))
+    return enrolment.owes(account_of(enrolment))
 
 
 @discounts.count_uses_with

@@ -88,7 +88,7 @@ class EnrolmentView:
 
     @property
     def balance(self) -> int:
-        return prices.balance(self.enrolment, self.account)
+        return self.enrolment.owes(self.account)
 
 
 def view(enrolment: Enrolment, position: int | None = None, **extra) -> EnrolmentView:
@@ -885,7 +885,7 @@ def change_price(enrolment_id: str, data: dict, staff) -> EnrolmentView:
         if enrolment.status not in ACTIVE:
             raise Conflict(f"This enrolment is {enrolment.status}; its price can no longer change.")
         account = prices.account_of(enrolment)
-        if enrolment.status == S.CONFIRMED and prices.balance(enrolment, account) <= 0:
+        if enrolment.status == S.CONFIRMED and enrolment.owes(account) <= 0:
             raise Conflict(
                 "This enrolment is paid in full; its price can no longer change (a refund goes by withdraw)."
             )

@@ -47,9 +47,7 @@ def _money_lines(enrolment) -> dict:
     return {
         "amount_due": format_money(enrolment.amount_due, currency),
         "discount": discount,
-        "balance": format_money(prices.balance(enrolment, account), currency)
-        if prices.balance(enrolment, account) > 0
-        else None,
+        "balance": format_money(enrolment.owes(account), currency) if enrolment.owes(account) > 0 else None,
         "paid": format_money(account.net_paid, currency) if account.net_paid else None,
         "receipts": receipts,
     }
