@@ -140,6 +140,20 @@ def json_response(payload: Any, status: int = 200, headers: dict | None = None) 
     return response
 
 
+def json_text_response(text: str, headers: dict | None = None) -> Response:
+    """A response from JSON already serialised (rendered once, scheduler/rendered.py)."""
+    return Response(text, mimetype="application/json", headers=headers)
+
+
+def json_page_response(page: Page) -> Response:
+    """A page whose items are each JSON text already: a JSON array, with X-Pagination."""
+    return json_text_response("[" + ", ".join(page.items) + "]", _pagination(page))
+
+
+def _pagination(page: Page) -> dict:
+    return {"X-Pagination": json.dumps({"total": page.total, "page": page.page, "page_size": page.page_size})}
+
+
 def endpoint(
     access: Access, *, body=None, query=None, response=None, staff_response=None, status=200, many=False, summary=""
 ):
@@ -166,9 +180,7 @@ def endpoint(
                 return _private_unless_public(result, access)
             headers = {}
             if isinstance(result, Page):
-                headers["X-Pagination"] = json.dumps(
-                    {"total": result.total, "page": result.page, "page_size": result.page_size}
-                )
+                headers = _pagination(result)
                 result = result.items
             schema = staff_response if staff_response and g.staff else response
             payload = schema(many=many).dump(result) if schema is not None else result

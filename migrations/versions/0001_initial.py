@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 07:11:44.195073
+Create Date: 2026-11-22 09:23:55.118223
 
 """
 from alembic import op
@@ -110,6 +110,7 @@ def upgrade():
     sa.Column('manual_hold_hours', sa.Integer(), nullable=False),
     sa.Column('allow_pay_at_desk', sa.Boolean(), nullable=False),
     sa.Column('feed_token', sa.String(length=80), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.Column('updated_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.CheckConstraint("status IN ('draft', 'open', 'closed', 'cancelled')", name=op.f('ck_cohorts_status')),

@@ -1,13 +1,20 @@
 """How attendance plugs into the domains below it (imported once by create_app)."""
 
 from ..cohorts.events import SessionChanged
+from ..cohorts.revisions import watch
 from ..enrolment import events as enrolment_events
+from ..enrolment.handlers import cohorts_of_enrolments
 from ..enrolment.services import describe_with
 from ..events import subscribe
 from . import services
+from .models import AttendanceFlag, AttendanceRecord
 
 # Every enrolment view and roster row carries the person's attendance (enrolment/schemas.py).
 describe_with(services.describe_enrolments)
+# … so a record or a flag moves the revision of the cohort whose roster shows it (records
+# written by upsert, past the ORM, touch it in services.py).
+watch(AttendanceRecord, lambda record: [record.enrolment_id], cohorts_of_enrolments)
+watch(AttendanceFlag, lambda flag: [flag.cohort_id])
 
 
 @subscribe(enrolment_events.Transferred)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import clock
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
+from ..cohorts.revisions import touch
 from ..cohorts.services import lock_cohort
 from ..database import (
     dialect_insert,
@@ -283,6 +284,7 @@ def record_session(session_id: str, records: list[dict], staff) -> SessionAttend
             }
             for item in records
         ]
+        touch(cohort.id)  # the roster shows them; the upsert goes past the ORM
         db.session.execute(
             _upsert(
                 rows,
@@ -491,14 +493,15 @@ def open_join_link(token: str, *, record_join: bool = True) -> JoinOutcome:
         end_read()
         return JoinOutcome("no_link", starts_at=session.starts_at, zone=zone)
     if record_join:
-        _record_join(session.id, enrolment.id, at)
+        _record_join(session, enrolment.id, at)
     else:
         end_read()
     return JoinOutcome("open", meeting_url=meeting_url, starts_at=session.starts_at, zone=zone)
 
 
-def _record_join(session_id: str, enrolment_id: str, at: datetime) -> None:
+def _record_join(session: Session, enrolment_id: str, at: datetime) -> None:
     """The first join of a session: a provisional present (or, when staff recorded first, only the time)."""
+    session_id = session.id
     joined = db.session.scalar(
         select(AttendanceRecord.joined_at).where(
             AttendanceRecord.session_id == session_id, AttendanceRecord.enrolment_id == enrolment_id
@@ -521,6 +524,7 @@ def _record_join(session_id: str, enrolment_id: str, at: datetime) -> None:
         # Concurrent joins meet the unique (session, enrolment) constraint: one row, the first time kept.
         table = AttendanceRecord.__table__
         db.session.execute(_upsert([row], {"joined_at": lambda new: func.coalesce(table.c.joined_at, new.joined_at)}))
+        touch(session.cohort_id)  # the roster shows it; the upsert went past the ORM
 
 
 def rotate_join_link(enrolment_id: str, staff=None) -> Enrolment:

@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from ..auth import DESK, PUBLIC, current_staff, staff
-from ..http import PageQuery, endpoint
+from ..http import PageQuery, endpoint, json_page_response
 from . import services
 from .schemas import (
     CohortCreate,
@@ -60,7 +60,9 @@ def create_cohort(data):
 @endpoint(PUBLIC, query=CohortQuery, response=CohortPublicOut, staff_response=CohortStaffOut, many=True)
 def list_cohorts(query):
     """Open cohorts (public), or any cohort by status and program (staff)."""
-    return services.list_cohorts(current_staff(), query)
+    member = current_staff()
+    schema = CohortStaffOut if member else CohortPublicOut
+    return json_page_response(services.list_cohorts_rendered(member, query, schema.__name__, schema(many=True).dump))
 
 
 @bp.get("/cohorts/<cohort_id>")

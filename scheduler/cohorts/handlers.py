@@ -1,4 +1,5 @@
-"""How the cohorts domain reacts to staff changes (imported once by create_app)."""
+"""How the cohorts domain reacts to staff changes (imported once by create_app), and the
+revisions its lists are rendered by (revisions.py: importing it starts the watching)."""
 
 from sqlalchemy import select
 
@@ -6,6 +7,7 @@ from ..database import new_token
 from ..events import subscribe
 from ..extensions import db
 from ..staff.events import StaffRevoked
+from . import revisions  # noqa: F401
 from .models import Cohort, cohort_facilitators
 
 

@@ -110,6 +110,8 @@ class Cohort(db.Model):
     # Whether a person may choose to pay at the front desk although card payment is set up.
     allow_pay_at_desk = db.Column(db.Boolean, nullable=False, default=False)
     feed_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("cal"))
+    # Moves in every transaction that changes what the cohort's lists show (cohorts/revisions.py).
+    revision = db.Column(db.Integer, nullable=False, default=0)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now, onupdate=now)
 
@@ -166,6 +168,8 @@ class SeatCount:
     capacity: int
     taken: int
     waitlisted: int
+    # The first instant after the count when a hold or offer lapses and the count changes (None: none will).
+    changes_at: datetime | None = None
 
     @property
     def available(self) -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import json
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -19,6 +20,7 @@ from ..database import Page, note_lock, paginate, require_write, write_transacti
 from ..errors import Conflict, Invalid, NotFound
 from ..events import publish
 from ..extensions import db
+from ..rendered import Rendering, earliest_after, rendered
 from ..staff.models import Role, Staff
 from .events import CohortCancelled, CohortChanged, SeatsAdded, SessionChanged
 from .models import (
@@ -64,9 +66,9 @@ class CohortView:
         return getattr(self.cohort, name)
 
 
-def describe(cohorts: list[Cohort]) -> list[CohortView]:
+def describe(cohorts: list[Cohort], at: datetime | None = None) -> list[CohortView]:
     """What cohorts show but do not store: seats now and status now (one query for all)."""
-    at = clock.now()
+    at = at or clock.now()
     counts = seat_counts(cohorts, at)
     return [CohortView(c, counts[c.id], c.display_status(at)) for c in cohorts]
 
@@ -199,9 +201,11 @@ def create_cohort(data: dict) -> CohortView:
     return describe([cohort])[0]
 
 
-def _visible_to(staff):
+def _visible_to(staff, *, with_details: bool = True):
     # Sessions and facilitators load with the page in two more queries, whatever its size.
-    stmt = select(Cohort).options(selectinload(Cohort.sessions), selectinload(Cohort.facilitators))
+    stmt = select(Cohort)
+    if with_details:
+        stmt = stmt.options(selectinload(Cohort.sessions), selectinload(Cohort.facilitators))
     if staff is not None and staff.role == Role.FACILITATOR:
         stmt = stmt.join(cohort_facilitators).where(cohort_facilitators.c.staff_id == staff.id)
     return stmt
@@ -218,9 +222,17 @@ def get_cohort(cohort_id: str, staff=None) -> CohortView:
     return view
 
 
-def list_cohorts(staff, query: dict) -> Page:
-    """Open cohorts for the public; any, filtered, for staff (facilitators: their own)."""
-    stmt = _visible_to(staff).order_by(Cohort.start_date, Cohort.id)
+def visible_cohort(cohort_id: str, staff) -> Cohort:
+    """The cohort row (sessions and facilitators loaded) if this staff member may see it."""
+    cohort = db.session.scalar(_visible_to(staff).where(Cohort.id == cohort_id))
+    if cohort is None:
+        raise NotFound("No such cohort.")
+    return cohort
+
+
+def _listed(staff, query: dict, at: datetime, *, with_details: bool = True):
+    """The cohorts the list shows, in order: open ones for the public; any, filtered, for staff."""
+    stmt = _visible_to(staff, with_details=with_details).order_by(Cohort.start_date, Cohort.id)
     wanted = query.get("status")
     if staff is None:
         wanted = CohortStatus.OPEN
@@ -230,7 +242,6 @@ def list_cohorts(staff, query: dict) -> Page:
         stmt = stmt.where(Cohort.status == wanted)
     elif wanted is not None:
         # Derived statuses depend on the sessions' instants: compare against them in SQL.
-        at = clock.now()
         first = select(Session.starts_at).where(Session.cohort_id == Cohort.id).order_by(Session.number).limit(1)
         last = select(Session.ends_at).where(Session.cohort_id == Cohort.id).order_by(Session.number.desc()).limit(1)
         stmt = stmt.where(Cohort.status.in_([CohortStatus.OPEN, CohortStatus.CLOSED]))
@@ -240,9 +251,49 @@ def list_cohorts(staff, query: dict) -> Page:
             stmt = stmt.where(first.scalar_subquery() <= at, last.scalar_subquery() > at)
         else:
             stmt = stmt.where(last.scalar_subquery() <= at)
-    page = paginate(stmt, query["page"], query["page_size"])
-    page.items = describe(page.items)
+    return stmt
+
+
+def list_cohorts(staff, query: dict) -> Page:
+    """Open cohorts for the public; any, filtered, for staff (facilitators: their own)."""
+    at = clock.now()
+    page = paginate(_listed(staff, query, at), query["page"], query["page_size"])
+    page.items = describe(page.items, at)
     return page
+
+
+def list_cohorts_rendered(staff, query: dict, shape: str, render: Callable[[list[CohortView]], list]) -> Page:
+    """The same page with each cohort as JSON text, rendered once per revision of that cohort.
+
+    `render(views)` dumps cohort views in the caller's `shape`. A cohort's text is made again
+    when its revision moves (cohorts/revisions.py) or when the clock reaches its next change
+    by time alone: a hold or offer lapsing, a session starting or ending. The list's own
+    query runs each time: which cohorts it shows, and its total, are never remembered.
+    """
+    at = clock.now()
+    page = paginate(_listed(staff, query, at, with_details=False), query["page"], query["page_size"])
+    cohorts = page.items
+
+    def build(missing: list[int]) -> list[Rendering]:
+        chosen = [cohorts[i] for i in missing]
+        # Their sessions and facilitators, into the rows already loaded (two queries).
+        db.session.scalars(
+            select(Cohort)
+            .options(selectinload(Cohort.sessions), selectinload(Cohort.facilitators))
+            .where(Cohort.id.in_([c.id for c in chosen]))
+        ).all()
+        views = describe(chosen, at)
+        return [
+            Rendering(json.dumps(item), _next_change(view, at)) for view, item in zip(views, render(views), strict=True)
+        ]
+
+    page.items = rendered().texts([((shape, cohort.id), cohort.revision) for cohort in cohorts], at, build)
+    return page
+
+
+def _next_change(view: CohortView, at: datetime) -> datetime | None:
+    """When what a cohort shows changes by time alone: a seat freed by a lapse, a session's start or end."""
+    return earliest_after(at, [view.seats.changes_at, *(t for s in view.sessions for t in (s.starts_at, s.ends_at))])
 
 
 def update_cohort(cohort_id: str, data: dict, staff) -> CohortView:

@@ -9,9 +9,10 @@ from flask_limiter.util import get_remote_address
 from ..auth import DESK, FACILITATOR, PUBLIC, WEBHOOK, current_staff, participant_or_staff, staff
 from ..errors import Invalid
 from ..extensions import limiter
-from ..http import endpoint, json_response
+from ..http import endpoint, json_text_response
 from ..payments.schemas import WebhookReceived
 from . import checkout, services
+from .rosters import roster_rendered
 from .schemas import (
     AcceptIn,
     AuditOut,
@@ -122,7 +123,8 @@ def _roster_schema():
 @endpoint(staff(*DESK, FACILITATOR), response=RosterOut, many=True)
 def roster(cohort_id):
     """Everyone who holds or held a seat; facilitators see no payment fields."""
-    return json_response(_roster_schema()(many=True).dump(services.roster(cohort_id, current_staff())))
+    schema = _roster_schema()
+    return json_text_response(roster_rendered(cohort_id, current_staff(), schema.__name__, schema(many=True).dump))
 
 
 def _leading_control_as_text(value):

@@ -1,13 +1,18 @@
 """How the enrolment domain plugs into the lower ones: it answers for seats and manage tokens,
 and reacts to what happens to cohorts (imported once by create_app)."""
 
+from sqlalchemy import select
+
 from ..auth import enrolment_owner, manage_token_check
 from ..cohorts.events import CohortCancelled, CohortChanged, SeatsAdded
+from ..cohorts.revisions import was_and_is, watch
 from ..events import subscribe
+from ..payments.models import Payment, Refund
 from . import (
     prices,  # noqa: F401  (registers the discount-code use counter with the payments domain)
     seats,  # noqa: F401  (registers the seat counter with the cohorts domain)
 )
+from .models import Enrolment
 from .services import (
     cancel_with_cohort,
     manage_token_matches,
@@ -17,6 +22,17 @@ from .services import (
 )
 
 manage_token_check(manage_token_matches)  # the API's participant credential is the pages' too
+
+
+def cohorts_of_enrolments(ids):
+    return select(Enrolment.cohort_id).where(Enrolment.id.in_(ids))
+
+
+# The cohort list counts seats and the roster shows people and their money: a change to any
+# of these rows moves its cohort's revision, so both are rendered again (cohorts/revisions.py).
+watch(Enrolment, lambda enrolment: was_and_is(enrolment, "cohort_id"))
+watch(Payment, lambda payment: [payment.enrolment_id], cohorts_of_enrolments)
+watch(Refund, lambda refund: [refund.enrolment_id], cohorts_of_enrolments)
 
 
 # A payment's receipt opens with the manage token of the enrolment it paid for.

@@ -7,10 +7,11 @@ A hold or offer past its expiry holds nothing, even before a job notices it
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, select, type_coerce
 
 from ..cohorts.models import SeatCount
 from ..cohorts.services import count_seats_with
+from ..database import UTCDateTime
 from ..extensions import db
 from .models import Enrolment, EnrolmentStatus
 
@@ -28,12 +29,33 @@ def seat_counts(cohorts, at: datetime) -> dict[str, SeatCount]:
                 Enrolment.cohort_id,
                 func.sum(case((Enrolment.holds_seat(at), 1), else_=0)),
                 func.sum(case((Enrolment.status == EnrolmentStatus.WAITLISTED, 1), else_=0)),
+                func.min(_lapses_at(at)),
             )
             .where(Enrolment.cohort_id.in_(ids))
             .group_by(Enrolment.cohort_id)
         )
-        rows = {cid: (int(taken or 0), int(waiting or 0)) for cid, taken, waiting in db.session.execute(stmt)}
-    return {c.id: SeatCount(c.capacity, *rows.get(c.id, (0, 0))) for c in cohorts}
+        rows = {
+            cid: (int(taken or 0), int(waiting or 0), lapses)
+            for cid, taken, waiting, lapses in db.session.execute(stmt)
+        }
+    return {c.id: SeatCount(c.capacity, *rows.get(c.id, (0, 0, None))) for c in cohorts}
+
+
+def _lapses_at(at: datetime):
+    """When a hold or offer that holds a seat at `at` stops holding it (NULL for every other row)."""
+    return type_coerce(
+        case(
+            (
+                and_(Enrolment.status == EnrolmentStatus.PENDING_PAYMENT, Enrolment.hold_expires_at > at),
+                Enrolment.hold_expires_at,
+            ),
+            (
+                and_(Enrolment.status == EnrolmentStatus.OFFERED, Enrolment.offer_expires_at > at),
+                Enrolment.offer_expires_at,
+            ),
+        ),
+        UTCDateTime,
+    )
 
 
 @dataclass(frozen=True)
