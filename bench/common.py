@@ -4,6 +4,7 @@ Every figure is measured against a ceiling from the same run (GET /readyz: one `
 through the same app, server and client), so that a slow or busy machine moves both.
 """
 
+import json
 import multiprocessing
 import os
 import statistics
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -106,15 +109,43 @@ class Figure:
         return f"{self.throughput:.1f} req/s, p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, errors {self.errors}"
 
 
-def send(jobs: list[tuple], clients: int) -> Figure:
+def send(jobs: list[tuple], clients: int, *, parse: bool = False) -> Figure:
     """Send (method, url, body, headers) jobs from `clients` processes at once; the clock runs
-    only while they are sent (the processes are started and warmed first)."""
+    only while they are sent (the processes are started and warmed first).
+
+    Each client reads every byte of each response. With `parse`, it also parses the JSON and
+    hands it back; otherwise it hands back only the body's length (the text of an error), so
+    that a long response costs the client what it costs a load generator, not the price of
+    parsing it and shipping it between processes, which would be measured as the server's.
+    """
     context = multiprocessing.get_context("spawn")
     with context.Pool(clients) as pool:
         pool.map(time.sleep, [0.05] * clients)
         started = time.perf_counter()
-        results = pool.map(_call, jobs, chunksize=1)
+        results = pool.map(_call if parse else _call_reading, jobs, chunksize=1)
         return Figure(results, time.perf_counter() - started)
+
+
+def _call_reading(job) -> tuple[int, int | str, float]:
+    """One HTTP call, its body read to the end: (status, body length or error text, seconds taken)."""
+    method, url, body, headers = job
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})},
+    )
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=60) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    except (urllib.error.URLError, OSError) as error:
+        return 0, str(error), time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    return status, (len(raw) if 200 <= status < 400 else raw[:500].decode(errors="replace")), elapsed
 
 
 def readyz(server, n: int, clients: int) -> Figure:

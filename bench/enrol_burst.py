@@ -54,7 +54,7 @@ def run(kind: str, n: int, capacity: int, workers: int, clients: int, goal: Goal
                 )
                 for i in range(n)
             ]
-            burst = send(jobs, clients)
+            burst = send(jobs, clients, parse=True)
             after = lock_holds(server)
     bodies = [body for status, body, _ in burst.results if status == 201]
     seats = sum(1 for body in bodies if body["status"] in ("pending_payment", "confirmed"))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 09:23:55.118223
+Create Date: 2026-11-22 09:51:54.082565
 
 """
 from alembic import op
@@ -111,6 +111,8 @@ def upgrade():
     sa.Column('allow_pay_at_desk', sa.Boolean(), nullable=False),
     sa.Column('feed_token', sa.String(length=80), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('first_starts_at', scheduler.database.UTCDateTime(), nullable=True),
+    sa.Column('last_ends_at', scheduler.database.UTCDateTime(), nullable=True),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.Column('updated_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.CheckConstraint("status IN ('draft', 'open', 'closed', 'cancelled')", name=op.f('ck_cohorts_status')),
@@ -124,6 +126,7 @@ def upgrade():
     )
     with op.batch_alter_table('cohorts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cohorts_program_id'), ['program_id'], unique=False)
+        batch_op.create_index('ix_cohorts_status_first_starts_at', ['status', 'first_starts_at'], unique=False)
 
     op.create_table('staff_api_tokens',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -539,6 +542,7 @@ def downgrade():
 
     op.drop_table('staff_api_tokens')
     with op.batch_alter_table('cohorts', schema=None) as batch_op:
+        batch_op.drop_index('ix_cohorts_status_first_starts_at')
         batch_op.drop_index(batch_op.f('ix_cohorts_program_id'))
 
     op.drop_table('cohorts')

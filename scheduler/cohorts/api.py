@@ -62,7 +62,8 @@ def list_cohorts(query):
     """Open cohorts (public), or any cohort by status and program (staff)."""
     member = current_staff()
     schema = CohortStaffOut if member else CohortPublicOut
-    return json_page_response(services.list_cohorts_rendered(member, query, schema.__name__, schema(many=True).dump))
+    render = lambda views: schema(many=True).dump(views)  # noqa: E731  (built only when a cohort is rendered)
+    return json_page_response(services.list_cohorts_rendered(member, query, schema.__name__, render))
 
 
 @bp.get("/cohorts/<cohort_id>")

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 
 from ..clock import now
 from ..database import UTCDateTime, new_id, new_token, one_of
@@ -86,6 +86,7 @@ class Cohort(db.Model):
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
         CheckConstraint("session_count > 0", name="session_count_positive"),
         CheckConstraint("manual_hold_hours > 0", name="manual_hold_positive"),
+        Index("ix_cohorts_status_first_starts_at", "status", "first_starts_at"),
     )
 
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("coh"))
@@ -112,6 +113,10 @@ class Cohort(db.Model):
     feed_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("cal"))
     # Moves in every transaction that changes what the cohort's lists show (cohorts/revisions.py).
     revision = db.Column(db.Integer, nullable=False, default=0)
+    # Its first session's start and its last session's end (by number), kept by the same
+    # transaction that changes a session (cohorts/revisions.py): lists filter on them.
+    first_starts_at = db.Column(UTCDateTime)
+    last_ends_at = db.Column(UTCDateTime)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now, onupdate=now)
 

@@ -48,7 +48,10 @@ def was_and_is(row, column: str) -> list:
 
 
 def _pending(session) -> dict:
-    return session.info.setdefault(_PENDING, {None: set()})
+    return session.info.setdefault(_PENDING, {None: set(), _SESSIONS: set()})
+
+
+_SESSIONS = "sessions"  # the cohorts whose sessions changed: their first start and last end are read again
 
 
 @event.listens_for(OrmSession, "after_flush")
@@ -56,6 +59,8 @@ def _note_changed_rows(session, flush_context) -> None:
     changed = [*session.new, *session.deleted]
     changed += [row for row in session.dirty if session.is_modified(row, include_collections=True)]
     for row in changed:
+        if isinstance(row, Session):
+            _pending(session)[_SESSIONS].update(key for key in was_and_is(row, "cohort_id") if key is not None)
         spec = _watched.get(type(row))
         if spec is not None:
             keys_of, resolve = spec
@@ -70,6 +75,8 @@ def _move_revisions(session) -> None:
     if not pending:
         return
     cohort_ids = set(pending.pop(None))
+    if moved := pending.pop(_SESSIONS):
+        _keep_first_and_last(session, sorted(moved))
     for resolve, keys in pending.items():
         if keys:
             cohort_ids.update(session.scalars(resolve(sorted(keys))))
@@ -82,6 +89,20 @@ def _move_revisions(session) -> None:
             .values(revision=Cohort.revision + 1, updated_at=Cohort.updated_at)
             .execution_options(synchronize_session=False)
         )
+
+
+def _keep_first_and_last(session, cohort_ids: list[str]) -> None:
+    """Cohort.first_starts_at and last_ends_at, read again from the sessions (by number)."""
+    first = select(Session.starts_at).where(Session.cohort_id == Cohort.id).order_by(Session.number).limit(1)
+    last = select(Session.ends_at).where(Session.cohort_id == Cohort.id).order_by(Session.number.desc()).limit(1)
+    session.execute(
+        update(Cohort)
+        .where(Cohort.id.in_(cohort_ids))
+        .values(
+            first_starts_at=first.scalar_subquery(), last_ends_at=last.scalar_subquery(), updated_at=Cohort.updated_at
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 @event.listens_for(OrmSession, "after_transaction_end")

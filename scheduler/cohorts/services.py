@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import json
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -201,11 +201,10 @@ def create_cohort(data: dict) -> CohortView:
     return describe([cohort])[0]
 
 
-def _visible_to(staff, *, with_details: bool = True):
+def _visible_to(staff, stmt=None):
     # Sessions and facilitators load with the page in two more queries, whatever its size.
-    stmt = select(Cohort)
-    if with_details:
-        stmt = stmt.options(selectinload(Cohort.sessions), selectinload(Cohort.facilitators))
+    if stmt is None:
+        stmt = select(Cohort).options(selectinload(Cohort.sessions), selectinload(Cohort.facilitators))
     if staff is not None and staff.role == Role.FACILITATOR:
         stmt = stmt.join(cohort_facilitators).where(cohort_facilitators.c.staff_id == staff.id)
     return stmt
@@ -222,17 +221,17 @@ def get_cohort(cohort_id: str, staff=None) -> CohortView:
     return view
 
 
-def visible_cohort(cohort_id: str, staff) -> Cohort:
-    """The cohort row (sessions and facilitators loaded) if this staff member may see it."""
-    cohort = db.session.scalar(_visible_to(staff).where(Cohort.id == cohort_id))
-    if cohort is None:
+def cohort_revision(cohort_id: str, staff) -> int:
+    """The revision of a cohort this staff member may see (one query: who may see it is checked every time)."""
+    revision = db.session.scalar(_visible_to(staff, select(Cohort.revision)).where(Cohort.id == cohort_id))
+    if revision is None:
         raise NotFound("No such cohort.")
-    return cohort
+    return revision
 
 
-def _listed(staff, query: dict, at: datetime, *, with_details: bool = True):
+def _listed(staff, query: dict, at: datetime, stmt=None):
     """The cohorts the list shows, in order: open ones for the public; any, filtered, for staff."""
-    stmt = _visible_to(staff, with_details=with_details).order_by(Cohort.start_date, Cohort.id)
+    stmt = _visible_to(staff, stmt).order_by(Cohort.start_date, Cohort.id)
     wanted = query.get("status")
     if staff is None:
         wanted = CohortStatus.OPEN
@@ -241,16 +240,14 @@ def _listed(staff, query: dict, at: datetime, *, with_details: bool = True):
     if wanted in (CohortStatus.DRAFT, CohortStatus.CANCELLED):
         stmt = stmt.where(Cohort.status == wanted)
     elif wanted is not None:
-        # Derived statuses depend on the sessions' instants: compare against them in SQL.
-        first = select(Session.starts_at).where(Session.cohort_id == Cohort.id).order_by(Session.number).limit(1)
-        last = select(Session.ends_at).where(Session.cohort_id == Cohort.id).order_by(Session.number.desc()).limit(1)
+        # Derived statuses depend on the sessions' instants (kept on the cohort): compare in SQL.
         stmt = stmt.where(Cohort.status.in_([CohortStatus.OPEN, CohortStatus.CLOSED]))
         if wanted in (CohortStatus.OPEN, CohortStatus.CLOSED):
-            stmt = stmt.where(Cohort.status == wanted, first.scalar_subquery() > at)
+            stmt = stmt.where(Cohort.status == wanted, Cohort.first_starts_at > at)
         elif wanted == CohortStatus.RUNNING:
-            stmt = stmt.where(first.scalar_subquery() <= at, last.scalar_subquery() > at)
+            stmt = stmt.where(Cohort.first_starts_at <= at, Cohort.last_ends_at > at)
         else:
-            stmt = stmt.where(last.scalar_subquery() <= at)
+            stmt = stmt.where(Cohort.last_ends_at <= at)
     return stmt
 
 
@@ -268,27 +265,35 @@ def list_cohorts_rendered(staff, query: dict, shape: str, render: Callable[[list
     `render(views)` dumps cohort views in the caller's `shape`. A cohort's text is made again
     when its revision moves (cohorts/revisions.py) or when the clock reaches its next change
     by time alone: a hold or offer lapsing, a session starting or ending. The list's own
-    query runs each time: which cohorts it shows, and its total, are never remembered.
+    query runs every time (which cohorts, in which order, how many): one query, for the
+    ids and revisions with the total beside them.
     """
     at = clock.now()
-    page = paginate(_listed(staff, query, at, with_details=False), query["page"], query["page_size"])
-    cohorts = page.items
+    page, size = query["page"], query["page_size"]
+    listed = _listed(staff, query, at, select(Cohort.id, Cohort.revision, func.count().over()))
+    rows = db.session.execute(listed.limit(size).offset((page - 1) * size)).all()
+    if rows:
+        total = rows[0][2]
+    else:  # past the last page (or none at all): count what there is
+        total = db.session.scalar(select(func.count()).select_from(_listed(staff, query, at).subquery()))
 
     def build(missing: list[int]) -> list[Rendering]:
-        chosen = [cohorts[i] for i in missing]
-        # Their sessions and facilitators, into the rows already loaded (two queries).
-        db.session.scalars(
-            select(Cohort)
-            .options(selectinload(Cohort.sessions), selectinload(Cohort.facilitators))
-            .where(Cohort.id.in_([c.id for c in chosen]))
-        ).all()
-        views = describe(chosen, at)
+        ids = [rows[i][0] for i in missing]
+        loaded = {
+            cohort.id: cohort
+            for cohort in db.session.scalars(
+                select(Cohort)
+                .options(selectinload(Cohort.sessions), selectinload(Cohort.facilitators))
+                .where(Cohort.id.in_(ids))
+            )
+        }
+        views = describe([loaded[i] for i in ids], at)
         return [
             Rendering(json.dumps(item), _next_change(view, at)) for view, item in zip(views, render(views), strict=True)
         ]
 
-    page.items = rendered().texts([((shape, cohort.id), cohort.revision) for cohort in cohorts], at, build)
-    return page
+    texts = rendered().texts([((shape, cohort_id), revision) for cohort_id, revision, _ in rows], at, build)
+    return Page(texts, total, page, size)
 
 
 def _next_change(view: CohortView, at: datetime) -> datetime | None:

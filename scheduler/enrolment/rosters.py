@@ -9,20 +9,24 @@ also change by time alone, when a session starts or ends: the text is made again
 from collections.abc import Callable
 
 from flask import json
+from sqlalchemy import select
 
 from .. import clock
-from ..cohorts.services import visible_cohort
+from ..cohorts.models import Session
+from ..cohorts.services import cohort_revision
+from ..extensions import db
 from ..rendered import Rendering, earliest_after, rendered
 from .services import roster
 
 
 def roster_rendered(cohort_id: str, staff, shape: str, render: Callable[[list], list]) -> str:
     """The roster dumped by `render` in the caller's `shape`, as JSON text."""
-    cohort = visible_cohort(cohort_id, staff)  # who may see it is checked every time
+    revision = cohort_revision(cohort_id, staff)  # who may see it is checked every time
     at = clock.now()
 
     def build() -> Rendering:
-        boundaries = [instant for s in cohort.sessions for instant in (s.starts_at, s.ends_at)]
-        return Rendering(json.dumps(render(roster(cohort_id, staff))), earliest_after(at, boundaries))
+        text = json.dumps(render(roster(cohort_id, staff)))
+        instants = db.session.execute(select(Session.starts_at, Session.ends_at).where(Session.cohort_id == cohort_id))
+        return Rendering(text, earliest_after(at, [instant for pair in instants for instant in pair]))
 
-    return rendered().text(("roster", shape, cohort.id), cohort.revision, at, build)
+    return rendered().text(("roster", shape, cohort_id), revision, at, build)
