@@ -144,6 +144,25 @@ def _enrol_locked(
     return enrolment, card, position
 
 
+def hold_seat(
+    enrolment: Enrolment, cohort: Cohort, at, *, by_card: bool, keep_until=None, tell: bool = True, staff=None
+) -> Payment | None:
+    """Start a hold pending payment; returns the card payment row whose intent comes after commit.
+
+    A card payment holds the seat hold_minutes; payment by hand (no Stripe, or the desk)
+    holds it manual_hold_hours. `keep_until` (an accepted offer's deadline) is never cut short.
+    """
+    length = timedelta(minutes=cohort.hold_minutes) if by_card else timedelta(hours=cohort.manual_hold_hours)
+    enrolment.hold_expires_at = max(at + length, keep_until) if keep_until is not None else at + length
+    enrolment.pays_at_desk = not by_card
+    _write(enrolment)
+    owed = prices.owed(enrolment)
+    card = ledger.open_card_payment(enrolment.id, owed, cohort.currency) if by_card else None
+    if tell:
+        tell_held(enrolment, staff)
+    return card
+
+
 def _price_note(enrolment: Enrolment) -> dict:
     """How the price was made, for the audit log."""
     note = {}
@@ -187,25 +206,6 @@ def _participant_for(email: str, known_id: str | None) -> tuple[str, bool]:
         return created, True
     # Someone enrolling in another cohort created it a moment ago.
     return db.session.scalar(select(Participant.id).where(Participant.email_normalised == normalised)), False
-
-
-def hold_seat(
-    enrolment: Enrolment, cohort: Cohort, at, *, by_card: bool, keep_until=None, tell: bool = True, staff=None
-) -> Payment | None:
-    """Start a hold pending payment; returns the card payment row whose intent comes after commit.
-
-    A card payment holds the seat hold_minutes; payment by hand (no Stripe, or the desk)
-    holds it manual_hold_hours. `keep_until` (an accepted offer's deadline) is never cut short.
-    """
-    length = timedelta(minutes=cohort.hold_minutes) if by_card else timedelta(hours=cohort.manual_hold_hours)
-    enrolment.hold_expires_at = max(at + length, keep_until) if keep_until is not None else at + length
-    enrolment.pays_at_desk = not by_card
-    _write(enrolment)
-    owed = prices.owed(enrolment)
-    card = ledger.open_card_payment(enrolment.id, owed, cohort.currency) if by_card else None
-    if tell:
-        tell_held(enrolment, staff)
-    return card
 
 
 def _write(enrolment: Enrolment) -> None:
