@@ -9,7 +9,7 @@ from sqlalchemy import select
 from . import clock
 from .cohorts import services as cohorts
 from .cohorts.models import Cohort, Program
-from .enrolment import services as enrolment
+from .enrolment import enrolling
 from .extensions import db
 from .staff import services as staff
 from .staff.models import Staff
@@ -87,7 +87,7 @@ def demo_command():
         )
         # One demo participant, paid at the desk, so that the worker writes a real
         # confirmation email to instance/mail/ for a first look.
-        enrolment.enrol(
+        enrolling.enrol(
             cohort.id,
             {
                 "name": "Alex Demo",

@@ -15,7 +15,7 @@ from .. import clock
 from ..cohorts import services as cohort_services
 from ..cohorts.models import Cohort, CohortStatus, Program, Session, cohort_facilitators
 from ..database import Page, paginate
-from ..enrolment import services as enrolment_services
+from ..enrolment import self_service, staff_actions
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..errors import Forbidden, NotFound
 from ..extensions import db
@@ -177,8 +177,8 @@ class CohortDetail:
 def cohort_detail(cohort_id: str, member) -> CohortDetail:
     """A cohort's page: the cohort and seats, its roster and (for the desk) its waitlist."""
     cohort = visible_cohort(cohort_id, member)
-    roster = enrolment_services.roster(cohort_id, member)
-    waitlist = [] if is_facilitator(member) else enrolment_services.waitlist(cohort_id, member)
+    roster = staff_actions.roster(cohort_id, member)
+    waitlist = [] if is_facilitator(member) else staff_actions.waitlist(cohort_id, member)
     return CohortDetail(cohort, list(roster), waitlist)
 
 
@@ -215,8 +215,8 @@ def transfer_targets(enrolment) -> list:
 
 def enrolment_detail(enrolment_id: str) -> EnrolmentDetail:
     """Everything about one enrolment: history with names, payments, refunds, messages, transfer targets."""
-    enrolment = enrolment_services.get_enrolment(enrolment_id)
-    history = enrolment_services.audit({"enrolment_id": enrolment_id, "page": 1, "page_size": 200}).items
+    enrolment = self_service.get_enrolment(enrolment_id)
+    history = staff_actions.audit({"enrolment_id": enrolment_id, "page": 1, "page_size": 200}).items
     payments = db.session.execute(
         select(Payment, Staff.name)
         .outerjoin(Staff, Staff.id == Payment.staff_id)

@@ -1,7 +1,7 @@
 """Refunds the front desk owes, in the console: the list, and marking one paid out.
 
 The same services as `GET /api/v1/refunds?status=owed_by_front_desk` and
-`POST /api/v1/refunds/{id}/paid` (enrolment.services.refunds / refund_paid_out): the
+`POST /api/v1/refunds/{id}/paid` (enrolment.refunding.refunds / refund_paid_out): the
 latter records who paid it, audits it and tells the person once. Admin and front desk
 only; a facilitator never sees a refund.
 """
@@ -10,7 +10,7 @@ from flask import g, request
 from sqlalchemy import select
 
 from ..auth import DESK
-from ..enrolment import services as enrolment_services
+from ..enrolment import refunding
 from ..enrolment.schemas import RefundPaidIn
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
@@ -29,7 +29,7 @@ METHOD_CHOICE = "Choose how the money was paid back: " + ", ".join(
 
 def owed(page: int = 1, page_size: int = LIST_PAGE_SIZE):
     """Refunds the desk owes, oldest first (with each one's person and cohort)."""
-    return enrolment_services.refunds({"status": OWED, "page": page, "page_size": page_size})
+    return refunding.refunds({"status": OWED, "page": page, "page_size": page_size})
 
 
 @bp.get("/refunds")
@@ -49,7 +49,7 @@ def refund_paid(refund_id):
     form = f"refund-{refund_id}"
     try:
         data = parse(RefundPaidIn, {"method": "text", "reference": "text"}, {"method": METHOD_CHOICE})
-        done = enrolment_services.refund_paid_out(refund_id, data, g.desk_member)
+        done = refunding.refund_paid_out(refund_id, data, g.desk_member)
     except FormErrors as exc:
         return _enrolment_page(enrolment_id, form=form, errors=exc.errors, values=exc.values, status=422)
     except (Conflict, Invalid) as exc:

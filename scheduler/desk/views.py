@@ -26,7 +26,7 @@ from ..auth import ADMIN, DESK, Access
 from ..cohorts import services as cohort_services
 from ..cohorts.models import COHORT_TRANSITIONS, CohortStatus, Session
 from ..cohorts.schemas import CohortCreate, CohortPatch, ProgramCreate, SessionPatch
-from ..enrolment import services as enrolment_services
+from ..enrolment import enrolling, refunding, self_service, staff_actions
 from ..enrolment.api import roster_csv_response
 from ..enrolment.models import ACTIVE
 from ..enrolment.schemas import ConfirmIn, EnrolmentCreate, MoveIn, TransferIn, WithdrawIn
@@ -183,7 +183,7 @@ def today():
     view = queries.today(g.desk_member, program_id, status, _page_number())
     owed = None  # refunds the desk owes (desk/refunds.py lists them); facilitators never see refunds
     if g.desk_member.role in DESK:
-        owed = enrolment_services.refunds({"status": "owed_by_front_desk", "page": 1, "page_size": 1})
+        owed = refunding.refunds({"status": "owed_by_front_desk", "page": 1, "page_size": 1})
     return _render(
         "desk/today.html",
         view=view,
@@ -320,7 +320,7 @@ def enrol(cohort_id):
     """Enrol someone on the phone (a seat if one is free and nobody waits, else the waitlist)."""
     try:
         data = parse(EnrolmentCreate, {"name": "text", "email": "text", "phone": "text"})
-        created = enrolment_services.enrol(cohort_id, data, g.desk_member)
+        created = enrolling.enrol(cohort_id, data, g.desk_member)
     except FormErrors as exc:
         return _cohort_page(cohort_id, form="enrol", errors=exc.errors, values=exc.values, status=422)
     except (Conflict, Invalid, Unavailable) as exc:
@@ -393,7 +393,7 @@ def restore_session(session_id):
 
 
 def _cohort_of(enrolment_id: str) -> str:
-    return enrolment_services.get_enrolment(enrolment_id).cohort_id
+    return self_service.get_enrolment(enrolment_id).cohort_id
 
 
 @bp.post("/enrolments/<enrolment_id>/move")
@@ -405,7 +405,7 @@ def move(enrolment_id):
     form = f"move-{enrolment_id}"
     try:
         data = parse(MoveIn, {"position": "int"}, {})
-        moved = enrolment_services.move(enrolment_id, data["position"], g.desk_member)
+        moved = staff_actions.move(enrolment_id, data["position"], g.desk_member)
     except FormErrors as exc:
         return _cohort_page(cohort_id, form=form, errors=exc.errors, values=exc.values, status=422)
     except (Conflict, Invalid) as exc:
@@ -424,7 +424,7 @@ def offer(enrolment_id):
     cohort_id = _cohort_of(enrolment_id)
     back = request.form.get("back") == "enrolment"
     try:
-        offered = enrolment_services.offer(enrolment_id, g.desk_member)
+        offered = staff_actions.offer(enrolment_id, g.desk_member)
     except Conflict as exc:
         if back:
             return _enrolment_page(enrolment_id, form="offer", problem=exc.detail, status=409)
@@ -453,8 +453,8 @@ def _enrolment_page(enrolment_id, *, form=None, errors=None, values=None, proble
         d=detail,
         e=enrolment,
         c=enrolment.cohort,
-        refund_due=enrolment_services.refund_due(enrolment, at) if enrolment.status in ACTIVE else 0,
-        refund_deadline=enrolment_services.refund_deadline(enrolment.cohort),
+        refund_due=refunding.refund_due(enrolment, at) if enrolment.status in ACTIVE else 0,
+        refund_deadline=refunding.refund_deadline(enrolment.cohort),
         paid=paid,
         holds=enrolment.holds_seat(at),
         methods=presenters.DESK_METHODS,
@@ -499,7 +499,7 @@ def confirm(enrolment_id):
 
     def act():
         data = parse(ConfirmIn, {"method": "text", "amount": "money", "reference": "text"})
-        done = enrolment_services.confirm(enrolment_id, data, g.desk_member)
+        done = staff_actions.confirm(enrolment_id, data, g.desk_member)
         amount = presenters.money(data["amount"], done.cohort.currency)
         if done.status != "confirmed":  # part of the balance: the place stays held for the rest
             left = presenters.money(done.balance, done.cohort.currency)
@@ -516,7 +516,7 @@ def transfer(enrolment_id):
 
     def act():
         data = parse(TransferIn, {"cohort_id": "text"}, {"cohort_id": "Choose the cohort to move them to."})
-        moved = enrolment_services.transfer(enrolment_id, data["cohort_id"], g.desk_member)
+        moved = staff_actions.transfer(enrolment_id, data["cohort_id"], g.desk_member)
         return _back_to_enrolment(enrolment_id, f"{moved.name} moved to {moved.cohort.name}; they are told by email.")
 
     return _enrolment_action(enrolment_id, "transfer", act)
@@ -530,11 +530,11 @@ def withdraw(enrolment_id):
     def act():
         data = parse(WithdrawIn, {"refund_amount": "money"})
         try:
-            done = enrolment_services.withdraw(enrolment_id, g.desk_member, data.get("refund_amount"))
+            done = self_service.withdraw(enrolment_id, g.desk_member, data.get("refund_amount"))
         except Invalid as exc:
             if "refund_amount" not in (exc.errors or {}):
                 raise
-            current = enrolment_services.get_enrolment(enrolment_id)
+            current = self_service.get_enrolment(enrolment_id)
             paid = presenters.money(current.amount_paid, current.cohort.currency)
             raise Invalid.field("refund_amount", f"{paid} was paid; the refund cannot be more than that.") from None
         refund = done.refund

@@ -11,7 +11,7 @@ from ..errors import Invalid
 from ..extensions import limiter
 from ..http import endpoint, json_text_response
 from ..payments.schemas import WebhookReceived
-from . import checkout, services
+from . import checkout, enrolling, paying, refunding, self_service, staff_actions
 from .rosters import roster_rendered
 from .schemas import (
     AcceptIn,
@@ -63,56 +63,56 @@ def _idempotency_key() -> str | None:
 @endpoint(PUBLIC, body=EnrolmentCreate, response=EnrolmentCreatedOut, status=201)
 def enrol(cohort_id, data):
     """Enrol in a cohort: confirmed, pending payment with a held seat, or waitlisted."""
-    return services.enrol(cohort_id, data, current_staff(), _idempotency_key())
+    return enrolling.enrol(cohort_id, data, current_staff(), _idempotency_key())
 
 
 @bp.get("/enrolments/<enrolment_id>")
 @endpoint(participant_or_staff(), response=EnrolmentOut, staff_response=EnrolmentStaffOut)
 def get_enrolment(enrolment_id):
     """One enrolment with its sessions; the link and calendar feeds once confirmed."""
-    return services.get_enrolment(enrolment_id)
+    return self_service.get_enrolment(enrolment_id)
 
 
 @bp.post("/enrolments/<enrolment_id>/withdraw")
 @endpoint(participant_or_staff(), body=WithdrawIn, response=EnrolmentOut)
 def withdraw(enrolment_id, data):
     """Withdraw, with the refund the policy gives (staff may set refund_amount)."""
-    return services.withdraw(enrolment_id, current_staff(), data.get("refund_amount"))
+    return self_service.withdraw(enrolment_id, current_staff(), data.get("refund_amount"))
 
 
 @bp.patch("/enrolments/<enrolment_id>")
 @endpoint(staff(*DESK), body=PriceChangeIn, response=EnrolmentOut)
 def change_price(enrolment_id, data):
     """Set what the enrolment owes (amount_due or price_level) before it is paid in full, with a reason."""
-    return services.change_price(enrolment_id, data, current_staff())
+    return staff_actions.change_price(enrolment_id, data, current_staff())
 
 
 @bp.post("/enrolments/<enrolment_id>/accept")
 @endpoint(participant_or_staff(), body=AcceptIn, response=EnrolmentOut)
 def accept(enrolment_id, data):
     """Accept an offered seat (pay_at_desk: pay by hand, where the cohort allows it)."""
-    return services.accept(enrolment_id, current_staff(), data.get("pay_at_desk"))
+    return self_service.accept(enrolment_id, current_staff(), data.get("pay_at_desk"))
 
 
 @bp.post("/enrolments/<enrolment_id>/decline")
 @endpoint(participant_or_staff(), response=EnrolmentOut)
 def decline(enrolment_id):
     """Decline an offered seat."""
-    return services.decline(enrolment_id, current_staff())
+    return self_service.decline(enrolment_id, current_staff())
 
 
 @bp.post("/enrolments/<enrolment_id>/payment")
 @endpoint(participant_or_staff())
 def retry_payment(enrolment_id):
     """A fresh payment object for a held seat (the hold is not extended)."""
-    return services.retry_payment(enrolment_id)
+    return paying.retry_payment(enrolment_id)
 
 
 @bp.get("/enrolments")
 @endpoint(staff(*DESK), query=EnrolmentQuery, response=EnrolmentSummaryOut, many=True)
 def search(query):
     """Find enrolments by email, cohort and status."""
-    return services.search(query)
+    return staff_actions.search(query)
 
 
 def _roster_schema():
@@ -143,7 +143,7 @@ def roster_csv(cohort_id):
 def roster_csv_response(cohort_id: str, member) -> Response:
     """The roster as a CSV download for this staff member (the staff console's export too)."""
     schema = RosterFacilitatorOut if member.role == FACILITATOR else RosterOut
-    rows = schema(many=True).dump(services.roster(cohort_id, member))
+    rows = schema(many=True).dump(staff_actions.roster(cohort_id, member))
     # Attendance spreads over one column per session ("session_3": "absent").
     attendance = [row.pop("attendance", None) or [] for row in rows]
     numbers = sorted({mark["number"] for marks in attendance for mark in marks})
@@ -170,63 +170,63 @@ roster_csv.endpoint_spec.extra["content"] = {"text/csv": {"schema": {"type": "st
 @endpoint(staff(*DESK), response=WaitlistOut, many=True)
 def waitlist(cohort_id):
     """Offered and waitlisted enrolments, in order."""
-    return services.waitlist(cohort_id, current_staff())
+    return staff_actions.waitlist(cohort_id, current_staff())
 
 
 @bp.post("/enrolments/<enrolment_id>/move")
 @endpoint(staff(*DESK), body=MoveIn, response=EnrolmentStaffOut)
 def move(enrolment_id, data):
     """Move a waitlisted person to another position."""
-    return services.move(enrolment_id, data["position"], current_staff())
+    return staff_actions.move(enrolment_id, data["position"], current_staff())
 
 
 @bp.post("/enrolments/<enrolment_id>/offer")
 @endpoint(staff(*DESK), response=EnrolmentStaffOut)
 def offer(enrolment_id):
     """Offer a free seat to this waitlisted person now, out of order."""
-    return services.offer(enrolment_id, current_staff())
+    return staff_actions.offer(enrolment_id, current_staff())
 
 
 @bp.post("/enrolments/<enrolment_id>/confirm")
 @endpoint(staff(*DESK), body=ConfirmIn, response=EnrolmentStaffOut)
 def confirm(enrolment_id, data):
     """Confirm with a payment taken at the front desk."""
-    return services.confirm(enrolment_id, data, current_staff())
+    return staff_actions.confirm(enrolment_id, data, current_staff())
 
 
 @bp.post("/enrolments/<enrolment_id>/transfer")
 @endpoint(staff(*DESK), body=TransferIn, response=EnrolmentStaffOut)
 def transfer(enrolment_id, data):
     """Move a confirmed participant to another cohort, keeping the payment."""
-    return services.transfer(enrolment_id, data["cohort_id"], current_staff())
+    return staff_actions.transfer(enrolment_id, data["cohort_id"], current_staff())
 
 
 @bp.get("/refunds")
 @endpoint(staff(*DESK), query=RefundQuery, response=RefundListOut, many=True)
 def refunds(query):
     """Refunds by status: ?status=owed_by_front_desk lists what the desk must pay back."""
-    return services.refunds(query)
+    return refunding.refunds(query)
 
 
 @bp.post("/refunds/<refund_id>/paid")
 @endpoint(staff(*DESK), body=RefundPaidIn, response=RefundListOut)
 def refund_paid(refund_id, data):
     """Record that the desk paid an owed refund back (the person is told once)."""
-    return services.refund_paid_out(refund_id, data, current_staff())
+    return refunding.refund_paid_out(refund_id, data, current_staff())
 
 
 @bp.get("/audit")
 @endpoint(staff(*DESK), query=AuditQuery, response=AuditOut, many=True)
 def audit(query):
     """Who changed which enrolment, when, from what to what."""
-    return services.audit(query)
+    return staff_actions.audit(query)
 
 
 @webhook_bp.get("/<payment_id>/receipt")
 @endpoint(participant_or_staff(), query=ReceiptQuery)
 def receipt(payment_id, query):
     """A payment's receipt as a printable page (for=insurer names the program)."""
-    page = services.receipt(payment_id, for_insurer=query.get("for_") == "insurer")
+    page = paying.receipt(payment_id, for_insurer=query.get("for_") == "insurer")
     return Response(page, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 

@@ -31,7 +31,9 @@ from ..payments.webhook import HANDLED, verify_event
 from . import events, prices
 from .models import Enrolment
 from .models import EnrolmentStatus as S
-from .services import _refunded, _snapshot, apply_payment, lock_enrolment, offer_free_seats, record
+from .refunding import refunded
+from .seat_keeping import apply_payment, offer_free_seats
+from .services import lock_enrolment, record, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +92,14 @@ def _succeeded(payment: Payment, enrolment: Enrolment, obj: dict) -> str:
         return "already_recorded" if payment.status == PaymentStatus.SUCCEEDED else f"ignored_{payment.status}"
     if enrolment.status not in (S.PENDING_PAYMENT, S.OFFERED, S.CONFIRMED):
         # Paid after the enrolment ended (expired, withdrawn, cancelled): give it all back.
-        given_back = _refunded(enrolment, payment.amount, f"paid_while_{enrolment.status}", None)
+        given_back = refunded(enrolment, payment.amount, f"paid_while_{enrolment.status}", None)
         if enrolment.status == S.EXPIRED:
             # They were told of the lapse already; now they hear the late payment went back.
             publish(events.HoldExpired(enrolment, given_back))
         return f"refunded_{enrolment.status}"
     # More than is owed (a second intent, a desk payment meanwhile): the excess goes back.
     over = -prices.owed(enrolment)
-    excess = _refunded(enrolment, min(over, payment.amount), "overpaid", None) if over > 0 else None
+    excess = refunded(enrolment, min(over, payment.amount), "overpaid", None) if over > 0 else None
     if enrolment.status == S.CONFIRMED:
         if excess and excess["amount"] == payment.amount:
             return "refunded_duplicate"
@@ -106,7 +108,7 @@ def _succeeded(payment: Payment, enrolment: Enrolment, obj: dict) -> str:
     if result == "no_seat":
         # Everything paid for the seat goes back (a desk part payment too).
         held = prices.account_of(enrolment).net_paid
-        publish(events.HoldExpired(enrolment, _refunded(enrolment, held, "no_seat", None)))
+        publish(events.HoldExpired(enrolment, refunded(enrolment, held, "no_seat", None)))
         return "refunded_no_seat"
     return result if excess is None else f"{result}_excess_refunded"
 
@@ -144,7 +146,7 @@ def _charge_refunded(payment: Payment, enrolment: Enrolment, obj: dict) -> str:
     payment.amount_refunded += unknown
     if enrolment.status == S.CONFIRMED and _all_money_back(enrolment):
         # Everything went back in the dashboard: the place goes with it (and the link, the feed).
-        before = _snapshot(enrolment)
+        before = snapshot(enrolment)
         enrolment.move_to(S.WITHDRAWN)
         refund = {"amount": unknown, "currency": payment.currency, "status": "succeeded"}
         publish(events.Withdrawn(enrolment, refund))

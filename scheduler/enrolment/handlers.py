@@ -13,13 +13,10 @@ from . import (
     seats,  # noqa: F401  (registers the seat counter with the cohorts domain)
 )
 from .models import Enrolment
-from .services import (
-    cancel_with_cohort,
-    manage_token_matches,
-    offer_free_seats,
-    payment_owner,
-    record_cohort_change,
-)
+from .paying import payment_owner
+from .seat_keeping import cancel_with_cohort, offer_free_seats
+from .self_service import manage_token_matches
+from .services import record_cohort_change
 
 manage_token_check(manage_token_matches)  # the API's participant credential is the pages' too
 

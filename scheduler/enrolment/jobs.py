@@ -1,15 +1,15 @@
 """Enrolment jobs: expire lapsed holds and offers (offering the freed seats), and tidy card payments."""
 
 from .. import clock
-from . import checkout, services
+from . import checkout, seat_keeping
 
 
 def expire_holds_and_offers() -> int:
     """Move lapsed holds and offers to expired and cascade offers; returns how many expired."""
     expired = 0
     # One short transaction per cohort, so one busy cohort does not hold up the rest.
-    for cohort_id in services.cohorts_with_lapsed(clock.now()):
-        expired += services.settle_cohort(cohort_id)
+    for cohort_id in seat_keeping.cohorts_with_lapsed(clock.now()):
+        expired += seat_keeping.settle_cohort(cohort_id)
     return expired
 
 

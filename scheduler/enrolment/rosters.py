@@ -16,7 +16,7 @@ from ..cohorts.models import Session
 from ..cohorts.services import cohort_revision
 from ..extensions import db
 from ..rendered import Rendering, earliest_after, rendered
-from .services import roster
+from .staff_actions import roster
 
 
 def roster_rendered(cohort_id: str, staff, shape: str, render: Callable[[list], list]) -> str:

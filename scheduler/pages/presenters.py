@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, url_for
 
 from .. import clock
-from ..enrolment.services import refund_deadline, refund_due
+from ..enrolment.refunding import refund_deadline, refund_due
 from ..links import join_url, subscribe_links
 from ..notifications.outbox import format_money
 from ..payments import gateway

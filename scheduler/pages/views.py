@@ -26,7 +26,7 @@ from marshmallow import ValidationError
 from ..auth import Access
 from ..calendars import services as calendar_services
 from ..cohorts import services as cohort_services
-from ..enrolment import services as enrolment_services
+from ..enrolment import enrolling, paying, self_service
 from ..enrolment.api import _enrol_limit
 from ..enrolment.schemas import EnrolmentCreate
 from ..errors import Conflict, Forbidden, NotFound, Unavailable
@@ -72,7 +72,7 @@ def _require_participant(enrolment_id: str) -> None:
     token = request.cookies.get(COOKIE)
     if not token:
         raise Forbidden("This page is personal: open it from the link in your email.")
-    if not enrolment_services.manage_token_matches(enrolment_id, token):
+    if not self_service.manage_token_matches(enrolment_id, token):
         raise NotFound("This link is not valid any more.")
 
 
@@ -150,9 +150,7 @@ def enrol(cohort_id):
         values = {k: v.replace("\x00", "") for k, v in values.items()}
         return _form_page(cohort_services.get_cohort(cohort_id), values, _form_errors(values, error), status=422)
     try:
-        created = enrolment_services.enrol(
-            cohort_id, data, None, key if 0 < len(key) <= 200 and "\x00" not in key else None
-        )
+        created = enrolling.enrol(cohort_id, data, None, key if 0 < len(key) <= 200 and "\x00" not in key else None)
     except Conflict:
         cohort = cohort_services.get_cohort(cohort_id)
         problem = (
@@ -174,11 +172,11 @@ def participant(enrolment_id):
     """The participant's page; ?token= from an email is exchanged for a cookie and dropped from the URL."""
     token = request.args.get("token")
     if token is not None:
-        if not enrolment_services.manage_token_matches(enrolment_id, token):
+        if not self_service.manage_token_matches(enrolment_id, token):
             raise NotFound("This link is not valid any more.")
         return _remember(_to_participant_page(enrolment_id), enrolment_id, token)
     _require_participant(enrolment_id)
-    enrolment = enrolment_services.get_enrolment(enrolment_id)
+    enrolment = self_service.get_enrolment(enrolment_id)
     card = ledger.card_payment_state(enrolment.id) if presenters.awaits_payment(enrolment) else None
     return private(Response(render_template("pages/participant.html", me=presenters.participant_page(enrolment, card))))
 
@@ -188,7 +186,7 @@ def participant(enrolment_id):
 def withdraw(enrolment_id):
     """The confirmation step: what withdrawing now means, and the refund, before anything happens."""
     _require_participant(enrolment_id)
-    me = presenters.participant_page(enrolment_services.get_enrolment(enrolment_id), None)
+    me = presenters.participant_page(self_service.get_enrolment(enrolment_id), None)
     if not me["can_withdraw"]:
         return _to_participant_page(enrolment_id)
     return private(Response(render_template("pages/withdraw.html", me=me)))
@@ -200,7 +198,7 @@ def confirm_withdrawal(enrolment_id):
     """Withdraw, with the refund the policy gives."""
     _require_participant(enrolment_id)
     try:
-        result = enrolment_services.withdraw(enrolment_id)
+        result = self_service.withdraw(enrolment_id)
     except Conflict:
         flash("There was nothing left to withdraw from: your place had already lapsed or ended.", "error")
     else:
@@ -214,7 +212,7 @@ def accept(enrolment_id):
     """Accept an offered seat."""
     _require_participant(enrolment_id)
     try:
-        enrolment_services.accept(enrolment_id)
+        self_service.accept(enrolment_id)
     except Conflict:
         flash("This offer can no longer be accepted: it has lapsed or was already answered.", "error")
     except Unavailable:
@@ -230,7 +228,7 @@ def decline(enrolment_id):
     """Decline an offered seat; it goes to the next person waiting."""
     _require_participant(enrolment_id)
     try:
-        enrolment_services.decline(enrolment_id)
+        self_service.decline(enrolment_id)
     except Conflict:
         flash("This offer can no longer be declined: it has lapsed or was already answered.", "error")
     else:
@@ -244,7 +242,7 @@ def restart_payment(enrolment_id):
     """A fresh card payment for a held seat (the hold is not extended)."""
     _require_participant(enrolment_id)
     try:
-        enrolment_services.retry_payment(enrolment_id)
+        paying.retry_payment(enrolment_id)
     except Conflict:
         flash("This place is no longer held, so it cannot be paid for.", "error")
     except Unavailable:
@@ -257,7 +255,7 @@ def restart_payment(enrolment_id):
 def download_ics(enrolment_id):
     """The sessions as a one-off .ics file (entries imported from it do not update)."""
     _require_participant(enrolment_id)
-    enrolment = enrolment_services.get_enrolment(enrolment_id)
+    enrolment = self_service.get_enrolment(enrolment_id)
     if enrolment.status != "confirmed":
         raise NotFound("The calendar file is there once your place is confirmed.")
     response = Response(calendar_services.enrolment_ics(enrolment), mimetype="text/calendar")

@@ -25,6 +25,7 @@ from ..attendance.models import AttendanceFlag, AttendanceRecord
 from ..cohorts.models import Cohort, Session
 from ..cohorts.services import lock_cohort
 from ..database import after_commit, end_read, new_token, write_transaction
+from ..enrolment import seat_keeping, self_service
 from ..enrolment import services as enrolment_services
 from ..enrolment.models import ACTIVE, AuditEntry, Enrolment, IdempotencyRecord, Participant, normalise_email
 from ..errors import Conflict, NotFound
@@ -300,10 +301,10 @@ def erase_participant(email: str, staff) -> ErasureSummary:
     refunds: dict[str, dict | None] = {}
     for enrolment_id, cohort_id in active:
         try:
-            refunds[enrolment_id] = enrolment_services.withdraw(enrolment_id, staff).refund
+            refunds[enrolment_id] = self_service.withdraw(enrolment_id, staff).refund
         except Conflict:
             # Its hold or offer lapsed a moment ago (nothing to withdraw): mark it expired now.
-            enrolment_services.settle_cohort(cohort_id)
+            seat_keeping.settle_cohort(cohort_id)
     at = clock.now()
     with write_transaction():
         cohort_ids = db.session.scalars(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from scheduler import clock
 from scheduler.attendance.models import AttendanceRecord
-from scheduler.enrolment import services as enrolment_services
+from scheduler.enrolment import enrolling, self_service, staff_actions
 from scheduler.extensions import db
 from scheduler.payments.models import Refund
 from scheduler.staff import services as staff_services
@@ -123,10 +123,10 @@ def test_a_facilitator_takes_attendance_with_the_keyboard_only(
 def test_the_front_desk_finds_a_refund_owed_and_marks_it_paid(live_app, open_browser, make_staff, make_cohort):
     member, _ = make_staff("front_desk", name="Fran Desk")
     cohort = make_cohort(name="Thursday evenings")
-    person = enrolment_services.enrol(cohort.id, {"name": "Sam Rivera", "email": "sam@example.org"})
+    person = enrolling.enrol(cohort.id, {"name": "Sam Rivera", "email": "sam@example.org"})
     staff = db.session.get(Staff, member.id)
-    enrolment_services.confirm(person.id, {"method": "cash", "amount": 36000}, staff)
-    enrolment_services.withdraw(person.id, staff, refund_amount=12000)
+    staff_actions.confirm(person.id, {"method": "cash", "amount": 36000}, staff)
+    self_service.withdraw(person.id, staff, refund_amount=12000)
     page = open_browser()
     _sign_in(page, member)
 

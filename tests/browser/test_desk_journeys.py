@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from scheduler import clock
-from scheduler.enrolment import services as enrolment_services
+from scheduler.enrolment import enrolling
 from scheduler.enrolment.models import Enrolment
 from scheduler.extensions import db
 from scheduler.notifications import sender
@@ -48,7 +48,7 @@ def test_sign_in_with_a_link_from_email_see_a_cohorts_numbers_and_sign_out(
     member, _ = make_staff("front_desk", name="Fran Desk")
     cohort = make_cohort(name="Thursday evenings", capacity=3)
     for n, name in enumerate(("Sam Rivera", "Kim Park", "Alex Doe", "Robin Lee")):
-        enrolment_services.enrol(cohort.id, {"name": name, "email": f"p{n}@example.org"})
+        enrolling.enrol(cohort.id, {"name": name, "email": f"p{n}@example.org"})
     page = open_browser()
 
     page.goto(live_app.live_url + "/desk/")
@@ -163,7 +163,7 @@ def test_confirm_a_payment_by_keyboard_transfer_withdraw_with_a_partial_refund_a
     program = make_program(name="Skills group")
     source = make_cohort(program=program, name="Thursday evenings")
     target = make_cohort(program=program, name="Tuesday mornings")
-    person = enrolment_services.enrol(source.id, {"name": "Sam Rivera", "email": "sam@example.org"})
+    person = enrolling.enrol(source.id, {"name": "Sam Rivera", "email": "sam@example.org"})
     page = open_browser()
     _sign_in(page, member)
 

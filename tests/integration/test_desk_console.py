@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from scheduler.enrolment import services as enrolment_services
+from scheduler.enrolment import enrolling, self_service, staff_actions
 from scheduler.enrolment.models import AuditEntry, Enrolment
 from scheduler.extensions import db
 from scheduler.notifications.models import OutboxMessage
@@ -31,7 +31,7 @@ def desk(client, make_staff):
 
 
 def _enrol(cohort, name, email):
-    return enrolment_services.enrol(cohort.id, {"name": name, "email": email})
+    return enrolling.enrol(cohort.id, {"name": name, "email": email})
 
 
 def _fresh(enrolment_id):
@@ -133,7 +133,7 @@ def test_a_conflict_from_the_service_is_a_clear_message_on_the_page(desk, make_c
 
 def test_withdraw_with_a_partial_refund(desk, make_cohort):
     person = _enrol(make_cohort(), "Sam Rivera", "sam@example.org")
-    enrolment_services.confirm(person.id, {"method": "cash", "amount": 36000}, db.session.get(Staff, desk.member.id))
+    staff_actions.confirm(person.id, {"method": "cash", "amount": 36000}, db.session.get(Staff, desk.member.id))
     page = desk.get(_page(person.id))
     assert 'value="360.00"' in page.get_data(as_text=True)  # the policy's refund, pre-filled
     too_much = desk.post(
@@ -162,9 +162,9 @@ def test_reorder_the_waitlist_and_offer_a_seat(desk, make_cohort):
     page = desk.get(answer.headers["Location"])
     assert f'id="up-{c.id}" aria-describedby="name-{c.id}" autofocus' in page.get_data(as_text=True)
     assert "Cat is now number 2 in the waitlist." in text_of(page)
-    assert [v.name for v in enrolment_services.waitlist(cohort.id, None)] == ["Ann", "Cat", "Ben"]
+    assert [v.name for v in staff_actions.waitlist(cohort.id, None)] == ["Ann", "Cat", "Ben"]
     post_form(desk, page_path, f"/desk/enrolments/{a.id}/move", {"position": "3", "focus": "position"})
-    assert [v.name for v in enrolment_services.waitlist(cohort.id, None)] == ["Cat", "Ben", "Ann"]
+    assert [v.name for v in staff_actions.waitlist(cohort.id, None)] == ["Cat", "Ben", "Ann"]
     wrong = post_form(desk, page_path, f"/desk/enrolments/{a.id}/move", {"position": "9"})
     assert wrong.status_code == 422 and "The waitlist has 3 people; give 1 to 3." in text_of(wrong)
     assert f'id="position-{a.id}-error"' in wrong.get_data(as_text=True)
@@ -188,7 +188,7 @@ def test_offer_a_seat_out_of_turn(desk, make_cohort):
     # Once the group has started, a freed seat waits for the desk to choose who gets it.
     with time_machine.travel(datetime(2030, 10, 4, 12, 0, tzinfo=UTC), tick=False):
         sign_in(desk, desk.member)
-        enrolment_services.withdraw(holder.id)
+        self_service.withdraw(holder.id)
         assert _fresh(first.id).status == "waitlisted"
         answer = post_form(desk, _page(second.id), f"/desk/enrolments/{second.id}/offer", {"back": "enrolment"})
         assert answer.status_code == 303
@@ -204,7 +204,7 @@ def test_transfer_to_a_cohort_with_a_free_seat(desk, make_cohort, make_program):
     _enrol(full, "Someone", "someone@example.org")
     target = make_cohort(program=program, name="Tuesdays")
     person = _enrol(source, "Sam Rivera", "sam@example.org")
-    enrolment_services.confirm(person.id, {"method": "check", "amount": 36000}, db.session.get(Staff, desk.member.id))
+    staff_actions.confirm(person.id, {"method": "check", "amount": 36000}, db.session.get(Staff, desk.member.id))
     page = desk.get(_page(person.id))
     options = re.findall(r'<option value="(coh_[^"]+)"', page.get_data(as_text=True))
     assert options == [target.id]  # the full one and the person's own are not offered
@@ -225,7 +225,7 @@ def test_the_audit_trail_shows_staff_names(desk, make_cohort, make_staff):
     holder = _enrol(cohort, "Holder", "holder@example.org")
     person = _enrol(cohort, "Sam Rivera", "sam@example.org")
     other, _ = make_staff("front_desk", name="Omar Other")
-    enrolment_services.withdraw(holder.id, db.session.get(Staff, other.id), refund_amount=0)
+    self_service.withdraw(holder.id, db.session.get(Staff, other.id), refund_amount=0)
     sam = text_of(desk.get(_page(person.id)))
     assert "Enrolled" in sam and "The participant" in sam
     assert "Offered a seat from the waitlist" in sam and "Automatic" in sam  # the freed seat went down the list
@@ -416,7 +416,7 @@ def test_facilitators_see_their_own_cohorts_without_payments(client, make_staff,
     mine = make_cohort(name="Fay's group", facilitator_ids=[fay.id])
     other = make_cohort(name="Someone else's group")
     person = _enrol(mine, "Sam Rivera", "sam@example.org")
-    enrolment_services.confirm(person.id, {"method": "cash", "amount": 36000}, None)
+    staff_actions.confirm(person.id, {"method": "cash", "amount": 36000}, None)
     sign_in(client, fay)
     today = text_of(client.get("/desk/"))
     assert "Fay's group" in today and "Someone else's group" not in today and "Search people" not in today
@@ -435,7 +435,7 @@ def test_facilitators_see_their_own_cohorts_without_payments(client, make_staff,
 def test_the_roster_export_has_payments_for_the_desk(desk, make_cohort):
     cohort = make_cohort()
     person = _enrol(cohort, "=cmd|' /C calc'!A0", "sam@example.org")
-    enrolment_services.confirm(person.id, {"method": "cash", "amount": 36000}, None)
+    staff_actions.confirm(person.id, {"method": "cash", "amount": 36000}, None)
     answer = desk.get(f"/desk/cohorts/{cohort.id}/roster.csv")
     assert answer.mimetype == "text/csv" and "attachment" in answer.headers["Content-Disposition"]
     lines = answer.get_data(as_text=True).splitlines()

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from scheduler.enrolment import services as enrolment_services
+from scheduler.enrolment import enrolling, self_service, staff_actions
 from scheduler.enrolment.models import AuditEntry
 from scheduler.extensions import db
 from scheduler.notifications.models import OutboxMessage
@@ -36,10 +36,10 @@ def owed_refund(make_staff):
 
 def _owed_refund(staff, cohort, name, email, paid=36000, refund=10000):
     """A person who paid at the desk and withdrew: the desk owes them `refund`."""
-    person = enrolment_services.enrol(cohort.id, {"name": name, "email": email})
+    person = enrolling.enrol(cohort.id, {"name": name, "email": email})
     staff = db.session.get(Staff, staff.id)
-    enrolment_services.confirm(person.id, {"method": "cash", "amount": paid}, staff)
-    enrolment_services.withdraw(person.id, staff, refund_amount=refund)
+    staff_actions.confirm(person.id, {"method": "cash", "amount": paid}, staff)
+    self_service.withdraw(person.id, staff, refund_amount=refund)
     db.session.rollback()
     refund_row = db.session.scalar(select(Refund).where(Refund.enrolment_id == person.id))
     assert refund_row.status == "owed_by_front_desk"

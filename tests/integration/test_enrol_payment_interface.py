@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from scheduler.database import write_transaction
-from scheduler.enrolment import services
+from scheduler.enrolment import seat_keeping, services
 from scheduler.enrolment.models import Enrolment
 from scheduler.errors import NotFound
 from scheduler.extensions import db
@@ -28,7 +28,7 @@ def pay(enrolment_id, amount=100):
         enrolment = services.lock_enrolment(enrolment_id)
         payment = ledger.open_card_payment(enrolment.id, amount, "usd")
         payment.move_to(PaymentStatus.SUCCEEDED)
-        result = services.apply_payment(enrolment, method="card")
+        result = seat_keeping.apply_payment(enrolment, method="card")
     return result, db.session.get(Enrolment, enrolment_id)
 
 
@@ -90,9 +90,9 @@ def test_seat_helpers_refuse_to_run_without_the_cohort_lock(client, make_cohort)
     with pytest.raises(RuntimeError, match="write_transaction"):
         services.lock_enrolment(held["id"])
     with pytest.raises(RuntimeError, match="lock of cohort"), write_transaction():
-        services.apply_payment(enrolment, method="card")
+        seat_keeping.apply_payment(enrolment, method="card")
     with pytest.raises(RuntimeError, match="lock of cohort"), write_transaction():
-        services.offer_free_seats(enrolment.cohort)
+        seat_keeping.offer_free_seats(enrolment.cohort)
     db.session.rollback()
     assert db.session.get(Enrolment, held["id"]).status == "pending_payment"
 

@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from scheduler.attendance.models import AttendanceRecord
-from scheduler.enrolment import services as enrolment_services
+from scheduler.enrolment import staff_actions
 from scheduler.enrolment.models import AuditEntry, Enrolment
 from scheduler.extensions import db
 from scheduler.links import join_url
@@ -133,7 +133,7 @@ def test_withdrawn_cancelled_and_transferred_links_are_gone_and_unknown_ones_not
     other = make_cohort(price_amount=0, meeting_url="https://video.example/j/other")
     old_link = path_of(moving)
     desk, _ = make_staff("front_desk")
-    enrolment_services.transfer(moving.id, other.id, desk)
+    staff_actions.transfer(moving.id, other.id, desk)
     db.session.refresh(moving)
 
     with time_machine.travel(first.starts_at, tick=False):

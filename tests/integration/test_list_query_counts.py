@@ -2,7 +2,7 @@
 
 import pytest
 
-from scheduler.enrolment import services as enrolment
+from scheduler.enrolment import self_service, staff_actions
 from tests.helpers import QueryCounter
 
 SIZES = (3, 15)
@@ -63,7 +63,7 @@ def test_enrolment_search_roster_waitlist_audit_and_messages(client, make_cohort
             )
             people.append(response.get_json())
         for person in people[: size // 2]:  # some paid at the desk: audit entries with staff names
-            enrolment.confirm(person["id"], {"method": "cash", "amount": 100}, member)
+            staff_actions.confirm(person["id"], {"method": "cash", "amount": 100}, member)
         first = people[0]["id"]
         counts[size] = (
             _count(client, f"/api/v1/enrolments?cohort_id={cohort.id}&page_size=200", headers, size * 2),
@@ -85,8 +85,8 @@ def test_refund_and_discount_code_lists(client, make_cohort, desk):
             person = client.post(
                 f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": f"P {i}", "email": f"r{size}-{i}@example.org"}
             ).get_json()
-            enrolment.confirm(person["id"], {"method": "cash", "amount": 100}, member)
-            enrolment.withdraw(person["id"], member)  # a refund the desk owes
+            staff_actions.confirm(person["id"], {"method": "cash", "amount": 100}, member)
+            self_service.withdraw(person["id"], member)  # a refund the desk owes
             client.post("/api/v1/discount-codes", json={"code": f"C{size}X{i}", "percent_off": 5}, headers=headers)
         counts[size] = (
             _count(client, f"/api/v1/refunds?status=owed_by_front_desk&page_size={size}", headers, size),

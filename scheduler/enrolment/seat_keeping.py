@@ -1,0 +1,151 @@
+"""Seats changing hands, under the cohort's lock: lapsed holds and offers, offers to the waitlist,
+a payment confirming a held seat, and a cancelled cohort.
+
+Lapsed holds and offers already count as free (Enrolment.holds_seat); settle() also marks them
+expired and offers their seats to the waitlist, so that nobody waiting is skipped by a newcomer.
+The job (jobs.py) settles each cohort with something lapsed in a short transaction of its own.
+"""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from .. import clock
+from ..cohorts.models import Cohort, CohortStatus
+from ..cohorts.services import lock_cohort
+from ..database import require_lock, write_transaction
+from ..events import publish
+from ..extensions import db
+from ..payments.accounts import accounts
+from . import events, prices
+from .models import ACTIVE, Enrolment
+from .models import EnrolmentStatus as S
+from .refunding import refunded
+from .seats import seat_counts
+from .services import record, snapshot
+
+
+def _first_session_started(cohort: Cohort, at) -> bool:
+    first = cohort.first_session_start()
+    return first is not None and first <= at
+
+
+def expire_lapsed(cohort: Cohort, at) -> list[Enrolment]:
+    """Mark this cohort's lapsed holds and offers expired (under the cohort's lock)."""
+    require_lock("cohort", cohort.id)
+    lapsed = db.session.scalars(
+        select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.lapsed(at)).order_by(Enrolment.id)
+    ).all()
+    held = accounts([e.id for e in lapsed])
+    for enrolment in lapsed:
+        before = snapshot(enrolment)
+        was = enrolment.status
+        enrolment.move_to(S.EXPIRED)
+        # Part paid at the desk and the rest never came: what was paid goes back.
+        refund = refunded(enrolment, held[enrolment.id].net_paid, "hold_lapsed", None)
+        record(enrolment, None, "expired", before, refund=refund)
+        publish(events.HoldExpired(enrolment, refund) if was == S.PENDING_PAYMENT else events.OfferExpired(enrolment))
+    return lapsed
+
+
+def settle(cohort: Cohort, at) -> None:
+    """Expire what lapsed and offer the freed seats, before anything else looks at seats."""
+    if expire_lapsed(cohort, at):
+        offer_free_seats(cohort)
+
+
+def offer_seat(enrolment: Enrolment, cohort: Cohort, at, *, tell: bool = True) -> None:
+    """Offer this person a seat for offer_hours (told by email unless `tell` is False)."""
+    enrolment.move_to(S.OFFERED)
+    enrolment.offer_expires_at = at + timedelta(hours=cohort.offer_hours)
+    if tell:
+        publish(events.SeatOffered(enrolment))
+
+
+def offer_free_seats(cohort: Cohort) -> list[Enrolment]:
+    """Offer every free seat to the head of the waitlist (under the cohort's lock).
+
+    Offers stop once the first session has started; staff may still offer by hand.
+    """
+    require_lock("cohort", cohort.id)
+    at = clock.now()
+    if _first_session_started(cohort, at) or cohort.status == CohortStatus.CANCELLED:
+        return []
+    db.session.flush()
+    free = seat_counts([cohort], at)[cohort.id].available
+    if free <= 0:
+        return []
+    heads = db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == S.WAITLISTED)
+        .order_by(Enrolment.waitlist_rank, Enrolment.created_at, Enrolment.id)
+        .limit(free)
+    ).all()
+    for enrolment in heads:
+        before = snapshot(enrolment)
+        offer_seat(enrolment, cohort, at)
+        record(enrolment, None, "offered", before)
+    return list(heads)
+
+
+def apply_payment(enrolment: Enrolment, *, method: str, confirm_with_balance: bool = False) -> str:
+    """Confirm the seat once a payment the ledger holds settles what is owed (under the cohort's lock).
+
+    Returns "confirmed", "partial" (a balance is left: the hold stands), "already_confirmed",
+    or "no_seat" (the hold lapsed and the seat is gone, or the enrolment is over: the caller
+    refunds and tells the person).
+    """
+    require_lock("cohort", enrolment.cohort_id)
+    if enrolment.status == S.CONFIRMED:
+        return "already_confirmed"
+    if enrolment.status not in (S.PENDING_PAYMENT, S.OFFERED):
+        return "no_seat"
+    at = clock.now()
+    # A lapsed hold counts as free: is there a seat for this person now?
+    if not enrolment.holds_seat(at) and seat_counts([enrolment.cohort], at)[enrolment.cohort_id].available <= 0:
+        was = enrolment.status
+        enrolment.move_to(S.EXPIRED)
+        record(enrolment, None, "expired_unpaid_seat_gone", {"status": str(was)})
+        return "no_seat"
+    enrolment.payment_method = method
+    if prices.owed(enrolment) > 0 and not confirm_with_balance:
+        return "partial"
+    enrolment.move_to(S.CONFIRMED)
+    publish(events.Confirmed(enrolment))
+    return "confirmed"
+
+
+def cancel_with_cohort(cohort: Cohort, staff) -> None:
+    """The cohort was cancelled: cancel every active enrolment, refunding in full (under its lock)."""
+    require_lock("cohort", cohort.id)
+    active = db.session.scalars(
+        select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.status.in_(ACTIVE)).order_by(Enrolment.id)
+    ).all()
+    held = accounts([e.id for e in active])
+    for enrolment in active:
+        before = snapshot(enrolment)
+        enrolment.move_to(S.CANCELLED)
+        refund = refunded(enrolment, held[enrolment.id].net_paid, "cohort_cancelled", staff)
+        publish(events.CancelledWithCohort(enrolment, refund))
+        record(enrolment, staff, "cohort_cancelled", before, refund=refund)
+
+
+def cohorts_with_lapsed(at) -> list[str]:
+    """Ids of cohorts that have a lapsed hold or offer still marked as holding."""
+    return list(db.session.scalars(select(Enrolment.cohort_id).where(Enrolment.lapsed(at)).distinct()))
+
+
+def settle_cohort(cohort_id: str) -> int:
+    """Expire one cohort's lapsed holds and offers and cascade offers; returns how many expired.
+
+    On PostgreSQL a cohort another worker is settling is skipped (SKIP LOCKED); on
+    SQLite the write transaction serialises workers, and the second finds nothing lapsed.
+    """
+    with write_transaction():
+        cohort = lock_cohort(cohort_id, skip_locked=True)
+        if cohort is None:
+            return 0
+        expired = expire_lapsed(cohort, clock.now())
+        if expired:
+            offer_free_seats(cohort)
+    return len(expired)

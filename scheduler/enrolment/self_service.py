@@ -1,0 +1,127 @@
+"""The participant's own enrolment (the manage page, or the API with the manage token):
+seeing it, withdrawing, accepting or declining an offered seat. Staff may act for them.
+"""
+
+import hmac
+
+from sqlalchemy import select
+
+from .. import clock
+from ..database import write_transaction
+from ..errors import Conflict, Forbidden, Invalid
+from ..events import publish
+from ..extensions import db
+from ..money import format_money
+from . import events, prices
+from .enrolling import hold_seat
+from .models import Enrolment
+from .models import EnrolmentStatus as S
+from .paying import current_payment, payment_after_commit, pays_by_card
+from .refunding import refund_due, refunded
+from .seat_keeping import offer_free_seats
+from .services import (
+    EnrolmentView,
+    describe,
+    iso,
+    load_enrolment,
+    lock_enrolment,
+    record,
+    snapshot,
+    view,
+    waitlist_position,
+)
+
+
+def manage_token_matches(enrolment_id: str, token: str | None) -> bool:
+    """Whether `token` is this enrolment's manage token (constant time; False for an unknown id)."""
+    if not token or not enrolment_id or "\x00" in enrolment_id + token:
+        return False
+    stored = db.session.scalar(select(Enrolment.manage_token).where(Enrolment.id == enrolment_id))
+    return stored is not None and hmac.compare_digest(stored.encode(), token.encode())
+
+
+def get_enrolment(enrolment_id: str) -> EnrolmentView:
+    """One enrolment with its cohort's sessions; position when waitlisted, how to pay when held."""
+    enrolment = load_enrolment(enrolment_id)
+    return view(
+        enrolment,
+        waitlist_position(enrolment),
+        payment=current_payment(enrolment),
+        extras=describe([enrolment])[enrolment.id],
+    )
+
+
+def withdraw(enrolment_id: str, staff=None, refund_amount: int | None = None) -> EnrolmentView:
+    """Withdraw an enrolment, refunding by the policy (staff may override the amount)."""
+    if refund_amount is not None and staff is None:
+        raise Forbidden("Only staff may set refund_amount; leave it out to get the refund the policy gives.")
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        at = clock.now()
+        before = snapshot(enrolment)
+        held = enrolment.holds_seat(at)
+        if enrolment.status in (S.PENDING_PAYMENT, S.OFFERED) and not held:
+            what = "held seat" if enrolment.status == S.PENDING_PAYMENT else "offer"
+            raise Conflict(f"This enrolment's {what} has already expired; there is nothing to withdraw.")
+        held_money = prices.account_of(enrolment).net_paid
+        if refund_amount is not None and refund_amount > held_money:
+            raise Invalid.field(
+                "refund_amount",
+                f"{format_money(held_money, enrolment.cohort.currency)} ({held_money}) was paid and not yet "
+                "refunded; a refund cannot be more than that.",
+            )
+        enrolment.move_to(S.WITHDRAWN)
+        amount = refund_amount if refund_amount is not None else refund_due(enrolment, at)
+        refund = refunded(enrolment, amount, "withdrawn", staff)
+        publish(events.Withdrawn(enrolment, refund))
+        record(enrolment, staff, "withdrawn", before, refund=refund)
+        if held:
+            offer_free_seats(enrolment.cohort)
+    return view(enrolment, refund=refund)
+
+
+def _check_offer_open(enrolment: Enrolment, at, verb: str) -> None:
+    if enrolment.status != S.OFFERED:
+        raise Conflict(f"Only an offered seat can be {verb}; this enrolment is {enrolment.status}.")
+    if enrolment.offer_expires_at <= at:
+        raise Conflict(
+            f"The offer expired at {enrolment.offer_expires_at:%Y-%m-%dT%H:%M:%SZ}; it can no longer be {verb}."
+        )
+
+
+def accept(enrolment_id: str, staff=None, pay_at_desk: bool | None = None) -> EnrolmentView:
+    """Accept an offered seat: a hold pending payment, or confirmed when nothing is owed.
+
+    Accepting never shortens the person's time: the hold lasts until the later of the
+    offer's deadline and the hold for the way they pay.
+    """
+    card = None
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        at = clock.now()
+        _check_offer_open(enrolment, at, "accepted")
+        before = snapshot(enrolment)
+        cohort = enrolment.cohort
+        by_card = pays_by_card(cohort, pay_at_desk)
+        offer_deadline = enrolment.offer_expires_at
+        if prices.owed(enrolment) > 0:
+            enrolment.move_to(S.PENDING_PAYMENT)
+            card = hold_seat(enrolment, cohort, at, by_card=by_card, keep_until=offer_deadline, staff=staff)
+        else:
+            enrolment.move_to(S.CONFIRMED)
+            publish(events.Confirmed(enrolment))
+        record(enrolment, staff, "accepted", before, hold_expires_at=iso(enrolment.hold_expires_at))
+    return view(enrolment, payment=payment_after_commit(card, enrolment))
+
+
+def decline(enrolment_id: str, staff=None) -> EnrolmentView:
+    """Decline an offered seat; it goes to the next person waiting."""
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        _check_offer_open(enrolment, clock.now(), "declined")
+        before = snapshot(enrolment)
+        enrolment.move_to(S.WITHDRAWN)
+        publish(events.Withdrawn(enrolment, None))
+        record(enrolment, staff, "declined", before)
+        offer_free_seats(enrolment.cohort)
+    return view(enrolment)
