@@ -15,7 +15,8 @@ the ones below it:
     services        (this module) views, locks, audit, waitlist positions
 
 Above them: api.py (HTTP), rosters.py (the roster rendered once per cohort revision),
-checkout.py (Stripe's webhook and the card-payment jobs), jobs.py and handlers.py; below: prices.py, seats.py, models.py, events.py. .importlinter holds the order.
+checkout.py (Stripe's webhook and the card-payment jobs), jobs.py and handlers.py; below:
+prices.py, seats.py, models.py, events.py. .importlinter holds the order.
 
 Lock, recount, write: every change that can take or free a seat runs inside write_transaction(),
 first takes the cohort row's lock (lock_enrolment / lock_cohort), then counts seats from the
