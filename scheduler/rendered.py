@@ -34,8 +34,12 @@ class Rendering:
 @dataclass(frozen=True)
 class _Entry:
     revision: int
+    since: datetime  # the instant it was rendered for: no earlier instant may use it (a clock set back)
     valid_until: datetime | None
     text: str
+
+    def holds(self, revision: int, at: datetime) -> bool:
+        return revision == self.revision and self.since <= at and (self.valid_until is None or at < self.valid_until)
 
 
 class RenderedCache:
@@ -58,11 +62,7 @@ class RenderedCache:
         with self._lock:
             for key, revision in wanted:
                 entry = self._entries.get(key)
-                if (
-                    entry is not None
-                    and entry.revision == revision
-                    and (entry.valid_until is None or at < entry.valid_until)
-                ):
+                if entry is not None and entry.holds(revision, at):
                     self._entries.move_to_end(key)
                     found.append(entry.text)
                 else:
@@ -76,7 +76,7 @@ class RenderedCache:
                 for i, rendering in zip(missing, built, strict=True):
                     key, revision = wanted[i]
                     found[i] = rendering.text
-                    self._put(key, _Entry(revision, rendering.valid_until, rendering.text))
+                    self._put(key, _Entry(revision, at, rendering.valid_until, rendering.text))
         return found
 
     def text(self, key: Hashable, revision: int, at: datetime, build: Callable[[], Rendering]) -> str:
