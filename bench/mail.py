@@ -16,7 +16,7 @@ For each database, in one run:
     command at a time),
   - the outbox worker's deliver_outbox() draining them (claim with lease, check, send, record),
     in turn with the ceiling, `rounds` times (the rows made due again between rounds), the
-    median of each kept (a shared machine's other work moves single rounds a lot); each
+    median of the rounds' own ratios kept (a shared machine's other work moves single rounds a lot); each
     round's ceiling and drain send to the same, fresh, mail server process,
   - growth: 10 × `count` other messages, already sent, added to the table, and the same
     drain again, beside the first (goal: within 20 %).
@@ -29,6 +29,7 @@ speed, only that every message arrived.
 """
 
 import argparse
+import os
 import smtplib
 import statistics
 import subprocess
@@ -67,6 +68,14 @@ class Sink:
         self.proc.stdin.write("count\n")
         self.proc.stdin.flush()
         return int(self.proc.stdout.readline())
+
+    def cpu(self) -> float:
+        """Seconds of CPU the server process has used so far (Linux; 0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.proc.stdin.close()
@@ -167,20 +176,35 @@ def _pending_bytes() -> list[tuple[str, bytes]]:
     ]
 
 
-def plain_smtplib(server: Sink, messages: list[tuple[str, bytes]]) -> float:
-    """Messages per second: smtplib on one connection, sending the same bytes, nothing else."""
+class Timed:
+    """Wall time, and CPU time of this process and of the mail server's, around one round."""
+
+    def __init__(self, server: Sink):
+        self.server = server
+
+    def __enter__(self):
+        self.cpu, self.server_cpu = time.process_time(), self.server.cpu()
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.started
+        self.cpu = time.process_time() - self.cpu
+        self.server_cpu = self.server.cpu() - self.server_cpu
+
+
+def plain_smtplib(server: Sink, messages: list[tuple[str, bytes]]) -> Timed:
+    """smtplib on one connection, sending the same bytes, nothing else."""
     before = server.received()
-    started = time.perf_counter()
-    with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as conn:
+    with Timed(server) as timed, smtplib.SMTP("127.0.0.1", server.port, timeout=30) as conn:
         for to, data in messages:
             conn.sendmail("groups@scheduler.test", [to], data)
-    seconds = time.perf_counter() - started
     assert server.received() - before == len(messages)
-    return len(messages) / seconds
+    return timed
 
 
-def drain(server: Sink, count: int, profile: bool = False) -> float:
-    """Messages per second: the outbox worker draining every due row (into `server`)."""
+def drain(server: Sink, count: int, profile: bool = False) -> Timed:
+    """The outbox worker draining every due row (into `server`)."""
     from flask import current_app
 
     from scheduler.notifications.sender import deliver_outbox
@@ -188,16 +212,15 @@ def drain(server: Sink, count: int, profile: bool = False) -> float:
     current_app.config["MAIL_URL"] = server.url
     before = server.received()
     profiler = _profiler() if profile else None
-    started = time.perf_counter()
-    counts = deliver_outbox()
-    seconds = time.perf_counter() - started
+    with Timed(server) as timed:
+        counts = deliver_outbox()
     if profiler is not None:
         profiler.stop()
         print(profiler.output_text(unicode=False, color=False, show_all=False), flush=True)
     assert counts == {"sent": count, "retry": 0, "failed": 0}, counts
     assert server.received() - before == count
     db.session.rollback()
-    return count / seconds
+    return timed
 
 
 def _send_again() -> None:
@@ -222,33 +245,47 @@ def _profiler():
     return profiler
 
 
-def drain_beside_ceiling(count: int, rounds: int, pipelining: bool) -> tuple[float, float]:
-    """The median of `rounds` drains and of `rounds` ceilings, taken in turn (each round's pair printed).
+def drain_beside_ceiling(count: int, rounds: int, pipelining: bool) -> tuple[float, float, float]:
+    """Medians of `rounds` drains and ceilings taken in turn, and the median of each round's ratio.
 
-    Other work on this shared machine moves single rounds by a third either way, the
-    ceiling most (it is the shorter); a median of rounds taken in turn is the figure
-    least moved by it. Each round has a fresh mail server (a process of its own) that
-    both the ceiling and the drain send to, the one first in even rounds, the other in odd.
+    Other work on this shared machine moves single rounds by a third either way; a drain
+    and the ceiling taken right after each other share most of it, so the median of the
+    rounds' own ratios is the figure least moved by it. Each round has a fresh mail server
+    (a process of its own) that both send to, the ceiling first in even rounds, the drain
+    in odd. Also printed: CPU per message of the sender's process and of the server's
+    (on a busy machine throughput follows the CPU a message costs in all).
     """
     messages = _pending_bytes()
     assert len(messages) == count and all(data for _, data in messages), "every message prebuilt when written"
     db.session.rollback()
-    rates, ceilings = [], []
+    drains, ceilings = [], []
     for number in range(rounds):
         server = Sink(pipelining)
         try:
             if number % 2:
-                rates.append(drain(server, count))
+                drains.append(drain(server, count))
                 ceilings.append(plain_smtplib(server, messages))
             else:
                 ceilings.append(plain_smtplib(server, messages))
-                rates.append(drain(server, count))
+                drains.append(drain(server, count))
         finally:
             server.stop()
         _send_again()
-    pairs = ", ".join(f"{rate:.0f}/{ceiling:.0f}" for rate, ceiling in zip(rates, ceilings, strict=True))
+    rates = [count / timed.seconds for timed in drains]
+    tops = [count / timed.seconds for timed in ceilings]
+    pairs = ", ".join(f"{rate:.0f}/{top:.0f}" for rate, top in zip(rates, tops, strict=True))
     print(f"    rounds (drain/ceiling msg/s): {pairs}")
-    return statistics.median(rates), statistics.median(ceilings)
+
+    def per_message(timings, name):
+        return statistics.median(getattr(timed, name) for timed in timings) / count * 1000
+
+    print(
+        "    CPU per message, median (ms): "
+        f"drain: worker {per_message(drains, 'cpu'):.2f}, mail server {per_message(drains, 'server_cpu'):.2f}; "
+        f"ceiling: smtplib {per_message(ceilings, 'cpu'):.2f}, mail server {per_message(ceilings, 'server_cpu'):.2f}"
+    )
+    ratio = statistics.median(rate / top for rate, top in zip(rates, tops, strict=True))
+    return statistics.median(rates), statistics.median(tops), ratio
 
 
 def run(kind: str, count: int, rounds: int, mail: Goal, growth: Goal, pipelining: bool, profile: bool) -> None:
@@ -263,14 +300,14 @@ def _drain_runs(url, kind, count, rounds, mail: Goal, growth: Goal, pipelining: 
         enrolment = _person()
         rendering = queue(enrolment, count)
         print(f"{kind}: {count} messages ({rendering / count * 1000:.1f} ms each to render when written)")
-        rate, ceiling = drain_beside_ceiling(count, rounds, pipelining)
-        mail.measure(f"drain {count}, {kind}", rate, "msg/s", ceiling=("plain smtplib", ceiling))
+        rate, ceiling, ratio = drain_beside_ceiling(count, rounds, pipelining)
+        mail.measure(f"drain {count}, {kind}", rate, "msg/s", ceiling=("plain smtplib", ceiling), ratio=ratio)
 
         _already_sent(enrolment, 10 * count, first=count)
         print(f"  with {10 * count} other messages, already sent, in the table:")
-        grown, grown_ceiling = drain_beside_ceiling(count, rounds, pipelining)
+        grown, grown_ceiling, grown_ratio = drain_beside_ceiling(count, rounds, pipelining)
         label = f"drain {count} beside {10 * count} sent, {kind}"
-        mail.measure(label, grown, "msg/s", ceiling=("plain smtplib", grown_ceiling))
+        mail.measure(label, grown, "msg/s", ceiling=("plain smtplib", grown_ceiling), ratio=grown_ratio)
         growth.measure(f"drain at 10x data vs 1x, {kind}", grown, "msg/s", ceiling=("drain at 1x", rate))
         if profile:
             server = Sink(pipelining)
