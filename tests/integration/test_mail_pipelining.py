@@ -11,6 +11,8 @@ from datetime import timedelta
 from email.utils import parseaddr
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from scheduler import clock
@@ -18,7 +20,7 @@ from scheduler.enrolment import events
 from scheduler.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import deliver_outbox
-from scheduler.notifications.transports import pipelined_sendmail
+from scheduler.notifications.transports import _PLAIN_ADDRESS, pipelined_sendmail, quoteaddr
 from tests.helpers import announce
 from tests.smtp_server import SMTPServer
 
@@ -88,3 +90,8 @@ def test_pipelined_sending_puts_the_same_envelope_and_bytes_on_the_wire_as_sendm
         assert piped.data == data + b"\r\n"  # the server undoes the dot-stuffing: the message as given
     finally:
         server.stop()
+
+
+@given(st.from_regex(_PLAIN_ADDRESS, fullmatch=True) | st.text() | st.emails())
+def test_an_address_is_quoted_in_the_envelope_as_smtplib_quotes_it(address):
+    assert quoteaddr(address) == smtplib.quoteaddr(address)
