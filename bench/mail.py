@@ -3,6 +3,8 @@
     .venv/bin/python bench/mail.py                  # 2,000 messages, both databases
     .venv/bin/python bench/mail.py --quick          # 500 messages: under 2 minutes for both
     .venv/bin/python bench/mail.py --db sqlite --count 1000
+    .venv/bin/python bench/mail.py --quick --profile  # and a pyinstrument profile of one more drain
+    .venv/bin/python bench/mail.py --no-pipelining    # a mail server that does not offer PIPELINING
 
 PostgreSQL: a scratch database on the server of BENCH_POSTGRES_URL (or TEST_POSTGRES_URL),
 dropped afterwards. SQLite: a fresh file in a temporary directory.
@@ -10,19 +12,24 @@ dropped afterwards. SQLite: a fresh file in a temporary directory.
 For each database, in one run:
   - `count` messages are written as the app writes them (outbox.render: templates, and the
     MIME bytes built when written); the time that took per message is printed too,
-  - the ceiling: plain smtplib, one connection, sending the same bytes (sendmail),
+  - the ceiling: plain smtplib, one connection, sending the same bytes (sendmail, one
+    command at a time),
   - the outbox worker's deliver_outbox() draining them (claim with lease, check, send, record),
     in turn with the ceiling, `rounds` times (the rows made due again between rounds), the
-    median of each kept (a shared machine's other work moves single rounds a lot),
+    median of the rounds' own ratios kept (a shared machine's other work moves single rounds a lot); each
+    round's ceiling and drain send to the same, fresh, mail server process,
   - growth: 10 × `count` other messages, already sent, added to the table, and the same
     drain again, beside the first (goal: within 20 %).
 The aiosmtpd server (tests/smtp_server.py) runs in a process of its own, as a mail server
 does: in this process it would share the interpreter lock with the worker's bookkeeping
-thread, and measure that rather than the worker. Prints figures; asserts nothing about
+thread, and measure that rather than the worker. It offers PIPELINING, as Postfix and most
+relays do (the worker then sends MAIL, RCPT and DATA at once; plain smtplib never does);
+--no-pipelining measures a server that does not. Prints figures; asserts nothing about
 speed, only that every message arrived.
 """
 
 import argparse
+import os
 import smtplib
 import statistics
 import subprocess
@@ -49,9 +56,10 @@ from tests.smtp_server import SMTPServer  # noqa: E402
 class Sink:
     """An aiosmtpd server in a child process (this script with --serve): its port, and how many it received."""
 
-    def __init__(self):
+    def __init__(self, pipelining: bool = True):
+        serve = ["--serve"] + ([] if pipelining else ["--no-pipelining"])
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, __file__, *serve], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         self.port = int(self.proc.stdout.readline())
         self.url = f"smtp://127.0.0.1:{self.port}"
@@ -61,13 +69,21 @@ class Sink:
         self.proc.stdin.flush()
         return int(self.proc.stdout.readline())
 
+    def cpu(self) -> float:
+        """Seconds of CPU the server process has used so far (Linux; 0 elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.stdin.close()
         self.proc.wait(timeout=30)
 
 
-def serve() -> None:
-    server = SMTPServer().start()
+def serve(pipelining: bool) -> None:
+    server = SMTPServer(pipelining=pipelining).start()
     print(server.port, flush=True)
     for _ in sys.stdin:
         print(len(server.handler.messages), flush=True)
@@ -160,33 +176,51 @@ def _pending_bytes() -> list[tuple[str, bytes]]:
     ]
 
 
-def plain_smtplib(messages: list[tuple[str, bytes]]) -> float:
-    """Messages per second: smtplib on one connection, sending the same bytes, nothing else."""
-    server = Sink()
-    try:
-        started = time.perf_counter()
-        with smtplib.SMTP("127.0.0.1", server.port, timeout=30) as conn:
-            for to, data in messages:
-                conn.sendmail("groups@scheduler.test", [to], data)
-        seconds = time.perf_counter() - started
-        assert server.received() == len(messages)
-    finally:
-        server.stop()
-    return len(messages) / seconds
+class Timed:
+    """Wall time, and CPU time of this process and of the mail server's, around one round."""
+
+    def __init__(self, server: Sink):
+        self.server = server
+
+    def __enter__(self):
+        self.cpu, self.server_cpu = time.process_time(), self.server.cpu()
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.started
+        self.cpu = time.process_time() - self.cpu
+        self.server_cpu = self.server.cpu() - self.server_cpu
 
 
-def drain(server, count: int) -> float:
-    """Messages per second: the outbox worker draining every due row."""
+def plain_smtplib(server: Sink, messages: list[tuple[str, bytes]]) -> Timed:
+    """smtplib on one connection, sending the same bytes, nothing else."""
+    before = server.received()
+    with Timed(server) as timed, smtplib.SMTP("127.0.0.1", server.port, timeout=30) as conn:
+        for to, data in messages:
+            conn.sendmail("groups@scheduler.test", [to], data)
+    assert server.received() - before == len(messages)
+    return timed
+
+
+def drain(server: Sink, count: int, profile: bool = False) -> Timed:
+    """The outbox worker draining every due row (into `server`)."""
+    from flask import current_app
+
     from scheduler.notifications.sender import deliver_outbox
 
+    current_app.config["MAIL_URL"] = server.url
     before = server.received()
-    started = time.perf_counter()
-    counts = deliver_outbox()
-    seconds = time.perf_counter() - started
+    profiler = _profiler() if profile else None
+    with Timed(server) as timed:
+        counts = deliver_outbox()
+    if profiler is not None:
+        profiler.stop()
+        print(profiler.output_text(unicode=False, color=False, show_all=False), flush=True)
     assert counts == {"sent": count, "retry": 0, "failed": 0}, counts
     assert server.received() - before == count
     db.session.rollback()
-    return count / seconds
+    return timed
 
 
 def _send_again() -> None:
@@ -203,55 +237,87 @@ def _send_again() -> None:
     db.session.commit()
 
 
-def drain_beside_ceiling(server, count: int, rounds: int) -> tuple[float, float]:
-    """The median of `rounds` drains and of `rounds` ceilings, taken in turn (each round's pair printed).
+def _profiler():
+    from pyinstrument import Profiler
 
-    Other work on this shared machine moves single rounds by a third either way, the
-    ceiling most (it is the shorter); a median of rounds taken in turn is the figure
-    least moved by it.
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    return profiler
+
+
+def drain_beside_ceiling(count: int, rounds: int, pipelining: bool) -> tuple[float, float, float]:
+    """Medians of `rounds` drains and ceilings taken in turn, and the median of each round's ratio.
+
+    Other work on this shared machine moves single rounds by a third either way; a drain
+    and the ceiling taken right after each other share most of it, so the median of the
+    rounds' own ratios is the figure least moved by it. Each round has a fresh mail server
+    (a process of its own) that both send to, the ceiling first in even rounds, the drain
+    in odd. Also printed: CPU per message of the sender's process and of the server's
+    (on a busy machine throughput follows the CPU a message costs in all).
     """
     messages = _pending_bytes()
     assert len(messages) == count and all(data for _, data in messages), "every message prebuilt when written"
     db.session.rollback()
-    rates, ceilings = [], []
+    drains, ceilings = [], []
     for number in range(rounds):
-        ceilings.append(plain_smtplib(messages))
-        rates.append(drain(server, count))
-        if number < rounds - 1:
-            _send_again()
-    pairs = ", ".join(f"{rate:.0f}/{ceiling:.0f}" for rate, ceiling in zip(rates, ceilings, strict=True))
+        server = Sink(pipelining)
+        try:
+            if number % 2:
+                drains.append(drain(server, count))
+                ceilings.append(plain_smtplib(server, messages))
+            else:
+                ceilings.append(plain_smtplib(server, messages))
+                drains.append(drain(server, count))
+        finally:
+            server.stop()
+        _send_again()
+    rates = [count / timed.seconds for timed in drains]
+    tops = [count / timed.seconds for timed in ceilings]
+    pairs = ", ".join(f"{rate:.0f}/{top:.0f}" for rate, top in zip(rates, tops, strict=True))
     print(f"    rounds (drain/ceiling msg/s): {pairs}")
-    return statistics.median(rates), statistics.median(ceilings)
+
+    def per_message(timings, name):
+        return statistics.median(getattr(timed, name) for timed in timings) / count * 1000
+
+    print(
+        "    CPU per message, median (ms): "
+        f"drain: worker {per_message(drains, 'cpu'):.2f}, mail server {per_message(drains, 'server_cpu'):.2f}; "
+        f"ceiling: smtplib {per_message(ceilings, 'cpu'):.2f}, mail server {per_message(ceilings, 'server_cpu'):.2f}"
+    )
+    ratio = statistics.median(rate / top for rate, top in zip(rates, tops, strict=True))
+    return statistics.median(rates), statistics.median(tops), ratio
 
 
-def run(kind: str, count: int, rounds: int, mail: Goal, growth: Goal) -> None:
+def run(kind: str, count: int, rounds: int, mail: Goal, growth: Goal, pipelining: bool, profile: bool) -> None:
     with scratch_database(kind) as url:
-        _drain_runs(url, kind, count, rounds, mail, growth)
+        _drain_runs(url, kind, count, rounds, mail, growth, pipelining, profile)
 
 
-def _drain_runs(url: str, kind: str, count: int, rounds: int, mail: Goal, growth: Goal) -> None:
-    server = Sink()
-    try:
-        app = create_app(for_tests(url, MAIL_URL=server.url))
-        with app.app_context():
-            upgrade(directory=app.extensions["migrate"].directory)
-            enrolment = _person()
-            rendering = queue(enrolment, count)
-            print(f"{kind}: {count} messages ({rendering / count * 1000:.1f} ms each to render when written)")
-            rate, ceiling = drain_beside_ceiling(server, count, rounds)
-            mail.measure(f"drain {count}, {kind}", rate, "msg/s", ceiling=("plain smtplib", ceiling))
+def _drain_runs(url, kind, count, rounds, mail: Goal, growth: Goal, pipelining: bool, profile: bool) -> None:
+    app = create_app(for_tests(url, MAIL_URL="smtp://127.0.0.1:25"))  # each round's server set by drain()
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        enrolment = _person()
+        rendering = queue(enrolment, count)
+        print(f"{kind}: {count} messages ({rendering / count * 1000:.1f} ms each to render when written)")
+        rate, ceiling, ratio = drain_beside_ceiling(count, rounds, pipelining)
+        mail.measure(f"drain {count}, {kind}", rate, "msg/s", ceiling=("plain smtplib", ceiling), ratio=ratio)
 
-            _already_sent(enrolment, 10 * count, first=count)
-            _send_again()
-            print(f"  with {10 * count} other messages, already sent, in the table:")
-            grown, grown_ceiling = drain_beside_ceiling(server, count, rounds)
-            label = f"drain {count} beside {10 * count} sent, {kind}"
-            mail.measure(label, grown, "msg/s", ceiling=("plain smtplib", grown_ceiling))
-            growth.measure(f"drain at 10x data vs 1x, {kind}", grown, "msg/s", ceiling=("drain at 1x", rate))
-            db.session.remove()
-            db.engine.dispose()
-    finally:
-        server.stop()
+        _already_sent(enrolment, 10 * count, first=count)
+        print(f"  with {10 * count} other messages, already sent, in the table:")
+        grown, grown_ceiling, grown_ratio = drain_beside_ceiling(count, rounds, pipelining)
+        label = f"drain {count} beside {10 * count} sent, {kind}"
+        mail.measure(label, grown, "msg/s", ceiling=("plain smtplib", grown_ceiling), ratio=grown_ratio)
+        growth.measure(f"drain at 10x data vs 1x, {kind}", grown, "msg/s", ceiling=("drain at 1x", rate))
+        if profile:
+            server = Sink(pipelining)
+            try:
+                print(f"  profile of one more drain (pyinstrument, the sending thread), {kind}:")
+                drain(server, count, profile=True)
+            finally:
+                server.stop()
+        db.session.remove()
+        db.engine.dispose()
 
 
 def main() -> None:
@@ -260,17 +326,21 @@ def main() -> None:
     parser.add_argument("--count", type=int, help="messages per drain (default 2000; 500 with --quick)")
     parser.add_argument("--rounds", type=int, help="drains (and ceilings) per figure, the median kept (default 5; 3)")
     parser.add_argument("--quick", action="store_true", help="500 messages: both databases in under 2 minutes")
+    parser.add_argument(
+        "--no-pipelining", action="store_true", help="the mail server does not offer PIPELINING (one command at a time)"
+    )
+    parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile of one more drain")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # the Sink's child process
     args = parser.parse_args()
     if args.serve:
-        return serve()
+        return serve(not args.no_pipelining)
     count = args.count or (500 if args.quick else 2000)
     rounds = args.rounds or (3 if args.quick else 5)
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     mail = Goal("mail: outbox drain vs plain smtplib", target=0.9)
     growth = Goal("mail growth: drain with 10x the data vs 1x", target=0.8)
     for kind in kinds:
-        run(kind, count, rounds, mail, growth)
+        run(kind, count, rounds, mail, growth, not args.no_pipelining, args.profile)
     # Figures, not a test: a goal that is short is reported, not an error.
     mail.summary()
     growth.summary()

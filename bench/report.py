@@ -18,9 +18,13 @@ class Goal:
     higher_is_better: bool = True
     ratios: list[tuple[str, float]] = field(default_factory=list)
 
-    def measure(self, label: str, value: float, unit: str, ceiling: tuple[str, float]) -> float:
+    def measure(
+        self, label: str, value: float, unit: str, ceiling: tuple[str, float], ratio: float | None = None
+    ) -> float:
+        """`ratio`: when given (e.g. the median of rounds' own ratios), kept instead of value / ceiling."""
         ceiling_name, ceiling_value = ceiling
-        ratio = value / ceiling_value if ceiling_value else 0.0
+        if ratio is None:
+            ratio = value / ceiling_value if ceiling_value else 0.0
         self.ratios.append((label, ratio))
         print(
             f"  {label:<46} {value:>10.4g} {unit:<6} ceiling {ceiling_name} {ceiling_value:>10.4g} {unit:<6}"

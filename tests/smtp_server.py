@@ -1,5 +1,6 @@
 """A real SMTP server for tests: aiosmtpd on a free loopback port, recording every message.
 
+It offers PIPELINING unless told not to (pipelining=False).
 The handler can be told to refuse for a while: `server.refuse(451, times=3)` answers
 the next three DATA commands with 451, `server.refuse(550)` refuses until
 `server.accept()`; `after=n` lets the next n through first. `server.block_rcpt()`
@@ -38,7 +39,8 @@ class Received:
 
 
 class RecordingHandler:
-    def __init__(self):
+    def __init__(self, pipelining: bool = True):
+        self.pipelining = pipelining
         self.messages: list[Received] = []
         self.refusals: list[tuple[int, int | None, str]] = []  # (code, times left or None, stage)
         self.let_through: dict[str, int] = {}  # stage -> how many more to accept before refusing
@@ -64,6 +66,14 @@ class RecordingHandler:
                 return REPLIES[code]
         return None
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # Offers PIPELINING, as Postfix and most relays do: aiosmtpd reads commands in
+        # order from its buffered stream, so a client may send MAIL, RCPT and DATA at once.
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if not self.rcpt_gate.is_set():
             self.rcpt_waiting.set()
@@ -87,9 +97,10 @@ class RecordingHandler:
 
 
 class SMTPServer:
-    def __init__(self, login: tuple[str, str] | None = None):
-        """login=(user, password): require AUTH (over plain loopback, as a local relay might)."""
-        self.handler = RecordingHandler()
+    def __init__(self, login: tuple[str, str] | None = None, pipelining: bool = True):
+        """login=(user, password): require AUTH (over plain loopback, as a local relay might);
+        pipelining=False: a server that does not offer PIPELINING (clients send one command at a time)."""
+        self.handler = RecordingHandler(pipelining)
         self.port = free_port()
         options = {}
         if login is not None:

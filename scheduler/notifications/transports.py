@@ -6,6 +6,7 @@ row without usable ones, the message built from its columns at send time.
 
 import functools
 import os
+import re
 import smtplib
 import ssl
 import tempfile
@@ -128,6 +129,8 @@ class SmtpTransport:
         envelope_from = _envelope_address(row.from_address)
         # Exactly one recipient: the participant. No Cc, no Bcc, ever.
         if isinstance(msg, bytes):  # prebuilt: exactly what send_message() would have sent (mime.py)
+            if self.conn.has_extn("pipelining"):
+                return pipelined_sendmail(self.conn, envelope_from, row.to_address, msg)
             return self.conn.sendmail(envelope_from, [row.to_address], msg)
         return self.conn.send_message(msg, from_addr=envelope_from, to_addrs=[row.to_address])
 
@@ -145,6 +148,69 @@ class SmtpTransport:
             except (smtplib.SMTPException, OSError):
                 pass
             self.drop()
+
+
+def pipelined_sendmail(conn: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> dict:
+    """smtplib's sendmail() for one recipient, with MAIL, RCPT and DATA sent together (RFC 2920).
+
+    Two round trips per message instead of four, for a server that offers PIPELINING.
+    The same commands, bytes, replies and exceptions as sendmail(): a refusal raises
+    SMTPSenderRefused, SMTPRecipientsRefused or SMTPDataError, and the transaction is
+    reset (or the connection closed after a 421), so the next message starts clean.
+    """
+    size = f" size={len(data)}" if conn.has_extn("size") else ""
+    commands = f"mail FROM:{_quoted(sender)}{size}\r\nrcpt TO:{quoteaddr(recipient)}\r\ndata\r\n"
+    if commands.count("\r") != 3 or commands.count("\n") != 3:  # putcmd()'s own check, for the whole group
+        raise ValueError("command and arguments contain prohibited newline characters")
+    conn.send(commands)
+    mail, rcpt, start = conn.getreply(), conn.getreply(), conn.getreply()
+    if start[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
+        conn.close()  # a server that takes DATA without a sender or recipient: end it without sending anything
+    try:
+        if mail[0] != 250:
+            raise smtplib.SMTPSenderRefused(*mail, sender)
+        if rcpt[0] not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: rcpt})
+        if start[0] != 354:
+            raise smtplib.SMTPDataError(*start)
+        quoted = smtplib._quote_periods(data)
+        conn.send(quoted + (b".\r\n" if quoted.endswith(b"\r\n") else b"\r\n.\r\n"))
+        done = conn.getreply()
+        if done[0] != 250:
+            raise smtplib.SMTPDataError(*done)
+    except smtplib.SMTPResponseException as exc:
+        _after_refusal(conn, exc.smtp_code)
+        raise
+    except smtplib.SMTPRecipientsRefused:
+        _after_refusal(conn, rcpt[0])
+        raise
+    return {}
+
+
+# A plain address (dot-separated atoms of letters, digits, _ + -): quoteaddr() returns it in
+# angle brackets as it is, and parsing it to find that out costs more than the rest of a send.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+def quoteaddr(address: str) -> str:
+    """smtplib.quoteaddr(address), without parsing an address that is plainly plain."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return smtplib.quoteaddr(address)
+
+
+_quoted = functools.lru_cache(maxsize=64)(quoteaddr)  # the envelope sender: the same for nearly every row
+
+
+def _after_refusal(conn: smtplib.SMTP, code: int) -> None:
+    # As sendmail(): the server is closing after a 421; otherwise reset the transaction.
+    if code == 421 or conn.sock is None:
+        conn.close()
+        return
+    try:
+        conn.rset()
+    except smtplib.SMTPServerDisconnected:
+        pass
 
 
 @functools.lru_cache(maxsize=64)
