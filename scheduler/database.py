@@ -205,11 +205,16 @@ class Page:
     page_size: int
 
 
-def paginate(select_stmt, page: int, page_size: int) -> Page:
-    """Run a SELECT one page at a time, with the total count."""
-    total = db.session.scalar(select(func.count()).select_from(select_stmt.order_by(None).subquery()))
-    items = db.session.scalars(select_stmt.limit(page_size).offset((page - 1) * page_size)).all()
+def paginate(select_stmt, page: int, page_size: int, params: dict | None = None) -> Page:
+    """Run a SELECT one page at a time, with the total count (`params`: its bound parameters)."""
+    total = count(select_stmt, params)
+    items = db.session.scalars(select_stmt.limit(page_size).offset((page - 1) * page_size), params).all()
     return Page(list(items), total, page, page_size)
+
+
+def count(select_stmt, params: dict | None = None) -> int:
+    """How many rows a SELECT gives."""
+    return db.session.scalar(select(func.count()).select_from(select_stmt.order_by(None).subquery()), params)
 
 
 @event.listens_for(Engine, "connect")

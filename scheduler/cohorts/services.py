@@ -6,17 +6,18 @@ hear (a cancelled cohort, new seats, a changed session) is published as an event
 enrolment domain registers (count_seats_with).
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import json
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
-from ..database import Page, note_lock, paginate, require_write, write_transaction
+from ..database import Page, UTCDateTime, count, note_lock, paginate, require_write, write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..events import publish
 from ..extensions import db
@@ -229,14 +230,33 @@ def cohort_revision(cohort_id: str, staff) -> int:
     return revision
 
 
-def _listed(staff, query: dict, at: datetime, stmt=None):
-    """The cohorts the list shows, in order: open ones for the public; any, filtered, for staff."""
-    stmt = _visible_to(staff, stmt).order_by(Cohort.start_date, Cohort.id)
-    wanted = query.get("status")
-    if staff is None:
-        wanted = CohortStatus.OPEN
-    if query.get("program_id"):
-        stmt = stmt.where(Cohort.program_id == query["program_id"])
+def _listed(staff, query: dict, at: datetime, *, ids_only: bool = False):
+    """The list's statement for this query, and its parameters."""
+    wanted = CohortStatus.OPEN if staff is None else query.get("status")
+    facilitator = staff is not None and staff.role == Role.FACILITATOR
+    stmt = _listing(facilitator, wanted and CohortStatus(wanted), bool(query.get("program_id")), ids_only)
+    params = {"at": at, "staff_id": staff.id if facilitator else None, "program_id": query.get("program_id")}
+    return stmt, params
+
+
+@functools.cache
+def _listing(facilitator: bool, wanted: CohortStatus | None, by_program: bool, ids_only: bool):
+    """The cohorts a list shows, in order: open ones for the public; any, filtered, for staff.
+
+    Built once per shape of query (who asks, which status, whether by program), with the
+    instant, the facilitator and the program as parameters: building a statement costs more
+    than running it.
+    """
+    if ids_only:  # the ids and revisions of a page, with the total beside them
+        stmt = select(Cohort.id, Cohort.revision, func.count().over())
+    else:
+        stmt = select(Cohort).options(selectinload(Cohort.sessions), selectinload(Cohort.facilitators))
+    stmt = stmt.order_by(Cohort.start_date, Cohort.id)
+    if facilitator:
+        stmt = stmt.join(cohort_facilitators).where(cohort_facilitators.c.staff_id == bindparam("staff_id"))
+    if by_program:
+        stmt = stmt.where(Cohort.program_id == bindparam("program_id"))
+    at = bindparam("at", type_=UTCDateTime)
     if wanted in (CohortStatus.DRAFT, CohortStatus.CANCELLED):
         stmt = stmt.where(Cohort.status == wanted)
     elif wanted is not None:
@@ -254,7 +274,8 @@ def _listed(staff, query: dict, at: datetime, stmt=None):
 def list_cohorts(staff, query: dict) -> Page:
     """Open cohorts for the public; any, filtered, for staff (facilitators: their own)."""
     at = clock.now()
-    page = paginate(_listed(staff, query, at), query["page"], query["page_size"])
+    stmt, params = _listed(staff, query, at)
+    page = paginate(stmt, query["page"], query["page_size"], params)
     page.items = describe(page.items, at)
     return page
 
@@ -270,12 +291,12 @@ def list_cohorts_rendered(staff, query: dict, shape: str, render: Callable[[list
     """
     at = clock.now()
     page, size = query["page"], query["page_size"]
-    listed = _listed(staff, query, at, select(Cohort.id, Cohort.revision, func.count().over()))
-    rows = db.session.execute(listed.limit(size).offset((page - 1) * size)).all()
+    stmt, params = _listed(staff, query, at, ids_only=True)
+    rows = db.session.execute(stmt.limit(size).offset((page - 1) * size), params).all()
     if rows:
         total = rows[0][2]
     else:  # past the last page (or none at all): count what there is
-        total = db.session.scalar(select(func.count()).select_from(_listed(staff, query, at).subquery()))
+        total = count(stmt, params)
 
     def build(missing: list[int]) -> list[Rendering]:
         ids = [rows[i][0] for i in missing]
