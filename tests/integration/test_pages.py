@@ -383,6 +383,7 @@ def test_errors_on_page_routes_are_pages_and_on_the_api_stay_problem_json(app, c
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(cohort_services, "list_cohorts", broken)
+    monkeypatch.setattr(cohort_services, "list_cohorts_rendered", broken)
     failed = client.get("/")
     html = failed.get_data(as_text=True)
     assert (failed.status_code, failed.mimetype) == (500, "text/html")
