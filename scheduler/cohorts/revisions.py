@@ -23,6 +23,7 @@ from ..staff.models import Staff
 from .models import Cohort, Program, Session, cohort_facilitators
 
 _PENDING = "cohort_revisions_pending"
+_SESSIONS = "sessions"  # the cohorts whose sessions changed: their first start and last end are read again
 
 # model -> (keys of a changed row, how keys become cohort ids: None when they already are)
 _watched: dict[type, tuple[Callable[[object], Iterable[str]], Callable | None]] = {}
@@ -49,9 +50,6 @@ def was_and_is(row, column: str) -> list:
 
 def _pending(session) -> dict:
     return session.info.setdefault(_PENDING, {None: set(), _SESSIONS: set()})
-
-
-_SESSIONS = "sessions"  # the cohorts whose sessions changed: their first start and last end are read again
 
 
 @event.listens_for(OrmSession, "after_flush")
