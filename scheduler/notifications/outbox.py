@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.util import identity_key
 
 from .. import clock
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
@@ -305,7 +306,9 @@ def _finish_after_commit(later: dict) -> None:
     if not built and not rendered:
         return
     table = OutboxMessage.__table__
-    with write_transaction():
+    # The rows the committed transaction left loaded stay so (its answer is made from them);
+    # only the messages changed here are read again when next used.
+    with write_transaction(keep_loaded=True):
         if built:
             db.session.execute(
                 update(table)
@@ -328,6 +331,10 @@ def _finish_after_commit(later: dict) -> None:
                 .values({name: bindparam(name) for name in (*_CONTENT, "mime", "mime_digest", "render_values")}),
                 rendered,
             )
+    for row in (*built, *rendered):
+        loaded = db.session.identity_map.get(identity_key(OutboxMessage, row["row_id"]))
+        if loaded is not None:
+            db.session.expire(loaded)
 
 
 # Subjects of messages to staff: no participant name, no program name (lock screens again).
