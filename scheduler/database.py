@@ -102,12 +102,15 @@ _STATE = "transaction_state"
 
 
 @contextmanager
-def write_transaction() -> Iterator[None]:
+def write_transaction(*, keep_loaded: bool = False) -> Iterator[None]:
     """The one way to change the database: begin (holding the write lock), run the block, commit.
 
     An exception rolls everything back and propagates. Work registered with
     after_commit() runs once the commit succeeded, outside every lock (network
     calls go there, never inside the block); it is dropped on rollback.
+    With keep_loaded, the rows the block wrote stay loaded as committed instead of being
+    read again on their next use (for a use case that answers with what it just wrote;
+    values that a Core UPDATE moved, like a cohort's revision, are then those before it).
     """
     session = db.session()
     if session.info.get(_WRITING):
@@ -121,11 +124,13 @@ def write_transaction() -> Iterator[None]:
         session.info[_HELD_SINCE] = ("database", time.perf_counter())
     try:
         yield
+        session.expire_on_commit = not keep_loaded
         session.commit()
     except BaseException:
         session.rollback()
         raise
     finally:
+        session.expire_on_commit = True
         session.info.pop(_WRITING, None)
         session.info.pop(_LOCKS, None)
         pending = session.info.pop(_AFTER_COMMIT, [])

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 09:51:54.082565
+Create Date: 2026-11-22 10:03:45.427818
 
 """
 from alembic import op
@@ -391,6 +391,7 @@ def upgrade():
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('refused_recipients', sa.JSON(), nullable=True),
     sa.Column('details', sa.JSON(), nullable=True),
+    sa.Column('render_values', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('created_at', scheduler.database.UTCDateTime(), nullable=False),
     sa.Column('sent_at', scheduler.database.UTCDateTime(), nullable=True),
     sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'skipped')", name=op.f('ck_outbox_messages_status')),

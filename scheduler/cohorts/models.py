@@ -135,6 +135,19 @@ class Cohort(db.Model):
                 return CohortStatus.RUNNING
         return CohortStatus(self.status)
 
+    def display_status_by_bounds(self, at: datetime) -> CohortStatus:
+        """display_status(at) from first_starts_at and last_ends_at, without loading the sessions.
+
+        Equal to display_status for a row read in a transaction that has not changed its
+        sessions (the bounds are kept, at the commit, by the transaction that changes one).
+        """
+        if self.status in (CohortStatus.OPEN, CohortStatus.CLOSED) and self.first_starts_at is not None:
+            if at >= self.last_ends_at:
+                return CohortStatus.COMPLETED
+            if at >= self.first_starts_at:
+                return CohortStatus.RUNNING
+        return CohortStatus(self.status)
+
     def first_session_start(self) -> datetime | None:
         return self.sessions[0].starts_at if self.sessions else None
 

@@ -24,6 +24,7 @@ from .models import Cohort, Program, Session, cohort_facilitators
 
 _PENDING = "cohort_revisions_pending"
 _SESSIONS = "sessions"  # the cohorts whose sessions changed: their first start and last end are read again
+_MOVED = "cohort_revisions_moved"
 
 # model -> (keys of a changed row, how keys become cohort ids: None when they already are)
 _watched: dict[type, tuple[Callable[[object], Iterable[str]], Callable | None]] = {}
@@ -36,6 +37,11 @@ def watch(model: type, keys_of: Callable[[object], Iterable[str]], resolve: Call
     SELECT of cohort ids, turns into cohort ids just before the commit.
     """
     _watched[model] = (keys_of, resolve)
+
+
+def moved_already(cohort_id: str) -> None:
+    """This transaction moved the cohort's revision itself (lock_cohort_moving_revision): not again at the commit."""
+    db.session.info.setdefault(_MOVED, set()).add(cohort_id)
 
 
 def touch(*cohort_ids: str) -> None:
@@ -70,6 +76,7 @@ def _move_revisions(session) -> None:
     if session.new or session.dirty or session.deleted:
         session.flush()  # commit flushes after this hook: what it would write must be noted first
     pending = session.info.pop(_PENDING, None)
+    moved_already_ids = session.info.pop(_MOVED, set())
     if not pending:
         return
     cohort_ids = set(pending.pop(None))
@@ -78,6 +85,7 @@ def _move_revisions(session) -> None:
     for resolve, keys in pending.items():
         if keys:
             cohort_ids.update(session.scalars(resolve(sorted(keys))))
+    cohort_ids -= moved_already_ids
     if cohort_ids:
         # Rows in one order (by id), so two transactions never wait on each other crosswise;
         # updated_at stays as it is: a revision is bookkeeping, not a change of the cohort.
@@ -107,6 +115,7 @@ def _keep_first_and_last(session, cohort_ids: list[str]) -> None:
 def _forget_on_rollback(session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_MOVED, None)
 
 
 watch(Cohort, lambda cohort: [cohort.id])

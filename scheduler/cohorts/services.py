@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import json
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -34,6 +34,7 @@ from .models import (
     SessionStatus,
     cohort_facilitators,
 )
+from .revisions import moved_already
 from .schedule import ScheduleError, plan_sessions, resolve_local
 
 # ---- seats: counted by the enrolment domain, which registers how -------------------------------
@@ -383,6 +384,28 @@ def lock_cohort(cohort_id: str, *, skip_locked: bool = False) -> Cohort | None:
             return None
         raise NotFound("No such cohort.")
     note_lock("cohort", cohort.id)
+    return cohort
+
+
+def lock_cohort_moving_revision(cohort_id: str) -> Cohort:
+    """lock_cohort for a use case that changes what the cohort's lists show, in one statement.
+
+    The UPDATE that moves the cohort's revision (cohorts/revisions.py) takes the row's lock
+    and reads the row back, so the commit has no revision left to move for it: a statement
+    less while holding the lock. The cohort's program is then loaded only when used.
+    """
+    require_write()
+    cohort = db.session.scalars(
+        update(Cohort)
+        .where(Cohort.id == cohort_id)
+        .values(revision=Cohort.revision + 1, updated_at=Cohort.updated_at)
+        .returning(Cohort),
+        execution_options={"populate_existing": True, "synchronize_session": False},
+    ).one_or_none()
+    if cohort is None:
+        raise NotFound("No such cohort.")
+    note_lock("cohort", cohort.id)
+    moved_already(cohort.id)
     return cohort
 
 

@@ -13,12 +13,13 @@ from sqlalchemy import select
 
 from .. import clock
 from ..cohorts.models import Cohort, CohortStatus
-from ..cohorts.services import lock_cohort
+from ..cohorts.services import lock_cohort_moving_revision
 from ..database import dialect_insert, new_id, write_transaction
 from ..errors import Conflict, Invalid, NotFound
 from ..events import publish
 from ..extensions import db
 from ..payments import ledger
+from ..payments.accounts import Account
 from ..payments.models import Payment
 from . import events, prices
 from .models import ACTIVE, Enrolment, IdempotencyRecord, Participant, normalise_email
@@ -36,10 +37,13 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     """
     request_hash = _request_hash(data)
     scope, replay = f"enrol:{cohort_id}", None
-    # Everything that need not be under the cohort's lock is done before it is taken.
+    # Everything that need not be under the cohort's lock is done before it is taken:
+    # finding (or, in this transaction, adding) the participant.
     known_participant = _known_participant(data["email"])
-    with write_transaction():
-        cohort = lock_cohort(cohort_id)
+    with write_transaction(keep_loaded=True):  # the answer is what this wrote: not read again
+        participant = _participant_for(data["email"], known_participant)
+        # The lock, and the move of the lists' revision that enrolling makes anyway: one statement.
+        cohort = lock_cohort_moving_revision(cohort_id)
         if idempotency_key:
             previous = db.session.scalar(
                 select(IdempotencyRecord).where(
@@ -51,7 +55,7 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
                     "This Idempotency-Key was already used for a different request; use a new key for a new enrolment."
                 )
             replay = previous.enrolment_id if previous is not None else None
-        made = _enrol_locked(cohort, data, staff, known_participant) if replay is None else None
+        made = _enrol_locked(cohort, data, staff, participant) if replay is None else None
         if made is not None:
             enrolment, card, position = made
             if idempotency_key:
@@ -64,15 +68,21 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
         return _replayed(replay)
     if made is None:
         raise Conflict("This email is already enrolled or waiting in this cohort; we have sent it a message.")
-    return view(enrolment, position, payment=payment_after_commit(card, enrolment))
+    payment = payment_after_commit(card, enrolment)
+    if data.get("desk_payment") is None:
+        # Nothing was paid or refunded for an enrolment this moment old (a card payment is
+        # still pending): its account is empty, no need to read the ledger.
+        return EnrolmentView(enrolment, position, payment=payment, loaded_account=Account())
+    return view(enrolment, position, payment=payment)
 
 
 def _enrol_locked(
-    cohort: Cohort, data: dict, staff, known_participant: str | None
+    cohort: Cohort, data: dict, staff, participant: tuple[str, bool]
 ) -> tuple[Enrolment, Payment | None, int | None] | None:
     """Enrol under the cohort's lock; None when the address already has an active enrolment here."""
     at = clock.now()
-    status = cohort.display_status(at)
+    # The lock was just taken and no session changed: the stored bounds are the sessions'.
+    status = cohort.display_status_by_bounds(at)
     if status != CohortStatus.OPEN:
         if status == CohortStatus.DRAFT:
             raise NotFound("No such cohort.")  # a draft is not public: do not reveal it exists
@@ -87,7 +97,7 @@ def _enrol_locked(
     if seats.lapsed:
         settle(cohort, at)
         seats = seats_for_enrolling(cohort, at)
-    participant_id, new_person = _participant_for(data["email"], known_participant)
+    participant_id, new_person = participant
     already = None
     if not new_person:
         already = db.session.scalar(

@@ -6,8 +6,9 @@ A hold or offer past its expiry holds nothing, even before a job notices it
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, case, func, select, type_coerce
+from sqlalchemy import and_, bindparam, case, func, select, type_coerce
 
 from ..cohorts.models import SeatCount
 from ..cohorts.services import count_seats_with
@@ -67,15 +68,22 @@ class EnrolSeats:
     next_rank: int  # the waitlist rank a newcomer gets
 
 
+@cache
+def _enrolling_statement():
+    """The query of seats_for_enrolling, built once (it runs under the cohort's lock: no time to spare)."""
+    at = bindparam("at", type_=UTCDateTime())
+    return select(
+        func.sum(case((Enrolment.holds_seat(at), 1), else_=0)),
+        func.sum(case((Enrolment.status == EnrolmentStatus.WAITLISTED, 1), else_=0)),
+        func.sum(case((Enrolment.lapsed(at), 1), else_=0)),
+        func.max(Enrolment.waitlist_rank),
+    ).where(Enrolment.cohort_id == bindparam("cohort_id"))
+
+
 def seats_for_enrolling(cohort, at: datetime) -> EnrolSeats:
     """Seats, lapsed holds and the waitlist's last rank of one cohort (called under its lock)."""
     taken, waiting, lapsed, last_rank = db.session.execute(
-        select(
-            func.sum(case((Enrolment.holds_seat(at), 1), else_=0)),
-            func.sum(case((Enrolment.status == EnrolmentStatus.WAITLISTED, 1), else_=0)),
-            func.sum(case((Enrolment.lapsed(at), 1), else_=0)),
-            func.max(Enrolment.waitlist_rank),
-        ).where(Enrolment.cohort_id == cohort.id)
+        _enrolling_statement(), {"at": at, "cohort_id": cohort.id}
     ).one()
     return EnrolSeats(
         SeatCount(cohort.capacity, int(taken or 0), int(waiting or 0)), int(lapsed or 0), (last_rank or 0) + 1

@@ -91,5 +91,10 @@ class OutboxMessage(db.Model):
     # What a not-yet-sent message was built from, for one that later changes merge into
     # (a session's time as the person was last told it, before the first of several edits).
     details = db.Column(db.JSON)
+    # A message written under a lock others wait for is rendered just after its transaction
+    # commits (outbox.py): until then its subject and bodies are empty and these are the values
+    # its kind's templates need beyond the rows (a waitlist position, the money lines). NULL
+    # once rendered; whoever meets it first (the committing request, the sender) renders it.
+    render_values = db.Column(db.JSON(none_as_null=True))
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     sent_at = db.Column(UTCDateTime)

@@ -11,11 +11,13 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.util import identity_key
 
 from .. import clock
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
@@ -128,7 +130,13 @@ def _context(enrolment, **extra) -> dict:
 def queue(
     enrolment, kind: str, *, session=None, dedupe_key: str | None = None, attachments: list | None = None, **extra
 ) -> OutboxMessage:
-    """Render message `kind` for this enrolment's person and add it to the session (no commit)."""
+    """Render message `kind` for this enrolment's person and add it to the session (no commit).
+
+    Inside a write transaction, a message whose values are plain data is written unrendered
+    and rendered just after the commit (render_later).
+    """
+    if writing() and session is None and not attachments and _plain(extra):
+        return render_later(enrolment, kind, dedupe_key, extra)
     message = OutboxMessage(
         **render(enrolment, kind, session=session, attachments=attachments, **extra), dedupe_key=dedupe_key
     )
@@ -136,8 +144,93 @@ def queue(
     return message
 
 
+def _plain(value) -> bool:
+    """Whether a value comes back from a JSON column as it went in (no rows, no dates, no tuples)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return True
+    if isinstance(value, list):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _plain(item) for key, item in value.items())
+    return False
+
+
+def render_later(enrolment, kind: str, dedupe_key: str | None, values: dict) -> OutboxMessage:
+    """Write message `kind` now, unrendered (its values stored), and render it once this commits.
+
+    The outbox row is in the transaction, so the message exists exactly when the change it
+    reports does; only the templates' work (a few milliseconds, loading the sessions) moves
+    out of the lock that the caller holds and others wait for. The row keeps its own
+    Message-ID, address and dates from now, so that rendering it after the commit, or in the
+    sender should that not happen, gives what rendering it now would have given
+    (tests/integration/test_render_after_commit.py).
+    """
+    at = clock.now()
+    message = OutboxMessage(
+        id=new_id("msg"),
+        enrolment_id=enrolment.id,
+        kind=kind,
+        dedupe_key=dedupe_key,
+        message_id=new_message_id(),
+        from_address=current_app.config["MAIL_FROM"],
+        to_address=enrolment.email,
+        subject="",
+        body_text="",
+        body_html="",
+        attachments=[],
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=at,
+        created_at=at,
+        render_values=values,
+    )
+    db.session.add(message)
+    own = SimpleNamespace(**{name: getattr(message, name) for name in _OWN})
+    _after_this_commit()[_RENDER].append((own, enrolment, kind, values))
+    return message
+
+
+# The columns render() gives that a row rendered late takes from it, and those it keeps its own.
+_CONTENT = ("subject", "body_text", "body_html", "attachments")
+_OWN = ("id", "message_id", "created_at", "from_address", "to_address")
+
+
+def rendered_columns(row, enrolment, kind: str, values: dict) -> dict:
+    """The content of an unrendered row, rendered now; with `mime`, `mime_digest` and no render_values."""
+    content = _render(enrolment, kind, **values)
+    done = {name: content[name] for name in _CONTENT}
+    own = {name: getattr(row, name) for name in _OWN}
+    done.update(prebuilt({**content, **own, **done}), render_values=None)
+    return done
+
+
+def render_row(row) -> dict | None:
+    """Render an unrendered row (an ORM row or the sender's plain one); None if its enrolment is gone."""
+    enrolment = db.session.get(Enrolment, row.enrolment_id) if row.enrolment_id else None
+    if enrolment is None:
+        return None
+    return rendered_columns(row, enrolment, row.kind, row.render_values)
+
+
+def ensure_rendered(message: OutboxMessage) -> None:
+    """Render this row in place if it was written unrendered (for readers of its content)."""
+    if message.render_values is not None:
+        done = render_row(message)
+        if done is not None:
+            for name, value in done.items():
+                setattr(message, name, value)
+
+
 def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> dict:
     """The columns of an outbox row for `kind`, addressed to this enrolment's person only."""
+    values = _render(enrolment, kind, session=session, attachments=attachments, **extra)
+    # The bytes to send, built once this commits, so that the sender only sends them (mime.py).
+    values.update(prebuilt_after_commit(values))
+    return values
+
+
+def _render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> dict:
+    """render() without the message's bytes."""
     zone = local_zone(enrolment)
     if session is not None:
         extra.update(
@@ -168,12 +261,20 @@ def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> 
         "next_attempt_at": clock.now(),
         "created_at": clock.now(),
     }
-    # The bytes to send, built once this commits, so that the sender only sends them (mime.py).
-    values.update(prebuilt_after_commit(values))
     return values
 
 
-_LATER = "mime_after_commit"
+_LATER = "outbox_after_commit"
+_PREBUILD, _RENDER = "prebuild", "render"
+
+
+def _after_this_commit() -> dict:
+    """The messages this transaction wrote that are rendered or built once it commits."""
+    state = transaction_state()
+    if _LATER not in state:
+        state[_LATER] = {_PREBUILD: [], _RENDER: []}
+        after_commit(partial(_finish_after_commit, state[_LATER]))
+    return state[_LATER]
 
 
 def prebuilt_after_commit(values: dict) -> dict:
@@ -190,33 +291,50 @@ def prebuilt_after_commit(values: dict) -> dict:
     """
     if not writing():
         return prebuilt(values)
-    state = transaction_state()
-    if _LATER not in state:
-        state[_LATER] = []
-        after_commit(partial(_store_prebuilt, state[_LATER]))
-    state[_LATER].append(dict(values))
+    _after_this_commit()[_PREBUILD].append(dict(values))
     return {"mime": None, "mime_digest": None}
 
 
-def _store_prebuilt(rows: list[dict]) -> None:
-    built = [{"row_id": values["id"], "text": values["body_text"], **prebuilt(values)} for values in rows]
+def _finish_after_commit(later: dict) -> None:
+    """Render the rows written unrendered and build the bytes of the others: one short transaction."""
+    built = [{"row_id": values["id"], "text": values["body_text"], **prebuilt(values)} for values in later[_PREBUILD]]
     built = [row for row in built if row["mime"] is not None]
-    if not built:
+    rendered = [
+        {"row_id": own.id, **rendered_columns(own, enrolment, kind, values)}
+        for own, enrolment, kind, values in later[_RENDER]
+    ]
+    if not built and not rendered:
         return
     table = OutboxMessage.__table__
-    with write_transaction():
-        db.session.execute(
-            update(table)
-            .where(
-                table.c.id == bindparam("row_id"),
-                table.c.mime.is_(None),
-                table.c.status == OutboxStatus.PENDING,
-                # Not for a row blanked meanwhile (erasure): its text is gone, and so stays its copy.
-                table.c.body_text == bindparam("text"),
+    # The rows the committed transaction left loaded stay so (its answer is made from them);
+    # only the messages changed here are read again when next used.
+    with write_transaction(keep_loaded=True):
+        if built:
+            db.session.execute(
+                update(table)
+                .where(
+                    table.c.id == bindparam("row_id"),
+                    table.c.mime.is_(None),
+                    table.c.status == OutboxStatus.PENDING,
+                    # Not for a row blanked meanwhile (erasure): its text is gone, and so stays its copy.
+                    table.c.body_text == bindparam("text"),
+                )
+                .values(mime=bindparam("mime"), mime_digest=bindparam("mime_digest")),
+                built,
             )
-            .values(mime=bindparam("mime"), mime_digest=bindparam("mime_digest")),
-            built,
-        )
+        if rendered:
+            db.session.execute(
+                update(table)
+                # Only while still unrendered: the sender may have been quicker, and an erasure
+                # clears render_values with the rest, so that nothing is written back.
+                .where(table.c.id == bindparam("row_id"), table.c.render_values.is_not(None))
+                .values({name: bindparam(name) for name in (*_CONTENT, "mime", "mime_digest", "render_values")}),
+                rendered,
+            )
+    for row in (*built, *rendered):
+        loaded = db.session.identity_map.get(identity_key(OutboxMessage, row["row_id"]))
+        if loaded is not None:
+            db.session.expire(loaded)
 
 
 # Subjects of messages to staff: no participant name, no program name (lock screens again).

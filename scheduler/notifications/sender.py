@@ -34,6 +34,7 @@ from ..extensions import db
 from .bookkeeping import Books, Outcomes
 from .mime import CONTENT, build_email, stored_bytes
 from .models import MessageKind, OutboxMessage, OutboxStatus
+from .outbox import render_row
 from .transports import (  # noqa: F401 (the names this module has always offered)
     LOOPBACK,
     SMTP_TIMEOUT,
@@ -94,6 +95,7 @@ def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[Row]:
         .values(status=OutboxStatus.SENDING, lease_owner=owner, lease_expires_at=at + lease)
         .returning(*(table.c[name] for name in CLAIMED))
     ).all()
+    rows = [_rendered(row) if row.render_values is not None else row for row in rows]
     rows.sort(key=lambda row: (row.created_at, row.id))
     _load_what_stale_reason_reads(rows)
     claimed = []
@@ -108,6 +110,15 @@ def _claim(owner: str, at: datetime, limit: int, lease: timedelta) -> list[Row]:
         else:
             claimed.append(row)
     return claimed
+
+
+def _rendered(row: Row) -> Row:
+    """A row written unrendered whose transaction's request did not render it (outbox.render_later): now."""
+    table = OutboxMessage.__table__
+    done = render_row(row)
+    if done is None:
+        return row
+    return db.session.execute(update(table).where(table.c.id == row.id).values(**done).returning(*table.c)).one()
 
 
 # Messages carrying a one-time secret: sent only while it works, and their body is not

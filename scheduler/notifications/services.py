@@ -10,7 +10,7 @@ from ..errors import Conflict, NotFound
 from ..extensions import db
 from .mime import rebuild
 from .models import OutboxMessage, OutboxStatus
-from .outbox import new_message_id
+from .outbox import ensure_rendered, new_message_id
 from .sender import CARRIES_LINK
 
 
@@ -60,6 +60,7 @@ def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
         )
     if not original.to_address:
         raise Conflict("This person's data was erased; there is no one to send the message to.")
+    ensure_rendered(original)  # written unrendered and skipped before its turn: its content, now
     copy = OutboxMessage(
         id=new_id("msg"),
         enrolment_id=original.enrolment_id,

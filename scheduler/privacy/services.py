@@ -256,6 +256,7 @@ def _erase_enrolment(enrolment: Enrolment, email: str, staff, reason: str, at: d
         message.body_html = ""
         message.attachments = []
         message.mime, message.mime_digest = None, None  # the sendable copy of all of the above
+        message.render_values = None  # and what it would have been rendered from: never rendered now
         message.refused_recipients = None
         summary.messages_erased += 1
         summary.message_ids.append(message.id)
