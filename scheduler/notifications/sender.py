@@ -65,7 +65,8 @@ def backoff(attempts: int) -> timedelta:
 
 # What a claimed row carries: what the message is built from (mime.CONTENT), its prebuilt
 # bytes, and what deciding, sending and recording it read.
-CLAIMED = (*CONTENT, "id", "kind", "enrolment_id", "session_id", "attempts", "mime", "mime_digest")
+# render_values: a row written unrendered (outbox.py) is rendered here if nothing rendered it after its commit.
+CLAIMED = (*CONTENT, "id", "kind", "enrolment_id", "session_id", "attempts", "mime", "mime_digest", "render_values")
 
 
 def claim(owner: str, at: datetime, limit: int, lease: timedelta = LEASE) -> list[Row]:
