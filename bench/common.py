@@ -4,7 +4,6 @@ Every figure is measured against a ceiling from the same run (GET /readyz: one `
 through the same app, server and client), so that a slow or busy machine moves both.
 """
 
-import json
 import multiprocessing
 import os
 import statistics
@@ -12,15 +11,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from live_server import LiveServer, _call, fire  # noqa: E402
+from live_server import LiveServer, _call, fire, request  # noqa: E402
 
 METRICS_TOKEN = "bench-metrics-" + "m" * 24
 KINDS = ("postgresql", "sqlite")
@@ -128,24 +125,7 @@ def send(jobs: list[tuple], clients: int, *, parse: bool = False) -> Figure:
 
 def _call_reading(job) -> tuple[int, int | str, float]:
     """One HTTP call, its body read to the end: (status, body length or error text, seconds taken)."""
-    method, url, body, headers = job
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(
-        url,
-        data=data,
-        method=method,
-        headers={**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})},
-    )
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(req, timeout=60) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    except (urllib.error.URLError, OSError) as error:
-        return 0, str(error), time.perf_counter() - started
-    elapsed = time.perf_counter() - started
-    return status, (len(raw) if 200 <= status < 400 else raw[:500].decode(errors="replace")), elapsed
+    return request(*job, parse=False)
 
 
 def readyz(server, n: int, clients: int) -> Figure:

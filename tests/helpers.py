@@ -2,8 +2,9 @@
 
 import html
 import re
+from datetime import timedelta
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from scheduler.database import write_transaction
 from scheduler.events import publish
@@ -41,3 +42,24 @@ class QueryCounter:
 
     def __exit__(self, *exc):
         event.remove(db.engine, "before_cursor_execute", self)
+
+
+def add_session_after_last(cohort_id: str) -> None:
+    """Add a session a week after the cohort's last one, through the ORM (no route adds a session
+    today; what is kept from sessions must follow whatever writes one)."""
+    from scheduler.cohorts.models import Session
+
+    with write_transaction():
+        last = db.session.scalars(
+            select(Session).where(Session.cohort_id == cohort_id).order_by(Session.number.desc())
+        ).first()
+        starts = last.starts_at + timedelta(days=7)
+        db.session.add(
+            Session(
+                cohort_id=cohort_id,
+                number=last.number + 1,
+                title="Extra",
+                starts_at=starts,
+                ends_at=starts + timedelta(minutes=90),
+            )
+        )

@@ -149,9 +149,10 @@ class LiveServer:
 
 
 def request(
-    method: str, url: str, body: dict | None = None, headers: dict | None = None, timeout: float = 60
-) -> tuple[int, dict | str, float]:
-    """One HTTP call: (status, parsed JSON or text, seconds taken)."""
+    method: str, url: str, body: dict | None = None, headers: dict | None = None, timeout: float = 60, parse=True
+) -> tuple[int, dict | str | int, float]:
+    """One HTTP call: (status, parsed JSON or text, seconds taken); without `parse`, a success's
+    body is read to the end but only its length given back (what a load generator does)."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(
         url,
@@ -168,6 +169,8 @@ def request(
     except (urllib.error.URLError, OSError) as error:
         return 0, str(error), time.perf_counter() - started
     elapsed = time.perf_counter() - started
+    if not parse and 200 <= status < 400:
+        return status, len(raw), elapsed
     try:
         return status, json.loads(raw), elapsed
     except ValueError:

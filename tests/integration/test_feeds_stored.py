@@ -26,6 +26,7 @@ from scheduler.cohorts.models import Cohort, Session
 from scheduler.database import write_transaction
 from scheduler.enrolment.models import Enrolment
 from scheduler.extensions import db
+from tests.helpers import add_session_after_last
 
 ACTIONS = (
     "enrol",
@@ -148,21 +149,7 @@ def test_stored_feeds_equal_fresh_builds_after_every_change(client, auth, make_p
                 status = "cancelled" if action == "cancel_session" else "scheduled"
                 client.patch(f"/api/v1/sessions/{session_id}", headers=headers, json={"status": status})
             elif action == "add_session":
-                # No route adds a session today; the feeds must follow whatever writes one.
-                with write_transaction():
-                    last = db.session.scalars(
-                        select(Session).where(Session.cohort_id == cohort_id).order_by(Session.number.desc())
-                    ).first()
-                    starts = last.starts_at + timedelta(days=7)
-                    db.session.add(
-                        Session(
-                            cohort_id=cohort_id,
-                            number=last.number + 1,
-                            title="Extra",
-                            starts_at=starts,
-                            ends_at=starts + timedelta(minutes=90),
-                        )
-                    )
+                add_session_after_last(cohort_id)
                 db.session.rollback()
             elif action == "meeting_link":
                 client.patch(

@@ -23,6 +23,7 @@ from scheduler.enrolment.models import Enrolment
 from scheduler.extensions import db
 from scheduler.rendered import rendered
 from scheduler.staff.models import Staff
+from tests.helpers import add_session_after_last
 
 ACTIONS = (
     "enrol",
@@ -171,19 +172,7 @@ def test_rendered_lists_equal_fresh_renderings_after_every_change(
                 status = "cancelled" if action == "cancel_session" else "scheduled"
                 client.patch(f"/api/v1/sessions/{session.id}", headers=headers, json={"status": status})
             elif action == "add_session":
-                # No route adds a session today; the lists must follow whatever writes one.
-                with write_transaction():
-                    last = sessions[-1]
-                    starts = last.starts_at + timedelta(days=7)
-                    db.session.add(
-                        Session(
-                            cohort_id=cohort_id,
-                            number=last.number + 1,
-                            title="Extra",
-                            starts_at=starts,
-                            ends_at=starts + timedelta(minutes=90),
-                        )
-                    )
+                add_session_after_last(cohort_id)
             elif action == "capacity":
                 client.patch(f"/api/v1/cohorts/{cohort_id}", headers=headers, json={"capacity": 1 + number % 4})
             elif action == "close_cohort":
