@@ -38,7 +38,7 @@ run: install
 	$(BIN)/flask --app wsgi worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
 	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d); \
 	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - \
-	  --logger-class scheduler.logs.GunicornLogger wsgi:app
+	  --logger-class scheduler.foundation.logs.GunicornLogger wsgi:app
 
 ## Lint and formatting (ruff, configured in ruff.toml)
 check: install-dev

@@ -72,8 +72,8 @@ def scratch_database(kind: str):
 def app_context(url: str):
     """The app on this database, for seeding (the engine is let go afterwards)."""
     from scheduler import create_app
-    from scheduler.config import for_tests
-    from scheduler.extensions import db
+    from scheduler.foundation.config import for_tests
+    from scheduler.foundation.extensions import db
 
     app = create_app(for_tests(url))
     with app.app_context():

@@ -49,9 +49,9 @@ def _prepare(url: str) -> dict:
     from scheduler.calendars import builder, services
     from scheduler.calendars.models import FeedKind
     from scheduler.cohorts import services as cohorts
-    from scheduler.config import for_tests
     from scheduler.enrolment.models import Enrolment, Participant
-    from scheduler.extensions import db
+    from scheduler.foundation.config import for_tests
+    from scheduler.foundation.extensions import db
 
     app = create_app(for_tests(url))  # PUBLIC_BASE_URL https://scheduler.test, as LiveServer serves it
     with app.app_context():

@@ -23,7 +23,7 @@ def _seed(url: str, cohorts: int, people_each: int, first: date) -> tuple[str, s
     """`cohorts` open cohorts with `people_each` confirmed people; returns (a cohort id, an admin token)."""
     from scheduler.cohorts.services import create_cohort, create_program
     from scheduler.enrolment.models import Enrolment, Participant
-    from scheduler.extensions import db
+    from scheduler.foundation.extensions import db
     from scheduler.staff.services import create_staff
 
     with app_context(url):

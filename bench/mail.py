@@ -48,8 +48,8 @@ from report import Goal  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
 from scheduler import create_app  # noqa: E402
-from scheduler.config import for_tests  # noqa: E402
-from scheduler.extensions import db  # noqa: E402
+from scheduler.foundation.config import for_tests  # noqa: E402
+from scheduler.foundation.extensions import db  # noqa: E402
 from tests.smtp_server import SMTPServer  # noqa: E402
 
 
@@ -139,8 +139,8 @@ def queue(enrolment, count: int, first: int = 0) -> float:
 
 def _already_sent(enrolment, count: int, first: int) -> None:
     """`count` messages sent long ago: rendered once, copied with their own ids (rendering each is slow)."""
-    from scheduler import clock
-    from scheduler.database import new_id
+    from scheduler.foundation import clock
+    from scheduler.foundation.database import new_id
     from scheduler.notifications.models import OutboxMessage
     from scheduler.notifications.outbox import render
 

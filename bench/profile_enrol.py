@@ -29,8 +29,8 @@ def main() -> None:
     from pyinstrument import Profiler
     from sqlalchemy import event
 
-    from scheduler import database
-    from scheduler.extensions import db
+    from scheduler.foundation import database
+    from scheduler.foundation.extensions import db
 
     with scratch_database(args.db) as url:
         cohort_id = _cohort(url, 12)

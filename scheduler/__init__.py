@@ -6,10 +6,10 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config as settings
-from . import logs, metrics
-from .errors import register_error_handlers
-from .extensions import db, limit_feed_rotation, limiter, migrate
+from .foundation import config as settings
+from .foundation import logs, metrics
+from .foundation.errors import register_error_handlers
+from .foundation.extensions import db, limit_feed_rotation, limiter, migrate
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -45,7 +45,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     # Event handlers and the lower domains' plug-ins (seat counting, manage tokens): each
     # higher domain subscribes to the lower ones here, once, before any request.
-    from . import meta
     from .attendance import api as attendance_api
     from .attendance import handlers as _attendance_handlers  # noqa: F401
     from .calendars import api as calendars_api
@@ -54,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .cohorts import handlers as _cohorts_handlers  # noqa: F401
     from .enrolment import api as enrolment_api
     from .enrolment import handlers as _enrolment_handlers  # noqa: F401
+    from .foundation import meta
     from .notifications import api as notifications_api
     from .notifications import handlers as _notifications_handlers  # noqa: F401
     from .payments import api as payments_api
@@ -76,12 +76,13 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     limit_feed_rotation(app)
-    from .money import format_money
+    from .foundation.money import format_money
 
     # Templates (pages) show amounts as {{ amount|money(currency) }}: $360.00 in the clinic's locale.
     app.jinja_env.filters["money"] = format_money
 
-    from . import desk, pages, security
+    from . import desk, pages
+    from .foundation import security
 
     security.init_app(app)
     pages.init_app(app)

@@ -6,11 +6,11 @@ import click
 from flask import current_app
 from sqlalchemy import select
 
-from . import clock
 from .cohorts import services as cohorts
 from .cohorts.models import Cohort, Program
 from .enrolment import enrolling
-from .extensions import db
+from .foundation import clock
+from .foundation.extensions import db
 from .staff import services as staff
 from .staff.models import Staff
 

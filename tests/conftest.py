@@ -17,9 +17,10 @@ from flask_migrate import upgrade
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
-from scheduler import clock, create_app
-from scheduler.config import for_tests
-from scheduler.extensions import db
+from scheduler import create_app
+from scheduler.foundation import clock
+from scheduler.foundation.config import for_tests
+from scheduler.foundation.extensions import db
 
 # Fixtures shared beyond one module live in these plugin modules (localstripe, the served app).
 pytest_plugins = ["tests.stripe_double"]

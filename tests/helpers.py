@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
-from scheduler.database import write_transaction
-from scheduler.events import publish
-from scheduler.extensions import db
+from scheduler.foundation.database import write_transaction
+from scheduler.foundation.events import publish
+from scheduler.foundation.extensions import db
 
 URL = re.compile(r"""(?:https?|webcal)://[^\s"'<>)]+""")
 

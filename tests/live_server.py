@@ -103,7 +103,7 @@ class LiveServer:
             "--log-level",
             "warning",
             "--logger-class",
-            "scheduler.logs.GunicornLogger",
+            "scheduler.foundation.logs.GunicornLogger",
         ]
         if self.access_log is not None:
             command += ["--access-logfile", str(self.access_log)]

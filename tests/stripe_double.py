@@ -245,7 +245,7 @@ def as_participant(enrolment: dict) -> dict:
 
 
 def status_of(client, enrolment: dict) -> str:
-    from scheduler.extensions import db
+    from scheduler.foundation.extensions import db
 
     # The test client shares the fixture's app context and session: end its snapshot so
     # that what the live server committed is seen.
@@ -266,7 +266,7 @@ def wait_for_status(client, enrolment: dict, status: str, timeout: float = 15.0)
 
 def fresh(query):
     """Run a query on a fresh snapshot: the live server commits from other sessions."""
-    from scheduler.extensions import db
+    from scheduler.foundation.extensions import db
 
     db.session.rollback()
     return db.session.scalars(query).all()

@@ -6,10 +6,10 @@ calm page (never JSON), and never lets a search engine or a browser cache keep i
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from ..auth import DESK, FACILITATOR, TOKEN_IN_URL, current_staff, participant_or_staff, staff
-from ..http import endpoint
-from ..links import join_url
-from ..openapi import PROBLEM
+from ..foundation.auth import DESK, FACILITATOR, TOKEN_IN_URL, current_staff, participant_or_staff, staff
+from ..foundation.http import endpoint
+from ..foundation.links import join_url
+from ..foundation.openapi import PROBLEM
 from . import services
 from .schemas import AttendanceIn, FlagClearIn, JoinLinkOut, PersonAttendanceOut, SessionAttendanceOut
 

@@ -5,7 +5,7 @@ from ..cohorts.revisions import watch
 from ..enrolment import events as enrolment_events
 from ..enrolment.handlers import cohorts_of_enrolments
 from ..enrolment.services import describe_with
-from ..events import subscribe
+from ..foundation.events import subscribe
 from . import services
 from .models import AttendanceFlag, AttendanceRecord
 

@@ -4,9 +4,9 @@ from enum import StrEnum
 
 from sqlalchemy import Index, UniqueConstraint, text
 
-from ..clock import now
-from ..database import UTCDateTime, new_id, one_of
-from ..extensions import db
+from ..foundation.clock import now
+from ..foundation.database import UTCDateTime, new_id, one_of
+from ..foundation.extensions import db
 
 
 class AttendanceStatus(StrEnum):

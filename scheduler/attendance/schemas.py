@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from ..validation import Identifier, Instant, Trimmed
+from ..foundation.validation import Identifier, Instant, Trimmed
 from .models import AttendanceStatus, RecordSource
 
 STATUSES = tuple(AttendanceStatus)

@@ -16,11 +16,13 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
 from ..cohorts.revisions import touch
 from ..cohorts.services import lock_cohort
-from ..database import (
+from ..enrolment.models import Enrolment, EnrolmentStatus
+from ..enrolment.services import lock_enrolment, record
+from ..foundation import clock
+from ..foundation.database import (
     dialect_insert,
     end_read,
     hash_token,
@@ -29,11 +31,9 @@ from ..database import (
     require_lock,
     write_transaction,
 )
-from ..enrolment.models import Enrolment, EnrolmentStatus
-from ..enrolment.services import lock_enrolment, record
-from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db
-from ..links import public_url
+from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.extensions import db
+from ..foundation.links import public_url
 from ..notifications.models import MessageKind
 from ..notifications.outbox import format_when, queue_to_staff
 from ..staff.models import Role, Staff

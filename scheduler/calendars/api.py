@@ -3,9 +3,9 @@
 from flask import Blueprint, Response, request
 from werkzeug.http import is_resource_modified
 
-from ..auth import DESK, TOKEN_IN_URL, participant_or_staff, staff
-from ..http import endpoint
-from ..links import cohort_feed_urls, enrolment_feed_urls
+from ..foundation.auth import DESK, TOKEN_IN_URL, participant_or_staff, staff
+from ..foundation.http import endpoint
+from ..foundation.links import cohort_feed_urls, enrolment_feed_urls
 from . import services
 from .models import FeedKind
 from .schemas import CalendarLinksOut, ParticipantCalendarLinksOut

@@ -2,8 +2,8 @@
 
 from enum import StrEnum
 
-from ..database import UTCDateTime, one_of
-from ..extensions import db
+from ..foundation.database import UTCDateTime, one_of
+from ..foundation.extensions import db
 
 
 class FeedKind(StrEnum):

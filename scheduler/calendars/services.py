@@ -14,14 +14,14 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import bindparam, null, select
 
-from .. import clock
 from ..cohorts.models import Cohort, Session
 from ..cohorts.services import lock_cohort
-from ..database import hash_token, new_token, write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
-from ..errors import NotFound
-from ..extensions import db
-from ..links import FEED_NAME, join_url
+from ..foundation import clock
+from ..foundation.database import hash_token, new_token, write_transaction
+from ..foundation.errors import NotFound
+from ..foundation.extensions import db
+from ..foundation.links import FEED_NAME, join_url
 from .builder import BUILDER_VERSION, FeedEvent, build_feed, build_feeds_with_links
 from .models import FeedKind, StoredFeed
 

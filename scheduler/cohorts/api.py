@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
-from ..auth import DESK, PUBLIC, current_staff, staff
-from ..http import PageQuery, endpoint, json_page_response
+from ..foundation.auth import DESK, PUBLIC, current_staff, staff
+from ..foundation.http import PageQuery, endpoint, json_page_response
 from . import services
 from .schemas import (
     CohortCreate,

@@ -3,9 +3,9 @@ revisions its lists are rendered by (revisions.py: importing it starts the watch
 
 from sqlalchemy import select
 
-from ..database import new_token
-from ..events import subscribe
-from ..extensions import db
+from ..foundation.database import new_token
+from ..foundation.events import subscribe
+from ..foundation.extensions import db
 from ..staff.events import StaffRevoked
 from . import revisions  # noqa: F401
 from .models import Cohort, cohort_facilitators

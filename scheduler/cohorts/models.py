@@ -6,9 +6,9 @@ from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 
-from ..clock import now
-from ..database import UTCDateTime, new_id, new_token, one_of
-from ..extensions import db
+from ..foundation.clock import now
+from ..foundation.database import UTCDateTime, new_id, new_token, one_of
+from ..foundation.extensions import db
 
 
 class CohortStatus(StrEnum):

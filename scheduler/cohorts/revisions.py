@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session as OrmSession
 
-from ..extensions import db
+from ..foundation.extensions import db
 from ..staff.models import Staff
 from .models import Cohort, Program, Session, cohort_facilitators
 

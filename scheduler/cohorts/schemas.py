@@ -2,9 +2,9 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..http import PageQuery
-from ..links import cohort_feed_urls
-from ..validation import (
+from ..foundation.http import PageQuery
+from ..foundation.links import cohort_feed_urls
+from ..foundation.validation import (
     Amount,
     Code,
     Count,

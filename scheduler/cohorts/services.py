@@ -16,12 +16,12 @@ from flask import json
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import selectinload
 
-from .. import clock
-from ..database import Page, UTCDateTime, count, note_lock, paginate, require_write, write_transaction
-from ..errors import Conflict, Invalid, NotFound
-from ..events import publish
-from ..extensions import db
-from ..rendered import Rendering, earliest_after, rendered
+from ..foundation import clock
+from ..foundation.database import Page, UTCDateTime, count, note_lock, paginate, require_write, write_transaction
+from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.events import publish
+from ..foundation.extensions import db
+from ..foundation.rendered import Rendering, earliest_after, rendered
 from ..staff.models import Role, Staff
 from .events import CohortCancelled, CohortChanged, SeatsAdded, SessionChanged
 from .models import (

@@ -13,13 +13,13 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
 from ..attendance import services as attendance_services
 from ..attendance.models import AttendanceStatus, RecordSource
 from ..attendance.schemas import AttendanceIn
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
-from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..extensions import db
+from ..foundation import clock
+from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound
+from ..foundation.extensions import db
 from . import presenters
 from .queries import is_facilitator
 from .session import desk_page

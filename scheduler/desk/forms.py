@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from flask import request
 from marshmallow import Schema, ValidationError
 
-from ..errors import _flatten
+from ..foundation.errors import _flatten
 
 _MONEY = re.compile(r"\d{1,3}(,\d{3})+(\.\d{1,2})?|\d+(\.\d{1,2})?|\.\d{1,2}")
 MONEY_ERROR = "Give an amount such as 360 or 360.00."

@@ -7,8 +7,8 @@ which is the zone the group meets in and the one the desk talks about on the pho
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from .. import clock
-from ..money import format_money
+from ..foundation import clock
+from ..foundation.money import format_money
 from .forms import major_units
 
 ENROLMENT_STATUS = {

@@ -11,14 +11,14 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import clock
 from ..cohorts import services as cohort_services
 from ..cohorts.models import Cohort, CohortStatus, Program, Session, cohort_facilitators
-from ..database import Page, paginate
 from ..enrolment import self_service, staff_actions
 from ..enrolment.models import Enrolment, EnrolmentStatus
-from ..errors import Forbidden, NotFound
-from ..extensions import db
+from ..foundation import clock
+from ..foundation.database import Page, paginate
+from ..foundation.errors import Forbidden, NotFound
+from ..foundation.extensions import db
 from ..notifications import services as notification_services
 from ..payments.models import Payment, Refund
 from ..staff.models import Role, Staff

@@ -9,11 +9,11 @@ only; a facilitator never sees a refund.
 from flask import g, request
 from sqlalchemy import select
 
-from ..auth import DESK
 from ..enrolment import refunding
 from ..enrolment.schemas import RefundPaidIn
-from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db
+from ..foundation.auth import DESK
+from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.extensions import db
 from ..payments.models import PAYOUT_METHODS, Refund, RefundStatus
 from . import presenters
 from .forms import FormErrors, parse

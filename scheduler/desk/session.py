@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from flask import current_app, g, redirect, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from ..auth import ROLES, Access
-from ..errors import Forbidden
+from ..foundation.auth import ROLES, Access
+from ..foundation.errors import Forbidden
 from ..staff import services as staff_services
 
 COOKIE = "desk_session"

@@ -21,8 +21,6 @@ from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from .. import clock
-from ..auth import ADMIN, DESK, Access
 from ..cohorts import services as cohort_services
 from ..cohorts.models import COHORT_TRANSITIONS, CohortStatus, Session
 from ..cohorts.schemas import CohortCreate, CohortPatch, ProgramCreate, SessionPatch
@@ -30,14 +28,16 @@ from ..enrolment import enrolling, refunding, self_service, staff_actions
 from ..enrolment.api import roster_csv_response
 from ..enrolment.models import ACTIVE
 from ..enrolment.schemas import ConfirmIn, EnrolmentCreate, MoveIn, TransferIn, WithdrawIn
-from ..errors import Conflict, DomainError, Invalid, NotFound, Unavailable
-from ..extensions import db, limiter
-from ..links import cohort_feed_urls
+from ..foundation import clock
+from ..foundation.auth import ADMIN, DESK, Access
+from ..foundation.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
+from ..foundation.extensions import db, limiter
+from ..foundation.links import cohort_feed_urls
+from ..foundation.security import private
 from ..notifications import services as notification_services
 from ..pages.presenters import zone_choices
 from ..pages.views import page
 from ..payments.models import PAYOUT_METHODS
-from ..security import private
 from ..staff import services as staff_services
 from ..staff.schemas import ApiTokenCreate, RoleChange, SignInLinkRequest, StaffCreate
 from . import presenters, queries

@@ -6,10 +6,10 @@ from defusedcsv import csv
 from flask import Blueprint, Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 
-from ..auth import DESK, FACILITATOR, PUBLIC, WEBHOOK, current_staff, participant_or_staff, staff
-from ..errors import Invalid
-from ..extensions import limiter
-from ..http import endpoint, json_text_response
+from ..foundation.auth import DESK, FACILITATOR, PUBLIC, WEBHOOK, current_staff, participant_or_staff, staff
+from ..foundation.errors import Invalid
+from ..foundation.extensions import limiter
+from ..foundation.http import endpoint, json_text_response
 from ..payments.schemas import WebhookReceived
 from . import checkout, enrolling, paying, refunding, self_service, staff_actions
 from .rosters import roster_rendered

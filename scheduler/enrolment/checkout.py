@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from .. import clock
-from ..database import end_read, write_transaction
-from ..events import publish
-from ..extensions import db
+from ..foundation import clock
+from ..foundation.database import end_read, write_transaction
+from ..foundation.events import publish
+from ..foundation.extensions import db
 from ..payments import ledger
 from ..payments.models import (
     REFUND_COUNTS,

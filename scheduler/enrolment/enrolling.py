@@ -11,13 +11,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from .. import clock
 from ..cohorts.models import Cohort, CohortStatus
 from ..cohorts.services import lock_cohort_moving_revision
-from ..database import dialect_insert, new_id, write_transaction
-from ..errors import Conflict, Invalid, NotFound
-from ..events import publish
-from ..extensions import db
+from ..foundation import clock
+from ..foundation.database import dialect_insert, new_id, write_transaction
+from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.events import publish
+from ..foundation.extensions import db
 from ..payments import ledger
 from ..payments.accounts import Account
 from ..payments.models import Payment

@@ -3,10 +3,10 @@ and reacts to what happens to cohorts (imported once by create_app)."""
 
 from sqlalchemy import select
 
-from ..auth import enrolment_owner, manage_token_check
 from ..cohorts.events import CohortCancelled, CohortChanged, SeatsAdded
 from ..cohorts.revisions import was_and_is, watch
-from ..events import subscribe
+from ..foundation.auth import enrolment_owner, manage_token_check
+from ..foundation.events import subscribe
 from ..payments.models import Payment, Refund
 from . import (
     prices,  # noqa: F401  (registers the discount-code use counter with the payments domain)

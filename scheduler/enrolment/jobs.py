@@ -1,6 +1,6 @@
 """Enrolment jobs: expire lapsed holds and offers (offering the freed seats), and tidy card payments."""
 
-from .. import clock
+from ..foundation import clock
 from . import checkout, seat_keeping
 
 

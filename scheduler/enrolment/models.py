@@ -6,10 +6,10 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint, and_, event, or_, select, text
 from sqlalchemy.ext.hybrid import hybrid_method
 
-from ..clock import now
-from ..database import UTCDateTime, new_id, new_token, one_of
-from ..errors import Conflict
-from ..extensions import db
+from ..foundation.clock import now
+from ..foundation.database import UTCDateTime, new_id, new_token, one_of
+from ..foundation.errors import Conflict
+from ..foundation.extensions import db
 from ..payments.accounts import Account, accounts
 
 

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from .. import clock
 from ..cohorts.models import Cohort
-from ..database import require_lock, write_transaction
-from ..errors import Conflict, Invalid, NotFound
-from ..events import publish
-from ..extensions import db
-from ..money import format_money
+from ..foundation import clock
+from ..foundation.database import require_lock, write_transaction
+from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.events import publish
+from ..foundation.extensions import db
+from ..foundation.money import format_money
 from ..payments import gateway, ledger, receipts
 from ..payments.models import Payment, PaymentStatus, Provider, Refund, RefundStatus
 from . import events, prices

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 
 from ..cohorts.models import Cohort
-from ..errors import Invalid
-from ..extensions import db
+from ..foundation.errors import Invalid
+from ..foundation.extensions import db
 from ..payments import discounts
 from ..payments.accounts import Account, accounts
 from .models import ACTIVE, Enrolment

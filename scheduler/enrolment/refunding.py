@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import Cohort
-from ..database import Page, paginate, write_transaction
-from ..errors import NotFound
-from ..events import publish
-from ..extensions import db
+from ..foundation.database import Page, paginate, write_transaction
+from ..foundation.errors import NotFound
+from ..foundation.events import publish
+from ..foundation.extensions import db
 from ..payments import ledger
 from ..payments.models import Refund
 from . import events, prices

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from flask import json
 from sqlalchemy import select
 
-from .. import clock
 from ..cohorts.models import Session
 from ..cohorts.services import cohort_revision
-from ..extensions import db
-from ..rendered import Rendering, earliest_after, rendered
+from ..foundation import clock
+from ..foundation.extensions import db
+from ..foundation.rendered import Rendering, earliest_after, rendered
 from .staff_actions import roster
 
 

@@ -5,11 +5,11 @@ import re
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from ..cohorts.schemas import SessionOut
-from ..http import PageQuery
-from ..links import enrolment_feed_urls, join_url, manage_url
+from ..foundation.http import PageQuery
+from ..foundation.links import enrolment_feed_urls, join_url, manage_url
+from ..foundation.validation import Amount, Code, Identifier, Instant, Name, PlainEmail, Timezone, Trimmed
 from ..payments.accounts import payment_summary, refund_summary
 from ..payments.models import PAYOUT_METHODS, RefundStatus
-from ..validation import Amount, Code, Identifier, Instant, Name, PlainEmail, Timezone, Trimmed
 from .models import STATUSES
 
 _PHONE = re.compile(r"\+?[0-9 ()./-]{3,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?")

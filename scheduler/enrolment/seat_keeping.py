@@ -10,12 +10,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from .. import clock
 from ..cohorts.models import Cohort, CohortStatus
 from ..cohorts.services import lock_cohort
-from ..database import require_lock, write_transaction
-from ..events import publish
-from ..extensions import db
+from ..foundation import clock
+from ..foundation.database import require_lock, write_transaction
+from ..foundation.events import publish
+from ..foundation.extensions import db
 from ..payments.accounts import accounts
 from . import events, prices
 from .models import ACTIVE, Enrolment

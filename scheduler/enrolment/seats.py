@@ -12,8 +12,8 @@ from sqlalchemy import and_, bindparam, case, func, select, type_coerce
 
 from ..cohorts.models import SeatCount
 from ..cohorts.services import count_seats_with
-from ..database import UTCDateTime
-from ..extensions import db
+from ..foundation.database import UTCDateTime
+from ..foundation.extensions import db
 from .models import Enrolment, EnrolmentStatus
 
 __all__ = ["SeatCount", "EnrolSeats", "seat_counts", "seats_for_enrolling"]

@@ -6,12 +6,12 @@ import hmac
 
 from sqlalchemy import select
 
-from .. import clock
-from ..database import write_transaction
-from ..errors import Conflict, Forbidden, Invalid
-from ..events import publish
-from ..extensions import db
-from ..money import format_money
+from ..foundation import clock
+from ..foundation.database import write_transaction
+from ..foundation.errors import Conflict, Forbidden, Invalid
+from ..foundation.events import publish
+from ..foundation.extensions import db
+from ..foundation.money import format_money
 from . import events, prices
 from .enrolling import hold_seat
 from .models import Enrolment

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ..cohorts.services import lock_cohort
-from ..database import require_write
-from ..errors import NotFound
-from ..extensions import db
+from ..foundation.database import require_write
+from ..foundation.errors import NotFound
+from ..foundation.extensions import db
 from ..payments.accounts import Account, accounts
 from . import prices
 from .models import AuditEntry, Enrolment

@@ -6,14 +6,14 @@ someone to another cohort, and read the audit log. Every change is audited with 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
 from ..cohorts.models import Cohort, CohortStatus
 from ..cohorts.services import get_cohort, lock_cohort
-from ..database import Page, new_token, paginate, write_transaction
-from ..errors import Conflict, Invalid, NotFound
-from ..events import publish
-from ..extensions import db
-from ..money import format_money
+from ..foundation import clock
+from ..foundation.database import Page, new_token, paginate, write_transaction
+from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.events import publish
+from ..foundation.extensions import db
+from ..foundation.money import format_money
 from ..payments import gateway, ledger
 from ..payments.models import RefundStatus
 from . import events, prices

@@ -13,7 +13,7 @@ import time
 import click
 from flask.cli import AppGroup
 
-from ..extensions import db
+from ..foundation.extensions import db
 
 log = logging.getLogger(__name__)
 JOBS: dict = {}

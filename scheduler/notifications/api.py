@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
-from ..auth import DESK, current_staff, staff
-from ..http import PageQuery, endpoint
+from ..foundation.auth import DESK, current_staff, staff
+from ..foundation.http import PageQuery, endpoint
 from . import services
 from .schemas import MessageOut
 

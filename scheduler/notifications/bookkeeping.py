@@ -15,9 +15,9 @@ from flask import current_app
 from sqlalchemy import case, literal, update
 from sqlalchemy.engine import Row
 
-from .. import clock
-from ..database import write_transaction
-from ..extensions import db
+from ..foundation import clock
+from ..foundation.database import write_transaction
+from ..foundation.extensions import db
 from .models import OutboxMessage, OutboxStatus
 
 RECORD_EVERY = 1.0  # seconds: outcomes waiting longer than this are written before the next send

@@ -10,14 +10,14 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from .. import clock
 from ..calendars.services import enrolment_ics
 from ..cohorts.events import SessionChanged
 from ..enrolment import events, prices
 from ..enrolment.models import Enrolment, EnrolmentStatus
-from ..events import subscribe
-from ..extensions import db
-from ..links import public_url, subscribe_links
+from ..foundation import clock
+from ..foundation.events import subscribe
+from ..foundation.extensions import db
+from ..foundation.links import public_url, subscribe_links
 from ..payments.accounts import receipt_path
 from ..payments.discounts import describe as describe_discount
 from ..payments.receipts import method_label

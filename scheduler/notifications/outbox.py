@@ -19,13 +19,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.util import identity_key
 
-from .. import clock
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
-from ..database import after_commit, dialect_insert, new_id, transaction_state, write_transaction, writing
 from ..enrolment.models import Enrolment, EnrolmentStatus
-from ..extensions import db
-from ..links import join_url, manage_url, public_url
-from ..money import format_money
+from ..foundation import clock
+from ..foundation.database import after_commit, dialect_insert, new_id, transaction_state, write_transaction, writing
+from ..foundation.extensions import db
+from ..foundation.links import join_url, manage_url, public_url
+from ..foundation.money import format_money
 from .mime import prebuilt, rebuild
 from .models import MessageKind, OutboxMessage, OutboxStatus
 

@@ -26,11 +26,11 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import selectinload
 
-from .. import clock
 from ..cohorts.models import CohortStatus, Session, SessionStatus
-from ..database import write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
-from ..extensions import db
+from ..foundation import clock
+from ..foundation.database import write_transaction
+from ..foundation.extensions import db
 from .bookkeeping import Books, Outcomes
 from .mime import CONTENT, build_email, stored_bytes
 from .models import MessageKind, OutboxMessage, OutboxStatus

@@ -2,12 +2,12 @@
 
 from sqlalchemy import select
 
-from .. import clock
-from ..database import Page, new_id, paginate, write_transaction
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..enrolment.services import record
-from ..errors import Conflict, NotFound
-from ..extensions import db
+from ..foundation import clock
+from ..foundation.database import Page, new_id, paginate, write_transaction
+from ..foundation.errors import Conflict, NotFound
+from ..foundation.extensions import db
 from .mime import rebuild
 from .models import OutboxMessage, OutboxStatus
 from .outbox import ensure_rendered, new_message_id

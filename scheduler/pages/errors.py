@@ -9,7 +9,7 @@ import logging
 
 from flask import Response, render_template, request
 
-from ..security import private
+from ..foundation.security import private
 
 log = logging.getLogger(__name__)
 

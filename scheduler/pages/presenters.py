@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
 
-from .. import clock
 from ..enrolment.refunding import refund_deadline, refund_due
-from ..links import join_url, subscribe_links
+from ..foundation import clock
+from ..foundation.links import join_url, subscribe_links
+from ..foundation.validation import _zones
 from ..notifications.outbox import format_money
 from ..payments import gateway
-from ..validation import _zones
 
 ACTIVE = ("pending_payment", "waitlisted", "offered", "confirmed")
 # The zone list people choose from: canonical Area/Location names (no aliases such as US/Eastern).

@@ -23,16 +23,16 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
 
-from ..auth import Access
 from ..calendars import services as calendar_services
 from ..cohorts import services as cohort_services
 from ..enrolment import enrolling, paying, self_service
 from ..enrolment.api import _enrol_limit
 from ..enrolment.schemas import EnrolmentCreate
-from ..errors import Conflict, Forbidden, NotFound, Unavailable
-from ..extensions import limiter
+from ..foundation.auth import Access
+from ..foundation.errors import Conflict, Forbidden, NotFound, Unavailable
+from ..foundation.extensions import limiter
+from ..foundation.security import no_store, private
 from ..payments import ledger
-from ..security import no_store, private
 from . import presenters
 
 bp = Blueprint("pages", __name__)

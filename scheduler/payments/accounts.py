@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..links import public_url
+from ..foundation.extensions import db
+from ..foundation.links import public_url
 from .models import REFUND_COUNTS, Payment, PaymentStatus, Refund
 
 

@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
-from ..auth import DESK, current_staff, staff
-from ..http import endpoint
+from ..foundation.auth import DESK, current_staff, staff
+from ..foundation.http import endpoint
 from . import discounts
 from .schemas import DiscountCodeCreate, DiscountCodeOut, DiscountCodePatch, DiscountCodeQuery
 

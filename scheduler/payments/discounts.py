@@ -14,12 +14,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .. import clock
 from ..cohorts.models import Cohort, Program
-from ..database import Page, note_lock, paginate, require_write, write_transaction
-from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db
-from ..money import format_money
+from ..foundation import clock
+from ..foundation.database import Page, note_lock, paginate, require_write, write_transaction
+from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.extensions import db
+from ..foundation.money import format_money
 from .models import DiscountCode
 
 FIELD = "discount_code"

@@ -10,7 +10,7 @@ import logging
 import stripe
 from flask import current_app
 
-from ..errors import Unavailable
+from ..foundation.errors import Unavailable
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ import stripe
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
-from .. import clock
-from ..database import after_commit, end_read, new_id, require_write, write_transaction
-from ..errors import Conflict, NotFound, Unavailable
-from ..extensions import db
+from ..foundation import clock
+from ..foundation.database import after_commit, end_read, new_id, require_write, write_transaction
+from ..foundation.errors import Conflict, NotFound, Unavailable
+from ..foundation.extensions import db
 from . import gateway
 from .models import Payment, PaymentStatus, Provider, Refund, RefundStatus
 

@@ -7,9 +7,9 @@ from enum import StrEnum
 
 from sqlalchemy import CheckConstraint
 
-from ..clock import now
-from ..database import UTCDateTime, new_id, one_of
-from ..extensions import db
+from ..foundation.clock import now
+from ..foundation.database import UTCDateTime, new_id, one_of
+from ..foundation.extensions import db
 
 DESK_METHODS = ("cash", "check", "card_in_person", "insurance", "waived")
 

@@ -15,7 +15,7 @@ from flask import current_app, url_for
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from werkzeug.routing import BuildError
 
-from ..money import clinic_locale, format_money
+from ..foundation.money import clinic_locale, format_money
 
 _env = Environment(
     loader=FileSystemLoader(str(Path(__file__).parent / "templates")),

@@ -2,8 +2,8 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..http import PageQuery
-from ..validation import Code, Currency, Identifier, Instant
+from ..foundation.http import PageQuery
+from ..foundation.validation import Code, Currency, Identifier, Instant
 
 
 class PaymentOut(Schema):

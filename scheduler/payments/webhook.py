@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import stripe
 from flask import current_app
 
-from ..errors import BadRequest, Unavailable
+from ..foundation.errors import BadRequest, Unavailable
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 HANDLED = (

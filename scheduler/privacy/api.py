@@ -2,8 +2,8 @@
 
 from flask import Blueprint
 
-from ..auth import ADMIN, DESK, current_staff, staff
-from ..http import endpoint
+from ..foundation.auth import ADMIN, DESK, current_staff, staff
+from ..foundation.http import endpoint
 from . import services
 from .schemas import EraseIn, ErasureOut, ExportQuery, ParticipantExportOut
 

@@ -4,7 +4,7 @@ import re
 
 from marshmallow import Schema, fields
 
-from ..validation import Instant, PlainEmail
+from ..foundation.validation import Instant, PlainEmail
 
 # Bearer secrets inside message bodies (manage links, feed URLs, join links): an export goes to
 # staff and from them to the person, so it shows where a link was, never a working credential.

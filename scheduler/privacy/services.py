@@ -20,16 +20,16 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
 from ..attendance.models import AttendanceFlag, AttendanceRecord
 from ..cohorts.models import Cohort, Session
 from ..cohorts.services import lock_cohort
-from ..database import after_commit, end_read, new_token, write_transaction
 from ..enrolment import seat_keeping, self_service
 from ..enrolment import services as enrolment_services
 from ..enrolment.models import ACTIVE, AuditEntry, Enrolment, IdempotencyRecord, Participant, normalise_email
-from ..errors import Conflict, NotFound
-from ..extensions import db
+from ..foundation import clock
+from ..foundation.database import after_commit, end_read, new_token, write_transaction
+from ..foundation.errors import Conflict, NotFound
+from ..foundation.extensions import db
 from ..notifications import sender
 from ..notifications.models import OutboxMessage, OutboxStatus
 from ..payments.models import Payment, Refund

@@ -4,7 +4,7 @@ import click
 from flask.cli import AppGroup
 from marshmallow import ValidationError
 
-from ..errors import DomainError
+from ..foundation.errors import DomainError
 from . import services
 from .schemas import StaffCreate
 

@@ -2,8 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
-from ..auth import ROLES
-from ..validation import Instant, Name, PlainEmail
+from ..foundation.auth import ROLES
+from ..foundation.validation import Instant, Name, PlainEmail
 
 
 class StaffCreate(Schema):

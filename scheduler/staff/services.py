@@ -11,12 +11,12 @@ from urllib.parse import urlencode
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
-from ..database import Page, hash_token, new_token, paginate, require_write, write_transaction
-from ..errors import Conflict, Invalid, NotFound
-from ..events import publish
-from ..extensions import db
-from ..links import public_url
+from ..foundation import clock
+from ..foundation.database import Page, hash_token, new_token, paginate, require_write, write_transaction
+from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.events import publish
+from ..foundation.extensions import db
+from ..foundation.links import public_url
 from .events import SignInLinkIssued, StaffRevoked
 from .models import ROLES, ApiToken, ConsoleSession, SignInLink, Staff, StaffAuditEntry
 

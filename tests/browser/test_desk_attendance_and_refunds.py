@@ -13,10 +13,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from scheduler import clock
 from scheduler.attendance.models import AttendanceRecord
 from scheduler.enrolment import enrolling, self_service, staff_actions
-from scheduler.extensions import db
+from scheduler.foundation import clock
+from scheduler.foundation.extensions import db
 from scheduler.payments.models import Refund
 from scheduler.staff import services as staff_services
 from scheduler.staff.models import Staff

@@ -14,10 +14,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from scheduler import clock
 from scheduler.enrolment import enrolling
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation import clock
+from scheduler.foundation.extensions import db
 from scheduler.notifications import sender
 from scheduler.staff import services as staff_services
 from tests.browser.support import look

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.notifications import sender
 from scheduler.payments.models import Payment
 from tests.browser.support import look

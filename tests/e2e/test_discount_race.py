@@ -7,7 +7,7 @@ from live_server import LiveServer, fire
 from sqlalchemy import func, select
 
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 
 RACERS = 20
 PRICE = 36000

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from scheduler.cohorts.models import Cohort, Program
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.staff.models import Staff
 from tests.live_server import ROOT, LiveServer, free_port, request
 

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 
-from scheduler import clock
 from scheduler.attendance.models import AttendanceRecord
 from scheduler.cohorts.models import Session
-from scheduler.extensions import db
+from scheduler.foundation import clock
+from scheduler.foundation.extensions import db
 from tests.live_server import LiveServer
 
 CLIENTS = 16

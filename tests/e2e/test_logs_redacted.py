@@ -1,7 +1,7 @@
 """No token (nor email) reaches a log, across an enrolment's whole life, under a real gunicorn (issue 14, 12).
 
 gunicorn's access log recorded `?token=mng_…` and `/calendar/cal_….ics` paths. The server
-runs as the Procfile runs it (`--logger-class scheduler.logs.GunicornLogger`), with the
+runs as the Procfile runs it (`--logger-class scheduler.foundation.logs.GunicornLogger`), with the
 app's log as JSON lines; both logs are read back and searched for every token the test
 saw, and for anything shaped like one.
 """

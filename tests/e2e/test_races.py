@@ -14,10 +14,10 @@ from pathlib import Path
 from live_server import ROOT, LiveServer, fire
 from sqlalchemy import select, update
 
-from scheduler import clock
 from scheduler.enrolment.models import Enrolment
 from scheduler.enrolment.seats import seat_counts
-from scheduler.extensions import db
+from scheduler.foundation import clock
+from scheduler.foundation.extensions import db
 
 CLIENTS = 40
 

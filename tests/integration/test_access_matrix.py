@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from scheduler.auth import ROLES
+from scheduler.foundation.auth import ROLES
 
 # endpoint -> why anyone may call it without a staff or participant credential.
 EXPECTED_WITHOUT_CREDENTIALS = {

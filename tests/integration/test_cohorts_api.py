@@ -5,7 +5,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from scheduler.enrolment.models import Enrolment, Participant
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 
 
 def _take_seats(cohort, n):

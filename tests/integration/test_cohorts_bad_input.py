@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from scheduler.cohorts.models import Cohort, Program, Session
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 
 GOOD = {
     "start_date": "2026-10-22",

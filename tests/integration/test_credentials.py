@@ -8,7 +8,7 @@ participant's manage token may ride in `?token=` (the links in emails carry it).
 
 import pytest
 
-from scheduler.auth import ROLES
+from scheduler.foundation.auth import ROLES
 
 OPEN_PATHS = ["/healthz", "/readyz", "/docs", "/openapi.json"]
 

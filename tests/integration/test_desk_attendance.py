@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from scheduler.attendance.models import AttendanceRecord
 from scheduler.enrolment.models import AuditEntry
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from tests.desk_support import csrf_of, sign_in, text_of
 from tests.helpers import QueryCounter
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from scheduler.enrolment import enrolling, self_service, staff_actions
 from scheduler.enrolment.models import AuditEntry, Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.payments.models import Refund
 from scheduler.staff.models import Staff
@@ -447,8 +447,8 @@ def test_the_roster_export_has_payments_for_the_desk(desk, make_cohort):
 def test_the_cohort_page_shows_attendance_and_who_needs_following_up(client, make_staff, make_program, make_cohort):
     from datetime import timedelta
 
-    from scheduler import clock
     from scheduler.attendance import services as attendance
+    from scheduler.foundation import clock
 
     fay, _ = make_staff("facilitator", name="Fay Cilitator")
     program = make_program(missed_sessions_limit=2)

@@ -8,11 +8,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from scheduler import clock
-from scheduler.database import write_transaction
 from scheduler.enrolment.models import Enrolment
 from scheduler.enrolment.services import record
-from scheduler.extensions import db
+from scheduler.foundation import clock
+from scheduler.foundation.database import write_transaction
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.payments.models import Payment, Refund
 from scheduler.staff.models import Staff

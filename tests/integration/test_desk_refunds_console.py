@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from scheduler.enrolment import enrolling, self_service, staff_actions
 from scheduler.enrolment.models import AuditEntry
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.payments.models import Refund
 from scheduler.staff.models import Staff

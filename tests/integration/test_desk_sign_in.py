@@ -12,8 +12,8 @@ import time_machine
 from sqlalchemy import select
 
 from scheduler import create_app
-from scheduler.config import for_tests
-from scheduler.extensions import db
+from scheduler.foundation.config import for_tests
+from scheduler.foundation.extensions import db
 from scheduler.notifications import sender
 from scheduler.notifications.models import OutboxMessage
 from scheduler.staff import services as staff_services

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from sqlalchemy import select
 
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 
 PRICE = 36000

@@ -7,7 +7,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from tests.helpers import QueryCounter
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
@@ -136,7 +136,7 @@ def test_unknown_cohort_is_404(client):
 
 def test_rate_limit_is_problem_json_with_retry_after(database_url, make_cohort):
     from scheduler import create_app
-    from scheduler.config import for_tests
+    from scheduler.foundation.config import for_tests
 
     limited = create_app(for_tests(database_url, RATELIMIT_ENABLED=True, ENROL_RATE_LIMIT="2 per minute"))
     cohort = make_cohort(capacity=5, price_amount=0)

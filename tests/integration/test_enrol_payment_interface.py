@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from scheduler.database import write_transaction
 from scheduler.enrolment import seat_keeping, services
 from scheduler.enrolment.models import Enrolment
-from scheduler.errors import NotFound
-from scheduler.extensions import db
+from scheduler.foundation.database import write_transaction
+from scheduler.foundation.errors import NotFound
+from scheduler.foundation.extensions import db
 from scheduler.payments import ledger
 from scheduler.payments.models import PaymentStatus
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from scheduler.cohorts.models import Cohort
 from scheduler.enrolment.jobs import expire_holds_and_offers
 from scheduler.enrolment.models import AuditEntry, Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 STATUSES = ["pending_payment", "waitlisted", "offered", "confirmed", "expired", "withdrawn", "cancelled"]

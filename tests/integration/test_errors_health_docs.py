@@ -6,10 +6,10 @@ import pytest
 from openapi_spec_validator import validate
 
 from scheduler import create_app
-from scheduler.config import for_tests
-from scheduler.extensions import limiter
-from scheduler.http import endpoint
-from scheduler.meta import OPEN
+from scheduler.foundation.config import for_tests
+from scheduler.foundation.extensions import limiter
+from scheduler.foundation.http import endpoint
+from scheduler.foundation.meta import OPEN
 
 
 def _is_problem(response, status):

@@ -23,8 +23,8 @@ from werkzeug.http import http_date
 from scheduler.calendars import services as calendars
 from scheduler.cohorts.models import Cohort
 from scheduler.enrolment.models import Enrolment, Participant
-from scheduler.extensions import db
-from scheduler.links import enrolment_feed_urls, join_url, subscribe_links
+from scheduler.foundation.extensions import db
+from scheduler.foundation.links import enrolment_feed_urls, join_url, subscribe_links
 from tests.helpers import QueryCounter
 
 NY = ZoneInfo("America/New_York")

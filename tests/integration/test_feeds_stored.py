@@ -23,9 +23,9 @@ from scheduler.calendars.builder import FeedEvent, build_feed, build_feeds_with_
 from scheduler.calendars.models import FeedKind, StoredFeed
 from scheduler.cohorts import services as cohort_services
 from scheduler.cohorts.models import Cohort, Session
-from scheduler.database import write_transaction
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.database import write_transaction
+from scheduler.foundation.extensions import db
 from tests.helpers import add_session_after_last
 
 ACTIONS = (

@@ -12,9 +12,9 @@ import sys
 import pytest
 
 from scheduler import create_app, logs
-from scheduler.config import for_tests
-from scheduler.http import MAX_JSON_DEPTH, endpoint
-from scheduler.meta import OPEN
+from scheduler.foundation.config import for_tests
+from scheduler.foundation.http import MAX_JSON_DEPTH, endpoint
+from scheduler.foundation.meta import OPEN
 
 
 def _problem(response, status):

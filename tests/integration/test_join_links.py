@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from scheduler.attendance.models import AttendanceRecord
 from scheduler.enrolment import staff_actions
 from scheduler.enrolment.models import AuditEntry, Enrolment
-from scheduler.extensions import db
-from scheduler.links import join_url
+from scheduler.foundation.extensions import db
+from scheduler.foundation.links import join_url
 from scheduler.notifications.models import OutboxMessage
 
 MEETING = "https://video.example/j/123"

@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from scheduler.cohorts.models import Cohort, Session
-from scheduler.database import write_transaction
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
-from scheduler.rendered import rendered
+from scheduler.foundation.database import write_transaction
+from scheduler.foundation.extensions import db
+from scheduler.foundation.rendered import rendered
 from scheduler.staff.models import Staff
 from tests.helpers import add_session_after_last
 

@@ -15,9 +15,9 @@ import stripe
 from sqlalchemy import func, select
 
 from scheduler import create_app
-from scheduler.config import for_tests
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.config import for_tests
+from scheduler.foundation.extensions import db
 from scheduler.payments.models import Payment, WebhookEvent
 
 WEBHOOK_SECRET = "whsec_lock_test"

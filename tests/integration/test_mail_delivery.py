@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from scheduler import clock
 from scheduler.enrolment import events
-from scheduler.extensions import db
+from scheduler.foundation import clock
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import LEASE, deliver_outbox
 from tests.helpers import announce

@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from scheduler import clock
 from scheduler.enrolment import events
-from scheduler.extensions import db
+from scheduler.foundation import clock
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import deliver_outbox
 from scheduler.notifications.transports import _PLAIN_ADDRESS, pipelined_sendmail, quoteaddr

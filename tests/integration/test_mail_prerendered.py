@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from scheduler import clock
 from scheduler.enrolment import events
-from scheduler.extensions import db
+from scheduler.foundation import clock
+from scheduler.foundation.extensions import db
 from scheduler.notifications.mime import build_email, digest, stored_bytes, wire_bytes
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import deliver_outbox
@@ -129,8 +129,8 @@ def test_a_failure_mid_batch_loses_no_other_outcome(app, make_cohort, make_enrol
 def test_bytes_are_built_after_the_commit_outside_the_writers_lock(app, make_cohort, make_enrolment):
     """A message written under a lock (here: announce's write transaction) is committed without
     its bytes; they are stored right after the commit. A rolled-back write builds nothing."""
-    from scheduler.database import write_transaction
-    from scheduler.events import publish
+    from scheduler.foundation.database import write_transaction
+    from scheduler.foundation.events import publish
 
     cohort = make_cohort()
     waiting = make_enrolment(cohort, status="waitlisted")

@@ -6,9 +6,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
-from scheduler import clock
 from scheduler.enrolment import events
-from scheduler.extensions import db
+from scheduler.foundation import clock
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from tests.helpers import announce
 from tests.live_server import LiveServer, fire

@@ -12,8 +12,8 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import Column, MetaData, String, inspect
 
 from scheduler import create_app
-from scheduler.config import for_tests
-from scheduler.extensions import db
+from scheduler.foundation.config import for_tests
+from scheduler.foundation.extensions import db
 from tests.conftest import _fresh_postgres_database, _postgres_admin_url
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 
 from scheduler.enrolment.jobs import expire_holds_and_offers
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)

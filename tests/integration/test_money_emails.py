@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import time_machine
 
-from scheduler import clock
+from scheduler.foundation import clock
 from scheduler.notifications import jobs
 
 PRICE = 36000

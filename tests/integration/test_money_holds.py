@@ -8,7 +8,7 @@ import time_machine
 from sqlalchemy import select
 
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)

@@ -20,7 +20,7 @@ def enrol(client, cohort_id, email, **extra):
 
 
 def body_of(client, enrolment):
-    from scheduler.extensions import db
+    from scheduler.foundation.extensions import db
 
     db.session.rollback()
     return client.get(f"/api/v1/enrolments/{enrolment['id']}", headers=as_participant(enrolment)).json

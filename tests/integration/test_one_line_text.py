@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError, fields
 
 from scheduler import create_app
-from scheduler.config import for_tests
-from scheduler.validation import LINE_BREAKS
+from scheduler.foundation.config import for_tests
+from scheduler.foundation.validation import LINE_BREAKS
 
 # Fields that may hold several lines; everything else that takes text is one line.
 MULTI_LINE_FIELDS = {("ProgramCreate", "description"), ("ProgramPatch", "description")}
@@ -140,7 +140,7 @@ def test_a_name_cannot_inject_lines_into_an_email(client, make_cohort):
     assert "line feed" in response.json["errors"]["name"][0]
     # Nothing was written: no enrolment, no email.
     from scheduler.enrolment.models import Enrolment
-    from scheduler.extensions import db
+    from scheduler.foundation.extensions import db
     from scheduler.notifications.models import OutboxMessage
 
     assert db.session.query(Enrolment).count() == 0 and db.session.query(OutboxMessage).count() == 0

@@ -14,9 +14,9 @@ from marshmallow import Schema, ValidationError
 from marshmallow.validate import Length
 
 from scheduler import create_app
-from scheduler.config import for_tests
-from scheduler.openapi import build_spec
-from scheduler.validation import (
+from scheduler.foundation.config import for_tests
+from scheduler.foundation.openapi import build_spec
+from scheduler.foundation.validation import (
     DATE_PATTERN,
     EMAIL_PATTERN,
     HTTPS_URL_PATTERN,

@@ -21,9 +21,9 @@ from schemathesis.core import NOT_SET
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from scheduler import create_app
-from scheduler.config import for_tests
-from scheduler.extensions import db
-from scheduler.openapi import _path
+from scheduler.foundation.config import for_tests
+from scheduler.foundation.extensions import db
+from scheduler.foundation.openapi import _path
 
 pytestmark = pytest.mark.slow
 

@@ -8,12 +8,12 @@ import vobject
 from icalendar import Calendar
 from sqlalchemy import select
 
-from scheduler import clock
 from scheduler.cohorts.events import SessionChanged
-from scheduler.database import write_transaction
 from scheduler.enrolment import events
-from scheduler.events import publish
-from scheduler.extensions import db
+from scheduler.foundation import clock
+from scheduler.foundation.database import write_transaction
+from scheduler.foundation.events import publish
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import deliver_outbox
 from tests.helpers import announce, links

@@ -9,7 +9,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.payments.models import Refund
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.payments.models import Payment
 
 pytestmark = pytest.mark.slow

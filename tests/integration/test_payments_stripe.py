@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from scheduler import clock
+from scheduler.foundation import clock
 from scheduler.payments.models import Payment, Refund, WebhookEvent
 from tests.stripe_double import (
     PUBLISHABLE_KEY,

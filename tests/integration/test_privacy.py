@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from scheduler.attendance.models import AttendanceRecord
 from scheduler.enrolment.models import AuditEntry, Enrolment, IdempotencyRecord, Participant
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.jobs import JOBS, _load_jobs
 from scheduler.notifications import jobs as mail_jobs
 from scheduler.notifications.models import OutboxMessage
@@ -358,7 +358,7 @@ def test_erasure_removes_the_mail_files_written_for_them(app, client, auth, make
 
 
 def test_a_worker_sending_at_the_moment_of_erasure_cannot_write_the_row_back(app, client, auth, make_cohort):
-    from scheduler import clock
+    from scheduler.foundation import clock
     from scheduler.notifications import sender
 
     enrol(client, make_cohort(price_amount=0))
@@ -373,7 +373,7 @@ def test_a_worker_sending_at_the_moment_of_erasure_cannot_write_the_row_back(app
 
 
 def test_a_lapsed_hold_is_marked_expired_not_withdrawn_and_its_notice_never_goes(app, client, auth, make_cohort):
-    from scheduler import clock
+    from scheduler.foundation import clock
 
     held = enrol(client, make_cohort(price_amount=36000, manual_hold_hours=1))  # no Stripe: a manual hold
     assert held["status"] == "pending_payment"

@@ -5,7 +5,7 @@ import secrets
 import pytest
 
 from scheduler import create_app
-from scheduler.config import for_tests
+from scheduler.foundation.config import for_tests
 
 
 @pytest.fixture

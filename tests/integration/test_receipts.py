@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from tests.stripe_double import as_participant, wait_for_status
 

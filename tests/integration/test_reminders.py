@@ -5,7 +5,7 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import select
 
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.notifications import jobs
 from scheduler.notifications.models import OutboxMessage
 from tests.helpers import links

@@ -10,7 +10,7 @@ that comes between the commit and the rendering leaves nothing to render.
 from sqlalchemy import select, update
 
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 from scheduler.notifications import outbox
 from scheduler.notifications.mime import prebuilt
 from scheduler.notifications.models import OutboxMessage

@@ -5,7 +5,7 @@ from datetime import timedelta
 import time_machine
 
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 
 
 def enrol(client, cohort_id, email, name="Sam Rivera", **extra):

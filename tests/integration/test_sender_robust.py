@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from scheduler import clock
-from scheduler.database import new_id
 from scheduler.enrolment import events
-from scheduler.extensions import db
+from scheduler.foundation import clock
+from scheduler.foundation.database import new_id
+from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import deliver_outbox
 from tests.helpers import announce

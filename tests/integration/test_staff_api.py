@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
-from scheduler.auth import hash_token
-from scheduler.extensions import db
+from scheduler.foundation.auth import hash_token
+from scheduler.foundation.extensions import db
 from scheduler.staff.models import Staff
 
 

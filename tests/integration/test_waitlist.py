@@ -6,7 +6,7 @@ import time_machine
 
 from scheduler.enrolment.jobs import expire_holds_and_offers
 from scheduler.enrolment.models import Enrolment
-from scheduler.extensions import db
+from scheduler.foundation.extensions import db
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 TICK = timedelta(seconds=1)

@@ -1,6 +1,6 @@
 """Settings from the environment, with safe local defaults."""
 
-from scheduler import config
+from scheduler.foundation import config
 
 
 def test_platform_postgres_urls_use_psycopg3():

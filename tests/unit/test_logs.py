@@ -2,7 +2,7 @@
 
 import pytest
 
-from scheduler.logs import cap_traceback, redact
+from scheduler.foundation.logs import cap_traceback, redact
 
 TOKEN = "mng_" + "A1b2-C3d4_" * 4 + "xyz"  # the shape of new_token("mng"): 43 characters after the prefix
 

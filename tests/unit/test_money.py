@@ -2,8 +2,8 @@
 
 import pytest
 
-from scheduler import config
-from scheduler.money import format_money, to_major
+from scheduler.foundation import config
+from scheduler.foundation.money import format_money, to_major
 from scheduler.payments.models import DiscountCode
 
 

@@ -6,7 +6,7 @@ import pytest
 
 import scheduler.models  # noqa: F401  (every table, so that relationships resolve)
 from scheduler.enrolment.models import STATUSES, Enrolment
-from scheduler.errors import Conflict
+from scheduler.foundation.errors import Conflict
 
 ALLOWED = {
     ("pending_payment", "confirmed"),

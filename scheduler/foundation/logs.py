@@ -6,7 +6,7 @@ LOG_FORMAT=text is the same as readable lines, the default on a developer's mach
 A request line names the route's rule (`/api/v1/enrolments/<enrolment_id>`), never the
 path or the query, so that no id, token or email reaches it.
 
-gunicorn writes its own access and error logs: `--logger-class scheduler.logs.GunicornLogger`
+gunicorn writes its own access and error logs: `--logger-class scheduler.foundation.logs.GunicornLogger`
 (the Procfile and the Makefile pass it) redacts them the same way.
 """
 

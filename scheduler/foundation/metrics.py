@@ -82,10 +82,10 @@ def _database_values() -> dict | None:
     from sqlalchemy import func, select
     from sqlalchemy.exc import SQLAlchemyError
 
+    from ..enrolment.models import Enrolment
+    from ..notifications.models import OutboxMessage
     from . import clock
-    from .enrolment.models import Enrolment
     from .extensions import db
-    from .notifications.models import OutboxMessage
 
     now = clock.now()
     try:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from flask import g, request
 from sqlalchemy import select
 
+from ..staff.models import DESK, ROLES, ApiToken, Role, Staff
 from .database import hash_token
 from .errors import Forbidden, NotFound, Unauthorized
 from .extensions import db
-from .staff.models import DESK, ROLES, ApiToken, Role, Staff
 
 ADMIN, FRONT_DESK, FACILITATOR = Role.ADMIN, Role.FRONT_DESK, Role.FACILITATOR
 __all__ = [
