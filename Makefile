@@ -7,7 +7,7 @@ PORT ?= 5000
 # The app reads PORT as well: with no PUBLIC_BASE_URL set, emailed links point at this port.
 export PORT
 
-.PHONY: run test check bench install install-dev clean
+.PHONY: run test test-fast check bench install install-dev clean
 
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
@@ -49,6 +49,11 @@ check: install-dev
 ## Check, then run every test (PostgreSQL half: see README)
 test: check
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+## The quick loop while working: SQLite only, no browser, no server-starting tests, in parallel.
+## `make test` stays the whole suite (both databases, browser, processes) and is what CI runs.
+test-fast: install-dev
+	env -u TEST_POSTGRES_URL -u CI $(BIN)/pytest -n 2 -q -m "not slow" tests/unit tests/integration
 
 ## Every benchmark of bench/, short form, on SQLite and PostgreSQL (started by .ci/postgres.sh when
 ## BENCH_POSTGRES_URL is not set): each figure beside its ceiling from the same run, a line per goal.

@@ -1,4 +1,4 @@
-"""What happens to cohorts and sessions that higher domains react to (see scheduler/events.py)."""
+"""What happens to cohorts and sessions that higher domains react to (see scheduler/foundation/events.py)."""
 
 from dataclasses import dataclass
 

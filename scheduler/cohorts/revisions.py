@@ -1,6 +1,6 @@
 """A cohort's revision: a number that moves in every transaction that changes what its lists show.
 
-The cohort list and a cohort's roster are rendered once per revision (scheduler/rendered.py).
+The cohort list and a cohort's roster are rendered once per revision (scheduler/foundation/rendered.py).
 Rather than trusting every use case that writes a row a list shows to say so (a new one
 would be forgotten), the domains that own those rows register them here with `watch`:
 each flush notes the cohorts its new, changed and deleted rows belong to, and just before

@@ -1,4 +1,4 @@
-"""What happens to an enrolment that people must hear of (scheduler/events.py explains the bus).
+"""What happens to an enrolment that people must hear of (scheduler/foundation/events.py explains the bus).
 
 Each event carries the enrolment row, in the state it has just reached, inside the
 transaction that changed it; the notifications domain subscribes and writes the email.

@@ -1,4 +1,4 @@
-"""A cohort's roster as JSON text, rendered once per revision of the cohort (scheduler/rendered.py).
+"""A cohort's roster as JSON text, rendered once per revision of the cohort (scheduler/foundation/rendered.py).
 
 Every row a roster shows (enrolments, payments, refunds, attendance records and flags,
 sessions) moves the cohort's revision when it changes (cohorts/revisions.py, with the

@@ -141,7 +141,7 @@ def json_response(payload: Any, status: int = 200, headers: dict | None = None) 
 
 
 def json_text_response(text: str, headers: dict | None = None) -> Response:
-    """A response from JSON already serialised (rendered once, scheduler/rendered.py)."""
+    """A response from JSON already serialised (rendered once, scheduler/foundation/rendered.py)."""
     return Response(text, mimetype="application/json", headers=headers)
 
 

@@ -108,7 +108,7 @@ def _field_formats(converter):
 
 
 def _field_rules(self, field, **kwargs) -> dict:
-    """What a field type enforces (scheduler/validation.py): patterns, zones, lengths."""
+    """What a field type enforces (scheduler/foundation/validation.py): patterns, zones, lengths."""
     describe = getattr(field, "openapi_properties", None)
     return describe() if describe is not None else {}
 

@@ -1,7 +1,7 @@
 """Rendered lists equal fresh renderings after every kind of change (issue 15).
 
 The cohort list and a cohort's roster are rendered once per revision of each cohort and
-kept in the worker's memory (scheduler/rendered.py); the revision moves in the transaction
+kept in the worker's memory (scheduler/foundation/rendered.py); the revision moves in the transaction
 of any change a list shows (cohorts/revisions.py), and a rendering also ends when the clock
 reaches its next change by time alone. A property test drives random sequences of changes,
 through the API as staff and participants make them and, for changes no route makes yet,
