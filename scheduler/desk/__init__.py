@@ -3,14 +3,26 @@
 Thin page views over the same services as the JSON API (enrolment, cohorts,
 notifications, staff); sign-in by one-time link and a console session cookie
 (staff.services keeps the links, sessions and the staff audit log).
+
+One blueprint (blueprint.py), one module per screen (listed in `screen_modules`), and what
+the screens share (screens.py: rendering a page, answering a form).
 """
+
+from types import ModuleType
 
 from flask import Flask
 
 
-def init_app(app: Flask) -> None:
-    """Register the console's pages."""
-    from . import attendance, refunds  # noqa: F401  (more pages on the same blueprint)
-    from .views import bp
+def screen_modules() -> tuple[ModuleType, ...]:
+    """The console's screens, one module each; importing one adds its views to the `desk` blueprint."""
+    from . import account, attendance, cohorts, enrolments, programs, refunds, sessions, staff, today, waitlist
 
+    return (account, today, cohorts, sessions, waitlist, enrolments, refunds, attendance, programs, staff)
+
+
+def init_app(app: Flask) -> None:
+    """Register the console's pages: every screen's views, on the one blueprint."""
+    from .blueprint import bp
+
+    screen_modules()
     app.register_blueprint(bp)

@@ -21,9 +21,9 @@ from ..foundation import clock
 from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound
 from ..foundation.extensions import db
 from . import presenters
+from .blueprint import bp
 from .queries import is_facilitator
 from .session import desk_page
-from .views import bp
 
 STATUS_LABELS = {
     AttendanceStatus.PRESENT: "Present",

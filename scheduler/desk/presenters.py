@@ -1,6 +1,6 @@
 """Words and numbers as the console shows them: statuses, actions, money, times and deadlines.
 
-Templates call these through `fmt` (views.py). Times are shown in the cohort's own zone,
+Templates call these through `fmt` (blueprint.py). Times are shown in the cohort's own zone,
 which is the zone the group meets in and the one the desk talks about on the phone.
 """
 

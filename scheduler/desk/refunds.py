@@ -6,7 +6,9 @@ latter records who paid it, audits it and tells the person once. Admin and front
 only; a facilitator never sees a refund.
 """
 
-from flask import g, request
+from functools import partial
+
+from flask import g
 from sqlalchemy import select
 
 from ..enrolment import refunding
@@ -16,9 +18,11 @@ from ..foundation.errors import Conflict, Invalid, NotFound
 from ..foundation.extensions import db
 from ..payments.models import PAYOUT_METHODS, Refund, RefundStatus
 from . import presenters
-from .forms import FormErrors, parse
+from .blueprint import bp
+from .enrolments import back_to_enrolment, enrolment_page
+from .forms import parse
+from .screens import answer_form, page_number, render
 from .session import desk_page
-from .views import _back_to_enrolment, _enrolment_page, _page_number, _problem_of, _render, bp
 
 OWED = RefundStatus.OWED_BY_FRONT_DESK
 LIST_PAGE_SIZE = 50
@@ -36,7 +40,7 @@ def owed(page: int = 1, page_size: int = LIST_PAGE_SIZE):
 @desk_page(*DESK)
 def refunds_owed():
     """Refunds the front desk owes: person, cohort, amount and since when, oldest first."""
-    return _render("desk/refunds.html", view=owed(_page_number()))
+    return render("desk/refunds.html", view=owed(page_number()))
 
 
 @bp.post("/refunds/<refund_id>/paid")
@@ -46,20 +50,19 @@ def refund_paid(refund_id):
     enrolment_id = db.session.scalar(select(Refund.enrolment_id).where(Refund.id == refund_id))
     if enrolment_id is None:
         raise NotFound("No such refund.")
-    form = f"refund-{refund_id}"
-    try:
+    page = partial(enrolment_page, enrolment_id, form=f"refund-{refund_id}")
+
+    def act():
         data = parse(RefundPaidIn, {"method": "text", "reference": "text"}, {"method": METHOD_CHOICE})
         done = refunding.refund_paid_out(refund_id, data, g.desk_member)
-    except FormErrors as exc:
-        return _enrolment_page(enrolment_id, form=form, errors=exc.errors, values=exc.values, status=422)
-    except (Conflict, Invalid) as exc:
-        errors, problem, status = _problem_of(exc)
-        return _enrolment_page(
-            enrolment_id, form=form, errors=errors, values=request.form, problem=problem, status=status
-        )
+        return back_to_enrolment(enrolment_id, _paid_out(done), anchor="payments-heading")
+
+    return answer_form(page, act, refusals=(Conflict, Invalid))
+
+
+def _paid_out(done) -> str:
     amount = presenters.money(done.amount, done.currency)
     how = presenters.label(presenters.METHODS, done.paid_method)
     if done.paid_reference:
         how += f", reference {done.paid_reference}"
-    message = f"The refund of {amount} is marked paid ({how}); {done.enrolment.name} is told by email."
-    return _back_to_enrolment(enrolment_id, message, anchor="payments-heading")
+    return f"The refund of {amount} is marked paid ({how}); {done.enrolment.name} is told by email."

@@ -1,0 +1,141 @@
+"""Signing in and out of the console, and the member's own account (API tokens).
+
+Sign-in is by a one-time link sent to a staff address (staff.services keeps the links,
+sessions and the staff audit log); the link's page asks for a click before it is spent.
+"""
+
+from functools import partial
+
+from flask import current_app, flash, g, redirect, request, url_for
+from flask_limiter.util import get_remote_address
+
+from ..foundation.auth import Access
+from ..foundation.errors import NotFound
+from ..foundation.extensions import limiter
+from ..pages.views import page
+from ..staff import services as staff_services
+from ..staff.schemas import ApiTokenCreate, SignInLinkRequest
+from .blueprint import bp
+from .forms import parse
+from .screens import answer_form, render
+from .session import clear_cookie, desk_page, safe_next, set_cookie, signed_in
+
+PUBLIC_PAGE = Access("public")
+
+
+def _login_limit_per_client() -> str:
+    return current_app.config.get("DESK_LOGIN_RATE_LIMIT", "20 per 15 minutes")
+
+
+def _login_limit_per_address() -> str:
+    return current_app.config.get("DESK_LOGIN_RATE_LIMIT_PER_ADDRESS", "5 per 15 minutes")
+
+
+def _address_key() -> str:
+    return "desk-login:" + request.form.get("email", "").strip().lower()[:254]
+
+
+@bp.get("/login")
+@page(PUBLIC_PAGE)
+def login():
+    """The sign-in page: an email address, to which a one-time link is sent."""
+    if signed_in() is not None:
+        return redirect(url_for("desk.today"), 303)
+    return render(
+        "desk/login.html",
+        values={},
+        errors={},
+        expired=request.args.get("session") == "expired",
+        next=safe_next(request.args.get("next")),
+    )
+
+
+@bp.post("/login")
+@page(PUBLIC_PAGE)
+@limiter.limit(_login_limit_per_client, key_func=get_remote_address)
+@limiter.limit(_login_limit_per_address, key_func=_address_key)
+def send_link():
+    """Send a sign-in link; the answer is the same whether or not the address is staff."""
+    then = safe_next(request.form.get("next"))
+
+    def act():
+        data = parse(SignInLinkRequest, {"email": "text"})
+        staff_services.request_sign_in_link(data["email"], then)
+        return render("desk/login_sent.html", email=data["email"])
+
+    return answer_form(partial(render, "desk/login.html", expired=False, next=then), act, refusals=())
+
+
+@bp.get("/login/<token>")
+@page(PUBLIC_PAGE)
+def confirm_link(token):
+    """The link from the email: a button to sign in (a mail scanner that opens the link spends nothing)."""
+    owner = staff_services.sign_in_link_owner(token)
+    if owner is None:
+        return render("desk/link_invalid.html", 404)
+    return render("desk/login_confirm.html", owner=owner, token=token, next=safe_next(request.args.get("next")))
+
+
+@bp.post("/login/<token>")
+@page(PUBLIC_PAGE)
+def use_link(token):
+    """Spend the link and begin a console session."""
+    try:
+        signed = staff_services.sign_in(token)
+    except NotFound:
+        return render("desk/link_invalid.html", 404)
+    flash(f"Signed in as {signed.member.name}.", "success")
+    target = safe_next(request.form.get("next")) or url_for("desk.today")
+    return set_cookie(redirect(target, 303), signed.session_token)
+
+
+@bp.post("/logout")
+@desk_page()
+def logout():
+    """Sign out: the session ends here and on the server."""
+    staff_services.sign_out(g.desk_session_id, g.desk_member)
+    flash("You have signed out.", "success")
+    return clear_cookie(redirect(url_for("desk.login"), 303))
+
+
+# ---- my account: API tokens ------------------------------------------------------------------------
+
+
+def _account_page(*, created=None, errors=None, values=None, status=200):
+    return render(
+        "desk/account.html",
+        status,
+        tokens=staff_services.api_tokens(g.desk_member),
+        created=created,
+        errors=errors or {},
+        values=values or {},
+        base_url=current_app.config["PUBLIC_BASE_URL"],
+    )
+
+
+@bp.get("/account")
+@desk_page()
+def account():
+    """The signed-in member's details and their own API tokens."""
+    return _account_page()
+
+
+@bp.post("/account/tokens")
+@desk_page()
+def create_token():
+    """A new API token for the member themselves, shown once."""
+
+    def act():
+        data = parse(ApiTokenCreate, {"label": "text"})
+        return _account_page(created=staff_services.create_api_token(g.desk_member, data["label"]), status=201)
+
+    return answer_form(_account_page, act, refusals=())
+
+
+@bp.post("/account/tokens/<token_id>/revoke")
+@desk_page()
+def revoke_token(token_id):
+    """Revoke one of the member's own API tokens."""
+    row = staff_services.revoke_api_token(g.desk_member, token_id)
+    flash(f"The token “{row.label}” is revoked; it no longer works.", "success")
+    return redirect(url_for("desk.account"), 303)

@@ -1,0 +1,138 @@
+"""A person's enrolment: history with names, payments, refunds and messages, and the desk's actions.
+
+Confirm a payment taken at the desk, transfer to another cohort, withdraw (with the
+policy's refund unless changed), send a message again: each the JSON API's service,
+each refusal shown on this page by the form that failed.
+"""
+
+from functools import partial
+
+from flask import flash, g, redirect, url_for
+
+from ..enrolment import refunding, self_service, staff_actions
+from ..enrolment.models import ACTIVE
+from ..enrolment.schemas import ConfirmIn, TransferIn, WithdrawIn
+from ..foundation import clock
+from ..foundation.auth import DESK
+from ..foundation.errors import Invalid
+from ..notifications import services as notification_services
+from ..payments.models import PAYOUT_METHODS
+from . import presenters, queries
+from .blueprint import bp
+from .forms import parse
+from .screens import answer_form, render
+from .session import desk_page
+
+
+def enrolment_page(enrolment_id, *, form=None, errors=None, values=None, problem=None, status=200):
+    """The enrolment's page; `form` names the form that was refused, shown with `errors` and `problem`."""
+    detail = queries.enrolment_detail(enrolment_id)
+    enrolment = detail.enrolment
+    at = clock.now()
+    return render(
+        "desk/enrolment.html",
+        status,
+        d=detail,
+        e=enrolment,
+        c=enrolment.cohort,
+        refund_due=refunding.refund_due(enrolment, at) if enrolment.status in ACTIVE else 0,
+        refund_deadline=refunding.refund_deadline(enrolment.cohort),
+        paid=enrolment.amount_paid,
+        holds=enrolment.holds_seat(at),
+        methods=presenters.DESK_METHODS,
+        payout_methods=PAYOUT_METHODS,
+        form=form,
+        errors=errors or {},
+        values=values or {},
+        problem=problem,
+        now=at,
+    )
+
+
+def back_to_enrolment(enrolment_id: str, message: str, anchor: str | None = None):
+    flash(message, "success")
+    return redirect(url_for("desk.enrolment", enrolment_id=enrolment_id, _anchor=anchor), 303)
+
+
+@bp.get("/enrolments/<enrolment_id>")
+@desk_page(*DESK)
+def enrolment(enrolment_id):
+    """One person's enrolment: history with names, payments, refunds, messages, and the desk's actions."""
+    return enrolment_page(enrolment_id)
+
+
+@bp.post("/enrolments/<enrolment_id>/confirm")
+@desk_page(*DESK)
+def confirm(enrolment_id):
+    """Record a payment taken at the desk and confirm the place."""
+
+    def act():
+        data = parse(ConfirmIn, {"method": "text", "amount": "money", "reference": "text"})
+        done = staff_actions.confirm(enrolment_id, data, g.desk_member)
+        amount = presenters.money(data["amount"], done.cohort.currency)
+        if done.status != "confirmed":  # part of the balance: the place stays held for the rest
+            left = presenters.money(done.balance, done.cohort.currency)
+            return back_to_enrolment(enrolment_id, f"Payment of {amount} recorded; {left} is still to pay.")
+        return back_to_enrolment(enrolment_id, f"Payment of {amount} recorded; {done.name} is confirmed.")
+
+    return answer_form(partial(enrolment_page, enrolment_id, form="confirm"), act)
+
+
+@bp.post("/enrolments/<enrolment_id>/transfer")
+@desk_page(*DESK)
+def transfer(enrolment_id):
+    """Move a confirmed person to another cohort with a free seat, keeping their payment."""
+
+    def act():
+        data = parse(TransferIn, {"cohort_id": "text"}, {"cohort_id": "Choose the cohort to move them to."})
+        moved = staff_actions.transfer(enrolment_id, data["cohort_id"], g.desk_member)
+        return back_to_enrolment(enrolment_id, f"{moved.name} moved to {moved.cohort.name}; they are told by email.")
+
+    return answer_form(partial(enrolment_page, enrolment_id, form="transfer"), act)
+
+
+def _withdraw(enrolment_id: str, refund_amount: int | None):
+    """Withdraw through the service; a refund above what was paid is worded with the amount paid."""
+    try:
+        return self_service.withdraw(enrolment_id, g.desk_member, refund_amount)
+    except Invalid as exc:
+        if "refund_amount" not in (exc.errors or {}):
+            raise
+        current = self_service.get_enrolment(enrolment_id)
+        paid = presenters.money(current.amount_paid, current.cohort.currency)
+        raise Invalid.field("refund_amount", f"{paid} was paid; the refund cannot be more than that.") from None
+
+
+def _withdrawn(done) -> str:
+    refund = done.refund
+    if not refund:
+        return f"{done.name} is withdrawn, with no refund."
+    back = presenters.money(refund["amount"], refund["currency"])
+    how = "the desk owes it to them" if refund["status"] == "owed_by_front_desk" else "it goes back to their card"
+    return f"{done.name} is withdrawn; {back} is refunded ({how})."
+
+
+@bp.post("/enrolments/<enrolment_id>/withdraw")
+@desk_page(*DESK)
+def withdraw(enrolment_id):
+    """Withdraw the person, refunding the amount given (the policy's, unless changed)."""
+
+    def act():
+        data = parse(WithdrawIn, {"refund_amount": "money"})
+        done = _withdraw(enrolment_id, data.get("refund_amount"))
+        return back_to_enrolment(enrolment_id, _withdrawn(done))
+
+    return answer_form(partial(enrolment_page, enrolment_id, form="withdraw"), act)
+
+
+@bp.post("/enrolments/<enrolment_id>/messages/<message_id>/resend")
+@desk_page(*DESK)
+def resend(enrolment_id, message_id):
+    """Send a message again (a new copy, queued now)."""
+
+    def act():
+        copy = notification_services.resend_message(enrolment_id, message_id, g.desk_member)
+        what = presenters.label(presenters.MESSAGES, copy.kind)
+        return back_to_enrolment(enrolment_id, f"“{what}” is queued to be sent again.", anchor="messages-heading")
+
+    return answer_form(partial(enrolment_page, enrolment_id, form="messages"), act)
