@@ -51,6 +51,7 @@ def _prepare(url: str) -> dict:
     from scheduler.cohorts import services as cohorts
     from scheduler.enrolment.models import Enrolment, Participant
     from scheduler.foundation.config import for_tests
+    from scheduler.foundation.database import write_transaction
     from scheduler.foundation.extensions import db
 
     app = create_app(for_tests(url))  # PUBLIC_BASE_URL https://scheduler.test, as LiveServer serves it
@@ -72,17 +73,18 @@ def _prepare(url: str) -> dict:
             ).id
             for n in range(3)
         ]
-        me = Participant(email_normalised="me@example.org")
-        mine = [
-            Enrolment(cohort_id=c, participant=me, status="confirmed", name="Me", email="me@example.org") for c in ids
-        ]
-        db.session.add_all(mine)
-        for n in range(PEOPLE_PER_COHORT - 1):
-            other = Participant(email_normalised=f"bench{n}@example.org")
-            for c in ids:
-                email = f"bench{n}@example.org"
-                db.session.add(Enrolment(cohort_id=c, participant=other, status="confirmed", name="B", email=email))
-        db.session.commit()
+        with write_transaction():
+            me = Participant(email_normalised="me@example.org")
+            mine = [
+                Enrolment(cohort_id=c, participant=me, status="confirmed", name="Me", email="me@example.org")
+                for c in ids
+            ]
+            db.session.add_all(mine)
+            for n in range(PEOPLE_PER_COHORT - 1):
+                other = Participant(email_normalised=f"bench{n}@example.org")
+                for c in ids:
+                    email = f"bench{n}@example.org"
+                    db.session.add(Enrolment(cohort_id=c, participant=other, status="confirmed", name="B", email=email))
 
         # What storing costs the writes: a session change in a cohort of 12 (13 feeds rebuilt
         # in its transaction), against building those 13 feeds one by one.

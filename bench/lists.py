@@ -23,6 +23,7 @@ def _seed(url: str, cohorts: int, people_each: int, first: date) -> tuple[str, s
     """`cohorts` open cohorts with `people_each` confirmed people; returns (a cohort id, an admin token)."""
     from scheduler.cohorts.services import create_cohort, create_program
     from scheduler.enrolment.models import Enrolment, Participant
+    from scheduler.foundation.database import write_transaction
     from scheduler.foundation.extensions import db
     from scheduler.staff.services import create_staff
 
@@ -41,20 +42,20 @@ def _seed(url: str, cohorts: int, people_each: int, first: date) -> tuple[str, s
                 }
             )
             ids.append(cohort.id)
-            for p in range(people_each):
-                email = f"p{p}.{cohort.id}@example.org"
-                person = Participant(email_normalised=email)
-                db.session.add(
-                    Enrolment(
-                        cohort_id=cohort.id,
-                        participant=person,
-                        status="confirmed",
-                        name=f"Person {p}",
-                        email=email,
-                        amount_due=36000,
+            with write_transaction():
+                for p in range(people_each):
+                    email = f"p{p}.{cohort.id}@example.org"
+                    person = Participant(email_normalised=email)
+                    db.session.add(
+                        Enrolment(
+                            cohort_id=cohort.id,
+                            participant=person,
+                            status="confirmed",
+                            name=f"Person {p}",
+                            email=email,
+                            amount_due=36000,
+                        )
                     )
-                )
-            db.session.commit()
         token = create_staff(f"desk{first.isoformat()}@example.org", "Bench Desk", "admin").token
     return ids[0], token
 

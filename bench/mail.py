@@ -49,6 +49,7 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from scheduler import create_app  # noqa: E402
 from scheduler.foundation.config import for_tests  # noqa: E402
+from scheduler.foundation.database import write_transaction  # noqa: E402
 from scheduler.foundation.extensions import db  # noqa: E402
 from tests.smtp_server import SMTPServer  # noqa: E402
 
@@ -106,15 +107,15 @@ def _person():
             "status": "open",
         }
     )
-    enrolment = Enrolment(
-        cohort_id=cohort.id,
-        participant=Participant(email_normalised="p@example.org"),
-        status="confirmed",
-        name="Bench person",
-        email="p@example.org",
-    )
-    db.session.add(enrolment)
-    db.session.commit()
+    with write_transaction():
+        enrolment = Enrolment(
+            cohort_id=cohort.id,
+            participant=Participant(email_normalised="p@example.org"),
+            status="confirmed",
+            name="Bench person",
+            email="p@example.org",
+        )
+        db.session.add(enrolment)
     return enrolment
 
 

@@ -43,19 +43,17 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"))
     limiter.init_app(app)
 
-    # Event handlers and the lower domains' plug-ins (seat counting, manage tokens): each
-    # higher domain subscribes to the lower ones here, once, before any request.
+    # What every write sets off (events' handlers, plug-ins, derived data): one table, installed here.
+    from . import wiring
+
+    wiring.install()
+
     from .attendance import api as attendance_api
-    from .attendance import handlers as _attendance_handlers  # noqa: F401
     from .calendars import api as calendars_api
-    from .calendars import handlers as _calendars_handlers  # noqa: F401
     from .cohorts import api as cohorts_api
-    from .cohorts import handlers as _cohorts_handlers  # noqa: F401
     from .enrolment import api as enrolment_api
-    from .enrolment import handlers as _enrolment_handlers  # noqa: F401
     from .foundation import meta
     from .notifications import api as notifications_api
-    from .notifications import handlers as _notifications_handlers  # noqa: F401
     from .payments import api as payments_api
     from .privacy import api as privacy_api
     from .staff import api as staff_api

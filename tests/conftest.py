@@ -20,6 +20,7 @@ from sqlalchemy import text
 from scheduler import create_app
 from scheduler.foundation import clock
 from scheduler.foundation.config import for_tests
+from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
 
 # Fixtures shared beyond one module live in these plugin modules (localstripe, the served app).
@@ -208,43 +209,43 @@ def make_enrolment(app):
 
     def make(cohort, status="confirmed", email=None, timezone=None, amount_paid=0, **fields):
         """amount_paid: a desk payment of that much is written to the payments ledger with it."""
-        n = next(counter)
-        email = email or f"person{n}@example.org"
-        key = normalise_email(email)
-        participant = db.session.scalar(select(Participant).where(Participant.email_normalised == key))
-        if participant is None:
-            participant = Participant(email_normalised=key)
-        if status == "pending_payment":
-            fields.setdefault("hold_expires_at", clock.now() + timedelta(minutes=30))
-        if status == "offered":
-            fields.setdefault("offer_expires_at", clock.now() + timedelta(hours=24))
-        enrolment = Enrolment(
-            cohort=cohort,
-            participant=participant,
-            status=status,
-            name=f"Person {n}",
-            email=email,
-            timezone=timezone,
-            **fields,
-        )
-        db.session.add(enrolment)
-        if amount_paid:
-            # What was paid lives in the payments ledger: a succeeded desk payment says so.
-            from scheduler.payments.models import Payment, PaymentStatus, Provider
-
-            db.session.flush()
-            db.session.add(
-                Payment(
-                    enrolment_id=enrolment.id,
-                    provider=Provider.DESK,
-                    method=fields.get("payment_method") or "cash",
-                    amount=amount_paid,
-                    currency=cohort.currency,
-                    status=PaymentStatus.SUCCEEDED,
-                    succeeded_at=clock.now(),
-                )
+        with write_transaction():
+            n = next(counter)
+            fields.setdefault("name", f"Person {n}")
+            email = email or f"person{n}@example.org"
+            key = normalise_email(email)
+            participant = db.session.scalar(select(Participant).where(Participant.email_normalised == key))
+            if participant is None:
+                participant = Participant(email_normalised=key)
+            if status == "pending_payment":
+                fields.setdefault("hold_expires_at", clock.now() + timedelta(minutes=30))
+            if status == "offered":
+                fields.setdefault("offer_expires_at", clock.now() + timedelta(hours=24))
+            enrolment = Enrolment(
+                cohort=cohort,
+                participant=participant,
+                status=status,
+                email=email,
+                timezone=timezone,
+                **fields,
             )
-        db.session.commit()
+            db.session.add(enrolment)
+            if amount_paid:
+                # What was paid lives in the payments ledger: a succeeded desk payment says so.
+                from scheduler.payments.models import Payment, PaymentStatus, Provider
+
+                db.session.flush()
+                db.session.add(
+                    Payment(
+                        enrolment_id=enrolment.id,
+                        provider=Provider.DESK,
+                        method=fields.get("payment_method") or "cash",
+                        amount=amount_paid,
+                        currency=cohort.currency,
+                        status=PaymentStatus.SUCCEEDED,
+                        succeeded_at=clock.now(),
+                    )
+                )
         return enrolment
 
     return make

@@ -2,7 +2,7 @@
 
 Calendar apps poll feeds for months, mostly to hear "nothing changed". So each feed's
 bytes, ETag and Last-Modified are stored (calendar_feeds) by the transaction that
-changes one of its inputs (calendars/handlers.py notices which), and serving a feed is
+changes one of its inputs (calendars/watching.py notices which), and serving a feed is
 one indexed lookup by the token's hash: no aggregate, no build, for a 200 as for a 304.
 """
 
@@ -15,10 +15,9 @@ from flask import current_app
 from sqlalchemy import bindparam, null, select
 
 from ..cohorts.models import Cohort, Session
-from ..cohorts.services import lock_cohort
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..foundation import clock
-from ..foundation.database import hash_token, new_token, write_transaction
+from ..foundation.database import hash_token, lock, lock_one, new_token, write_transaction
 from ..foundation.errors import NotFound
 from ..foundation.extensions import db
 from ..foundation.links import FEED_NAME, join_url
@@ -177,7 +176,7 @@ def served_feed(kind: FeedKind, feed_token: str, *, body: bool = True) -> Feed:
 
 
 def refresh_stored_feeds(cohort_ids: set[str], enrolment_ids: set[str]) -> None:
-    """Rebuild and store the feeds whose inputs changed in this transaction (calendars/handlers.py).
+    """Rebuild and store the feeds whose inputs changed in this transaction (calendars/watching.py).
 
     `cohort_ids`: a cohort, its program or a session changed: the cohort's feed and those of
     its confirmed enrolments. `enrolment_ids`: an enrolment's status, cohort, join link or feed
@@ -189,13 +188,7 @@ def refresh_stored_feeds(cohort_ids: set[str], enrolment_ids: set[str]) -> None:
     # concerned (taken in id order) and reads every input after taking them, afresh: the last
     # to commit builds from both changes. (SQLite's write transaction already holds the database.)
     around = set(db.session.scalars(select(Enrolment.cohort_id).where(Enrolment.id.in_(list(enrolment_ids)))))
-    locked = db.session.scalars(
-        select(Cohort)
-        .where(Cohort.id.in_(sorted(cohort_ids | around)))
-        .order_by(Cohort.id)
-        .with_for_update(of=Cohort)
-        .execution_options(populate_existing=True)
-    ).all()
+    locked = lock(Cohort, *(cohort_ids | around))
     cohorts = {c.id: c for c in locked if c.id in cohort_ids}
     enrolments = list(
         db.session.scalars(
@@ -287,7 +280,7 @@ def rebuild_all_feeds() -> int:
 def rotate_cohort_feed(cohort_id: str) -> Cohort:
     """Replace a cohort's feed token: the old feed URL stops working at once."""
     with write_transaction():
-        cohort = lock_cohort(cohort_id)
+        cohort = lock_one(Cohort, cohort_id)
         cohort.feed_token = new_token("cal")
     return cohort
 
@@ -298,9 +291,7 @@ def rotate_enrolment_feed(enrolment_id: str) -> Enrolment:
     Only this enrolment's feed: the email's other enrolments are not this token's to touch.
     """
     with write_transaction():
-        enrolment = db.session.get(Enrolment, enrolment_id, with_for_update=True)
-        if enrolment is None:
-            raise NotFound("No such enrolment.")
+        enrolment = lock_one(Enrolment, enrolment_id)
         enrolment.feed_token = new_token("cal")
     return enrolment
 

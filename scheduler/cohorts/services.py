@@ -3,7 +3,7 @@
 Cohorts sit low in the stack: they know nothing of enrolments. What enrolment must
 hear (a cancelled cohort, new seats, a changed session) is published as an event
 (cohorts/events.py); how many seats are taken is asked of the counter the
-enrolment domain registers (count_seats_with).
+enrolment domain supplies (seat_counter, installed by scheduler/wiring.py).
 """
 
 import functools
@@ -13,14 +13,15 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import json
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from ..foundation import clock
-from ..foundation.database import Page, UTCDateTime, count, note_lock, paginate, require_write, write_transaction
+from ..foundation.database import Page, UTCDateTime, count, lock_one, paginate, write_transaction
 from ..foundation.errors import Conflict, Invalid, NotFound
 from ..foundation.events import publish
 from ..foundation.extensions import db
+from ..foundation.plugins import PlugIn
 from ..foundation.rendered import Rendering, earliest_after, rendered
 from ..staff.models import Role, Staff
 from .events import CohortCancelled, CohortChanged, SeatsAdded, SessionChanged
@@ -34,26 +35,16 @@ from .models import (
     SessionStatus,
     cohort_facilitators,
 )
-from .revisions import moved_already
 from .schedule import ScheduleError, plan_sessions, resolve_local
 
-# ---- seats: counted by the enrolment domain, which registers how -------------------------------
+# ---- seats: counted by the enrolment domain (scheduler/wiring.py installs how) ------------------
 
-_seat_counter: Callable[[list, datetime], dict[str, SeatCount]] | None = None
-
-
-def count_seats_with(counter: Callable[[list, datetime], dict[str, SeatCount]]):
-    """Register `counter(cohorts, at) -> {cohort_id: SeatCount}` (the enrolment domain does)."""
-    global _seat_counter
-    _seat_counter = counter
-    return counter
+seat_counter = PlugIn("count the seats of cohorts: counter(cohorts, at) -> {cohort_id: SeatCount}")
 
 
 def seat_counts(cohorts: list[Cohort], at: datetime) -> dict[str, SeatCount]:
     """Seats of each cohort at instant `at`, from the enrolment rows, in one query."""
-    if _seat_counter is None:
-        raise RuntimeError("no seat counter registered (create_app imports the enrolment domain)")
-    return _seat_counter(cohorts, at)
+    return seat_counter(cohorts, at)
 
 
 @dataclass(frozen=True)
@@ -369,44 +360,9 @@ def _settings_of(cohort: Cohort, fields) -> dict:
     return values
 
 
-def lock_cohort(cohort_id: str, *, skip_locked: bool = False) -> Cohort | None:
-    """Load a cohort and hold its row lock until the write transaction ends.
-
-    On PostgreSQL this is the row lock (FOR UPDATE OF cohorts, so the program row
-    stays free); on SQLite the write transaction already holds the database's lock.
-    With skip_locked, a cohort another transaction holds is None (jobs pass over it).
-    """
-    require_write()
-    stmt = select(Cohort).where(Cohort.id == cohort_id).with_for_update(of=Cohort, skip_locked=skip_locked)
-    cohort = db.session.scalar(stmt)
-    if cohort is None:
-        if skip_locked:
-            return None
-        raise NotFound("No such cohort.")
-    note_lock("cohort", cohort.id)
-    return cohort
-
-
-def lock_cohort_moving_revision(cohort_id: str) -> Cohort:
-    """lock_cohort for a use case that changes what the cohort's lists show, in one statement.
-
-    The UPDATE that moves the cohort's revision (cohorts/revisions.py) takes the row's lock
-    and reads the row back, so the commit has no revision left to move for it: a statement
-    less while holding the lock. The cohort's program is then loaded only when used.
-    """
-    require_write()
-    cohort = db.session.scalars(
-        update(Cohort)
-        .where(Cohort.id == cohort_id)
-        .values(revision=Cohort.revision + 1, updated_at=Cohort.updated_at)
-        .returning(Cohort),
-        execution_options={"populate_existing": True, "synchronize_session": False},
-    ).one_or_none()
-    if cohort is None:
-        raise NotFound("No such cohort.")
-    note_lock("cohort", cohort.id)
-    moved_already(cohort.id)
-    return cohort
+def lock_cohort(cohort_id: str) -> Cohort:
+    """The cohort, its row locked until the write transaction ends (NotFound otherwise)."""
+    return lock_one(Cohort, cohort_id)
 
 
 # ---- sessions ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..cohorts.models import Cohort, CohortStatus
-from ..cohorts.services import lock_cohort_moving_revision
+from ..cohorts.services import lock_cohort
 from ..foundation import clock
 from ..foundation.database import dialect_insert, new_id, write_transaction
 from ..foundation.errors import Conflict, Invalid, NotFound
@@ -43,7 +43,7 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     with write_transaction(keep_loaded=True):  # the answer is what this wrote: not read again
         participant = _participant_for(data["email"], known_participant)
         # The lock, and the move of the lists' revision that enrolling makes anyway: one statement.
-        cohort = lock_cohort_moving_revision(cohort_id)
+        cohort = lock_cohort(cohort_id)
         if idempotency_key:
             previous = db.session.scalar(
                 select(IdempotencyRecord).where(

@@ -84,7 +84,6 @@ def owed(enrolment: Enrolment) -> int:
     return enrolment.owes(account_of(enrolment))
 
 
-@discounts.count_uses_with
 def count_discount_uses(code_ids: list[str]) -> dict[str, int]:
     """Uses of each code: enrolments carrying it that are active or were ever confirmed (one query)."""
     if not code_ids:

@@ -11,9 +11,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..cohorts.models import Cohort, CohortStatus
-from ..cohorts.services import lock_cohort
 from ..foundation import clock
-from ..foundation.database import require_lock, write_transaction
+from ..foundation.database import lock, require_lock, write_transaction
 from ..foundation.events import publish
 from ..foundation.extensions import db
 from ..payments.accounts import accounts
@@ -142,9 +141,10 @@ def settle_cohort(cohort_id: str) -> int:
     SQLite the write transaction serialises workers, and the second finds nothing lapsed.
     """
     with write_transaction():
-        cohort = lock_cohort(cohort_id, skip_locked=True)
-        if cohort is None:
+        locked = lock(Cohort, cohort_id, skip_locked=True)
+        if not locked:
             return 0
+        cohort = locked[0]
         expired = expire_lapsed(cohort, clock.now())
         if expired:
             offer_free_seats(cohort)

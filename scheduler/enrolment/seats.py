@@ -11,7 +11,6 @@ from functools import cache
 from sqlalchemy import and_, bindparam, case, func, select, type_coerce
 
 from ..cohorts.models import SeatCount
-from ..cohorts.services import count_seats_with
 from ..foundation.database import UTCDateTime
 from ..foundation.extensions import db
 from .models import Enrolment, EnrolmentStatus
@@ -19,7 +18,6 @@ from .models import Enrolment, EnrolmentStatus
 __all__ = ["SeatCount", "EnrolSeats", "seat_counts", "seats_for_enrolling"]
 
 
-@count_seats_with
 def seat_counts(cohorts, at: datetime) -> dict[str, SeatCount]:
     """SeatCount for each cohort, in one query."""
     ids = [c.id for c in cohorts]

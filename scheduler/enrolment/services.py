@@ -25,7 +25,6 @@ enrolment rows (seats.py), then writes. Stripe is called only after the commit
 notifications domain subscribes to; staff actions are written to the audit log.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -34,6 +33,7 @@ from ..cohorts.services import lock_cohort
 from ..foundation.database import require_write
 from ..foundation.errors import NotFound
 from ..foundation.extensions import db
+from ..foundation.plugins import PlugIn
 from ..payments.accounts import Account, accounts
 from . import prices
 from .models import AuditEntry, Enrolment
@@ -89,23 +89,16 @@ def views(enrolments, positions: dict | None = None, extras: dict | None = None)
     ]
 
 
-# Higher domains describe enrolments too (attendance registers one): `describer(enrolments)
-# -> {enrolment_id: {field: value}}`, for a whole list in a constant number of queries.
-_describers: list[Callable[[list[Enrolment]], dict[str, dict]]] = []
-
-
-def describe_with(describer: Callable[[list[Enrolment]], dict[str, dict]]):
-    """Register a describer whose fields every enrolment view and roster row carries."""
-    if describer not in _describers:
-        _describers.append(describer)
-    return describer
+# Higher domains describe enrolments too (attendance does): `describer(enrolments) -> {enrolment_id:
+# {field: value}}`, for a whole list in a constant number of queries (scheduler/wiring.py installs them).
+describers = PlugIn("describe enrolments for their views: [describer(enrolments) -> {enrolment_id: {field: value}}]")
 
 
 def describe(enrolments: list[Enrolment]) -> dict[str, dict]:
-    """What the registered describers add to each of these enrolments: {enrolment_id: {field: value}}."""
+    """What the installed describers add to each of these enrolments: {enrolment_id: {field: value}}."""
     merged: dict[str, dict] = {e.id: {} for e in enrolments}
     if enrolments:
-        for describer in _describers:
+        for describer in describers.value:
             for enrolment_id, values in describer(enrolments).items():
                 merged[enrolment_id].update(values)
     return merged

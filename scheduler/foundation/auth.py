@@ -7,7 +7,6 @@ history and Referer headers: no staff token may ride in one.
 """
 
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import g, request
@@ -17,6 +16,7 @@ from ..staff.models import DESK, ROLES, ApiToken, Role, Staff
 from .database import hash_token
 from .errors import Forbidden, NotFound, Unauthorized
 from .extensions import db
+from .plugins import PlugIn
 
 ADMIN, FRONT_DESK, FACILITATOR = Role.ADMIN, Role.FRONT_DESK, Role.FACILITATOR
 __all__ = [
@@ -85,37 +85,19 @@ def presented_token() -> str | None:
     raise Unauthorized("Only a participant's manage link may carry ?token=; send tokens as 'Authorization: Bearer'.")
 
 
-# How a manage token is checked against the enrolment it claims: the enrolment domain
-# registers it (it owns the table), so this module needs no import of a higher domain.
-_manage_token_check: Callable[[str, str], bool] | None = None
-
-
-def manage_token_check(check: Callable[[str, str], bool]) -> Callable[[str, str], bool]:
-    """Register `check(enrolment_id, token) -> bool` (the enrolment domain does, once)."""
-    global _manage_token_check
-    _manage_token_check = check
-    return check
-
+# How a manage token is checked against the enrolment it claims, `check(enrolment_id, token) -> bool`:
+# the enrolment domain supplies it (it owns the table), so this module imports no higher domain.
+manage_token_check = PlugIn("check a manage token against an enrolment: check(enrolment_id, token) -> bool")
 
 # URL arguments other than enrolment_id that name something one enrolment owns (a payment's
-# receipt): `owner(value) -> enrolment_id or None`, registered by the domain that knows.
-_owners: dict[str, Callable[[str], str | None]] = {}
-
-
-def enrolment_owner(view_arg: str):
-    """Register how to find the enrolment that owns the thing named by URL argument `view_arg`."""
-
-    def register(owner: Callable[[str], str | None]):
-        _owners[view_arg] = owner
-        return owner
-
-    return register
+# receipt): {view_arg: owner(value) -> enrolment_id or None}, supplied by the domain that knows.
+enrolment_owners = PlugIn("find the enrolment owning a URL argument: {view_arg: owner(value) -> enrolment_id}")
 
 
 def _participant_enrolment(view_args: dict) -> str | None:
     if view_args.get("enrolment_id"):
         return view_args["enrolment_id"]
-    for name, owner in _owners.items():
+    for name, owner in enrolment_owners.value.items():
         if view_args.get(name):
             return owner(view_args[name])
     return None
@@ -151,7 +133,7 @@ def authenticate(access: Access, view_args: dict) -> None:
         return  # a participant browsing public pages: nothing more to show them
     if token.startswith("mng_") and access.kind == "participant":
         enrolment_id = _participant_enrolment(view_args)
-        if not enrolment_id or _manage_token_check is None or not _manage_token_check(enrolment_id, token):
+        if not enrolment_id or not manage_token_check(enrolment_id, token):
             # Someone else's enrolment, or none: do not say which.
             raise NotFound("No such enrolment.")
         g.participant_enrolment_id = enrolment_id

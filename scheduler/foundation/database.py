@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
+from . import changes
+from .errors import NotFound
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -105,7 +108,8 @@ _STATE = "transaction_state"
 def write_transaction(*, keep_loaded: bool = False) -> Iterator[None]:
     """The one way to change the database: begin (holding the write lock), run the block, commit.
 
-    An exception rolls everything back and propagates. Work registered with
+    Before the commit, the data derived from what the block changed is brought up to date
+    (foundation/changes.py). An exception rolls everything back and propagates. Work registered with
     after_commit() runs once the commit succeeded, outside every lock (network
     calls go there, never inside the block); it is dropped on rollback.
     With keep_loaded, the rows the block wrote stay loaded as committed instead of being
@@ -124,6 +128,7 @@ def write_transaction(*, keep_loaded: bool = False) -> Iterator[None]:
         session.info[_HELD_SINCE] = ("database", time.perf_counter())
     try:
         yield
+        changes.settle()  # derived data (revisions, stored feeds), in the order wiring.py declares
         session.expire_on_commit = not keep_loaded
         session.commit()
     except BaseException:
@@ -167,6 +172,45 @@ def require_write() -> None:
     """Raise unless called inside write_transaction() (a precondition, checked)."""
     if not db.session().info.get(_WRITING):
         raise RuntimeError("this must run inside write_transaction()")
+
+
+def lock_kind(model) -> str:
+    """The name of a model's locks (note_lock, require_lock, the lock metric): Cohort -> "cohort"."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower()
+
+
+def lock(model, *ids: str, where=None, skip_locked: bool = False) -> list:
+    """Load rows of `model` and hold their row locks until the write transaction ends; the one way to lock.
+
+    The rows are those with these ids, or (with `where`, a list of conditions) those matching;
+    locked in id order, so two transactions never wait on each other crosswise, and read
+    afresh (populate_existing: what another transaction committed before the lock is seen).
+    On PostgreSQL this waits at most DB_LOCK_TIMEOUT_SECONDS (begin_write), then fails as 503;
+    on SQLite the write transaction already holds the database. With skip_locked, rows another
+    transaction holds are left out (jobs pass over them). Each lock is noted (require_lock,
+    and the lock-hold metric). Rows that do not exist are simply not returned.
+    """
+    require_write()
+    conditions = list(where) if where is not None else [model.id.in_(sorted(set(ids)))]
+    rows = db.session.scalars(
+        select(model)
+        .where(*conditions)
+        .order_by(model.id)
+        .with_for_update(of=model, skip_locked=skip_locked)
+        .execution_options(populate_existing=True)
+    ).all()
+    kind = lock_kind(model)
+    for row in rows:
+        note_lock(kind, row.id)
+    return list(rows)
+
+
+def lock_one(model, row_id: str, not_found: str | None = None):
+    """lock() of one row by id; NotFound ("No such cohort.", or `not_found`) when there is none."""
+    rows = lock(model, row_id)
+    if not rows:
+        raise NotFound(not_found or f"No such {lock_kind(model).replace('_', ' ')}.")
+    return rows[0]
 
 
 def note_lock(kind: str, row_id: str) -> None:

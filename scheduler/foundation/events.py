@@ -2,36 +2,27 @@
 
 A service publishes an event (a small frozen dataclass defined beside the domain
 that raises it, e.g. enrolment/events.py) inside its write transaction; the
-handlers subscribed to that event type run at once, in the same transaction, so
-what they write (an outbox row, a cascaded change) commits or rolls back with the
-change itself. Handlers must not commit and must not call the network: work for
-after the commit goes through database.after_commit().
+handlers of that event type run at once, in the same transaction, so what they
+write (an outbox row, a cascaded change) commits or rolls back with the change
+itself. Handlers must not commit and must not call the network: work for after
+the commit goes through database.after_commit().
 
-    @subscribe(SeatOffered)
-    def _email_the_offer(event): ...
-
-Dependencies point down: cohorts publish, enrolment subscribes to cohorts' events;
-enrolment publishes, notifications subscribe. create_app imports every handler
-module, so an event is never published to nobody by accident.
+Which handlers an event has, and in what order, is one table: scheduler/wiring.py
+(HANDLERS), installed by create_app. Dependencies point down: cohorts publish,
+enrolment handles cohorts' events; enrolment publishes, notifications handle.
 """
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from .database import require_write
 
-_handlers: dict[type, list[Callable]] = defaultdict(list)
+_handlers: dict[type, tuple[Callable, ...]] = {}
 
 
-def subscribe(event_type: type):
-    """Register the decorated function as a handler of `event_type` (once per function)."""
-
-    def register(handler: Callable) -> Callable:
-        if handler not in _handlers[event_type]:
-            _handlers[event_type].append(handler)
-        return handler
-
-    return register
+def install(table: Mapping[type, Sequence[Callable]]) -> None:
+    """Make `table` (event type -> handlers, in order) the handlers of every event."""
+    _handlers.clear()
+    _handlers.update({event_type: tuple(handlers) for event_type, handlers in table.items()})
 
 
 def publish(event) -> None:
@@ -41,6 +32,6 @@ def publish(event) -> None:
         handler(event)
 
 
-def handlers_of(event_type: type) -> list[Callable]:
-    """The handlers subscribed to an event type (for tests and the wiring check)."""
-    return list(_handlers.get(event_type, ()))
+def installed() -> dict[type, tuple[Callable, ...]]:
+    """What is installed (for the wiring check)."""
+    return dict(_handlers)

@@ -15,7 +15,6 @@ from ..cohorts.events import SessionChanged
 from ..enrolment import events, prices
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..foundation import clock
-from ..foundation.events import subscribe
 from ..foundation.extensions import db
 from ..foundation.links import public_url, subscribe_links
 from ..payments.accounts import receipt_path
@@ -73,7 +72,6 @@ def _supersede(enrolment, kinds: tuple, reason: str) -> None:
     )
 
 
-@subscribe(events.SeatHeld)
 def seat_held(event: events.SeatHeld) -> None:
     """A seat is held pending payment: how much to pay, how, and until when (the real deadline)."""
     enrolment, payment = event.enrolment, event.payment
@@ -91,7 +89,6 @@ def seat_held(event: events.SeatHeld) -> None:
         message.next_attempt_at = clock.now() + timedelta(seconds=current_app.config["STAFF_NOTICE_DELAY_SECONDS"])
 
 
-@subscribe(events.Confirmed)
 def confirmed(event: events.Confirmed) -> None:
     """Paid (or free, or confirmed at the desk): link, schedule, calendar, manage link, .ics, receipts."""
     enrolment = event.enrolment
@@ -105,7 +102,6 @@ def confirmed(event: events.Confirmed) -> None:
     )
 
 
-@subscribe(events.RefundPaidOut)
 def refund_paid(event: events.RefundPaidOut) -> None:
     """The desk paid a refund back: told once (the dedupe key keeps it to one message)."""
     refund = event.refund
@@ -119,13 +115,11 @@ def refund_paid(event: events.RefundPaidOut) -> None:
     )
 
 
-@subscribe(events.Waitlisted)
 def waitlisted(event: events.Waitlisted) -> None:
     """No seat was free: the person's place in the waitlist."""
     queue(event.enrolment, K.WAITLISTED, position=event.position)
 
 
-@subscribe(events.SeatOffered)
 def seat_offered(event: events.SeatOffered) -> None:
     """A seat was offered from the waitlist: accept link and deadline."""
     enrolment = event.enrolment
@@ -137,29 +131,24 @@ def seat_offered(event: events.SeatOffered) -> None:
     )
 
 
-@subscribe(events.HoldExpired)
 def hold_expired(event: events.HoldExpired) -> None:
     """A held seat lapsed (with the refund, when a late payment went back)."""
     queue(event.enrolment, K.HOLD_EXPIRED, refund=event.refund)
 
 
-@subscribe(events.OfferExpired)
 def offer_expired(event: events.OfferExpired) -> None:
     queue(event.enrolment, K.OFFER_EXPIRED)
 
 
-@subscribe(events.Withdrawn)
 def withdrawn(event: events.Withdrawn) -> None:
     queue(event.enrolment, K.WITHDRAWN, refund=event.refund)
 
 
-@subscribe(events.Transferred)
 def transferred(event: events.Transferred) -> None:
     change = event.change or {}
     queue(event.enrolment, K.TRANSFERRED, attachments=_ics(event.enrolment), money_detail=change.get("detail"))
 
 
-@subscribe(events.CancelledWithCohort)
 def cohort_cancelled(event: events.CancelledWithCohort) -> None:
     queue(event.enrolment, K.COHORT_CANCELLED, refund=event.refund)
 
@@ -174,7 +163,6 @@ def _as_told(state: dict) -> dict:
     }
 
 
-@subscribe(SessionChanged)
 def session_changed(event: SessionChanged) -> None:
     """A session was rescheduled, retitled or cancelled: confirmed participants hear of it once.
 
@@ -248,7 +236,6 @@ _STANDING = {
 }
 
 
-@subscribe(events.EnrolAgainAttempted)
 def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
     """Told to the address's owner at most once an hour, however often someone tries."""
     enrolment = event.enrolment
@@ -257,7 +244,6 @@ def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
         queue(enrolment, K.ALREADY_ENROLLED, dedupe_key=key, standing=_STANDING[enrolment.status])
 
 
-@subscribe(SignInLinkIssued)
 def sign_in_link(event: SignInLinkIssued) -> None:
     """A staff member asked for a one-time link to the console: it goes to them alone."""
     queue_to_staff(event.member, K.SIGN_IN_LINK, sign_in_url=event.url, minutes=event.minutes)

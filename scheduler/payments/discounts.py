@@ -8,7 +8,6 @@ lock (`redeem`), after the cohort's, so that racing enrolments, in one cohort or
 several cohorts of a program, never take the last use twice.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,26 +19,18 @@ from ..foundation.database import Page, note_lock, paginate, require_write, writ
 from ..foundation.errors import Conflict, Invalid, NotFound
 from ..foundation.extensions import db
 from ..foundation.money import format_money
+from ..foundation.plugins import PlugIn
 from .models import DiscountCode
 
 FIELD = "discount_code"
 
-# ---- uses: counted by the enrolment domain, which registers how ---------------------------------
+# ---- uses: counted by the enrolment domain (scheduler/wiring.py installs how) -------------------
 
-_use_counter: Callable[[list[str]], dict[str, int]] | None = None
-
-
-def count_uses_with(counter: Callable[[list[str]], dict[str, int]]):
-    """Register `counter(code_ids) -> {code_id: uses}` (the enrolment domain does)."""
-    global _use_counter
-    _use_counter = counter
-    return counter
+use_counter = PlugIn("count a discount code's uses: counter(code_ids) -> {code_id: uses}")
 
 
 def uses(code_ids: list[str]) -> dict[str, int]:
-    if _use_counter is None:
-        raise RuntimeError("no discount use counter registered (create_app imports the enrolment domain)")
-    return _use_counter(code_ids)
+    return use_counter(code_ids)
 
 
 def normalise(code: str) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from scheduler.attendance.models import AttendanceRecord
 from scheduler.enrolment import enrolling, self_service, staff_actions
 from scheduler.foundation import clock
+from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
 from scheduler.payments.models import Refund
 from scheduler.staff import services as staff_services
@@ -54,17 +55,17 @@ def test_a_facilitator_takes_attendance_with_the_keyboard_only(
         people[name.split()[0]] = person
     third, fourth = cohort.sessions[2], cohort.sessions[3]
     # Ann opened the meeting through her personal link: a provisional present.
-    db.session.add(
-        AttendanceRecord(
-            session_id=third.id,
-            enrolment_id=people["Ann"].id,
-            status="present",
-            source="join",
-            recorded_at=third.starts_at + timedelta(minutes=3),
-            joined_at=third.starts_at + timedelta(minutes=3),
+    with write_transaction():
+        db.session.add(
+            AttendanceRecord(
+                session_id=third.id,
+                enrolment_id=people["Ann"].id,
+                status="present",
+                source="join",
+                recorded_at=third.starts_at + timedelta(minutes=3),
+                joined_at=third.starts_at + timedelta(minutes=3),
+            )
         )
-    )
-    db.session.commit()
     page = open_browser()
     _sign_in(page, fay)
 

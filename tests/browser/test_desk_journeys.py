@@ -110,9 +110,7 @@ def test_the_waitlist_is_reordered_and_a_seat_offered_from_the_keyboard(
     cohort = make_cohort(name="Running group", capacity=2, price_amount=0, start_date=start)
     make_enrolment(cohort, status="confirmed")
     for rank, name in enumerate(("Ann", "Ben", "Cat"), start=1):
-        row = make_enrolment(cohort, status="waitlisted", email=f"{name.lower()}@example.org", waitlist_rank=rank)
-        row.name = name
-    db.session.commit()
+        make_enrolment(cohort, status="waitlisted", email=f"{name.lower()}@example.org", waitlist_rank=rank, name=name)
     page = open_browser()
     _sign_in(page, member)
     page.goto(f"{live_app.live_url}/desk/cohorts/{cohort.id}")

@@ -100,9 +100,7 @@ def test_the_rule_flags_and_notifies_once(client, team, group, make_enrolment, s
 
 def test_one_email_per_crossing_neutral_and_addressed_to_staff_only(client, team, group, make_enrolment):
     cohort = group()
-    person = make_enrolment(cohort)
-    person.name = "Sam Rivera"
-    db.session.commit()
+    person = make_enrolment(cohort, name="Sam Rivera")
     for session in cohort.sessions[:6]:
         assert mark(client, session, {person: "absent"}, team["desk"][1]).status_code == 200
     # Marking the same sheet again changes nothing and sends nothing.
@@ -280,9 +278,7 @@ def test_roster_json_and_csv_show_attendance_per_session_and_the_run(client, tea
 
 def test_completion_when_the_cohort_ends_and_the_attendance_letter(client, team, group, make_enrolment):
     cohort = group(completion_min_sessions=3)
-    done, short = make_enrolment(cohort), make_enrolment(cohort)
-    done.name = "Sam Rivera"
-    db.session.commit()
+    done, short = make_enrolment(cohort, name="Sam Rivera"), make_enrolment(cohort)
     for session, status in zip(cohort.sessions[:3], ("present", "late", "present"), strict=True):
         mark(client, session, {done: status, short: "absent"}, team["desk"][1])
     mark(client, cohort.sessions[3], {short: "present"}, team["desk"][1])

@@ -5,19 +5,24 @@ import time_machine
 from sqlalchemy import func, select
 
 from scheduler.enrolment.models import Enrolment, Participant
+from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
 
 
 def _take_seats(cohort, n):
     """Seats taken the way enrolment will take them: confirmed Enrolment rows."""
-    for i in range(n):
-        person = Participant(email_normalised=f"p{i}@example.org")
-        db.session.add(
-            Enrolment(
-                cohort_id=cohort.id, participant=person, status="confirmed", name=f"P {i}", email=f"p{i}@example.org"
+    with write_transaction():
+        for i in range(n):
+            person = Participant(email_normalised=f"p{i}@example.org")
+            db.session.add(
+                Enrolment(
+                    cohort_id=cohort.id,
+                    participant=person,
+                    status="confirmed",
+                    name=f"P {i}",
+                    email=f"p{i}@example.org",
+                )
             )
-        )
-    db.session.commit()
 
 
 @time_machine.travel("2026-10-01T12:00:00Z", tick=False)

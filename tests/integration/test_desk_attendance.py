@@ -37,12 +37,9 @@ def group(make_program, make_cohort, make_enrolment, team):
     cohort = make_cohort(program=program, name="Thursday evenings", price_amount=0, facilitator_ids=[team["fay"].id])
     people = {}
     for name in ("Ann Avery", "Ben Brook", "Cat Cole"):
-        person = make_enrolment(cohort, email=f"{name.split()[0].lower()}@example.org")
-        person.name = name
+        person = make_enrolment(cohort, email=f"{name.split()[0].lower()}@example.org", name=name)
         people[name.split()[0]] = person
-    waiting = make_enrolment(cohort, status="waitlisted", waitlist_rank=1, email="wes@example.org")
-    waiting.name = "Wes Waiting"
-    db.session.commit()
+    waiting = make_enrolment(cohort, status="waitlisted", waitlist_rank=1, email="wes@example.org", name="Wes Waiting")
     cohort.people, cohort.waiting = people, waiting
     return cohort
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from scheduler.enrolment import enrolling, self_service, staff_actions
 from scheduler.enrolment.models import AuditEntry, Enrolment
+from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.payments.models import Refund
@@ -476,8 +477,8 @@ def _enrolment_in_running(cohort, name, email):
     """A confirmed person in a cohort that has started (enrolment has closed, so written directly)."""
     from scheduler.enrolment.models import Participant
 
-    participant = Participant(email_normalised=email)
-    enrolment = Enrolment(cohort=cohort, participant=participant, status="confirmed", name=name, email=email)
-    db.session.add(enrolment)
-    db.session.commit()
+    with write_transaction():
+        participant = Participant(email_normalised=email)
+        enrolment = Enrolment(cohort=cohort, participant=participant, status="confirmed", name=name, email=email)
+        db.session.add(enrolment)
     return enrolment

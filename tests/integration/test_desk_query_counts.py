@@ -77,25 +77,25 @@ def test_an_enrolment_page_queries_do_not_grow_with_its_history(
     cohort = make_cohort(program=program)
     quiet = make_enrolment(cohort, status="confirmed", amount_paid=36000, payment_method="cash")
     busy = make_enrolment(cohort, status="confirmed", amount_paid=36000, payment_method="cash")
-    for n in range(25):
-        paid = {"provider": "desk", "method": "cash", "amount": 100, "currency": "usd", "status": "succeeded"}
-        db.session.add(Payment(enrolment_id=busy.id, **paid))
-        db.session.add(Refund(enrolment_id=busy.id, amount=1, currency="usd", reason="test", status="pending"))
-        db.session.add(
-            OutboxMessage(
-                enrolment_id=busy.id,
-                kind="reminder",
-                message_id=f"<{n}@x>",
-                from_address="a@x",
-                to_address="b@x",
-                subject="s",
-                body_text="t",
-                body_html="h",
-                status="sent",
-                next_attempt_at=clock.now(),
+    with write_transaction():
+        for n in range(25):
+            paid = {"provider": "desk", "method": "cash", "amount": 100, "currency": "usd", "status": "succeeded"}
+            db.session.add(Payment(enrolment_id=busy.id, **paid))
+            db.session.add(Refund(enrolment_id=busy.id, amount=1, currency="usd", reason="test", status="pending"))
+            db.session.add(
+                OutboxMessage(
+                    enrolment_id=busy.id,
+                    kind="reminder",
+                    message_id=f"<{n}@x>",
+                    from_address="a@x",
+                    to_address="b@x",
+                    subject="s",
+                    body_text="t",
+                    body_html="h",
+                    status="sent",
+                    next_attempt_at=clock.now(),
+                )
             )
-        )
-    db.session.commit()
     with write_transaction():  # audit rows as the services write them, half of them by staff
         desk = db.session.get(Staff, member.id)
         for enrolment_id, rows in ((quiet.id, 2), (busy.id, 25)):

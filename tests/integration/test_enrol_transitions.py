@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from scheduler.cohorts.models import Cohort
 from scheduler.enrolment.jobs import expire_holds_and_offers
 from scheduler.enrolment.models import AuditEntry, Enrolment
+from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
@@ -45,8 +46,8 @@ def _in_status(client, make_cohort, desk, status):
             client.post(f"/api/v1/enrolments/{first['id']}/withdraw", headers=desk)
         else:
             # Free a seat without the automatic offer, so that staff actions have room.
-            db.session.execute(update(Cohort).where(Cohort.id == cohort.id).values(capacity=2))
-            db.session.commit()
+            with write_transaction():
+                db.session.execute(update(Cohort).where(Cohort.id == cohort.id).values(capacity=2))
         return target, cohort
     target = _enrol(client, cohort.id, "target@example.org")
     if status == "confirmed":
@@ -56,10 +57,10 @@ def _in_status(client, make_cohort, desk, status):
     elif status == "cancelled":
         client.patch(f"/api/v1/cohorts/{cohort.id}", headers=desk, json={"status": "cancelled"})
     elif status == "expired":
-        db.session.execute(
-            update(Enrolment).where(Enrolment.id == target["id"]).values(hold_expires_at=T0 - timedelta(minutes=1))
-        )
-        db.session.commit()
+        with write_transaction():
+            db.session.execute(
+                update(Enrolment).where(Enrolment.id == target["id"]).values(hold_expires_at=T0 - timedelta(minutes=1))
+            )
         expire_holds_and_offers()
     return target, cohort
 

@@ -23,6 +23,7 @@ from werkzeug.http import http_date
 from scheduler.calendars import services as calendars
 from scheduler.cohorts.models import Cohort
 from scheduler.enrolment.models import Enrolment, Participant
+from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
 from scheduler.foundation.links import enrolment_feed_urls, join_url, subscribe_links
 from tests.helpers import QueryCounter
@@ -48,17 +49,16 @@ def enrol(app):
             name=name,
             email=email,
         )
-        db.session.add(enrolment)
-        db.session.commit()
+        with write_transaction():
+            db.session.add(enrolment)
         return enrolment
 
     return make
 
 
 def move(enrolment_id: str, status: str) -> None:
-    enrolment = db.session.get(Enrolment, enrolment_id)
-    enrolment.move_to(status)
-    db.session.commit()
+    with write_transaction():
+        db.session.get(Enrolment, enrolment_id).move_to(status)
 
 
 @pytest.fixture
@@ -452,10 +452,10 @@ def test_a_cancelled_cohort_shows_every_session_cancelled_with_a_higher_sequence
     before = client.get(url)
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=1)):
         # Written directly: cancelling through the API also cancels enrolments (another domain).
-        cohort = db.session.get(Cohort, dst_cohort.id)
-        cohort.status = "cancelled"
-        cohort.updated_at = datetime.now(UTC)
-        db.session.commit()
+        with write_transaction():
+            cohort = db.session.get(Cohort, dst_cohort.id)
+            cohort.status = "cancelled"
+            cohort.updated_at = datetime.now(UTC)
     after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
     old = {str(e["UID"]): e for e in Calendar.from_ical(before.data).walk("VEVENT")}

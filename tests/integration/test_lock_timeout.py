@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from scheduler import create_app
 from scheduler.enrolment.models import Enrolment
 from scheduler.foundation.config import for_tests
+from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
 from scheduler.payments.models import Payment, WebhookEvent
 
@@ -82,17 +83,17 @@ def test_stripe_webhook_blocked_by_a_lock_is_503_so_stripe_retries_and_the_retry
         f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam Rivera", "email": "sam@example.org"}
     ).json
     assert enrolled["status"] == "pending_payment"
-    db.session.add(
-        Payment(
-            enrolment_id=enrolled["id"],
-            provider="stripe",
-            method="card",
-            stripe_payment_intent_id="pi_lock_test",
-            amount=36000,
-            currency="usd",
+    with write_transaction():
+        db.session.add(
+            Payment(
+                enrolment_id=enrolled["id"],
+                provider="stripe",
+                method="card",
+                stripe_payment_intent_id="pi_lock_test",
+                amount=36000,
+                currency="usd",
+            )
         )
-    )
-    db.session.commit()
     payload = json.dumps(
         {
             "id": "evt_lock_test",

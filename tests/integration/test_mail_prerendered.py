@@ -26,10 +26,9 @@ def _rows() -> list[OutboxMessage]:
 
 def _people(make_cohort, make_enrolment):
     cohort = make_cohort()
-    confirmed = make_enrolment(cohort, timezone="Asia/Kolkata")
-    confirmed.name = "Zoë Ångström-O'Brien"  # non-ASCII in the body, a long header folded
+    # A non-ASCII name in the body, a long header folded.
+    confirmed = make_enrolment(cohort, timezone="Asia/Kolkata", name="Zoë Ångström-O'Brien")
     waiting = make_enrolment(cohort, status="waitlisted")
-    db.session.commit()
     announce(events.Confirmed(confirmed), events.Waitlisted(waiting, 1))
     return confirmed, waiting
 

@@ -5,6 +5,7 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import select
 
+from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
 from scheduler.notifications import jobs
 from scheduler.notifications.models import OutboxMessage
@@ -67,8 +68,8 @@ def test_no_reminder_for_a_cancelled_session_or_a_person_who_left(
     # Written while both were confirmed, then one leaves before the worker gets to it.
     with time_machine.travel(third.starts_at - timedelta(hours=2), tick=False):
         assert jobs.send_reminders() == 2
-        db.session.get(type(leaves), leaves.id).status = "withdrawn"
-        db.session.commit()
+        with write_transaction():
+            db.session.get(type(leaves), leaves.id).status = "withdrawn"
         jobs.deliver_outbox()
     rows = {r.to_address: r for r in reminder_rows()}
     assert rows[stays.email].status == "sent"

@@ -1,29 +1,25 @@
-"""Keeping stored feeds equal to their inputs (imported once by create_app).
+"""Keeping stored feeds equal to their inputs: a deriver of foundation/changes.py (scheduler/wiring.py).
 
 A feed's bytes depend on rows of lower domains: sessions, their cohort (every column:
 its updated_at is in each event's LAST-MODIFIED), the program (title, updated_at), and
 an enrolment's status, cohort, join link and feed token. Rather than trusting every use
-case that writes one of them to announce it (a new one would be forgotten), the calendars
-domain watches the ORM's flushes for those rows and, just before the transaction
-commits, rebuilds the feeds they feed (services.refresh_stored_feeds). The stored feed
-commits or rolls back with the change: it can never disagree with the data.
+case that writes one of them to announce it (a new one would be forgotten), each flush's
+rows are noted here and, once before the commit, the feeds they feed are rebuilt
+(services.refresh_stored_feeds) in the use case's own transaction: the stored feed commits
+or rolls back with the change and can never disagree with the data.
 Lower domains import nothing from here: the dependency still points down.
 """
 
-from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy import inspect, select
 
 from ..cohorts.models import Cohort, Program, Session
 from ..enrolment.models import Enrolment, EnrolmentStatus
+from ..foundation import changes
 from .services import refresh_stored_feeds
 
-_PENDING = "calendar_feeds_pending"
+NAME = "stored feeds"
 # The enrolment columns its feed is made of (cohort: the relationship a transfer sets).
 _ENROLMENT_INPUTS = ("status", "cohort_id", "cohort", "join_token", "feed_token")
-
-
-def _pending(session) -> dict:
-    return session.info.setdefault(_PENDING, {"cohorts": set(), "programs": set(), "enrolments": set()})
 
 
 def _was_or_is_confirmed(enrolment: Enrolment) -> bool:
@@ -39,8 +35,7 @@ def _enrolment_changed(enrolment: Enrolment) -> bool:
     return bool(changed) and ("feed_token" in changed or _was_or_is_confirmed(enrolment))
 
 
-@event.listens_for(OrmSession, "after_flush")
-def _note_feed_inputs(session, flush_context) -> None:
+def note(session, pending: dict) -> None:
     """Remember which feeds this flush touched (history and new ids are both known here)."""
     cohorts, programs, enrolments = set(), set(), set()
     for obj in session.new:
@@ -68,31 +63,17 @@ def _note_feed_inputs(session, flush_context) -> None:
             cohorts.add(obj.id)
         elif isinstance(obj, Enrolment):
             enrolments.add(obj.id)
-    if cohorts or programs or enrolments:
-        pending = _pending(session)
-        pending["cohorts"] |= cohorts - {None}
-        pending["programs"] |= programs
-        pending["enrolments"] |= enrolments
+    for key, ids in (("cohorts", cohorts - {None}), ("programs", programs), ("enrolments", enrolments)):
+        if ids:
+            pending.setdefault(key, set()).update(ids)
 
 
-@event.listens_for(OrmSession, "before_commit")
-def _rebuild_touched_feeds(session) -> None:
-    """Rebuild the touched feeds in the committing transaction (their own writes touch no input)."""
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # commit flushes after this hook: what it would write must be noted first
-    if not session.info.get(_PENDING):
-        return
-    pending = session.info.pop(_PENDING)
-    cohorts = pending["cohorts"]
-    if pending["programs"]:
-        cohorts |= set(session.scalars(select(Cohort.id).where(Cohort.program_id.in_(list(pending["programs"])))))
-    refresh_stored_feeds(cohorts, pending["enrolments"])
-    session.flush()
-    if session.info.get(_PENDING):
-        raise RuntimeError("rebuilding calendar feeds changed one of their inputs")
+def settle(session, pending: dict) -> None:
+    """Rebuild the touched feeds (their own writes touch no input: changes.settle checks)."""
+    cohorts = set(pending.get("cohorts", ()))
+    if pending.get("programs"):
+        cohorts |= set(session.scalars(select(Cohort.id).where(Cohort.program_id.in_(sorted(pending["programs"])))))
+    refresh_stored_feeds(cohorts, set(pending.get("enrolments", ())))
 
 
-@event.listens_for(OrmSession, "after_transaction_end")
-def _forget_on_rollback(session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_PENDING, None)
+DERIVER = changes.Deriver(NAME, note, settle)

@@ -1,0 +1,105 @@
+"""What every write sets off, in one place: read this file to know what runs when.
+
+Domains depend downwards (privacy > pages > attendance > notifications > calendars >
+enrolment > payments > cohorts > staff, checked by .importlinter). News travels up three ways,
+each a table below, installed by create_app (install) and by nothing else: no module
+registers anything when it is imported.
+
+- HANDLERS: a domain event (a frozen dataclass in <domain>/events.py, published inside the
+  write transaction) and the functions that run for it, in this order, in that transaction.
+- PLUG_INS: what a lower domain must ask a higher one (how many seats a cohort's enrolments
+  take, whose a manage token is) and the function that answers.
+- DERIVERS and WATCHED: data kept from other rows, brought up to date before every commit
+  (foundation/changes.py), in this order: the cohorts' list revisions, then the stored feeds.
+  WATCHED lists the rows whose change moves a cohort's revision and how to find the cohort;
+  the stored feeds read their inputs themselves (calendars/watching.py).
+"""
+
+from sqlalchemy import select
+
+from .attendance import handlers as attendance
+from .attendance import services as attendance_services
+from .attendance.models import AttendanceFlag, AttendanceRecord
+from .calendars import watching as stored_feeds
+from .cohorts import handlers as cohorts
+from .cohorts import revisions
+from .cohorts import services as cohort_services
+from .cohorts.events import CohortCancelled, CohortChanged, SeatsAdded, SessionChanged
+from .cohorts.models import Cohort, Program, Session, cohort_facilitators
+from .enrolment import events as enrolment_events
+from .enrolment import handlers as enrolment
+from .enrolment import paying, prices, seats, self_service
+from .enrolment import services as enrolment_services
+from .enrolment.models import Enrolment
+from .foundation import auth, changes, events
+from .notifications import handlers as mail
+from .payments import discounts
+from .payments.models import Payment, Refund
+from .staff.events import SignInLinkIssued, StaffRevoked
+from .staff.models import Staff
+
+E = enrolment_events
+
+HANDLERS = {
+    # cohorts' events (staff change a cohort or a session)
+    SessionChanged: (attendance.apply_the_rule_again, mail.session_changed),
+    CohortCancelled: (enrolment.cancel_everyone,),
+    SeatsAdded: (enrolment.offer_new_seats,),
+    CohortChanged: (enrolment.audit_cohort_change,),
+    # enrolment's events: one email each, written in the same transaction (notifications/handlers.py)
+    E.SeatHeld: (mail.seat_held,),
+    E.Confirmed: (mail.confirmed,),
+    E.Waitlisted: (mail.waitlisted,),
+    E.SeatOffered: (mail.seat_offered,),
+    E.HoldExpired: (mail.hold_expired,),
+    E.OfferExpired: (mail.offer_expired,),
+    E.Withdrawn: (mail.withdrawn,),
+    E.Transferred: (attendance.end_the_join_link_left_behind, mail.transferred),
+    E.CancelledWithCohort: (mail.cohort_cancelled,),
+    E.EnrolAgainAttempted: (mail.enrol_again_attempted,),
+    E.RefundPaidOut: (mail.refund_paid,),
+    # staff accounts' events
+    StaffRevoked: (cohorts.replace_feeds_a_revoked_facilitator_knew,),
+    SignInLinkIssued: (mail.sign_in_link,),
+}
+
+PLUG_INS = (
+    (cohort_services.seat_counter, seats.seat_counts),
+    (discounts.use_counter, prices.count_discount_uses),
+    (auth.manage_token_check, self_service.manage_token_matches),  # the API's participant credential
+    (auth.enrolment_owners, {"payment_id": paying.payment_owner}),  # a receipt opens with its manage token
+    (enrolment_services.describers, (attendance_services.describe_enrolments,)),  # attendance in every view
+)
+
+
+def _cohorts_of_programs(ids):
+    return select(Cohort.id).where(Cohort.program_id.in_(ids))
+
+
+def _cohorts_of_staff(ids):
+    return select(cohort_facilitators.c.cohort_id).where(cohort_facilitators.c.staff_id.in_(ids))
+
+
+# model -> (the keys of a changed row, how those keys become cohort ids: None when they are)
+WATCHED = {
+    Cohort: (lambda cohort: [cohort.id], None),
+    Session: (lambda session: revisions.was_and_is(session, "cohort_id"), None),
+    Program: (lambda program: [program.id], _cohorts_of_programs),
+    Staff: (lambda member: [member.id], _cohorts_of_staff),  # facilitators' names on the list
+    Enrolment: (lambda row: revisions.was_and_is(row, "cohort_id"), None),  # seats, the roster
+    Payment: (lambda payment: [payment.enrolment_id], enrolment.cohorts_of_enrolments),  # money on the roster
+    Refund: (lambda refund: [refund.enrolment_id], enrolment.cohorts_of_enrolments),
+    AttendanceRecord: (lambda record: [record.enrolment_id], enrolment.cohorts_of_enrolments),
+    AttendanceFlag: (lambda flag: [flag.cohort_id], None),
+}
+
+DERIVERS = (revisions.DERIVER, stored_feeds.DERIVER)
+
+
+def install() -> None:
+    """Install every table above (create_app calls this once per app; the tables are the same for all)."""
+    events.install(HANDLERS)
+    for plug_in, value in PLUG_INS:
+        plug_in.install(value)
+    revisions.install_watched(WATCHED)
+    changes.install(DERIVERS)
