@@ -18,7 +18,6 @@ from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
 from ..cohorts.revisions import touch
-from ..cohorts.services import lock_cohort
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..enrolment.services import lock_enrolment, record
 from ..foundation import clock
@@ -26,6 +25,7 @@ from ..foundation.database import (
     dialect_insert,
     end_read,
     hash_token,
+    lock_one,
     new_id,
     new_token,
     require_lock,
@@ -253,7 +253,7 @@ def record_session(session_id: str, records: list[dict], staff) -> SessionAttend
         cohort_id = db.session.scalar(select(Session.cohort_id).where(Session.id == session_id))
         if cohort_id is None:
             raise NotFound("No such session.")
-        cohort = lock_cohort(cohort_id)
+        cohort = lock_one(Cohort, cohort_id)
         session = _session_for(session_id, staff)
         at = clock.now()
         if cohort.status == CohortStatus.CANCELLED or session.status == SessionStatus.CANCELLED:
@@ -411,7 +411,7 @@ def reevaluate_cohort(cohort_id: str) -> list[AttendanceFlag]:
 
     Takes the cohort's lock (a no-op when the caller, as update_session does, holds it already).
     """
-    cohort = lock_cohort(cohort_id)
+    cohort = lock_one(Cohort, cohort_id)
     return evaluate(cohort, _confirmed(cohort.id))
 
 

@@ -317,7 +317,7 @@ def _next_change(view: CohortView, at: datetime) -> datetime | None:
 def update_cohort(cohort_id: str, data: dict, staff) -> CohortView:
     """Change a cohort's settings or status, under the cohort's lock."""
     with write_transaction():
-        cohort = lock_cohort(cohort_id)
+        cohort = lock_one(Cohort, cohort_id)
         at = clock.now()
         if "capacity" in data:
             taken = seat_counts([cohort], at)[cohort.id].taken
@@ -360,11 +360,6 @@ def _settings_of(cohort: Cohort, fields) -> dict:
     return values
 
 
-def lock_cohort(cohort_id: str) -> Cohort:
-    """The cohort, its row locked until the write transaction ends (NotFound otherwise)."""
-    return lock_one(Cohort, cohort_id)
-
-
 # ---- sessions ---------------------------------------------------------------------------------
 
 
@@ -374,7 +369,7 @@ def update_session(session_id: str, data: dict) -> Session:
         cohort_id = db.session.scalar(select(Session.cohort_id).where(Session.id == session_id))
         if cohort_id is None:
             raise NotFound("No such session.")
-        cohort = lock_cohort(cohort_id)
+        cohort = lock_one(Cohort, cohort_id)
         session = db.session.get(Session, session_id)
         if cohort.status == CohortStatus.CANCELLED:
             raise Conflict("The cohort is cancelled; its sessions cannot change.")

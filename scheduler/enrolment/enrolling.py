@@ -12,9 +12,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..cohorts.models import Cohort, CohortStatus
-from ..cohorts.services import lock_cohort
 from ..foundation import clock
-from ..foundation.database import dialect_insert, new_id, write_transaction
+from ..foundation.database import dialect_insert, lock_one, new_id, write_transaction
 from ..foundation.errors import Conflict, Invalid, NotFound
 from ..foundation.events import publish
 from ..foundation.extensions import db
@@ -42,8 +41,7 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     known_participant = _known_participant(data["email"])
     with write_transaction(keep_loaded=True):  # the answer is what this wrote: not read again
         participant = _participant_for(data["email"], known_participant)
-        # The lock, and the move of the lists' revision that enrolling makes anyway: one statement.
-        cohort = lock_cohort(cohort_id)
+        cohort = lock_one(Cohort, cohort_id)
         if idempotency_key:
             previous = db.session.scalar(
                 select(IdempotencyRecord).where(
@@ -68,12 +66,12 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
         return _replayed(replay)
     if made is None:
         raise Conflict("This email is already enrolled or waiting in this cohort; we have sent it a message.")
-    payment = payment_after_commit(card, enrolment)
     if data.get("desk_payment") is None:
         # Nothing was paid or refunded for an enrolment this moment old (a card payment is
         # still pending): its account is empty, no need to read the ledger.
+        payment = payment_after_commit(card, enrolment, Account())
         return EnrolmentView(enrolment, position, payment=payment, loaded_account=Account())
-    return view(enrolment, position, payment=payment)
+    return view(enrolment, position, payment=payment_after_commit(card, enrolment))
 
 
 def _enrol_locked(
@@ -138,13 +136,16 @@ def _enrol_locked(
         enrolment.waitlist_rank = seats.next_rank
     if enrolment.status == S.PENDING_PAYMENT:
         # Staff enrolling and taking payment in one go: one email, for where it ends.
-        card = hold_seat(enrolment, cohort, at, by_card=by_card, tell=desk_payment is None, staff=staff)
+        # Nothing is paid for an enrolment this moment old: its ledger is empty, not read.
+        card = hold_seat(
+            enrolment, cohort, at, by_card=by_card, tell=desk_payment is None, staff=staff, account=Account()
+        )
     else:
         _write(enrolment)
         if enrolment.status == S.CONFIRMED:
             enrolment.confirmed_at = at
             if desk_payment is None:
-                publish(events.Confirmed(enrolment))
+                publish(events.Confirmed(enrolment, account=Account()))
         else:
             position = counts.waitlisted + 1
             publish(events.Waitlisted(enrolment, position))
@@ -155,21 +156,31 @@ def _enrol_locked(
 
 
 def hold_seat(
-    enrolment: Enrolment, cohort: Cohort, at, *, by_card: bool, keep_until=None, tell: bool = True, staff=None
+    enrolment: Enrolment,
+    cohort: Cohort,
+    at,
+    *,
+    by_card: bool,
+    keep_until=None,
+    tell: bool = True,
+    staff=None,
+    account: Account | None = None,
 ) -> Payment | None:
     """Start a hold pending payment; returns the card payment row whose intent comes after commit.
 
     A card payment holds the seat hold_minutes; payment by hand (no Stripe, or the desk)
     holds it manual_hold_hours. `keep_until` (an accepted offer's deadline) is never cut short.
+    `account`: the enrolment's ledger when the caller has it (a new enrolment's is empty).
     """
     length = timedelta(minutes=cohort.hold_minutes) if by_card else timedelta(hours=cohort.manual_hold_hours)
     enrolment.hold_expires_at = max(at + length, keep_until) if keep_until is not None else at + length
     enrolment.pays_at_desk = not by_card
     _write(enrolment)
-    owed = prices.owed(enrolment)
+    account = account if account is not None else prices.account_of(enrolment)
+    owed = enrolment.owes(account)
     card = ledger.open_card_payment(enrolment.id, owed, cohort.currency) if by_card else None
     if tell:
-        tell_held(enrolment, staff)
+        tell_held(enrolment, staff, account)
     return card
 
 

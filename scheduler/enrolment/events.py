@@ -16,6 +16,9 @@ class SeatHeld:
     # Staff made the hold (by phone, at the desk): its email waits a little, in case they
     # confirm it at once (then only the confirmation is sent).
     by_staff: bool = False
+    # The enrolment's ledger (payments.accounts.Account) as the use case read it: the email
+    # says the same, without reading it again. None: the handler reads it.
+    account: object = None
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Confirmed:
     """Paid, free, or confirmed at the desk: the link, the schedule and the calendar."""
 
     enrolment: object
+    account: object = None  # as SeatHeld.account
 
 
 @dataclass(frozen=True)

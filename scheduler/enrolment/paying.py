@@ -17,6 +17,7 @@ from ..foundation.events import publish
 from ..foundation.extensions import db
 from ..foundation.money import format_money
 from ..payments import gateway, ledger, receipts
+from ..payments.accounts import Account
 from ..payments.models import Payment, PaymentStatus, Provider, Refund, RefundStatus
 from . import events, prices
 from .models import Enrolment
@@ -35,23 +36,28 @@ def pays_by_card(cohort: Cohort, pay_at_desk: bool | None) -> bool:
     return not pay_at_desk
 
 
-def tell_held(enrolment: Enrolment, staff=None) -> None:
-    """Publish SeatHeld with how to pay what is owed now (staff-made holds are told after a delay)."""
-    owed, currency = prices.owed(enrolment), enrolment.cohort.currency
+def tell_held(enrolment: Enrolment, staff=None, account: Account | None = None) -> None:
+    """Publish SeatHeld with how to pay what is owed now (staff-made holds are told after a delay).
+
+    `account`: the enrolment's ledger, when the caller has it (else it is read).
+    """
+    account = account if account is not None else prices.account_of(enrolment)
+    owed, currency = enrolment.owes(account), enrolment.cohort.currency
     if enrolment.pays_at_desk:
         how = ledger.manual_instructions(owed, currency)
     else:
         how = {"provider": "stripe", "amount": owed, "currency": currency}
-    publish(events.SeatHeld(enrolment, how, by_staff=staff is not None))
+    publish(events.SeatHeld(enrolment, how, by_staff=staff is not None, account=account))
 
 
-def payment_after_commit(card: Payment | None, enrolment: Enrolment) -> dict | None:
+def payment_after_commit(card: Payment | None, enrolment: Enrolment, account: Account | None = None) -> dict | None:
     """The `payment` a held seat shows: Stripe's intent, created now that no lock is held."""
     if card is not None and enrolment.status in (S.PENDING_PAYMENT, S.CONFIRMED):
         return ledger.create_intent(card.id, enrolment.cohort_id)
     if enrolment.status != S.PENDING_PAYMENT:
         return None
-    return ledger.manual_instructions(prices.owed(enrolment), enrolment.cohort.currency)
+    owed = enrolment.owes(account) if account is not None else prices.owed(enrolment)
+    return ledger.manual_instructions(owed, enrolment.cohort.currency)
 
 
 def current_payment(enrolment: Enrolment) -> dict | None:

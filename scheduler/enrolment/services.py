@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from ..cohorts.services import lock_cohort
-from ..foundation.database import require_write
+from ..cohorts.models import Cohort
+from ..foundation.database import lock_one, require_write
 from ..foundation.errors import NotFound
 from ..foundation.extensions import db
 from ..foundation.plugins import PlugIn
@@ -155,11 +155,11 @@ def lock_enrolment(enrolment_id: str) -> Enrolment:
     cohort_id = db.session.scalar(select(Enrolment.cohort_id).where(Enrolment.id == enrolment_id))
     if cohort_id is None:
         raise NotFound("No such enrolment.")
-    lock_cohort(cohort_id)
+    lock_one(Cohort, cohort_id)
     enrolment = load_enrolment(enrolment_id)
     # The cohort may have changed (a transfer) between the read above and the lock.
     if enrolment.cohort_id != cohort_id:
-        lock_cohort(enrolment.cohort_id)
+        lock_one(Cohort, enrolment.cohort_id)
     return enrolment
 
 

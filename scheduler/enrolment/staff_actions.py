@@ -7,9 +7,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import Cohort, CohortStatus
-from ..cohorts.services import get_cohort, lock_cohort
+from ..cohorts.services import get_cohort
 from ..foundation import clock
-from ..foundation.database import Page, new_token, paginate, write_transaction
+from ..foundation.database import Page, lock_one, new_token, paginate, write_transaction
 from ..foundation.errors import Conflict, Invalid, NotFound
 from ..foundation.events import publish
 from ..foundation.extensions import db
@@ -201,7 +201,7 @@ def transfer(enrolment_id: str, cohort_id: str, staff) -> EnrolmentView:
         if db.session.scalar(select(Cohort.id).where(Cohort.id == cohort_id)) is None:
             raise Invalid.field("cohort_id", "No such cohort.")
         # Two cohort locks, always in the same order, so two opposite transfers cannot deadlock.
-        locked = {cid: lock_cohort(cid) for cid in sorted((source_id, cohort_id))}
+        locked = {cid: lock_one(Cohort, cid) for cid in sorted((source_id, cohort_id))}
         target = locked[cohort_id]
         enrolment = load_enrolment(enrolment_id)
         source = enrolment.cohort

@@ -15,6 +15,7 @@ from ..cohorts.events import SessionChanged
 from ..enrolment import events, prices
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..foundation import clock
+from ..foundation.database import lock
 from ..foundation.extensions import db
 from ..foundation.links import public_url, subscribe_links
 from ..payments.accounts import receipt_path
@@ -27,10 +28,11 @@ from .models import OutboxMessage, OutboxStatus
 from .outbox import format_money, format_when, local_zone, manage_url, queue, queue_to_staff, render
 
 
-def _money_lines(enrolment) -> dict:
-    """What the emails say about the price: the discount taken, and anything still owed."""
+def _money_lines(enrolment, account=None) -> dict:
+    """What the emails say about the price: the discount taken, and anything still owed
+    (`account`: the ledger as the event's publisher read it; read here when it did not)."""
     currency = enrolment.cohort.currency
-    account = prices.account_of(enrolment)
+    account = account if account is not None else prices.account_of(enrolment)
     discount = None
     if enrolment.discount_code is not None:
         taken = format_money(enrolment.discount_amount, currency)
@@ -83,7 +85,7 @@ def seat_held(event: events.SeatHeld) -> None:
         provider=payment["provider"],
         amount=format_money(payment["amount"], payment["currency"]),
         reference=enrolment.id,
-        **_money_lines(enrolment),
+        **_money_lines(enrolment, event.account),
     )
     if event.by_staff:
         message.next_attempt_at = clock.now() + timedelta(seconds=current_app.config["STAFF_NOTICE_DELAY_SECONDS"])
@@ -98,7 +100,7 @@ def confirmed(event: events.Confirmed) -> None:
         K.ENROLMENT_CONFIRMED,
         attachments=_ics(enrolment),
         **subscribe_links(enrolment),
-        **_money_lines(enrolment),
+        **_money_lines(enrolment, event.account),
     )
 
 
@@ -183,16 +185,16 @@ def session_changed(event: SessionChanged) -> None:
     ).all()
     waiting = {
         row.enrolment_id: row
-        for row in db.session.scalars(
-            select(OutboxMessage)
-            .where(
+        # Locked: a worker claiming one meanwhile waits, or we see it claimed.
+        for row in lock(
+            OutboxMessage,
+            where=[
                 OutboxMessage.session_id == session.id,
                 OutboxMessage.kind.in_((K.SESSION_CHANGED, K.SESSION_CANCELLED)),
                 OutboxMessage.status == OutboxStatus.PENDING,
                 OutboxMessage.attempts == 0,
                 OutboxMessage.details.is_not(None),
-            )
-            .with_for_update()  # a worker claiming it meanwhile waits, or we see it claimed
+            ],
         )
     }
     delay = timedelta(minutes=current_app.config["CHANGE_NOTICE_DELAY_MINUTES"])

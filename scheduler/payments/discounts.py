@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from ..cohorts.models import Cohort, Program
 from ..foundation import clock
-from ..foundation.database import Page, note_lock, paginate, require_write, write_transaction
-from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.database import Page, lock, lock_one, paginate, require_write, write_transaction
+from ..foundation.errors import Conflict, Invalid
 from ..foundation.extensions import db
 from ..foundation.money import format_money
 from ..foundation.plugins import PlugIn
@@ -53,11 +53,9 @@ def redeem(code_text: str, cohort: Cohort, price: int, at: datetime) -> Applied:
     spent or inapplicable code is Invalid on the `discount_code` field, saying which.
     """
     require_write()
-    stmt = select(DiscountCode).where(DiscountCode.code == normalise(code_text))
-    code = db.session.scalar(stmt.with_for_update())
+    [code] = lock(DiscountCode, where=[DiscountCode.code == normalise(code_text)]) or [None]
     if code is None:
         raise Invalid.field(FIELD, "No such discount code; check the spelling.")
-    note_lock("discount_code", code.id)
     if not code.active:
         raise Invalid.field(FIELD, "This discount code is no longer offered.")
     if code.expires_at is not None and code.expires_at <= at:
@@ -150,9 +148,7 @@ def list_codes(query: dict) -> Page:
 def update_code(code_id: str, data: dict) -> CodeView:
     """Disable (or re-enable) a code, change its limit or expiry; uses already taken stay."""
     with write_transaction():
-        code = db.session.scalar(select(DiscountCode).where(DiscountCode.id == code_id).with_for_update())
-        if code is None:
-            raise NotFound("No such discount code.")
+        code = lock_one(DiscountCode, code_id)
         for key, value in data.items():
             setattr(code, key, value)
         code.updated_at = clock.now()

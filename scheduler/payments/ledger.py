@@ -21,8 +21,8 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from ..foundation import clock
-from ..foundation.database import after_commit, end_read, new_id, require_write, write_transaction
-from ..foundation.errors import Conflict, NotFound, Unavailable
+from ..foundation.database import after_commit, end_read, lock_one, new_id, require_write, write_transaction
+from ..foundation.errors import Conflict, Unavailable
 from ..foundation.extensions import db
 from . import gateway
 from .models import Payment, PaymentStatus, Provider, Refund, RefundStatus
@@ -117,7 +117,7 @@ def create_intent(payment_id: str, cohort_id: str) -> dict:
     except Unavailable:
         return instructions(db.session.get(Payment, payment_id))
     with write_transaction():
-        payment = db.session.get(Payment, payment_id, with_for_update=True)
+        payment = lock_one(Payment, payment_id)
         if payment.status == PaymentStatus.CREATING:
             payment.stripe_payment_intent_id = intent.id
             payment.stripe_client_secret = intent.client_secret
@@ -353,9 +353,7 @@ def mark_refund_paid(refund_id: str, method: str, reference: str | None, staff) 
     Only `owed_by_front_desk` moves to `paid_by_front_desk`, once; anything else is a Conflict.
     """
     require_write()
-    refund = db.session.scalar(select(Refund).where(Refund.id == refund_id).with_for_update())
-    if refund is None:
-        raise NotFound("No such refund.")
+    refund = lock_one(Refund, refund_id)
     if refund.status == RefundStatus.PAID_BY_FRONT_DESK:
         raise Conflict(f"This refund was already paid out on {refund.paid_at:%Y-%m-%d} ({refund.paid_method}).")
     if refund.status != RefundStatus.OWED_BY_FRONT_DESK:

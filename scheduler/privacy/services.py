@@ -22,12 +22,11 @@ from sqlalchemy.orm import selectinload
 
 from ..attendance.models import AttendanceFlag, AttendanceRecord
 from ..cohorts.models import Cohort, Session
-from ..cohorts.services import lock_cohort
 from ..enrolment import seat_keeping, self_service
 from ..enrolment import services as enrolment_services
 from ..enrolment.models import ACTIVE, AuditEntry, Enrolment, IdempotencyRecord, Participant, normalise_email
 from ..foundation import clock
-from ..foundation.database import after_commit, end_read, new_token, write_transaction
+from ..foundation.database import after_commit, end_read, lock, lock_one, new_token, write_transaction
 from ..foundation.errors import Conflict, NotFound
 from ..foundation.extensions import db
 from ..notifications import sender
@@ -313,8 +312,8 @@ def erase_participant(email: str, staff) -> ErasureSummary:
         ).all()
         # Cohorts first, always in the same order (as a transfer does), then the person's row.
         for cohort_id in sorted(cohort_ids):
-            lock_cohort(cohort_id)
-        participant = db.session.get(Participant, participant_id, with_for_update=True)
+            lock_one(Cohort, cohort_id)
+        participant = next(iter(lock(Participant, participant_id)), None)
         if participant is None or participant.erased_at is not None:
             raise NotFound(UNKNOWN)
         enrolments = db.session.scalars(
@@ -370,7 +369,7 @@ def _erase_ended_cohort(cohort_id: str, cutoff: datetime) -> int:
     at = clock.now()
     with write_transaction():
         # Another worker erasing this cohort holds it (PostgreSQL): leave it to that worker.
-        cohort = lock_cohort(cohort_id, skip_locked=True)
+        [cohort] = lock(Cohort, cohort_id, skip_locked=True) or [None]
         still_ended = select(Cohort.id).where(Cohort.id == cohort_id, Cohort.id.in_(_ended_before(cutoff)))
         if cohort is None or db.session.scalar(still_ended) is None:  # a session was moved later meanwhile
             return 0
@@ -386,12 +385,10 @@ def _erase_ended_cohort(cohort_id: str, cutoff: datetime) -> int:
                 enrolment, placeholder_email(enrolment.participant_id), None, "retention", at
             ).message_ids
         db.session.flush()
-        people = db.session.scalars(
-            select(Participant)
-            .where(Participant.id.in_({e.participant_id for e in enrolments}), Participant.erased_at.is_(None))
-            .order_by(Participant.id)
-            .with_for_update()
-        ).all()
+        people = lock(
+            Participant,
+            where=[Participant.id.in_({e.participant_id for e in enrolments}), Participant.erased_at.is_(None)],
+        )
         for person in people:
             kept = db.session.scalar(
                 select(func.count())
