@@ -29,7 +29,7 @@ from .cohorts.models import Cohort, Program, Session, cohort_facilitators
 from .enrolment import events as enrolment_events
 from .enrolment import handlers as enrolment
 from .enrolment import paying, prices, seats, self_service
-from .enrolment import services as enrolment_services
+from .enrolment import views as enrolment_views
 from .enrolment.models import Enrolment
 from .foundation import auth, changes, events
 from .notifications import handlers as mail
@@ -68,7 +68,7 @@ PLUG_INS = (
     (discounts.use_counter, prices.count_discount_uses),
     (auth.manage_token_check, self_service.manage_token_matches),  # the API's participant credential
     (auth.enrolment_owners, {"payment_id": paying.payment_owner}),  # a receipt opens with its manage token
-    (enrolment_services.describers, (attendance_services.describe_enrolments,)),  # attendance in every view
+    (enrolment_views.describers, (attendance_services.describe_enrolments,)),  # attendance in every view
 )
 
 

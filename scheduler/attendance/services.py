@@ -18,8 +18,9 @@ from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus
 from ..cohorts.revisions import touch
+from ..enrolment.audit import record
 from ..enrolment.models import Enrolment, EnrolmentStatus
-from ..enrolment.services import lock_enrolment, record
+from ..enrolment.views import lock_enrolment
 from ..foundation import clock
 from ..foundation.database import (
     dialect_insert,

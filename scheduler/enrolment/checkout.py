@@ -29,11 +29,12 @@ from ..payments.models import (
 )
 from ..payments.webhook import HANDLED, verify_event
 from . import events, prices
+from .audit import record, snapshot
 from .models import Enrolment
 from .models import EnrolmentStatus as S
 from .refunding import refunded
 from .seat_keeping import apply_payment, offer_free_seats
-from .services import lock_enrolment, record, snapshot
+from .views import lock_enrolment
 
 log = logging.getLogger(__name__)
 

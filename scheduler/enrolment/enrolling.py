@@ -21,12 +21,13 @@ from ..payments import ledger
 from ..payments.accounts import Account
 from ..payments.models import Payment
 from . import events, prices
+from .audit import record
 from .models import ACTIVE, Enrolment, IdempotencyRecord, Participant, normalise_email
 from .models import EnrolmentStatus as S
 from .paying import current_payment, payment_after_commit, pays_by_card, take_desk_payment, tell_held
 from .seat_keeping import settle
 from .seats import seats_for_enrolling
-from .services import EnrolmentView, load_enrolment, record, view, waitlist_position
+from .views import EnrolmentView, load_enrolment, view, waitlist_position
 
 
 def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = None) -> EnrolmentView:

@@ -3,9 +3,9 @@
 from sqlalchemy import select
 
 from ..cohorts.events import CohortCancelled, CohortChanged, SeatsAdded
+from .audit import record_cohort_change
 from .models import Enrolment
 from .seat_keeping import cancel_with_cohort, offer_free_seats
-from .services import record_cohort_change
 
 
 def cohorts_of_enrolments(ids):

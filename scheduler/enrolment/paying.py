@@ -20,11 +20,12 @@ from ..payments import gateway, ledger, receipts
 from ..payments.accounts import Account
 from ..payments.models import Payment, PaymentStatus, Provider, Refund, RefundStatus
 from . import events, prices
+from .audit import iso, record, snapshot
 from .models import Enrolment
 from .models import EnrolmentStatus as S
 from .seat_keeping import apply_payment, offer_seat
 from .seats import seat_counts
-from .services import iso, load_enrolment, lock_enrolment, record, snapshot
+from .views import load_enrolment, lock_enrolment
 
 
 def pays_by_card(cohort: Cohort, pay_at_desk: bool | None) -> bool:

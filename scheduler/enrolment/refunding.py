@@ -18,8 +18,9 @@ from ..foundation.extensions import db
 from ..payments import ledger
 from ..payments.models import Refund
 from . import events, prices
+from .audit import record, snapshot
 from .models import Enrolment
-from .services import lock_enrolment, record, snapshot
+from .views import lock_enrolment
 
 
 def refunded(enrolment: Enrolment, amount: int, reason: str, staff) -> dict | None:

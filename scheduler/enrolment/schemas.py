@@ -211,7 +211,7 @@ _NOT_DESCRIBED = object()
 
 
 def _extra(name: str, **kwargs) -> fields.Function:
-    """A field a higher domain describes (enrolment.services.describers); left out when it did not."""
+    """A field a higher domain describes (enrolment.views.describers); left out when it did not."""
     return fields.Function(lambda e: (getattr(e, "extras", None) or {}).get(name, _NOT_DESCRIBED), **kwargs)
 
 

@@ -17,11 +17,11 @@ from ..foundation.events import publish
 from ..foundation.extensions import db
 from ..payments.accounts import accounts
 from . import events, prices
+from .audit import record, snapshot
 from .models import ACTIVE, Enrolment
 from .models import EnrolmentStatus as S
 from .refunding import refunded
 from .seats import seat_counts
-from .services import record, snapshot
 
 
 def _first_session_started(cohort: Cohort, at) -> bool:

@@ -13,23 +13,14 @@ from ..foundation.events import publish
 from ..foundation.extensions import db
 from ..foundation.money import format_money
 from . import events, prices
+from .audit import iso, record, snapshot
 from .enrolling import hold_seat
 from .models import Enrolment
 from .models import EnrolmentStatus as S
 from .paying import current_payment, payment_after_commit, pays_by_card
 from .refunding import refund_due, refunded
 from .seat_keeping import offer_free_seats
-from .services import (
-    EnrolmentView,
-    describe,
-    iso,
-    load_enrolment,
-    lock_enrolment,
-    record,
-    snapshot,
-    view,
-    waitlist_position,
-)
+from .views import EnrolmentView, describe, load_enrolment, lock_enrolment, view, waitlist_position
 
 
 def manage_token_matches(enrolment_id: str, token: str | None) -> bool:

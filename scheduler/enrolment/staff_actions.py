@@ -17,23 +17,14 @@ from ..foundation.money import format_money
 from ..payments import gateway, ledger
 from ..payments.models import RefundStatus
 from . import events, prices
+from .audit import record, snapshot
 from .models import ACTIVE, SEAT_STATUSES, AuditEntry, Enrolment, Participant, normalise_email
 from .models import EnrolmentStatus as S
 from .paying import payment_after_commit, take_desk_payment, tell_held
 from .refunding import refunded
 from .seat_keeping import apply_payment, expire_lapsed, offer_free_seats, offer_seat
 from .seats import seat_counts
-from .services import (
-    EnrolmentView,
-    describe,
-    load_enrolment,
-    lock_enrolment,
-    record,
-    snapshot,
-    view,
-    views,
-    waitlist_positions,
-)
+from .views import EnrolmentView, describe, load_enrolment, lock_enrolment, view, views, waitlist_positions
 
 
 def search(query: dict) -> Page:

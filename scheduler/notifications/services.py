@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
+from ..enrolment.audit import record
 from ..enrolment.models import Enrolment, EnrolmentStatus
-from ..enrolment.services import record
 from ..foundation import clock
 from ..foundation.database import Page, new_id, paginate, write_transaction
 from ..foundation.errors import Conflict, NotFound

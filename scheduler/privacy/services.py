@@ -22,8 +22,8 @@ from sqlalchemy.orm import selectinload
 
 from ..attendance.models import AttendanceFlag, AttendanceRecord
 from ..cohorts.models import Cohort, Session
+from ..enrolment import audit as enrolment_audit
 from ..enrolment import seat_keeping, self_service
-from ..enrolment import services as enrolment_services
 from ..enrolment.models import ACTIVE, AuditEntry, Enrolment, IdempotencyRecord, Participant, normalise_email
 from ..foundation import clock
 from ..foundation.database import after_commit, end_read, lock, lock_one, new_token, write_transaction
@@ -272,7 +272,7 @@ def _erase_enrolment(enrolment: Enrolment, email: str, staff, reason: str, at: d
     summary.idempotency_records_deleted = db.session.execute(
         delete(IdempotencyRecord).where(IdempotencyRecord.enrolment_id == enrolment.id)
     ).rowcount
-    enrolment_services.record(enrolment, staff, "erased", None, reason=reason)
+    enrolment_audit.record(enrolment, staff, "erased", None, reason=reason)
     summary.enrolments.append({"id": enrolment.id, "cohort_id": enrolment.cohort_id, "status": str(enrolment.status)})
     return summary
 

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from scheduler.enrolment.audit import record
 from scheduler.enrolment.models import Enrolment
-from scheduler.enrolment.services import record
 from scheduler.foundation import clock
 from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from scheduler.enrolment import seat_keeping, services
+from scheduler.enrolment import seat_keeping, views
 from scheduler.enrolment.models import Enrolment
 from scheduler.foundation.database import write_transaction
 from scheduler.foundation.errors import NotFound
@@ -25,7 +25,7 @@ def enrol(client, cohort_id, email):
 def pay(enrolment_id, amount=100):
     """A card payment the ledger holds (as the webhook records it), then apply_payment."""
     with write_transaction():
-        enrolment = services.lock_enrolment(enrolment_id)
+        enrolment = views.lock_enrolment(enrolment_id)
         payment = ledger.open_card_payment(enrolment.id, amount, "usd")
         payment.move_to(PaymentStatus.SUCCEEDED)
         result = seat_keeping.apply_payment(enrolment, method="card")
@@ -79,7 +79,7 @@ def test_late_payment_after_the_seat_went_to_someone_else_expires_it(client, mak
 
 def test_lock_enrolment_of_an_unknown_id_is_404(app):
     with pytest.raises(NotFound), write_transaction():
-        services.lock_enrolment("enr_nope")
+        views.lock_enrolment("enr_nope")
 
 
 def test_seat_helpers_refuse_to_run_without_the_cohort_lock(client, make_cohort):
@@ -88,7 +88,7 @@ def test_seat_helpers_refuse_to_run_without_the_cohort_lock(client, make_cohort)
     held = enrol(client, cohort.id, "a@example.org")
     enrolment = db.session.get(Enrolment, held["id"])
     with pytest.raises(RuntimeError, match="write_transaction"):
-        services.lock_enrolment(held["id"])
+        views.lock_enrolment(held["id"])
     with pytest.raises(RuntimeError, match="lock of cohort"), write_transaction():
         seat_keeping.apply_payment(enrolment, method="card")
     with pytest.raises(RuntimeError, match="lock of cohort"), write_transaction():

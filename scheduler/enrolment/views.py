@@ -1,29 +1,6 @@
-"""An enrolment as every use case reads and returns it, and what they all share.
-
-The view a use case returns (EnrolmentView: the row, plus its account, waitlist position, how to
-pay), the cohort lock taken through an enrolment (lock_enrolment), waitlist positions, and the
-audit log (record). The use cases themselves live beside this module, each depending only on
-the ones below it:
-
-    staff_actions   what staff do: search, roster, waitlist, move, offer, confirm, price, transfer, audit
-    self_service    the participant's own enrolment: manage token, view, withdraw, accept, decline
-    enrolling       enrol: idempotency, the participant, the price, a seat, a hold or the waitlist
-    paying          paying for a held seat: card or desk, how to pay now, desk payments, receipts
-    seat_keeping    seats changing hands: lapsed holds and offers, offers to the waitlist, payment
-                    confirming a seat, a cancelled cohort
-    refunding       money going back: the refund policy, refunding, refunds the desk owes
-    services        (this module) views, locks, audit, waitlist positions
-
-Above them: api.py (HTTP), rosters.py (the roster rendered once per cohort revision),
-checkout.py (Stripe's webhook and the card-payment jobs), jobs.py and handlers.py; below:
-prices.py, seats.py, models.py, events.py. .importlinter holds the order.
-
-Lock, recount, write: every change that can take or free a seat runs inside write_transaction(),
-first takes the cohort row's lock (lock_enrolment / lock_cohort), then counts seats from the
-enrolment rows (seats.py), then writes. Stripe is called only after the commit
-(payments.ledger.create_intent). People hear of every change through events (events.py) that the
-notifications domain subscribes to; staff actions are written to the audit log.
-"""
+"""An enrolment as every use case reads and returns it: the view (EnrolmentView: the row, plus its
+account, waitlist position, how to pay, and what higher domains describe), loading and locking an
+enrolment (lock_enrolment takes its cohort's lock), and waitlist positions."""
 
 from dataclasses import dataclass, field
 
@@ -36,7 +13,7 @@ from ..foundation.extensions import db
 from ..foundation.plugins import PlugIn
 from ..payments.accounts import Account, accounts
 from . import prices
-from .models import AuditEntry, Enrolment
+from .models import Enrolment
 from .models import EnrolmentStatus as S
 
 
@@ -102,40 +79,6 @@ def describe(enrolments: list[Enrolment]) -> dict[str, dict]:
             for enrolment_id, values in describer(enrolments).items():
                 merged[enrolment_id].update(values)
     return merged
-
-
-def snapshot(enrolment: Enrolment, **extra) -> dict:
-    """The enrolment as the audit log records it, before or after a change."""
-    # Columns only (no ledger read per entry: attendance audits a whole session at once);
-    # the actions that move money add what was paid and what is left (paid_now, balance, refund).
-    snap = {"status": str(enrolment.status), "amount_due": enrolment.amount_due, "cohort_id": enrolment.cohort_id}
-    snap.update(extra)
-    return snap
-
-
-def iso(instant) -> str | None:
-    """An instant as the audit log writes it (UTC, to the second)."""
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ") if instant else None
-
-
-def record_cohort_change(cohort, staff, action: str, before: dict, after: dict) -> None:
-    """Add an audit entry for a change to a cohort itself (its meeting link, settings)."""
-    db.session.add(
-        AuditEntry(cohort_id=cohort.id, staff_id=staff.id if staff else None, action=action, before=before, after=after)
-    )
-
-
-def record(enrolment: Enrolment, staff, action: str, before: dict | None, **extra) -> None:
-    """Add an audit entry for a change (participants' own actions and jobs carry no staff)."""
-    db.session.add(
-        AuditEntry(
-            enrolment_id=enrolment.id,
-            staff_id=staff.id if staff else None,
-            action=action,
-            before=before,
-            after=snapshot(enrolment, **extra),
-        )
-    )
 
 
 def load_enrolment(enrolment_id: str) -> Enrolment:
