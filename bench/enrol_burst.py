@@ -23,7 +23,8 @@ from report import Goal
 
 def _cohort(url: str, capacity: int) -> str:
     """An open, paid cohort of `capacity` seats; returns its id."""
-    from scheduler.cohorts.services import create_cohort, create_program
+    from scheduler.cohorts.programs import create_program
+    from scheduler.cohorts.services import create_cohort
 
     with app_context(url):
         program = create_program({"name": "Bench group", "price_amount": 36000, "currency": "usd"})

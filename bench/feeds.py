@@ -48,6 +48,7 @@ def _prepare(url: str) -> dict:
     from scheduler import create_app
     from scheduler.calendars import builder, services
     from scheduler.calendars.models import FeedKind
+    from scheduler.cohorts import programs
     from scheduler.cohorts import services as cohorts
     from scheduler.enrolment.models import Enrolment, Participant
     from scheduler.foundation.config import for_tests
@@ -57,7 +58,7 @@ def _prepare(url: str) -> dict:
     app = create_app(for_tests(url))  # PUBLIC_BASE_URL https://scheduler.test, as LiveServer serves it
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
-        program = cohorts.create_program({"name": "Bench group", "price_amount": 0, "currency": "usd"})
+        program = programs.create_program({"name": "Bench group", "price_amount": 0, "currency": "usd"})
         ids = [
             cohorts.create_cohort(
                 {

@@ -21,7 +21,8 @@ PAGE = 50
 
 def _seed(url: str, cohorts: int, people_each: int, first: date) -> tuple[str, str]:
     """`cohorts` open cohorts with `people_each` confirmed people; returns (a cohort id, an admin token)."""
-    from scheduler.cohorts.services import create_cohort, create_program
+    from scheduler.cohorts.programs import create_program
+    from scheduler.cohorts.services import create_cohort
     from scheduler.enrolment.models import Enrolment, Participant
     from scheduler.foundation.database import write_transaction
     from scheduler.foundation.extensions import db

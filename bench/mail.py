@@ -93,7 +93,8 @@ def serve(pipelining: bool) -> None:
 
 def _person():
     """One confirmed enrolment whose messages are rendered (each then addressed to someone else)."""
-    from scheduler.cohorts.services import create_cohort, create_program
+    from scheduler.cohorts.programs import create_program
+    from scheduler.cohorts.services import create_cohort
     from scheduler.enrolment.models import Enrolment, Participant
 
     program = create_program({"name": "Bench group", "price_amount": 0, "currency": "usd"})

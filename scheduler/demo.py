@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from sqlalchemy import select
 
+from .cohorts import programs
 from .cohorts import services as cohorts
 from .cohorts.models import Cohort, Program
 from .enrolment import enrolling
@@ -58,7 +59,7 @@ def demo_command():
     """Seed a demo program and an open cohort (once); print a fresh token and a sign-in link for the demo admin."""
     program = db.session.scalar(select(Program).where(Program.name == "Demo skills group"))
     if program is None:
-        program = cohorts.create_program(
+        program = programs.create_program(
             {
                 "name": "Demo skills group",
                 "description": "A twelve-week online skills group (demo data).",

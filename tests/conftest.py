@@ -158,7 +158,7 @@ def auth(make_staff):
 
 @pytest.fixture
 def make_program(app):
-    from scheduler.cohorts.services import create_program
+    from scheduler.cohorts.programs import create_program
 
     def make(**overrides):
         data = {

@@ -4,7 +4,7 @@ from flask import Blueprint
 
 from ..foundation.auth import DESK, PUBLIC, current_staff, staff
 from ..foundation.http import PageQuery, endpoint, json_page_response
-from . import services
+from . import programs, services
 from .schemas import (
     CohortCreate,
     CohortPatch,
@@ -25,28 +25,28 @@ bp = Blueprint("cohorts", __name__, url_prefix="/api/v1")
 @endpoint(staff(*DESK), body=ProgramCreate, response=ProgramOut, status=201)
 def create_program(data):
     """Create a program."""
-    return services.create_program(data)
+    return programs.create_program(data)
 
 
 @bp.get("/programs")
 @endpoint(staff(*DESK), query=PageQuery, response=ProgramOut, many=True)
 def list_programs(query):
     """List programs."""
-    return services.list_programs(query["page"], query["page_size"])
+    return programs.list_programs(query["page"], query["page_size"])
 
 
 @bp.get("/programs/<program_id>")
 @endpoint(staff(*DESK), response=ProgramOut)
 def get_program(program_id):
     """One program."""
-    return services.get_program(program_id)
+    return programs.get_program(program_id)
 
 
 @bp.patch("/programs/<program_id>")
 @endpoint(staff(*DESK), body=ProgramPatch, response=ProgramOut)
 def update_program(program_id, data):
     """Change a program."""
-    return services.update_program(program_id, data)
+    return programs.update_program(program_id, data)
 
 
 @bp.post("/cohorts")

@@ -2,6 +2,7 @@
 
 from flask import flash, redirect, request, url_for
 
+from ..cohorts import programs as programs_service
 from ..cohorts import services as cohort_services
 from ..cohorts.schemas import CohortCreate, ProgramCreate
 from ..foundation.auth import ADMIN
@@ -47,7 +48,7 @@ COHORT_FIELDS = {
 
 def _programs_page(*, errors=None, values=None, problem=None, status=200):
     # problem: never set (the program form's refusals all name a field); answer_form passes it.
-    programs = cohort_services.list_programs(1, 200).items
+    programs = programs_service.list_programs(1, 200).items
     return render(
         "desk/programs.html",
         status,
@@ -70,7 +71,7 @@ def create_program():
     """Create a program."""
 
     def act():
-        created = cohort_services.create_program(parse(ProgramCreate, PROGRAM_FIELDS))
+        created = programs_service.create_program(parse(ProgramCreate, PROGRAM_FIELDS))
         flash(f"The program “{created.name}” is created. Add its first cohort below.", "success")
         return redirect(url_for("desk.new_cohort", program=created.id), 303)
 
@@ -78,7 +79,7 @@ def create_program():
 
 
 def _new_cohort_page(*, errors=None, values=None, problem=None, status=200):
-    programs = cohort_services.list_programs(1, 200).items
+    programs = programs_service.list_programs(1, 200).items
     return render(
         "desk/cohort_new.html",
         status,

@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 from scheduler.calendars import services as calendars
 from scheduler.calendars.builder import FeedEvent, build_feed, build_feeds_with_links
 from scheduler.calendars.models import FeedKind, StoredFeed
+from scheduler.cohorts import programs as cohort_programs
 from scheduler.cohorts import services as cohort_services
 from scheduler.cohorts.models import Cohort, Session
 from scheduler.enrolment.models import Enrolment
@@ -237,7 +238,7 @@ def test_concurrent_changes_to_one_cohort_feed_leave_it_fresh(app, make_cohort, 
             errors.append(error)
 
     def retitle_program():
-        cohort_services.update_program(program_id, {"calendar_title": "New"})
+        cohort_programs.update_program(program_id, {"calendar_title": "New"})
 
     retitle = threading.Thread(target=run, name="retitle", args=(retitle_program,))
     move = threading.Thread(

@@ -34,7 +34,8 @@ def _fuzzed_app():
     app = create_app(for_tests(url, STRIPE_WEBHOOK_SECRET="whsec_schemathesis"))
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
-        from scheduler.cohorts.services import create_cohort, create_program
+        from scheduler.cohorts.programs import create_program
+        from scheduler.cohorts.services import create_cohort
         from scheduler.staff.services import create_staff
 
         program = create_program({"name": "Skills group", "price_amount": 0})
