@@ -18,6 +18,35 @@ def links(text: str) -> set[str]:
     return {u.rstrip(".,;") for u in URL.findall(html.unescape(text))}
 
 
+def bearer(token: str) -> dict:
+    """Headers that send `token` (a staff token or an enrolment's manage token) as the credential."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def as_participant(enrolment: dict) -> dict:
+    """Headers of the person who made `enrolment` (an enrolment body from the API): its manage token."""
+    return bearer(enrolment["manage_token"])
+
+
+def enrol(client, cohort, email="sam@example.org", name="Sam Rivera", *, headers=None, **fields):
+    """POST an enrolment to the public API and return the response, whatever its status.
+
+    `cohort` is a cohort or its id; `fields` go into the JSON body next to name and email (phone,
+    timezone, price_level, discount_code, pay_at_desk, …); `headers` are sent as given (a staff
+    token, an Idempotency-Key, X-Forwarded-For)."""
+    cohort_id = getattr(cohort, "id", cohort)
+    return client.post(
+        f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": name, "email": email, **fields}, headers=headers
+    )
+
+
+def enrolled(client, cohort, email="sam@example.org", name="Sam Rivera", *, expect=(201,), **kwargs) -> dict:
+    """`enrol`, then check the status is one of `expect` (by default: 201, a new enrolment); returns the body."""
+    response = enrol(client, cohort, email, name, **kwargs)
+    assert response.status_code in expect, response.get_json()
+    return response.get_json()
+
+
 def announce(*events) -> None:
     """Publish domain events in a write transaction of their own, as a service would."""
     with write_transaction():

@@ -22,6 +22,8 @@ import requests
 import stripe
 from werkzeug.serving import make_server
 
+from tests.helpers import as_participant
+
 SECRET_KEY = "sk_test_localstripe"
 PUBLISHABLE_KEY = "pk_test_localstripe"
 WEBHOOK_SECRET = "whsec_test_scheduler"
@@ -231,17 +233,6 @@ def signed(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = N
 
 
 # ---- helpers for the scenarios ----------------------------------------------------------------
-
-
-def enrol(client, cohort_id: str, email: str, name: str = "Sam Rivera") -> dict:
-    """Enrol through the public API; returns the 201 body."""
-    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": name, "email": email})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def as_participant(enrolment: dict) -> dict:
-    return {"Authorization": f"Bearer {enrolment['manage_token']}"}
 
 
 def status_of(client, enrolment: dict) -> str:

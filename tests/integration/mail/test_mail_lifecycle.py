@@ -10,7 +10,7 @@ from scheduler.foundation import clock
 from scheduler.foundation.extensions import db
 from scheduler.notifications import jobs
 from scheduler.notifications.models import OutboxMessage
-from tests.helpers import links
+from tests.helpers import enrolled, links
 
 
 def subjects_by_person(smtp_server):
@@ -27,20 +27,12 @@ def test_a_whole_enrolment_life_sends_exactly_the_expected_messages(app, client,
     desk = auth("front_desk")
     cohort = make_cohort(capacity=1, price_amount=36000)
 
-    def enrol(email, name):
-        response = client.post(
-            f"/api/v1/cohorts/{cohort.id}/enrolments",
-            json={"name": name, "email": email, "timezone": "America/Chicago"},
-        )
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
-
     def ok(response):
         assert response.status_code in (200, 201), response.get_json()
         return response.get_json()
 
-    ana = enrol("ana@example.org", "Ana")  # pending_payment
-    ben = enrol("ben@example.org", "Ben")  # waitlisted, number 1
+    ana = enrolled(client, cohort, "ana@example.org", "Ana", timezone="America/Chicago")  # pending_payment
+    ben = enrolled(client, cohort, "ben@example.org", "Ben", timezone="America/Chicago")  # waitlisted, number 1
     assert (ana["status"], ben["status"]) == ("pending_payment", "waitlisted")
     ok(client.post(f"/api/v1/enrolments/{ana['id']}/confirm", json={"method": "cash", "amount": 36000}, headers=desk))
     ok(

@@ -1,18 +1,13 @@
 """Refunds the front desk owes: listed, paid out once with method and reference, the person told once."""
 
 from scheduler.notifications import jobs
+from tests.helpers import enrolled
 
 PRICE = 36000
 
 
-def enrol(client, cohort_id, email):
-    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": "Robin", "email": email})
-    assert response.status_code == 201, response.json
-    return response.json
-
-
 def paid_then_withdrawn(client, cohort, desk, email):
-    person = enrol(client, cohort.id, email)
+    person = enrolled(client, cohort, email, "Robin")
     client.post(f"/api/v1/enrolments/{person['id']}/confirm", json={"method": "cash", "amount": PRICE}, headers=desk)
     gone = client.post(f"/api/v1/enrolments/{person['id']}/withdraw", headers=desk)
     assert gone.json["refund"]["status"] == "owed_by_front_desk"

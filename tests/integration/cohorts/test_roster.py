@@ -6,12 +6,7 @@ import time_machine
 
 from scheduler.enrolment.models import Enrolment
 from scheduler.foundation.extensions import db
-
-
-def enrol(client, cohort_id, email, name="Sam Rivera", **extra):
-    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": name, "email": email, **extra})
-    assert response.status_code == 201, response.json
-    return response.json
+from tests.helpers import enrolled
 
 
 def test_roster_for_desk_and_assigned_facilitator_only(client, make_cohort, make_staff, auth):
@@ -19,9 +14,9 @@ def test_roster_for_desk_and_assigned_facilitator_only(client, make_cohort, make
     _, other_token = make_staff("facilitator")
     cohort = make_cohort(capacity=2, price_amount=100, facilitator_ids=[facilitator.id])
     desk = auth("front_desk")
-    held = enrol(client, cohort.id, "held@example.org", name="=HYPERLINK(1)")
-    paid = enrol(client, cohort.id, "paid@example.org", name="Paid Person")
-    enrol(client, cohort.id, "waiting@example.org")
+    held = enrolled(client, cohort.id, "held@example.org", name="=HYPERLINK(1)")
+    paid = enrolled(client, cohort.id, "paid@example.org", name="Paid Person")
+    enrolled(client, cohort.id, "waiting@example.org")
     client.post(
         f"/api/v1/enrolments/{paid['id']}/confirm",
         headers=desk,
@@ -73,8 +68,8 @@ def test_roster_for_desk_and_assigned_facilitator_only(client, make_cohort, make
 
 def test_search_by_email_in_any_case(client, make_cohort, auth):
     cohort = make_cohort(capacity=2, price_amount=0)
-    made = enrol(client, cohort.id, "Sam@Example.org")
-    enrol(client, cohort.id, "other@example.org")
+    made = enrolled(client, cohort.id, "Sam@Example.org")
+    enrolled(client, cohort.id, "other@example.org")
     found = client.get("/api/v1/enrolments?email=sam@EXAMPLE.org", headers=auth("front_desk"))
     assert [e["id"] for e in found.json] == [made["id"]]
     assert "manage_token" not in found.json[0]
@@ -85,7 +80,7 @@ def test_refund_is_full_before_the_cutoff_none_after_and_staff_may_override(clie
     desk = auth("front_desk")
     cohort = make_cohort(capacity=5, price_amount=36000, refund_cutoff_hours=48)
     first = cohort.sessions[0].starts_at
-    people = [enrol(client, cohort.id, f"p{i}@example.org") for i in range(3)]
+    people = [enrolled(client, cohort.id, f"p{i}@example.org") for i in range(3)]
     for person in people:
         client.post(
             f"/api/v1/enrolments/{person['id']}/confirm", headers=desk, json={"method": "cash", "amount": 36000}
@@ -116,8 +111,8 @@ def test_refund_is_full_before_the_cutoff_none_after_and_staff_may_override(clie
 def test_desk_confirm_needs_a_seat(client, make_cohort, auth):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=1, price_amount=100)
-    enrol(client, cohort.id, "holder@example.org")
-    waiting = enrol(client, cohort.id, "waiting@example.org")
+    enrolled(client, cohort.id, "holder@example.org")
+    waiting = enrolled(client, cohort.id, "waiting@example.org")
     refused = client.post(
         f"/api/v1/enrolments/{waiting['id']}/confirm", headers=desk, json={"method": "cash", "amount": 100}
     )
@@ -135,9 +130,9 @@ def test_transfer_keeps_payment_and_refuses_full_or_same_cohort(client, make_coh
     source = make_cohort(capacity=1, price_amount=100)
     roomy = make_cohort(capacity=3, price_amount=100)
     full = make_cohort(capacity=1, price_amount=0)
-    enrol(client, full.id, "someone@example.org")
-    person = enrol(client, source.id, "mover@example.org")
-    waiting = enrol(client, source.id, "waiting@example.org")
+    enrolled(client, full.id, "someone@example.org")
+    person = enrolled(client, source.id, "mover@example.org")
+    waiting = enrolled(client, source.id, "waiting@example.org")
     client.post(f"/api/v1/enrolments/{person['id']}/confirm", headers=desk, json={"method": "cash", "amount": 100})
     url = f"/api/v1/enrolments/{person['id']}/transfer"
     assert client.post(url, headers=desk, json={"cohort_id": source.id}).status_code == 409
@@ -187,9 +182,9 @@ def test_roster_csv_defuses_every_formula_and_leaves_empty_cells_empty(client, m
 
     cohort = make_cohort(capacity=20, price_amount=0)
     for n, name in enumerate(FORMULAS):
-        enrol(client, cohort.id, f"f{n}@example.org", name=name)
-    with_plus = enrol(client, cohort.id, "phone1@example.org", name="Phone Plus", phone="+1 555 0100")
-    without_plus = enrol(client, cohort.id, "phone2@example.org", name="Phone Plain", phone="555 0100")
+        enrolled(client, cohort.id, f"f{n}@example.org", name=name)
+    with_plus = enrolled(client, cohort.id, "phone1@example.org", name="Phone Plus", phone="+1 555 0100")
+    without_plus = enrolled(client, cohort.id, "phone2@example.org", name="Phone Plain", phone="555 0100")
     assert with_plus["status"] == without_plus["status"] == "confirmed"
 
     response = client.get(f"/api/v1/cohorts/{cohort.id}/roster.csv", headers=auth("front_desk"))

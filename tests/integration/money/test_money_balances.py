@@ -8,17 +8,10 @@ import time_machine
 from scheduler.enrolment.jobs import expire_holds_and_offers
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
+from tests.helpers import enrolled
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 PRICE = 36000
-
-
-def enrol(client, cohort_id, email, headers=None, **extra):
-    response = client.post(
-        f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": "Pat", "email": email, **extra}, headers=headers
-    )
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def get(client, enrolment, headers):
@@ -41,7 +34,7 @@ def audit_actions(client, enrolment, desk):
 
 def test_a_new_enrolment_owes_the_price(client, make_cohort, auth):
     cohort = make_cohort(capacity=1, price_amount=PRICE)
-    held = enrol(client, cohort.id, "a@example.org")
+    held = enrolled(client, cohort.id, "a@example.org")
     assert money(held) == {
         "status": "pending_payment",
         "amount_due": PRICE,
@@ -56,7 +49,7 @@ def test_partial_desk_payments_keep_the_hold_until_the_balance_is_paid(client, m
     desk = auth("front_desk")
     cohort = make_cohort(capacity=1, price_amount=PRICE, manual_hold_hours=72)
     with time_machine.travel(T0, tick=False) as traveller:
-        held = enrol(client, cohort.id, "a@example.org")
+        held = enrolled(client, cohort.id, "a@example.org")
         traveller.move_to(T0 + timedelta(hours=70))
         first = confirm(client, held, desk, method="cash", amount=10000, reference="receipt book 12")
         assert first.status_code == 200, first.json
@@ -98,7 +91,7 @@ def test_partial_desk_payments_keep_the_hold_until_the_balance_is_paid(client, m
 def test_confirm_with_balance_is_explicit_audited_and_the_balance_stays_visible(client, make_cohort, auth):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=2, price_amount=PRICE)
-    held = enrol(client, cohort.id, "a@example.org")
+    held = enrolled(client, cohort.id, "a@example.org")
     seated = confirm(client, held, desk, method="insurance", amount=20000, confirm_with_balance=True)
     assert seated.status_code == 200
     assert money(seated.json) == {
@@ -125,8 +118,8 @@ def test_a_waitlisted_person_who_pays_part_at_the_desk_gets_a_manual_hold(client
     desk = auth("front_desk")
     cohort = make_cohort(capacity=1, price_amount=PRICE, manual_hold_hours=48)
     with time_machine.travel(T0, tick=False):
-        holder = enrol(client, cohort.id, "holder@example.org")
-        waiting = enrol(client, cohort.id, "waiting@example.org")
+        holder = enrolled(client, cohort.id, "holder@example.org")
+        waiting = enrolled(client, cohort.id, "waiting@example.org")
         client.post(f"/api/v1/enrolments/{holder['id']}/withdraw", headers=desk)
         part = confirm(client, waiting, desk, method="cash", amount=5000)
     assert part.json["status"] == "pending_payment" and part.json["balance"] == 31000
@@ -138,7 +131,7 @@ def test_a_part_paid_hold_that_lapses_gives_the_money_back_through_the_desk(clie
     desk = auth("front_desk")
     cohort = make_cohort(capacity=1, price_amount=PRICE, manual_hold_hours=24)
     with time_machine.travel(T0, tick=False) as traveller:
-        held = enrol(client, cohort.id, "a@example.org")
+        held = enrolled(client, cohort.id, "a@example.org")
         confirm(client, held, desk, method="cash", amount=10000)
         traveller.move_to(T0 + timedelta(hours=25))
         assert expire_holds_and_offers() == 1
@@ -161,7 +154,7 @@ def test_a_part_paid_hold_that_lapses_gives_the_money_back_through_the_desk(clie
 def test_withdrawing_refunds_what_was_paid_and_the_balance_is_settled(client, make_cohort, auth):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=1, price_amount=PRICE)
-    held = enrol(client, cohort.id, "a@example.org")
+    held = enrolled(client, cohort.id, "a@example.org")
     confirm(client, held, desk, method="cash", amount=PRICE)
     gone = client.post(
         f"/api/v1/enrolments/{held['id']}/withdraw", headers={"Authorization": f"Bearer {held['manage_token']}"}
@@ -180,7 +173,7 @@ def test_withdrawing_refunds_what_was_paid_and_the_balance_is_settled(client, ma
 def test_staff_change_the_price_before_it_is_paid_with_a_reason(client, make_cohort, auth):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=1, price_amount=PRICE)
-    held = enrol(client, cohort.id, "a@example.org")
+    held = enrolled(client, cohort.id, "a@example.org")
     confirm(client, held, desk, method="cash", amount=5000)
     url = f"/api/v1/enrolments/{held['id']}"
     no_reason = client.patch(url, json={"amount_due": 20000}, headers=desk)
@@ -219,8 +212,8 @@ def test_staff_change_the_price_before_it_is_paid_with_a_reason(client, make_coh
 def test_a_price_change_of_a_waitlisted_person_is_what_they_owe_when_they_accept(client, make_cohort, auth):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=1, price_amount=PRICE)
-    holder = enrol(client, cohort.id, "holder@example.org")
-    waiting = enrol(client, cohort.id, "waiting@example.org")
+    holder = enrolled(client, cohort.id, "holder@example.org")
+    waiting = enrolled(client, cohort.id, "waiting@example.org")
     free = client.patch(
         f"/api/v1/enrolments/{waiting['id']}", json={"amount_due": 0, "reason": "staff place"}, headers=desk
     )
@@ -241,7 +234,7 @@ def test_transfers_keep_what_was_paid_and_explain_a_different_price(client, make
     dearer = make_cohort(program=program, capacity=3, price_amount=40000)
 
     def paid_in_full(email):
-        person = enrol(client, source.id, email)
+        person = enrolled(client, source.id, email)
         assert confirm(client, person, desk, method="cash", amount=PRICE).status_code == 200
         return person
 
@@ -296,8 +289,8 @@ def test_transfers_keep_what_was_paid_and_explain_a_different_price(client, make
 def test_search_lists_money_fields_for_every_enrolment(client, make_cohort, auth):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=2, price_amount=PRICE)
-    a = enrol(client, cohort.id, "a@example.org")
-    enrol(client, cohort.id, "b@example.org")
+    a = enrolled(client, cohort.id, "a@example.org")
+    enrolled(client, cohort.id, "b@example.org")
     confirm(client, a, desk, method="cash", amount=1000)
     found = client.get(f"/api/v1/enrolments?cohort_id={cohort.id}", headers=desk).json
     by_email = {e["email"]: e for e in found}

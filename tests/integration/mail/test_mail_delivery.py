@@ -20,7 +20,7 @@ from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import LEASE, deliver_outbox
 from tests.helpers import announce
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FLASK = str(Path(sys.executable).parent / "flask")
 
 

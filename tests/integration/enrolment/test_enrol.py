@@ -8,17 +8,9 @@ from sqlalchemy import func, select
 
 from scheduler.enrolment.models import Enrolment
 from scheduler.foundation.extensions import db
-from tests.helpers import QueryCounter
+from tests.helpers import QueryCounter, bearer, enrol
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
-
-
-def enrol(client, cohort_id, email, name="Sam Rivera", **kw):
-    return client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": name, "email": email}, **kw)
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
 
 
 def test_free_paid_and_full_cohorts_give_confirmed_pending_and_waitlisted(client, make_cohort):

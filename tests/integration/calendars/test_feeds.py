@@ -29,7 +29,7 @@ from scheduler.foundation.links import enrolment_feed_urls, join_url, subscribe_
 from tests.helpers import QueryCounter
 
 NY = ZoneInfo("America/New_York")
-JS_DIR = Path(__file__).resolve().parents[1] / "js"
+JS_DIR = Path(__file__).resolve().parents[2] / "js"
 T0 = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)  # before the cohort; after it is set up
 
 

@@ -8,13 +8,10 @@ from sqlalchemy import select
 
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
+from tests.helpers import enrol
 
 PRICE = 36000
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
-
-
-def enrol(client, cohort_id, email, **extra):
-    return client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": "Pat", "email": email, **extra})
 
 
 def make_code(client, desk, **body):

@@ -7,17 +7,10 @@ import time_machine
 from scheduler.enrolment.jobs import expire_holds_and_offers
 from scheduler.enrolment.models import Enrolment
 from scheduler.foundation.extensions import db
+from tests.helpers import enrolled
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 TICK = timedelta(seconds=1)
-
-
-def enrol(client, cohort_id, email):
-    response = client.post(
-        f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": email.split("@")[0], "email": email}
-    )
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def status_of(enrolment):
@@ -33,9 +26,9 @@ def test_a_hold_frees_its_seat_at_its_instant_and_the_job_offers_it_to_the_head(
     # No Stripe keys: payment is taken by hand, so the hold is manual_hold_hours.
     cohort = make_cohort(capacity=1, price_amount=100, manual_hold_hours=1, offer_hours=24)
     with time_machine.travel(T0, tick=False) as traveller:
-        holder = enrol(client, cohort.id, "holder@example.org")
-        first = enrol(client, cohort.id, "first@example.org")
-        second = enrol(client, cohort.id, "second@example.org")
+        holder = enrolled(client, cohort.id, "holder@example.org")
+        first = enrolled(client, cohort.id, "first@example.org")
+        second = enrolled(client, cohort.id, "second@example.org")
         traveller.move_to(T0 + timedelta(hours=1) - TICK)
         assert seats(client, cohort.id)["seats_available"] == 0
         traveller.move_to(T0 + timedelta(hours=1))
@@ -58,8 +51,8 @@ def test_a_hold_frees_its_seat_at_its_instant_and_the_job_offers_it_to_the_head(
 def test_accept_just_before_the_offer_expires_holds_the_seat_for_payment(client, make_cohort):
     cohort = make_cohort(capacity=1, price_amount=100, hold_minutes=30, offer_hours=24)
     with time_machine.travel(T0, tick=False) as traveller:
-        holder = enrol(client, cohort.id, "holder@example.org")
-        waiting = enrol(client, cohort.id, "waiting@example.org")
+        holder = enrolled(client, cohort.id, "holder@example.org")
+        waiting = enrolled(client, cohort.id, "waiting@example.org")
         withdrawn = client.post(f"/api/v1/enrolments/{holder['id']}/withdraw?token={holder['manage_token']}")
         assert withdrawn.status_code == 200 and withdrawn.json["status"] == "withdrawn"
         assert status_of(waiting) == "offered"
@@ -74,10 +67,10 @@ def test_accept_just_before_the_offer_expires_holds_the_seat_for_payment(client,
 def test_a_newcomer_never_jumps_the_waitlist_when_a_hold_lapses(client, make_cohort):
     cohort = make_cohort(capacity=1, price_amount=100, manual_hold_hours=1)
     with time_machine.travel(T0, tick=False) as traveller:
-        enrol(client, cohort.id, "holder@example.org")
-        waiting = enrol(client, cohort.id, "waiting@example.org")
+        enrolled(client, cohort.id, "holder@example.org")
+        waiting = enrolled(client, cohort.id, "waiting@example.org")
         traveller.move_to(T0 + timedelta(hours=2))
-        newcomer = enrol(client, cohort.id, "new@example.org")
+        newcomer = enrolled(client, cohort.id, "new@example.org")
         assert newcomer["status"] == "waitlisted" and newcomer["waitlist_position"] == 1
         assert status_of(waiting) == "offered"
 
@@ -87,8 +80,8 @@ def test_offers_stop_once_the_first_session_started_but_staff_may_offer_by_hand(
     desk = auth("front_desk")
     first_session = cohort.sessions[0].starts_at
     with time_machine.travel(first_session - timedelta(hours=2), tick=False) as traveller:
-        seated = enrol(client, cohort.id, "seated@example.org")
-        waiting = enrol(client, cohort.id, "waiting@example.org")
+        seated = enrolled(client, cohort.id, "seated@example.org")
+        waiting = enrolled(client, cohort.id, "waiting@example.org")
         traveller.move_to(first_session + timedelta(minutes=5))
         client.post(f"/api/v1/enrolments/{seated['id']}/withdraw", headers=desk)
         assert status_of(waiting) == "waitlisted"
@@ -99,8 +92,8 @@ def test_offers_stop_once_the_first_session_started_but_staff_may_offer_by_hand(
 def test_staff_move_reorders_and_refuses_bad_positions(client, make_cohort, auth):
     cohort = make_cohort(capacity=1, price_amount=0)
     desk = auth("front_desk")
-    enrol(client, cohort.id, "seated@example.org")
-    a, b, c = (enrol(client, cohort.id, f"{n}@example.org") for n in "abc")
+    enrolled(client, cohort.id, "seated@example.org")
+    a, b, c = (enrolled(client, cohort.id, f"{n}@example.org") for n in "abc")
     moved = client.post(f"/api/v1/enrolments/{c['id']}/move", headers=desk, json={"position": 1})
     assert moved.status_code == 200
     line = client.get(f"/api/v1/cohorts/{cohort.id}/waitlist", headers=desk).json
@@ -120,8 +113,8 @@ def test_staff_move_reorders_and_refuses_bad_positions(client, make_cohort, auth
 
 def test_raising_capacity_offers_the_new_seats_in_order(client, make_cohort, auth):
     cohort = make_cohort(capacity=1, price_amount=0)
-    enrol(client, cohort.id, "seated@example.org")
-    a, b, c = (enrol(client, cohort.id, f"{n}@example.org") for n in "abc")
+    enrolled(client, cohort.id, "seated@example.org")
+    a, b, c = (enrolled(client, cohort.id, f"{n}@example.org") for n in "abc")
     assert client.patch(f"/api/v1/cohorts/{cohort.id}", headers=auth(), json={"capacity": 3}).status_code == 200
     assert [status_of(e) for e in (a, b, c)] == ["offered", "offered", "waitlisted"]
     below = client.patch(f"/api/v1/cohorts/{cohort.id}", headers=auth(), json={"capacity": 2})

@@ -189,7 +189,7 @@ def test_every_console_page_sends_the_anonymous_to_sign_in_and_refuses_other_rol
         path = _placeholder_path(rule)
         for role, client in clients.items():
             if rule.endpoint == "desk.logout" and role is not None:
-                continue  # signing out works for everyone (tests/integration/test_desk_sign_in.py)
+                continue  # signing out works for everyone (tests/integration/desk/test_desk_sign_in.py)
             data = {"csrf_token": tokens[role]} if method == "POST" else None
             answer = client.open(path, method=method, data=data)
             if role is None:

@@ -14,15 +14,16 @@ from scheduler.foundation import clock
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import deliver_outbox
+from tests.helpers import enrolled
 
 # What opens the meeting: the personal join link in emails (issue 12), never the raw meeting URL.
 MEETING = "scheduler.test/join/"
 
 
 def _enrol(client, cohort, email="sam@example.org"):
-    response = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam", "email": email})
-    assert response.status_code == 201 and response.json["status"] == "confirmed", response.json
-    return response.json
+    enrolment = enrolled(client, cohort, email)
+    assert enrolment["status"] == "confirmed", enrolment
+    return enrolment
 
 
 def _withdraw(client, enrolment):

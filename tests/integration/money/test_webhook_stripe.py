@@ -8,8 +8,8 @@ import requests
 from sqlalchemy import select
 
 from scheduler.payments.models import Payment, Refund, WebhookEvent
+from tests.helpers import enrolled
 from tests.stripe_double import (
-    enrol,
     fresh,
     signed,
     status_of,
@@ -29,7 +29,7 @@ def _event(type_: str, obj: dict, event_id: str = "evt_test_1") -> str:
 def paid(stripe_app, client, make_cohort, localstripe_server):
     """A confirmed enrolment paid through localstripe, and its intent id."""
     cohort = make_cohort(price_amount=PRICE, currency="usd", capacity=2)
-    enrolment = enrol(client, cohort.id, "sam@example.org")
+    enrolment = enrolled(client, cohort.id, "sam@example.org")
     intent = enrolment["payment"]["payment_intent_id"]
     localstripe_server.pay(intent, "pm_card_visa")
     wait_for_status(client, enrolment, "confirmed")
@@ -93,7 +93,7 @@ def test_a_failure_arriving_after_the_success_does_not_undo_it(paid, client):
 def test_success_arriving_before_the_failure_event_of_the_same_intent(stripe_app, client, make_cohort):
     """Out of order the other way: success first (signed by us), the older failure second."""
     cohort = make_cohort(price_amount=PRICE, currency="usd")
-    enrolment = enrol(client, cohort.id, "kim@example.org")
+    enrolment = enrolled(client, cohort.id, "kim@example.org")
     intent = enrolment["payment"]["payment_intent_id"]
     success = _event("payment_intent.succeeded", {"id": intent, "amount": PRICE, "currency": "usd"}, "evt_2")
     failure = _event("payment_intent.payment_failed", {"id": intent, "amount": PRICE, "currency": "usd"}, "evt_1")
@@ -104,7 +104,7 @@ def test_success_arriving_before_the_failure_event_of_the_same_intent(stripe_app
 
 def test_an_amount_or_currency_that_does_not_match_ours_confirms_nothing(stripe_app, client, make_cohort):
     cohort = make_cohort(price_amount=PRICE, currency="usd")
-    enrolment = enrol(client, cohort.id, "kim@example.org")
+    enrolment = enrolled(client, cohort.id, "kim@example.org")
     intent = enrolment["payment"]["payment_intent_id"]
     for n, (amount, currency) in enumerate([(100, "usd"), (PRICE, "eur")]):
         body = _event("payment_intent.succeeded", {"id": intent, "amount": amount, "currency": currency}, f"evt_{n}")

@@ -7,6 +7,7 @@ person's email (any case), name and phone: nothing may match.
 
 import json
 from datetime import timedelta
+from functools import partial
 
 import time_machine
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from scheduler.notifications.models import OutboxMessage
 from scheduler.payments.models import Payment, Refund
 from scheduler.privacy import jobs as privacy_jobs
 from scheduler.privacy.services import ERASED_NAME
+from tests.helpers import enrolled
 
 NAME = "Samwise Rivera-Okafor"
 EMAIL = "Sam.Rivera@Example.org"
@@ -46,14 +48,10 @@ def ok(response, status=(200, 201)):
     return response.get_json()
 
 
-def enrol(client, cohort, *, name=NAME, email=EMAIL, **extra):
-    return ok(
-        client.post(
-            f"/api/v1/cohorts/{cohort.id}/enrolments",
-            json={"name": name, "email": email, "phone": PHONE, "timezone": "America/Chicago"},
-            **extra,
-        )
-    )
+# Everyone here gives a phone number and a time zone too: personal data the privacy tools must find.
+enrolled_with_phone = partial(
+    enrolled, name=NAME, email=EMAIL, phone=PHONE, timezone="America/Chicago", expect=(200, 201)
+)
 
 
 def sam_with_history(client, auth, make_cohort):
@@ -61,7 +59,7 @@ def sam_with_history(client, auth, make_cohort):
     desk = auth("front_desk")
     current = make_cohort(price_amount=36000, name="Thursday evenings")
     earlier = make_cohort(price_amount=20000, name="Monday mornings")
-    staying = enrol(client, current, headers={"Idempotency-Key": "sam-first-try"})
+    staying = enrolled_with_phone(client, current, headers={"Idempotency-Key": "sam-first-try"})
     ok(
         client.post(
             f"/api/v1/enrolments/{staying['id']}/confirm",
@@ -69,7 +67,7 @@ def sam_with_history(client, auth, make_cohort):
             headers=desk,
         )
     )
-    left = enrol(client, earlier)
+    left = enrolled_with_phone(client, earlier)
     ok(client.post(f"/api/v1/enrolments/{left['id']}/confirm", json={"method": "check", "amount": 20000}, headers=desk))
     ok(client.post(f"/api/v1/enrolments/{left['id']}/withdraw", json={}, headers=desk))
     return staying, left
@@ -83,7 +81,7 @@ def test_export_holds_every_enrolment_payment_refund_message_and_audit_entry(
 ):
     staying, left = sam_with_history(client, auth, make_cohort)
     other = make_cohort(price_amount=0)
-    enrol(client, other, name="Someone Else", email="someone.else@example.org")
+    enrolled_with_phone(client, other, name="Someone Else", email="someone.else@example.org")
     desk_member, desk_token = make_staff("front_desk", name="Dana Desk")
     ok(client.post(f"/api/v1/enrolments/{left['id']}/messages/{_first_message(left['id'])}/resend", headers=auth()))
 
@@ -248,9 +246,9 @@ def test_erasure_withdraws_with_the_policy_refund_kills_every_link_and_leaves_no
 
 def test_after_an_erasure_the_same_address_can_enrol_afresh(client, auth, make_cohort):
     cohort = make_cohort(price_amount=0)
-    first = enrol(client, cohort)
+    first = enrolled_with_phone(client, cohort)
     ok(client.post("/api/v1/participants/erase", json={"email": EMAIL}, headers=auth()))
-    again = enrol(client, cohort)
+    again = enrolled_with_phone(client, cohort)
     assert again["id"] != first["id"] and again["status"] == "confirmed"
     export = ok(client.get("/api/v1/participants/export", query_string={"email": EMAIL}, headers=auth()))
     assert [e["id"] for e in export["enrolments"]] == [again["id"]]
@@ -258,8 +256,8 @@ def test_after_an_erasure_the_same_address_can_enrol_afresh(client, auth, make_c
 
 def test_an_erased_persons_seat_goes_to_the_waitlist(client, auth, make_cohort):
     cohort = make_cohort(price_amount=0, capacity=1)
-    enrol(client, cohort)
-    waiting = enrol(client, cohort, name="Next Inline", email="next@example.org")
+    enrolled_with_phone(client, cohort)
+    waiting = enrolled_with_phone(client, cohort, name="Next Inline", email="next@example.org")
     assert waiting["status"] == "waitlisted"
     ok(client.post("/api/v1/participants/erase", json={"email": EMAIL}, headers=auth()))
     after = ok(client.get(f"/api/v1/enrolments/{waiting['id']}", headers=auth()))
@@ -267,7 +265,7 @@ def test_an_erased_persons_seat_goes_to_the_waitlist(client, auth, make_cohort):
 
 
 def test_erase_needs_an_email_and_an_admin(client, auth, make_cohort):
-    enrol(client, make_cohort(price_amount=0))
+    enrolled_with_phone(client, make_cohort(price_amount=0))
     missing = client.post("/api/v1/participants/erase", json={}, headers=auth())
     assert missing.status_code == 422 and "email" in missing.get_json()["errors"]
     extra = client.post("/api/v1/participants/erase", json={"email": EMAIL, "name": "x"}, headers=auth())
@@ -294,10 +292,10 @@ def test_retention_erases_enrolments_of_cohorts_that_ended_long_enough_ago(app, 
     app.config["RETENTION_DAYS"] = 30
     old = make_cohort(price_amount=0, start_date=date(2030, 10, 3))
     recent = make_cohort(price_amount=0, start_date=date(2030, 10, 24))  # ends three weeks later
-    gone = enrol(client, old)  # Sam was only in the old cohort
-    both_old = enrol(client, old, name="Robin Twice", email="robin@example.org")
-    both_new = enrol(client, recent, name="Robin Twice", email="robin@example.org")
-    kept = enrol(client, recent, name="Kim Recent", email="kim@example.org")
+    gone = enrolled_with_phone(client, old)  # Sam was only in the old cohort
+    both_old = enrolled_with_phone(client, old, name="Robin Twice", email="robin@example.org")
+    both_new = enrolled_with_phone(client, recent, name="Robin Twice", email="robin@example.org")
+    kept = enrolled_with_phone(client, recent, name="Kim Recent", email="kim@example.org")
     _load_jobs()
     assert JOBS["erase-after-retention"] is privacy_jobs.erase_after_retention
     assert timedelta(days=1) < _end_of(recent) - _end_of(old) < timedelta(days=30)
@@ -337,7 +335,7 @@ def test_retention_erases_enrolments_of_cohorts_that_ended_long_enough_ago(app, 
 def test_retention_zero_keeps_everything(app, client, make_cohort):
     assert app.config["RETENTION_DAYS"] == 0
     cohort = make_cohort(price_amount=0)
-    enrol(client, cohort)
+    enrolled_with_phone(client, cohort)
     with time_machine.travel(_end_of(cohort) + timedelta(days=3650), tick=False):
         assert privacy_jobs.erase_after_retention() == 0
     assert EMAIL.lower() in stored_text()
@@ -347,8 +345,8 @@ def test_erasure_removes_the_mail_files_written_for_them(app, client, auth, make
     """With no MAIL_URL, mail is kept as .eml files: those of the erased person go too."""
     app.config["MAIL_DIR"] = str(tmp_path)
     cohort = make_cohort(price_amount=0)
-    enrol(client, cohort)
-    enrol(client, cohort, name="Kim Stays", email="kim@example.org")
+    enrolled_with_phone(client, cohort)
+    enrolled_with_phone(client, cohort, name="Kim Stays", email="kim@example.org")
     mail_jobs.deliver_outbox()
     assert sum(EMAIL in path.read_text() for path in tmp_path.glob("*.eml")) == 1
     ok(client.post("/api/v1/participants/erase", json={"email": EMAIL}, headers=auth()))
@@ -361,7 +359,7 @@ def test_a_worker_sending_at_the_moment_of_erasure_cannot_write_the_row_back(app
     from scheduler.foundation import clock
     from scheduler.notifications import sender
 
-    enrol(client, make_cohort(price_amount=0))
+    enrolled_with_phone(client, make_cohort(price_amount=0))
     [claimed] = sender.claim("wrk_test", clock.now(), limit=10)  # the confirmation, leased to a worker
     ok(client.post("/api/v1/participants/erase", json={"email": EMAIL}, headers=auth()))
     sender._finish(claimed, "wrk_test", status="sent", attempts=1, sent_at=clock.now())  # its outcome comes late
@@ -375,7 +373,7 @@ def test_a_worker_sending_at_the_moment_of_erasure_cannot_write_the_row_back(app
 def test_a_lapsed_hold_is_marked_expired_not_withdrawn_and_its_notice_never_goes(app, client, auth, make_cohort):
     from scheduler.foundation import clock
 
-    held = enrol(client, make_cohort(price_amount=36000, manual_hold_hours=1))  # no Stripe: a manual hold
+    held = enrolled_with_phone(client, make_cohort(price_amount=36000, manual_hold_hours=1))  # no Stripe: a manual hold
     assert held["status"] == "pending_payment"
     with time_machine.travel(clock.now() + timedelta(minutes=61), tick=False):
         summary = ok(client.post("/api/v1/participants/erase", json={"email": EMAIL}, headers=auth()))
@@ -392,7 +390,7 @@ def test_attendance_is_exported_and_the_join_link_and_staff_emails_lose_the_pers
     desk_member, desk_token = make_staff("front_desk", name="Dana Desk")
     desk = {"Authorization": f"Bearer {desk_token}"}
     cohort = make_cohort(program=make_program(price_amount=0), price_amount=0)
-    sam = enrol(client, cohort)
+    sam = enrolled_with_phone(client, cohort)
     join_path = ok(client.get(f"/api/v1/enrolments/{sam['id']}", headers=desk))["join_url"].removeprefix(BASE)
     assert client.get(join_path).status_code == 200  # not open yet: a page saying when it opens
     for session in cohort.sessions[:4]:  # four missed in a row: the front desk is told

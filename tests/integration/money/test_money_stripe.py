@@ -6,17 +6,12 @@ from sqlalchemy import select
 
 from scheduler.enrolment import jobs as enrolment_jobs
 from scheduler.payments.models import Payment, Refund
-from tests.stripe_double import as_participant, fresh, wait_for_status, wait_until
+from tests.helpers import as_participant, enrolled
+from tests.stripe_double import fresh, wait_for_status, wait_until
 
 pytestmark = pytest.mark.slow
 PRICE = 36000
 LEVELS = [{"code": "reduced", "name": "Reduced", "amount": 18000}]
-
-
-def enrol(client, cohort_id, email, **extra):
-    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": "Sam", "email": email, **extra})
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def body_of(client, enrolment):
@@ -32,7 +27,7 @@ def test_a_self_chosen_level_with_a_discount_is_what_stripe_charges(
     program = make_program(price_levels=LEVELS, self_select_price_level=True)
     cohort = make_cohort(program=program, capacity=2, price_amount=PRICE)
     client.post("/api/v1/discount-codes", json={"code": "TEN", "percent_off": 10}, headers=auth("front_desk"))
-    enrolment = enrol(client, cohort.id, "sam@example.org", price_level="reduced", discount_code="TEN")
+    enrolment = enrolled(client, cohort.id, "sam@example.org", price_level="reduced", discount_code="TEN")
     payment = enrolment["payment"]
     assert payment["amount"] == 16200
     intent = localstripe_server.payment_intent(payment["payment_intent_id"])
@@ -51,7 +46,7 @@ def test_a_price_changed_before_payment_gets_a_new_intent_for_the_new_balance(
 ):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=2, price_amount=PRICE)
-    enrolment = enrol(client, cohort.id, "sam@example.org")
+    enrolment = enrolled(client, cohort.id, "sam@example.org")
     old_intent = enrolment["payment"]["payment_intent_id"]
     changed = client.patch(
         f"/api/v1/enrolments/{enrolment['id']}", json={"amount_due": 20000, "reason": "reduced fee"}, headers=desk
@@ -75,7 +70,7 @@ def test_the_rest_after_a_desk_part_payment_is_charged_by_card(
 ):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=2, price_amount=PRICE)
-    enrolment = enrol(client, cohort.id, "sam@example.org")
+    enrolment = enrolled(client, cohort.id, "sam@example.org")
     part = client.post(
         f"/api/v1/enrolments/{enrolment['id']}/confirm", json={"method": "cash", "amount": 10000}, headers=desk
     )
@@ -97,7 +92,7 @@ def test_paying_an_old_intent_after_the_desk_took_part_refunds_only_the_excess(
 ):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=2, price_amount=PRICE)
-    enrolment = enrol(client, cohort.id, "sam@example.org")
+    enrolment = enrolled(client, cohort.id, "sam@example.org")
     intent = enrolment["payment"]["payment_intent_id"]  # for the whole price
     client.post(f"/api/v1/enrolments/{enrolment['id']}/confirm", json={"method": "cash", "amount": 10000}, headers=desk)
     assert localstripe_server.pay(intent, "pm_card_visa")["status"] == "succeeded"
@@ -116,7 +111,7 @@ def test_a_balance_after_a_transfer_to_a_dearer_group_is_paid_by_card(
     program = make_program()
     source = make_cohort(program=program, capacity=2, price_amount=PRICE)
     dearer = make_cohort(program=program, capacity=2, price_amount=40000)
-    enrolment = enrol(client, source.id, "sam@example.org")
+    enrolment = enrolled(client, source.id, "sam@example.org")
     localstripe_server.pay(enrolment["payment"]["payment_intent_id"], "pm_card_visa")
     wait_for_status(client, enrolment, "confirmed")
     moved = client.post(f"/api/v1/enrolments/{enrolment['id']}/transfer", json={"cohort_id": dearer.id}, headers=desk)

@@ -1,16 +1,12 @@
 """Sliding scale: a program's price levels, chosen by the person when allowed or set by staff."""
 
+from tests.helpers import enrol
+
 LEVELS = [
     {"code": "standard", "name": "Standard", "amount": 36000},
     {"code": "reduced", "name": "Reduced", "amount": 18000},
     {"code": "supported", "name": "Supported", "amount": 6000},
 ]
-
-
-def enrol(client, cohort_id, email, headers=None, **extra):
-    return client.post(
-        f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": "Pat", "email": email, **extra}, headers=headers
-    )
 
 
 def test_people_choose_a_level_when_the_program_allows_it(client, make_program, make_cohort):

@@ -8,15 +8,10 @@ from sqlalchemy import select
 
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
-from tests.stripe_double import as_participant, wait_for_status
+from tests.helpers import as_participant, enrolled
+from tests.stripe_double import wait_for_status
 
 PRICE = 36000
-
-
-def enrol(client, cohort_id, email, name="Sam Rivera"):
-    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": name, "email": email})
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def text(response) -> str:
@@ -29,7 +24,7 @@ def test_a_desk_receipt_says_who_paid_what_for_what_how_and_when(app, client, ma
     desk = auth("front_desk")
     program = make_program(name="DBT Skills Group")
     cohort = make_cohort(program=program, name="Thursday evenings", capacity=2, price_amount=PRICE)
-    held = enrol(client, cohort.id, "sam@example.org")
+    held = enrolled(client, cohort.id, "sam@example.org")
     paid = client.post(
         f"/api/v1/enrolments/{held['id']}/confirm",
         json={"method": "check", "amount": PRICE, "reference": "chk 1042"},
@@ -76,8 +71,8 @@ def test_a_desk_receipt_says_who_paid_what_for_what_how_and_when(app, client, ma
 def test_only_the_payer_and_the_desk_open_a_receipt(client, make_cohort, auth):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=3, price_amount=PRICE)
-    mine = enrol(client, cohort.id, "a@example.org")
-    other = enrol(client, cohort.id, "b@example.org")
+    mine = enrolled(client, cohort.id, "a@example.org")
+    other = enrolled(client, cohort.id, "b@example.org")
     paid = client.post(
         f"/api/v1/enrolments/{mine['id']}/confirm", json={"method": "cash", "amount": PRICE}, headers=desk
     ).json
@@ -94,7 +89,7 @@ def test_a_locale_formats_the_receipt_and_the_emails(app, client, make_cohort, a
     app.config["CLINIC_LOCALE"] = "fr_FR"
     desk = auth("front_desk")
     cohort = make_cohort(capacity=2, price_amount=PRICE, currency="eur")
-    held = enrol(client, cohort.id, "a@example.org")
+    held = enrolled(client, cohort.id, "a@example.org")
     paid = client.post(
         f"/api/v1/enrolments/{held['id']}/confirm", json={"method": "cash", "amount": PRICE}, headers=desk
     ).json
@@ -112,7 +107,7 @@ def test_a_locale_formats_the_receipt_and_the_emails(app, client, make_cohort, a
 @pytest.mark.slow
 def test_a_card_receipt_is_linked_from_the_confirmation_email(stripe_app, client, make_cohort, localstripe_server):
     cohort = make_cohort(capacity=2, price_amount=PRICE)
-    held = enrol(client, cohort.id, "sam@example.org")
+    held = enrolled(client, cohort.id, "sam@example.org")
     localstripe_server.pay(held["payment"]["payment_intent_id"], "pm_card_visa")
     wait_for_status(client, held, "confirmed")
     db.session.rollback()

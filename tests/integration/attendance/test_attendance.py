@@ -12,13 +12,9 @@ from sqlalchemy import select
 
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
-from tests.helpers import QueryCounter
+from tests.helpers import QueryCounter, bearer
 
 CODES = {"P": "present", "L": "late", "A": "absent", "E": "excused"}
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
 
 
 def mark(client, session, marks: dict, headers, minutes=10):

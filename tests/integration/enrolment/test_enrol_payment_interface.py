@@ -12,14 +12,9 @@ from scheduler.foundation.errors import NotFound
 from scheduler.foundation.extensions import db
 from scheduler.payments import ledger
 from scheduler.payments.models import PaymentStatus
+from tests.helpers import enrolled
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
-
-
-def enrol(client, cohort_id, email):
-    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": "P", "email": email})
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def pay(enrolment_id, amount=100):
@@ -34,7 +29,7 @@ def pay(enrolment_id, amount=100):
 
 def test_payment_in_time_confirms_and_a_second_one_changes_nothing(client, make_cohort):
     cohort = make_cohort(capacity=1, price_amount=100)
-    held = enrol(client, cohort.id, "a@example.org")
+    held = enrolled(client, cohort.id, "a@example.org")
     result, enrolment = pay(held["id"])
     assert (result, enrolment.status, enrolment.amount_paid, enrolment.payment_method) == (
         "confirmed",
@@ -48,7 +43,7 @@ def test_payment_in_time_confirms_and_a_second_one_changes_nothing(client, make_
 
 def test_part_of_the_price_keeps_the_hold(client, make_cohort):
     cohort = make_cohort(capacity=1, price_amount=100)
-    held = enrol(client, cohort.id, "a@example.org")
+    held = enrolled(client, cohort.id, "a@example.org")
     result, enrolment = pay(held["id"], amount=40)
     assert (result, enrolment.status, enrolment.amount_paid) == ("partial", "pending_payment", 40)
     result, enrolment = pay(held["id"], amount=60)
@@ -58,7 +53,7 @@ def test_part_of_the_price_keeps_the_hold(client, make_cohort):
 def test_late_payment_confirms_when_a_seat_is_still_free(client, make_cohort):
     cohort = make_cohort(capacity=1, price_amount=100, manual_hold_hours=1)
     with time_machine.travel(T0, tick=False) as traveller:
-        held = enrol(client, cohort.id, "a@example.org")
+        held = enrolled(client, cohort.id, "a@example.org")
         traveller.move_to(T0 + timedelta(hours=2))
         result, enrolment = pay(held["id"])
         assert (result, enrolment.status) == ("confirmed", "confirmed")
@@ -67,10 +62,10 @@ def test_late_payment_confirms_when_a_seat_is_still_free(client, make_cohort):
 def test_late_payment_after_the_seat_went_to_someone_else_expires_it(client, make_cohort):
     cohort = make_cohort(capacity=1, price_amount=100, manual_hold_hours=1)
     with time_machine.travel(T0, tick=False) as traveller:
-        held = enrol(client, cohort.id, "a@example.org")
+        held = enrolled(client, cohort.id, "a@example.org")
         traveller.move_to(T0 + timedelta(hours=2))
         # The seat counts as free once the hold lapses: someone else takes it.
-        other = enrol(client, cohort.id, "b@example.org")
+        other = enrolled(client, cohort.id, "b@example.org")
         assert other["status"] == "pending_payment"
         result, enrolment = pay(held["id"])
         # The caller (the webhook) refunds it; the enrolment is over.
@@ -85,7 +80,7 @@ def test_lock_enrolment_of_an_unknown_id_is_404(app):
 def test_seat_helpers_refuse_to_run_without_the_cohort_lock(client, make_cohort):
     """Preconditions are checked, not just stated: no write outside the idiom, no seat change unlocked."""
     cohort = make_cohort(capacity=1, price_amount=100)
-    held = enrol(client, cohort.id, "a@example.org")
+    held = enrolled(client, cohort.id, "a@example.org")
     enrolment = db.session.get(Enrolment, held["id"])
     with pytest.raises(RuntimeError, match="write_transaction"):
         views.lock_enrolment(held["id"])
@@ -100,9 +95,9 @@ def test_seat_helpers_refuse_to_run_without_the_cohort_lock(client, make_cohort)
 def test_cancelling_a_cohort_cancels_everyone_and_refunds_the_paid_in_full(client, make_cohort, auth):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=1, price_amount=100)
-    paid = enrol(client, cohort.id, "paid@example.org")
+    paid = enrolled(client, cohort.id, "paid@example.org")
     client.post(f"/api/v1/enrolments/{paid['id']}/confirm", headers=desk, json={"method": "cash", "amount": 100})
-    waiting = enrol(client, cohort.id, "waiting@example.org")
+    waiting = enrolled(client, cohort.id, "waiting@example.org")
     assert client.patch(f"/api/v1/cohorts/{cohort.id}", headers=desk, json={"status": "cancelled"}).status_code == 200
     db.session.rollback()
     assert {db.session.get(Enrolment, e["id"]).status for e in (paid, waiting)} == {"cancelled"}

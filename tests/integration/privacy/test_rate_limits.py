@@ -6,6 +6,7 @@ import pytest
 
 from scheduler import create_app
 from scheduler.foundation.config import for_tests
+from tests.helpers import enrol
 
 
 @pytest.fixture
@@ -30,11 +31,7 @@ def limited(database_url):
 
 def _enrol(client, cohort, n, forwarded_for=None):
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
-    return client.post(
-        f"/api/v1/cohorts/{cohort.id}/enrolments",
-        json={"name": f"Person {n}", "email": f"p{n}-{secrets.token_hex(3)}@example.org"},
-        headers=headers,
-    ).status_code
+    return enrol(client, cohort, f"p{n}-{secrets.token_hex(3)}@example.org", f"Person {n}", headers=headers).status_code
 
 
 def test_without_trusted_proxies_x_forwarded_for_is_ignored(app, limited, make_cohort):

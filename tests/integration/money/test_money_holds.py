@@ -10,18 +10,9 @@ from sqlalchemy import select
 from scheduler.enrolment.models import Enrolment
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
+from tests.helpers import as_participant, enrolled
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
-
-
-def enrol(client, cohort_id, email, **extra):
-    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": "P", "email": email, **extra})
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def token(enrolment):
-    return {"Authorization": f"Bearer {enrolment['manage_token']}"}
 
 
 def received_email(enrolment_id):
@@ -34,14 +25,14 @@ def received_email(enrolment_id):
 
 
 def withdraw(client, enrolment):
-    response = client.post(f"/api/v1/enrolments/{enrolment['id']}/withdraw", headers=token(enrolment))
+    response = client.post(f"/api/v1/enrolments/{enrolment['id']}/withdraw", headers=as_participant(enrolment))
     assert response.status_code == 200, response.json
 
 
 def test_without_stripe_the_hold_is_manual_hold_hours_and_the_email_says_so(client, make_cohort):
     cohort = make_cohort(capacity=1, price_amount=36000, hold_minutes=30, manual_hold_hours=48)
     with time_machine.travel(T0, tick=False):
-        held = enrol(client, cohort.id, "a@example.org")
+        held = enrolled(client, cohort.id, "a@example.org")
     assert held["hold_expires_at"] == "2030-09-03T12:00:00Z"
     assert held["payment"] == {"provider": "manual", "amount": 36000, "currency": "usd"}
     body = received_email(held["id"]).body_text
@@ -54,8 +45,8 @@ def test_without_stripe_the_hold_is_manual_hold_hours_and_the_email_says_so(clie
 def test_a_card_hold_is_hold_minutes_and_paying_at_the_desk_where_allowed_is_manual(stripe_app, client, make_cohort):
     cohort = make_cohort(capacity=3, price_amount=36000, hold_minutes=30, manual_hold_hours=72, allow_pay_at_desk=True)
     with time_machine.travel(T0, tick=True):
-        card = enrol(client, cohort.id, "card@example.org")
-        desk = enrol(client, cohort.id, "desk@example.org", pay_at_desk=True)
+        card = enrolled(client, cohort.id, "card@example.org")
+        desk = enrolled(client, cohort.id, "desk@example.org", pay_at_desk=True)
     assert card["payment"]["provider"] == "stripe" and card["hold_expires_at"].startswith("2030-09-01T12:30:")
     assert desk["payment"]["provider"] == "manual" and desk["hold_expires_at"].startswith("2030-09-04T12:00:")
     assert desk["payment"]["amount"] == 36000
@@ -75,14 +66,14 @@ def test_accepting_an_offer_by_card_keeps_the_offer_deadline(stripe_app, client,
     cohort = make_cohort(capacity=1, price_amount=36000, hold_minutes=30, offer_hours=24)
     desk = auth("front_desk")
     with time_machine.travel(T0, tick=False) as traveller:
-        holder = enrol(client, cohort.id, "holder@example.org")
-        waiting = enrol(client, cohort.id, "waiting@example.org")
+        holder = enrolled(client, cohort.id, "holder@example.org")
+        waiting = enrolled(client, cohort.id, "waiting@example.org")
         withdraw(client, holder)
-        offered = client.get(f"/api/v1/enrolments/{waiting['id']}", headers=token(waiting)).json
+        offered = client.get(f"/api/v1/enrolments/{waiting['id']}", headers=as_participant(waiting)).json
         assert offered["status"] == "offered" and offered["offer_expires_at"] == "2030-09-02T12:00:00Z"
 
         traveller.move_to(T0 + timedelta(hours=1))  # accepted early: the rest of the day stays theirs
-        accepted = client.post(f"/api/v1/enrolments/{waiting['id']}/accept", headers=token(waiting))
+        accepted = client.post(f"/api/v1/enrolments/{waiting['id']}/accept", headers=as_participant(waiting))
         assert accepted.status_code == 200, accepted.json
         assert accepted.json["status"] == "pending_payment"
         assert accepted.json["hold_expires_at"] == "2030-09-02T12:00:00Z"
@@ -104,22 +95,22 @@ def test_accepting_an_offer_by_card_keeps_the_offer_deadline(stripe_app, client,
 def test_accepting_at_the_last_minute_by_card_still_gets_the_full_card_hold(stripe_app, client, make_cohort):
     cohort = make_cohort(capacity=1, price_amount=36000, hold_minutes=30, offer_hours=24)
     with time_machine.travel(T0, tick=False) as traveller:
-        holder = enrol(client, cohort.id, "holder@example.org")
-        waiting = enrol(client, cohort.id, "waiting@example.org")
+        holder = enrolled(client, cohort.id, "holder@example.org")
+        waiting = enrolled(client, cohort.id, "waiting@example.org")
         withdraw(client, holder)
         traveller.move_to(T0 + timedelta(hours=23, minutes=50))
-        accepted = client.post(f"/api/v1/enrolments/{waiting['id']}/accept", headers=token(waiting)).json
+        accepted = client.post(f"/api/v1/enrolments/{waiting['id']}/accept", headers=as_participant(waiting)).json
     assert accepted["hold_expires_at"] == "2030-09-02T12:20:00Z"  # now + 30 minutes, later than the deadline
 
 
 def test_accepting_an_offer_with_manual_payment_holds_manual_hold_hours(client, make_cohort):
     cohort = make_cohort(capacity=1, price_amount=36000, offer_hours=24, manual_hold_hours=72)
     with time_machine.travel(T0, tick=False) as traveller:
-        holder = enrol(client, cohort.id, "holder@example.org")
-        waiting = enrol(client, cohort.id, "waiting@example.org")
+        holder = enrolled(client, cohort.id, "holder@example.org")
+        waiting = enrolled(client, cohort.id, "waiting@example.org")
         withdraw(client, holder)
         traveller.move_to(T0 + timedelta(hours=23))  # accepted at night, by phone to the clinic next morning
-        accepted = client.post(f"/api/v1/enrolments/{waiting['id']}/accept", headers=token(waiting)).json
+        accepted = client.post(f"/api/v1/enrolments/{waiting['id']}/accept", headers=as_participant(waiting)).json
     assert accepted["status"] == "pending_payment"
     assert accepted["hold_expires_at"] == "2030-09-05T11:00:00Z"  # T0 + 23 h + 72 h
     db.session.rollback()

@@ -8,10 +8,9 @@ from sqlalchemy import select
 
 from scheduler.foundation import clock
 from scheduler.payments.models import Payment, Refund, WebhookEvent
+from tests.helpers import as_participant, enrolled
 from tests.stripe_double import (
     PUBLISHABLE_KEY,
-    as_participant,
-    enrol,
     fresh,
     status_of,
     wait_for_status,
@@ -32,7 +31,7 @@ def paid_cohort(stripe_app, make_cohort):
 
 def test_paying_with_a_good_card_confirms_the_seat(stripe_app, client, paid_cohort, localstripe_server):
     cohort = paid_cohort()
-    enrolment = enrol(client, cohort.id, "sam@example.org")
+    enrolment = enrolled(client, cohort.id, "sam@example.org")
     assert enrolment["status"] == "pending_payment"
     payment = enrolment["payment"]
     assert payment["provider"] == "stripe"
@@ -65,7 +64,7 @@ def test_a_failing_card_keeps_the_hold_and_a_retry_with_a_good_card_confirms(
     stripe_app, client, paid_cohort, localstripe_server
 ):
     cohort = paid_cohort()
-    enrolment = enrol(client, cohort.id, "alex@example.org")
+    enrolment = enrolled(client, cohort.id, "alex@example.org")
     first = enrolment["payment"]["payment_intent_id"]
 
     declined = localstripe_server.pay(first, "pm_card_chargeCustomerFail")
@@ -95,7 +94,7 @@ def test_a_failing_card_keeps_the_hold_and_a_retry_with_a_good_card_confirms(
 
 def test_a_card_that_needs_3d_secure_confirms_once_authenticated(stripe_app, client, paid_cohort, localstripe_server):
     cohort = paid_cohort()
-    enrolment = enrol(client, cohort.id, "kim@example.org")
+    enrolment = enrolled(client, cohort.id, "kim@example.org")
     payment = enrolment["payment"]
     card = localstripe_server._call(
         "POST",
@@ -123,8 +122,8 @@ def test_payment_after_the_hold_lapsed_and_the_seat_went_to_someone_else_is_refu
     cohort = paid_cohort(capacity=1, hold_minutes=30)
     # Sam's hold was taken an hour ago, so it lapsed half an hour ago.
     with time_machine.travel(clock.now() - timedelta(hours=1), tick=True):
-        sam = enrol(client, cohort.id, "sam@example.org")
-    robin = enrol(client, cohort.id, "robin@example.org")
+        sam = enrolled(client, cohort.id, "sam@example.org")
+    robin = enrolled(client, cohort.id, "robin@example.org")
     assert robin["status"] == "pending_payment"  # the cohort is full again
 
     intent = sam["payment"]["payment_intent_id"]
@@ -148,7 +147,7 @@ def test_payment_after_the_hold_lapsed_confirms_when_a_seat_is_still_free(
 ):
     cohort = paid_cohort(capacity=1, hold_minutes=30)
     with time_machine.travel(clock.now() - timedelta(hours=1), tick=True):
-        sam = enrol(client, cohort.id, "sam@example.org")
+        sam = enrolled(client, cohort.id, "sam@example.org")
     localstripe_server.pay(sam["payment"]["payment_intent_id"], "pm_card_visa")
     wait_for_status(client, sam, "confirmed")
     assert fresh(select(Refund)) == []
@@ -158,7 +157,7 @@ def test_a_lapsed_hold_cancels_its_payment_intent(stripe_app, client, paid_cohor
     from scheduler.enrolment import jobs as enrolment_jobs
 
     cohort = paid_cohort(hold_minutes=30)
-    sam = enrol(client, cohort.id, "sam@example.org")
+    sam = enrolled(client, cohort.id, "sam@example.org")
     intent = sam["payment"]["payment_intent_id"]
     assert enrolment_jobs.cancel_lapsed_payment_intents() == 0  # the hold still stands
     with time_machine.travel(clock.now() + timedelta(minutes=31), tick=True):
@@ -207,7 +206,7 @@ def test_the_worker_finishes_a_payment_that_stripe_could_not_take_when_the_seat_
 
     real_base = stripe_app.config["STRIPE_API_BASE"]
     stripe_app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"
-    held = enrol(client, paid_cohort().id, "sam@example.org")
+    held = enrolled(client, paid_cohort().id, "sam@example.org")
     stripe_app.config["STRIPE_API_BASE"] = real_base
     with time_machine.travel(clock.now() + timedelta(minutes=1), tick=True):
         assert enrolment_jobs.finish_creating_payments() == 1
@@ -219,7 +218,7 @@ def test_the_worker_finishes_a_payment_that_stripe_could_not_take_when_the_seat_
 
 def test_without_stripe_keys_payment_is_manual_and_the_desk_confirms(app, client, make_cohort, auth):
     cohort = make_cohort(price_amount=PRICE, currency="usd")
-    enrolment = enrol(client, cohort.id, "sam@example.org")
+    enrolment = enrolled(client, cohort.id, "sam@example.org")
     assert enrolment["payment"] == {"provider": "manual", "amount": PRICE, "currency": "usd"}
     confirmed = client.post(
         f"/api/v1/enrolments/{enrolment['id']}/confirm",
@@ -251,11 +250,11 @@ def test_every_create_refund_and_cancel_carries_an_idempotency_key_from_our_ids(
     try:
         stripe_app.config["STRIPE_API_BASE"] = server.url
         cohort = paid_cohort()
-        sam = enrol(client, cohort.id, "sam@example.org")
+        sam = enrolled(client, cohort.id, "sam@example.org")
         localstripe_server.pay(sam["payment"]["payment_intent_id"], "pm_card_visa")
         wait_for_status(client, sam, "confirmed")
         client.post(f"/api/v1/enrolments/{sam['id']}/withdraw", headers=as_participant(sam))
-        kim = enrol(client, cohort.id, "kim@example.org")
+        kim = enrolled(client, cohort.id, "kim@example.org")
         with time_machine.travel(clock.now() + timedelta(hours=1), tick=True):
             enrolment_jobs.cancel_lapsed_payment_intents()
     finally:

@@ -8,9 +8,8 @@ import time_machine
 from sqlalchemy import select
 
 from scheduler.payments.models import Refund
+from tests.helpers import as_participant, enrolled
 from tests.stripe_double import (
-    as_participant,
-    enrol,
     fresh,
     status_of,
     wait_for_status,
@@ -25,7 +24,7 @@ def pay(stripe_app, client, localstripe_server):
     """pay(cohort, email) -> a confirmed enrolment paid by card through localstripe."""
 
     def paid(cohort, email):
-        enrolment = enrol(client, cohort.id, email)
+        enrolment = enrolled(client, cohort.id, email)
         localstripe_server.pay(enrolment["payment"]["payment_intent_id"], "pm_card_visa")
         wait_for_status(client, enrolment, "confirmed")
         return enrolment
@@ -90,7 +89,7 @@ def test_staff_may_refund_part_after_the_cutoff_but_never_more_than_was_paid(
 
 def test_cancelling_the_cohort_refunds_everyone_in_full(cohort, pay, client, auth, localstripe_server):
     sam, kim = pay(cohort, "sam@example.org"), pay(cohort, "kim@example.org")
-    holding = enrol(client, cohort.id, "lee@example.org")  # a hold not yet paid: nothing to give back
+    holding = enrolled(client, cohort.id, "lee@example.org")  # a hold not yet paid: nothing to give back
     response = client.patch(f"/api/v1/cohorts/{cohort.id}", headers=auth("admin"), json={"status": "cancelled"})
     assert response.status_code == 200, response.get_json()
     for person in (sam, kim, holding):
@@ -106,7 +105,7 @@ def test_cancelling_the_cohort_refunds_everyone_in_full(cohort, pay, client, aut
 
 
 def test_a_desk_payment_refund_is_owed_by_the_front_desk(cohort, client, auth, localstripe_server):
-    sam = enrol(client, cohort.id, "sam@example.org")
+    sam = enrolled(client, cohort.id, "sam@example.org")
     desk = auth("front_desk")
     confirmed = client.post(
         f"/api/v1/enrolments/{sam['id']}/confirm",

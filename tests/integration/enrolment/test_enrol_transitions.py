@@ -11,6 +11,7 @@ from scheduler.enrolment.jobs import expire_holds_and_offers
 from scheduler.enrolment.models import AuditEntry, Enrolment
 from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
+from tests.helpers import enrolled
 
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 STATUSES = ["pending_payment", "waitlisted", "offered", "confirmed", "expired", "withdrawn", "cancelled"]
@@ -29,18 +30,12 @@ ACTIONS = {
 BODIES = {"confirm": {"method": "cash", "amount": 100}, "move": {"position": 1}}
 
 
-def _enrol(client, cohort_id, email):
-    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": "P", "email": email})
-    assert response.status_code == 201, response.json
-    return response.json
-
-
 def _in_status(client, make_cohort, desk, status):
     """An enrolment in `status` in a cohort with a free seat, made through the API."""
     cohort = make_cohort(capacity=1, price_amount=100)
     if status in ("waitlisted", "offered"):
-        first = _enrol(client, cohort.id, "first@example.org")
-        target = _enrol(client, cohort.id, "target@example.org")
+        first = enrolled(client, cohort.id, "first@example.org")
+        target = enrolled(client, cohort.id, "target@example.org")
         assert target["status"] == "waitlisted"
         if status == "offered":
             client.post(f"/api/v1/enrolments/{first['id']}/withdraw", headers=desk)
@@ -49,7 +44,7 @@ def _in_status(client, make_cohort, desk, status):
             with write_transaction():
                 db.session.execute(update(Cohort).where(Cohort.id == cohort.id).values(capacity=2))
         return target, cohort
-    target = _enrol(client, cohort.id, "target@example.org")
+    target = enrolled(client, cohort.id, "target@example.org")
     if status == "confirmed":
         client.post(f"/api/v1/enrolments/{target['id']}/confirm", headers=desk, json={"method": "cash", "amount": 100})
     elif status == "withdrawn":
