@@ -163,7 +163,7 @@ def render_later(enrolment, kind: str, dedupe_key: str | None, values: dict) -> 
     out of the lock that the caller holds and others wait for. The row keeps its own
     Message-ID, address and dates from now, so that rendering it after the commit, or in the
     sender should that not happen, gives what rendering it now would have given
-    (tests/integration/test_render_after_commit.py).
+    (tests/integration/mail/test_render_after_commit.py).
     """
     at = clock.now()
     message = OutboxMessage(
