@@ -18,7 +18,7 @@ from ..foundation import clock
 from ..foundation.database import end_read, hash_token, new_id, new_token, write_transaction
 from ..foundation.errors import Conflict
 from ..foundation.extensions import db
-from ..notifications.outbox import format_when
+from ..notifications.rendering import format_when
 from .models import AttendanceRecord, EndedJoinLink, RecordSource
 from .records import upsert
 
