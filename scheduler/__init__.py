@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .cohorts import handlers as _cohorts_handlers  # noqa: F401
     from .enrolment import api as enrolment_api
     from .enrolment import handlers as _enrolment_handlers  # noqa: F401
+    from .enrolment import webhooks as enrolment_webhooks
     from .foundation import meta
     from .notifications import api as notifications_api
     from .notifications import handlers as _notifications_handlers  # noqa: F401
@@ -65,7 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
         staff_api.bp,
         cohorts_api.bp,
         enrolment_api.bp,
-        enrolment_api.webhook_bp,
+        enrolment_webhooks.bp,
         calendars_api.bp,
         notifications_api.bp,
         payments_api.bp,
