@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .calendars import api as calendars_api
     from .cohorts import api as cohorts_api
     from .enrolment import api as enrolment_api
+    from .enrolment import webhooks as enrolment_webhooks
     from .foundation import meta
     from .notifications import api as notifications_api
     from .payments import api as payments_api
@@ -63,7 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
         staff_api.bp,
         cohorts_api.bp,
         enrolment_api.bp,
-        enrolment_api.webhook_bp,
+        enrolment_webhooks.bp,
         calendars_api.bp,
         notifications_api.bp,
         payments_api.bp,

@@ -18,7 +18,7 @@ registers anything when it is imported.
 from sqlalchemy import select
 
 from .attendance import handlers as attendance
-from .attendance import services as attendance_services
+from .attendance import records as attendance_records
 from .attendance.models import AttendanceFlag, AttendanceRecord
 from .calendars import watching as stored_feeds
 from .cohorts import handlers as cohorts
@@ -68,7 +68,7 @@ PLUG_INS = (
     (discounts.use_counter, prices.count_discount_uses),
     (auth.manage_token_check, self_service.manage_token_matches),  # the API's participant credential
     (auth.enrolment_owners, {"payment_id": paying.payment_owner}),  # a receipt opens with its manage token
-    (enrolment_views.describers, (attendance_services.describe_enrolments,)),  # attendance in every view
+    (enrolment_views.describers, (attendance_records.describe_enrolments,)),  # attendance in every view
 )
 
 

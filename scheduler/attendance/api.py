@@ -10,7 +10,7 @@ from ..foundation.auth import DESK, FACILITATOR, TOKEN_IN_URL, current_staff, pa
 from ..foundation.http import endpoint
 from ..foundation.links import join_url
 from ..foundation.openapi import PROBLEM
-from . import services
+from . import flags, join_links, letters, services
 from .schemas import AttendanceIn, FlagClearIn, JoinLinkOut, PersonAttendanceOut, SessionAttendanceOut
 
 bp = Blueprint("attendance", __name__, url_prefix="/api/v1")
@@ -45,14 +45,14 @@ def cohort_attendance(cohort_id):
 @endpoint(staff(*DESK), body=FlagClearIn, response=PersonAttendanceOut)
 def clear_attendance_flag(enrolment_id, data):
     """Clear an attendance flag once the person was followed up, with a note (audited)."""
-    return services.clear_flag(enrolment_id, data["note"], current_staff())
+    return flags.clear_flag(enrolment_id, data["note"], current_staff())
 
 
 @bp.post("/enrolments/<enrolment_id>/join/rotate")
 @endpoint(participant_or_staff(), response=JoinLinkOut)
 def rotate_join_link(enrolment_id):
     """Replace a confirmed enrolment's personal join link (the old one answers 404 from now on)."""
-    enrolment = services.rotate_join_link(enrolment_id, current_staff())
+    enrolment = join_links.rotate_join_link(enrolment_id, current_staff())
     return {"enrolment_id": enrolment.id, "join_url": join_url(enrolment)}
 
 
@@ -67,7 +67,7 @@ def _private(response: Response) -> Response:
 @endpoint(participant_or_staff(), status=200)
 def attendance_letter(enrolment_id):
     """A printable attendance letter listing the dates attended (text/html; print or save as PDF)."""
-    letter = services.attendance_letter(enrolment_id)
+    letter = letters.attendance_letter(enrolment_id)
     page = render_template("attendance/letter.html", letter=letter, clinic=current_app.config["CLINIC_NAME"])
     return _private(Response(page, mimetype=HTML))
 
@@ -87,7 +87,7 @@ _STATUS = {"open": 302, "gone": 410, "unknown": 404}
 @endpoint(TOKEN_IN_URL, status=302)
 def join(join_token):
     """A participant's join link: 302 to the meeting during a session's window, else a page saying when."""
-    outcome = services.open_join_link(join_token, record_join=request.method == "GET")
+    outcome = join_links.open_join_link(join_token, record_join=request.method == "GET")
     if outcome.state == "open":
         response = Response(status=302)
         response.headers["Location"] = outcome.meeting_url

@@ -2,15 +2,15 @@
 
 from ..cohorts.events import SessionChanged
 from ..enrolment import events as enrolment_events
-from . import services
+from . import flags, join_links
 
 
 def end_the_join_link_left_behind(event: enrolment_events.Transferred) -> None:
     """The join link of the cohort left answers 410 from now on (the transfer email has the new one)."""
     if event.previous_join_token:
-        services.end_join_link(event.enrolment, event.from_cohort.id, event.previous_join_token, "transferred")
+        join_links.end_join_link(event.enrolment, event.from_cohort.id, event.previous_join_token, "transferred")
 
 
 def apply_the_rule_again(event: SessionChanged) -> None:
     """A cancelled (or restored, or moved) session changes runs of misses: apply the rule again."""
-    services.reevaluate_cohort(event.session.cohort_id)
+    flags.reevaluate_cohort(event.session.cohort_id)

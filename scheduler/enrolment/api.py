@@ -6,12 +6,11 @@ from defusedcsv import csv
 from flask import Blueprint, Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 
-from ..foundation.auth import DESK, FACILITATOR, PUBLIC, WEBHOOK, current_staff, participant_or_staff, staff
+from ..foundation.auth import DESK, FACILITATOR, PUBLIC, current_staff, participant_or_staff, staff
 from ..foundation.errors import Invalid
 from ..foundation.extensions import limiter
 from ..foundation.http import endpoint, json_text_response
-from ..payments.schemas import WebhookReceived
-from . import checkout, enrolling, paying, refunding, self_service, staff_actions
+from . import enrolling, paying, refunding, self_service, staff_actions
 from .rosters import roster_rendered
 from .schemas import (
     AcceptIn,
@@ -38,8 +37,6 @@ from .schemas import (
 )
 
 bp = Blueprint("enrolment", __name__, url_prefix="/api/v1")
-# Stripe's webhook keeps its own URL and name; what a payment does to a seat is enrolment's.
-webhook_bp = Blueprint("payments", __name__, url_prefix="/api/v1/payments")
 
 
 def _enrol_limit() -> str:
@@ -222,16 +219,9 @@ def audit(query):
     return staff_actions.audit(query)
 
 
-@webhook_bp.get("/<payment_id>/receipt")
+@bp.get("/payments/<payment_id>/receipt")
 @endpoint(participant_or_staff(), query=ReceiptQuery)
 def receipt(payment_id, query):
     """A payment's receipt as a printable page (for=insurer names the program)."""
     page = paying.receipt(payment_id, for_insurer=query.get("for_") == "insurer")
     return Response(page, mimetype="text/html", headers={"Cache-Control": "no-store"})
-
-
-@webhook_bp.post("/stripe/webhook")
-@endpoint(WEBHOOK, response=WebhookReceived)
-def stripe_webhook():
-    """Apply a signed Stripe event at most once (400 bad or stale signature, 503 retry later)."""
-    return checkout.handle_stripe_event(request.get_data(cache=True), request.headers.get("Stripe-Signature"))

@@ -1,7 +1,7 @@
 """What happens to an enrolment that people must hear of (scheduler/foundation/events.py explains the bus).
 
 Each event carries the enrolment row, in the state it has just reached, inside the
-transaction that changed it; the notifications domain subscribes and writes the email.
+transaction that changed it; the notifications domain handles it (scheduler/wiring.py) and writes the email.
 """
 
 from dataclasses import dataclass

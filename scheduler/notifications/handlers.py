@@ -17,7 +17,8 @@ from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..foundation import clock
 from ..foundation.database import lock
 from ..foundation.extensions import db
-from ..foundation.links import public_url, subscribe_links
+from ..foundation.links import manage_url, public_url, subscribe_links
+from ..foundation.money import format_money
 from ..payments.accounts import receipt_path
 from ..payments.discounts import describe as describe_discount
 from ..payments.receipts import method_label
@@ -25,7 +26,8 @@ from ..staff.events import SignInLinkIssued
 from .mime import rebuild
 from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
-from .outbox import format_money, format_when, local_zone, manage_url, queue, queue_to_staff, render
+from .outbox import queue, queue_to_staff, render
+from .rendering import format_when, local_zone
 
 
 def _money_lines(enrolment, account=None) -> dict:

@@ -1,21 +1,16 @@
-"""Writing the outbox: render one message for one person and add it to the caller's transaction.
+"""Writing the outbox: add one message for one person, rendered (rendering.py), to the caller's
+transaction; finish what waits for the commit; queue the due reminders.
 
 Nothing here commits. A message is rendered in full when written (subject, text,
 HTML, attachments), so what is sent is what was true when the change committed,
 and a retry sends the same bytes under the same Message-ID.
 """
 
-import base64
-import secrets
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 from functools import partial
-from pathlib import Path
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from flask import current_app
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.util import identity_key
 
@@ -24,107 +19,9 @@ from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..foundation import clock
 from ..foundation.database import after_commit, dialect_insert, new_id, transaction_state, write_transaction, writing
 from ..foundation.extensions import db
-from ..foundation.links import join_url, manage_url, public_url
-from ..foundation.money import format_money
 from .mime import prebuilt, rebuild
 from .models import MessageKind, OutboxMessage, OutboxStatus
-
-_env = Environment(
-    loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
-
-# Subjects name the program only by its calendar_title ("Group session"): a subject
-# shows on lock screens and in shared inboxes, so it never says what the group treats.
-SUBJECTS = {
-    "enrolment_received": "Your place is held until {hold_deadline}: how to pay",
-    "enrolment_confirmed": "You're enrolled, first session {first_session}",
-    "waitlisted": "You're on the waitlist (number {position})",
-    "seat_offered": "A place is free for you: reply by {offer_deadline}",
-    "hold_expired": "Your held place has lapsed",
-    "offer_expired": "The place offered to you has lapsed",
-    "withdrawn": "You have withdrawn",
-    "transferred": "Your group has changed, first session {first_session}",
-    "cohort_cancelled": "Cancelled: your group will not run",
-    "session_changed": "Changed: the session on {session_date}",
-    "session_cancelled": "Cancelled: the session on {session_date}",
-    "reminder": "Reminder: {session_when}",
-    "refund_paid": "Your refund has been paid",
-    "already_enrolled": "You are already enrolled or waiting",
-}
-
-
-SUBJECT_MAX = OutboxMessage.__table__.c.subject.type.length
-_PART_MAX = 60  # a long title or clinic name is shortened to this before the message's own words
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
-
-
-def fit_subject(specific: str, title: str, clinic: str) -> str:
-    """ "<what happened> · <calendar title> · <clinic>", within the column's length.
-
-    What happened comes first and is kept whole when it can be; a long title or
-    clinic name gives way first (a 200-character title would otherwise overflow
-    PostgreSQL's varchar and fail the request that wrote the message).
-    """
-    full = f"{specific} · {title} · {clinic}"
-    if len(full) <= SUBJECT_MAX:
-        return full
-    return _shorten(f"{specific} · {_shorten(title, _PART_MAX)} · {_shorten(clinic, _PART_MAX)}", SUBJECT_MAX)
-
-
-def local_zone(enrolment) -> ZoneInfo:
-    """The participant's own zone when they gave one, else the cohort's."""
-    return ZoneInfo(enrolment.timezone or enrolment.cohort.timezone)
-
-
-def format_when(instant: datetime, zone: ZoneInfo) -> str:
-    local = instant.astimezone(zone)
-    return f"{local:%A, %B} {local.day}, {local.year} at {local:%-I:%M %p} {local:%Z}"
-
-
-def new_message_id() -> str:
-    domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "scheduler.invalid"
-    # Random, not the row id: a Message-ID travels to mail providers and must not be guessable.
-    return f"<{secrets.token_hex(16)}@{domain}>"
-
-
-def _context(enrolment, **extra) -> dict:
-    cohort = enrolment.cohort
-    zone = local_zone(enrolment)
-    sessions = [
-        {
-            "number": s.number,
-            "title": s.title,
-            "when": format_when(s.starts_at, zone),
-            "cancelled": s.status == "cancelled",
-        }
-        for s in cohort.sessions
-    ]
-    scheduled = [s for s in cohort.sessions if s.status == "scheduled"]
-    context = {
-        "clinic": current_app.config["CLINIC_NAME"],
-        "title": cohort.program.calendar_title,
-        "name": enrolment.name,
-        "timezone": str(zone),
-        "sessions": sessions,
-        "first_session": format_when(scheduled[0].starts_at, zone) if scheduled else "",
-        # The person's own join link, never the cohort's raw meeting link (which outlives a
-        # withdrawal and can be forwarded); the templates call it meeting_url.
-        "meeting_url": join_url(enrolment),
-        "manage_url": manage_url(enrolment),
-        "price": format_money(enrolment.amount_due, cohort.currency),
-        "format_when": lambda instant: format_when(instant, zone),
-        "format_money": format_money,
-    }
-    context.update(extra)
-    return context
+from .rendering import new_message_id, render_columns, render_to_staff
 
 
 def queue(
@@ -197,7 +94,7 @@ _OWN = ("id", "message_id", "created_at", "from_address", "to_address")
 
 def rendered_columns(row, enrolment, kind: str, values: dict) -> dict:
     """The content of an unrendered row, rendered now; with `mime`, `mime_digest` and no render_values."""
-    content = _render(enrolment, kind, **values)
+    content = render_columns(enrolment, kind, **values)
     done = {name: content[name] for name in _CONTENT}
     own = {name: getattr(row, name) for name in _OWN}
     done.update(prebuilt({**content, **own, **done}), render_values=None)
@@ -223,44 +120,9 @@ def ensure_rendered(message: OutboxMessage) -> None:
 
 def render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> dict:
     """The columns of an outbox row for `kind`, addressed to this enrolment's person only."""
-    values = _render(enrolment, kind, session=session, attachments=attachments, **extra)
+    values = render_columns(enrolment, kind, session=session, attachments=attachments, **extra)
     # The bytes to send, built once this commits, so that the sender only sends them (mime.py).
     values.update(prebuilt_after_commit(values))
-    return values
-
-
-def _render(enrolment, kind: str, *, session=None, attachments=None, **extra) -> dict:
-    """render() without the message's bytes."""
-    zone = local_zone(enrolment)
-    if session is not None:
-        extra.update(
-            session=session,
-            session_when=format_when(session.starts_at, zone),
-            session_date=f"{session.starts_at.astimezone(zone):%a %b} {session.starts_at.astimezone(zone).day}",
-        )
-    context = _context(enrolment, kind=kind, **extra)
-    subject = SUBJECTS[kind].format(**{k: v for k, v in context.items() if isinstance(v, (str, int))})
-    context["subject"] = subject
-    values = {
-        "id": new_id("msg"),
-        "enrolment_id": enrolment.id,
-        "session_id": session.id if session is not None else None,
-        "kind": kind,
-        "message_id": new_message_id(),
-        "from_address": current_app.config["MAIL_FROM"],
-        "to_address": enrolment.email,
-        "subject": fit_subject(subject, context["title"], context["clinic"]),
-        "body_text": _env.get_template(f"{kind}.txt").render(context),
-        "body_html": _env.get_template(f"{kind}.html").render(context),
-        "attachments": [
-            {"filename": name, "content_type": ctype, "content": base64.b64encode(data).decode()}
-            for name, ctype, data in (attachments or [])
-        ],
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": clock.now(),
-        "created_at": clock.now(),
-    }
     return values
 
 
@@ -337,28 +199,12 @@ def _finish_after_commit(later: dict) -> None:
             db.session.expire(loaded)
 
 
-# Subjects of messages to staff: no participant name, no program name (lock screens again).
-STAFF_SUBJECTS = {
-    "attendance_flag": "Attendance follow-up needed",
-    "sign_in_link": "Your sign-in link",
-}
-
-
 def queue_to_staff(member, kind: str, *, about=None, dedupe_key: str | None = None, **extra) -> OutboxMessage:
     """Render message `kind` for one staff member (about an enrolment, when given) and add it (no commit).
 
     Each staff member gets a message of their own; it is not listed among the messages sent to
     the participant it is about.
     """
-    context = {
-        "clinic": current_app.config["CLINIC_NAME"],
-        "staff_name": member.name,
-        "kind": kind,
-        "public_url": public_url,
-        **extra,
-    }
-    subject = STAFF_SUBJECTS[kind].format(**{k: v for k, v in context.items() if isinstance(v, (str, int))})
-    context["subject"] = subject
     message = OutboxMessage(
         id=new_id("msg"),
         enrolment_id=about.id if about is not None else None,
@@ -368,9 +214,7 @@ def queue_to_staff(member, kind: str, *, about=None, dedupe_key: str | None = No
         message_id=new_message_id(),
         from_address=current_app.config["MAIL_FROM"],
         to_address=member.email,
-        subject=f"{subject} · {context['clinic']}",
-        body_text=_env.get_template(f"{kind}.txt").render(context),
-        body_html=_env.get_template(f"{kind}.html").render(context),
+        **render_to_staff(member, kind, **extra),
         attachments=[],
         status=OutboxStatus.PENDING,
         attempts=0,

@@ -10,7 +10,8 @@ from ..foundation.errors import Conflict, NotFound
 from ..foundation.extensions import db
 from .mime import rebuild
 from .models import OutboxMessage, OutboxStatus
-from .outbox import ensure_rendered, new_message_id
+from .outbox import ensure_rendered
+from .rendering import new_message_id
 from .sender import CARRIES_LINK
 
 

@@ -13,8 +13,8 @@ from flask import current_app, url_for
 from ..enrolment.refunding import refund_deadline, refund_due
 from ..foundation import clock
 from ..foundation.links import join_url, subscribe_links
+from ..foundation.money import format_money
 from ..foundation.validation import _zones
-from ..notifications.outbox import format_money
 from ..payments import gateway
 
 ACTIVE = ("pending_payment", "waitlisted", "offered", "confirmed")

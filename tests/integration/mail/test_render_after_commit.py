@@ -15,7 +15,7 @@ from scheduler.notifications import outbox
 from scheduler.notifications.mime import prebuilt
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.sender import deliver_outbox
-from scheduler.privacy.services import erase_participant
+from scheduler.privacy.erasure import erase_participant
 
 
 def _rows() -> list[OutboxMessage]:

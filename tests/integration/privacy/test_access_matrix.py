@@ -26,7 +26,7 @@ EXPECTED_WITHOUT_CREDENTIALS = {
     "calendars.participant_feed": "the secret token in the URL is the credential",
     "calendars.cohort_feed": "the secret token in the URL is the credential",
     "join.join": "a participant's personal join link: the secret token in the URL is the credential",
-    "payments.stripe_webhook": "Stripe, verified by its signature",
+    "webhooks.stripe_webhook": "Stripe, verified by its signature",
 }
 
 

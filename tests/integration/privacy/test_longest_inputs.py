@@ -13,7 +13,7 @@ from sqlalchemy import select
 from scheduler.foundation import clock
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
-from scheduler.notifications.outbox import SUBJECT_MAX, fit_subject
+from scheduler.notifications.rendering import SUBJECT_MAX, fit_subject
 from scheduler.notifications.sender import deliver_outbox
 
 LONG_TITLE = "Ü" + "group session " * 14 + "x" * 3  # 200 characters, not all ASCII

@@ -20,7 +20,7 @@ from scheduler.notifications import jobs as mail_jobs
 from scheduler.notifications.models import OutboxMessage
 from scheduler.payments.models import Payment, Refund
 from scheduler.privacy import jobs as privacy_jobs
-from scheduler.privacy.services import ERASED_NAME
+from scheduler.privacy.erasure import ERASED_NAME
 from tests.helpers import enrolled
 
 NAME = "Samwise Rivera-Okafor"

@@ -1,6 +1,6 @@
-"""A participant's data: export everything held about a person; erase it, on request or after retention.
+"""Erasing a participant's data, on request or after retention.
 
-This domain sits above every other (it reads and rewrites their rows); none imports it.
+This domain sits above every other (it rewrites their rows); none imports it.
 Erasure keeps what the clinic must keep (amounts, dates, statuses, payments, refunds,
 the audit trail) and removes who it was: names, emails, phones and time zones become
 placeholders, message bodies, subjects, recipients and attachments are blanked (and
@@ -12,7 +12,6 @@ entry `erased` naming the staff member (none for the retention job), never the p
 
 import logging
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,11 +19,11 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
-from ..attendance.models import AttendanceFlag, AttendanceRecord
+from ..attendance.models import AttendanceFlag
 from ..cohorts.models import Cohort, Session
 from ..enrolment import audit as enrolment_audit
 from ..enrolment import seat_keeping, self_service
-from ..enrolment.models import ACTIVE, AuditEntry, Enrolment, IdempotencyRecord, Participant, normalise_email
+from ..enrolment.models import ACTIVE, AuditEntry, Enrolment, IdempotencyRecord, Participant
 from ..foundation import clock
 from ..foundation.database import after_commit, end_read, lock, lock_one, new_token, write_transaction
 from ..foundation.errors import Conflict, NotFound
@@ -32,145 +31,18 @@ from ..foundation.extensions import db
 from ..notifications import sender
 from ..notifications.models import OutboxMessage, OutboxStatus
 from ..payments.models import Payment, Refund
+from .participants import UNKNOWN, find_participant
 
 log = logging.getLogger(__name__)
 
 ERASED_NAME = "Erased participant"
 ERASED_DOMAIN = "erased.invalid"  # .invalid never resolves (RFC 2606): nothing can be delivered there
 NOT_SENT = "not sent: the person's data was erased"
-UNKNOWN = "No one with this email address is known here; check the spelling (after an erasure the address is not kept)."
 
 
 def placeholder_email(participant_id: str) -> str:
     """What an erased person's email becomes: unique per participant, and undeliverable."""
     return f"erased-{participant_id}@{ERASED_DOMAIN}"
-
-
-# ---- export -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EnrolmentRecord:
-    """One enrolment with everything held about it."""
-
-    enrolment: Enrolment
-    payments: list = field(default_factory=list)
-    refunds: list = field(default_factory=list)
-    messages: list = field(default_factory=list)
-    audit: list = field(default_factory=list)
-    attendance: list = field(default_factory=list)
-    attendance_flags: list = field(default_factory=list)
-
-    def __getattr__(self, name):  # the row's own fields, for the schema
-        return getattr(self.enrolment, name)
-
-
-@dataclass(frozen=True)
-class ParticipantExport:
-    participant: Participant
-    enrolments: list[EnrolmentRecord]
-    exported_at: datetime
-
-
-def _participant(email: str) -> Participant:
-    participant = db.session.scalar(select(Participant).where(Participant.email_normalised == normalise_email(email)))
-    if participant is None:
-        raise NotFound(UNKNOWN)
-    return participant
-
-
-def _by_enrolment(rows) -> dict[str, list]:
-    grouped = defaultdict(list)
-    for row in rows:
-        grouped[row.enrolment_id].append(row)
-    return grouped
-
-
-def _attendance(enrolment_ids: list[str]) -> tuple[dict[str, list], dict[str, list]]:
-    """Attendance records (with their session) and attendance flags of these enrolments, by enrolment id."""
-    records = defaultdict(list)
-    rows = db.session.execute(
-        select(AttendanceRecord, Session)
-        .join(Session, Session.id == AttendanceRecord.session_id)
-        .options(selectinload(AttendanceRecord.recorded_by))
-        .where(AttendanceRecord.enrolment_id.in_(enrolment_ids))
-        .order_by(Session.starts_at, AttendanceRecord.id)
-    )
-    for record, session in rows:
-        records[record.enrolment_id].append(
-            {
-                "session_id": session.id,
-                "session_number": session.number,
-                "session_starts_at": session.starts_at,
-                "status": record.status,
-                "source": record.source,
-                "recorded_by": record.recorded_by.name if record.recorded_by else None,
-                "recorded_at": record.recorded_at,
-                "joined_at": record.joined_at,
-            }
-        )
-    flags = _by_enrolment(
-        db.session.scalars(
-            select(AttendanceFlag)
-            .where(AttendanceFlag.enrolment_id.in_(enrolment_ids))
-            .order_by(AttendanceFlag.raised_at, AttendanceFlag.id)
-        )
-    )
-    return records, flags
-
-
-def export_participant(email: str) -> ParticipantExport:
-    """Everything held about the person with this email (any case): enrolments, payments,
-    refunds, messages with their bodies (also those to staff about them), attendance and the
-    audit entries about them."""
-    participant = _participant(email)
-    enrolments = db.session.scalars(
-        select(Enrolment)
-        .options(selectinload(Enrolment.cohort))
-        .where(Enrolment.participant_id == participant.id)
-        .order_by(Enrolment.created_at, Enrolment.id)
-    ).all()
-    ids = [e.id for e in enrolments]
-    payments = _by_enrolment(
-        db.session.scalars(
-            select(Payment).where(Payment.enrolment_id.in_(ids)).order_by(Payment.created_at, Payment.id)
-        )
-    )
-    refunds = _by_enrolment(
-        db.session.scalars(select(Refund).where(Refund.enrolment_id.in_(ids)).order_by(Refund.created_at, Refund.id))
-    )
-    messages = _by_enrolment(
-        db.session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.enrolment_id.in_(ids))
-            .order_by(OutboxMessage.created_at, OutboxMessage.id)
-        )
-    )
-    audit = _by_enrolment(
-        db.session.scalars(
-            select(AuditEntry)
-            .options(selectinload(AuditEntry.staff))
-            .where(AuditEntry.enrolment_id.in_(ids))
-            .order_by(AuditEntry.created_at, AuditEntry.id)
-        )
-    )
-    attendance, flags = _attendance(ids)
-    records = [
-        EnrolmentRecord(
-            e,
-            payments=payments.get(e.id, []),
-            refunds=refunds.get(e.id, []),
-            messages=messages.get(e.id, []),
-            audit=audit.get(e.id, []),
-            attendance=attendance.get(e.id, []),
-            attendance_flags=flags.get(e.id, []),
-        )
-        for e in enrolments
-    ]
-    return ParticipantExport(participant, records, clock.now())
-
-
-# ---- erasure ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -290,7 +162,7 @@ def _forget_mail_files(message_ids: list[str]) -> None:
 
 def erase_participant(email: str, staff) -> ErasureSummary:
     """Erase a person: withdraw each active enrolment (the policy's refund), then erase them all."""
-    participant = _participant(email)
+    participant = find_participant(email)
     participant_id = participant.id
     active = db.session.execute(
         select(Enrolment.id, Enrolment.cohort_id)

@@ -1,0 +1,134 @@
+"""Exporting a participant's data: everything held about a person, for them to take away.
+
+This domain sits above every other (it reads their rows); none imports it.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..attendance.models import AttendanceFlag, AttendanceRecord
+from ..cohorts.models import Session
+from ..enrolment.models import AuditEntry, Enrolment, Participant
+from ..foundation import clock
+from ..foundation.extensions import db
+from ..notifications.models import OutboxMessage
+from ..payments.models import Payment, Refund
+from .participants import find_participant
+
+
+@dataclass(frozen=True)
+class EnrolmentRecord:
+    """One enrolment with everything held about it."""
+
+    enrolment: Enrolment
+    payments: list = field(default_factory=list)
+    refunds: list = field(default_factory=list)
+    messages: list = field(default_factory=list)
+    audit: list = field(default_factory=list)
+    attendance: list = field(default_factory=list)
+    attendance_flags: list = field(default_factory=list)
+
+    def __getattr__(self, name):  # the row's own fields, for the schema
+        return getattr(self.enrolment, name)
+
+
+@dataclass(frozen=True)
+class ParticipantExport:
+    participant: Participant
+    enrolments: list[EnrolmentRecord]
+    exported_at: datetime
+
+
+def _by_enrolment(rows) -> dict[str, list]:
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[row.enrolment_id].append(row)
+    return grouped
+
+
+def _attendance(enrolment_ids: list[str]) -> tuple[dict[str, list], dict[str, list]]:
+    """Attendance records (with their session) and attendance flags of these enrolments, by enrolment id."""
+    records = defaultdict(list)
+    rows = db.session.execute(
+        select(AttendanceRecord, Session)
+        .join(Session, Session.id == AttendanceRecord.session_id)
+        .options(selectinload(AttendanceRecord.recorded_by))
+        .where(AttendanceRecord.enrolment_id.in_(enrolment_ids))
+        .order_by(Session.starts_at, AttendanceRecord.id)
+    )
+    for record, session in rows:
+        records[record.enrolment_id].append(
+            {
+                "session_id": session.id,
+                "session_number": session.number,
+                "session_starts_at": session.starts_at,
+                "status": record.status,
+                "source": record.source,
+                "recorded_by": record.recorded_by.name if record.recorded_by else None,
+                "recorded_at": record.recorded_at,
+                "joined_at": record.joined_at,
+            }
+        )
+    flags = _by_enrolment(
+        db.session.scalars(
+            select(AttendanceFlag)
+            .where(AttendanceFlag.enrolment_id.in_(enrolment_ids))
+            .order_by(AttendanceFlag.raised_at, AttendanceFlag.id)
+        )
+    )
+    return records, flags
+
+
+def export_participant(email: str) -> ParticipantExport:
+    """Everything held about the person with this email (any case): enrolments, payments,
+    refunds, messages with their bodies (also those to staff about them), attendance and the
+    audit entries about them."""
+    participant = find_participant(email)
+    enrolments = db.session.scalars(
+        select(Enrolment)
+        .options(selectinload(Enrolment.cohort))
+        .where(Enrolment.participant_id == participant.id)
+        .order_by(Enrolment.created_at, Enrolment.id)
+    ).all()
+    ids = [e.id for e in enrolments]
+    payments = _by_enrolment(
+        db.session.scalars(
+            select(Payment).where(Payment.enrolment_id.in_(ids)).order_by(Payment.created_at, Payment.id)
+        )
+    )
+    refunds = _by_enrolment(
+        db.session.scalars(select(Refund).where(Refund.enrolment_id.in_(ids)).order_by(Refund.created_at, Refund.id))
+    )
+    messages = _by_enrolment(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.enrolment_id.in_(ids))
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        )
+    )
+    audit = _by_enrolment(
+        db.session.scalars(
+            select(AuditEntry)
+            .options(selectinload(AuditEntry.staff))
+            .where(AuditEntry.enrolment_id.in_(ids))
+            .order_by(AuditEntry.created_at, AuditEntry.id)
+        )
+    )
+    attendance, flags = _attendance(ids)
+    records = [
+        EnrolmentRecord(
+            e,
+            payments=payments.get(e.id, []),
+            refunds=refunds.get(e.id, []),
+            messages=messages.get(e.id, []),
+            audit=audit.get(e.id, []),
+            attendance=attendance.get(e.id, []),
+            attendance_flags=flags.get(e.id, []),
+        )
+        for e in enrolments
+    ]
+    return ParticipantExport(participant, records, clock.now())
