@@ -3,9 +3,14 @@
 import subprocess
 import sys
 
+import pytest
+from sqlalchemy import select
+
 from scheduler import wiring
 from scheduler.cohorts import revisions
+from scheduler.cohorts.models import Cohort
 from scheduler.foundation import changes, events
+from scheduler.foundation.extensions import db
 
 
 def test_what_is_installed_is_the_table(app):
@@ -50,3 +55,16 @@ print("nothing installed")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "nothing installed" in done.stdout
+
+
+def test_a_commit_that_skips_the_derived_data_is_refused_and_nothing_is_written(app, make_cohort):
+    """Derived data is settled by write_transaction before it commits, never in a commit hook:
+    a bare commit of a changed cohort would leave its list revision and feeds stale, so it fails."""
+    cohort = make_cohort(name="Before")
+    revision = cohort.revision
+    db.session.get(Cohort, cohort.id).name = "After"
+    with pytest.raises(RuntimeError, match="outside write_transaction"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(select(Cohort.name).where(Cohort.id == cohort.id)) == "Before"
+    assert db.session.scalar(select(Cohort.revision).where(Cohort.id == cohort.id)) == revision
