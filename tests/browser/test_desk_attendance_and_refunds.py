@@ -50,9 +50,7 @@ def test_a_facilitator_takes_attendance_with_the_keyboard_only(
     )
     people = {}
     for name in ("Ann Avery", "Ben Brook", "Cat Cole"):
-        person = make_enrolment(cohort, email=f"{name.split()[0].lower()}@example.org")
-        person.name = name
-        people[name.split()[0]] = person
+        people[name.split()[0]] = make_enrolment(cohort, email=f"{name.split()[0].lower()}@example.org", name=name)
     third, fourth = cohort.sessions[2], cohort.sessions[3]
     # Ann opened the meeting through her personal link: a provisional present.
     with write_transaction():
