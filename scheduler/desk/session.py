@@ -9,7 +9,8 @@ the last request: an idle session ends in the browser and on the server alike.
 import functools
 from urllib.parse import urlsplit
 
-from flask import current_app, g, redirect, request, url_for
+from flask import current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..foundation.auth import ROLES, Access
@@ -45,6 +46,14 @@ def set_cookie(response, secret: str):
 def clear_cookie(response):
     response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, secure=_secure(), samesite="Lax")
     return response
+
+
+def renew_browser_session() -> None:
+    """A console session starts in a new browser session with a new CSRF secret: whatever was
+    in the old one (a cookie planted before sign-in, and the form tokens it made) is useless now."""
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # Flask-WTF's per-request copy
+    generate_csrf()
 
 
 def _secret_from_cookie() -> str | None:

@@ -4,7 +4,8 @@ Each test names the finding it closes; discount codes and the webhook have their
 the other money tests (tests/integration/money/).
 """
 
-from tests.desk_support import csrf_of
+from scheduler.staff import services as staff_services
+from tests.desk_support import csrf_of, link_path, page_token
 
 
 def _cookie(response, name: str) -> dict[str, str]:
@@ -25,3 +26,25 @@ def test_finding_4_the_flask_session_cookie_is_samesite_lax(client):
     cookie = _cookie(page, "session")
     assert cookie.get("samesite") == "Lax"
     assert "httponly" in cookie
+
+
+def test_finding_5_a_csrf_token_from_before_sign_in_is_useless_afterwards(client, make_staff):
+    """Someone who planted a session cookie (and so knows its CSRF token) before the sign-in
+    cannot post forms in the signed-in console with it: the session and its secret are new."""
+    member, _ = make_staff("front_desk")
+    planted = client.get("/desk/login")
+    planted_token, planted_session = csrf_of(planted), _cookie(planted, "session")[""]
+    path = link_path(staff_services.issue_sign_in_link(member.email))
+    page = client.get(path)
+    assert csrf_of(page) == planted_token  # the same browser session until the sign-in
+    signed = client.post(path, data={"csrf_token": csrf_of(page)})
+    assert signed.status_code == 303 and signed.headers["Location"] == "/desk/"
+    assert _cookie(signed, "session")[""] != planted_session  # a new session cookie
+
+    refused = client.post("/desk/logout", data={"csrf_token": planted_token})
+    assert refused.status_code == 400
+    assert client.get("/desk/").status_code == 200  # still signed in: the forged sign-out did nothing
+    fresh = page_token(client, "/desk/account")
+    assert fresh != planted_token
+    assert client.post("/desk/logout", data={"csrf_token": fresh}).status_code == 303
+    assert client.get("/desk/").status_code == 303  # signed out
