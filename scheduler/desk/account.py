@@ -80,13 +80,13 @@ def confirm_link(token):
 @page(PUBLIC_PAGE)
 def use_link(token):
     """Spend the link and begin a console session."""
+    target = safe_next(request.form.get("next")) or url_for("desk.today")  # settled before anything is spent
     try:
         signed = staff_services.sign_in(token)
     except NotFound:
         return render("desk/link_invalid.html", 404)
     renew_browser_session()
     flash(f"Signed in as {signed.member.name}.", "success")
-    target = safe_next(request.form.get("next")) or url_for("desk.today")
     return set_cookie(redirect(target, 303), signed.session_token)
 
 

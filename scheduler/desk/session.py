@@ -7,6 +7,7 @@ the last request: an idle session ends in the browser and on the server alike.
 """
 
 import functools
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
@@ -20,6 +21,7 @@ from ..staff import services as staff_services
 COOKIE = "desk_session"
 COOKIE_PATH = "/desk/"
 PAGE_KIND = "desk"
+_NOT_IN_A_HEADER = ("Cc", "Zl", "Zp")  # control characters, line and paragraph separators
 
 
 def _serializer() -> URLSafeSerializer:
@@ -92,8 +94,10 @@ def signed_in():
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a console path of this site may be where sign-in leads (no open redirect)."""
-    if not target:
+    """Only a console path of this site may be where sign-in leads (no open redirect), and only
+    one that can be a Location header: a control character (CR, LF, tab, NUL, DEL, C1) or a
+    Unicode line or paragraph separator drops it."""
+    if not target or any(unicodedata.category(char) in _NOT_IN_A_HEADER for char in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/desk/") or "\\" in target:

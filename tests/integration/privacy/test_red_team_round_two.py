@@ -48,3 +48,34 @@ def test_finding_5_a_csrf_token_from_before_sign_in_is_useless_afterwards(client
     assert fresh != planted_token
     assert client.post("/desk/logout", data={"csrf_token": fresh}).status_code == 303
     assert client.get("/desk/").status_code == 303  # signed out
+
+
+def test_finding_6_a_next_with_a_line_break_or_control_character_is_dropped_before_anything_is_spent(
+    client, make_staff
+):
+    """A `next=` holding CR, LF or another control character cannot become a Location header:
+    it is dropped (the console's start page instead), and nothing is spent on the way."""
+    member, _ = make_staff("front_desk")
+    for bad in (
+        "/desk/\nSet-Cookie: x=1",
+        "/desk/people\r\n",
+        "/desk/\rx",
+        "/desk/\tx",
+        "/desk/\x00",
+        "/desk/\x7f",
+        "/desk/\x85",
+        "/desk/\u2028",
+    ):
+        login = client.get("/desk/login", query_string={"next": bad})
+        assert login.status_code == 200
+        assert 'name="next"' not in login.get_data(as_text=True), repr(bad)  # not carried into the link
+        path = link_path(staff_services.issue_sign_in_link(member.email))
+        page = client.get(path, query_string={"next": bad})
+        assert page.status_code == 200 and 'name="next"' not in page.get_data(as_text=True), repr(bad)
+        assert client.get(path).status_code == 200, repr(bad)  # opening the page spent nothing
+        signed = client.post(path, data={"csrf_token": csrf_of(page), "next": bad})
+        assert signed.status_code == 303, repr(bad)
+        assert signed.headers["Location"] == "/desk/", repr(bad)
+        assert client.get("/desk/").status_code == 200
+        assert client.post(path, data={"csrf_token": page_token(client, "/desk/")}).status_code == 404  # spent once
+        client.post("/desk/logout", data={"csrf_token": page_token(client, "/desk/")})
