@@ -18,7 +18,7 @@ from ..staff.schemas import ApiTokenCreate, SignInLinkRequest
 from .blueprint import bp
 from .forms import parse
 from .screens import answer_form, render
-from .session import clear_cookie, desk_page, safe_next, set_cookie, signed_in
+from .session import clear_cookie, desk_page, renew_browser_session, safe_next, set_cookie, signed_in
 
 PUBLIC_PAGE = Access("public")
 
@@ -80,12 +80,13 @@ def confirm_link(token):
 @page(PUBLIC_PAGE)
 def use_link(token):
     """Spend the link and begin a console session."""
+    target = safe_next(request.form.get("next")) or url_for("desk.today")  # settled before anything is spent
     try:
         signed = staff_services.sign_in(token)
     except NotFound:
         return render("desk/link_invalid.html", 404)
+    renew_browser_session()
     flash(f"Signed in as {signed.member.name}.", "success")
-    target = safe_next(request.form.get("next")) or url_for("desk.today")
     return set_cookie(redirect(target, 303), signed.session_token)
 
 

@@ -7,9 +7,11 @@ the last request: an idle session ends in the browser and on the server alike.
 """
 
 import functools
+import unicodedata
 from urllib.parse import urlsplit
 
-from flask import current_app, g, redirect, request, url_for
+from flask import current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..foundation.auth import ROLES, Access
@@ -19,6 +21,7 @@ from ..staff import services as staff_services
 COOKIE = "desk_session"
 COOKIE_PATH = "/desk/"
 PAGE_KIND = "desk"
+_NOT_IN_A_HEADER = ("Cc", "Zl", "Zp")  # control characters, line and paragraph separators
 
 
 def _serializer() -> URLSafeSerializer:
@@ -45,6 +48,14 @@ def set_cookie(response, secret: str):
 def clear_cookie(response):
     response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, secure=_secure(), samesite="Lax")
     return response
+
+
+def renew_browser_session() -> None:
+    """A console session starts in a new browser session with a new CSRF secret: whatever was
+    in the old one (a cookie planted before sign-in, and the form tokens it made) is useless now."""
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # Flask-WTF's per-request copy
+    generate_csrf()
 
 
 def _secret_from_cookie() -> str | None:
@@ -83,8 +94,10 @@ def signed_in():
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a console path of this site may be where sign-in leads (no open redirect)."""
-    if not target:
+    """Only a console path of this site may be where sign-in leads (no open redirect), and only
+    one that can be a Location header: a control character (CR, LF, tab, NUL, DEL, C1) or a
+    Unicode line or paragraph separator drops it."""
+    if not target or any(unicodedata.category(char) in _NOT_IN_A_HEADER for char in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/desk/") or "\\" in target:

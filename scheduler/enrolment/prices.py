@@ -55,7 +55,8 @@ def price_for(cohort: Cohort, data: dict, staff, at) -> Price:
     """The price of a new enrolment: the chosen level (or the cohort's price), less a discount code.
 
     People may choose a level themselves only when the program allows it; staff always
-    may. A discount code is checked and locked here (under the cohort's lock, by the caller).
+    may. A discount code is checked and locked here (under the cohort's lock, by the caller); why
+    it was refused is said to staff only.
     """
     level = data.get("price_level")
     if level is not None and staff is None and not cohort.program.self_select_price_level:
@@ -63,7 +64,9 @@ def price_for(cohort: Cohort, data: dict, staff, at) -> Price:
             "price_level", "This program does not let people choose a price level; the front desk sets it."
         )
     before = level_price(cohort, level) if level is not None else cohort.price_amount
-    applied = discounts.redeem(data["discount_code"], cohort, before, at) if data.get("discount_code") else None
+    code = data.get("discount_code")
+    # Staff hear why a code was refused; the public hears one answer for every unusable code.
+    applied = discounts.redeem(code, cohort, before, at, say_why=staff is not None) if code else None
     return Price(before, level, applied)
 
 

@@ -48,6 +48,16 @@ def read_json_object() -> dict:
         return {}
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as JSON with 'Content-Type: application/json'.")
+    payload = parse_json_object(raw)
+    problem = _unstorable_text(payload)
+    if problem:
+        raise BadRequest(problem)
+    return payload
+
+
+def parse_json_object(raw: bytes) -> dict:
+    """`raw` parsed as a JSON object; BadRequest when it nests deeper than MAX_JSON_DEPTH (checked
+    before parsing), is not JSON, or is JSON of another kind (an array, a string, a number)."""
     if _nesting_depth(raw) > MAX_JSON_DEPTH:
         raise BadRequest(f"The body nests arrays or objects more than {MAX_JSON_DEPTH} levels deep.")
     try:
@@ -56,9 +66,6 @@ def read_json_object() -> dict:
         raise BadRequest(f"The body is not valid JSON: {_describe_json_error(exc)}.") from None
     if not isinstance(payload, dict):
         raise BadRequest(f"The body must be a JSON object, not {type(payload).__name__}.")
-    problem = _unstorable_text(payload)
-    if problem:
-        raise BadRequest(problem)
     return payload
 
 

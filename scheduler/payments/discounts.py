@@ -45,36 +45,49 @@ class Applied:
     amount: int
 
 
-def redeem(code_text: str, cohort: Cohort, price: int, at: datetime) -> Applied:
+# What the public is told of any code it cannot use: the same words whether the code does not
+# exist, was withdrawn, expired, is spent or is for another group (a code's existence is not news).
+CANNOT_USE = "This discount code cannot be used for this group; check it, or enrol without it."
+
+
+def redeem(code_text: str, cohort: Cohort, price: int, at: datetime, *, say_why: bool = True) -> Applied:
     """Check that `code_text` may take something off `price` in `cohort` now, and lock it.
 
     Runs inside the caller's write transaction after the cohort's lock; the code's row
     stays locked until the enrolment that uses it commits. A wrong, withdrawn, expired,
-    spent or inapplicable code is Invalid on the `discount_code` field, saying which.
+    spent or inapplicable code is Invalid on the `discount_code` field: saying which when
+    `say_why` (staff), else CANNOT_USE for every one of them (the public).
     """
     require_write()
     [code] = lock(DiscountCode, where=[DiscountCode.code == normalise(code_text)]) or [None]
+    refusal = _refusal(code, cohort, price, at)
+    if refusal is not None:
+        raise Invalid.field(FIELD, refusal if say_why else CANNOT_USE)
+    return Applied(code, code.discount_on(price))
+
+
+def _refusal(code: DiscountCode | None, cohort: Cohort, price: int, at: datetime) -> str | None:
+    """Why `code` may not take anything off `price` in `cohort` at `at`, or None when it may."""
     if code is None:
-        raise Invalid.field(FIELD, "No such discount code; check the spelling.")
+        return "No such discount code; check the spelling."
     if not code.active:
-        raise Invalid.field(FIELD, "This discount code is no longer offered.")
+        return "This discount code is no longer offered."
     if code.expires_at is not None and code.expires_at <= at:
-        raise Invalid.field(FIELD, f"This discount code expired on {code.expires_at:%Y-%m-%d}.")
+        return f"This discount code expired on {code.expires_at:%Y-%m-%d}."
     if code.cohort_id is not None and code.cohort_id != cohort.id:
-        raise Invalid.field(FIELD, "This discount code is for another group, not this one.")
+        return "This discount code is for another group, not this one."
     if code.program_id is not None and code.program_id != cohort.program_id:
-        raise Invalid.field(FIELD, "This discount code is for another program, not this one.")
+        return "This discount code is for another program, not this one."
     if code.amount_off is not None and code.currency != cohort.currency:
-        raise Invalid.field(
-            FIELD,
+        return (
             f"This discount code is for prices in {code.currency.upper()}; this group is priced in "
-            f"{cohort.currency.upper()}.",
+            f"{cohort.currency.upper()}."
         )
     if price <= 0:
-        raise Invalid.field(FIELD, "There is nothing to pay here, so no discount code is needed.")
+        return "There is nothing to pay here, so no discount code is needed."
     if code.max_uses is not None and uses([code.id]).get(code.id, 0) >= code.max_uses:
-        raise Invalid.field(FIELD, "This discount code has been used up.")
-    return Applied(code, code.discount_on(price))
+        return "This discount code has been used up."
+    return None
 
 
 def describe(code: DiscountCode, currency: str) -> str:

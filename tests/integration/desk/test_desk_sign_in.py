@@ -18,7 +18,7 @@ from scheduler.notifications import sender
 from scheduler.notifications.models import OutboxMessage
 from scheduler.staff import services as staff_services
 from scheduler.staff.models import SignInLink, StaffAuditEntry
-from tests.desk_support import csrf_of, link_path, sign_in, text_of
+from tests.desk_support import csrf_of, link_path, page_token, sign_in, text_of
 
 T0 = datetime(2030, 9, 1, 14, 0, tzinfo=UTC)
 
@@ -67,7 +67,8 @@ def test_a_link_arrives_by_email_and_signs_in_once(app, client, make_staff, smtp
     assert signed.status_code == 303 and signed.headers["Location"] == "/desk/"
     assert client.get("/desk/").status_code == 200
 
-    again = client.post(link_path(url), data={"csrf_token": csrf_of(page)})
+    # Signing in began a new browser session: the form's token is the console's now.
+    again = client.post(link_path(url), data={"csrf_token": page_token(client, "/desk/")})
     assert again.status_code == 404 and "This sign-in link no longer works" in text_of(again)
     assert client.get(link_path(url)).status_code == 404
 
@@ -109,7 +110,7 @@ def test_a_link_expires_after_15_minutes(client, make_staff):
         assert client.post(fresh, data={"csrf_token": csrf_of(page)}).status_code == 303
         traveller.shift(timedelta(seconds=1))
         assert client.get(stale).status_code == 404
-        assert client.post(stale, data={"csrf_token": csrf_of(page)}).status_code == 404
+        assert client.post(stale, data={"csrf_token": page_token(client, "/desk/")}).status_code == 404
 
 
 def test_a_sign_in_email_that_could_not_go_out_in_time_is_not_sent(app, client, make_staff, smtp_server):

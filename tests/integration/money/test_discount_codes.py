@@ -1,5 +1,6 @@
-"""Discount codes: percent and amount off, scope, limits, expiry, bad codes that say which,
-and the staff endpoints. (Racing enrolments for the last use: tests/e2e/test_discount_race.py.)"""
+"""Discount codes: percent and amount off, scope, limits, expiry, bad codes that say which to staff
+(and one thing to the public), and the staff endpoints. (Racing enrolments for the last use:
+tests/e2e/test_discount_race.py.)"""
 
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ from tests.helpers import enrol
 
 PRICE = 36000
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
+CANNOT_USE = "This discount code cannot be used for this group; check it, or enrol without it."
 
 
 def make_code(client, desk, **body):
@@ -72,18 +74,22 @@ def test_scope_currency_and_price_make_a_code_inapplicable(client, make_cohort, 
     make_code(client, desk, code="DOLLARS", amount_off=1000, currency="usd")
 
     assert enrol(client, cohort.id, "a@example.org", discount_code="ONLYHERE").status_code == 201
-    assert code_error(enrol(client, sibling.id, "a@example.org", discount_code="ONLYHERE")) == (
+    assert code_error(enrol(client, sibling.id, "a@example.org", discount_code="ONLYHERE", headers=desk)) == (
         "This discount code is for another group, not this one."
     )
     assert enrol(client, sibling.id, "b@example.org", discount_code="PROGRAM").status_code == 201
-    assert code_error(enrol(client, elsewhere.id, "a@example.org", discount_code="PROGRAM")) == (
+    assert code_error(enrol(client, elsewhere.id, "a@example.org", discount_code="PROGRAM", headers=desk)) == (
         "This discount code is for another program, not this one."
     )
-    assert "for prices in USD" in code_error(enrol(client, euros.id, "a@example.org", discount_code="DOLLARS"))
-    assert "nothing to pay" in code_error(enrol(client, free.id, "a@example.org", discount_code="DOLLARS"))
+    assert "for prices in USD" in code_error(
+        enrol(client, euros.id, "a@example.org", discount_code="DOLLARS", headers=desk)
+    )
+    assert "nothing to pay" in code_error(
+        enrol(client, free.id, "a@example.org", discount_code="DOLLARS", headers=desk)
+    )
 
 
-def test_wrong_disabled_expired_and_spent_codes_say_which(client, make_cohort, auth):
+def test_wrong_disabled_expired_and_spent_codes_say_which_to_staff(client, make_cohort, auth):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=10, price_amount=PRICE)
     make_code(client, desk, code="ONCE", percent_off=10, max_uses=1)
@@ -92,22 +98,22 @@ def test_wrong_disabled_expired_and_spent_codes_say_which(client, make_cohort, a
     off = client.patch(f"/api/v1/discount-codes/{retired['id']}", json={"active": False}, headers=desk)
     assert off.status_code == 200 and off.json["active"] is False
 
-    assert code_error(enrol(client, cohort.id, "a@example.org", discount_code="NOPE")) == (
+    assert code_error(enrol(client, cohort.id, "a@example.org", discount_code="NOPE", headers=desk)) == (
         "No such discount code; check the spelling."
     )
-    assert code_error(enrol(client, cohort.id, "a@example.org", discount_code="retired")) == (
+    assert code_error(enrol(client, cohort.id, "a@example.org", discount_code="retired", headers=desk)) == (
         "This discount code is no longer offered."
     )
     with time_machine.travel(T0, tick=False) as traveller:
         assert enrol(client, cohort.id, "early@example.org", discount_code="SUMMER").status_code == 201
         traveller.move_to(datetime(2030, 9, 2, tzinfo=UTC))
-        assert code_error(enrol(client, cohort.id, "late@example.org", discount_code="SUMMER")) == (
+        assert code_error(enrol(client, cohort.id, "late@example.org", discount_code="SUMMER", headers=desk)) == (
             "This discount code expired on 2030-09-02."
         )
     assert summer["expires_at"] == "2030-09-02T00:00:00Z"
 
     assert enrol(client, cohort.id, "first@example.org", discount_code="ONCE").status_code == 201
-    assert code_error(enrol(client, cohort.id, "second@example.org", discount_code="ONCE")) == (
+    assert code_error(enrol(client, cohort.id, "second@example.org", discount_code="ONCE", headers=desk)) == (
         "This discount code has been used up."
     )
     # A refused code enrols nobody.
@@ -124,7 +130,7 @@ def test_a_use_comes_back_when_the_enrolment_ends_unconfirmed_and_stays_once_con
     assert second["discount_code"] == "ONCE"
     client.post(f"/api/v1/enrolments/{second['id']}/confirm", json={"method": "cash", "amount": 32400}, headers=desk)
     client.post(f"/api/v1/enrolments/{second['id']}/withdraw", headers=desk)  # confirmed once: the use stays taken
-    assert code_error(enrol(client, cohort.id, "third@example.org", discount_code="ONCE")) == (
+    assert code_error(enrol(client, cohort.id, "third@example.org", discount_code="ONCE", headers=desk)) == (
         "This discount code has been used up."
     )
 
@@ -168,4 +174,59 @@ def test_a_code_past_its_expiry_is_refused_at_its_instant(client, make_cohort, a
     with time_machine.travel(expiry - timedelta(seconds=1), tick=False):
         assert enrol(client, cohort.id, "in-time@example.org", discount_code="SOON").status_code == 201
     with time_machine.travel(expiry, tick=False):
-        assert "expired" in code_error(enrol(client, cohort.id, "too-late@example.org", discount_code="SOON"))
+        assert "expired" in code_error(
+            enrol(client, cohort.id, "too-late@example.org", discount_code="SOON", headers=desk)
+        )
+
+
+def test_the_public_hears_one_answer_for_every_code_it_cannot_use(client, make_cohort, make_program, auth):
+    """Issue 20, finding 7: a stranger trying codes on the public form or API cannot tell a code that
+    exists (withdrawn, expired, spent, for another group or program) from one that never did."""
+    desk = auth("front_desk")
+    program = make_program()
+    cohort = make_cohort(program=program, capacity=20, price_amount=PRICE)
+    sibling = make_cohort(program=program, capacity=20, price_amount=PRICE)
+    elsewhere = make_cohort(program=make_program(name="Other"), capacity=20, price_amount=PRICE)
+    euros = make_cohort(program=program, capacity=20, price_amount=PRICE, currency="eur")
+    free = make_cohort(program=program, capacity=20, price_amount=0)
+    make_code(client, desk, code="ONCE", percent_off=10, max_uses=1)
+    make_code(client, desk, code="SUMMER", percent_off=10, expires_at="2030-09-02T00:00:00Z")
+    retired = make_code(client, desk, code="RETIRED", percent_off=10)
+    client.patch(f"/api/v1/discount-codes/{retired['id']}", json={"active": False}, headers=desk)
+    make_code(client, desk, code="ONLYHERE", percent_off=10, cohort_id=cohort.id)
+    make_code(client, desk, code="PROGRAM", percent_off=10, program_id=program.id)
+    make_code(client, desk, code="DOLLARS", amount_off=1000, currency="usd")
+    tries = {
+        "no such code": (cohort, "NOPE"),
+        "withdrawn": (cohort, "RETIRED"),
+        "expired": (cohort, "SUMMER"),
+        "spent": (cohort, "ONCE"),
+        "another group": (sibling, "ONLYHERE"),
+        "another program": (elsewhere, "PROGRAM"),
+        "another currency": (euros, "DOLLARS"),
+        "nothing to pay": (free, "DOLLARS"),
+    }
+    with time_machine.travel(datetime(2030, 9, 3, tzinfo=UTC), tick=False):
+        assert enrol(client, cohort.id, "first@example.org", discount_code="ONCE").status_code == 201  # its one use
+        answers = {
+            why: enrol(client, group.id, "x@example.org", discount_code=code) for why, (group, code) in tries.items()
+        }
+        staff_answers = {
+            why: enrol(client, group.id, "x@example.org", discount_code=code, headers=desk)
+            for why, (group, code) in tries.items()
+        }
+    bodies = set()
+    for why, response in answers.items():
+        assert response.status_code == 422, why
+        assert response.mimetype == "application/problem+json", why
+        body = response.get_json()
+        assert body["errors"] == {"discount_code": [CANNOT_USE]}, why
+        bodies.add(response.get_data(as_text=True))
+    assert len(bodies) == 1  # byte for byte the same answer, whichever code it was
+    # Staff (a staff token) still see why, each reason its own.
+    reasons = {why: code_error(response) for why, response in staff_answers.items()}
+    assert CANNOT_USE not in reasons.values() and len(set(reasons.values())) == len(tries)
+    assert reasons["no such code"] == "No such discount code; check the spelling."
+    # A refused code enrols nobody, and a good code still works for the public.
+    assert client.get("/api/v1/enrolments?email=x@example.org", headers=desk).json == []
+    assert enrol(client, cohort.id, "y@example.org", discount_code="ONLYHERE").status_code == 201
