@@ -82,12 +82,38 @@ attendance_letter.endpoint_spec.extra["responses"] = {
 
 _STATUS = {"open": 302, "gone": 410, "unknown": 404}
 
+# Mail link scanners and chat previews fetch a link before (or instead of) the person: API.md
+# "Attendance and join links". Lower-case substrings of the User-Agent, matched case-insensitively.
+LINK_SCANNER_AGENTS = (
+    "safelinks",
+    "safe links",
+    "bingpreview",
+    "proofpoint",
+    "mimecast",
+    "barracuda",
+    "slackbot",
+    "slack-imgproxy",
+    "facebookexternalhit",
+    "twitterbot",
+    "whatsapp",
+    "googlebot",
+    "discordbot",
+)
+
+
+def is_link_scanner(user_agent: str | None) -> bool:
+    """A mail scanner or chat preview fetching the link, not the person clicking it."""
+    agent = (user_agent or "").lower()
+    return any(name in agent for name in LINK_SCANNER_AGENTS)
+
 
 @join_bp.get("/join/<join_token>")
 @endpoint(TOKEN_IN_URL, status=302)
 def join(join_token):
     """A participant's join link: 302 to the meeting during a session's window, else a page saying when."""
-    outcome = join_links.open_join_link(join_token, record_join=request.method == "GET")
+    # HEAD (Flask routes it to this view) and a scanner's GET get the same answer but record nothing.
+    person = request.method == "GET" and not is_link_scanner(request.headers.get("User-Agent"))
+    outcome = join_links.open_join_link(join_token, record_join=person)
     if outcome.state == "open":
         response = Response(status=302)
         response.headers["Location"] = outcome.meeting_url
