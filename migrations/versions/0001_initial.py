@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-22 10:03:45.427818
+Create Date: 2026-12-04 02:37:20.215724
 
 """
 from alembic import op
@@ -105,6 +105,7 @@ def upgrade():
     sa.Column('meeting_url', sa.String(length=2000), nullable=True),
     sa.Column('skip_dates', sa.JSON(), nullable=False),
     sa.Column('hold_minutes', sa.Integer(), nullable=False),
+    sa.Column('confirm_email_minutes', sa.Integer(), nullable=False),
     sa.Column('offer_hours', sa.Integer(), nullable=False),
     sa.Column('refund_cutoff_hours', sa.Integer(), nullable=False),
     sa.Column('manual_hold_hours', sa.Integer(), nullable=False),
@@ -260,6 +261,7 @@ def upgrade():
     sa.Column('pays_at_desk', sa.Boolean(), nullable=False),
     sa.Column('payment_method', sa.String(length=20), nullable=True),
     sa.Column('confirmed_at', scheduler.foundation.database.UTCDateTime(), nullable=True),
+    sa.Column('email_confirmed_at', scheduler.foundation.database.UTCDateTime(), nullable=True),
     sa.Column('created_at', scheduler.foundation.database.UTCDateTime(), nullable=False),
     sa.Column('updated_at', scheduler.foundation.database.UTCDateTime(), nullable=False),
     sa.Column('erased_at', scheduler.foundation.database.UTCDateTime(), nullable=True),

@@ -104,6 +104,8 @@ class Cohort(db.Model):
     meeting_url = db.Column(db.String(2000))
     skip_dates = db.Column(db.JSON, nullable=False, default=list)  # ISO dates
     hold_minutes = db.Column(db.Integer, nullable=False, default=30)
+    # A seat held for a public request whose emailed link is not opened yet is held this long at most.
+    confirm_email_minutes = db.Column(db.Integer, nullable=False, default=30)
     offer_hours = db.Column(db.Integer, nullable=False, default=24)
     refund_cutoff_hours = db.Column(db.Integer, nullable=False, default=48)
     # The hold when payment is taken by hand (no Stripe, or the person pays at the desk).

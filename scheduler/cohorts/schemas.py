@@ -129,6 +129,7 @@ class CohortPatch(Schema):
     capacity = Count(1, 500)
     meeting_url = HttpsUrl(allow_none=True)
     hold_minutes = Count(5, 7 * 24 * 60)
+    confirm_email_minutes = Count(5, 24 * 60)
     offer_hours = Count(1, 14 * 24)
     refund_cutoff_hours = Count(0, 60 * 24)
     manual_hold_hours = Count(1, 14 * 24)
@@ -193,6 +194,7 @@ class FacilitatorOut(Schema):
 class CohortStaffOut(CohortPublicOut):
     meeting_url = fields.String(allow_none=True)
     hold_minutes = fields.Integer()
+    confirm_email_minutes = fields.Integer()
     offer_hours = fields.Integer()
     refund_cutoff_hours = fields.Integer()
     manual_hold_hours = fields.Integer()

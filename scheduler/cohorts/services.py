@@ -122,6 +122,7 @@ def create_cohort(data: dict) -> CohortView:
                 k: data[k]
                 for k in (
                     "hold_minutes",
+                    "confirm_email_minutes",
                     "offer_hours",
                     "refund_cutoff_hours",
                     "manual_hold_hours",

@@ -32,6 +32,7 @@ SETTINGS_FIELDS = {
     "meeting_url": "text",
     "status": "text",
     "hold_minutes": "int",
+    "confirm_email_minutes": "int",
     "offer_hours": "int",
     "refund_cutoff_hours": "int",
     "facilitator_ids": "multi",

@@ -113,6 +113,9 @@ class Enrolment(db.Model):
     payment_method = db.Column(db.String(20))
     # First time it became confirmed: a discount code's use stays taken after that.
     confirmed_at = db.Column(UTCDateTime)
+    # When the person first opened their emailed link (staff-made enrolments: when made). A public
+    # request's seat is held at most the cohort's confirm_email_minutes until then.
+    email_confirmed_at = db.Column(UTCDateTime)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now)
     # Set when its personal data was erased (on request or by retention, scheduler/privacy):
