@@ -4,6 +4,7 @@ from .attendance import models as attendance  # noqa: F401
 from .calendars import models as calendars  # noqa: F401
 from .cohorts.models import Cohort, Program, Session, cohort_facilitators  # noqa: F401
 from .enrolment.models import AuditEntry, Enrolment, IdempotencyRecord, Participant  # noqa: F401
+from .inbox.models import PublicRequest  # noqa: F401
 from .notifications import models as notifications  # noqa: F401
 from .payments import models as payments  # noqa: F401
 from .staff.models import Staff  # noqa: F401

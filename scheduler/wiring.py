@@ -1,7 +1,7 @@
 """What every write sets off, in one place: read this file to know what runs when.
 
 Domains depend downwards (privacy > pages > attendance > notifications > calendars >
-enrolment > payments > cohorts > staff, checked by .importlinter). News travels up three ways,
+enrolment > payments > cohorts > staff > inbox, checked by .importlinter). News travels up three ways,
 each a table below, installed by create_app (install) and by nothing else: no module
 registers anything when it is imported.
 
@@ -28,10 +28,12 @@ from .cohorts.events import CohortCancelled, CohortChanged, SeatsAdded, SessionC
 from .cohorts.models import Cohort, Program, Session, cohort_facilitators
 from .enrolment import events as enrolment_events
 from .enrolment import handlers as enrolment
-from .enrolment import paying, prices, seats, self_service
+from .enrolment import paying, prices, requested, seats
 from .enrolment import views as enrolment_views
 from .enrolment.models import Enrolment
 from .foundation import auth, changes, events
+from .inbox import services as inbox
+from .inbox.models import RequestKind
 from .notifications import handlers as mail
 from .payments import discounts
 from .payments.models import Payment, Refund
@@ -57,6 +59,7 @@ HANDLERS = {
     E.Transferred: (attendance.end_the_join_link_left_behind, mail.transferred),
     E.CancelledWithCohort: (mail.cohort_cancelled,),
     E.EnrolAgainAttempted: (mail.enrol_again_attempted,),
+    E.RequestRefused: (mail.request_refused,),
     E.RefundPaidOut: (mail.refund_paid,),
     # staff accounts' events
     StaffRevoked: (cohorts.replace_feeds_a_revoked_facilitator_knew,),
@@ -66,7 +69,10 @@ HANDLERS = {
 PLUG_INS = (
     (cohort_services.seat_counter, seats.seat_counts),
     (discounts.use_counter, prices.count_discount_uses),
-    (auth.manage_token_check, self_service.manage_token_matches),  # the API's participant credential
+    # The API's participant credential; its first use opens the link a public request was emailed.
+    (auth.manage_token_check, requested.use_manage_link),
+    # The inbox's kinds of public request: how each is carried out, and how a refusal is told.
+    (inbox.handlers, {RequestKind.ENROL: (requested.handle, requested.refuse)}),
     (auth.enrolment_owners, {"payment_id": paying.payment_owner}),  # a receipt opens with its manage token
     (enrolment_views.describers, (attendance_records.describe_enrolments,)),  # attendance in every view
 )

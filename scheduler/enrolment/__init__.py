@@ -4,6 +4,7 @@ The use cases live in these modules, each depending only on the ones below it:
 
     staff_actions   what staff do: search, roster, waitlist, move, offer, confirm, price, transfer, audit
     self_service    the participant's own enrolment: manage token, view, withdraw, accept, decline
+    requested       public requests: queued in the inbox, carried out by the worker, opened by their link
     enrolling       enrol: idempotency, the participant, the price, a seat, a hold or the waitlist
     paying          paying for a held seat: card or desk, how to pay now, desk payments, receipts
     seat_keeping    seats changing hands: lapsed holds and offers, offers to the waitlist, payment

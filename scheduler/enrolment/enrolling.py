@@ -39,9 +39,9 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     scope, replay = f"enrol:{cohort_id}", None
     # Everything that need not be under the cohort's lock is done before it is taken:
     # finding (or, in this transaction, adding) the participant.
-    known_participant = _known_participant(data["email"])
+    known = known_participant(data["email"])
     with write_transaction(keep_loaded=True):  # the answer is what this wrote: not read again
-        participant = _participant_for(data["email"], known_participant)
+        participant = participant_for(data["email"], known)
         cohort = lock_one(Cohort, cohort_id)
         if idempotency_key:
             previous = db.session.scalar(
@@ -54,7 +54,7 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
                     "This Idempotency-Key was already used for a different request; use a new key for a new enrolment."
                 )
             replay = previous.enrolment_id if previous is not None else None
-        made = _enrol_locked(cohort, data, staff, participant) if replay is None else None
+        made = enrol_locked(cohort, data, staff, participant) if replay is None else None
         if made is not None:
             enrolment, card, position = made
             if idempotency_key:
@@ -75,10 +75,15 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     return view(enrolment, position, payment=payment_after_commit(card, enrolment))
 
 
-def _enrol_locked(
-    cohort: Cohort, data: dict, staff, participant: tuple[str, bool]
+def enrol_locked(
+    cohort: Cohort, data: dict, staff, participant: tuple[str, bool], *, unopened: bool = False
 ) -> tuple[Enrolment, Payment | None, int | None] | None:
-    """Enrol under the cohort's lock; None when the address already has an active enrolment here."""
+    """Enrol under the cohort's lock; None when the address already has an active enrolment here.
+
+    `unopened`: a public request from the inbox, answered only "check your email": every email
+    says so and carries the link, and a seat is held at most confirm_email_minutes until the
+    link is opened (requested.open_link), with no card payment opened before then.
+    """
     at = clock.now()
     # The lock was just taken and no session changed: the stored bounds are the sessions'.
     status = cohort.display_status_by_bounds(at)
@@ -109,7 +114,7 @@ def _enrol_locked(
     if already is not None:
         # Whoever sent this may not own the address: the answer says nothing of that
         # enrolment's state; its owner hears of the attempt by email (committed, then 409).
-        publish(events.EnrolAgainAttempted(already))
+        publish(events.EnrolAgainAttempted(already, answers_request=unopened))
         return None
     # The price (level, discount code) is settled under the cohort's lock: the code's last use
     # is taken by one enrolment only, however many race for it.
@@ -125,6 +130,8 @@ def _enrol_locked(
         timezone=data.get("timezone"),
         created_at=at,
         updated_at=at,
+        # Whoever got the manage token in the answer (a staff caller, the public 201) has the link.
+        email_confirmed_at=None if unopened else at,
     )
     prices.apply_price(enrolment, price)
     card, position = None, None
@@ -139,17 +146,24 @@ def _enrol_locked(
         # Staff enrolling and taking payment in one go: one email, for where it ends.
         # Nothing is paid for an enrolment this moment old: its ledger is empty, not read.
         card = hold_seat(
-            enrolment, cohort, at, by_card=by_card, tell=desk_payment is None, staff=staff, account=Account()
+            enrolment,
+            cohort,
+            at,
+            by_card=by_card,
+            tell=desk_payment is None,
+            staff=staff,
+            account=Account(),
+            unopened=unopened,
         )
     else:
         _write(enrolment)
         if enrolment.status == S.CONFIRMED:
             enrolment.confirmed_at = at
             if desk_payment is None:
-                publish(events.Confirmed(enrolment, account=Account()))
+                publish(events.Confirmed(enrolment, account=Account(), answers_request=unopened))
         else:
             position = counts.waitlisted + 1
-            publish(events.Waitlisted(enrolment, position))
+            publish(events.Waitlisted(enrolment, position, answers_request=unopened))
     record(enrolment, staff, "enrolled", None, **_price_note(enrolment))
     if desk_payment is not None:
         take_desk_payment(enrolment, cohort, at, desk_payment, staff, tell_hold=True)
@@ -166,23 +180,33 @@ def hold_seat(
     tell: bool = True,
     staff=None,
     account: Account | None = None,
+    unopened: bool = False,
 ) -> Payment | None:
     """Start a hold pending payment; returns the card payment row whose intent comes after commit.
 
     A card payment holds the seat hold_minutes; payment by hand (no Stripe, or the desk)
     holds it manual_hold_hours. `keep_until` (an accepted offer's deadline) is never cut short.
     `account`: the enrolment's ledger when the caller has it (a new enrolment's is empty).
+    `unopened`: a public request whose emailed link is not opened yet: the seat is held
+    confirm_email_minutes at most and no payment is opened (open_link starts both).
     """
-    length = timedelta(minutes=cohort.hold_minutes) if by_card else timedelta(hours=cohort.manual_hold_hours)
+    length = hold_length(cohort, by_card)
+    if unopened:
+        length = min(length, timedelta(minutes=cohort.confirm_email_minutes))
     enrolment.hold_expires_at = max(at + length, keep_until) if keep_until is not None else at + length
     enrolment.pays_at_desk = not by_card
     _write(enrolment)
     account = account if account is not None else prices.account_of(enrolment)
     owed = enrolment.owes(account)
-    card = ledger.open_card_payment(enrolment.id, owed, cohort.currency) if by_card else None
+    card = ledger.open_card_payment(enrolment.id, owed, cohort.currency) if by_card and not unopened else None
     if tell:
-        tell_held(enrolment, staff, account)
+        tell_held(enrolment, staff, account, answers_request=unopened)
     return card
+
+
+def hold_length(cohort: Cohort, by_card: bool) -> timedelta:
+    """How long a seat is held for payment: hold_minutes by card, manual_hold_hours by hand."""
+    return timedelta(minutes=cohort.hold_minutes) if by_card else timedelta(hours=cohort.manual_hold_hours)
 
 
 def _price_note(enrolment: Enrolment) -> dict:
@@ -208,12 +232,12 @@ def _replayed(enrolment_id: str) -> EnrolmentView:
     return view(enrolment, waitlist_position(enrolment), payment=payment)
 
 
-def _known_participant(email: str) -> str | None:
+def known_participant(email: str) -> str | None:
     """The id of the participant with this email, if known: looked up before any lock is taken."""
     return db.session.scalar(select(Participant.id).where(Participant.email_normalised == normalise_email(email)))
 
 
-def _participant_for(email: str, known_id: str | None) -> tuple[str, bool]:
+def participant_for(email: str, known_id: str | None) -> tuple[str, bool]:
     """The participant id for this email and whether it is new: created if so (one statement, safe under races)."""
     if known_id is not None:
         return known_id, False

@@ -19,6 +19,9 @@ class SeatHeld:
     # The enrolment's ledger (payments.accounts.Account) as the use case read it: the email
     # says the same, without reading it again. None: the handler reads it.
     account: object = None
+    # The email answers a public request (which was told only "check your email"): its
+    # subject is the same whatever happened, and it carries the link to the outcome.
+    answers_request: bool = False
 
 
 @dataclass(frozen=True)
@@ -27,12 +30,14 @@ class Confirmed:
 
     enrolment: object
     account: object = None  # as SeatHeld.account
+    answers_request: bool = False  # as SeatHeld.answers_request
 
 
 @dataclass(frozen=True)
 class Waitlisted:
     enrolment: object
     position: int
+    answers_request: bool = False  # as SeatHeld.answers_request
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,10 @@ class CancelledWithCohort:
 @dataclass(frozen=True)
 class EnrolAgainAttempted:
     """Someone tried to enrol with the address of an active enrolment: its owner is told its state
-    (the caller of the API only hears that the address is already enrolled or waiting)."""
+    (a public caller hears only "check your email"; staff hear it is already enrolled or waiting)."""
 
     enrolment: object
+    answers_request: bool = False  # as SeatHeld.answers_request
 
 
 @dataclass(frozen=True)
@@ -97,3 +103,14 @@ class RefundPaidOut:
 
     enrolment: object
     refund: object
+
+
+@dataclass(frozen=True)
+class RequestRefused:
+    """A public request from the inbox could no longer be carried out (the cohort closed since it
+    was sent, a discount code's last use went to an earlier request): the address is told why."""
+
+    email: str
+    name: str
+    cohort: object
+    reason: str

@@ -37,7 +37,7 @@ def pays_by_card(cohort: Cohort, pay_at_desk: bool | None) -> bool:
     return not pay_at_desk
 
 
-def tell_held(enrolment: Enrolment, staff=None, account: Account | None = None) -> None:
+def tell_held(enrolment: Enrolment, staff=None, account: Account | None = None, *, answers_request=False) -> None:
     """Publish SeatHeld with how to pay what is owed now (staff-made holds are told after a delay).
 
     `account`: the enrolment's ledger, when the caller has it (else it is read).
@@ -48,7 +48,9 @@ def tell_held(enrolment: Enrolment, staff=None, account: Account | None = None) 
         how = ledger.manual_instructions(owed, currency)
     else:
         how = {"provider": "stripe", "amount": owed, "currency": currency}
-    publish(events.SeatHeld(enrolment, how, by_staff=staff is not None, account=account))
+    publish(
+        events.SeatHeld(enrolment, how, by_staff=staff is not None, account=account, answers_request=answers_request)
+    )
 
 
 def payment_after_commit(card: Payment | None, enrolment: Enrolment, account: Account | None = None) -> dict | None:

@@ -70,6 +70,18 @@ def price_for(cohort: Cohort, data: dict, staff, at) -> Price:
     return Price(before, level, applied)
 
 
+def check_public_price(cohort: Cohort, data: dict, at) -> None:
+    """What price_for would refuse a public request for, checked before it is queued (nothing locked)."""
+    level = data.get("price_level")
+    if level is not None and not cohort.program.self_select_price_level:
+        raise Invalid.field(
+            "price_level", "This program does not let people choose a price level; the front desk sets it."
+        )
+    before = level_price(cohort, level) if level is not None else cohort.price_amount
+    if data.get("discount_code"):
+        discounts.check(data["discount_code"], cohort, before, at)
+
+
 def apply_price(enrolment: Enrolment, price: Price) -> None:
     enrolment.price_before_discount = price.before_discount
     enrolment.price_level = price.level

@@ -87,7 +87,9 @@ def presented_token() -> str | None:
 
 # How a manage token is checked against the enrolment it claims, `check(enrolment_id, token) -> bool`:
 # the enrolment domain supplies it (it owns the table), so this module imports no higher domain.
-manage_token_check = PlugIn("check a manage token against an enrolment: check(enrolment_id, token) -> bool")
+# A token is sent only in the person's emails, so its first use also tells that domain the
+# emailed link was opened (a public request's held seat then gets its normal hold).
+manage_token_check = PlugIn("check a manage token against an enrolment (noting the link's first use) -> bool")
 
 # URL arguments other than enrolment_id that name something one enrolment owns (a payment's
 # receipt): {view_arg: owner(value) -> enrolment_id or None}, supplied by the domain that knows.

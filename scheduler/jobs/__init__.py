@@ -22,12 +22,15 @@ JOBS: dict = {}
 def _load_jobs() -> None:
     """The periodic jobs, in the order a pass runs them (mail last, so it carries the pass's news)."""
     from ..enrolment import jobs as enrolment
+    from ..inbox import services as inbox
     from ..notifications import jobs as notifications
     from ..payments import jobs as payments
     from ..privacy import jobs as privacy
 
     JOBS.update(
         {
+            # First: a public request's seat and email come before the pass's other news.
+            "handle-public-requests": inbox.handle_requests,
             "expire-holds-and-offers": enrolment.expire_holds_and_offers,
             "finish-creating-payments": enrolment.finish_creating_payments,
             "cancel-lapsed-payment-intents": enrolment.cancel_lapsed_payment_intents,
@@ -64,13 +67,36 @@ def run_once_command():
         click.echo(f"{name}: {result}")
 
 
+# Between passes the worker looks at the request inbox this often, so that a public request is
+# handled (and its email written) within about a second.
+INBOX_POLL_SECONDS = 0.5
+
+
 @click.command("worker")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 def worker_command(interval):
     """Run the jobs forever: deliver mail, expire holds and offers, send reminders."""
+    from ..inbox import services as inbox
+    from ..notifications import jobs as notifications
+
     _load_jobs()
     log.info("worker started: %s", ", ".join(JOBS))
     while True:
         run_all_once()
         db.session.remove()
-        time.sleep(interval)
+        next_pass = time.monotonic() + interval
+        while (left := next_pass - time.monotonic()) > 0:
+            time.sleep(min(INBOX_POLL_SECONDS, left))
+            if _run_quietly(inbox.handle_requests):
+                _run_quietly(notifications.deliver_outbox)  # its emails go now, not at the next pass
+            db.session.remove()
+
+
+def _run_quietly(job) -> object:
+    """Run one job between passes; a failure is logged and the loop goes on."""
+    try:
+        return job()
+    except Exception:
+        db.session.rollback()
+        log.exception("job %s failed", job.__name__)
+        return None

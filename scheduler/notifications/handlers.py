@@ -26,7 +26,7 @@ from ..staff.events import SignInLinkIssued
 from .mime import rebuild
 from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
-from .outbox import queue, queue_to_staff, render
+from .outbox import queue, queue_to_address, queue_to_staff, render
 from .rendering import format_when, local_zone
 
 
@@ -87,10 +87,21 @@ def seat_held(event: events.SeatHeld) -> None:
         provider=payment["provider"],
         amount=format_money(payment["amount"], payment["currency"]),
         reference=enrolment.id,
+        answers_request=event.answers_request,
+        hold_after_opening=_hold_after_opening(enrolment) if event.answers_request else None,
         **_money_lines(enrolment, event.account),
     )
     if event.by_staff:
         message.next_attempt_at = clock.now() + timedelta(seconds=current_app.config["STAFF_NOTICE_DELAY_SECONDS"])
+
+
+def _hold_after_opening(enrolment) -> str:
+    """How long the seat is held for payment once the person opens their link, in words."""
+    if enrolment.pays_at_desk:
+        hours = enrolment.cohort.manual_hold_hours
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    minutes = enrolment.cohort.hold_minutes
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def confirmed(event: events.Confirmed) -> None:
@@ -101,6 +112,7 @@ def confirmed(event: events.Confirmed) -> None:
         enrolment,
         K.ENROLMENT_CONFIRMED,
         attachments=_ics(enrolment),
+        answers_request=event.answers_request,
         **subscribe_links(enrolment),
         **_money_lines(enrolment, event.account),
     )
@@ -121,7 +133,7 @@ def refund_paid(event: events.RefundPaidOut) -> None:
 
 def waitlisted(event: events.Waitlisted) -> None:
     """No seat was free: the person's place in the waitlist."""
-    queue(event.enrolment, K.WAITLISTED, position=event.position)
+    queue(event.enrolment, K.WAITLISTED, position=event.position, answers_request=event.answers_request)
 
 
 def seat_offered(event: events.SeatOffered) -> None:
@@ -241,11 +253,31 @@ _STANDING = {
 
 
 def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
-    """Told to the address's owner at most once an hour, however often someone tries."""
+    """Told to the address's owner at most once an hour, however often someone tries; a public
+    request is always answered (it was told "check your email"; the inbox limits requests per address)."""
     enrolment = event.enrolment
-    key = f"already_enrolled:{enrolment.id}:{clock.now():%Y%m%d%H}"
-    if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is None:
-        queue(enrolment, K.ALREADY_ENROLLED, dedupe_key=key, standing=_STANDING[enrolment.status])
+    key = None if event.answers_request else f"already_enrolled:{enrolment.id}:{clock.now():%Y%m%d%H}"
+    if key is None or db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is None:
+        queue(
+            enrolment,
+            K.ALREADY_ENROLLED,
+            dedupe_key=key,
+            standing=_STANDING[enrolment.status],
+            answers_request=event.answers_request,
+        )
+
+
+def request_refused(event: events.RequestRefused) -> None:
+    """A public request could not be carried out: why, and the group's page (no enrolment exists)."""
+    cohort = event.cohort
+    queue_to_address(
+        event.email,
+        event.name,
+        K.REQUEST_REFUSED,
+        title=cohort.program.calendar_title,
+        reason=event.reason,
+        cohort_url=public_url(f"/cohorts/{cohort.id}"),
+    )
 
 
 def sign_in_link(event: SignInLinkIssued) -> None:

@@ -36,6 +36,8 @@ class MessageKind(StrEnum):
     REMINDER = "reminder"
     REFUND_PAID = "refund_paid"
     ALREADY_ENROLLED = "already_enrolled"
+    # To an address with no enrolment: its public request could not be carried out.
+    REQUEST_REFUSED = "request_refused"
     # To a staff member, not a participant: a one-time link to sign in to the console.
     SIGN_IN_LINK = "sign_in_link"
     # To staff, not to a participant: someone reached the missed-sessions limit.

@@ -21,7 +21,7 @@ from ..foundation.database import after_commit, dialect_insert, new_id, transact
 from ..foundation.extensions import db
 from .mime import prebuilt, rebuild
 from .models import MessageKind, OutboxMessage, OutboxStatus
-from .rendering import new_message_id, render_columns, render_to_staff
+from .rendering import new_message_id, render_columns, render_to_address, render_to_staff
 
 
 def queue(
@@ -215,6 +215,26 @@ def queue_to_staff(member, kind: str, *, about=None, dedupe_key: str | None = No
         from_address=current_app.config["MAIL_FROM"],
         to_address=member.email,
         **render_to_staff(member, kind, **extra),
+        attachments=[],
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=clock.now(),
+        created_at=clock.now(),
+    )
+    rebuild(message)
+    db.session.add(message)
+    return message
+
+
+def queue_to_address(email: str, name: str, kind: str, **extra) -> OutboxMessage:
+    """Render message `kind` for an address that has no enrolment (a refused public request) and add it."""
+    message = OutboxMessage(
+        id=new_id("msg"),
+        kind=kind,
+        message_id=new_message_id(),
+        from_address=current_app.config["MAIL_FROM"],
+        to_address=email,
+        **render_to_address(email, name, kind, **extra),
         attachments=[],
         status=OutboxStatus.PENDING,
         attempts=0,

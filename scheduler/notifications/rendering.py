@@ -49,6 +49,9 @@ SUBJECTS = {
     "already_enrolled": "You are already enrolled or waiting",
 }
 
+# The email that answers a public request ("check your email") has one subject whatever
+# happened, without the group's title: the outcome is inside, behind the personal link.
+ANSWER_SUBJECT = "Your personal link"
 
 SUBJECT_MAX = OutboxMessage.__table__.c.subject.type.length
 _PART_MAX = 60  # a long title or clinic name is shortened to this before the message's own words
@@ -129,7 +132,12 @@ def render_columns(enrolment, kind: str, *, session=None, attachments=None, **ex
             session_date=f"{session.starts_at.astimezone(zone):%a %b} {session.starts_at.astimezone(zone).day}",
         )
     context = _context(enrolment, kind=kind, **extra)
-    subject = SUBJECTS[kind].format(**{k: v for k, v in context.items() if isinstance(v, (str, int))})
+    if context.get("answers_request"):
+        subject = ANSWER_SUBJECT
+        full_subject = _shorten(f"{subject} · {context['clinic']}", SUBJECT_MAX)
+    else:
+        subject = SUBJECTS[kind].format(**{k: v for k, v in context.items() if isinstance(v, (str, int))})
+        full_subject = fit_subject(subject, context["title"], context["clinic"])
     context["subject"] = subject
     values = {
         "id": new_id("msg"),
@@ -139,7 +147,7 @@ def render_columns(enrolment, kind: str, *, session=None, attachments=None, **ex
         "message_id": new_message_id(),
         "from_address": current_app.config["MAIL_FROM"],
         "to_address": enrolment.email,
-        "subject": fit_subject(subject, context["title"], context["clinic"]),
+        "subject": full_subject,
         "body_text": _env.get_template(f"{kind}.txt").render(context),
         "body_html": _env.get_template(f"{kind}.html").render(context),
         "attachments": [
@@ -174,6 +182,20 @@ def render_to_staff(member, kind: str, **extra) -> dict:
     context["subject"] = subject
     return {
         "subject": f"{subject} · {context['clinic']}",
+        "body_text": _env.get_template(f"{kind}.txt").render(context),
+        "body_html": _env.get_template(f"{kind}.html").render(context),
+    }
+
+
+def render_to_address(email: str, name: str, kind: str, **extra) -> dict:
+    """The subject and bodies of message `kind` for an address with no enrolment (a refused request).
+
+    It answers a public request, so its subject is the one every answer has.
+    """
+    context = {"clinic": current_app.config["CLINIC_NAME"], "name": name, "kind": kind, "manage_url": None, **extra}
+    context["subject"] = ANSWER_SUBJECT
+    return {
+        "subject": _shorten(f"{ANSWER_SUBJECT} · {context['clinic']}", SUBJECT_MAX),
         "body_text": _env.get_template(f"{kind}.txt").render(context),
         "body_html": _env.get_template(f"{kind}.html").render(context),
     }

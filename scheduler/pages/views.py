@@ -25,7 +25,7 @@ from marshmallow import ValidationError
 
 from ..calendars import services as calendar_services
 from ..cohorts import services as cohort_services
-from ..enrolment import enrolling, paying, self_service
+from ..enrolment import enrolling, paying, requested, self_service
 from ..enrolment.api import _enrol_limit
 from ..enrolment.schemas import EnrolmentCreate
 from ..foundation.auth import Access
@@ -172,7 +172,7 @@ def participant(enrolment_id):
     """The participant's page; ?token= from an email is exchanged for a cookie and dropped from the URL."""
     token = request.args.get("token")
     if token is not None:
-        if not self_service.manage_token_matches(enrolment_id, token):
+        if not requested.use_manage_link(enrolment_id, token):  # its first use opens the emailed link
             raise NotFound("This link is not valid any more.")
         return _remember(_to_participant_page(enrolment_id), enrolment_id, token)
     _require_participant(enrolment_id)

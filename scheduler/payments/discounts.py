@@ -66,6 +66,17 @@ def redeem(code_text: str, cohort: Cohort, price: int, at: datetime, *, say_why:
     return Applied(code, code.discount_on(price))
 
 
+def check(code_text: str, cohort: Cohort, price: int, at: datetime) -> None:
+    """Refuse, as redeem() would tell the public, a code that cannot be used here now; locks nothing.
+
+    For answering a public request before it is queued: whether a use is left is settled when
+    the request is handled, under the cohort's lock (redeem).
+    """
+    code = db.session.scalar(select(DiscountCode).where(DiscountCode.code == normalise(code_text)))
+    if _refusal(code, cohort, price, at) is not None:
+        raise Invalid.field(FIELD, CANNOT_USE)
+
+
 def _refusal(code: DiscountCode | None, cohort: Cohort, price: int, at: datetime) -> str | None:
     """Why `code` may not take anything off `price` in `cohort` at `at`, or None when it may."""
     if code is None:

@@ -1,0 +1,138 @@
+"""Public enrolment requests: answered alike, carried out by the worker, started by their link.
+
+A public enrolment is checked only for what does not depend on who the address is (the cohort
+open, the price it asks for), written to the inbox and answered "check your email"
+(request_enrolment). The worker carries it out as the enrolment use case (handle): a seat held
+for at most confirm_email_minutes, a place on the waitlist, a confirmed free place, or, for an
+address already enrolled or waiting here, its link sent again; every outcome is emailed with the
+person's link. The first use of that link (open_link) starts the normal hold and the card payment.
+"""
+
+import hmac
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ..cohorts.models import Cohort, CohortStatus
+from ..foundation import clock
+from ..foundation.database import lock_one, write_transaction
+from ..foundation.errors import Conflict, DomainError, Invalid, NotFound
+from ..foundation.events import publish
+from ..foundation.extensions import db
+from ..inbox import services as inbox
+from ..inbox.models import Outcome, PublicRequest, RequestKind
+from ..payments import ledger
+from . import events, prices
+from .audit import record
+from .enrolling import enrol_locked, hold_length, known_participant, participant_for
+from .models import ACTIVE, Enrolment, Participant, normalise_email
+from .models import EnrolmentStatus as S
+from .views import lock_enrolment
+
+
+def request_enrolment(cohort_id: str, data: dict, idempotency_key: str | None = None) -> inbox.Received:
+    """Queue a public enrolment and answer it the same for every address (nothing about it is read).
+
+    Refused at once only for what is the same for everyone: a cohort not open (409, a draft 404),
+    a price level or discount code that cannot be used here (422).
+    """
+    at = clock.now()
+    cohort = db.session.get(Cohort, cohort_id)
+    status = cohort.display_status_by_bounds(at) if cohort is not None else CohortStatus.DRAFT
+    if status == CohortStatus.DRAFT:
+        raise NotFound("No such cohort.")
+    if status != CohortStatus.OPEN:
+        raise Conflict(f"This cohort is {status}, not open for enrolment.")
+    if data.get("desk_payment") is not None:
+        raise Invalid.field("desk_payment", "Only the front desk records payments; leave desk_payment out.")
+    prices.check_public_price(cohort, data, at)
+    deadline = at + timedelta(minutes=cohort.confirm_email_minutes)
+    return inbox.receive(
+        RequestKind.ENROL,
+        data["email"],
+        data,
+        subject_id=cohort_id,
+        expires_at=deadline,
+        idempotency_key=idempotency_key,
+    )
+
+
+def handle(request: PublicRequest) -> tuple[str, str]:
+    """Carry out one queued enrolment in the inbox's transaction: (outcome, the enrolment's id)."""
+    data = dict(request.payload)
+    participant = participant_for(data["email"], known_participant(data["email"]))
+    cohort = lock_one(Cohort, request.subject_id)
+    made = enrol_locked(cohort, data, None, participant, unopened=True)
+    if made is None:  # already enrolled or waiting here: that enrolment's link went to the address
+        return Outcome.ALREADY, _active_enrolment_id(cohort.id, data["email"])
+    enrolment, _card, _position = made
+    return Outcome.ENROLLED, enrolment.id
+
+
+def refuse(request: PublicRequest, error: DomainError) -> None:
+    """The request can no longer be carried out: the address is told why, and nothing is kept."""
+    cohort = db.session.get(Cohort, request.subject_id)
+    if cohort is None:
+        return
+    if isinstance(error, Invalid) and "discount_code" in (error.errors or {}):
+        reason = (
+            "the discount code could not be used (it may have been used up meanwhile); you may ask again without it."
+        )
+    elif isinstance(error, Invalid):
+        reason = "; ".join(message for messages in (error.errors or {}).values() for message in messages) or str(
+            error.detail
+        )
+    else:
+        reason = "enrolment in this group closed before we could take your request."
+    publish(events.RequestRefused(request.email, request.payload["name"], cohort, reason))
+
+
+def _active_enrolment_id(cohort_id: str, email: str) -> str:
+    return db.session.scalar(
+        select(Enrolment.id)
+        .join(Participant, Participant.id == Enrolment.participant_id)
+        .where(
+            Enrolment.cohort_id == cohort_id,
+            Enrolment.status.in_(ACTIVE),
+            Participant.email_normalised == normalise_email(email),
+        )
+    )
+
+
+def use_manage_link(enrolment_id: str, token: str | None) -> bool:
+    """Whether `token` is this enrolment's manage token; its first use opens the emailed link.
+
+    One read for both (the token and whether the link was opened); constant-time comparison.
+    """
+    if not token or not enrolment_id or "\x00" in enrolment_id + token:
+        return False
+    row = db.session.execute(
+        select(Enrolment.manage_token, Enrolment.email_confirmed_at).where(Enrolment.id == enrolment_id)
+    ).first()
+    if row is None or not hmac.compare_digest(row.manage_token.encode(), token.encode()):
+        return False
+    if row.email_confirmed_at is None:
+        open_link(enrolment_id)
+    return True
+
+
+def open_link(enrolment_id: str) -> None:
+    """The person opened their emailed link (their page, or the API with its token): once, it
+    records email_confirmed_at, holds a held seat anew for the normal length from now and opens
+    its card payment (Stripe's intent after the commit). A hold that already lapsed stays lapsed.
+    """
+    card = None
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        if enrolment.email_confirmed_at is not None:
+            return
+        at = clock.now()
+        enrolment.email_confirmed_at = at
+        if enrolment.status == S.PENDING_PAYMENT and enrolment.hold_expires_at > at:
+            before = enrolment.hold_expires_at
+            enrolment.hold_expires_at = at + hold_length(enrolment.cohort, not enrolment.pays_at_desk)
+            if not enrolment.pays_at_desk:
+                card = ledger.open_card_payment(enrolment.id, prices.owed(enrolment), enrolment.cohort.currency)
+            record(enrolment, None, "link_opened", None, hold_was=before.isoformat())
+    if card is not None:
+        ledger.create_intent(card.id, enrolment.cohort_id)
