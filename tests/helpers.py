@@ -3,8 +3,9 @@
 import html
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from scheduler.foundation.database import write_transaction
 from scheduler.foundation.events import publish
@@ -41,10 +42,69 @@ def enrol(client, cohort, email="sam@example.org", name="Sam Rivera", *, headers
 
 
 def enrolled(client, cohort, email="sam@example.org", name="Sam Rivera", *, expect=(201,), **kwargs) -> dict:
-    """`enrol`, then check the status is one of `expect` (by default: 201, a new enrolment); returns the body."""
+    """Enrol as the person would and return the enrolment's body with its manage token.
+
+    A staff call (headers with a staff token) answers 201 with the enrolment. A public one may
+    answer 202 check_email: the request waits in the inbox; this then runs the worker's job
+    once, opens the link the newest email to `email` carries (the API with its manage token,
+    which starts the hold and the card payment) and returns what the person's page shows, plus
+    manage_token and manage_url. `expect`: the statuses allowed for an answer with a body."""
     response = enrol(client, cohort, email, name, **kwargs)
+    if response.status_code == 202:
+        assert response.get_json()["status"] == "check_email", response.get_json()
+        return follow_email(client, getattr(cohort, "id", cohort), email)
     assert response.status_code in expect, response.get_json()
     return response.get_json()
+
+
+def cohort_form(client, cohort) -> dict:
+    """What a browser holds after opening the cohort page: its form's CSRF and idempotency fields."""
+    cohort_id = getattr(cohort, "id", cohort)
+    page = client.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
+    return {n: re.search(rf'name="{n}" value="([^"]*)"', page)[1] for n in ("csrf_token", "idempotency_key")}
+
+
+def handle_inbox() -> int:
+    """Run the worker's inbox job once (what `flask --app wsgi jobs run-once` does first)."""
+    from scheduler.inbox.services import handle_requests
+
+    db.session.rollback()  # read what is committed now, not a snapshot an earlier read began
+    return handle_requests()
+
+
+def emailed_link(cohort_id: str, email: str) -> tuple[str, str]:
+    """The (enrolment id, manage token) that the newest email to `email` about this cohort links to.
+
+    Read from the enrolment the email was written for, as the link in it carries exactly these."""
+    from scheduler.enrolment.models import Enrolment
+    from scheduler.notifications.models import OutboxMessage
+
+    db.session.rollback()
+    row = db.session.execute(
+        select(Enrolment.id, Enrolment.manage_token)
+        .join(OutboxMessage, OutboxMessage.enrolment_id == Enrolment.id)
+        .where(
+            Enrolment.cohort_id == cohort_id,
+            func.lower(OutboxMessage.to_address) == email.lower(),
+            OutboxMessage.staff_id.is_(None),
+        )
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(1)
+    ).one()
+    db.session.rollback()
+    return row.id, row.manage_token
+
+
+def follow_email(client, cohort_id: str, email: str) -> dict:
+    """Handle the inbox, then open the link emailed to `email` about this cohort: the enrolment's body."""
+    from scheduler.foundation.links import manage_url
+
+    handle_inbox()
+    enrolment_id, token = emailed_link(cohort_id, email)
+    response = client.get(f"/api/v1/enrolments/{enrolment_id}", headers=bearer(token))
+    assert response.status_code == 200, response.get_json()
+    link = manage_url(SimpleNamespace(id=enrolment_id, manage_token=token))
+    return {**response.get_json(), "manage_token": token, "manage_url": link}
 
 
 def announce(*events) -> None:
