@@ -60,6 +60,7 @@ HANDLERS = {
     E.CancelledWithCohort: (mail.cohort_cancelled,),
     E.EnrolAgainAttempted: (mail.enrol_again_attempted,),
     E.RequestRefused: (mail.request_refused,),
+    E.LinkAskedAgain: (mail.link_asked_again,),
     E.RefundPaidOut: (mail.refund_paid,),
     # staff accounts' events
     StaffRevoked: (cohorts.replace_feeds_a_revoked_facilitator_knew,),
@@ -72,7 +73,13 @@ PLUG_INS = (
     # The API's participant credential; its first use opens the link a public request was emailed.
     (auth.manage_token_check, requested.use_manage_link),
     # The inbox's kinds of public request: how each is carried out, and how a refusal is told.
-    (inbox.handlers, {RequestKind.ENROL: (requested.handle, requested.refuse)}),
+    (
+        inbox.handlers,
+        {
+            RequestKind.ENROL: (requested.handle, requested.refuse),
+            RequestKind.LINK_AGAIN: (requested.handle_link_again, requested.refuse),
+        },
+    ),
     (auth.enrolment_owners, {"payment_id": paying.payment_owner}),  # a receipt opens with its manage token
     (enrolment_views.describers, (attendance_records.describe_enrolments,)),  # attendance in every view
 )

@@ -73,12 +73,14 @@ def handle_inbox() -> int:
 
 
 def emailed_link(cohort_id: str, email: str) -> tuple[str, str]:
-    """The (enrolment id, manage token) that the newest email to `email` about this cohort links to.
+    """The (enrolment id, manage token) that the newest email to `email` about this cohort links to,
+    once the worker has handled the requests waiting (as the person waits for the email).
 
     Read from the enrolment the email was written for, as the link in it carries exactly these."""
     from scheduler.enrolment.models import Enrolment
     from scheduler.notifications.models import OutboxMessage
 
+    handle_inbox()
     db.session.rollback()
     row = db.session.execute(
         select(Enrolment.id, Enrolment.manage_token)
@@ -99,12 +101,27 @@ def follow_email(client, cohort_id: str, email: str) -> dict:
     """Handle the inbox, then open the link emailed to `email` about this cohort: the enrolment's body."""
     from scheduler.foundation.links import manage_url
 
-    handle_inbox()
     enrolment_id, token = emailed_link(cohort_id, email)
     response = client.get(f"/api/v1/enrolments/{enrolment_id}", headers=bearer(token))
     assert response.status_code == 200, response.get_json()
     link = manage_url(SimpleNamespace(id=enrolment_id, manage_token=token))
     return {**response.get_json(), "manage_token": token, "manage_url": link}
+
+
+opened = follow_email
+
+
+def enrol_opened(cohort_id: str, data: dict):
+    """Request a place through the service as the public does, then open the emailed link: the
+    Enrolment a person who asked and opened their email has (seat held the normal length, payment opened)."""
+    from scheduler.enrolment import requested
+    from scheduler.enrolment.models import Enrolment
+
+    answer = requested.request_enrolment(cohort_id, data)
+    assert answer.status == "check_email", answer
+    enrolment_id, _ = emailed_link(cohort_id, data["email"])
+    requested.open_link(enrolment_id)
+    return db.session.get(Enrolment, enrolment_id)
 
 
 def announce(*events) -> None:

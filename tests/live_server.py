@@ -11,6 +11,8 @@ file, read by `server.app_log()`.
 Its instance folder (mail files, anything else kept locally) is a throwaway one,
 `server.instance_dir`, never the repository's instance/.
 `fire(url, jobs, processes)` sends HTTP requests from separate client processes.
+`run_jobs(database_url, count)` runs `flask --app wsgi jobs run-once` in that many processes at
+once (the worker's pass: the public request inbox first) and returns what each printed.
 """
 
 import json
@@ -188,3 +190,39 @@ def fire(jobs: list[tuple], processes: int = 8) -> list[tuple]:
         # Warm every client process first, so that the calls themselves start together.
         pool.map(time.sleep, [0.05] * processes)
         return pool.map(_call, jobs, chunksize=1)
+
+
+def run_jobs(database_url: str, count: int = 2, env: dict | None = None) -> list[dict]:
+    """`flask --app wsgi jobs run-once` in `count` processes at once; each one's {job: result text}."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "live-server-test-key",
+        "PUBLIC_BASE_URL": "https://scheduler.test",
+        "MAIL_URL": "",
+        "STRIPE_SECRET_KEY": "",
+        **(env or {}),
+    }
+    with tempfile.TemporaryDirectory(prefix="scheduler-jobs-") as instance:
+        environment.setdefault("SCHEDULER_INSTANCE_DIR", instance)
+        procs = [
+            subprocess.Popen(
+                [_bin("flask"), "--app", "wsgi", "jobs", "run-once"],
+                cwd=ROOT,
+                env=environment,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(count)
+        ]
+        outputs = [p.communicate(timeout=300) for p in procs]
+    results = []
+    for (out, err), proc in zip(outputs, procs, strict=True):
+        assert proc.returncode == 0, err.decode(errors="replace")[-3000:]
+        results.append(dict(line.split(": ", 1) for line in out.decode().splitlines() if ": " in line))
+    return results
+
+
+def settle_requests(database_url: str, workers: int = 2) -> int:
+    """Run the jobs in `workers` processes at once; how many public requests they handled in all."""
+    return sum(int(printed["handle-public-requests"]) for printed in run_jobs(database_url, workers))

@@ -39,7 +39,7 @@ def upgrade():
     sa.Column('settled_at', scheduler.foundation.database.UTCDateTime(), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=True),
     sa.Column('result_id', sa.String(length=40), nullable=True),
-    sa.CheckConstraint("kind IN ('enrol', 'sign_in')", name=op.f('ck_public_requests_kind')),
+    sa.CheckConstraint("kind IN ('enrol', 'sign_in', 'link_again')", name=op.f('ck_public_requests_kind')),
     sa.CheckConstraint("outcome IN ('enrolled', 'already', 'refused', 'link_sent', 'nothing', 'failed')", name=op.f('ck_public_requests_outcome')),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_public_requests')),
     sa.UniqueConstraint('kind', 'subject_id', 'idempotency_key', name='uq_public_requests_idempotency')

@@ -8,14 +8,15 @@ from flask_limiter.util import get_remote_address
 
 from ..foundation.auth import DESK, FACILITATOR, PUBLIC, current_staff, participant_or_staff, staff
 from ..foundation.errors import Invalid
-from ..foundation.extensions import limiter
-from ..foundation.http import endpoint, json_text_response
-from . import enrolling, paying, refunding, self_service, staff_actions
+from ..foundation.extensions import limiter, per_address
+from ..foundation.http import endpoint, json_response, json_text_response
+from . import enrolling, paying, refunding, requested, self_service, staff_actions
 from .rosters import roster_rendered
 from .schemas import (
     AcceptIn,
     AuditOut,
     AuditQuery,
+    CheckEmailOut,
     ConfirmIn,
     EnrolmentCreate,
     EnrolmentCreatedOut,
@@ -57,10 +58,28 @@ def _idempotency_key() -> str | None:
 
 @bp.post("/cohorts/<cohort_id>/enrolments")
 @limiter.limit(_enrol_limit, key_func=get_remote_address, exempt_when=_is_staff_call)
+@per_address
 @endpoint(PUBLIC, body=EnrolmentCreate, response=EnrolmentCreatedOut, status=201)
 def enrol(cohort_id, data):
-    """Enrol in a cohort: confirmed, pending payment with a held seat, or waitlisted."""
-    return enrolling.enrol(cohort_id, data, current_staff(), _idempotency_key())
+    """Enrol in a cohort: confirmed, pending payment with a held seat, or waitlisted.
+
+    Staff get the enrolment (201). A public request is queued and answered 202 check_email,
+    the same for every address: the email carries the link to what happened.
+    """
+    staff_member = current_staff()
+    if staff_member is None:
+        answer = requested.request_enrolment(cohort_id, data, _idempotency_key())
+        return json_response(CheckEmailOut().dump(answer), 202)
+    return enrolling.enrol(cohort_id, data, staff_member, _idempotency_key())
+
+
+# The public's answer (staff get the 201 above).
+enrol.endpoint_spec.extra["responses"] = {
+    "202": {
+        "description": "A public request, queued: the same answer for every address; the email says what happened",
+        "content": {"application/json": {"schema": CheckEmailOut}},
+    }
+}
 
 
 @bp.get("/enrolments/<enrolment_id>")

@@ -114,3 +114,10 @@ class RequestRefused:
     name: str
     cohort: object
     reason: str
+
+
+@dataclass(frozen=True)
+class LinkAskedAgain:
+    """Someone asked (the public "send it again" form) for this enrolment's link: it goes to its address."""
+
+    enrolment: object

@@ -57,6 +57,24 @@ def request_enrolment(cohort_id: str, data: dict, idempotency_key: str | None = 
     )
 
 
+def request_link_again(cohort_id: str, email: str) -> inbox.Received:
+    """Queue "send my link again" for this cohort and answer it the same for every address."""
+    cohort = db.session.get(Cohort, cohort_id)
+    if cohort is None or cohort.display_status_by_bounds(clock.now()) == CohortStatus.DRAFT:
+        raise NotFound("No such cohort.")
+    deadline = clock.now() + timedelta(minutes=cohort.confirm_email_minutes)
+    return inbox.receive(RequestKind.LINK_AGAIN, email, {"email": email}, subject_id=cohort_id, expires_at=deadline)
+
+
+def handle_link_again(request: PublicRequest) -> tuple[str, str | None]:
+    """Send the link of the address's enrolment in this cohort again; nothing when it has none."""
+    enrolment_id = _active_enrolment_id(request.subject_id, request.email)
+    if enrolment_id is None:
+        return Outcome.NOTHING, None
+    publish(events.LinkAskedAgain(db.session.get(Enrolment, enrolment_id)))
+    return Outcome.ALREADY, enrolment_id
+
+
 def handle(request: PublicRequest) -> tuple[str, str]:
     """Carry out one queued enrolment in the inbox's transaction: (outcome, the enrolment's id)."""
     data = dict(request.payload)
@@ -72,7 +90,7 @@ def handle(request: PublicRequest) -> tuple[str, str]:
 def refuse(request: PublicRequest, error: DomainError) -> None:
     """The request can no longer be carried out: the address is told why, and nothing is kept."""
     cohort = db.session.get(Cohort, request.subject_id)
-    if cohort is None:
+    if cohort is None or request.kind != RequestKind.ENROL:
         return
     if isinstance(error, Invalid) and "discount_code" in (error.errors or {}):
         reason = (

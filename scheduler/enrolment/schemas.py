@@ -57,6 +57,12 @@ class EnrolmentCreate(Schema):
     desk_payment = fields.Nested(DeskPaymentIn)
 
 
+class LinkAgainIn(Schema):
+    """ "Send it again": the address to send the person's link to, if it has one here."""
+
+    email = PlainEmail(required=True)
+
+
 class AcceptIn(Schema):
     pay_at_desk = fields.Boolean(truthy={True}, falsy={False})
 
@@ -258,6 +264,14 @@ class EnrolmentStaffOut(EnrolmentOut):
     meeting_url = fields.Function(lambda e: e.cohort.meeting_url)
     consecutive_missed = _extra("consecutive_missed")
     attendance_flag = _extra("attendance_flag")
+
+
+class CheckEmailOut(Schema):
+    """A public request's answer, the same for every address: the email carries the outcome."""
+
+    status = fields.String()
+    email = fields.String()
+    expires_at = Instant()
 
 
 class EnrolmentCreatedOut(EnrolmentSummaryOut):

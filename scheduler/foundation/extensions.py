@@ -46,3 +46,32 @@ def limit_feed_rotation(app) -> None:
         if view not in _rotation_limited:
             _rotation_limited[view] = limiter.limit(_rotate_limit, key_func=get_remote_address)(view)
         app.view_functions[endpoint] = _rotation_limited[view]
+
+
+def _per_address_limit() -> str:
+    from flask import current_app
+
+    return current_app.config.get("PUBLIC_REQUEST_RATE_LIMIT_PER_ADDRESS", "5 per 15 minutes")
+
+
+def _address_key() -> str:
+    """The address a public request is for (from a form or a JSON body), as typed, case-blind."""
+    from flask import request
+
+    body = request.get_json(silent=True) if request.is_json else None
+    email = body.get("email") if isinstance(body, dict) else request.form.get("email")
+    return "public-address:" + (email if isinstance(email, str) else "").strip().lower()[:254]
+
+
+def _staff_call() -> bool:
+    from flask import request
+
+    return request.headers.get("Authorization", "").startswith("Bearer stf_")
+
+
+# Every public form that takes an email counts its requests per address, together and alike for
+# a known and an unknown address, so that no form can flood someone's inbox (staff calls are not
+# counted: the desk enrols people by phone).
+per_address = limiter.shared_limit(
+    _per_address_limit, scope="public-request-address", key_func=_address_key, exempt_when=_staff_call
+)

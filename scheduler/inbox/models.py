@@ -12,6 +12,7 @@ from ..foundation.extensions import db
 class RequestKind(StrEnum):
     ENROL = "enrol"  # a place in a cohort (subject_id: the cohort)
     SIGN_IN = "sign_in"  # a one-time link to the staff console
+    LINK_AGAIN = "link_again"  # "send it again": an enrolment's link (subject_id: the cohort)
 
 
 class Outcome(StrEnum):

@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, select, text, update
+from sqlalchemy import case, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ..foundation import clock
-from ..foundation.database import is_sqlite, write_transaction
+from ..foundation.database import end_read, is_sqlite, write_transaction
 from ..foundation.errors import Conflict, DomainError, Invalid, NotFound
 from ..foundation.extensions import db
 from ..foundation.plugins import PlugIn
@@ -104,23 +104,25 @@ def handle_requests(limit: int = 1000) -> int:
     leave the queue to it for this pass.
     """
     settled = 0
-    while settled < limit:
-        request = None
+    while settled < limit and waiting_any():
+        seq = None
         try:
             with write_transaction():
                 request = _claim_head()
                 if request is None:
                     break
+                seq = request.seq
                 handle, _refuse = handlers.value[request.kind]
                 outcome, result_id = handle(request)
                 _settle(request, outcome, result_id)
         except (Conflict, Invalid, NotFound) as error:
-            _refused(request.seq, error)
+            if not _refused(seq, error):
+                continue  # another worker settled it meanwhile
         except Exception as error:  # a bug or an outage: retried on a later pass, then set aside
             db.session.rollback()
             log.exception("handling a public request failed")
-            if request is not None:
-                _failed(request.seq, error)
+            if seq is not None:
+                _failed(seq, error)
             break
         settled += 1
     return settled
@@ -148,15 +150,18 @@ def _settle(request: PublicRequest, outcome: str, result_id: str | None) -> None
     request.payload = None
 
 
-def _refused(seq: int, error: DomainError) -> None:
-    """The use case refused (the cohort closed since, a code used up): tell the person, settle."""
+def _refused(seq: int, error: DomainError) -> bool:
+    """The use case refused (the cohort closed since, a code used up): tell the person, settle.
+
+    False when another worker settled the request meanwhile."""
     with write_transaction():
         request = _claim_head()
         if request is None or request.seq != seq:
-            return  # another worker settled it meanwhile
+            return False
         _handle, refuse = handlers.value[request.kind]
         refuse(request, error)
         _settle(request, Outcome.REFUSED, None)
+    return True
 
 
 def _failed(seq: int, error: Exception) -> None:
@@ -173,10 +178,32 @@ def _failed(seq: int, error: Exception) -> None:
         )
 
 
-def waiting() -> int:
-    """How many requests wait to be handled (the worker's poll, /metrics)."""
-    return db.session.scalar(
-        select(db.func.count())
-        .select_from(PublicRequest)
+def waiting_any() -> bool:
+    """Whether a request waits (one indexed read, so that an idle worker's poll takes no write lock)."""
+    found = db.session.scalar(
+        select(PublicRequest.seq)
         .where(PublicRequest.settled_at.is_(None), PublicRequest.attempts < MAX_ATTEMPTS)
+        .limit(1)
     )
+    end_read()  # the write transaction that follows begins afresh
+    return found is not None
+
+
+def forget(email: str | None, result_ids: list[str]) -> int:
+    """Delete the requests of an erased person: those waiting with this address, and those settled
+    into these enrolments (their request hash covers the address). Returns how many went."""
+    conditions = [PublicRequest.result_id.in_(result_ids)] if result_ids else []
+    if email:
+        conditions.append(func.lower(PublicRequest.email) == email.strip().lower())
+    if not conditions:
+        return 0
+    return db.session.execute(delete(PublicRequest).where(or_(*conditions))).rowcount
+
+
+def waiting_for(email: str) -> list[PublicRequest]:
+    """The requests with this address not yet handled (a privacy export lists them)."""
+    return db.session.scalars(
+        select(PublicRequest)
+        .where(PublicRequest.settled_at.is_(None), func.lower(PublicRequest.email) == email.strip().lower())
+        .order_by(PublicRequest.seq)
+    ).all()

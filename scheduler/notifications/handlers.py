@@ -267,6 +267,12 @@ def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
         )
 
 
+def link_asked_again(event: events.LinkAskedAgain) -> None:
+    """ "Send it again": the enrolment's link and where it stands, under the one answer subject."""
+    enrolment = event.enrolment
+    queue(enrolment, K.ALREADY_ENROLLED, standing=_STANDING[enrolment.status], answers_request=True, asked_again=True)
+
+
 def request_refused(event: events.RequestRefused) -> None:
     """A public request could not be carried out: why, and the group's page (no enrolment exists)."""
     cohort = event.cohort

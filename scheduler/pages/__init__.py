@@ -8,11 +8,12 @@ from flask import Flask, url_for
 
 def init_app(app: Flask) -> None:
     """Register the pages, their error pages and what every template may use."""
-    from . import presenters
+    from . import dev_mail, presenters
     from .errors import error_page
     from .views import STATIC_DIR, bp
 
     app.register_blueprint(bp)
+    dev_mail.init_app(app)  # /dev/mail: only in development with mail written to files
     app.extensions["error_page"] = error_page
 
     @lru_cache(maxsize=16)

@@ -18,6 +18,7 @@ from flask import (
     render_template,
     request,
     send_from_directory,
+    session,
     url_for,
 )
 from flask_limiter.util import get_remote_address
@@ -25,12 +26,12 @@ from marshmallow import ValidationError
 
 from ..calendars import services as calendar_services
 from ..cohorts import services as cohort_services
-from ..enrolment import enrolling, paying, requested, self_service
+from ..enrolment import paying, requested, self_service
 from ..enrolment.api import _enrol_limit
-from ..enrolment.schemas import EnrolmentCreate
+from ..enrolment.schemas import EnrolmentCreate, LinkAgainIn
 from ..foundation.auth import Access
-from ..foundation.errors import Conflict, Forbidden, NotFound, Unavailable
-from ..foundation.extensions import limiter
+from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from ..foundation.extensions import limiter, per_address
 from ..foundation.security import no_store, private
 from ..payments import ledger
 from . import presenters
@@ -137,8 +138,9 @@ def _form_errors(values: dict, error: ValidationError) -> dict:
 @bp.post("/cohorts/<cohort_id>")
 @page(PUBLIC_PAGE)
 @limiter.limit(_enrol_limit, key_func=get_remote_address)
+@per_address
 def enrol(cohort_id):
-    """The enrolment form: 303 to the person's page, or the form again with what to fix."""
+    """The enrolment form: 303 to "Check your email" for every address, or the form again with what to fix."""
     values = {field: request.form.get(field, "").strip() for field in FORM_FIELDS}
     key = request.form.get("idempotency_key", "").strip()
     try:
@@ -150,17 +152,58 @@ def enrol(cohort_id):
         values = {k: v.replace("\x00", "") for k, v in values.items()}
         return _form_page(cohort_services.get_cohort(cohort_id), values, _form_errors(values, error), status=422)
     try:
-        created = enrolling.enrol(cohort_id, data, None, key if 0 < len(key) <= 200 and "\x00" not in key else None)
-    except Conflict:
-        cohort = cohort_services.get_cohort(cohort_id)
-        problem = (
-            "This email address is already enrolled or on the waitlist for this group. Your personal link "
-            "is in the emails we sent you; if you cannot find them, ask us to resend it."
-            if cohort.view_status == "open"
-            else "Enrolment in this group has closed."
+        answer = requested.request_enrolment(
+            cohort_id, data, key if 0 < len(key) <= 200 and "\x00" not in key else None
         )
-        return _form_page(cohort, values, problem=problem, status=409)
-    return _remember(_to_participant_page(created.id), created.id, created.manage_token)
+    except Conflict:  # the cohort is no longer open (the same for whoever asks)
+        return _form_page(
+            cohort_services.get_cohort(cohort_id), values, problem="Enrolment in this group has closed.", status=409
+        )
+    except Invalid as error:  # a price level or discount code that cannot be used here
+        return _form_page(cohort_services.get_cohort(cohort_id), values, dict(error.errors or {}), status=422)
+    return _to_check_email(cohort_id, answer.email)
+
+
+def _to_check_email(cohort_id: str, email: str) -> Response:
+    # The address is shown once on the next page (to spot a typo), from this browser's own session.
+    session["asked_email"] = email
+    return private(redirect(url_for("pages.check_email", cohort_id=cohort_id), 303))
+
+
+def _check_email_page(cohort, email: str | None, errors: dict | None = None, status: int = 200) -> Response:
+    body = render_template(
+        "pages/check_email.html",
+        cohort=presenters.cohort_page(cohort),
+        email=email,
+        minutes=cohort.confirm_email_minutes,
+        errors=errors or {},
+        # In development with mail written to files: the messages are one click away (pages/dev_mail.py).
+        mailbox_url=url_for("dev_mail.mailbox") if "dev_mail.mailbox" in current_app.view_functions else None,
+    )
+    return no_store(Response(body, status=status, mimetype="text/html"))
+
+
+@bp.get("/cohorts/<cohort_id>/check-email")
+@page(PUBLIC_PAGE)
+def check_email(cohort_id):
+    """After the form: open the link just emailed; or ask for it again."""
+    return _check_email_page(cohort_services.get_cohort(cohort_id), session.pop("asked_email", None))
+
+
+@bp.post("/cohorts/<cohort_id>/check-email")
+@page(PUBLIC_PAGE)
+@limiter.limit(_enrol_limit, key_func=get_remote_address)
+@per_address
+def send_link_again(cohort_id):
+    """ "Send it again": a request like any other, answered the same for every address."""
+    cohort = cohort_services.get_cohort(cohort_id)
+    email = request.form.get("email", "").strip()
+    try:
+        data = LinkAgainIn().load({"email": email})
+    except ValidationError as error:
+        return _check_email_page(cohort, None, {"email": list(error.messages.get("email", []))}, status=422)
+    answer = requested.request_link_again(cohort.id, data["email"])
+    return _to_check_email(cohort.id, answer.email)
 
 
 # ---- the participant's page ---------------------------------------------------------------------

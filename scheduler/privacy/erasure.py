@@ -28,6 +28,7 @@ from ..foundation import clock
 from ..foundation.database import after_commit, end_read, lock, lock_one, new_token, write_transaction
 from ..foundation.errors import Conflict, NotFound
 from ..foundation.extensions import db
+from ..inbox import services as inbox
 from ..notifications import sender
 from ..notifications.models import OutboxMessage, OutboxStatus
 from ..payments.models import Payment, Refund
@@ -55,6 +56,7 @@ class ErasureSummary:
     messages_erased: int = 0
     messages_cancelled: int = 0
     idempotency_records_deleted: int = 0
+    requests_deleted: int = 0  # public requests: waiting ones with the address, settled ones that made these enrolments
     message_ids: list[str] = field(default_factory=list)
 
     def add(self, other: "ErasureSummary") -> None:
@@ -62,6 +64,7 @@ class ErasureSummary:
         self.messages_erased += other.messages_erased
         self.messages_cancelled += other.messages_cancelled
         self.idempotency_records_deleted += other.idempotency_records_deleted
+        self.requests_deleted += other.requests_deleted
         self.message_ids += other.message_ids
 
 
@@ -203,6 +206,7 @@ def erase_participant(email: str, staff) -> ErasureSummary:
         for item in summary.enrolments:
             item["withdrawn"] = item["id"] in refunds
             item["refund"] = refunds.get(item["id"])
+        summary.requests_deleted = inbox.forget(participant.email_normalised, [e.id for e in enrolments])
         _erase_identity(participant, at)
         _forget_mail_files(summary.message_ids)
     log.info("participant %s erased by staff %s", participant_id, getattr(staff, "id", None))
@@ -256,6 +260,7 @@ def _erase_ended_cohort(cohort_id: str, cutoff: datetime) -> int:
             message_ids += _erase_enrolment(
                 enrolment, placeholder_email(enrolment.participant_id), None, "retention", at
             ).message_ids
+        inbox.forget(None, [e.id for e in enrolments])
         db.session.flush()
         people = lock(
             Participant,

@@ -167,3 +167,6 @@ class ErasureOut(Schema):
     messages_erased = fields.Integer()
     messages_cancelled = fields.Integer(metadata={"description": "unsent messages that will now never be sent"})
     idempotency_records_deleted = fields.Integer()
+    requests_deleted = fields.Integer(
+        metadata={"description": "public requests (waiting, or that made these enrolments)"}
+    )

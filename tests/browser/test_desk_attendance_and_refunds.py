@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from scheduler.attendance.models import AttendanceRecord
-from scheduler.enrolment import enrolling, self_service, staff_actions
+from scheduler.enrolment import self_service, staff_actions
 from scheduler.foundation import clock
 from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
@@ -22,6 +22,7 @@ from scheduler.payments.models import Refund
 from scheduler.staff import services as staff_services
 from scheduler.staff.models import Staff
 from tests.browser.support import look
+from tests.helpers import enrol_opened
 
 pytestmark = pytest.mark.slow
 
@@ -122,7 +123,7 @@ def test_a_facilitator_takes_attendance_with_the_keyboard_only(
 def test_the_front_desk_finds_a_refund_owed_and_marks_it_paid(live_app, open_browser, make_staff, make_cohort):
     member, _ = make_staff("front_desk", name="Fran Desk")
     cohort = make_cohort(name="Thursday evenings")
-    person = enrolling.enrol(cohort.id, {"name": "Sam Rivera", "email": "sam@example.org"})
+    person = enrol_opened(cohort.id, {"name": "Sam Rivera", "email": "sam@example.org"})
     staff = db.session.get(Staff, member.id)
     staff_actions.confirm(person.id, {"method": "cash", "amount": 36000}, staff)
     self_service.withdraw(person.id, staff, refund_amount=12000)

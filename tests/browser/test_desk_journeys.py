@@ -14,13 +14,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from scheduler.enrolment import enrolling
 from scheduler.enrolment.models import Enrolment
 from scheduler.foundation import clock
 from scheduler.foundation.extensions import db
 from scheduler.notifications import sender
 from scheduler.staff import services as staff_services
 from tests.browser.support import look
+from tests.helpers import enrol_opened
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def test_sign_in_with_a_link_from_email_see_a_cohorts_numbers_and_sign_out(
     member, _ = make_staff("front_desk", name="Fran Desk")
     cohort = make_cohort(name="Thursday evenings", capacity=3)
     for n, name in enumerate(("Sam Rivera", "Kim Park", "Alex Doe", "Robin Lee")):
-        enrolling.enrol(cohort.id, {"name": name, "email": f"p{n}@example.org"})
+        enrol_opened(cohort.id, {"name": name, "email": f"p{n}@example.org"})
     page = open_browser()
 
     page.goto(live_app.live_url + "/desk/")
@@ -161,7 +161,7 @@ def test_confirm_a_payment_by_keyboard_transfer_withdraw_with_a_partial_refund_a
     program = make_program(name="Skills group")
     source = make_cohort(program=program, name="Thursday evenings")
     target = make_cohort(program=program, name="Tuesday mornings")
-    person = enrolling.enrol(source.id, {"name": "Sam Rivera", "email": "sam@example.org"})
+    person = enrol_opened(source.id, {"name": "Sam Rivera", "email": "sam@example.org"})
     page = open_browser()
     _sign_in(page, member)
 

@@ -52,7 +52,7 @@ def test_two_workers_share_one_enrolment_limit_through_redis(app, database_url, 
                 break
     for statuses, _, results in rounds:
         # Exactly the limit, whichever worker answered: the count lives in Redis.
-        assert statuses == {201: LIMIT, 429: PER_ROUND - LIMIT}, statuses
+        assert statuses == {202: LIMIT, 429: PER_ROUND - LIMIT}, statuses
         refused = next(body for status, body, _ in results if status == 429)
         assert refused["status"] == 429 and refused["type"].endswith("/rate-limited")
     assert any(len(pids) == 2 for _, pids, _ in rounds), "no round was served by both workers"
@@ -72,6 +72,6 @@ def test_redis_is_where_the_counts_are(app, database_url, make_cohort, redis_url
     with LiveServer(database_url, workers=2, env=env) as server:
         url = f"{server.url}/api/v1/cohorts/{cohort.id}/enrolments"
         results = fire([("POST", url, {"name": "A", "email": f"k{i}@example.org"}, None) for i in range(3)], 3)
-    assert [r[0] for r in results] == [201] * 3
+    assert [r[0] for r in results] == [202] * 3
     keys = redis.Redis.from_url(redis_url).keys(f"*{prefix}*")
     assert keys, "the limiter wrote no counter to Redis"

@@ -15,6 +15,7 @@ from scheduler.enrolment.models import AuditEntry, Enrolment
 from scheduler.foundation.extensions import db
 from scheduler.foundation.links import join_url
 from scheduler.notifications.models import OutboxMessage
+from tests.helpers import as_participant, enrolled
 
 MEETING = "https://video.example/j/123"
 
@@ -234,10 +235,8 @@ def test_confirmation_feed_and_reminder_carry_the_join_link_and_the_cohort_feed_
     """What a confirmed participant receives never holds the raw meeting link; the facilitators' feed does."""
     from scheduler.notifications.outbox import queue_reminders
 
-    enrolled = client.post(
-        f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam Rivera", "email": "sam@example.org"}
-    ).json
-    person = db.session.get(Enrolment, enrolled["id"])
+    sam = enrolled(client, cohort, "sam@example.org", "Sam Rivera")
+    person = db.session.get(Enrolment, sam["id"])
     with client.application.test_request_context():
         personal = join_url(person)
     with time_machine.travel(cohort.sessions[0].starts_at - timedelta(hours=2), tick=False):
@@ -251,7 +250,7 @@ def test_confirmation_feed_and_reminder_carry_the_join_link_and_the_cohort_feed_
             ics = base64.b64decode(attachment["content"]).decode().replace("\r\n ", "")
             assert personal in ics and "video.example" not in ics
 
-    as_person = {"Authorization": f"Bearer {enrolled['manage_token']}"}
+    as_person = as_participant(sam)
     seen = client.get(f"/api/v1/enrolments/{person.id}", headers=as_person).json
     assert seen["join_url"] == personal and "meeting_url" not in seen
     mine = client.get(seen["calendar_url"].removeprefix("https://scheduler.test")).get_data(as_text=True)

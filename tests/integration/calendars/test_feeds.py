@@ -26,7 +26,7 @@ from scheduler.enrolment.models import Enrolment, Participant
 from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
 from scheduler.foundation.links import enrolment_feed_urls, join_url, subscribe_links
-from tests.helpers import QueryCounter
+from tests.helpers import QueryCounter, as_participant, enrolled
 
 NY = ZoneInfo("America/New_York")
 JS_DIR = Path(__file__).resolve().parents[2] / "js"
@@ -312,20 +312,17 @@ def test_enrolling_with_someone_elses_email_reaches_none_of_their_groups(client,
     cohort = make_cohort(
         start_date=date(2031, 1, 9), session_count=4, price_amount=0, meeting_url="https://video.example/j/victim"
     )
-    victim = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "V", "email": "victim@example.org"})
+    victim = enrolled(client, cohort, "victim@example.org", "V")
     free = make_cohort(price_amount=0, meeting_url="https://video.example/j/free")
-    mine = client.post(f"/api/v1/cohorts/{free.id}/enrolments", json={"name": "X", "email": "VICTIM@example.org"})
-    assert victim.status_code == mine.status_code == 201
-    as_attacker = {"Authorization": f"Bearer {mine.get_json()['manage_token']}"}
-    seen = client.get(f"/api/v1/enrolments/{mine.get_json()['id']}", headers=as_attacker).get_json()
+    # The attacker has the victim's inbox only in this test: that is the one way to the link.
+    mine = enrolled(client, free, "VICTIM@example.org", "X")
+    as_attacker = as_participant(mine)
+    seen = client.get(f"/api/v1/enrolments/{mine['id']}", headers=as_attacker).get_json()
     feed = client.get(seen["calendar_url"].removeprefix("https://scheduler.test")).data
     assert b"video.example" not in feed and seen["join_url"].encode() in feed.replace(b"\r\n ", b"")
-    rotated = client.post(f"/api/v1/enrolments/{mine.get_json()['id']}/calendar/rotate", headers=as_attacker)
+    rotated = client.post(f"/api/v1/enrolments/{mine['id']}/calendar/rotate", headers=as_attacker)
     assert rotated.status_code == 200
-    victim_view = client.get(
-        f"/api/v1/enrolments/{victim.get_json()['id']}",
-        headers={"Authorization": f"Bearer {victim.get_json()['manage_token']}"},
-    ).get_json()
+    victim_view = client.get(f"/api/v1/enrolments/{victim['id']}", headers=as_participant(victim)).get_json()
     victim_feed = client.get(victim_view["calendar_url"].removeprefix("https://scheduler.test"))
     assert victim_feed.status_code == 200
     assert victim_view["join_url"].encode() in victim_feed.data.replace(b"\r\n ", b"")

@@ -3,7 +3,7 @@
 import pytest
 
 from scheduler.enrolment import self_service, staff_actions
-from tests.helpers import QueryCounter
+from tests.helpers import QueryCounter, enrolled
 
 SIZES = (3, 15)
 
@@ -58,10 +58,7 @@ def test_enrolment_search_roster_waitlist_audit_and_messages(client, make_cohort
         cohort = make_cohort(capacity=size, price_amount=100)
         people = []
         for i in range(size * 2):  # half hold seats, half wait
-            response = client.post(
-                f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": f"P {i}", "email": f"p{size}-{i}@example.org"}
-            )
-            people.append(response.get_json())
+            people.append(enrolled(client, cohort, f"p{size}-{i}@example.org", f"P {i}"))
         for person in people[: size // 2]:  # some paid at the desk: audit entries with staff names
             staff_actions.confirm(person["id"], {"method": "cash", "amount": 100}, member)
         first = people[0]["id"]
@@ -82,9 +79,7 @@ def test_refund_and_discount_code_lists(client, make_cohort, desk):
     for size in SIZES:
         cohort = make_cohort(capacity=size, price_amount=100)
         for i in range(size):
-            person = client.post(
-                f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": f"P {i}", "email": f"r{size}-{i}@example.org"}
-            ).get_json()
+            person = enrolled(client, cohort, f"r{size}-{i}@example.org", f"P {i}")
             staff_actions.confirm(person["id"], {"method": "cash", "amount": 100}, member)
             self_service.withdraw(person["id"], member)  # a refund the desk owes
             client.post("/api/v1/discount-codes", json={"code": f"C{size}X{i}", "percent_off": 5}, headers=headers)

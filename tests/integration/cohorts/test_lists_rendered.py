@@ -23,7 +23,7 @@ from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
 from scheduler.foundation.rendered import rendered
 from scheduler.staff.models import Staff
-from tests.helpers import add_session_after_last
+from tests.helpers import add_session_after_last, enrolled
 
 ACTIONS = (
     "enrol",
@@ -209,9 +209,8 @@ def test_a_list_is_rendered_once_per_revision_and_again_when_a_hold_lapses(clien
     at = datetime(2030, 6, 1, 12, tzinfo=UTC)
     cache = rendered()
     with time_machine.travel(at, tick=False):
-        made = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "A", "email": "a@example.org"})
-        assert made.status_code == 201
-        hold_ends = datetime.fromisoformat(made.get_json()["hold_expires_at"].replace("Z", "+00:00"))
+        made = enrolled(client, cohort, "a@example.org", "A")  # the emailed link opened at once
+        hold_ends = datetime.fromisoformat(made["hold_expires_at"].replace("Z", "+00:00"))
         first = client.get("/api/v1/cohorts").get_json()
         misses = cache.misses
         assert client.get("/api/v1/cohorts").get_json() == first

@@ -151,8 +151,8 @@ def test_transfer_keeps_payment_and_refuses_full_or_same_cohort(client, make_coh
 def test_confirmed_people_show_no_stale_hold_or_offer_deadline(client, make_cohort, auth):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=1, price_amount=100)
-    held = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "A", "email": "a@example.org"}).json
-    waiting = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "B", "email": "b@example.org"}).json
+    held = enrolled(client, cohort, "a@example.org", "A")
+    waiting = enrolled(client, cohort, "b@example.org", "B")
     assert held["hold_expires_at"] and waiting["status"] == "waitlisted"
     client.post(f"/api/v1/enrolments/{held['id']}/confirm", headers=desk, json={"method": "cash", "amount": 100})
     client.patch(f"/api/v1/cohorts/{cohort.id}", headers=desk, json={"capacity": 2})  # B is offered the new seat

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from scheduler.enrolment import enrolling, self_service, staff_actions
+from scheduler.enrolment import self_service, staff_actions
 from scheduler.enrolment.models import AuditEntry, Enrolment
 from scheduler.foundation.database import write_transaction
 from scheduler.foundation.extensions import db
@@ -20,6 +20,7 @@ from scheduler.notifications.models import OutboxMessage
 from scheduler.payments.models import Refund
 from scheduler.staff.models import Staff
 from tests.desk_support import csrf_of, post_form, sign_in, text_of
+from tests.helpers import enrol_opened
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def desk(client, make_staff):
 
 
 def _enrol(cohort, name, email):
-    return enrolling.enrol(cohort.id, {"name": name, "email": email})
+    return enrol_opened(cohort.id, {"name": name, "email": email})
 
 
 def _fresh(enrolment_id):

@@ -10,14 +10,14 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from scheduler.enrolment import enrolling, self_service, staff_actions
+from scheduler.enrolment import self_service, staff_actions
 from scheduler.enrolment.models import AuditEntry
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.payments.models import Refund
 from scheduler.staff.models import Staff
 from tests.desk_support import csrf_of, post_form, sign_in, text_of
-from tests.helpers import QueryCounter
+from tests.helpers import QueryCounter, enrol_opened
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def owed_refund(make_staff):
 
 def _owed_refund(staff, cohort, name, email, paid=36000, refund=10000):
     """A person who paid at the desk and withdrew: the desk owes them `refund`."""
-    person = enrolling.enrol(cohort.id, {"name": name, "email": email})
+    person = enrol_opened(cohort.id, {"name": name, "email": email})
     staff = db.session.get(Staff, staff.id)
     staff_actions.confirm(person.id, {"method": "cash", "amount": paid}, staff)
     self_service.withdraw(person.id, staff, refund_amount=refund)

@@ -12,16 +12,11 @@ from scheduler.enrolment.models import Enrolment
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.payments.models import Refund
+from tests.helpers import cohort_form, emailed_link, enrolled, handle_inbox
 
 
 def _field(html: str, name: str) -> str:
     return re.search(rf'name="{name}" value="([^"]*)"', html)[1]
-
-
-def _form(client, cohort_id) -> dict:
-    """What a browser holds after opening the cohort page: the CSRF and idempotency fields."""
-    html = client.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
-    return {"csrf_token": _field(html, "csrf_token"), "idempotency_key": _field(html, "idempotency_key")}
 
 
 def _person(**overrides) -> dict:
@@ -29,7 +24,7 @@ def _person(**overrides) -> dict:
 
 
 def _enrol_by_form(client, cohort_id, **overrides):
-    return client.post(f"/cohorts/{cohort_id}", data={**_form(client, cohort_id), **_person(**overrides)})
+    return client.post(f"/cohorts/{cohort_id}", data={**cohort_form(client, cohort_id), **_person(**overrides)})
 
 
 def _count(model) -> int:
@@ -49,9 +44,7 @@ def _page(client, enrolment_id) -> str:
 
 
 def _api_enrol(client, cohort_id, email, name="Alex Doe") -> dict:
-    response = client.post(f"/api/v1/cohorts/{cohort_id}/enrolments", json={"name": name, "email": email})
-    assert response.status_code == 201, response.json
-    return response.json
+    return enrolled(client, cohort_id, email, name)
 
 
 def _paid_at_desk(client, auth, enrolment: dict) -> None:
@@ -128,20 +121,26 @@ def test_an_unknown_or_draft_cohort_is_a_404_page(client, make_cohort):
 # ---- the enrolment form --------------------------------------------------------------------------
 
 
-def test_the_form_enrols_and_answers_303_to_the_page_with_a_cookie_for_that_enrolment_only(client, make_cohort):
+def test_the_form_answers_check_your_email_and_the_emailed_link_opens_the_page_with_a_cookie(client, make_cohort):
     cohort = make_cohort()
     response = _enrol_by_form(client, cohort.id)
     assert response.status_code == 303
+    assert response.headers["Location"] == f"/cohorts/{cohort.id}/check-email"
+    assert not any(c.startswith("manage_token=") for c in response.headers.getlist("Set-Cookie"))
+    told = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Check your email" in told and "sam@example.org" in told
+    assert handle_inbox() == 1  # the worker carries the request out
     [enrolment] = db.session.scalars(select(Enrolment)).all()
-    assert response.headers["Location"] == f"/me/{enrolment.id}"
-    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("manage_token="))
-    assert f"Path=/me/{enrolment.id};" in cookie + ";" and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert (enrolment.name, enrolment.email, enrolment.phone, enrolment.timezone) == (
         "Sam Rivera",
         "sam@example.org",
         None,
         "America/Chicago",
     )
+    enrolment_id, token = emailed_link(cohort.id, "sam@example.org")
+    opened = client.get(f"/me/{enrolment_id}?token={token}")
+    cookie = next(c for c in opened.headers.getlist("Set-Cookie") if c.startswith("manage_token="))
+    assert f"Path=/me/{enrolment.id};" in cookie + ";" and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
     page = client.get(f"/me/{enrolment.id}")
     html = page.get_data(as_text=True)
@@ -169,22 +168,43 @@ def test_a_form_with_mistakes_keeps_what_was_typed_and_says_beside_each_field_wh
 
 def test_submitting_the_same_form_twice_enrols_once(client, make_cohort):
     cohort = make_cohort()
-    fields = {**_form(client, cohort.id), **_person()}
+    fields = {**cohort_form(client, cohort.id), **_person()}
     first = client.post(f"/cohorts/{cohort.id}", data=fields)
     again = client.post(f"/cohorts/{cohort.id}", data=fields)  # a double click, or a reload of the POST
     assert first.status_code == again.status_code == 303
     assert first.headers["Location"] == again.headers["Location"]
+    assert handle_inbox() == 1  # one request: the retry added none
     assert _count(Enrolment) == 1
-    assert _count(OutboxMessage) == 1  # one "enrolment received" email
+    assert _count(OutboxMessage) == 1  # one email with the link
 
 
-def test_enrolling_twice_with_one_email_says_so_on_the_form(client, make_cohort):
+def test_enrolling_twice_with_one_email_gets_the_same_answer_and_enrols_once(client, make_cohort):
     cohort = make_cohort()
-    assert _enrol_by_form(client, cohort.id).status_code == 303
+    first = _enrol_by_form(client, cohort.id)
     again = _enrol_by_form(client, cohort.id, email="SAM@example.org")
-    html = again.get_data(as_text=True)
-    assert again.status_code == 409 and "already enrolled or on the waitlist" in html
-    assert 'value="SAM@example.org"' in html and _count(Enrolment) == 1
+    assert first.status_code == again.status_code == 303 and first.headers["Location"] == again.headers["Location"]
+    handle_inbox()
+    assert _count(Enrolment) == 1
+
+
+def test_check_your_email_can_send_the_link_again_and_says_the_same_for_every_address(client, make_cohort):
+    cohort = make_cohort()
+    _enrol_by_form(client, cohort.id)
+    page = client.get(f"/cohorts/{cohort.id}/check-email").get_data(as_text=True)
+    assert "Send it again" in page and "+1 555 0100" in page  # the clinic's contact, too
+    token = re.search(r'name="csrf_token" value="([^"]*)"', page)[1]
+    answers = [
+        client.post(f"/cohorts/{cohort.id}/check-email", data={"csrf_token": token, "email": email})
+        for email in ("sam@example.org", "nobody@example.org")
+    ]
+    assert {(a.status_code, a.headers["Location"]) for a in answers} == {(303, f"/cohorts/{cohort.id}/check-email")}
+    handle_inbox()
+    sent = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)).all()
+    # The enrolled address gets its link twice (the request, then "send it again"); the other nothing.
+    assert [m.to_address for m in sent] == ["sam@example.org", "sam@example.org"]
+    assert "Here is your personal link" in sent[1].body_text and "/me/" in sent[1].body_text
+    bad = client.post(f"/cohorts/{cohort.id}/check-email", data={"csrf_token": token, "email": "not-an-email"})
+    assert bad.status_code == 422 and 'id="email-error"' in bad.get_data(as_text=True)
 
 
 def test_a_post_without_a_csrf_token_is_refused_and_changes_nothing(client, make_cohort, auth):
@@ -314,8 +334,9 @@ def test_after_the_refund_deadline_the_page_says_no_refund_and_the_withdrawal_gi
 def test_waitlisted_then_offered_then_accepted_on_the_page(client, make_cohort):
     cohort = make_cohort(capacity=1, price_amount=0)
     holder = _api_enrol(client, cohort.id, "holder@example.org")
-    response = _enrol_by_form(client, cohort.id)
-    enrolment_id = response.headers["Location"].rsplit("/", 1)[1]
+    _enrol_by_form(client, cohort.id)
+    enrolment_id, token = emailed_link(cohort.id, "sam@example.org")
+    client.get(f"/me/{enrolment_id}?token={token}")
     html = _page(client, enrolment_id)
     assert "You are on the waitlist" in html and "You are number 1 in line" in html
     assert ">Withdraw</button>" in html and "Join</a>" not in html

@@ -2,28 +2,30 @@
 the webhook arrives, and a fresh payment when the last one was cancelled."""
 
 import os
-import re
 
 import pytest
 from sqlalchemy import select
 
 from scheduler.foundation.extensions import db
 from scheduler.payments.models import Payment
+from tests.helpers import cohort_form, emailed_link
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def card_page(stripe_app, client, make_cohort, localstripe_server):
-    """A person who enrolled through the form and holds a seat, with their cookie in `client`."""
+    """A person who enrolled through the form and opened the emailed link: a held seat, their cookie in `client`."""
     stripe_app.config["STRIPE_JS_URL"] = localstripe_server.url + "/js.stripe.com/v3/"
     cohort = make_cohort()
-    html = client.get(f"/cohorts/{cohort.id}").get_data(as_text=True)
-    fields = {name: re.search(rf'name="{name}" value="([^"]*)"', html)[1] for name in ("csrf_token", "idempotency_key")}
+    fields = cohort_form(client, cohort)
     response = client.post(
         f"/cohorts/{cohort.id}", data={**fields, "name": "Robin Lee", "email": "robin@example.org", "timezone": "UTC"}
     )
-    enrolment_id = response.headers["Location"].rsplit("/", 1)[1]
+    assert response.status_code == 303 and response.headers["Location"].endswith("/check-email")
+    enrolment_id, token = emailed_link(cohort.id, "robin@example.org")
+    assert client.get(f"/me/{enrolment_id}", query_string={"token": token}).status_code in (200, 303)
+    db.session.rollback()
     intent = db.session.scalar(select(Payment.stripe_payment_intent_id).where(Payment.enrolment_id == enrolment_id))
     return {"id": enrolment_id, "intent": intent, "csrf": fields["csrf_token"]}
 

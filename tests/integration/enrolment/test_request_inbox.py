@@ -208,8 +208,8 @@ def test_staff_enrolments_count_as_opened(app, client, make_cohort, auth):
 
 
 def test_two_workers_handle_each_request_once_in_arrival_order(app, make_cohort):
-    cohort = make_cohort(capacity=5, price_amount=0)
-    emails = [f"p{n:02d}@example.org" for n in range(30)]
+    cohort = make_cohort(capacity=12, price_amount=0)
+    emails = [f"p{n:03d}@example.org" for n in range(300)]
     for email in emails:
         _ask(cohort, email)
     db.session.remove()
@@ -222,7 +222,7 @@ def test_two_workers_handle_each_request_once_in_arrival_order(app, make_cohort)
                 start.wait()
                 total = 0
                 while _waiting():  # the other worker may hold the inbox for a moment: ask again
-                    total += handle_requests(limit=7)
+                    total += handle_requests(limit=25)
                 settled.append(total)
             except Exception as exc:  # reported below
                 errors.append(exc)
@@ -235,13 +235,13 @@ def test_two_workers_handle_each_request_once_in_arrival_order(app, make_cohort)
     for thread in threads:
         thread.join(timeout=120)
     assert not errors, errors
-    assert sum(settled) == 30
+    assert sum(settled) == 300
     rows = db.session.execute(select(Enrolment.email, Enrolment.status, Enrolment.waitlist_rank)).all()
     by_email = {row.email: row for row in rows}
-    assert len(rows) == 30
-    assert [by_email[e].status for e in emails[:5]] == ["confirmed"] * 5
-    ranks = [by_email[e].waitlist_rank for e in emails[5:]]
-    assert ranks == sorted(ranks) and len(set(ranks)) == 25  # the waitlist in arrival order
+    assert len(rows) == 300
+    assert [by_email[e].status for e in emails[:12]] == ["confirmed"] * 12
+    ranks = [by_email[e].waitlist_rank for e in emails[12:]]
+    assert ranks == sorted(ranks) and len(set(ranks)) == 288  # the waitlist in arrival order
     sent = db.session.execute(select(OutboxMessage.to_address, func.count()).group_by(OutboxMessage.to_address)).all()
     assert sorted(sent) == [(e, 1) for e in emails]
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
-from tests.helpers import enrol
+from tests.helpers import enrol, enrolled, handle_inbox
 
 PRICE = 36000
 T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
@@ -34,11 +34,11 @@ def test_percent_and_amount_off_are_shown_on_the_enrolment_and_in_the_email(clie
     assert spring["code"] == "SPRING" and spring["uses"] == 0 and spring["active"] is True
     make_code(client, desk, code="WELCOME", amount_off=5000, currency="usd")
 
-    percent = enrol(client, cohort.id, "a@example.org", discount_code="spring").json
+    percent = enrolled(client, cohort.id, "a@example.org", discount_code="spring")
     assert (percent["price_before_discount"], percent["discount_amount"], percent["amount_due"]) == (PRICE, 7200, 28800)
     assert percent["discount_code"] == "SPRING" and percent["balance"] == 28800
     assert percent["payment"]["amount"] == 28800
-    amount = enrol(client, cohort.id, "b@example.org", discount_code="WELCOME").json
+    amount = enrolled(client, cohort.id, "b@example.org", discount_code="WELCOME")
     assert (amount["discount_amount"], amount["amount_due"]) == (5000, 31000)
 
     db.session.rollback()
@@ -47,7 +47,7 @@ def test_percent_and_amount_off_are_shown_on_the_enrolment_and_in_the_email(clie
             OutboxMessage.enrolment_id == percent["id"], OutboxMessage.kind == "enrolment_received"
         )
     )
-    assert "please pay $288.00" in email.body_text
+    assert "to pay $288.00" in email.body_text  # once the emailed link is opened
     assert "Discount: SPRING (20% off): -$72.00 (price $288.00)." in email.body_text
     listed = {c["code"]: c["uses"] for c in client.get("/api/v1/discount-codes", headers=desk).json}
     assert listed == {"SPRING": 1, "WELCOME": 1}
@@ -57,7 +57,7 @@ def test_a_full_discount_confirms_at_once(client, make_cohort, auth):
     desk = auth("front_desk")
     cohort = make_cohort(capacity=5, price_amount=PRICE)
     make_code(client, desk, code="STAFF", percent_off=100)
-    body = enrol(client, cohort.id, "a@example.org", discount_code="STAFF").json
+    body = enrolled(client, cohort.id, "a@example.org", discount_code="STAFF")
     assert (body["status"], body["amount_due"], body["balance"]) == ("confirmed", 0, 0)
 
 
@@ -73,11 +73,11 @@ def test_scope_currency_and_price_make_a_code_inapplicable(client, make_cohort, 
     make_code(client, desk, code="PROGRAM", percent_off=10, program_id=program.id)
     make_code(client, desk, code="DOLLARS", amount_off=1000, currency="usd")
 
-    assert enrol(client, cohort.id, "a@example.org", discount_code="ONLYHERE").status_code == 201
+    assert enrol(client, cohort.id, "a@example.org", discount_code="ONLYHERE").status_code == 202
     assert code_error(enrol(client, sibling.id, "a@example.org", discount_code="ONLYHERE", headers=desk)) == (
         "This discount code is for another group, not this one."
     )
-    assert enrol(client, sibling.id, "b@example.org", discount_code="PROGRAM").status_code == 201
+    assert enrol(client, sibling.id, "b@example.org", discount_code="PROGRAM").status_code == 202
     assert code_error(enrol(client, elsewhere.id, "a@example.org", discount_code="PROGRAM", headers=desk)) == (
         "This discount code is for another program, not this one."
     )
@@ -105,14 +105,15 @@ def test_wrong_disabled_expired_and_spent_codes_say_which_to_staff(client, make_
         "This discount code is no longer offered."
     )
     with time_machine.travel(T0, tick=False) as traveller:
-        assert enrol(client, cohort.id, "early@example.org", discount_code="SUMMER").status_code == 201
+        assert enrol(client, cohort.id, "early@example.org", discount_code="SUMMER").status_code == 202
         traveller.move_to(datetime(2030, 9, 2, tzinfo=UTC))
         assert code_error(enrol(client, cohort.id, "late@example.org", discount_code="SUMMER", headers=desk)) == (
             "This discount code expired on 2030-09-02."
         )
     assert summer["expires_at"] == "2030-09-02T00:00:00Z"
 
-    assert enrol(client, cohort.id, "first@example.org", discount_code="ONCE").status_code == 201
+    assert enrol(client, cohort.id, "first@example.org", discount_code="ONCE").status_code == 202
+    handle_inbox()  # the request takes the code's one use when the worker carries it out
     assert code_error(enrol(client, cohort.id, "second@example.org", discount_code="ONCE", headers=desk)) == (
         "This discount code has been used up."
     )
@@ -124,9 +125,9 @@ def test_a_use_comes_back_when_the_enrolment_ends_unconfirmed_and_stays_once_con
     desk = auth("front_desk")
     cohort = make_cohort(capacity=10, price_amount=PRICE)
     make_code(client, desk, code="ONCE", percent_off=10, max_uses=1)
-    first = enrol(client, cohort.id, "first@example.org", discount_code="ONCE").json
+    first = enrolled(client, cohort.id, "first@example.org", discount_code="ONCE")
     client.post(f"/api/v1/enrolments/{first['id']}/withdraw", headers=desk)  # never paid: the use is free again
-    second = enrol(client, cohort.id, "second@example.org", discount_code="ONCE").json
+    second = enrolled(client, cohort.id, "second@example.org", discount_code="ONCE")
     assert second["discount_code"] == "ONCE"
     client.post(f"/api/v1/enrolments/{second['id']}/confirm", json={"method": "cash", "amount": 32400}, headers=desk)
     client.post(f"/api/v1/enrolments/{second['id']}/withdraw", headers=desk)  # confirmed once: the use stays taken
@@ -172,7 +173,7 @@ def test_a_code_past_its_expiry_is_refused_at_its_instant(client, make_cohort, a
     expiry = T0 + timedelta(days=3)
     make_code(client, desk, code="SOON", percent_off=15, expires_at=expiry.strftime("%Y-%m-%dT%H:%M:%SZ"))
     with time_machine.travel(expiry - timedelta(seconds=1), tick=False):
-        assert enrol(client, cohort.id, "in-time@example.org", discount_code="SOON").status_code == 201
+        assert enrol(client, cohort.id, "in-time@example.org", discount_code="SOON").status_code == 202
     with time_machine.travel(expiry, tick=False):
         assert "expired" in code_error(
             enrol(client, cohort.id, "too-late@example.org", discount_code="SOON", headers=desk)
@@ -207,7 +208,8 @@ def test_the_public_hears_one_answer_for_every_code_it_cannot_use(client, make_c
         "nothing to pay": (free, "DOLLARS"),
     }
     with time_machine.travel(datetime(2030, 9, 3, tzinfo=UTC), tick=False):
-        assert enrol(client, cohort.id, "first@example.org", discount_code="ONCE").status_code == 201  # its one use
+        assert enrol(client, cohort.id, "first@example.org", discount_code="ONCE").status_code == 202  # its one use
+        handle_inbox()
         answers = {
             why: enrol(client, group.id, "x@example.org", discount_code=code) for why, (group, code) in tries.items()
         }
@@ -229,4 +231,18 @@ def test_the_public_hears_one_answer_for_every_code_it_cannot_use(client, make_c
     assert reasons["no such code"] == "No such discount code; check the spelling."
     # A refused code enrols nobody, and a good code still works for the public.
     assert client.get("/api/v1/enrolments?email=x@example.org", headers=desk).json == []
-    assert enrol(client, cohort.id, "y@example.org", discount_code="ONLYHERE").status_code == 201
+    assert enrol(client, cohort.id, "y@example.org", discount_code="ONLYHERE").status_code == 202
+
+
+def test_a_code_used_up_while_a_request_waited_is_refused_by_email(client, make_cohort, auth):
+    desk = auth("front_desk")
+    cohort = make_cohort(capacity=10, price_amount=PRICE)
+    make_code(client, desk, code="ONCE", percent_off=10, max_uses=1)
+    # Both are answered alike: the code can still be used when each is queued.
+    for email in ("first@example.org", "second@example.org"):
+        assert enrol(client, cohort.id, email, discount_code="ONCE").status_code == 202
+    assert handle_inbox() == 2
+    assert [e["email"] for e in client.get("/api/v1/enrolments", headers=desk).json] == ["first@example.org"]
+    refusal = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_address == "second@example.org"))
+    assert refusal.kind == "request_refused" and "discount code could not be used" in refusal.body_text
+    assert f"/cohorts/{cohort.id}" in refusal.body_text  # the way back to ask again

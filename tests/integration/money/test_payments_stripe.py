@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from scheduler.foundation import clock
 from scheduler.payments.models import Payment, Refund, WebhookEvent
-from tests.helpers import as_participant, enrolled
+from tests.helpers import as_participant, bearer, emailed_link, enrolled, opened
 from tests.stripe_double import (
     PUBLISHABLE_KEY,
     fresh,
@@ -178,25 +178,21 @@ def test_when_stripe_is_down_the_seat_is_still_held_and_paying_works_once_it_ans
         headers={"Idempotency-Key": "down-1"},
         json={"name": "Sam Rivera", "email": "sam@example.org"},
     )
-    assert response.status_code == 201, response.get_json()
-    held = response.get_json()
+    assert response.status_code == 202, response.get_json()
+    held = opened(client, cohort.id, "sam@example.org")  # the emailed link, opened while Stripe is down
     assert held["status"] == "pending_payment"
-    assert held["payment"]["status"] == "unavailable" and "client_secret" not in held["payment"]
-    assert "held" in held["payment"]["detail"]
+    assert held["payment"]["status"] in ("none", "unavailable") and "client_secret" not in held["payment"]
     assert client.get(f"/api/v1/cohorts/{cohort.id}").get_json()["seats_available"] == 1
     [row] = fresh(select(Payment))
     assert row.status == "creating" and row.stripe_payment_intent_id is None
 
     stripe_app.config["STRIPE_API_BASE"] = real_base
-    # The client retries with the same key: the same enrolment, now with an intent to pay.
-    again = client.post(
-        f"/api/v1/cohorts/{cohort.id}/enrolments",
-        headers={"Idempotency-Key": "down-1"},
-        json={"name": "Sam Rivera", "email": "sam@example.org"},
-    ).get_json()
-    assert again["id"] == held["id"] and again["payment"]["client_secret"]
-    assert localstripe_server.pay(again["payment"]["payment_intent_id"], "pm_card_visa")["status"] == "succeeded"
-    wait_for_status(client, again, "confirmed")
+    # The person presses Pay again on their page: the same enrolment, now with an intent to pay.
+    again = client.post(f"/api/v1/enrolments/{held['id']}/payment", headers=as_participant(held))
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["client_secret"]
+    assert localstripe_server.pay(again.get_json()["payment_intent_id"], "pm_card_visa")["status"] == "succeeded"
+    wait_for_status(client, held, "confirmed")
 
 
 def test_the_worker_finishes_a_payment_that_stripe_could_not_take_when_the_seat_was_held(
@@ -308,21 +304,31 @@ def test_a_slow_stripe_does_not_delay_another_enrolment_in_the_same_cohort(strip
     stripe_app.config["STRIPE_API_BASE"] = proxy.url
     cohort = paid_cohort()
     url = f"{stripe_app.live_url}/api/v1/cohorts/{cohort.id}/enrolments"
+    for name in ("a", "b"):  # both ask for a place; Stripe is reached once each opens the emailed link
+        assert requests.post(url, json={"name": name, "email": f"{name}@example.org"}, timeout=20).status_code == 202
+    links = {name: emailed_link(cohort.id, f"{name}@example.org") for name in ("a", "b")}
+
+    def open_link(name):
+        enrolment_id, token = links[name]
+        return requests.get(
+            f"{stripe_app.live_url}/api/v1/enrolments/{enrolment_id}", headers=bearer(token), timeout=60
+        )
+
     results = {}
 
     def enrol_first():
-        results["first"] = requests.post(url, json={"name": "A", "email": "a@example.org"}, timeout=60)
+        results["first"] = open_link("a")
 
     first = threading.Thread(target=enrol_first)
     first.start()
     try:
         assert first_call_arrived.wait(20), "the first enrolment never reached Stripe"
-        second = requests.post(url, json={"name": "B", "email": "b@example.org"}, timeout=20)
+        second = open_link("b")
         assert "first" not in results, "the first enrolment finished before Stripe answered it"
-        assert second.status_code == 201, second.text
+        assert second.status_code == 200, second.text
         assert second.json()["status"] == "pending_payment" and second.json()["payment"]["client_secret"]
     finally:
         release.set()
         first.join(30)
         proxy.stop()
-    assert results["first"].status_code == 201 and results["first"].json()["payment"]["client_secret"]
+    assert results["first"].status_code == 200 and results["first"].json()["payment"]["client_secret"]

@@ -1,6 +1,6 @@
 """Sliding scale: a program's price levels, chosen by the person when allowed or set by staff."""
 
-from tests.helpers import enrol
+from tests.helpers import enrol, enrolled
 
 LEVELS = [
     {"code": "standard", "name": "Standard", "amount": 36000},
@@ -14,12 +14,10 @@ def test_people_choose_a_level_when_the_program_allows_it(client, make_program, 
     cohort = make_cohort(program=program, capacity=5, price_amount=36000)
     public = client.get(f"/api/v1/cohorts/{cohort.id}").json
     assert [level["code"] for level in public["price_levels"]] == ["standard", "reduced", "supported"]
-    reduced = enrol(client, cohort.id, "a@example.org", price_level="reduced")
-    assert reduced.status_code == 201, reduced.json
-    body = reduced.json
+    body = enrolled(client, cohort.id, "a@example.org", price_level="reduced")
     assert (body["price_level"], body["amount_due"], body["balance"]) == ("reduced", 18000, 18000)
     assert body["payment"] == {"provider": "manual", "amount": 18000, "currency": "usd"}
-    plain = enrol(client, cohort.id, "b@example.org").json
+    plain = enrolled(client, cohort.id, "b@example.org")
     assert (plain["price_level"], plain["amount_due"]) == (None, 36000)
     unknown = enrol(client, cohort.id, "c@example.org", price_level="free")
     assert unknown.status_code == 422
@@ -41,7 +39,7 @@ def test_when_only_staff_set_the_level_a_chosen_level_is_refused_by_name(client,
     by_staff = enrol(client, cohort.id, "a@example.org", headers=desk, price_level="supported")
     assert by_staff.status_code == 201 and by_staff.json["amount_due"] == 6000
     # Staff may also move someone to a level later, with a reason (the audit keeps it).
-    later = enrol(client, cohort.id, "b@example.org").json
+    later = enrolled(client, cohort.id, "b@example.org")
     moved = client.patch(
         f"/api/v1/enrolments/{later['id']}", json={"price_level": "reduced", "reason": "income checked"}, headers=desk
     )
@@ -54,7 +52,7 @@ def test_a_level_and_a_discount_code_together(client, make_program, make_cohort,
     program = make_program(price_levels=LEVELS, self_select_price_level=True)
     cohort = make_cohort(program=program, capacity=5, price_amount=36000)
     client.post("/api/v1/discount-codes", json={"code": "TEN", "percent_off": 10}, headers=desk)
-    body = enrol(client, cohort.id, "a@example.org", price_level="reduced", discount_code="TEN").json
+    body = enrolled(client, cohort.id, "a@example.org", price_level="reduced", discount_code="TEN")
     assert (body["price_before_discount"], body["discount_amount"], body["amount_due"]) == (18000, 1800, 16200)
 
 

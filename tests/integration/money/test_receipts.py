@@ -101,7 +101,7 @@ def test_a_locale_formats_the_receipt_and_the_emails(app, client, make_cohort, a
             OutboxMessage.enrolment_id == held["id"], OutboxMessage.kind == "enrolment_received"
         )
     )
-    assert "please pay 360,00\xa0€" in received.body_text
+    assert "to pay 360,00\xa0€" in received.body_text
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ import re
 import pytest
 
 from scheduler.foundation.auth import ROLES
+from tests.helpers import enrolled
 
 # endpoint -> why anyone may call it without a staff or participant credential.
 EXPECTED_WITHOUT_CREDENTIALS = {
@@ -42,6 +43,8 @@ PUBLIC_PAGES = {
     "pages.home": "the clinic's open cohorts",
     "pages.cohort": "a public cohort page",
     "pages.enrol": "the public enrolment form (CSRF-protected like every form)",
+    "pages.check_email": "'Check your email' after the form: the same page for every address",
+    "pages.send_link_again": "'Send it again' on that page: a request like the form's, answered alike",
     "pages.static": "the stylesheet and scripts",
     "desk.login": "the console's sign-in page",
     "desk.send_link": "asks for a sign-in link (same answer for any address; rate limited)",
@@ -104,8 +107,8 @@ def _csrf_token(client, cohort_id) -> str:
 def test_every_participant_page_needs_that_enrolments_own_link(app, client, make_staff, make_cohort):
     """No cookie: 403; a staff token or another enrolment's token: refused too. Always a page, never JSON."""
     cohort = make_cohort(price_amount=0)
-    mine = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "A", "email": "a@example.org"}).json
-    other = client.post(f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "B", "email": "b@example.org"}).json
+    mine = enrolled(client, cohort, "a@example.org", "A")
+    other = enrolled(client, cohort, "b@example.org", "B")
     staff_token = make_staff("admin")[1]
     csrf = _csrf_token(client, cohort.id)
     checked = 0

@@ -9,6 +9,7 @@ participant's manage token may ride in `?token=` (the links in emails carry it).
 import pytest
 
 from scheduler.foundation.auth import ROLES
+from tests.helpers import enrolled
 
 OPEN_PATHS = ["/healthz", "/readyz", "/docs", "/openapi.json"]
 
@@ -38,9 +39,7 @@ def test_a_staff_token_in_the_query_string_is_401_saying_to_use_the_header(clien
 
 def test_the_manage_token_may_still_come_in_the_query_string(client, make_cohort):
     cohort = make_cohort(price_amount=0)
-    enrolment = client.post(
-        f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam", "email": "sam@example.org"}
-    ).json
+    enrolment = enrolled(client, cohort, "sam@example.org", "Sam")
     path = f"/api/v1/enrolments/{enrolment['id']}"
     assert client.get(path, query_string={"token": enrolment["manage_token"]}).status_code == 200
     assert client.get(path, headers={"Authorization": f"Bearer {enrolment['manage_token']}"}).status_code == 200

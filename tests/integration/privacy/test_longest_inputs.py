@@ -15,6 +15,7 @@ from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.notifications.rendering import SUBJECT_MAX, fit_subject
 from scheduler.notifications.sender import deliver_outbox
+from tests.helpers import enrolled
 
 LONG_TITLE = "Ü" + "group session " * 14 + "x" * 3  # 200 characters, not all ASCII
 LONG_NAME = "Ærin " + "Q" * 195
@@ -67,12 +68,7 @@ def test_maximal_names_and_titles_enrol_transfer_and_mail(app, client, auth, smt
         )
 
     first, second = cohort("2030-10-02"), cohort("2030-11-13")
-    enrolment = _ok(
-        client.post(
-            f"/api/v1/cohorts/{first['id']}/enrolments",
-            json={"name": LONG_NAME, "email": LONGEST_EMAIL, "phone": LONGEST_PHONE, "timezone": "Pacific/Chatham"},
-        )
-    )
+    enrolment = enrolled(client, first["id"], LONGEST_EMAIL, LONG_NAME, phone=LONGEST_PHONE, timezone="Pacific/Chatham")
     assert enrolment["status"] == "confirmed"
     _ok(client.post(f"/api/v1/enrolments/{enrolment['id']}/transfer", json={"cohort_id": second["id"]}, headers=desk))
     session = second["sessions"][1]

@@ -6,7 +6,7 @@ import pytest
 
 from scheduler import create_app
 from scheduler.foundation.config import for_tests
-from tests.helpers import enrol
+from tests.helpers import enrol, enrolled
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_without_trusted_proxies_x_forwarded_for_is_ignored(app, limited, make_c
     client = limited()
     cohort = make_cohort(capacity=50, price_amount=0)
     statuses = [_enrol(client, cohort, n, forwarded_for=f"198.51.100.{n}") for n in range(3)]
-    assert statuses == [201, 201, 429]  # a client cannot pick a new address per request
+    assert statuses == [202, 202, 429]  # a client cannot pick a new address per request
 
 
 def test_behind_one_trusted_proxy_each_client_has_its_own_count(app, limited, make_cohort):
@@ -46,7 +46,7 @@ def test_behind_one_trusted_proxy_each_client_has_its_own_count(app, limited, ma
     cohort = make_cohort(capacity=50, price_amount=0)
     first = [_enrol(client, cohort, n, forwarded_for="198.51.100.1") for n in range(3)]
     second = [_enrol(client, cohort, 10 + n, forwarded_for="198.51.100.2") for n in range(2)]
-    assert first == [201, 201, 429] and second == [201, 201]
+    assert first == [202, 202, 429] and second == [202, 202]
     # A client that writes its own X-Forwarded-For gets the proxy's entry appended: still the same client.
     spoofed = _enrol(client, cohort, 20, forwarded_for="192.0.2.77, 198.51.100.1")
     assert spoofed == 429
@@ -56,9 +56,7 @@ def test_rotating_feeds_is_limited_per_client(app, limited, make_cohort, auth):
     client = limited()
     desk = auth("front_desk")  # written before the other app's requests: SQLite's one writer at a time
     cohort = make_cohort(capacity=5, price_amount=0)
-    enrolment = client.post(
-        f"/api/v1/cohorts/{cohort.id}/enrolments", json={"name": "Sam", "email": "sam@example.org"}
-    ).json
+    enrolment = enrolled(client, cohort, "sam@example.org", "Sam")
     participant = {"Authorization": f"Bearer {enrolment['manage_token']}"}
     path = f"/api/v1/enrolments/{enrolment['id']}/calendar/rotate"
     assert [client.post(path, headers=participant).status_code for _ in range(3)] == [200, 200, 429]
