@@ -37,6 +37,7 @@ from .inbox.models import RequestKind
 from .notifications import handlers as mail
 from .payments import discounts
 from .payments.models import Payment, Refund
+from .staff import services as staff_services
 from .staff.events import SignInLinkIssued, StaffRevoked
 from .staff.models import Staff
 
@@ -78,6 +79,7 @@ PLUG_INS = (
         {
             RequestKind.ENROL: (requested.handle, requested.refuse),
             RequestKind.LINK_AGAIN: (requested.handle_link_again, requested.refuse),
+            RequestKind.SIGN_IN: (staff_services.handle_sign_in_request, None),
         },
     ),
     (auth.enrolment_owners, {"payment_id": paying.payment_owner}),  # a receipt opens with its manage token

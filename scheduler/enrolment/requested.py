@@ -27,6 +27,7 @@ from .audit import record
 from .enrolling import enrol_locked, hold_length, known_participant, participant_for
 from .models import ACTIVE, Enrolment, Participant, normalise_email
 from .models import EnrolmentStatus as S
+from .paying import pays_by_card
 from .views import lock_enrolment
 
 
@@ -46,6 +47,7 @@ def request_enrolment(cohort_id: str, data: dict, idempotency_key: str | None = 
     if data.get("desk_payment") is not None:
         raise Invalid.field("desk_payment", "Only the front desk records payments; leave desk_payment out.")
     prices.check_public_price(cohort, data, at)
+    pays_by_card(cohort, data.get("pay_at_desk"))  # paying at the desk where the group does not offer it: 422
     deadline = at + timedelta(minutes=cohort.confirm_email_minutes)
     return inbox.receive(
         RequestKind.ENROL,

@@ -7,20 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, delete, func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..foundation import clock
 from ..foundation.database import end_read, is_sqlite, write_transaction
-from ..foundation.errors import Conflict, DomainError, Invalid, NotFound
+from ..foundation.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
 from ..foundation.extensions import db
 from ..foundation.plugins import PlugIn
 from .models import Outcome, PublicRequest
 
 log = logging.getLogger(__name__)
 
-# {kind: handle(request) -> (Outcome, result_id)}: run inside the handling transaction, with the
-# request's fields; raise Conflict, Invalid or NotFound when it can no longer be done (then
-# `refuse(request, error)` tells the person why, in a transaction of its own). Installed by wiring.py.
+# {kind: (handle, refuse)}: handle(request) -> (Outcome, result_id) runs inside the handling
+# transaction, with the request's fields; it raises Conflict, Invalid or NotFound when the request
+# can no longer be done, and then refuse(request, error) (or nothing, when None) tells the person
+# why, in a transaction of its own. Installed by wiring.py.
 handlers = PlugIn("handle a public request of each kind: {kind: (handle(request), refuse(request, error))}")
 
 MAX_ATTEMPTS = 5  # an unexpected failure is retried on later passes this many times, then set aside
@@ -57,7 +58,7 @@ def receive(
         email=email,
         payload=payload,
         idempotency_key=idempotency_key or None,
-        request_hash=digest,
+        request_hash=digest if idempotency_key else None,  # kept only to tell a retry from another request
         created_at=clock.now(),
         expires_at=expires_at,
         attempts=0,
@@ -118,6 +119,10 @@ def handle_requests(limit: int = 1000) -> int:
         except (Conflict, Invalid, NotFound) as error:
             if not _refused(seq, error):
                 continue  # another worker settled it meanwhile
+        except (Unavailable, OperationalError):  # a lock held too long, the database away: next pass
+            db.session.rollback()
+            log.warning("public request %s waits: the database is busy or away", seq)
+            break
         except Exception as error:  # a bug or an outage: retried on a later pass, then set aside
             db.session.rollback()
             log.exception("handling a public request failed")
@@ -159,7 +164,8 @@ def _refused(seq: int, error: DomainError) -> bool:
         if request is None or request.seq != seq:
             return False
         _handle, refuse = handlers.value[request.kind]
-        refuse(request, error)
+        if refuse is not None:
+            refuse(request, error)
         _settle(request, Outcome.REFUSED, None)
     return True
 

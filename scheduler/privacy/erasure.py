@@ -116,24 +116,7 @@ def _erase_enrolment(enrolment: Enrolment, email: str, staff, reason: str, at: d
 
     messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.enrolment_id == enrolment.id)).all()
     for message in messages:
-        if message.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
-            # Nothing more goes to this person; a worker that holds the row now cannot record an
-            # outcome over this (its update requires status `sending`).
-            message.status, message.last_error = OutboxStatus.SKIPPED, NOT_SENT
-            message.lease_owner, message.lease_expires_at = None, None
-            summary.messages_cancelled += 1
-        else:
-            message.last_error = scrub.text(message.last_error)
-        message.to_address = ""
-        message.subject = ""
-        message.body_text = ""
-        message.body_html = ""
-        message.attachments = []
-        message.mime, message.mime_digest = None, None  # the sendable copy of all of the above
-        message.render_values = None  # and what it would have been rendered from: never rendered now
-        message.refused_recipients = None
-        summary.messages_erased += 1
-        summary.message_ids.append(message.id)
+        _erase_message(message, scrub, summary)
 
     for payment in db.session.scalars(select(Payment).where(Payment.enrolment_id == enrolment.id)):
         payment.reference, payment.last_error = scrub.text(payment.reference), scrub.text(payment.last_error)
@@ -150,6 +133,43 @@ def _erase_enrolment(enrolment: Enrolment, email: str, staff, reason: str, at: d
     enrolment_audit.record(enrolment, staff, "erased", None, reason=reason)
     summary.enrolments.append({"id": enrolment.id, "cohort_id": enrolment.cohort_id, "status": str(enrolment.status)})
     return summary
+
+
+def _erase_message(message: OutboxMessage, scrub: _Scrubber, summary: ErasureSummary) -> None:
+    """Blank one message to the person (an unsent one is cancelled), counted in `summary`."""
+    if message.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+        # Nothing more goes to this person; a worker that holds the row now cannot record an
+        # outcome over this (its update requires status `sending`).
+        message.status, message.last_error = OutboxStatus.SKIPPED, NOT_SENT
+        message.lease_owner, message.lease_expires_at = None, None
+        summary.messages_cancelled += 1
+    else:
+        message.last_error = scrub.text(message.last_error)
+    message.to_address = ""
+    message.subject = ""
+    message.body_text = ""
+    message.body_html = ""
+    message.attachments = []
+    message.mime, message.mime_digest = None, None  # the sendable copy of all of the above
+    message.render_values = None  # and what it would have been rendered from: never rendered now
+    message.refused_recipients = None
+    summary.messages_erased += 1
+    summary.message_ids.append(message.id)
+
+
+def _erase_requests_and_their_mail(address: str, enrolment_ids: list[str], summary: ErasureSummary) -> None:
+    """The person's public requests go, and the messages to the address about no enrolment
+    (a request that could not be carried out) are blanked like the rest."""
+    summary.requests_deleted = inbox.forget(address, enrolment_ids)
+    about_nothing = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.enrolment_id.is_(None),
+            OutboxMessage.staff_id.is_(None),
+            func.lower(OutboxMessage.to_address) == address.strip().lower(),
+        )
+    ).all()
+    for message in about_nothing:
+        _erase_message(message, _Scrubber(address), summary)
 
 
 def _erase_identity(participant: Participant, at: datetime) -> None:
@@ -206,7 +226,7 @@ def erase_participant(email: str, staff) -> ErasureSummary:
         for item in summary.enrolments:
             item["withdrawn"] = item["id"] in refunds
             item["refund"] = refunds.get(item["id"])
-        summary.requests_deleted = inbox.forget(participant.email_normalised, [e.id for e in enrolments])
+        _erase_requests_and_their_mail(participant.email_normalised, [e.id for e in enrolments], summary)
         _erase_identity(participant, at)
         _forget_mail_files(summary.message_ids)
     log.info("participant %s erased by staff %s", participant_id, getattr(staff, "id", None))

@@ -7,14 +7,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..attendance.models import AttendanceFlag, AttendanceRecord
 from ..cohorts.models import Session
 from ..enrolment.models import AuditEntry, Enrolment, Participant
 from ..foundation import clock
+from ..foundation.errors import NotFound
 from ..foundation.extensions import db
+from ..inbox import services as inbox
 from ..notifications.models import OutboxMessage
 from ..payments.models import Payment, Refund
 from .participants import find_participant
@@ -38,9 +40,22 @@ class EnrolmentRecord:
 
 @dataclass(frozen=True)
 class ParticipantExport:
-    participant: Participant
+    participant: Participant | None  # None: nothing but a request not yet handled, or a message
     enrolments: list[EnrolmentRecord]
     exported_at: datetime
+    # Public requests with this address not yet carried out (a settled one keeps no personal data).
+    requests: list = field(default_factory=list)
+    # Messages to the address that belong to no enrolment (a request that could not be carried out).
+    other_messages: list = field(default_factory=list)
+
+    @property
+    def holds(self) -> dict[str, int]:
+        """Every kind of record this export holds, and how many of each (zero ones included)."""
+        kinds = ("payments", "refunds", "messages", "audit", "attendance", "attendance_flags")
+        counts = {"enrolments": len(self.enrolments)}
+        counts.update({kind: sum(len(getattr(e, kind)) for e in self.enrolments) for kind in kinds})
+        counts.update(requests=len(self.requests), other_messages=len(self.other_messages))
+        return counts
 
 
 def _by_enrolment(rows) -> dict[str, list]:
@@ -85,9 +100,25 @@ def _attendance(enrolment_ids: list[str]) -> tuple[dict[str, list], dict[str, li
 
 def export_participant(email: str) -> ParticipantExport:
     """Everything held about the person with this email (any case): enrolments, payments,
-    refunds, messages with their bodies (also those to staff about them), attendance and the
-    audit entries about them."""
-    participant = find_participant(email)
+    refunds, messages with their bodies (also those to staff about them, and those to the
+    address about no enrolment), attendance, the audit entries about them and their public
+    requests not yet carried out."""
+    requests = inbox.waiting_for(email)
+    other_messages = db.session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.enrolment_id.is_(None),
+            OutboxMessage.staff_id.is_(None),
+            func.lower(OutboxMessage.to_address) == email.strip().lower(),
+        )
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+    ).all()
+    try:
+        participant = find_participant(email)
+    except NotFound:
+        if not requests and not other_messages:
+            raise
+        return ParticipantExport(None, [], clock.now(), requests, other_messages)
     enrolments = db.session.scalars(
         select(Enrolment)
         .options(selectinload(Enrolment.cohort))
@@ -131,4 +162,4 @@ def export_participant(email: str) -> ParticipantExport:
         )
         for e in enrolments
     ]
-    return ParticipantExport(participant, records, clock.now())
+    return ParticipantExport(participant, records, clock.now(), requests, other_messages)

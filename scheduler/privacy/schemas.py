@@ -146,10 +146,27 @@ class ExportedEnrolmentOut(Schema):
     attendance_flags = fields.List(fields.Nested(ExportedAttendanceFlagOut))
 
 
+class ExportedRequestOut(Schema):
+    """A public request not yet carried out: what the person sent."""
+
+    kind = fields.String(metadata={"description": "enrol, link_again or sign_in"})
+    cohort_id = fields.String(attribute="subject_id", allow_none=True)
+    email = fields.String()
+    sent = fields.Dict(attribute="payload", metadata={"description": "the fields as sent"})
+    created_at = Instant()
+
+
 class ParticipantExportOut(Schema):
     exported_at = Instant()
-    participant = fields.Nested(ParticipantOut)
+    participant = fields.Nested(ParticipantOut, allow_none=True)
+    holds = fields.Dict(
+        keys=fields.String(), values=fields.Integer(), metadata={"description": "every kind of record here, counted"}
+    )
     enrolments = fields.List(fields.Nested(ExportedEnrolmentOut))
+    requests = fields.List(fields.Nested(ExportedRequestOut))
+    other_messages = fields.List(
+        fields.Nested(ExportedMessageOut), metadata={"description": "messages to the address about no enrolment"}
+    )
 
 
 class ErasedEnrolmentOut(Schema):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from ..foundation import clock
@@ -17,6 +17,8 @@ from ..foundation.errors import Conflict, Invalid, NotFound
 from ..foundation.events import publish
 from ..foundation.extensions import db
 from ..foundation.links import public_url
+from ..inbox import services as inbox
+from ..inbox.models import Outcome, RequestKind
 from .events import SignInLinkIssued, StaffRevoked
 from .models import ROLES, ApiToken, ConsoleSession, SignInLink, Staff, StaffAuditEntry
 
@@ -197,16 +199,24 @@ def _issue_link(member: Staff, *, send: bool, then: str | None = None) -> str:
     return url
 
 
-def request_sign_in_link(email: str, then: str | None = None) -> None:
-    """Email a one-time sign-in link to this address if it is an active staff account; else nothing.
+def request_sign_in_link(email: str, then: str | None = None) -> inbox.Received:
+    """Queue a request for a one-time sign-in link; answered the same for every address.
 
-    The caller cannot tell which: the answer is the same either way. `then`: the console
-    page the link leads to once signed in (the caller checks it is one).
+    Nothing about the address is read here: the worker sends the link if it is an active staff
+    account, and nothing otherwise (handle_sign_in_request). `then`: the console page the link
+    leads to once signed in (the caller checks it is one).
     """
-    with write_transaction():
-        member = _active_member(email)
-        if member is not None:
-            _issue_link(member, send=True, then=then)
+    expires = clock.now() + timedelta(minutes=SIGN_IN_LINK_MINUTES)
+    return inbox.receive(RequestKind.SIGN_IN, email, {"email": email, "then": then}, expires_at=expires)
+
+
+def handle_sign_in_request(request) -> tuple[str, str | None]:
+    """The worker's side of request_sign_in_link, in the inbox's transaction: (outcome, staff id)."""
+    member = _active_member(request.email)
+    if member is None:
+        return Outcome.NOTHING, None
+    _issue_link(member, send=True, then=request.payload.get("then"))
+    return Outcome.LINK_SENT, member.id
 
 
 def issue_sign_in_link(email: str) -> str:
@@ -247,9 +257,19 @@ def sign_in(token: str) -> SignedIn:
     with write_transaction():
         at = clock.now()
         link = _usable_link(token, at)
-        if link is None:
+        # Spent by one conditional statement: of several posts racing with one link (read
+        # without a lock), exactly one finds it still unused; the others open no session.
+        spent = (
+            link is not None
+            and db.session.execute(
+                update(SignInLink)
+                .where(SignInLink.id == link.id, SignInLink.used_at.is_(None))
+                .values(used_at=at)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        )
+        if not spent:
             raise NotFound("This sign-in link has expired or has already been used.")
-        link.used_at = at
         session = ConsoleSession(staff_id=link.staff_id, token_hash=hash_token(secret), created_at=at, last_seen_at=at)
         db.session.add(session)
         db.session.flush()

@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from scheduler import create_app
 from scheduler.foundation.config import for_tests
@@ -19,6 +19,7 @@ from scheduler.notifications.models import OutboxMessage
 from scheduler.staff import services as staff_services
 from scheduler.staff.models import SignInLink, StaffAuditEntry
 from tests.desk_support import csrf_of, link_path, page_token, sign_in, text_of
+from tests.helpers import QueryCounter, handle_inbox
 
 T0 = datetime(2030, 9, 1, 14, 0, tzinfo=UTC)
 
@@ -29,7 +30,7 @@ def _ask_for_link(client, email: str):
 
 
 def _sign_in_messages():
-    db.session.rollback()
+    handle_inbox()  # the worker carries the requests out
     return db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "sign_in_link")).all()
 
 
@@ -48,6 +49,7 @@ def test_a_link_arrives_by_email_and_signs_in_once(app, client, make_staff, smtp
     answer = _ask_for_link(client, member.email.upper())
     assert answer.status_code == 200 and "Check your email" in text_of(answer)
 
+    handle_inbox()
     sender.deliver_outbox()
     [mail] = [m for m in smtp_server.messages if m.rcpt_tos == [member.email]]
     assert mail.message["Subject"].startswith("Your sign-in link")
@@ -75,12 +77,20 @@ def test_a_link_arrives_by_email_and_signs_in_once(app, client, make_staff, smtp
 
 def test_the_answer_is_the_same_whether_or_not_the_address_is_staff(client, make_staff):
     member, _ = make_staff("admin")
-    staff_answer = _ask_for_link(client, member.email)
-    stranger_answer = _ask_for_link(client, "nobody@example.org")
+    statements = {}
+    answers = {}
+    for email in (member.email, "nobody@example.org"):
+        page = client.get("/desk/login")
+        with QueryCounter() as queries:
+            answers[email] = client.post("/desk/login", data={"csrf_token": csrf_of(page), "email": email})
+        statements[email] = [s.split()[0] for s in queries.statements]
+    staff_answer, stranger_answer = answers[member.email], answers["nobody@example.org"]
     assert staff_answer.status_code == stranger_answer.status_code == 200
     assert text_of(staff_answer).replace(member.email, "X") == text_of(stranger_answer).replace(
         "nobody@example.org", "X"
     )
+    # The same work for both: the request is queued; nothing about the address is read.
+    assert statements[member.email] == statements["nobody@example.org"]
     assert [m.to_address for m in _sign_in_messages()] == [member.email]
 
 
@@ -118,6 +128,7 @@ def test_a_sign_in_email_that_could_not_go_out_in_time_is_not_sent(app, client, 
     member, _ = make_staff("front_desk")
     with time_machine.travel(T0, tick=False) as traveller:
         _ask_for_link(client, member.email)
+        handle_inbox()
         traveller.shift(timedelta(minutes=16))
         sender.deliver_outbox()
     assert smtp_server.messages == []
@@ -271,3 +282,29 @@ def test_the_emailed_link_leads_back_to_the_page_first_asked_for(client, make_st
     page = client.get(url.split("scheduler.test", 1)[1])
     answer = client.post(link_path(url), data={"csrf_token": csrf_of(page), "next": "/desk/people?q=sam"})
     assert answer.headers["Location"] == "/desk/people?q=sam"
+
+
+def test_one_link_posted_from_six_browsers_at_once_opens_one_session(app, make_staff):
+    """Issue 24: the link is spent by one conditional update, so exactly one post wins."""
+    import threading
+
+    from scheduler.staff.models import ConsoleSession
+
+    member, _ = make_staff("front_desk")
+    path = link_path(staff_services.issue_sign_in_link(member.email))
+    db.session.remove()
+    start, answers = threading.Barrier(6), []
+
+    def post():
+        browser = app.test_client()  # its own cookies, its own form token, in its own thread
+        token = csrf_of(browser.get(path))
+        start.wait()
+        answers.append(browser.post(path, data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [303] + [404] * 5
+    assert db.session.scalar(select(func.count()).select_from(ConsoleSession)) == 1

@@ -13,7 +13,6 @@ import time_machine
 from sqlalchemy import func, select
 
 from scheduler.enrolment import requested
-from scheduler.enrolment.jobs import expire_holds_and_offers
 from scheduler.enrolment.models import AuditEntry, Enrolment
 from scheduler.foundation.database import write_transaction
 from scheduler.foundation.errors import Conflict, Invalid
@@ -182,22 +181,6 @@ def test_the_tests_helper_follows_the_email_as_the_person_would(app, client, mak
     # Opened through the API with the emailed token: the normal hold from that moment.
     assert (body["status"], body["hold_expires_at"]) == ("pending_payment", "2030-09-03T12:00:00Z")
     assert body["manage_url"].endswith(f"/me/{body['id']}?token={body['manage_token']}")
-
-
-def test_an_unopened_hold_lapses_and_the_seat_goes_to_the_next_in_line(app, make_cohort):
-    cohort = make_cohort(capacity=1, price_amount=36000, confirm_email_minutes=20, manual_hold_hours=48)
-    with time_machine.travel(T0, tick=False):
-        _ask(cohort, "first@example.org")
-        _ask(cohort, "second@example.org")
-        handle_requests()
-    assert _enrolment_of("second@example.org").status == "waitlisted"
-    with time_machine.travel(T0 + timedelta(minutes=19), tick=False):
-        expire_holds_and_offers()
-        assert _enrolment_of("first@example.org").status == "pending_payment"
-    with time_machine.travel(T0 + timedelta(minutes=21), tick=False):
-        expire_holds_and_offers()
-    assert _enrolment_of("first@example.org").status == "expired"
-    assert _enrolment_of("second@example.org").status == "offered"
 
 
 def test_staff_enrolments_count_as_opened(app, client, make_cohort, auth):

@@ -65,3 +65,33 @@ def test_rotating_feeds_is_limited_per_client(app, limited, make_cohort, auth):
 
     cohort_path = f"/api/v1/cohorts/{cohort.id}/calendar/rotate"
     assert [client.post(cohort_path, headers=desk).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_each_address_gets_at_most_five_requests_in_15_minutes_whoever_asks_and_wherever(
+    app, limited, make_cohort, auth
+):
+    """Issue 35: counted per address across the API, the form and "send it again", alike for an
+    address that is enrolled and one that is not; staff enrolling by phone are not counted."""
+    client = limited(ENROL_RATE_LIMIT="100 per minute", TRUSTED_PROXIES=1)
+    cohort = make_cohort(capacity=50, price_amount=0)
+    enrolled(client, cohort, "known@example.org", "Known")  # the first of known@'s five
+    handled = []
+    for email in ("known@example.org", "stranger@example.org"):
+        statuses = []
+        for n in range(6):  # each from another client address: the address is what is counted
+            headers = {"X-Forwarded-For": f"198.51.100.{n}"}
+            if n % 2:
+                page = client.get(f"/cohorts/{cohort.id}/check-email", headers=headers).get_data(as_text=True)
+                token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+                answer = client.post(
+                    f"/cohorts/{cohort.id}/check-email", data={"csrf_token": token, "email": email}, headers=headers
+                )
+            else:
+                answer = enrol(client, cohort, email.upper(), "Someone", headers=headers)
+            statuses.append(answer.status_code)
+        handled.append(statuses)
+    known, stranger = handled
+    assert known == [202, 303, 202, 303, 429, 429]  # the enrolment above was its first
+    assert stranger == [202, 303, 202, 303, 202, 429]
+    desk = auth("front_desk")
+    assert enrol(client, cohort, "stranger@example.org", "Stranger", headers=desk).status_code == 201
