@@ -1,13 +1,14 @@
 """The scheduler: group therapy programs, their cohorts, enrolment, payments and calendars."""
 
+from functools import partial
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .foundation import clock, logs, metrics
 from .foundation import config as settings
-from .foundation import logs, metrics
 from .foundation.errors import register_error_handlers
 from .foundation.extensions import db, limit_feed_rotation, limiter, migrate
 
@@ -41,6 +42,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"))
+    follows = app.config.get("CLOCK_FROM_DATABASE") and url.get_backend_name() == "postgresql"
+    clock.follow_database(partial(_database_now, app) if follows else None)
     limiter.init_app(app)
 
     # What every write sets off (events' handlers, plug-ins, derived data): one table, installed here.
@@ -95,3 +98,11 @@ def create_app(config: dict | None = None) -> Flask:
     for command in (staff_cli, demo_command, jobs_cli, worker_command, feeds_cli):
         app.cli.add_command(command)
     return app
+
+
+def _database_now(app: Flask):
+    """PostgreSQL's clock, read on a connection of its own (foundation/clock.py measures the offset)."""
+    from sqlalchemy import text
+
+    with app.app_context(), db.engine.connect() as connection:
+        return connection.scalar(text("SELECT clock_timestamp()"))

@@ -5,6 +5,7 @@ from .calendars import models as calendars  # noqa: F401
 from .cohorts.models import Cohort, Program, Session, cohort_facilitators  # noqa: F401
 from .enrolment.models import AuditEntry, Enrolment, IdempotencyRecord, Participant  # noqa: F401
 from .inbox.models import PublicRequest  # noqa: F401
+from .jobs.models import JobRun, WorkerBeat  # noqa: F401
 from .notifications import models as notifications  # noqa: F401
 from .payments import models as payments  # noqa: F401
 from .staff.models import Staff  # noqa: F401

@@ -5,8 +5,12 @@ The handler can be told to refuse for a while: `server.refuse(451, times=3)` ans
 the next three DATA commands with 451, `server.refuse(550)` refuses until
 `server.accept()`; `after=n` lets the next n through first. `server.block_rcpt()`
 holds RCPT until released, so a test can kill a client in the middle of a send.
+`server.slow(0.05, 0.2)` answers each DATA after that many seconds (a throttling provider),
+and `server.refuse_sometimes(451, 0.1)` refuses about that share of them.
 """
 
+import asyncio
+import random
 import socket
 import threading
 import time
@@ -49,6 +53,8 @@ class RecordingHandler:
         self.rcpt_gate.set()
         self.rcpt_waiting = threading.Event()
         self.data_seen = 0
+        self.delay = (0.0, 0.0)  # seconds before each DATA is answered: (least, most)
+        self.sometimes: tuple[int, float] | None = None  # (code, share of DATA commands refused)
 
     def _refusal(self, stage: str):
         with self.lock:
@@ -88,6 +94,10 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay[1] > 0:
+            await asyncio.sleep(random.uniform(*self.delay))
+        if self.sometimes is not None and random.random() < self.sometimes[1]:
+            return REPLIES[self.sometimes[0]]
         refusal = self._refusal("data")
         if refusal:
             return refusal
@@ -126,6 +136,12 @@ class SMTPServer:
         with self.handler.lock:
             self.handler.refusals.append((code, times, stage))
             self.handler.let_through[stage] = after
+
+    def slow(self, least: float, most: float) -> None:
+        self.handler.delay = (least, most)
+
+    def refuse_sometimes(self, code: int, share: float) -> None:
+        self.handler.sometimes = (code, share)
 
     def accept(self) -> None:
         with self.handler.lock:

@@ -129,6 +129,13 @@ def from_environment() -> dict:
         "RETENTION_DAYS": _retention_days(),
         "JOIN_OPENS_MINUTES": _int("JOIN_OPENS_MINUTES", 15),
         "DB_LOCK_TIMEOUT_SECONDS": _int("DB_LOCK_TIMEOUT_SECONDS", 10),
+        # Judge deadlines and leases by PostgreSQL's clock (foundation/clock.py), so that
+        # machines whose clocks differ agree; "false" trusts this machine's clock.
+        "CLOCK_FROM_DATABASE": os.environ.get("CLOCK_FROM_DATABASE", "true").lower() != "false",
+        # How long a worker's claim on a message holds before another worker may take it over.
+        "OUTBOX_LEASE_SECONDS": _int("OUTBOX_LEASE_SECONDS", 300),
+        # The first wait before a message the mail server put off (4xx) is tried again; it doubles.
+        "OUTBOX_RETRY_BASE_SECONDS": _int("OUTBOX_RETRY_BASE_SECONDS", 60),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 30),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", ""),
@@ -218,6 +225,7 @@ def for_tests(database_url: str, **overrides) -> dict:
         "RETENTION_DAYS": 0,
         "JOIN_OPENS_MINUTES": 15,
         "DB_LOCK_TIMEOUT_SECONDS": 10,
+        "CLOCK_FROM_DATABASE": False,  # time-machine moves this machine's clock in the tests
         "MAIL_TIMEOUT": 30,
         "STRIPE_SECRET_KEY": "",
         "STRIPE_PUBLISHABLE_KEY": "",

@@ -2,9 +2,10 @@
 
 Request latency is a histogram each process records. With several gunicorn workers, a
 scrape reaches one of them: set PROMETHEUS_MULTIPROC_DIR to an empty directory made at
-start (the Procfile and the Makefile do) and every worker's counts are summed. Numbers
-that live in the database (outbox depth and age, holds about to lapse) are computed by
-whichever worker answers the scrape, so they are the same whoever answers.
+start (gunicorn.conf.py makes one) and every worker's counts are summed. Numbers that
+live in the database (outbox depth and age, holds about to lapse, the job workers'
+heartbeats and each job's last run) are computed by whichever process answers the
+scrape, so they are the same whoever answers.
 """
 
 import os
@@ -76,6 +77,29 @@ class _DatabaseGauges:
             "Seats held pending payment whose hold lapses within the next 5 minutes.",
             value=self.values["holds_lapsing"],
         )
+        beats = GaugeMetricFamily(
+            "scheduler_worker_heartbeat_timestamp_seconds",
+            "When each running worker last said it was alive (every 5 s; a worker stopped cleanly is removed).",
+            labels=["worker", "host"],
+        )
+        for worker, host, at in self.values["workers"]:
+            beats.add_metric([worker, host], at)
+        yield beats
+        runs = GaugeMetricFamily(
+            "scheduler_job_last_run_timestamp_seconds", "When each periodic job last finished a run.", labels=["job"]
+        )
+        oks = GaugeMetricFamily(
+            "scheduler_job_last_ok_timestamp_seconds",
+            "When each periodic job last finished without error.",
+            labels=["job"],
+        )
+        for job, finished, ok in self.values["jobs"]:
+            if finished is not None:
+                runs.add_metric([job], finished)
+            if ok is not None:
+                oks.add_metric([job], ok)
+        yield runs
+        yield oks
 
 
 def _database_values() -> dict | None:
@@ -83,6 +107,7 @@ def _database_values() -> dict | None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from ..enrolment.models import Enrolment
+    from ..jobs.models import JobRun, WorkerBeat
     from ..notifications.models import OutboxMessage
     from . import clock
     from .extensions import db
@@ -106,6 +131,8 @@ def _database_values() -> dict | None:
                 Enrolment.hold_expires_at <= now + HOLD_LAPSE_WINDOW,
             )
         )
+        workers = db.session.execute(select(WorkerBeat.worker_id, WorkerBeat.host, WorkerBeat.beat_at)).all()
+        jobs = db.session.execute(select(JobRun.job, JobRun.last_finished_at, JobRun.last_ok_at)).all()
         db.session.rollback()
     except SQLAlchemyError:
         db.session.rollback()
@@ -116,7 +143,13 @@ def _database_values() -> dict | None:
         "outbox": outbox,
         "oldest_age": max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0,
         "holds_lapsing": holds or 0,
+        "workers": [(worker, host, at.timestamp()) for worker, host, at in workers],
+        "jobs": [(job, _seconds(finished), _seconds(ok)) for job, finished, ok in jobs],
     }
+
+
+def _seconds(instant) -> float | None:
+    return instant.timestamp() if instant is not None else None
 
 
 def render() -> tuple[bytes, str]:

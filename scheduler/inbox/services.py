@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import case, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..foundation import clock
+from ..foundation import clock, shutdown
 from ..foundation.database import end_read, is_sqlite, write_transaction
 from ..foundation.errors import Conflict, DomainError, Invalid, NotFound, Unavailable
 from ..foundation.extensions import db
@@ -102,10 +102,10 @@ def handle_requests(limit: int = 1000) -> int:
 
     Each request is claimed once, however many workers run: a worker takes the head of the queue
     only while it holds the inbox's lock (released at each commit); the others find it taken and
-    leave the queue to it for this pass.
+    leave the queue to it for this pass. A stop asked of the process ends it between requests.
     """
     settled = 0
-    while settled < limit and waiting_any():
+    while settled < limit and not shutdown.requested() and waiting_any():
         seq = None
         try:
             with write_transaction():

@@ -1,22 +1,25 @@
-"""Periodic jobs: plain functions that take no arguments and run alone.
+"""Periodic jobs: plain functions that take no arguments, each on its own cadence.
 
 Each domain's jobs.py holds plain functions; this module lists them (it sits above every
-domain, so no domain imports it). `flask --app wsgi jobs run-once`
-runs each once; `flask --app wsgi worker` repeats that forever. One failing job is
-logged and does not stop the others. Jobs must be safe with several workers at once
-(row locks, SKIP LOCKED, or unique keys), since the Procfile may scale the worker.
+domain, so no domain imports it) with how often each runs and whether it claims its own items
+(runner.py). `flask --app wsgi jobs run-once` runs each once, in the order below;
+`flask --app wsgi worker` runs each in a thread of its own until SIGTERM. One failing job is
+logged and does not stop the others. Any number of workers may run: a job either claims its
+own items (leases, SKIP LOCKED) or runs under the job's lease, one worker at a time.
 """
 
 import logging
-import time
+import secrets
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
-from ..foundation.extensions import db
+from .runner import Job, run_job, work
 
 log = logging.getLogger(__name__)
-JOBS: dict = {}
+JOBS: dict = {}  # name -> function, in the order run-once runs them
+SCHEDULE: list[Job] = []
 
 
 def _load_jobs() -> None:
@@ -27,33 +30,27 @@ def _load_jobs() -> None:
     from ..payments import jobs as payments
     from ..privacy import jobs as privacy
 
-    JOBS.update(
-        {
-            # First: a public request's seat and email come before the pass's other news.
-            "handle-public-requests": inbox.handle_requests,
-            "expire-holds-and-offers": enrolment.expire_holds_and_offers,
-            "finish-creating-payments": enrolment.finish_creating_payments,
-            "cancel-lapsed-payment-intents": enrolment.cancel_lapsed_payment_intents,
-            "send-refunds": payments.send_refunds,
-            "send-reminders": notifications.send_reminders,
-            # Before delivery: an erased person's unsent mail is cancelled, not sent.
-            "erase-after-retention": privacy.erase_after_retention,
-            "deliver-outbox": notifications.deliver_outbox,
-        }
-    )
+    SCHEDULE[:] = [
+        # A public request is answered "check your email": handled within about a second.
+        Job("handle-public-requests", inbox.handle_requests, every=0.5, exclusive=False),
+        Job("expire-holds-and-offers", enrolment.expire_holds_and_offers, every=5),
+        Job("finish-creating-payments", enrolment.finish_creating_payments, every=15),
+        Job("cancel-lapsed-payment-intents", enrolment.cancel_lapsed_payment_intents, every=30),
+        Job("send-refunds", payments.send_refunds, every=30),
+        Job("send-reminders", notifications.send_reminders, every=60),
+        # Before delivery in a pass: an erased person's unsent mail is cancelled, not sent.
+        Job("erase-after-retention", privacy.erase_after_retention, every=3600),
+        # Several workers send at once, each its own leased rows.
+        Job("deliver-outbox", notifications.deliver_outbox, every=1, exclusive=False),
+    ]
+    JOBS.clear()
+    JOBS.update({job.name: job.func for job in SCHEDULE})
 
 
 def run_all_once() -> dict:
-    """Run every job once; returns {name: result or error text}."""
-    results = {}
-    for name, func in JOBS.items():
-        try:
-            results[name] = func()
-        except Exception as exc:  # one failing job must not stop the others
-            db.session.rollback()
-            log.exception("job %s failed", name)
-            results[name] = f"failed: {exc}"
-    return results
+    """Run every job once (a job another worker is running is skipped); returns {name: result}."""
+    owner = "once_" + secrets.token_hex(8)
+    return {job.name: run_job(job, owner) for job in SCHEDULE}
 
 
 jobs_cli = AppGroup("jobs", help="Run the periodic jobs.")
@@ -67,36 +64,9 @@ def run_once_command():
         click.echo(f"{name}: {result}")
 
 
-# Between passes the worker looks at the request inbox this often, so that a public request is
-# handled (and its email written) within about a second.
-INBOX_POLL_SECONDS = 0.5
-
-
 @click.command("worker")
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+@click.option("--interval", type=float, default=None, help="Run every job at least this often (seconds).")
 def worker_command(interval):
-    """Run the jobs forever: deliver mail, expire holds and offers, send reminders."""
-    from ..inbox import services as inbox
-    from ..notifications import jobs as notifications
-
+    """Run the jobs until stopped (SIGTERM: finish what is in hand, within 10 s): mail, holds, offers, reminders."""
     _load_jobs()
-    log.info("worker started: %s", ", ".join(JOBS))
-    while True:
-        run_all_once()
-        db.session.remove()
-        next_pass = time.monotonic() + interval
-        while (left := next_pass - time.monotonic()) > 0:
-            time.sleep(min(INBOX_POLL_SECONDS, left))
-            if _run_quietly(inbox.handle_requests):
-                _run_quietly(notifications.deliver_outbox)  # its emails go now, not at the next pass
-            db.session.remove()
-
-
-def _run_quietly(job) -> object:
-    """Run one job between passes; a failure is logged and the loop goes on."""
-    try:
-        return job()
-    except Exception:
-        db.session.rollback()
-        log.exception("job %s failed", job.__name__)
-        return None
+    work(current_app._get_current_object(), SCHEDULE, cap=interval)

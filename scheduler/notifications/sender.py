@@ -1,37 +1,36 @@
-"""Delivering the outbox: claim due rows under a lease, send them on one connection, record the outcomes.
+"""Delivering the outbox: claim due rows under a lease, send them on one connection, record each outcome.
 
-A row is claimed by writing a lease (owner and expiry) in a short transaction:
-`FOR UPDATE SKIP LOCKED` on PostgreSQL lets several workers claim different rows
-at once; on SQLite the claim runs under BEGIN IMMEDIATE, so claims take turns. A
-worker that dies after claiming leaves the lease to run out, and the row is then
-due again. Each outcome is written only if this worker still holds the lease.
+A row is claimed by writing a lease (owner and expiry, by the database's clock) in a short
+transaction: `FOR UPDATE SKIP LOCKED` on PostgreSQL lets several workers claim different
+rows at once; on SQLite the claim runs under BEGIN IMMEDIATE, so claims take turns. A
+worker claims only as many rows as it can send in half its lease at the pace it has seen,
+renews the lease of the rows still to send at half time, and sends a row only while it
+holds it; each outcome is written only if this worker still holds the lease.
 
-What is sent is the row's prebuilt bytes (mime.py), or, for a row without usable
-ones, the message built from its columns now. Outcomes are kept in memory and
-written together, one short transaction per batch (or per second of sending, if
-sooner), on the bookkeeping thread, which also claims the next batch while this
-one is sent (bookkeeping.py). A message is thus marked sent up to a batch or a
-second after the server accepted it: a worker killed in that window leaves those
-rows `sending`, and they go again after the lease, under the same Message-ID (the
-same bytes). A crash can repeat a message, never lose one; in the normal case
-each goes once.
+What is sent is the row's prebuilt bytes (mime.py), or, for a row without usable ones, the
+message built from its columns now. Each outcome is written as soon as the server answered
+(bookkeeping.py), so a worker killed mid-batch repeats at most the message in hand, under
+the same Message-ID (the same bytes) once its lease runs out. A worker told to stop
+(SIGTERM) finishes the message in hand and hands the rest of its batch back at once.
 """
 
 import logging
 import secrets
 import smtplib
+import time
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import CohortStatus, Session, SessionStatus
 from ..enrolment.models import Enrolment, EnrolmentStatus
-from ..foundation import clock
+from ..foundation import clock, shutdown
 from ..foundation.database import write_transaction
 from ..foundation.extensions import db
-from .bookkeeping import Books, Outcomes
+from .bookkeeping import Outcomes, renew
 from .mime import CONTENT, build_email, stored_bytes
 from .models import MessageKind, OutboxMessage, OutboxStatus
 from .outbox import render_row
@@ -55,9 +54,9 @@ BACKOFF_MAX = timedelta(hours=1)
 MAX_ATTEMPTS = 30  # about a day of hourly retries after the first few fast ones
 
 
-def backoff(attempts: int) -> timedelta:
-    """Wait before the next try: 1, 2, 4 … minutes, at most an hour."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+def backoff(attempts: int, base: timedelta = BACKOFF_BASE) -> timedelta:
+    """Wait before the next try: 1, 2, 4 … minutes (base × 2ⁿ), at most an hour."""
+    return min(base * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
 # ---- claiming and delivering --------------------------------------------------------------------
@@ -190,7 +189,9 @@ def _retry(row: Row, at: datetime, error: str, outcomes: Outcomes) -> str:
     if attempts >= MAX_ATTEMPTS:
         outcomes.add(row, status="failed", attempts=attempts, last_error=f"gave up after {attempts} tries: {error}")
         return "failed"
-    outcomes.add(row, status="pending", attempts=attempts, last_error=error, next_attempt_at=at + backoff(attempts))
+    base = timedelta(seconds=current_app.config.get("OUTBOX_RETRY_BASE_SECONDS", BACKOFF_BASE.total_seconds()))
+    due = at + backoff(attempts, base)
+    outcomes.add(row, status="pending", attempts=attempts, last_error=error, next_attempt_at=due)
     return "retry"
 
 
@@ -254,71 +255,88 @@ def send_one(way, row: Row, at: datetime, outcomes: Outcomes) -> str:
     return "sent"
 
 
-def deliver_outbox(at: datetime | None = None, batch_size: int = 100, lease: timedelta = LEASE) -> dict:
+class Pace:
+    """Seconds a message takes to send, as this worker has seen (a moving average)."""
+
+    def __init__(self, first_guess: float = 0.5):
+        self.seconds = first_guess
+
+    def observe(self, seconds: float) -> None:
+        self.seconds = 0.8 * self.seconds + 0.2 * seconds
+
+    def batch(self, most: int, lease: timedelta) -> int:
+        """How many rows to claim: what can be sent in half the lease at this pace (at least one)."""
+        return max(1, min(most, int(lease.total_seconds() / 2 / max(self.seconds, 0.001))))
+
+
+def deliver_outbox(at: datetime | None = None, batch_size: int = 100, lease: timedelta | None = None) -> dict:
     """Send every due message, on one connection kept open across batches; returns counts by outcome.
 
-    While a batch is sent, the next one is claimed and the outcomes are written on the
-    bookkeeping thread (bookkeeping.py); every outcome is written before this returns.
+    Stops early, handing back what it claimed and did not send, when this process is asked
+    to stop (foundation/shutdown.py). `lease`: how long a claim holds (OUTBOX_LEASE_SECONDS).
     """
+    lease = lease or timedelta(seconds=current_app.config.get("OUTBOX_LEASE_SECONDS", LEASE.total_seconds()))
     way = transport()
     if way is None:
         return {"not_configured": "set MAIL_URL or MAIL_DIR"}
     owner = "wrk_" + secrets.token_hex(8)
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    books = Books()
-    upcoming = None
+    pace = Pace()
     try:
-        when = at or clock.now()
-        rows = claim(owner, when, batch_size, lease)
-        while rows:
-            full = len(rows) == batch_size
-            upcoming = books.later(claim, owner, at or clock.now(), batch_size, lease) if full else None
-            broken = _deliver_batch(way, rows, owner, when, counts, books)
-            when = at or clock.now()
-            rows, upcoming = (upcoming.result() if upcoming is not None else []), None
-            if broken:  # not tried: handed back as they were, due at once for the next pass
-                _release(rows, owner, books)
+        while not shutdown.requested():
+            size = pace.batch(batch_size, lease)
+            rows = claim(owner, at or clock.now(), size, lease)
+            if not rows:
+                break
+            broken = _deliver_batch(way, rows, owner, at, lease, counts, pace)
+            if broken or len(rows) < size:
                 break
     finally:
-        try:
-            way.close()
-        finally:
-            if upcoming is not None:  # claimed while this batch failed in a way not foreseen
-                _release(upcoming.result(), owner, books)
-            books.close()
+        way.close()
     return counts
 
 
-def _release(rows: list[Row], owner: str, books: Books) -> None:
-    outcomes = Outcomes(owner, _scrubbed, books)
+def _release(rows: list[Row], owner: str) -> None:
+    """Hand claimed rows back, due at once, for this or another worker's next pass."""
+    outcomes = Outcomes(owner, _scrubbed)
     for row in rows:
         outcomes.add(row, status=OutboxStatus.PENDING)
     outcomes.write()
 
 
-def _deliver_batch(way, rows, owner, at, counts, books) -> bool:
-    """Send a batch; returns True when the connection could not be used. Its outcomes are handed to `books`."""
-    outcomes = Outcomes(owner, _scrubbed, books)
-    try:
-        for index, row in enumerate(rows):
-            if outcomes.due():
-                outcomes.write()
-            try:
-                way.ensure_open()
-                counts[send_one(way, row, at, outcomes)] += 1
-            except (ConnectionTrouble, smtplib.SMTPException, OSError) as exc:
-                # No usable connection (refused, timed out, dropped): this row may or may
-                # not have reached the server, and the rest cannot go now. All wait and
-                # retry; a duplicate, if any, carries the same Message-ID.
-                way.drop()
-                error = _describe(exc)
-                log.warning("mail transport failed: %s", error)
-                for rest in rows[index:]:
-                    counts[_retry(rest, at, error, outcomes)] += 1
-                return True
-            except Exception as exc:  # a bug met while handling this row: it alone stops, the others go on
-                log.exception("delivering message %s failed", row.id)
-                counts[_fail(row, f"unexpected error: {_describe(exc)}", outcomes)] += 1
-        return False
-    finally:
-        outcomes.write()
+def _deliver_batch(way, rows, owner, at, lease, counts, pace) -> bool:
+    """Send a batch, recording each outcome at once; returns True when the connection could not be used."""
+    outcomes = Outcomes(owner, _scrubbed)
+    renew_at = time.monotonic() + lease.total_seconds() / 2
+    held = {row.id for row in rows}
+    for index, row in enumerate(rows):
+        if shutdown.requested():
+            _release([r for r in rows[index:] if r.id in held], owner)
+            return False
+        if time.monotonic() >= renew_at:
+            held = renew(owner, [r.id for r in rows[index:] if r.id in held], clock.now() + lease)
+            renew_at = time.monotonic() + lease.total_seconds() / 2
+        if row.id not in held:  # its lease ran out and another worker took it: it is theirs to send
+            continue
+        when, started = at or clock.now(), time.monotonic()
+        try:
+            way.ensure_open()
+            counts[send_one(way, row, when, outcomes)] += 1
+        except (ConnectionTrouble, smtplib.SMTPException, OSError) as exc:
+            # No usable connection (refused, timed out, dropped): this row may or may
+            # not have reached the server, and the rest cannot go now. All wait and
+            # retry; a duplicate, if any, carries the same Message-ID.
+            way.drop()
+            error = _describe(exc)
+            log.warning("mail transport failed: %s", error)
+            for rest in rows[index:]:
+                if rest.id in held:
+                    counts[_retry(rest, when, error, outcomes)] += 1
+            outcomes.write()
+            return True
+        except Exception as exc:  # a bug met while handling this row: it alone stops, the others go on
+            log.exception("delivering message %s failed", row.id)
+            counts[_fail(row, f"unexpected error: {_describe(exc)}", outcomes)] += 1
+        outcomes.write()  # before the next message: a crash repeats at most this one
+        pace.observe(time.monotonic() - started)
+    return False

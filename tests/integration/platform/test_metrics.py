@@ -80,7 +80,7 @@ def test_an_empty_outbox_has_age_zero(app, client):
 
 @pytest.mark.slow
 def test_two_workers_report_the_same_totals(app, database_url, tmp_path):
-    """PROMETHEUS_MULTIPROC_DIR (the Procfile sets one): whichever worker answers, counts are the sum of both."""
+    """PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py makes one): whichever worker answers, counts are the sum of both."""
     env = {"METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     headers = {"Authorization": f"Bearer {TOKEN}"}
     with LiveServer(database_url, workers=2, env=env) as server:
