@@ -35,10 +35,10 @@ run: install
 	$(BIN)/flask --app wsgi demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (staff console: http://$(HOST):$(PORT)/desk/, API reference: http://$(HOST):$(PORT)/docs); Ctrl-C stops it."
 	@# The worker delivers mail (no MAIL_URL: .eml files under instance/mail/), expires holds, sends reminders.
+	@# gunicorn.conf.py as in production, but ONE process (its threads serve requests side by side), so that
+	@# the rate limits, counted in that process's memory, count exactly.
 	$(BIN)/flask --app wsgi worker & worker=$$!; trap 'kill $$worker' EXIT INT TERM; \
-	export PROMETHEUS_MULTIPROC_DIR=$$(mktemp -d); \
-	$(BIN)/gunicorn --workers 2 --bind $(HOST):$(PORT) --access-logfile - \
-	  --logger-class scheduler.foundation.logs.GunicornLogger wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --workers 1 --bind $(HOST):$(PORT) wsgi:app
 
 ## Lint and formatting (ruff, configured in ruff.toml)
 check: install-dev

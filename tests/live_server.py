@@ -3,11 +3,13 @@
     with LiveServer(database_url, workers=4) as server:
         requests.get(server.url + "/healthz")
 
-The database must already be migrated (the `database_url` fixture is). The server
-listens on 127.0.0.1 on a free port; rate limits are off unless `env` turns them on.
-It logs as in production (the Procfile's --logger-class): `access_log=path` writes
-gunicorn's access log there; the app's own log and gunicorn's error log go to a
-file, read by `server.app_log()`.
+The database must already be migrated (the `database_url` fixture is). The server runs
+with the repository's gunicorn.conf.py (the Procfile's and `make run`'s: worker class,
+threads, limits, logger class, hooks); the command line's options override it: it
+listens on 127.0.0.1 on a free port with `workers` processes (None: as many as the
+config gives), and rate limits are off unless `env` turns them on.
+It logs as in production: `access_log=path` writes gunicorn's access log there; the
+app's own log and gunicorn's error log go to a file, read by `server.app_log()`.
 Its instance folder (mail files, anything else kept locally) is a throwaway one,
 `server.instance_dir`, never the repository's instance/.
 `fire(url, jobs, processes)` sends HTTP requests from separate client processes.
@@ -43,12 +45,12 @@ def _bin(name: str) -> str:
 
 
 class LiveServer:
-    """gunicorn serving wsgi:app with `workers` processes against `database_url`."""
+    """gunicorn serving wsgi:app with gunicorn.conf.py and `workers` processes against `database_url`."""
 
     def __init__(
         self,
         database_url: str,
-        workers: int = 3,
+        workers: int | None = 3,
         env: dict | None = None,
         timeout: float = 30,
         access_log: str | Path | None = None,
@@ -96,17 +98,17 @@ class LiveServer:
     def start(self) -> "LiveServer":
         command = [
             _bin("gunicorn"),
-            "--workers",
-            str(self.workers),
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{self.port}",
             "--graceful-timeout",
             "5",
             "--log-level",
             "warning",
-            "--logger-class",
-            "scheduler.foundation.logs.GunicornLogger",
         ]
+        if self.workers is not None:
+            command += ["--workers", str(self.workers)]
         if self.access_log is not None:
             command += ["--access-logfile", str(self.access_log)]
         self.process = subprocess.Popen(

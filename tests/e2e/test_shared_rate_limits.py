@@ -1,9 +1,10 @@
 """Rate limits shared through Redis across gunicorn workers, counted per real client behind a proxy.
 
-With RATELIMIT_STORAGE_URI=memory:// each worker counts alone, so two workers let
-through up to twice the limit; with redis:// they share one count. The server runs
+With RATELIMIT_STORAGE_URI=memory:// each worker counts alone, so three workers let
+through up to three times the limit; with redis:// they share one count. The server runs
 behind one trusted proxy (TRUSTED_PROXIES=1): the client's address is the one the
 proxy appended to X-Forwarded-For, so each round below is a different client.
+With memory:// and more than one worker, the server says so once at startup (gunicorn.conf.py).
 """
 
 import re
@@ -18,9 +19,11 @@ pytestmark = pytest.mark.slow
 
 LIMIT = 5
 PER_ROUND = 14
+WORKERS = 3
+ROUNDS = 8
 
 
-def test_two_workers_share_one_enrolment_limit_through_redis(app, database_url, make_cohort, redis_url, tmp_path):
+def test_three_workers_share_one_enrolment_limit_through_redis(app, database_url, make_cohort, redis_url, tmp_path):
     access_log = tmp_path / "access.log"
     env = {
         "RATELIMIT_ENABLED": "true",
@@ -31,9 +34,9 @@ def test_two_workers_share_one_enrolment_limit_through_redis(app, database_url, 
     }
     rounds = []
     with LiveServer(
-        database_url, workers=2, env=env, access_log=access_log, args=("--access-logformat", "%(p)s %(m)s %(U)s")
+        database_url, workers=WORKERS, env=env, access_log=access_log, args=("--access-logformat", "%(p)s %(m)s %(U)s")
     ) as server:
-        for round_number in range(1, 6):
+        for round_number in range(1, ROUNDS + 1):
             cohort = make_cohort(capacity=100, price_amount=0)
             client = {"X-Forwarded-For": f"203.0.113.{round_number}"}
             jobs = [
@@ -48,14 +51,16 @@ def test_two_workers_share_one_enrolment_limit_through_redis(app, database_url, 
             results = fire(jobs, processes=PER_ROUND)
             pids = set(re.findall(rf"<(\d+)> POST /api/v1/cohorts/{cohort.id}/enrolments", access_log.read_text()))
             rounds.append((Counter(status for status, _, _ in results), pids, results))
-            if len(pids) == 2:
+            if len(pids) == WORKERS:
                 break
     for statuses, _, results in rounds:
-        # Exactly the limit, whichever worker answered: the count lives in Redis.
+        # Exactly the limit, whichever workers answered: the count lives in Redis.
         assert statuses == {202: LIMIT, 429: PER_ROUND - LIMIT}, statuses
         refused = next(body for status, body, _ in results if status == 429)
         assert refused["status"] == 429 and refused["type"].endswith("/rate-limited")
-    assert any(len(pids) == 2 for _, pids, _ in rounds), "no round was served by both workers"
+    served = [len(pids) for _, pids, _ in rounds]
+    assert max(served) >= 2, f"no round was served by more than one worker: {served}"
+    assert len(set().union(*(pids for _, pids, _ in rounds))) == WORKERS, f"not every worker served: {served}"
 
 
 def test_redis_is_where_the_counts_are(app, database_url, make_cohort, redis_url):
@@ -75,3 +80,27 @@ def test_redis_is_where_the_counts_are(app, database_url, make_cohort, redis_url
     assert [r[0] for r in results] == [202] * 3
     keys = redis.Redis.from_url(redis_url).keys(f"*{prefix}*")
     assert keys, "the limiter wrote no counter to Redis"
+
+
+@pytest.mark.parametrize(
+    ("workers", "storage", "warned"),
+    [(2, "memory://", True), (1, "memory://", False), (2, "redis", False)],
+    ids=["two-workers-memory", "one-worker-memory", "two-workers-redis"],
+)
+def test_a_per_process_count_is_warned_about_once_at_startup(request, tmp_path, workers, storage, warned):
+    storage_uri = request.getfixturevalue("redis_url") if storage == "redis" else storage
+    env = {
+        "RATELIMIT_ENABLED": "true",
+        "RATELIMIT_STORAGE_URI": storage_uri,
+        "RATELIMIT_KEY_PREFIX": "scheduler-test-" + secrets.token_hex(6),
+    }
+    # /healthz needs no table: an empty SQLite file will do, whatever the database under test.
+    with LiveServer(f"sqlite:///{tmp_path / 'unused.db'}", workers=workers, env=env) as server:
+        pass
+    warnings = [line for line in server.app_log().splitlines() if "RATELIMIT_STORAGE_URI" in line]
+    if warned:
+        assert len(warnings) == 1, server.app_log()[-3000:]
+        assert "WARNING" in warnings[0] and "memory://" in warnings[0] and "Redis" in warnings[0]
+        assert f"{workers} gunicorn workers" in warnings[0]
+    else:
+        assert warnings == []
