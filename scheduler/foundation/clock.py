@@ -39,15 +39,18 @@ def offset() -> timedelta:
 
 
 def _measure() -> None:
+    """Measure the offset; other threads wanting the time meanwhile wait for it (a thread that read
+    the clock unadjusted while the first measurement ran would be as far off as the machine)."""
     global _offset, _measured_at
     with _lock:
         if _read_database is None or time.monotonic() - _measured_at < REMEASURE_SECONDS:
             return
-        _measured_at = time.monotonic()  # once a minute, even if the read fails
         try:
             before = datetime.now(UTC)
             theirs = _read_database()
             after = datetime.now(UTC)
         except Exception:  # the database is away: keep the last offset; the request will say so
-            return
-        _offset = theirs - (before + (after - before) / 2)
+            pass
+        else:
+            _offset = theirs - (before + (after - before) / 2)
+        _measured_at = time.monotonic()  # once a minute, even if the read failed

@@ -285,10 +285,11 @@ def deliver_outbox(at: datetime | None = None, batch_size: int = 100, lease: tim
     try:
         while not shutdown.requested():
             size = pace.batch(batch_size, lease)
-            rows = claim(owner, at or clock.now(), size, lease)
+            claimed_at = at or clock.now()
+            rows = claim(owner, claimed_at, size, lease)
             if not rows:
                 break
-            broken = _deliver_batch(way, rows, owner, at, lease, counts, pace)
+            broken = _deliver_batch(way, rows, owner, at, (claimed_at + lease, lease), counts, pace)
             if broken or len(rows) < size:
                 break
     finally:
@@ -304,18 +305,24 @@ def _release(rows: list[Row], owner: str) -> None:
     outcomes.write()
 
 
-def _deliver_batch(way, rows, owner, at, lease, counts, pace) -> bool:
-    """Send a batch, recording each outcome at once; returns True when the connection could not be used."""
+def _deliver_batch(way, rows, owner, at, leased, counts, pace) -> bool:
+    """Send a batch, recording each outcome at once; returns True when the connection could not be used.
+
+    `leased`: (until when this worker holds the rows, the lease's length). Before each send, by the
+    database's clock: once half the lease is gone, the rows still to send are leased anew, and a
+    row another worker took over meanwhile (this one stalled past its lease) is left to that worker.
+    """
+    held_until, lease = leased
     outcomes = Outcomes(owner, _scrubbed)
-    renew_at = time.monotonic() + lease.total_seconds() / 2
     held = {row.id for row in rows}
     for index, row in enumerate(rows):
         if shutdown.requested():
             _release([r for r in rows[index:] if r.id in held], owner)
             return False
-        if time.monotonic() >= renew_at:
-            held = renew(owner, [r.id for r in rows[index:] if r.id in held], clock.now() + lease)
-            renew_at = time.monotonic() + lease.total_seconds() / 2
+        now = clock.now()
+        if now >= held_until - lease / 2:
+            held = renew(owner, [r.id for r in rows[index:] if r.id in held], now + lease)
+            held_until = now + lease
         if row.id not in held:  # its lease ran out and another worker took it: it is theirs to send
             continue
         when, started = at or clock.now(), time.monotonic()

@@ -36,7 +36,7 @@ def _worker(server: LiveServer, mail_url: str, skewed: bool) -> subprocess.Popen
     env = {
         **server.environment(),
         "MAIL_URL": mail_url,
-        "OUTBOX_LEASE_SECONDS": "5",
+        "OUTBOX_LEASE_SECONDS": "10",
         "OUTBOX_RETRY_BASE_SECONDS": "1",
         "PYTHONUNBUFFERED": "1",
     }

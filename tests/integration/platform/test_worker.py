@@ -111,3 +111,24 @@ def test_the_clock_follows_the_database_when_told_to():
     finally:
         clock.follow_database(None)
     assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=1)
+
+
+def test_threads_asking_the_time_while_the_first_measurement_runs_wait_for_it():
+    """A worker's job threads start together: none may read the machine's clock unadjusted meanwhile."""
+    ahead = timedelta(seconds=20)
+
+    def slow_database_now():
+        time.sleep(0.3)
+        return datetime.now(UTC) + ahead
+
+    clock.follow_database(slow_database_now)
+    seen = []
+    try:
+        threads = [threading.Thread(target=lambda: seen.append(clock.now() - datetime.now(UTC))) for _ in range(5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    finally:
+        clock.follow_database(None)
+    assert len(seen) == 5 and all(abs(difference - ahead) < timedelta(seconds=1) for difference in seen), seen
