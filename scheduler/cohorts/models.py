@@ -44,6 +44,9 @@ cohort_facilitators = db.Table(
 )
 
 
+ADMISSIONS = ("open", "intake")
+
+
 class Program(db.Model):
     __tablename__ = "programs"
     __table_args__ = (
@@ -52,6 +55,7 @@ class Program(db.Model):
         CheckConstraint("default_session_count > 0", name="session_count_positive"),
         CheckConstraint("missed_sessions_limit >= 0", name="missed_sessions_limit_not_negative"),
         CheckConstraint("completion_min_sessions IS NULL OR completion_min_sessions > 0", name="completion_positive"),
+        one_of("admission", ADMISSIONS, name="admission"),
     )
 
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("prg"))
@@ -74,6 +78,9 @@ class Program(db.Model):
     missed_sessions_limit = db.Column(db.Integer, nullable=False, default=4)
     excused_counts_as_missed = db.Column(db.Boolean, nullable=False, default=False)
     completion_min_sessions = db.Column(db.Integer)
+    # How people get a seat: "open" (enrol, pay), or "intake" (a request, an assessment, an
+    # outcome, then a seat offered: the public cannot enrol directly; staff still may).
+    admission = db.Column(db.String(10), nullable=False, default="open", server_default="open")
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now, onupdate=now)
 

@@ -19,6 +19,7 @@ from ..foundation.validation import (
     Timezone,
     WallTime,
 )
+from .models import ADMISSIONS
 
 # ---- programs ---------------------------------------------------------------------------------
 
@@ -49,6 +50,9 @@ class ProgramPatch(Schema):
     missed_sessions_limit = Count(0, 100)
     excused_counts_as_missed = fields.Boolean(truthy={True}, falsy={False})
     completion_min_sessions = Count(1, 100, allow_none=True)
+    admission = fields.String(
+        validate=validate.OneOf(ADMISSIONS, error="Use open (people enrol and pay) or intake (after an assessment).")
+    )
 
 
 class ProgramCreate(ProgramPatch):
@@ -72,6 +76,7 @@ class ProgramOut(Schema):
     excused_counts_as_missed = fields.Boolean()
     # null: 80 % of a cohort's sessions (rounded up)
     completion_min_sessions = fields.Integer(allow_none=True)
+    admission = fields.String(metadata={"description": "open: people enrol; intake: after an assessment"})
     created_at = Instant()
     updated_at = Instant()
 

@@ -44,6 +44,11 @@ def request_enrolment(cohort_id: str, data: dict, idempotency_key: str | None = 
         raise NotFound("No such cohort.")
     if status != CohortStatus.OPEN:
         raise Conflict(f"This cohort is {status}, not open for enrolment.")
+    if cohort.program.admission == "intake":
+        raise Conflict(
+            "This program admits people after an assessment: request a place "
+            f"(POST /api/v1/programs/{cohort.program_id}/intake-requests) instead of enrolling."
+        )
     if data.get("desk_payment") is not None:
         raise Invalid.field("desk_payment", "Only the front desk records payments; leave desk_payment out.")
     prices.check_public_price(cohort, data, at)

@@ -184,6 +184,7 @@ def cohort_page(cohort) -> dict:
         "hold_text": hold_text(cohort),
         "offer_hours": cohort.offer_hours,
         "enrolment_open": cohort.view_status == "open",
+        "by_intake": cohort.program.admission == "intake",
         "action_url": url_for("pages.enrol", cohort_id=cohort.id),
     }
 

@@ -155,10 +155,14 @@ def enrol(cohort_id):
         answer = requested.request_enrolment(
             cohort_id, data, key if 0 < len(key) <= 200 and "\x00" not in key else None
         )
-    except Conflict:  # the cohort is no longer open (the same for whoever asks)
-        return _form_page(
-            cohort_services.get_cohort(cohort_id), values, problem="Enrolment in this group has closed.", status=409
+    except Conflict:  # the cohort is no longer open, or admits by intake (the same for whoever asks)
+        cohort = cohort_services.get_cohort(cohort_id)
+        problem = (
+            "This program begins with an assessment: contact the clinic to ask for a place."
+            if cohort.program.admission == "intake"
+            else "Enrolment in this group has closed."
         )
+        return _form_page(cohort, values, problem=problem, status=409)
     except Invalid as error:  # a price level or discount code that cannot be used here
         return _form_page(cohort_services.get_cohort(cohort_id), values, dict(error.errors or {}), status=422)
     return _to_check_email(cohort_id, answer.email)
