@@ -205,36 +205,31 @@ def queue_to_staff(member, kind: str, *, about=None, dedupe_key: str | None = No
     Each staff member gets a message of their own; it is not listed among the messages sent to
     the participant it is about.
     """
-    message = OutboxMessage(
-        id=new_id("msg"),
+    return _add_rendered(
+        member.email,
+        kind,
+        render_to_staff(member, kind, **extra),
         enrolment_id=about.id if about is not None else None,
         staff_id=member.id,
-        kind=kind,
         dedupe_key=dedupe_key,
-        message_id=new_message_id(),
-        from_address=current_app.config["MAIL_FROM"],
-        to_address=member.email,
-        **render_to_staff(member, kind, **extra),
-        attachments=[],
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        next_attempt_at=clock.now(),
-        created_at=clock.now(),
     )
-    rebuild(message)
-    db.session.add(message)
-    return message
 
 
 def queue_to_address(email: str, name: str, kind: str, **extra) -> OutboxMessage:
     """Render message `kind` for an address that has no enrolment (a refused public request) and add it."""
+    return _add_rendered(email, kind, render_to_address(email, name, kind, **extra))
+
+
+def _add_rendered(to_address: str, kind: str, rendered: dict, **columns) -> OutboxMessage:
+    """A message rendered now (subject and bodies), its bytes built, added to the session (no commit)."""
     message = OutboxMessage(
         id=new_id("msg"),
         kind=kind,
         message_id=new_message_id(),
         from_address=current_app.config["MAIL_FROM"],
-        to_address=email,
-        **render_to_address(email, name, kind, **extra),
+        to_address=to_address,
+        **rendered,
+        **columns,
         attachments=[],
         status=OutboxStatus.PENDING,
         attempts=0,
