@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     wiring.install()
 
+    from .admission import api as admission_api
     from .attendance import api as attendance_api
     from .calendars import api as calendars_api
     from .cohorts import api as cohorts_api
@@ -68,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
         cohorts_api.bp,
         enrolment_api.bp,
         enrolment_webhooks.bp,
+        admission_api.bp,
         calendars_api.bp,
         notifications_api.bp,
         payments_api.bp,

@@ -1,5 +1,6 @@
 """Every domain's tables, imported in one place so that the metadata is complete."""
 
+from .admission.models import Intake, IntakeAudit  # noqa: F401
 from .attendance import models as attendance  # noqa: F401
 from .calendars import models as calendars  # noqa: F401
 from .cohorts.models import Cohort, Program, Session, cohort_facilitators  # noqa: F401

@@ -1,7 +1,7 @@
 """What every write sets off, in one place: read this file to know what runs when.
 
 Domains depend downwards (privacy > pages > attendance > notifications > calendars >
-enrolment > payments > cohorts > staff > inbox, checked by .importlinter). News travels up three ways,
+admission > enrolment > payments > cohorts > staff > inbox, checked by .importlinter). News travels up three ways,
 each a table below, installed by create_app (install) and by nothing else: no module
 registers anything when it is imported.
 
@@ -17,6 +17,9 @@ registers anything when it is imported.
 
 from sqlalchemy import select
 
+from .admission import events as admission_events
+from .admission import queue as admission_queue
+from .admission import services as admission
 from .attendance import handlers as attendance
 from .attendance import records as attendance_records
 from .attendance.models import AttendanceFlag, AttendanceRecord
@@ -28,13 +31,14 @@ from .cohorts.events import CohortCancelled, CohortChanged, SeatsAdded, SessionC
 from .cohorts.models import Cohort, Program, Session, cohort_facilitators
 from .enrolment import events as enrolment_events
 from .enrolment import handlers as enrolment
-from .enrolment import paying, prices, requested, seats
+from .enrolment import paying, prices, requested, seat_keeping, seats
 from .enrolment import views as enrolment_views
 from .enrolment.models import Enrolment
 from .foundation import auth, changes, events
 from .inbox import services as inbox
 from .inbox.models import RequestKind
 from .notifications import handlers as mail
+from .notifications import intake_mail
 from .payments import discounts
 from .payments.models import Payment, Refund
 from .staff import services as staff_services
@@ -51,18 +55,23 @@ HANDLERS = {
     CohortChanged: (enrolment.audit_cohort_change,),
     # enrolment's events: one email each, written in the same transaction (notifications/handlers.py)
     E.SeatHeld: (mail.seat_held,),
-    E.Confirmed: (mail.confirmed,),
+    E.Confirmed: (mail.confirmed, admission_queue.seat_taken),
     E.Waitlisted: (mail.waitlisted,),
     E.SeatOffered: (mail.seat_offered,),
-    E.HoldExpired: (mail.hold_expired,),
-    E.OfferExpired: (mail.offer_expired,),
-    E.Withdrawn: (mail.withdrawn,),
+    # A seat offered from an intake program's queue, not taken: the person keeps their place in the queue.
+    E.HoldExpired: (mail.hold_expired, admission_queue.offer_passed),
+    E.OfferExpired: (mail.offer_expired, admission_queue.offer_passed),
+    E.Withdrawn: (mail.withdrawn, admission_queue.offer_passed),
     E.Transferred: (attendance.end_the_join_link_left_behind, mail.transferred),
-    E.CancelledWithCohort: (mail.cohort_cancelled,),
+    E.CancelledWithCohort: (mail.cohort_cancelled, admission_queue.offer_passed),
     E.EnrolAgainAttempted: (mail.enrol_again_attempted,),
     E.RequestRefused: (mail.request_refused,),
     E.LinkAskedAgain: (mail.link_asked_again,),
     E.RefundPaidOut: (mail.refund_paid,),
+    # admission's events: the person's link, a refusal, the assessment's outcome
+    admission_events.IntakeAnswered: (intake_mail.intake_answered,),
+    admission_events.IntakeRefused: (intake_mail.intake_refused,),
+    admission_events.OutcomeRecorded: (intake_mail.outcome_recorded,),
     # staff accounts' events
     StaffRevoked: (cohorts.replace_feeds_a_revoked_facilitator_knew,),
     SignInLinkIssued: (mail.sign_in_link,),
@@ -80,8 +89,12 @@ PLUG_INS = (
             RequestKind.ENROL: (requested.handle, requested.refuse),
             RequestKind.LINK_AGAIN: (requested.handle_link_again, requested.refuse),
             RequestKind.SIGN_IN: (staff_services.handle_sign_in_request, None),
+            RequestKind.INTAKE: (admission.handle, admission.refuse),
         },
     ),
+    (auth.intake_token_check, admission.intake_token_matches),  # the credential of a person's intake
+    # Seats no one on a cohort's waitlist takes go to its program's queue of approved people.
+    (seat_keeping.queue_offers, admission_queue.offer_to_queue),
     (auth.enrolment_owners, {"payment_id": paying.payment_owner}),  # a receipt opens with its manage token
     (enrolment_views.describers, (attendance_records.describe_enrolments,)),  # attendance in every view
 )

@@ -56,6 +56,7 @@ class Program(db.Model):
         CheckConstraint("missed_sessions_limit >= 0", name="missed_sessions_limit_not_negative"),
         CheckConstraint("completion_min_sessions IS NULL OR completion_min_sessions > 0", name="completion_positive"),
         one_of("admission", ADMISSIONS, name="admission"),
+        CheckConstraint("approval_valid_days > 0", name="approval_valid_days_positive"),
     )
 
     id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("prg"))
@@ -81,6 +82,8 @@ class Program(db.Model):
     # How people get a seat: "open" (enrol, pay), or "intake" (a request, an assessment, an
     # outcome, then a seat offered: the public cannot enrol directly; staff still may).
     admission = db.Column(db.String(10), nullable=False, default="open", server_default="open")
+    # Intake programs: how long an approval stands while no seat is taken (then the intake expires).
+    approval_valid_days = db.Column(db.Integer, nullable=False, default=180, server_default="180")
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now, onupdate=now)
 

@@ -53,6 +53,7 @@ class ProgramPatch(Schema):
     admission = fields.String(
         validate=validate.OneOf(ADMISSIONS, error="Use open (people enrol and pay) or intake (after an assessment).")
     )
+    approval_valid_days = Count(1, 3650)
 
 
 class ProgramCreate(ProgramPatch):
@@ -77,6 +78,7 @@ class ProgramOut(Schema):
     # null: 80 % of a cohort's sessions (rounded up)
     completion_min_sessions = fields.Integer(allow_none=True)
     admission = fields.String(metadata={"description": "open: people enrol; intake: after an assessment"})
+    approval_valid_days = fields.Integer(metadata={"description": "intake: days an approval stands without a seat"})
     created_at = Instant()
     updated_at = Instant()
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ..cohorts.models import Cohort, CohortStatus
 from ..foundation import clock
-from ..foundation.database import dialect_insert, lock_one, new_id, write_transaction
+from ..foundation.database import dialect_insert, lock_one, new_id, require_lock, write_transaction
 from ..foundation.errors import Conflict, Invalid, NotFound
 from ..foundation.events import publish
 from ..foundation.extensions import db
@@ -202,6 +202,41 @@ def hold_seat(
     if tell:
         tell_held(enrolment, staff, account, answers_request=unopened)
     return card
+
+
+def offer_place(cohort: Cohort, person: dict, participant_id: str, at, staff=None) -> Enrolment | None:
+    """Offer a seat of this cohort to someone not yet enrolled in it (the admission queue's offers),
+    under the cohort's lock: an `offered` enrolment at the cohort's price, told by email, accepted
+    and paid as an offer from the waitlist. None when the person already has an active place here.
+    """
+    require_lock("cohort", cohort.id)
+    active = db.session.scalar(
+        select(Enrolment.id).where(
+            Enrolment.cohort_id == cohort.id,
+            Enrolment.participant_id == participant_id,
+            Enrolment.status.in_(ACTIVE),
+        )
+    )
+    if active is not None:
+        return None
+    enrolment = Enrolment(
+        id=new_id("enr"),
+        cohort=cohort,
+        participant_id=participant_id,
+        name=person["name"],
+        email=person["email"],
+        phone=person.get("phone"),
+        timezone=person.get("timezone"),
+        created_at=at,
+        updated_at=at,
+        status=S.OFFERED,
+        offer_expires_at=at + timedelta(hours=cohort.offer_hours),
+    )
+    prices.apply_price(enrolment, prices.price_for(cohort, {}, staff, at))
+    _write(enrolment)
+    publish(events.SeatOffered(enrolment))
+    record(enrolment, staff, "offered_from_queue", None)
+    return enrolment
 
 
 def hold_length(cohort: Cohort, by_card: bool) -> timedelta:

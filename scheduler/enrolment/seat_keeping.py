@@ -15,6 +15,7 @@ from ..foundation import clock
 from ..foundation.database import lock, require_lock, write_transaction
 from ..foundation.events import publish
 from ..foundation.extensions import db
+from ..foundation.plugins import PlugIn
 from ..payments.accounts import accounts
 from . import events, prices
 from .audit import record, snapshot
@@ -22,6 +23,10 @@ from .models import ACTIVE, Enrolment
 from .models import EnrolmentStatus as S
 from .refunding import refunded
 from .seats import seat_counts
+
+# Seats nobody on the cohort's waitlist takes go to the program's queue of approved people
+# (admission): (cohort, how many seats, at) -> the offered enrolments, under the cohort's lock.
+queue_offers = PlugIn("offer free seats to people approved in the cohort's program: (cohort, count, at) -> [Enrolment]")
 
 
 def _first_session_started(cohort: Cohort, at) -> bool:
@@ -84,7 +89,10 @@ def offer_free_seats(cohort: Cohort) -> list[Enrolment]:
         before = snapshot(enrolment)
         offer_seat(enrolment, cohort, at)
         record(enrolment, None, "offered", before)
-    return list(heads)
+    offered = list(heads)
+    if free > len(heads):  # nobody else waiting here: people approved for the program's queue next
+        offered += queue_offers(cohort, free - len(heads), at)
+    return offered
 
 
 def apply_payment(enrolment: Enrolment, *, method: str, confirm_with_balance: bool = False) -> str:

@@ -96,6 +96,11 @@ manage_token_check = PlugIn("check a manage token against an enrolment (noting t
 enrolment_owners = PlugIn("find the enrolment owning a URL argument: {view_arg: owner(value) -> enrolment_id}")
 
 
+# A person's intake (a request for a place, admission) has a manage token of its own, checked by
+# `check(intake_id, token) -> bool`; a URL naming an intake_id is answered for that intake's token.
+intake_token_check = PlugIn("check a manage token against an intake -> bool")
+
+
 def _participant_enrolment(view_args: dict) -> str | None:
     if view_args.get("enrolment_id"):
         return view_args["enrolment_id"]
@@ -124,6 +129,7 @@ def authenticate(access: Access, view_args: dict) -> None:
     """Set g.staff or g.participant_enrolment_id, or raise 401/403/404."""
     g.staff = None
     g.participant_enrolment_id = None
+    g.participant_intake_id = None
     if access.kind in ("open", "metrics", "token", "webhook"):
         return
     token = presented_token()
@@ -133,6 +139,11 @@ def authenticate(access: Access, view_args: dict) -> None:
         return
     if token.startswith("mng_") and access.kind == "public":
         return  # a participant browsing public pages: nothing more to show them
+    if token.startswith("mng_") and access.kind == "participant" and view_args.get("intake_id"):
+        if not intake_token_check(view_args["intake_id"], token):
+            raise NotFound("No such intake.")  # someone else's, or none: do not say which
+        g.participant_intake_id = view_args["intake_id"]
+        return
     if token.startswith("mng_") and access.kind == "participant":
         enrolment_id = _participant_enrolment(view_args)
         if not enrolment_id or not manage_token_check(enrolment_id, token):

@@ -59,3 +59,8 @@ def subscribe_links(enrolment) -> dict:
         + urlencode({"url": urls["calendar_url"], "name": FEED_NAME}),
         "apple_url": urls["webcal_url"],
     }
+
+
+def intake_url(intake) -> str:
+    """A person's intake page (their request for a place), with its token, as their emails carry it."""
+    return public_url(f"/me/intakes/{intake.id}?token={intake.manage_token}")

@@ -13,6 +13,7 @@ class RequestKind(StrEnum):
     ENROL = "enrol"  # a place in a cohort (subject_id: the cohort)
     SIGN_IN = "sign_in"  # a one-time link to the staff console
     LINK_AGAIN = "link_again"  # "send it again": an enrolment's link (subject_id: the cohort)
+    INTAKE = "intake"  # a place in an intake program's queue (subject_id: the program)
 
 
 class Outcome(StrEnum):
@@ -20,6 +21,7 @@ class Outcome(StrEnum):
 
     ENROLLED = "enrolled"  # a new enrolment: held, confirmed or waitlisted (result_id)
     ALREADY = "already"  # the address was enrolled or waiting: its link was sent again (result_id)
+    REQUESTED = "requested"  # a new intake: a place in the program's queue (result_id)
     REFUSED = "refused"  # it could not be done any more (the cohort closed meanwhile): told why
     LINK_SENT = "link_sent"  # a sign-in link went to a staff address (result_id: the staff member)
     NOTHING = "nothing"  # a sign-in request for an address that is not staff

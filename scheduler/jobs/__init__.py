@@ -24,6 +24,7 @@ SCHEDULE: list[Job] = []
 
 def _load_jobs() -> None:
     """The periodic jobs, in the order a pass runs them (mail last, so it carries the pass's news)."""
+    from ..admission import queue as admission_queue
     from ..enrolment import jobs as enrolment
     from ..inbox import services as inbox
     from ..notifications import jobs as notifications
@@ -34,6 +35,9 @@ def _load_jobs() -> None:
         # A public request is answered "check your email": handled within about a second.
         Job("handle-public-requests", inbox.handle_requests, every=0.5, exclusive=False),
         Job("expire-holds-and-offers", enrolment.expire_holds_and_offers, every=5),
+        # Intake programs: approvals past approval_valid_days expire; seats of cohorts that opened
+        # go to the approved people in queue order.
+        Job("offer-seats-to-queues", admission_queue.run_queue, every=30),
         Job("finish-creating-payments", enrolment.finish_creating_payments, every=15),
         Job("cancel-lapsed-payment-intents", enrolment.cancel_lapsed_payment_intents, every=30),
         Job("send-refunds", payments.send_refunds, every=30),

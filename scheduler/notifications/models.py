@@ -38,6 +38,9 @@ class MessageKind(StrEnum):
     ALREADY_ENROLLED = "already_enrolled"
     # To an address with no enrolment: its public request could not be carried out.
     REQUEST_REFUSED = "request_refused"
+    # To the address of an intake (a request for a place): its link, and the assessment's outcome.
+    INTAKE_LINK = "intake_link"
+    INTAKE_OUTCOME = "intake_outcome"
     # To a staff member, not a participant: a one-time link to sign in to the console.
     SIGN_IN_LINK = "sign_in_link"
     # To staff, not to a participant: someone reached the missed-sessions limit.

@@ -215,9 +215,10 @@ def queue_to_staff(member, kind: str, *, about=None, dedupe_key: str | None = No
     )
 
 
-def queue_to_address(email: str, name: str, kind: str, **extra) -> OutboxMessage:
-    """Render message `kind` for an address that has no enrolment (a refused public request) and add it."""
-    return _add_rendered(email, kind, render_to_address(email, name, kind, **extra))
+def queue_to_address(email: str, name: str, kind: str, *, subject: str | None = None, **extra) -> OutboxMessage:
+    """Render message `kind` for an address that has no enrolment (a refused public request, an
+    intake) and add it; `subject`: its own neutral subject instead of the answer's."""
+    return _add_rendered(email, kind, render_to_address(email, name, kind, subject=subject, **extra))
 
 
 def _add_rendered(to_address: str, kind: str, rendered: dict, **columns) -> OutboxMessage:

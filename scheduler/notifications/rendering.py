@@ -187,15 +187,17 @@ def render_to_staff(member, kind: str, **extra) -> dict:
     }
 
 
-def render_to_address(email: str, name: str, kind: str, **extra) -> dict:
-    """The subject and bodies of message `kind` for an address with no enrolment (a refused request).
+def render_to_address(email: str, name: str, kind: str, *, subject: str | None = None, **extra) -> dict:
+    """The subject and bodies of message `kind` for an address with no enrolment (a refused
+    request, an intake).
 
-    It answers a public request, so its subject is the one every answer has.
+    Most answer a public request, so their subject is the one every answer has; `subject`
+    gives another, which names no program either.
     """
     context = {"clinic": current_app.config["CLINIC_NAME"], "name": name, "kind": kind, "manage_url": None, **extra}
-    context["subject"] = ANSWER_SUBJECT
+    context["subject"] = subject or ANSWER_SUBJECT
     return {
-        "subject": _shorten(f"{ANSWER_SUBJECT} · {context['clinic']}", SUBJECT_MAX),
+        "subject": _shorten(f"{context['subject']} · {context['clinic']}", SUBJECT_MAX),
         "body_text": _env.get_template(f"{kind}.txt").render(context),
         "body_html": _env.get_template(f"{kind}.html").render(context),
     }

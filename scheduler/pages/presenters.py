@@ -173,6 +173,7 @@ def refund_policy(cohort, zone: ZoneInfo) -> dict:
 def cohort_page(cohort) -> dict:
     """One cohort's page: what it is, when, what it costs, the refund policy, and whether one can enrol."""
     zone = ZoneInfo(cohort.timezone)
+    by_intake = cohort.program.admission == "intake"
     return {
         **cohort_summary(cohort),
         "program": cohort.program.name,
@@ -184,8 +185,8 @@ def cohort_page(cohort) -> dict:
         "hold_text": hold_text(cohort),
         "offer_hours": cohort.offer_hours,
         "enrolment_open": cohort.view_status == "open",
-        "by_intake": cohort.program.admission == "intake",
-        "action_url": url_for("pages.enrol", cohort_id=cohort.id),
+        "by_intake": by_intake,
+        "action_url": url_for("pages.request_place" if by_intake else "pages.enrol", cohort_id=cohort.id),
     }
 
 

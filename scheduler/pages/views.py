@@ -24,6 +24,8 @@ from flask import (
 from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
 
+from ..admission import services as intake_services
+from ..admission.schemas import IntakeRequestIn
 from ..calendars import services as calendar_services
 from ..cohorts import services as cohort_services
 from ..enrolment import paying, requested, self_service
@@ -158,7 +160,7 @@ def enrol(cohort_id):
     except Conflict:  # the cohort is no longer open, or admits by intake (the same for whoever asks)
         cohort = cohort_services.get_cohort(cohort_id)
         problem = (
-            "This program begins with an assessment: contact the clinic to ask for a place."
+            "This program begins with an assessment: ask for a place with this form instead."
             if cohort.program.admission == "intake"
             else "Enrolment in this group has closed."
         )
@@ -166,6 +168,33 @@ def enrol(cohort_id):
     except Invalid as error:  # a price level or discount code that cannot be used here
         return _form_page(cohort_services.get_cohort(cohort_id), values, dict(error.errors or {}), status=422)
     return _to_check_email(cohort_id, answer.email)
+
+
+@bp.post("/cohorts/<cohort_id>/request-place")
+@page(PUBLIC_PAGE)
+@limiter.limit(_enrol_limit, key_func=get_remote_address)
+@per_address
+def request_place(cohort_id):
+    """ "Request a place" in an intake program (from one of its cohorts' pages): like the enrolment
+    form, 303 to "Check your email" for every address, or the form again with what to fix."""
+    cohort = cohort_services.get_cohort(cohort_id)
+    values = {field: request.form.get(field, "").strip() for field in FORM_FIELDS}
+    key = request.form.get("idempotency_key", "").strip()
+    try:
+        unreadable = {f: [UNREADABLE] for f, v in values.items() if "\x00" in v}
+        if unreadable:
+            raise ValidationError(unreadable)
+        data = IntakeRequestIn().load({k: v for k, v in values.items() if v or k in BLANK_MESSAGES})
+    except ValidationError as error:
+        values = {k: v.replace("\x00", "") for k, v in values.items()}
+        return _form_page(cohort, values, _form_errors(values, error), status=422)
+    try:
+        answer = intake_services.request_place(
+            cohort.program_id, data, key if 0 < len(key) <= 200 and "\x00" not in key else None
+        )
+    except Conflict:  # the program takes enrolments directly now (the same for whoever asks)
+        return _form_page(cohort, values, problem="This program now takes enrolments directly.", status=409)
+    return _to_check_email(cohort.id, answer.email)
 
 
 def _to_check_email(cohort_id: str, email: str) -> Response:
@@ -206,7 +235,10 @@ def send_link_again(cohort_id):
         data = LinkAgainIn().load({"email": email})
     except ValidationError as error:
         return _check_email_page(cohort, None, {"email": list(error.messages.get("email", []))}, status=422)
-    answer = requested.request_link_again(cohort.id, data["email"])
+    if cohort.program.admission == "intake":
+        answer = intake_services.request_link_again(cohort.program_id, data["email"])
+    else:
+        answer = requested.request_link_again(cohort.id, data["email"])
     return _to_check_email(cohort.id, answer.email)
 
 

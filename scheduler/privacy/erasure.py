@@ -19,6 +19,9 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
+from ..admission import services as intake_services
+from ..admission.models import OPEN as OPEN_INTAKES
+from ..admission.models import Intake
 from ..attendance.models import AttendanceFlag
 from ..cohorts.models import Cohort, Session
 from ..enrolment import audit as enrolment_audit
@@ -57,6 +60,7 @@ class ErasureSummary:
     messages_cancelled: int = 0
     idempotency_records_deleted: int = 0
     requests_deleted: int = 0  # public requests: waiting ones with the address, settled ones that made these enrolments
+    intakes_erased: int = 0  # requests for a place (admission), open ones withdrawn first
     message_ids: list[str] = field(default_factory=list)
 
     def add(self, other: "ErasureSummary") -> None:
@@ -157,6 +161,19 @@ def _erase_message(message: OutboxMessage, scrub: _Scrubber, summary: ErasureSum
     summary.message_ids.append(message.id)
 
 
+def _erase_intakes(participant_id: str, email: str, at: datetime, summary: ErasureSummary) -> list[str]:
+    """Blank the person's intakes (open ones were withdrawn before); their ids (the inbox forgets them)."""
+    intakes = lock(Intake, where=[Intake.participant_id == participant_id])
+    for intake in intakes:
+        if intake.erased_at is None:
+            intake.name, intake.email, intake.phone, intake.timezone = ERASED_NAME, email, None, None
+            intake.outcome_note = intake.outcome_message = None
+            intake.manage_token = new_token("mng")
+            intake.erased_at = intake.updated_at = at
+            summary.intakes_erased += 1
+    return [intake.id for intake in intakes]
+
+
 def _erase_requests_and_their_mail(address: str, enrolment_ids: list[str], summary: ErasureSummary) -> None:
     """The person's public requests go, and the messages to the address about no enrolment
     (a request that could not be carried out) are blanked like the rest."""
@@ -192,7 +209,15 @@ def erase_participant(email: str, staff) -> ErasureSummary:
         .where(Enrolment.participant_id == participant_id, Enrolment.status.in_(ACTIVE))
         .order_by(Enrolment.created_at, Enrolment.id)
     ).all()
+    open_intakes = db.session.scalars(
+        select(Intake.id).where(Intake.participant_id == participant_id, Intake.status.in_(OPEN_INTAKES))
+    ).all()
     end_read()
+    for intake_id in open_intakes:
+        try:
+            intake_services.withdraw(intake_id, staff)  # a seat offered meanwhile is declined
+        except Conflict:
+            pass  # it ended a moment ago
     refunds: dict[str, dict | None] = {}
     for enrolment_id, cohort_id in active:
         try:
@@ -226,7 +251,8 @@ def erase_participant(email: str, staff) -> ErasureSummary:
         for item in summary.enrolments:
             item["withdrawn"] = item["id"] in refunds
             item["refund"] = refunds.get(item["id"])
-        _erase_requests_and_their_mail(participant.email_normalised, [e.id for e in enrolments], summary)
+        intake_ids = _erase_intakes(participant_id, email, at, summary)
+        _erase_requests_and_their_mail(participant.email_normalised, [e.id for e in enrolments] + intake_ids, summary)
         _erase_identity(participant, at)
         _forget_mail_files(summary.message_ids)
     log.info("participant %s erased by staff %s", participant_id, getattr(staff, "id", None))

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..admission import records as intake_records
 from ..attendance.models import AttendanceFlag, AttendanceRecord
 from ..cohorts.models import Session
 from ..enrolment.models import AuditEntry, Enrolment, Participant
@@ -45,8 +46,10 @@ class ParticipantExport:
     exported_at: datetime
     # Public requests with this address not yet carried out (a settled one keeps no personal data).
     requests: list = field(default_factory=list)
-    # Messages to the address that belong to no enrolment (a request that could not be carried out).
+    # Messages to the address that belong to no enrolment (a request that could not be carried out, an intake's).
     other_messages: list = field(default_factory=list)
+    # Requests for a place in an intake program, each with its audit entries (IntakeRecord).
+    intakes: list = field(default_factory=list)
 
     @property
     def holds(self) -> dict[str, int]:
@@ -54,8 +57,19 @@ class ParticipantExport:
         kinds = ("payments", "refunds", "messages", "audit", "attendance", "attendance_flags")
         counts = {"enrolments": len(self.enrolments)}
         counts.update({kind: sum(len(getattr(e, kind)) for e in self.enrolments) for kind in kinds})
-        counts.update(requests=len(self.requests), other_messages=len(self.other_messages))
+        counts.update(requests=len(self.requests), other_messages=len(self.other_messages), intakes=len(self.intakes))
         return counts
+
+
+@dataclass(frozen=True)
+class IntakeRecord:
+    """One request for a place (admission) with what staff did to it."""
+
+    intake: object
+    audit: list = field(default_factory=list)
+
+    def __getattr__(self, name):
+        return getattr(self.intake, name)
 
 
 def _by_enrolment(rows) -> dict[str, list]:
@@ -162,4 +176,13 @@ def export_participant(email: str) -> ParticipantExport:
         )
         for e in enrolments
     ]
-    return ParticipantExport(participant, records, clock.now(), requests, other_messages)
+    intakes = intake_records.intakes_of_participant(participant.id)
+    intake_audit = intake_records.audit_of([i.id for i in intakes])
+    return ParticipantExport(
+        participant,
+        records,
+        clock.now(),
+        requests,
+        other_messages,
+        [IntakeRecord(i, intake_audit.get(i.id, [])) for i in intakes],
+    )

@@ -156,6 +156,36 @@ class ExportedRequestOut(Schema):
     created_at = Instant()
 
 
+class ExportedIntakeAuditOut(Schema):
+    action = fields.String()
+    staff_id = fields.String(allow_none=True)
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+    created_at = Instant()
+
+
+class ExportedIntakeOut(Schema):
+    """A request for a place in an intake program: every field but its token."""
+
+    id = fields.String()
+    program_id = fields.String()
+    program_name = fields.Function(lambda r: r.program.name)
+    status = fields.String()
+    name = fields.String()
+    email = fields.String()
+    phone = fields.String(allow_none=True)
+    timezone = fields.String(allow_none=True)
+    requested_at = Instant()
+    outcome_at = Instant(allow_none=True)
+    note = fields.String(attribute="outcome_note", allow_none=True, metadata={"description": "the staff note"})
+    message = fields.String(attribute="outcome_message", allow_none=True)
+    approved_cohort_id = fields.String(allow_none=True)
+    approval_expires_at = Instant(allow_none=True)
+    offer_enrolment_id = fields.String(allow_none=True)
+    erased_at = Instant(allow_none=True)
+    audit = fields.List(fields.Nested(ExportedIntakeAuditOut))
+
+
 class ParticipantExportOut(Schema):
     exported_at = Instant()
     participant = fields.Nested(ParticipantOut, allow_none=True)
@@ -167,6 +197,7 @@ class ParticipantExportOut(Schema):
     other_messages = fields.List(
         fields.Nested(ExportedMessageOut), metadata={"description": "messages to the address about no enrolment"}
     )
+    intakes = fields.List(fields.Nested(ExportedIntakeOut))
 
 
 class ErasedEnrolmentOut(Schema):
@@ -187,3 +218,4 @@ class ErasureOut(Schema):
     requests_deleted = fields.Integer(
         metadata={"description": "public requests (waiting, or that made these enrolments)"}
     )
+    intakes_erased = fields.Integer(metadata={"description": "requests for a place (open ones withdrawn first)"})

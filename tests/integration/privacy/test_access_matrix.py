@@ -24,6 +24,7 @@ EXPECTED_WITHOUT_CREDENTIALS = {
     "cohorts.list_cohorts": "the public list of open cohorts (staff see more)",
     "cohorts.get_cohort": "a public cohort page (staff see more)",
     "enrolment.enrol": "the public enrolment form",
+    "admission.request_place": "the public request for a place in an intake program",
     "calendars.participant_feed": "the secret token in the URL is the credential",
     "calendars.cohort_feed": "the secret token in the URL is the credential",
     "join.join": "a participant's personal join link: the secret token in the URL is the credential",
@@ -45,6 +46,7 @@ PUBLIC_PAGES = {
     "pages.enrol": "the public enrolment form (CSRF-protected like every form)",
     "pages.check_email": "'Check your email' after the form: the same page for every address",
     "pages.send_link_again": "'Send it again' on that page: a request like the form's, answered alike",
+    "pages.request_place": "'Request a place' in an intake program: a request like the form's, answered alike",
     "pages.static": "the stylesheet and scripts",
     "desk.login": "the console's sign-in page",
     "desk.send_link": "asks for a sign-in link (same answer for any address; rate limited)",
@@ -104,34 +106,46 @@ def _csrf_token(client, cohort_id) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
 
 
-def test_every_participant_page_needs_that_enrolments_own_link(app, client, make_staff, make_cohort):
-    """No cookie: 403; a staff token or another enrolment's token: refused too. Always a page, never JSON."""
+def test_every_participant_page_needs_that_enrolments_own_link(app, client, make_staff, make_cohort, make_program):
+    """No cookie: 403; a staff token or another enrolment's (or intake's) token: refused too. Always a
+    page, never JSON. An intake's pages (/me/intakes/…) are checked with intakes' tokens."""
+    from tests.integration.admission.test_intakes import requested
+
     cohort = make_cohort(price_amount=0)
     mine = enrolled(client, cohort, "a@example.org", "A")
     other = enrolled(client, cohort, "b@example.org", "B")
+    program = make_program(admission="intake")
+    my_intake, my_headers = requested(client, program, "c@example.org")
+    _, other_headers = requested(client, program, "d@example.org")
     staff_token = make_staff("admin")[1]
     csrf = _csrf_token(client, cohort.id)
     checked = 0
     for rule, method, view in _routes(app):
         if getattr(view, "page_access", None) is None or view.page_access.kind != "participant_page":
             continue
-        path = rule.rule.replace("<enrolment_id>", mine["id"])
+        if "<intake_id>" in rule.rule:
+            path, scope = rule.rule.replace("<intake_id>", my_intake), f"/me/intakes/{my_intake}"
+            others = other_headers["Authorization"].removeprefix("Bearer ")
+        else:
+            path, scope = rule.rule.replace("<enrolment_id>", mine["id"]), f"/me/{mine['id']}"
+            others = other["manage_token"]
         data = {"csrf_token": csrf} if method == "POST" else None
-        client.delete_cookie("manage_token", path=f"/me/{mine['id']}")
+        client.delete_cookie("manage_token", path=scope)
         anonymous = client.open(path, method=method, data=data)
         assert anonymous.status_code == 403 and anonymous.mimetype == "text/html", (method, rule.rule)
         as_staff = client.open(path, method=method, data=data, headers={"Authorization": f"Bearer {staff_token}"})
         assert as_staff.status_code == 403 and as_staff.mimetype == "text/html", (method, rule.rule)
-        client.set_cookie("manage_token", other["manage_token"], path=f"/me/{mine['id']}")
+        client.set_cookie("manage_token", others, path=scope)
         someone_else = client.open(path, method=method, data=data)
         assert someone_else.status_code == 404 and someone_else.mimetype == "text/html", (method, rule.rule)
         assert "resend your link" in someone_else.get_data(as_text=True)
+        client.delete_cookie("manage_token", path=scope)
         checked += 1
-    client.delete_cookie("manage_token", path=f"/me/{mine['id']}")
-    assert checked >= 7
+    assert checked >= 10
     # Nothing was changed by any of those requests.
     me = client.get(f"/api/v1/enrolments/{mine['id']}", headers={"Authorization": f"Bearer {mine['manage_token']}"})
     assert me.json["status"] == "confirmed"
+    assert client.get(f"/api/v1/intakes/{my_intake}", headers=my_headers).json["status"] == "requested"
 
 
 def test_every_protected_route_refuses_no_token_and_roles_it_does_not_admit(app, client, make_staff):

@@ -16,7 +16,12 @@ from scheduler.foundation.config import for_tests
 from scheduler.foundation.validation import LINE_BREAKS
 
 # Fields that may hold several lines; everything else that takes text is one line.
-MULTI_LINE_FIELDS = {("ProgramCreate", "description"), ("ProgramPatch", "description")}
+MULTI_LINE_FIELDS = {
+    ("ProgramCreate", "description"),
+    ("ProgramPatch", "description"),
+    ("OutcomeIn", "note"),  # an assessment's outcome: the staff note and the message to the person
+    ("OutcomeIn", "message"),
+}
 SEPARATORS = sorted(LINE_BREAKS)  # \n \r \v \f \x1c-\x1e U+0085 U+2028 U+2029
 
 

@@ -21,6 +21,7 @@ KINDS = {
     "attendance_flags",
     "requests",
     "other_messages",
+    "intakes",
 }
 
 

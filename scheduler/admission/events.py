@@ -1,0 +1,30 @@
+"""What happens to an intake, published in the changing transaction (wiring.py lists who listens)."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IntakeAnswered:
+    """A public request for a place was carried out: a new intake, or (`again`) the address's open
+    intake's link sent again. Either way the person gets their link, under the one answer subject."""
+
+    intake: object
+    again: bool = False
+    asked: bool = False  # "send it again": the person asked for their link
+
+
+@dataclass(frozen=True)
+class IntakeRefused:
+    """A queued request could no longer be carried out (the program stopped admitting by intake)."""
+
+    email: str
+    name: str
+    program: object
+    reason: str
+
+
+@dataclass(frozen=True)
+class OutcomeRecorded:
+    """Staff recorded an assessment's outcome: the person is told, neutrally, with their link."""
+
+    intake: object

@@ -1,0 +1,112 @@
+"""A person's intake page (their request for a place in an intake program): thin views over admission.
+
+Like the enrolment page, the emailed ?token= is exchanged once for an HttpOnly cookie scoped to
+this intake's path, and the person is sent on to the same address without it.
+"""
+
+from zoneinfo import ZoneInfo
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+
+from ..admission import records, services
+from ..enrolment.models import Enrolment
+from ..foundation.errors import Conflict, Forbidden, NotFound
+from ..foundation.extensions import db
+from ..foundation.links import manage_url
+from ..foundation.security import private
+from . import presenters
+from .views import COOKIE, PARTICIPANT_PAGE, bp, page
+
+_STANDING = {
+    "requested": "Your request is in the queue. Next comes a short assessment with one of our clinicians.",
+    "scheduled": "Your assessment is booked.",
+    "approved": "We would be glad to offer you a place. Places are offered in the order requests came in.",
+    "not_suitable": "We do not think this program is the right fit for you at the moment.",
+    "withdrawn": "You withdrew this request.",
+    "enrolled": "You took a place in a group.",
+    "expired": "This approval has lapsed: no place was taken in time. You may ask for a place again.",
+}
+
+
+def _view_model(found, offer, offer_url: str | None) -> dict:
+    """What the intake page shows: the standing, the place in the queue, the message, an open offer."""
+    zone = ZoneInfo(found.timezone or (offer.cohort.timezone if offer is not None else "UTC"))
+    open_offer = offer is not None and offer.status in ("offered", "pending_payment")
+    return {
+        "id": found.id,
+        "name": found.name,
+        "program": found.program.name,
+        "status": found.status,
+        "standing": _STANDING[found.status],
+        "queue_position": found.queue_position,
+        "requested": presenters.moment(found.requested_at, zone),
+        "message": found.outcome_message,
+        "offer": {"cohort": offer.cohort.name or found.program.name, "url": offer_url, "status": offer.status}
+        if offer is not None and (open_offer or found.status == "enrolled")
+        else None,
+        "can_withdraw": found.status in ("requested", "scheduled", "approved"),
+        "withdraw_url": url_for("pages.intake_confirm_withdrawal", intake_id=found.id),
+    }
+
+
+def _require_owner(intake_id: str) -> None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise Forbidden("This page is personal: open it from the link in your email.")
+    if not services.intake_token_matches(intake_id, token):
+        raise NotFound("This link is not valid any more.")
+
+
+def _to_intake_page(intake_id: str) -> Response:
+    return private(redirect(url_for("pages.intake", intake_id=intake_id), 303))
+
+
+@bp.get("/me/intakes/<intake_id>")
+@page(PARTICIPANT_PAGE)
+def intake(intake_id):
+    """The person's request: where it stands in the queue, the outcome, and any place offered."""
+    token = request.args.get("token")
+    if token is not None:
+        if not services.intake_token_matches(intake_id, token):
+            raise NotFound("This link is not valid any more.")
+        response = _to_intake_page(intake_id)
+        response.set_cookie(
+            COOKIE,
+            token,
+            path=url_for("pages.intake", intake_id=intake_id),
+            httponly=True,
+            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+            samesite="Lax",
+        )
+        return response
+    _require_owner(intake_id)
+    found = records.get_intake(intake_id)
+    offer = db.session.get(Enrolment, found.offer_enrolment_id) if found.offer_enrolment_id else None
+    me = _view_model(found, offer, manage_url(offer) if offer is not None else None)
+    return private(Response(render_template("pages/intake.html", me=me)))
+
+
+@bp.get("/me/intakes/<intake_id>/withdraw")
+@page(PARTICIPANT_PAGE)
+def intake_withdraw(intake_id):
+    """The confirmation step before leaving the queue."""
+    _require_owner(intake_id)
+    found = records.get_intake(intake_id)
+    offer = db.session.get(Enrolment, found.offer_enrolment_id) if found.offer_enrolment_id else None
+    me = _view_model(found, offer, None)
+    if not me["can_withdraw"]:
+        return _to_intake_page(intake_id)
+    return private(Response(render_template("pages/intake_withdraw.html", me=me)))
+
+
+@bp.post("/me/intakes/<intake_id>/withdraw")
+@page(PARTICIPANT_PAGE)
+def intake_confirm_withdrawal(intake_id):
+    _require_owner(intake_id)
+    try:
+        services.withdraw(intake_id)
+    except Conflict:
+        flash("There was nothing left to withdraw: your request had already ended.", "error")
+    else:
+        flash("You have withdrawn your request. Thank you for letting us know.", "success")
+    return _to_intake_page(intake_id)
