@@ -2,8 +2,9 @@
 
 from .attendance import models as attendance  # noqa: F401
 from .calendars import models as calendars  # noqa: F401
+from .cohorts.agreements import ProgramAgreement  # noqa: F401
 from .cohorts.models import Cohort, Program, Session, cohort_facilitators  # noqa: F401
-from .enrolment.models import AuditEntry, Enrolment, IdempotencyRecord, Participant  # noqa: F401
+from .enrolment.models import AgreementAcceptance, AuditEntry, Enrolment, IdempotencyRecord, Participant  # noqa: F401
 from .inbox.models import PublicRequest  # noqa: F401
 from .jobs.models import JobRun, WorkerBeat  # noqa: F401
 from .notifications import models as notifications  # noqa: F401

@@ -81,6 +81,31 @@ class ProgramOut(Schema):
     updated_at = Instant()
 
 
+class AgreementCreate(Schema):
+    """A version of one of the program's agreements; the title of a current one supersedes it."""
+
+    title = Name(required=True)
+    body = MultiLineText(
+        required=True,
+        validate=[
+            validate.Length(min=1, error="Give the agreement's text."),
+            validate.Length(max=20000, error="Use at most 20000 characters."),
+        ],
+    )
+
+
+class AgreementOut(Schema):
+    id = fields.String()
+    program_id = fields.String()
+    title = fields.String()
+    body = fields.String()
+    version = fields.Integer()
+    text_hash = fields.String(metadata={"description": "SHA-256 (hex) of body, UTF-8"})
+    created_at = Instant()
+    created_by = fields.String(metadata={"description": "the staff member who added it"})
+    superseded_at = Instant(allow_none=True)
+
+
 # ---- sessions ---------------------------------------------------------------------------------
 
 

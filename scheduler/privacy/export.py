@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from ..attendance.models import AttendanceFlag, AttendanceRecord
 from ..cohorts.models import Session
-from ..enrolment.models import AuditEntry, Enrolment, Participant
+from ..enrolment.models import AgreementAcceptance, AuditEntry, Enrolment, Participant
 from ..foundation import clock
 from ..foundation.errors import NotFound
 from ..foundation.extensions import db
@@ -33,6 +33,7 @@ class EnrolmentRecord:
     audit: list = field(default_factory=list)
     attendance: list = field(default_factory=list)
     attendance_flags: list = field(default_factory=list)
+    agreements: list = field(default_factory=list)  # the program's agreements they accepted, any version
 
     def __getattr__(self, name):  # the row's own fields, for the schema
         return getattr(self.enrolment, name)
@@ -51,7 +52,7 @@ class ParticipantExport:
     @property
     def holds(self) -> dict[str, int]:
         """Every kind of record this export holds, and how many of each (zero ones included)."""
-        kinds = ("payments", "refunds", "messages", "audit", "attendance", "attendance_flags")
+        kinds = ("payments", "refunds", "messages", "audit", "attendance", "attendance_flags", "agreements")
         counts = {"enrolments": len(self.enrolments)}
         counts.update({kind: sum(len(getattr(e, kind)) for e in self.enrolments) for kind in kinds})
         counts.update(requests=len(self.requests), other_messages=len(self.other_messages))
@@ -101,8 +102,8 @@ def _attendance(enrolment_ids: list[str]) -> tuple[dict[str, list], dict[str, li
 def export_participant(email: str) -> ParticipantExport:
     """Everything held about the person with this email (any case): enrolments, payments,
     refunds, messages with their bodies (also those to staff about them, and those to the
-    address about no enrolment), attendance, the audit entries about them and their public
-    requests not yet carried out."""
+    address about no enrolment), attendance, the agreements they accepted, the audit entries
+    about them and their public requests not yet carried out."""
     requests = inbox.waiting_for(email)
     other_messages = db.session.scalars(
         select(OutboxMessage)
@@ -150,6 +151,14 @@ def export_participant(email: str) -> ParticipantExport:
         )
     )
     attendance, flags = _attendance(ids)
+    accepted = _by_enrolment(
+        db.session.scalars(
+            select(AgreementAcceptance)
+            .options(selectinload(AgreementAcceptance.agreement))
+            .where(AgreementAcceptance.enrolment_id.in_(ids))
+            .order_by(AgreementAcceptance.accepted_at, AgreementAcceptance.id)
+        )
+    )
     records = [
         EnrolmentRecord(
             e,
@@ -159,6 +168,7 @@ def export_participant(email: str) -> ParticipantExport:
             audit=audit.get(e.id, []),
             attendance=attendance.get(e.id, []),
             attendance_flags=flags.get(e.id, []),
+            agreements=accepted.get(e.id, []),
         )
         for e in enrolments
     ]

@@ -118,6 +118,21 @@ class ExportedAttendanceFlagOut(Schema):
     clear_note = fields.String(allow_none=True)
 
 
+class ExportedAgreementOut(Schema):
+    """An agreement of the program they accepted: the version, its text and hash, how and when."""
+
+    id = fields.String()
+    agreement_id = fields.String()
+    title = fields.Function(lambda a: a.agreement.title)
+    version = fields.Integer()
+    text = fields.Function(lambda a: a.agreement.body)
+    text_hash = fields.String()
+    full_name = fields.String(allow_none=True, metadata={"description": "as they typed it; null on paper"})
+    on_paper = fields.Boolean()
+    staff_id = fields.String(allow_none=True, metadata={"description": "who recorded a paper signature"})
+    accepted_at = Instant()
+
+
 class ExportedEnrolmentOut(Schema):
     """Every field of the enrolment but its tokens (credentials, not data about the person)."""
 
@@ -144,6 +159,7 @@ class ExportedEnrolmentOut(Schema):
     audit = fields.List(fields.Nested(ExportedAuditOut))
     attendance = fields.List(fields.Nested(ExportedAttendanceOut))
     attendance_flags = fields.List(fields.Nested(ExportedAttendanceFlagOut))
+    agreements = fields.List(fields.Nested(ExportedAgreementOut))
 
 
 class ExportedRequestOut(Schema):

@@ -3,7 +3,7 @@
 A line break in a calendar title stopped the mail (the Subject header refused it) and a
 name could inject lines into a plain-text email ("Hello Sam / URGENT: pay at …"). Every
 single-line text field of every request body and query string refuses them at the edge,
-with a 422 naming the field; only multi-line fields (a program's description) keep \\n.
+with a 422 naming the field; only multi-line fields (a program's description, an agreement's text) keep \\n.
 """
 
 import pytest
@@ -16,7 +16,7 @@ from scheduler.foundation.config import for_tests
 from scheduler.foundation.validation import LINE_BREAKS
 
 # Fields that may hold several lines; everything else that takes text is one line.
-MULTI_LINE_FIELDS = {("ProgramCreate", "description"), ("ProgramPatch", "description")}
+MULTI_LINE_FIELDS = {("ProgramCreate", "description"), ("ProgramPatch", "description"), ("AgreementCreate", "body")}
 SEPARATORS = sorted(LINE_BREAKS)  # \n \r \v \f \x1c-\x1e U+0085 U+2028 U+2029
 
 

@@ -19,6 +19,7 @@ KINDS = {
     "audit",
     "attendance",
     "attendance_flags",
+    "agreements",
     "requests",
     "other_messages",
 }
