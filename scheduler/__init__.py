@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     wiring.install()
 
     from .admission import api as admission_api
+    from .appointments import api as appointments_api
     from .attendance import api as attendance_api
     from .calendars import api as calendars_api
     from .cohorts import api as cohorts_api
@@ -70,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
         enrolment_api.bp,
         enrolment_webhooks.bp,
         admission_api.bp,
+        appointments_api.bp,
         calendars_api.bp,
         notifications_api.bp,
         payments_api.bp,

@@ -27,13 +27,15 @@ from .calendars import watching as stored_feeds
 from .cohorts import handlers as cohorts
 from .cohorts import revisions
 from .cohorts import services as cohort_services
+from .cohorts.agreements import ProgramAgreement
 from .cohorts.events import CohortCancelled, CohortChanged, SeatsAdded, SessionChanged
 from .cohorts.models import Cohort, Program, Session, cohort_facilitators
+from .enrolment import agreements as enrolment_agreements
 from .enrolment import events as enrolment_events
 from .enrolment import handlers as enrolment
 from .enrolment import paying, prices, requested, seat_keeping, seats
 from .enrolment import views as enrolment_views
-from .enrolment.models import Enrolment
+from .enrolment.models import AgreementAcceptance, Enrolment
 from .foundation import auth, changes, events
 from .inbox import services as inbox
 from .inbox.models import RequestKind
@@ -72,6 +74,8 @@ HANDLERS = {
     admission_events.IntakeAnswered: (intake_mail.intake_answered,),
     admission_events.IntakeRefused: (intake_mail.intake_refused,),
     admission_events.OutcomeRecorded: (intake_mail.outcome_recorded,),
+    admission_events.AssessmentBooked: (intake_mail.assessment_booked,),
+    admission_events.AssessmentCancelled: (intake_mail.assessment_cancelled,),
     # staff accounts' events
     StaffRevoked: (cohorts.replace_feeds_a_revoked_facilitator_knew,),
     SignInLinkIssued: (mail.sign_in_link,),
@@ -96,7 +100,8 @@ PLUG_INS = (
     # Seats no one on a cohort's waitlist takes go to its program's queue of approved people.
     (seat_keeping.queue_offers, admission_queue.offer_to_queue),
     (auth.enrolment_owners, {"payment_id": paying.payment_owner}),  # a receipt opens with its manage token
-    (enrolment_views.describers, (attendance_records.describe_enrolments,)),  # attendance in every view
+    # Attendance and the program's agreements in every view that describes enrolments.
+    (enrolment_views.describers, (attendance_records.describe_enrolments, enrolment_agreements.describe)),
 )
 
 
@@ -119,6 +124,9 @@ WATCHED = {
     Refund: (lambda refund: [refund.enrolment_id], enrolment.cohorts_of_enrolments),
     AttendanceRecord: (lambda record: [record.enrolment_id], enrolment.cohorts_of_enrolments),
     AttendanceFlag: (lambda flag: [flag.cohort_id], None),
+    # agreements_due on the roster: a new version, or an acceptance of one.
+    ProgramAgreement: (lambda agreement: [agreement.program_id], _cohorts_of_programs),
+    AgreementAcceptance: (lambda acceptance: [acceptance.enrolment_id], enrolment.cohorts_of_enrolments),
 }
 
 DERIVERS = (revisions.DERIVER, stored_feeds.DERIVER)

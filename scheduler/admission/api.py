@@ -8,8 +8,9 @@ from ..enrolment.schemas import CheckEmailOut
 from ..foundation.auth import DESK, PUBLIC, current_staff, participant_or_staff, staff
 from ..foundation.extensions import limiter, per_address
 from ..foundation.http import endpoint, json_response
-from . import queue, records, services
+from . import booking, queue, records, services
 from .schemas import (
+    BookIn,
     IntakeMoveIn,
     IntakeOfferIn,
     IntakeOut,
@@ -17,6 +18,8 @@ from .schemas import (
     IntakeRequestIn,
     IntakeStaffOut,
     OutcomeIn,
+    SlotOut,
+    SlotQuery,
 )
 
 bp = Blueprint("admission", __name__, url_prefix="/api/v1")
@@ -73,3 +76,24 @@ def move_intake(intake_id, data):
 def offer_intake_seat(intake_id, data):
     """Offer an approved person a seat of a cohort now, out of turn; audited."""
     return queue.offer(intake_id, data["cohort_id"], current_staff())
+
+
+@bp.get("/intakes/<intake_id>/slots")
+@endpoint(participant_or_staff(), query=SlotQuery, response=SlotOut, many=True)
+def intake_slots(intake_id, query):
+    """Free assessment slots (from=, to=: instants; default the next eight weeks), in the person's zone."""
+    return booking.slots(intake_id, query.get("start"), query.get("end"))
+
+
+@bp.post("/intakes/<intake_id>/appointment")
+@endpoint(participant_or_staff(), body=BookIn, response=IntakeOut, staff_response=IntakeStaffOut, status=201)
+def book_assessment(intake_id, data):
+    """Book an assessment slot (a booked one is given up for it); a slot taken meanwhile is 409."""
+    return booking.book(intake_id, data["starts_at"], current_staff())
+
+
+@bp.delete("/intakes/<intake_id>/appointment")
+@endpoint(participant_or_staff(), response=IntakeOut, staff_response=IntakeStaffOut)
+def cancel_assessment(intake_id):
+    """Cancel the booked assessment: the person up to assessment_cancel_hours before it, staff any time."""
+    return booking.cancel(intake_id, current_staff())

@@ -28,3 +28,25 @@ class OutcomeRecorded:
     """Staff recorded an assessment's outcome: the person is told, neutrally, with their link."""
 
     intake: object
+
+
+@dataclass(frozen=True)
+class AssessmentBooked:
+    """An assessment was booked (or, `changed`, moved to another slot): the person gets its time and link."""
+
+    intake: object
+    appointment: object
+    previous: object = None  # the appointment it replaced, when moved
+
+    @property
+    def changed(self) -> bool:
+        return self.previous is not None
+
+
+@dataclass(frozen=True)
+class AssessmentCancelled:
+    """A booked assessment was cancelled (by the person, or `by_staff`)."""
+
+    intake: object
+    appointment: object
+    by_staff: bool = False

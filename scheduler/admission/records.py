@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ..appointments.models import Appointment, AppointmentStatus
 from ..foundation.database import lock_one
 from ..foundation.errors import NotFound
 from ..foundation.extensions import db
@@ -18,6 +19,7 @@ class IntakeView:
 
     intake: Intake
     queue_position: int | None
+    appointment: Appointment | None = None  # the booked assessment
 
     def __getattr__(self, name):
         return getattr(self.intake, name)
@@ -39,7 +41,17 @@ def positions(program_ids) -> dict[str, int]:
 
 def view(intake: Intake) -> IntakeView:
     position = positions([intake.program_id]).get(intake.id) if intake.status in OPEN else None
-    return IntakeView(intake, position)
+    return IntakeView(intake, position, appointments_of([intake.id]).get(intake.id))
+
+
+def appointments_of(intake_ids: list[str]) -> dict[str, Appointment]:
+    """The booked assessment of each of these intakes (one query)."""
+    if not intake_ids:
+        return {}
+    rows = db.session.scalars(
+        select(Appointment).where(Appointment.intake_id.in_(intake_ids), Appointment.status == AppointmentStatus.BOOKED)
+    )
+    return {row.intake_id: row for row in rows}
 
 
 def get_intake(intake_id: str) -> IntakeView:
@@ -85,4 +97,16 @@ def audit_of(intake_ids: list[str]) -> dict[str, list[IntakeAudit]]:
         .order_by(IntakeAudit.created_at, IntakeAudit.id)
     ):
         found.setdefault(entry.intake_id, []).append(entry)
+    return found
+
+
+def all_appointments_of(intake_ids: list[str]) -> dict[str, list[Appointment]]:
+    """Every appointment of these intakes, booked or cancelled, oldest first (the privacy export)."""
+    found: dict[str, list[Appointment]] = {}
+    if intake_ids:
+        rows = db.session.scalars(
+            select(Appointment).where(Appointment.intake_id.in_(intake_ids)).order_by(Appointment.starts_at)
+        )
+        for row in rows:
+            found.setdefault(row.intake_id, []).append(row)
     return found

@@ -3,6 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..enrolment.schemas import Phone
+from ..foundation.links import join_url
 from ..foundation.validation import Identifier, Instant, MultiLineText, Name, PlainEmail, Timezone
 from .models import IntakeStatus
 
@@ -44,6 +45,31 @@ class IntakeOfferIn(Schema):
     cohort_id = Identifier(required=True)
 
 
+class AppointmentOut(Schema):
+    id = fields.String()
+    starts_at = Instant()
+    ends_at = Instant()
+    status = fields.String()
+    # The person's own link to the video room: it opens shortly before the start, until the end.
+    join_url = fields.Function(lambda a: join_url(a))
+
+
+class SlotOut(Schema):
+    starts_at = Instant()
+    ends_at = Instant()
+    timezone = fields.String(metadata={"description": "the person's zone"})
+    local = fields.Function(lambda s: s["local"].isoformat(), metadata={"description": "the start in that zone"})
+
+
+class SlotQuery(Schema):
+    start = Instant(data_key="from")
+    end = Instant(data_key="to")
+
+
+class BookIn(Schema):
+    starts_at = Instant(required=True)
+
+
 class IntakeOut(Schema):
     """What the person sees of their intake (never the staff note)."""
 
@@ -53,7 +79,7 @@ class IntakeOut(Schema):
     queue_position = fields.Integer(allow_none=True)
     requested_at = Instant()
     # The assessment appointment, once booked (null until then).
-    appointment = fields.Function(lambda intake: None)
+    appointment = fields.Nested(AppointmentOut, allow_none=True)
     outcome_at = Instant(allow_none=True)
     approved_cohort_id = fields.String(allow_none=True)
     message = fields.String(attribute="outcome_message", allow_none=True)

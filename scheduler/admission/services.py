@@ -20,10 +20,10 @@ from ..foundation.events import publish
 from ..foundation.extensions import db
 from ..inbox import services as inbox
 from ..inbox.models import Outcome, PublicRequest, RequestKind
-from . import events, queue
+from . import booking, events, queue
 from .models import OPEN, Intake
 from .models import IntakeStatus as Status
-from .records import INTAKE, IntakeView, audit, lock_intake, positions, snapshot, view
+from .records import INTAKE, IntakeView, appointments_of, audit, lock_intake, positions, snapshot, view
 
 # A public request is carried out within seconds; the answer's deadline says by when the email comes.
 ANSWER_WITHIN = timedelta(hours=1)
@@ -143,7 +143,8 @@ def list_intakes(query: dict) -> list[IntakeView]:
         statement.order_by(Intake.program_id, Intake.status.not_in(OPEN), Intake.queue_rank, Intake.id)
     ).all()
     places = positions({intake.program_id for intake in intakes})
-    return [IntakeView(intake, places.get(intake.id)) for intake in intakes]
+    booked = appointments_of([intake.id for intake in intakes])
+    return [IntakeView(intake, places.get(intake.id), booked.get(intake.id)) for intake in intakes]
 
 
 # ---- what staff and the person do ------------------------------------------------------------------------
@@ -190,6 +191,7 @@ def withdraw(intake_id: str, staff=None) -> IntakeView:
             )
         before = snapshot(intake)
         intake.status, intake.updated_at = Status.WITHDRAWN, clock.now()
+        booking.cancel_with_intake(intake)  # a booked assessment's time is free again
         audit(intake, staff, "withdrawn", before)
         offered = intake.offer_enrolment_id
     if offered is not None:

@@ -10,6 +10,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import func, select
 
+from ..admission.booking import zone_of
+from ..admission.models import Intake
+from ..appointments.models import Appointment, AppointmentStatus
 from ..cohorts.models import Session, SessionStatus
 from ..cohorts.revisions import touch
 from ..enrolment.audit import record
@@ -53,6 +56,9 @@ def open_join_link(token: str, *, record_join: bool = True) -> JoinOutcome:
     at = clock.now()
     enrolment = db.session.scalar(select(Enrolment).where(Enrolment.join_token == token))
     if enrolment is None:
+        appointment = db.session.scalar(select(Appointment).where(Appointment.join_token == token))
+        if appointment is not None:
+            return _appointment_outcome(appointment, at)
         ended = db.session.get(EndedJoinLink, hash_token(token)) is not None
         end_read()
         return JoinOutcome("gone" if ended else "unknown")
@@ -81,6 +87,22 @@ def open_join_link(token: str, *, record_join: bool = True) -> JoinOutcome:
     else:
         end_read()
     return JoinOutcome("open", meeting_url=meeting_url, starts_at=session.starts_at, zone=zone)
+
+
+def _appointment_outcome(appointment: Appointment, at: datetime) -> JoinOutcome:
+    """A personal link to a 1:1 appointment (an intake's assessment): open in its window, like a session's."""
+    zone = zone_of(db.session.get(Intake, appointment.intake_id))
+    opens = appointment.starts_at - timedelta(minutes=current_app.config["JOIN_OPENS_MINUTES"])
+    end_read()
+    if appointment.status != AppointmentStatus.BOOKED:
+        return JoinOutcome("gone")
+    if at >= appointment.ends_at:
+        return JoinOutcome("ended", zone=zone)
+    if at < opens:
+        return JoinOutcome("wait", opens_at=opens, starts_at=appointment.starts_at, zone=zone)
+    if not appointment.meeting_url:
+        return JoinOutcome("no_link", starts_at=appointment.starts_at, zone=zone)
+    return JoinOutcome("open", meeting_url=appointment.meeting_url, starts_at=appointment.starts_at, zone=zone)
 
 
 def _record_join(session: Session, enrolment_id: str, at: datetime) -> None:

@@ -2,10 +2,12 @@
 
 from flask import Blueprint
 
-from ..foundation.auth import DESK, PUBLIC, current_staff, staff
+from ..foundation.auth import DESK, FACILITATOR, PUBLIC, current_staff, staff
 from ..foundation.http import PageQuery, endpoint, json_page_response
-from . import programs, services
+from . import agreements, programs, services
 from .schemas import (
+    AgreementCreate,
+    AgreementOut,
     CohortCreate,
     CohortPatch,
     CohortPublicOut,
@@ -47,6 +49,20 @@ def get_program(program_id):
 def update_program(program_id, data):
     """Change a program."""
     return programs.update_program(program_id, data)
+
+
+@bp.post("/programs/<program_id>/agreements")
+@endpoint(staff(*DESK), body=AgreementCreate, response=AgreementOut, status=201)
+def add_agreement(program_id, data):
+    """Add a version of one of the program's agreements (the same title again supersedes it)."""
+    return agreements.add_agreement(program_id, data, current_staff())
+
+
+@bp.get("/programs/<program_id>/agreements")
+@endpoint(staff(*DESK, FACILITATOR), response=AgreementOut, many=True)
+def list_agreements(program_id):
+    """The program's current agreements."""
+    return agreements.current_agreements(program_id)
 
 
 @bp.post("/cohorts")

@@ -84,6 +84,8 @@ class Program(db.Model):
     admission = db.Column(db.String(10), nullable=False, default="open", server_default="open")
     # Intake programs: how long an approval stands while no seat is taken (then the intake expires).
     approval_valid_days = db.Column(db.Integer, nullable=False, default=180, server_default="180")
+    # Intake programs: the person may cancel their assessment up to this many hours before it.
+    assessment_cancel_hours = db.Column(db.Integer, nullable=False, default=24, server_default="24")
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now, onupdate=now)
 

@@ -54,6 +54,7 @@ class ProgramPatch(Schema):
         validate=validate.OneOf(ADMISSIONS, error="Use open (people enrol and pay) or intake (after an assessment).")
     )
     approval_valid_days = Count(1, 3650)
+    assessment_cancel_hours = Count(0, 720)
 
 
 class ProgramCreate(ProgramPatch):
@@ -79,8 +80,36 @@ class ProgramOut(Schema):
     completion_min_sessions = fields.Integer(allow_none=True)
     admission = fields.String(metadata={"description": "open: people enrol; intake: after an assessment"})
     approval_valid_days = fields.Integer(metadata={"description": "intake: days an approval stands without a seat"})
+    assessment_cancel_hours = fields.Integer(
+        metadata={"description": "intake: the person may cancel their assessment up to this many hours before"}
+    )
     created_at = Instant()
     updated_at = Instant()
+
+
+class AgreementCreate(Schema):
+    """A version of one of the program's agreements; the title of a current one supersedes it."""
+
+    title = Name(required=True)
+    body = MultiLineText(
+        required=True,
+        validate=[
+            validate.Length(min=1, error="Give the agreement's text."),
+            validate.Length(max=20000, error="Use at most 20000 characters."),
+        ],
+    )
+
+
+class AgreementOut(Schema):
+    id = fields.String()
+    program_id = fields.String()
+    title = fields.String()
+    body = fields.String()
+    version = fields.Integer()
+    text_hash = fields.String(metadata={"description": "SHA-256 (hex) of body, UTF-8"})
+    created_at = Instant()
+    created_by = fields.String(metadata={"description": "the staff member who added it"})
+    superseded_at = Instant(allow_none=True)
 
 
 # ---- sessions ---------------------------------------------------------------------------------

@@ -15,9 +15,35 @@ from flask import Flask
 
 def screen_modules() -> tuple[ModuleType, ...]:
     """The console's screens, one module each; importing one adds its views to the `desk` blueprint."""
-    from . import account, attendance, cohorts, enrolments, programs, refunds, sessions, staff, today, waitlist
+    from . import (
+        account,
+        attendance,
+        availability,
+        cohorts,
+        enrolments,
+        intakes,
+        programs,
+        refunds,
+        sessions,
+        staff,
+        today,
+        waitlist,
+    )
 
-    return (account, today, cohorts, sessions, waitlist, enrolments, refunds, attendance, programs, staff)
+    return (
+        account,
+        today,
+        cohorts,
+        sessions,
+        waitlist,
+        enrolments,
+        refunds,
+        attendance,
+        intakes,
+        availability,
+        programs,
+        staff,
+    )
 
 
 def init_app(app: Flask) -> None:

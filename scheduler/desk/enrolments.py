@@ -7,7 +7,7 @@ each refusal shown on this page by the form that failed.
 
 from functools import partial
 
-from flask import flash, g, redirect, url_for
+from flask import flash, g, redirect, request, url_for
 
 from ..enrolment import refunding, self_service, staff_actions
 from ..enrolment.models import ACTIVE
@@ -68,6 +68,7 @@ def confirm(enrolment_id):
 
     def act():
         data = parse(ConfirmIn, {"method": "text", "amount": "money", "reference": "text"})
+        data["agreements_on_paper"] = request.form.get("agreements_on_paper") == "yes"  # a checkbox
         done = staff_actions.confirm(enrolment_id, data, g.desk_member)
         amount = presenters.money(data["amount"], done.cohort.currency)
         if done.status != "confirmed":  # part of the balance: the place stays held for the rest

@@ -55,6 +55,8 @@ ACTIONS = {
     "refunded_in_stripe_dashboard": "Refunded in the Stripe dashboard",
     "message_resent": "Message sent again",
     "refund_paid_out": "Refund paid out by the desk",
+    "agreements_accepted": "Accepted the program's agreements",
+    "agreements_on_paper": "Agreements signed on paper",
     # The staff audit log.
     "signed_in": "Signed in",
     "signed_out": "Signed out",
@@ -64,6 +66,7 @@ ACTIONS = {
     "staff_created": "Staff account created",
     "role_changed": "Role changed",
     "staff_revoked": "Access revoked",
+    "agreement_added": "Agreement added to a program",
 }
 MESSAGES = {
     "enrolment_received": "Place held: how to pay",
@@ -93,6 +96,15 @@ REFUND_STATUS = {
     "failed": "Failed",
     "owed_by_front_desk": "Owed by the front desk",
     "paid_by_front_desk": "Paid out by the front desk",
+}
+INTAKE_STATUS = {
+    "requested": "Requested",
+    "scheduled": "Assessment booked",
+    "approved": "Approved",
+    "not_suitable": "Not suitable",
+    "withdrawn": "Withdrawn",
+    "enrolled": "Enrolled",
+    "expired": "Approval lapsed",
 }
 ROLES = {"admin": "Admin", "front_desk": "Front desk", "facilitator": "Facilitator"}
 

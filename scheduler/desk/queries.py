@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..cohorts import services as cohort_services
 from ..cohorts.models import Cohort, CohortStatus, Program, Session, cohort_facilitators
+from ..enrolment import agreements as enrolment_agreements
 from ..enrolment import self_service, staff_actions
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..foundation import clock
@@ -194,6 +195,7 @@ class EnrolmentDetail:
     messages: list
     targets: list = field(default_factory=list)  # cohorts a transfer may go to
     cohort_names: dict = field(default_factory=dict)  # cohorts the history names, id -> name
+    agreements: list = field(default_factory=list)  # every acceptance of the program's agreements, any version
 
 
 def transfer_targets(enrolment) -> list:
@@ -231,7 +233,10 @@ def enrolment_detail(enrolment_id: str) -> EnrolmentDetail:
     named = {snap.get("cohort_id") for entry in history for snap in (entry.before or {}, entry.after or {})}
     named.discard(None)
     names = dict(db.session.execute(select(Cohort.id, Cohort.name).where(Cohort.id.in_(named))).all()) if named else {}
-    return EnrolmentDetail(enrolment, list(history), list(payments), list(refunds), list(messages), targets, names)
+    accepted = enrolment_agreements.history(enrolment_id)
+    return EnrolmentDetail(
+        enrolment, list(history), list(payments), list(refunds), list(messages), targets, names, accepted
+    )
 
 
 # ---- staff ------------------------------------------------------------------------------------------

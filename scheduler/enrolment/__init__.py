@@ -3,7 +3,8 @@
 The use cases live in these modules, each depending only on the ones below it:
 
     staff_actions   what staff do: search, roster, waitlist, move, offer, confirm, price, transfer, audit
-    self_service    the participant's own enrolment: manage token, view, withdraw, accept, decline
+    self_service    the participant's own enrolment: manage token, view, withdraw, accept, decline,
+                    accept the program's agreements
     requested       public requests: queued in the inbox, carried out by the worker, opened by their link
     enrolling       enrol: idempotency, the participant, the price, a seat, a hold or the waitlist
     paying          paying for a held seat: card or desk, how to pay now, desk payments, receipts
@@ -14,7 +15,8 @@ The use cases live in these modules, each depending only on the ones below it:
 
 Above them: api.py (HTTP), rosters.py (the roster rendered once per cohort revision),
 checkout.py (Stripe's webhook and the card-payment jobs), jobs.py and handlers.py; below:
-prices.py, seats.py, models.py, events.py. .importlinter holds the order.
+prices.py, seats.py, agreements.py (what the person accepted of the program's agreements: the gate
+before confirmed), models.py, events.py. .importlinter holds the order.
 
 Lock, recount, write: every change that can take or free a seat runs inside write_transaction(),
 first takes the cohort row's lock (views.lock_enrolment, or foundation.database.lock), then

@@ -6,7 +6,7 @@ from defusedcsv import csv
 from flask import Blueprint, Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 
-from ..foundation.auth import DESK, FACILITATOR, PUBLIC, current_staff, participant_or_staff, staff
+from ..foundation.auth import DESK, FACILITATOR, PUBLIC, Access, current_staff, participant_or_staff, staff
 from ..foundation.errors import Invalid
 from ..foundation.extensions import limiter, per_address
 from ..foundation.http import endpoint, json_response, json_text_response
@@ -14,6 +14,8 @@ from . import enrolling, paying, refunding, requested, self_service, staff_actio
 from .rosters import roster_rendered
 from .schemas import (
     AcceptIn,
+    AgreementAcceptanceOut,
+    AgreementAcceptIn,
     AuditOut,
     AuditQuery,
     CheckEmailOut,
@@ -38,6 +40,8 @@ from .schemas import (
 )
 
 bp = Blueprint("enrolment", __name__, url_prefix="/api/v1")
+# The person alone (their manage token): staff do not sign for them (they note paper signatures at confirm).
+THE_PERSON = Access("participant")
 
 
 def _enrol_limit() -> str:
@@ -108,6 +112,14 @@ def change_price(enrolment_id, data):
 def accept(enrolment_id, data):
     """Accept an offered seat (pay_at_desk: pay by hand, where the cohort allows it)."""
     return self_service.accept(enrolment_id, current_staff(), data.get("pay_at_desk"))
+
+
+@bp.post("/enrolments/<enrolment_id>/agreements/<agreement_id>/accept")
+@endpoint(THE_PERSON, body=AgreementAcceptIn, response=AgreementAcceptanceOut)
+def accept_agreement(enrolment_id, agreement_id, data):
+    """Accept the current version of one of the program's agreements, signing with a full name."""
+    [acceptance] = self_service.accept_agreements(enrolment_id, [agreement_id], data["full_name"])
+    return acceptance
 
 
 @bp.post("/enrolments/<enrolment_id>/decline")

@@ -20,7 +20,7 @@ from ..foundation.extensions import db
 from ..payments import ledger
 from ..payments.accounts import Account
 from ..payments.models import Payment
-from . import events, prices
+from . import agreements, events, prices
 from .audit import record
 from .models import ACTIVE, Enrolment, IdempotencyRecord, Participant, normalise_email
 from .models import EnrolmentStatus as S
@@ -135,8 +135,10 @@ def enrol_locked(
     )
     prices.apply_price(enrolment, price)
     card, position = None, None
+    # Nothing to pay and no agreement to accept: confirmed at once; else the seat is held for both.
+    to_agree = counts.free_for_newcomers and enrolment.amount_due == 0 and agreements.has_current(cohort.program_id)
     if counts.free_for_newcomers:  # a newcomer takes a seat only when nobody is waiting for it
-        enrolment.status = S.PENDING_PAYMENT if enrolment.amount_due > 0 else S.CONFIRMED
+        enrolment.status = S.PENDING_PAYMENT if enrolment.amount_due > 0 or to_agree else S.CONFIRMED
     elif desk_payment is not None:
         raise Conflict("No seat is free in this cohort; enrol the person without desk_payment to join the waitlist.")
     else:
@@ -149,7 +151,7 @@ def enrol_locked(
             enrolment,
             cohort,
             at,
-            by_card=by_card,
+            by_card=by_card and enrolment.amount_due > 0,  # a free seat held for agreements: no card
             tell=desk_payment is None,
             staff=staff,
             account=Account(),

@@ -241,6 +241,33 @@ class AuditEntry(db.Model):
     staff = db.relationship("Staff")
 
 
+class AgreementAcceptance(db.Model):
+    """A person's acceptance of one version of one of their program's agreements, with the text's
+    hash and the time: typed by them (full_name), or recorded by staff as signed on paper."""
+
+    __tablename__ = "agreement_acceptances"
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", "agreement_id", name="uq_agreement_acceptances_once"),
+        CheckConstraint("NOT on_paper OR staff_id IS NOT NULL", name="paper_names_staff"),
+    )
+
+    id = db.Column(db.String(40), primary_key=True, default=lambda: new_id("acc"))
+    enrolment_id = db.Column(db.String(40), db.ForeignKey("enrolments.id"), nullable=False)
+    agreement_id = db.Column(db.String(40), db.ForeignKey("program_agreements.id"), nullable=False, index=True)
+    version = db.Column(db.Integer, nullable=False)
+    text_hash = db.Column(db.String(64), nullable=False)
+    # What the person typed to sign (None: signed on paper, or erased with the rest of their data).
+    full_name = db.Column(db.String(200))
+    on_paper = db.Column(db.Boolean, nullable=False, default=False)
+    # Who recorded a paper signature.
+    staff_id = db.Column(db.String(40), db.ForeignKey("staff.id"))
+    accepted_at = db.Column(UTCDateTime, nullable=False, default=now)
+
+    enrolment = db.relationship(Enrolment)
+    agreement = db.relationship("ProgramAgreement")
+    staff = db.relationship("Staff")
+
+
 class IdempotencyRecord(db.Model):
     """A request sent with an Idempotency-Key, and the enrolment it made: a retry replays it."""
 

@@ -19,7 +19,7 @@ from ..foundation.money import format_money
 from ..payments import gateway, ledger, receipts
 from ..payments.accounts import Account
 from ..payments.models import Payment, PaymentStatus, Provider, Refund, RefundStatus
-from . import events, prices
+from . import agreements, events, prices
 from .audit import iso, record, snapshot
 from .models import Enrolment
 from .models import EnrolmentStatus as S
@@ -109,8 +109,10 @@ def take_desk_payment(enrolment: Enrolment, cohort: Cohort, at, data: dict, staf
     """Record money taken at the desk and move the enrolment on (under the cohort's lock).
 
     Needs a seat the person holds, or a free one. Paying the whole balance confirms; so does
-    confirm_with_balance (audited, the balance stays visible). A part payment keeps the hold,
-    now for payment by hand: until the later of its deadline and manual_hold_hours from now.
+    confirm_with_balance (audited, the balance stays visible). Confirming needs the program's
+    agreements accepted, or agreements_on_paper (recorded as paper signatures, audited): else 409.
+    A part payment keeps the hold, now for payment by hand: until the later of its deadline and
+    manual_hold_hours from now.
     Returns "confirmed", "partial", or "paid" (a confirmed enrolment's balance paid down).
     """
     require_lock("cohort", cohort.id)
@@ -135,7 +137,19 @@ def take_desk_payment(enrolment: Enrolment, cohort: Cohort, at, data: dict, staf
                 f"The balance is {format_money(owed, cohort.currency)} ({owed}); record the amount taken, "
                 "or confirm with confirm_with_balance: true.",
             )
+    # The program's agreements: accepted by the person, or signed on paper (staff's word, audited).
+    on_paper = bool(data.get("agreements_on_paper"))
+    confirms = status != S.CONFIRMED and (amount == owed or with_balance)
+    missing = agreements.missing(enrolment) if confirms or on_paper else []
+    if missing and not on_paper:
+        raise Conflict(
+            f"Not yet accepted: {agreements.named(missing)}. The person accepts the program's agreements on "
+            "their page; if they signed them on paper, say so to confirm (agreements_on_paper: true)."
+        )
     before = snapshot(enrolment)
+    if missing:
+        agreements.record_on_paper(enrolment, missing, staff)
+        record(enrolment, staff, "agreements_on_paper", before, agreements=agreements.noted(missing))
     if amount > 0:
         ledger.record_desk_payment(enrolment.id, cohort.currency, data["method"], amount, data.get("reference"), staff)
     enrolment.payment_method = data["method"]

@@ -41,6 +41,8 @@ class DeskPaymentIn(Schema):
     amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     reference = Trimmed(validate=validate.Length(max=200), allow_none=True)
     confirm_with_balance = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    # The person signed the program's agreements on paper: recorded so, with who said it (audited).
+    agreements_on_paper = fields.Boolean(load_default=False, truthy={True}, falsy={False})
 
 
 class EnrolmentCreate(Schema):
@@ -65,6 +67,50 @@ class LinkAgainIn(Schema):
 
 class AcceptIn(Schema):
     pay_at_desk = fields.Boolean(truthy={True}, falsy={False})
+
+
+_SIGN = "Type your full name to accept the agreement."
+
+
+class AgreementAcceptIn(Schema):
+    """The person signs an agreement by typing their full name."""
+
+    full_name = Trimmed(
+        required=True,
+        validate=[validate.Length(min=1, error=_SIGN), validate.Length(max=200, error="Use at most 200 characters.")],
+        error_messages={"required": _SIGN, "null": _SIGN},
+    )
+
+
+class AgreementAcceptanceOut(Schema):
+    """One acceptance: which version of which agreement, its text's hash, who signed and when."""
+
+    id = fields.String()
+    enrolment_id = fields.String()
+    agreement_id = fields.String()
+    title = fields.Function(lambda a: a.agreement.title)
+    version = fields.Integer()
+    text_hash = fields.String(metadata={"description": "SHA-256 (hex) of the text accepted"})
+    full_name = fields.String(allow_none=True, metadata={"description": "as typed; null when signed on paper"})
+    on_paper = fields.Boolean()
+    accepted_at = Instant()
+    enrolment_status = fields.Function(
+        lambda a: a.enrolment.status, metadata={"description": "confirmed once the last one is accepted"}
+    )
+
+
+class AgreementStateOut(Schema):
+    """A current agreement of the enrolment's program, and whether (and how) it was accepted."""
+
+    id = fields.String()
+    title = fields.String()
+    body = fields.String()
+    version = fields.Integer()
+    text_hash = fields.String()
+    accepted = fields.Boolean()
+    accepted_at = Instant(allow_none=True)
+    full_name = fields.String(allow_none=True)
+    on_paper = fields.Boolean()
 
 
 class PriceChangeIn(Schema):
@@ -221,6 +267,11 @@ def _extra(name: str, **kwargs) -> fields.Function:
     return fields.Function(lambda e: (getattr(e, "extras", None) or {}).get(name, _NOT_DESCRIBED), **kwargs)
 
 
+def _agreements(e):
+    described = (getattr(e, "extras", None) or {}).get("agreements", _NOT_DESCRIBED)
+    return described if described is _NOT_DESCRIBED else AgreementStateOut(many=True).dump(described)
+
+
 def _drop_not_described(data: dict) -> dict:
     return {k: v for k, v in data.items() if v is not _NOT_DESCRIBED}
 
@@ -241,6 +292,10 @@ class EnrolmentOut(EnrolmentSummaryOut):
     webcal_url = fields.Function(lambda e: enrolment_feed_urls(e)["webcal_url"])
     attendance = _extra("attendance")
     completed = _extra("completed")
+    # The program's current agreements and whether each is accepted; agreements_due: confirmed,
+    # but a newer version is not accepted yet.
+    agreements = fields.Function(_agreements)
+    agreements_due = _extra("agreements_due")
     payment = fields.Raw()
     refund = fields.Raw()
     # After a transfer: what it did to the money (amount_due before and after, balance, refund, detail).
@@ -294,6 +349,8 @@ class RosterFacilitatorOut(Schema):
     attendance = _extra("attendance")
     consecutive_missed = _extra("consecutive_missed")
     attendance_flag = _extra("attendance_flag")
+    # Confirmed, but some current agreement of the program (a newer version) is not accepted yet.
+    agreements_due = _extra("agreements_due")
 
     @post_dump
     def _described_only(self, data, **kwargs):

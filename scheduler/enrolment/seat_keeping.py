@@ -17,7 +17,7 @@ from ..foundation.events import publish
 from ..foundation.extensions import db
 from ..foundation.plugins import PlugIn
 from ..payments.accounts import accounts
-from . import events, prices
+from . import agreements, events, prices
 from .audit import record, snapshot
 from .models import ACTIVE, Enrolment
 from .models import EnrolmentStatus as S
@@ -98,7 +98,8 @@ def offer_free_seats(cohort: Cohort) -> list[Enrolment]:
 def apply_payment(enrolment: Enrolment, *, method: str, confirm_with_balance: bool = False) -> str:
     """Confirm the seat once a payment the ledger holds settles what is owed (under the cohort's lock).
 
-    Returns "confirmed", "partial" (a balance is left: the hold stands), "already_confirmed",
+    Returns "confirmed", "partial" (a balance is left: the hold stands), "agreements_due" (the
+    person has yet to accept some of the program's agreements: the hold stands), "already_confirmed",
     or "no_seat" (the hold lapsed and the seat is gone, or the enrolment is over: the caller
     refunds and tells the person).
     """
@@ -117,6 +118,8 @@ def apply_payment(enrolment: Enrolment, *, method: str, confirm_with_balance: bo
     enrolment.payment_method = method
     if prices.owed(enrolment) > 0 and not confirm_with_balance:
         return "partial"
+    if agreements.missing(enrolment):
+        return "agreements_due"  # the hold stands; accepting the last one confirms (self_service)
     enrolment.move_to(S.CONFIRMED)
     publish(events.Confirmed(enrolment))
     return "confirmed"

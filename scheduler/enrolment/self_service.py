@@ -1,25 +1,27 @@
 """The participant's own enrolment (the manage page, or the API with the manage token):
-seeing it, withdrawing, accepting or declining an offered seat. Staff may act for them.
+seeing it, withdrawing, accepting or declining an offered seat, accepting the program's
+agreements. Staff may act for them, except in signing an agreement.
 """
 
 import hmac
 
 from sqlalchemy import select
 
+from ..cohorts.agreements import get_agreement
 from ..foundation import clock
 from ..foundation.database import write_transaction
-from ..foundation.errors import Conflict, Forbidden, Invalid
+from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound
 from ..foundation.events import publish
 from ..foundation.extensions import db
 from ..foundation.money import format_money
-from . import events, prices
+from . import agreements, events, prices
 from .audit import iso, record, snapshot
 from .enrolling import hold_seat
-from .models import Enrolment
+from .models import ACTIVE, AgreementAcceptance, Enrolment
 from .models import EnrolmentStatus as S
 from .paying import current_payment, payment_after_commit, pays_by_card
 from .refunding import refund_due, refunded
-from .seat_keeping import offer_free_seats
+from .seat_keeping import apply_payment, offer_free_seats
 from .views import EnrolmentView, describe, load_enrolment, lock_enrolment, view, waitlist_position
 
 
@@ -95,8 +97,10 @@ def accept(enrolment_id: str, staff=None, pay_at_desk: bool | None = None) -> En
         cohort = enrolment.cohort
         by_card = pays_by_card(cohort, pay_at_desk)
         offer_deadline = enrolment.offer_expires_at
-        if prices.owed(enrolment) > 0:
+        owed = prices.owed(enrolment)
+        if owed > 0 or agreements.missing(enrolment):  # held while they pay, or accept the agreements
             enrolment.move_to(S.PENDING_PAYMENT)
+            by_card = by_card and owed > 0
             card = hold_seat(enrolment, cohort, at, by_card=by_card, keep_until=offer_deadline, staff=staff)
         else:
             enrolment.move_to(S.CONFIRMED)
@@ -116,3 +120,48 @@ def decline(enrolment_id: str, staff=None) -> EnrolmentView:
         record(enrolment, staff, "declined", before)
         offer_free_seats(enrolment.cohort)
     return view(enrolment)
+
+
+def accept_agreements(enrolment_id: str, agreement_ids: list[str], full_name: str) -> list[AgreementAcceptance]:
+    """The person accepts these versions of their program's agreements, signing with their full name.
+
+    Each is stored with its version, its text's hash and the time; one accepted already is
+    returned as it was (nothing changes). A held seat with nothing left to pay is confirmed
+    once the last current agreement is accepted.
+    """
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        chosen = []
+        for agreement_id in agreement_ids:
+            agreement = get_agreement(agreement_id)
+            if agreement is None or agreement.program_id != enrolment.cohort.program_id:
+                raise NotFound("No such agreement in this enrolment's program.")
+            chosen.append(agreement)
+        at = clock.now()
+        done, new = [], []
+        for agreement in chosen:
+            acceptance = agreements.acceptance_of(enrolment.id, agreement.id)
+            if acceptance is None:
+                _check_can_agree(enrolment, agreement, at)
+                acceptance = agreements.add_acceptance(enrolment, agreement, full_name)
+                new.append(agreement)
+            done.append(acceptance)
+        if new:
+            before = snapshot(enrolment)
+            if enrolment.status == S.PENDING_PAYMENT and prices.owed(enrolment) <= 0:
+                apply_payment(enrolment, method=enrolment.payment_method)  # confirmed if none is missing now
+            record(enrolment, None, "agreements_accepted", before, agreements=agreements.noted(new))
+    return done
+
+
+def _check_can_agree(enrolment: Enrolment, agreement, at) -> None:
+    if enrolment.status not in ACTIVE:
+        raise Conflict(f"This enrolment is {enrolment.status}; there is nothing left to agree to.")
+    if enrolment.status in (S.PENDING_PAYMENT, S.OFFERED) and not enrolment.holds_seat(at):
+        what = "held seat" if enrolment.status == S.PENDING_PAYMENT else "offer"
+        raise Conflict(f"This enrolment's {what} has expired; enrol again to get a new one.")
+    if agreement.superseded_at is not None:
+        raise Conflict(
+            f"Version {agreement.version} of {agreement.title} was replaced by a newer one; "
+            "read and accept the current version."
+        )

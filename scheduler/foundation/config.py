@@ -128,6 +128,8 @@ def from_environment() -> dict:
         "REMINDER_HOURS": _int("REMINDER_HOURS", 24),
         "RETENTION_DAYS": _retention_days(),
         "JOIN_OPENS_MINUTES": _int("JOIN_OPENS_MINUTES", 15),
+        # An assessment slot can be booked until this long before it starts.
+        "ASSESSMENT_NOTICE_MINUTES": _int("ASSESSMENT_NOTICE_MINUTES", 120),
         "DB_LOCK_TIMEOUT_SECONDS": _int("DB_LOCK_TIMEOUT_SECONDS", 10),
         # Judge deadlines and leases by PostgreSQL's clock (foundation/clock.py), so that
         # machines whose clocks differ agree; "false" trusts this machine's clock.
@@ -224,6 +226,7 @@ def for_tests(database_url: str, **overrides) -> dict:
         "REMINDER_HOURS": 24,
         "RETENTION_DAYS": 0,
         "JOIN_OPENS_MINUTES": 15,
+        "ASSESSMENT_NOTICE_MINUTES": 120,
         "DB_LOCK_TIMEOUT_SECONDS": 10,
         "CLOCK_FROM_DATABASE": False,  # time-machine moves this machine's clock in the tests
         "MAIL_TIMEOUT": 30,

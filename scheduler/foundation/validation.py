@@ -20,6 +20,9 @@ _CONTROLS = r"\u0000-\u001f\u007f-\u009f\u2028\u2029"
 ONE_LINE_PATTERN = rf"^[^{_CONTROLS}]*$"
 ONE_LINE_NOT_BLANK_PATTERN = rf"^[^{_CONTROLS}]*[^\s{_CONTROLS}][^{_CONTROLS}]*$"
 MULTI_LINE_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]*$"
+_MULTI_LINE_CHAR = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]"
+_MULTI_LINE_VISIBLE = r"[^\s\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]"
+MULTI_LINE_NOT_BLANK_PATTERN = rf"^{_MULTI_LINE_CHAR}*{_MULTI_LINE_VISIBLE}{_MULTI_LINE_CHAR}*$"
 # A real calendar date in 2000-2099 (leap days included).
 _DAY = (
     r"20[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
@@ -237,8 +240,13 @@ class Trimmed(Text):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
     def openapi_properties(self) -> dict:
-        if not self.multiline and _min_length(self) >= 1:
+        if _min_length(self) >= 1:
             # White space alone is empty once trimmed.
+            if self.multiline:
+                return {
+                    "pattern": MULTI_LINE_NOT_BLANK_PATTERN,
+                    "description": "Text, not blank; line feeds and tabs, no other control.",
+                }
             return {"pattern": ONE_LINE_NOT_BLANK_PATTERN, "description": "One line, not blank, no control character."}
         return super().openapi_properties()
 

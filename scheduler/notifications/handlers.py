@@ -86,6 +86,8 @@ def seat_held(event: events.SeatHeld) -> None:
         hold_deadline=format_when(enrolment.hold_expires_at, local_zone(enrolment)),
         provider=payment["provider"],
         amount=format_money(payment["amount"], payment["currency"]),
+        # Nothing to pay: the seat is held for the program's agreements (read on the page, never named here).
+        nothing_to_pay=payment["amount"] == 0,
         reference=enrolment.id,
         answers_request=event.answers_request,
         hold_after_opening=_hold_after_opening(enrolment) if event.answers_request else None,

@@ -41,6 +41,9 @@ class MessageKind(StrEnum):
     # To the address of an intake (a request for a place): its link, and the assessment's outcome.
     INTAKE_LINK = "intake_link"
     INTAKE_OUTCOME = "intake_outcome"
+    ASSESSMENT_BOOKED = "assessment_booked"
+    ASSESSMENT_CANCELLED = "assessment_cancelled"
+    ASSESSMENT_REMINDER = "assessment_reminder"
     # To a staff member, not a participant: a one-time link to sign in to the console.
     SIGN_IN_LINK = "sign_in_link"
     # To staff, not to a participant: someone reached the missed-sessions limit.

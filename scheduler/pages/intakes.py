@@ -4,15 +4,16 @@ Like the enrolment page, the emailed ?token= is exchanged once for an HttpOnly c
 this intake's path, and the person is sent on to the same address without it.
 """
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 
-from ..admission import records, services
+from ..admission import booking, records, services
 from ..enrolment.models import Enrolment
 from ..foundation.errors import Conflict, Forbidden, NotFound
 from ..foundation.extensions import db
-from ..foundation.links import manage_url
+from ..foundation.links import join_url, manage_url
 from ..foundation.security import private
 from . import presenters
 from .views import COOKIE, PARTICIPANT_PAGE, bp, page
@@ -28,11 +29,43 @@ _STANDING = {
 }
 
 
-def _view_model(found, offer, offer_url: str | None) -> dict:
-    """What the intake page shows: the standing, the place in the queue, the message, an open offer."""
-    zone = ZoneInfo(found.timezone or (offer.cohort.timezone if offer is not None else "UTC"))
+SLOTS_SHOWN = 40
+
+
+def _slot_days(found, zone: ZoneInfo) -> list[dict]:
+    """Free assessment slots grouped by day, in the person's zone (the first SLOTS_SHOWN)."""
+    days: dict[str, dict] = {}
+    for slot in booking.slots(found.id)[:SLOTS_SHOWN]:
+        local = slot["starts_at"].astimezone(zone)
+        day = days.setdefault(
+            local.date().isoformat(), {"day": presenters.day_text(slot["starts_at"], zone), "slots": []}
+        )
+        day["slots"].append(
+            {
+                "starts_at": slot["starts_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "time": presenters.time_text(slot["starts_at"], zone),
+                "id": f"slot-{local:%Y%m%d%H%M}",
+            }
+        )
+    return list(days.values())
+
+
+def _view_model(found, offer, offer_url: str | None, with_slots: bool = False) -> dict:
+    """What the intake page shows: the standing, the place in the queue, the assessment, the message,
+    an open offer."""
+    zone = booking.zone_of(found.intake)
     open_offer = offer is not None and offer.status in ("offered", "pending_payment")
+    appointment = found.appointment
     return {
+        "appointment": {
+            "when": presenters.moment(appointment.starts_at, zone),
+            "minutes": int((appointment.ends_at - appointment.starts_at).total_seconds() // 60),
+            "join_url": join_url(appointment),
+        }
+        if appointment is not None
+        else None,
+        "slots": _slot_days(found, zone) if with_slots and found.status in ("requested", "scheduled") else [],
+        "zone": str(zone),
         "id": found.id,
         "name": found.name,
         "program": found.program.name,
@@ -82,7 +115,7 @@ def intake(intake_id):
     _require_owner(intake_id)
     found = records.get_intake(intake_id)
     offer = db.session.get(Enrolment, found.offer_enrolment_id) if found.offer_enrolment_id else None
-    me = _view_model(found, offer, manage_url(offer) if offer is not None else None)
+    me = _view_model(found, offer, manage_url(offer) if offer is not None else None, with_slots=True)
     return private(Response(render_template("pages/intake.html", me=me)))
 
 
@@ -109,4 +142,51 @@ def intake_confirm_withdrawal(intake_id):
         flash("There was nothing left to withdraw: your request had already ended.", "error")
     else:
         flash("You have withdrawn your request. Thank you for letting us know.", "success")
+    return _to_intake_page(intake_id)
+
+
+@bp.post("/me/intakes/<intake_id>/book")
+@page(PARTICIPANT_PAGE)
+def intake_book(intake_id):
+    """Book (or move the assessment to) the slot chosen on the page."""
+    _require_owner(intake_id)
+    try:
+        starts_at = datetime.fromisoformat(request.form.get("starts_at", "").replace("Z", "+00:00"))
+        if starts_at.tzinfo is None:
+            raise ValueError
+    except ValueError:
+        flash("Choose one of the free times below.", "error")
+        return _to_intake_page(intake_id)
+    try:
+        done = booking.book(intake_id, starts_at)
+    except Conflict as refused:
+        flash(str(refused.detail), "error")
+    else:
+        when = presenters.moment(done.appointment.starts_at, booking.zone_of(done.intake))["text"]
+        flash(f"Your assessment is booked for {when}. We have emailed you the link.", "success")
+    return _to_intake_page(intake_id)
+
+
+@bp.get("/me/intakes/<intake_id>/appointment")
+@page(PARTICIPANT_PAGE)
+def intake_appointment(intake_id):
+    """Change or cancel: another free time, or cancelling (until the program's cutoff)."""
+    _require_owner(intake_id)
+    found = records.get_intake(intake_id)
+    if found.appointment is None:
+        return _to_intake_page(intake_id)
+    me = _view_model(found, None, None, with_slots=True)
+    return private(Response(render_template("pages/intake_appointment.html", me=me)))
+
+
+@bp.post("/me/intakes/<intake_id>/appointment/cancel")
+@page(PARTICIPANT_PAGE)
+def intake_cancel_appointment(intake_id):
+    _require_owner(intake_id)
+    try:
+        booking.cancel(intake_id)
+    except Conflict as refused:
+        flash(str(refused.detail), "error")
+    else:
+        flash("Your appointment is cancelled. You can book another time below.", "success")
     return _to_intake_page(intake_id)

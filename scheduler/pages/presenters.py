@@ -270,6 +270,23 @@ def _attendance(enrolment, zone: ZoneInfo) -> list[dict]:
     ]
 
 
+def _agreements(enrolment, status: str, zone: ZoneInfo) -> list[dict]:
+    """The program's current agreements, to read and accept while the place is held (or, a newer
+    version, once confirmed): the text in paragraphs, and when each was accepted."""
+    if status not in ("pending_payment", "confirmed"):
+        return []
+    shown = []
+    for item in (getattr(enrolment, "extras", None) or {}).get("agreements", []):
+        paragraphs = [p.splitlines() for p in item["body"].replace("\r\n", "\n").split("\n\n") if p.strip()]
+        shown.append({**item, "paragraphs": paragraphs, "when": moment(item["accepted_at"], zone)})
+    return shown
+
+
+def agreements_pending(enrolment) -> bool:
+    """Whether the person has a current agreement of their program still to accept."""
+    return any(not item["accepted"] for item in (getattr(enrolment, "extras", None) or {}).get("agreements", []))
+
+
 def participant_page(enrolment, card: dict | None) -> dict:
     """What one person sees about their enrolment, by status."""
     at = clock.now()
@@ -306,7 +323,12 @@ def participant_page(enrolment, card: dict | None) -> dict:
         "refund_text": refund_text(enrolment, refund),
         "withdraw_url": url_for("pages.withdraw", enrolment_id=enrolment.id),
         "payment": _payment(enrolment, card) if status == "pending_payment" else None,
+        # The agreements come first: Pay is shown once every one is accepted.
+        "agreements": _agreements(enrolment, status, zone),
+        "agreements_url": url_for("pages.accept_agreements", enrolment_id=enrolment.id),
+        "balance": money(enrolment.balance, cohort.currency) if enrolment.balance > 0 else None,
     }
+    page["agreements_pending"] = [a for a in page["agreements"] if not a["accepted"]]
     page["attendance"] = _attendance(enrolment, zone)
     if status == "confirmed":
         # The personal link: it stops working if they leave, and follows a replaced meeting link.
@@ -327,5 +349,6 @@ def withdrawal_message(result) -> str:
 
 
 def awaits_payment(enrolment) -> bool:
-    """Whether the page offers a way to pay: a seat held and not yet paid for."""
-    return enrolment.status == "pending_payment" and enrolment.holds_seat(clock.now())
+    """Whether the page offers a way to pay: a seat held, not yet paid for, every agreement accepted."""
+    held = enrolment.status == "pending_payment" and enrolment.holds_seat(clock.now())
+    return held and not agreements_pending(enrolment)

@@ -30,7 +30,7 @@ from ..calendars import services as calendar_services
 from ..cohorts import services as cohort_services
 from ..enrolment import paying, requested, self_service
 from ..enrolment.api import _enrol_limit
-from ..enrolment.schemas import EnrolmentCreate, LinkAgainIn
+from ..enrolment.schemas import AgreementAcceptIn, EnrolmentCreate, LinkAgainIn
 from ..foundation.auth import Access
 from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from ..foundation.extensions import limiter, per_address
@@ -255,9 +255,15 @@ def participant(enrolment_id):
             raise NotFound("This link is not valid any more.")
         return _remember(_to_participant_page(enrolment_id), enrolment_id, token)
     _require_participant(enrolment_id)
+    return _participant_page(enrolment_id)
+
+
+def _participant_page(enrolment_id: str, errors: dict | None = None, values: dict | None = None, status=200):
     enrolment = self_service.get_enrolment(enrolment_id)
     card = ledger.card_payment_state(enrolment.id) if presenters.awaits_payment(enrolment) else None
-    return private(Response(render_template("pages/participant.html", me=presenters.participant_page(enrolment, card))))
+    me = presenters.participant_page(enrolment, card)
+    body = render_template("pages/participant.html", me=me, errors=errors or {}, values=values or {})
+    return private(Response(body, status=status, mimetype="text/html"))
 
 
 @bp.get("/me/<enrolment_id>/withdraw")
@@ -298,6 +304,32 @@ def accept(enrolment_id):
         flash("We could not reach the payment provider; nothing changed. Please try again in a minute.", "error")
     else:
         flash("You have accepted the place.", "success")
+    return _to_participant_page(enrolment_id)
+
+
+@bp.post("/me/<enrolment_id>/agreements")
+@page(PARTICIPANT_PAGE)
+def accept_agreements(enrolment_id):
+    """Accept the agreements shown on the page ("I agree"), signed with the full name typed."""
+    _require_participant(enrolment_id)
+    values = {"full_name": request.form.get("full_name", "").replace("\x00", "")}
+    shown = [i for i in request.form.getlist("agreement_id") if i and "\x00" not in i]
+    try:
+        data = AgreementAcceptIn().load({"full_name": request.form.get("full_name", "")})
+    except ValidationError as error:
+        return _participant_page(enrolment_id, {"full_name": list(error.messages["full_name"])}, values, status=422)
+    if not shown:
+        return _to_participant_page(enrolment_id)
+    try:
+        accepted = self_service.accept_agreements(enrolment_id, shown, data["full_name"])
+    except Conflict as error:
+        flash(f"Nothing was signed: {error.detail}", "error")
+    else:
+        confirmed = accepted[0].enrolment.status == "confirmed"
+        flash(
+            "Thank you: you have accepted the agreements." + (" Your place is confirmed." if confirmed else ""),
+            "success",
+        )
     return _to_participant_page(enrolment_id)
 
 

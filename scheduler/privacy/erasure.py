@@ -2,12 +2,13 @@
 
 This domain sits above every other (it rewrites their rows); none imports it.
 Erasure keeps what the clinic must keep (amounts, dates, statuses, payments, refunds,
-the audit trail) and removes who it was: names, emails, phones and time zones become
-placeholders, message bodies, subjects, recipients and attachments are blanked (and
-unsent ones never go out), idempotency records go (their request hash covers the
-email), and every token of the person's enrolments is replaced, so that old manage
-links, join links and calendar feeds stop working. Each erased enrolment gets an audit
-entry `erased` naming the staff member (none for the retention job), never the person.
+the audit trail, which agreements were accepted when) and removes who it was: names, emails,
+phones and time zones become placeholders, the full names typed to sign agreements, message
+bodies, subjects, recipients and attachments are blanked (and unsent ones never go out),
+idempotency records go (their request hash covers the email), and every token of the
+person's enrolments is replaced, so that old manage links, join links and calendar feeds
+stop working. Each erased enrolment gets an audit entry `erased` naming the staff member
+(none for the retention job), never the person.
 """
 
 import logging
@@ -22,11 +23,12 @@ from sqlalchemy.orm import selectinload
 from ..admission import services as intake_services
 from ..admission.models import OPEN as OPEN_INTAKES
 from ..admission.models import Intake
+from ..appointments.models import Appointment
 from ..attendance.models import AttendanceFlag
 from ..cohorts.models import Cohort, Session
 from ..enrolment import audit as enrolment_audit
 from ..enrolment import seat_keeping, self_service
-from ..enrolment.models import ACTIVE, AuditEntry, Enrolment, IdempotencyRecord, Participant
+from ..enrolment.models import ACTIVE, AgreementAcceptance, AuditEntry, Enrolment, IdempotencyRecord, Participant
 from ..foundation import clock
 from ..foundation.database import after_commit, end_read, lock, lock_one, new_token, write_transaction
 from ..foundation.errors import Conflict, NotFound
@@ -128,6 +130,10 @@ def _erase_enrolment(enrolment: Enrolment, email: str, staff, reason: str, at: d
         refund.last_error = scrub.text(refund.last_error)
     for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.enrolment_id == enrolment.id)):
         entry.before, entry.after = scrub.json(entry.before), scrub.json(entry.after)
+    for acceptance in db.session.scalars(
+        select(AgreementAcceptance).where(AgreementAcceptance.enrolment_id == enrolment.id)
+    ):
+        acceptance.full_name = None  # the signature goes; which version, its hash and when stay
     for flag in db.session.scalars(select(AttendanceFlag).where(AttendanceFlag.enrolment_id == enrolment.id)):
         flag.clear_note = scrub.text(flag.clear_note)  # staff's note stays, like the audit trail, without the identity
 
@@ -171,6 +177,10 @@ def _erase_intakes(participant_id: str, email: str, at: datetime, summary: Erasu
             intake.manage_token = new_token("mng")
             intake.erased_at = intake.updated_at = at
             summary.intakes_erased += 1
+    for appointment in db.session.scalars(
+        select(Appointment).where(Appointment.intake_id.in_([intake.id for intake in intakes]))
+    ):
+        appointment.join_token = new_token("join")  # an old link leads nowhere
     return [intake.id for intake in intakes]
 
 

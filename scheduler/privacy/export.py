@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from ..admission import records as intake_records
 from ..attendance.models import AttendanceFlag, AttendanceRecord
 from ..cohorts.models import Session
-from ..enrolment.models import AuditEntry, Enrolment, Participant
+from ..enrolment.models import AgreementAcceptance, AuditEntry, Enrolment, Participant
 from ..foundation import clock
 from ..foundation.errors import NotFound
 from ..foundation.extensions import db
@@ -34,6 +34,7 @@ class EnrolmentRecord:
     audit: list = field(default_factory=list)
     attendance: list = field(default_factory=list)
     attendance_flags: list = field(default_factory=list)
+    agreements: list = field(default_factory=list)  # the program's agreements they accepted, any version
 
     def __getattr__(self, name):  # the row's own fields, for the schema
         return getattr(self.enrolment, name)
@@ -54,10 +55,11 @@ class ParticipantExport:
     @property
     def holds(self) -> dict[str, int]:
         """Every kind of record this export holds, and how many of each (zero ones included)."""
-        kinds = ("payments", "refunds", "messages", "audit", "attendance", "attendance_flags")
+        kinds = ("payments", "refunds", "messages", "audit", "attendance", "attendance_flags", "agreements")
         counts = {"enrolments": len(self.enrolments)}
         counts.update({kind: sum(len(getattr(e, kind)) for e in self.enrolments) for kind in kinds})
         counts.update(requests=len(self.requests), other_messages=len(self.other_messages), intakes=len(self.intakes))
+        counts["appointments"] = sum(len(i.appointments) for i in self.intakes)
         return counts
 
 
@@ -67,6 +69,7 @@ class IntakeRecord:
 
     intake: object
     audit: list = field(default_factory=list)
+    appointments: list = field(default_factory=list)  # its assessments, booked or cancelled
 
     def __getattr__(self, name):
         return getattr(self.intake, name)
@@ -115,8 +118,8 @@ def _attendance(enrolment_ids: list[str]) -> tuple[dict[str, list], dict[str, li
 def export_participant(email: str) -> ParticipantExport:
     """Everything held about the person with this email (any case): enrolments, payments,
     refunds, messages with their bodies (also those to staff about them, and those to the
-    address about no enrolment), attendance, the audit entries about them and their public
-    requests not yet carried out."""
+    address about no enrolment), attendance, the agreements they accepted, the audit entries
+    about them and their public requests not yet carried out."""
     requests = inbox.waiting_for(email)
     other_messages = db.session.scalars(
         select(OutboxMessage)
@@ -164,6 +167,14 @@ def export_participant(email: str) -> ParticipantExport:
         )
     )
     attendance, flags = _attendance(ids)
+    accepted = _by_enrolment(
+        db.session.scalars(
+            select(AgreementAcceptance)
+            .options(selectinload(AgreementAcceptance.agreement))
+            .where(AgreementAcceptance.enrolment_id.in_(ids))
+            .order_by(AgreementAcceptance.accepted_at, AgreementAcceptance.id)
+        )
+    )
     records = [
         EnrolmentRecord(
             e,
@@ -173,16 +184,18 @@ def export_participant(email: str) -> ParticipantExport:
             audit=audit.get(e.id, []),
             attendance=attendance.get(e.id, []),
             attendance_flags=flags.get(e.id, []),
+            agreements=accepted.get(e.id, []),
         )
         for e in enrolments
     ]
     intakes = intake_records.intakes_of_participant(participant.id)
     intake_audit = intake_records.audit_of([i.id for i in intakes])
+    assessments = intake_records.all_appointments_of([i.id for i in intakes])
     return ParticipantExport(
         participant,
         records,
         clock.now(),
         requests,
         other_messages,
-        [IntakeRecord(i, intake_audit.get(i.id, [])) for i in intakes],
+        [IntakeRecord(i, intake_audit.get(i.id, []), assessments.get(i.id, [])) for i in intakes],
     )

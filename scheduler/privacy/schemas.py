@@ -118,6 +118,21 @@ class ExportedAttendanceFlagOut(Schema):
     clear_note = fields.String(allow_none=True)
 
 
+class ExportedAgreementOut(Schema):
+    """An agreement of the program they accepted: the version, its text and hash, how and when."""
+
+    id = fields.String()
+    agreement_id = fields.String()
+    title = fields.Function(lambda a: a.agreement.title)
+    version = fields.Integer()
+    text = fields.Function(lambda a: a.agreement.body)
+    text_hash = fields.String()
+    full_name = fields.String(allow_none=True, metadata={"description": "as they typed it; null on paper"})
+    on_paper = fields.Boolean()
+    staff_id = fields.String(allow_none=True, metadata={"description": "who recorded a paper signature"})
+    accepted_at = Instant()
+
+
 class ExportedEnrolmentOut(Schema):
     """Every field of the enrolment but its tokens (credentials, not data about the person)."""
 
@@ -144,6 +159,7 @@ class ExportedEnrolmentOut(Schema):
     audit = fields.List(fields.Nested(ExportedAuditOut))
     attendance = fields.List(fields.Nested(ExportedAttendanceOut))
     attendance_flags = fields.List(fields.Nested(ExportedAttendanceFlagOut))
+    agreements = fields.List(fields.Nested(ExportedAgreementOut))
 
 
 class ExportedRequestOut(Schema):
@@ -162,6 +178,17 @@ class ExportedIntakeAuditOut(Schema):
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
     created_at = Instant()
+
+
+class ExportedAppointmentOut(Schema):
+    id = fields.String()
+    kind = fields.String()
+    status = fields.String()
+    staff_id = fields.String()
+    starts_at = Instant()
+    ends_at = Instant()
+    created_at = Instant()
+    cancelled_at = Instant(allow_none=True)
 
 
 class ExportedIntakeOut(Schema):
@@ -184,6 +211,7 @@ class ExportedIntakeOut(Schema):
     offer_enrolment_id = fields.String(allow_none=True)
     erased_at = Instant(allow_none=True)
     audit = fields.List(fields.Nested(ExportedIntakeAuditOut))
+    appointments = fields.List(fields.Nested(ExportedAppointmentOut))
 
 
 class ParticipantExportOut(Schema):

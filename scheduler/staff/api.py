@@ -5,7 +5,7 @@ from flask import Blueprint
 from ..foundation.auth import ADMIN, current_staff, staff
 from ..foundation.http import PageQuery, endpoint
 from . import services
-from .schemas import StaffCreate, StaffCreatedOut, StaffOut
+from .schemas import StaffCreate, StaffCreatedOut, StaffOut, StaffPatch
 
 bp = Blueprint("staff", __name__, url_prefix="/api/v1")
 
@@ -29,3 +29,10 @@ def list_staff(query):
 def revoke_staff(staff_id):
     """Revoke a staff account's token."""
     return services.revoke_staff(staff_id, current_staff())
+
+
+@bp.patch("/staff/<staff_id>")
+@endpoint(staff(ADMIN), body=StaffPatch, response=StaffOut)
+def update_staff(staff_id, data):
+    """Mark an account as an assessor (it runs intake assessments and publishes availability), or not."""
+    return services.set_assessor(staff_id, data["assessor"], current_staff())

@@ -29,6 +29,8 @@ class Staff(db.Model):
     name = db.Column(db.String(200), nullable=False)
     role = db.Column(db.String(20), nullable=False)
     token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    # Runs intake assessments: publishes availability, is booked for assessments (admission).
+    assessor = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     revoked_at = db.Column(UTCDateTime)
 

@@ -10,6 +10,12 @@ class StaffCreate(Schema):
     email = PlainEmail(required=True)
     name = Name(required=True)
     role = fields.String(required=True, validate=validate.OneOf(ROLES, error="Use one of: " + ", ".join(ROLES) + "."))
+    # Runs intake assessments (any role): publishes availability and is booked for them.
+    assessor = fields.Boolean(truthy={True}, falsy={False})
+
+
+class StaffPatch(Schema):
+    assessor = fields.Boolean(required=True, truthy={True}, falsy={False})
 
 
 class StaffOut(Schema):
@@ -17,6 +23,7 @@ class StaffOut(Schema):
     email = fields.String()
     name = fields.String()
     role = fields.String()
+    assessor = fields.Boolean()
     created_at = Instant()
     revoked_at = Instant(allow_none=True)
 

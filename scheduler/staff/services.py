@@ -39,18 +39,30 @@ class StaffCreated:
         return getattr(self.member, name)
 
 
-def create_staff(email: str, name: str, role: str, acting=None) -> StaffCreated:
+def create_staff(email: str, name: str, role: str, acting=None, assessor: bool = False) -> StaffCreated:
     """Create an account with a new token."""
     email = email.strip().lower()
     token = new_token("stf")
     with write_transaction():
         if db.session.scalar(select(func.count()).where(Staff.email == email)):
             raise Conflict(f"A staff account for {email} already exists.")
-        member = Staff(email=email, name=name, role=role, token_hash=hash_token(token))
+        member = Staff(email=email, name=name, role=role, token_hash=hash_token(token), assessor=assessor)
         db.session.add(member)
         db.session.flush()
-        record_action(acting, "staff_created", target=f"staff:{member.id}", detail={"role": role, "name": name})
+        detail = {"role": role, "name": name, "assessor": assessor}
+        record_action(acting, "staff_created", target=f"staff:{member.id}", detail=detail)
     return StaffCreated(member, token)
+
+
+def set_assessor(staff_id: str, assessor: bool, acting) -> Staff:
+    """Mark an account as one that runs intake assessments, or no longer (audited)."""
+    with write_transaction():
+        member = db.session.get(Staff, staff_id)
+        if member is None:
+            raise NotFound("No such staff member.")
+        member.assessor = assessor
+        record_action(acting, "staff_assessor_set", target=f"staff:{member.id}", detail={"assessor": assessor})
+    return member
 
 
 def issue_new_token(staff_id: str) -> StaffCreated:

@@ -64,3 +64,31 @@ def test_send_it_again_resends_the_intake_link_and_withdrawing_asks_first(client
     assert done.status_code == 303
     after = client.get(f"/me/intakes/{intake_id}").get_data(as_text=True)
     assert "You have withdrawn your request" in after and "Withdraw my request" not in after
+
+
+def test_book_a_free_time_on_the_page_then_join_or_change_or_cancel(client, auth, make_program, make_cohort):
+    import time_machine
+
+    from tests.integration.admission.test_assessments import T0, assessor
+
+    cohort = make_cohort(program=make_program(admission="intake"))
+    assessor(client, auth)
+    with time_machine.travel(T0, tick=False):
+        request_form(client, cohort)
+        intake_id = open_emailed_link(client)
+        page = client.get(f"/me/intakes/{intake_id}").get_data(as_text=True)
+        assert "Book your assessment" in page and "Times are in Europe/Madrid" in page
+        assert "Tuesday, October 8, 2030" in page and "3:00 PM" in page  # 09:00 New York is 15:00 in Madrid
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+        first = re.search(r'name="starts_at" value="([^"]+)"', page)[1]
+        booked = client.post(f"/me/intakes/{intake_id}/book", data={"csrf_token": token, "starts_at": first})
+        assert booked.status_code == 303
+        page = client.get(f"/me/intakes/{intake_id}").get_data(as_text=True)
+        assert "Your assessment is booked for Tuesday, October 8, 2030 at 3:00 PM" in page
+        assert ">Join</a>" in page and "Change or cancel" in page and "Book your assessment" not in page
+        change = client.get(f"/me/intakes/{intake_id}/appointment").get_data(as_text=True)
+        assert "Move it to another time" in change and "Cancel the appointment" in change
+        cancelled = client.post(f"/me/intakes/{intake_id}/appointment/cancel", data={"csrf_token": token})
+        assert cancelled.status_code == 303
+        page = client.get(f"/me/intakes/{intake_id}").get_data(as_text=True)
+        assert "Your appointment is cancelled" in page and "Book your assessment" in page

@@ -3,7 +3,7 @@
 A line break in a calendar title stopped the mail (the Subject header refused it) and a
 name could inject lines into a plain-text email ("Hello Sam / URGENT: pay at …"). Every
 single-line text field of every request body and query string refuses them at the edge,
-with a 422 naming the field; only multi-line fields (a program's description) keep \\n.
+with a 422 naming the field; only multi-line fields (a program's description, an agreement's text) keep \\n.
 """
 
 import pytest
@@ -19,6 +19,7 @@ from scheduler.foundation.validation import LINE_BREAKS
 MULTI_LINE_FIELDS = {
     ("ProgramCreate", "description"),
     ("ProgramPatch", "description"),
+    ("AgreementCreate", "body"),  # a program agreement's text
     ("OutcomeIn", "note"),  # an assessment's outcome: the staff note and the message to the person
     ("OutcomeIn", "message"),
 }

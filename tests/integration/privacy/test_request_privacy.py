@@ -19,9 +19,11 @@ KINDS = {
     "audit",
     "attendance",
     "attendance_flags",
+    "agreements",
     "requests",
     "other_messages",
     "intakes",
+    "appointments",
 }
 
 

@@ -1,0 +1,39 @@
+"""Input and output shapes of assessors' availability."""
+
+from marshmallow import Schema, fields, validate
+
+from ..foundation.validation import HttpsUrl, Identifier, Instant, StrictDate, Timezone, WallTime
+from .services import WEEKDAYS
+
+
+class AvailabilityIn(Schema):
+    weekday = fields.String(
+        required=True, validate=validate.OneOf(WEEKDAYS, error="Use a lower-case English day name, e.g. tuesday.")
+    )
+    start_time = WallTime(required=True)
+    end_time = WallTime(required=True)
+    timezone = Timezone(required=True)
+    slot_minutes = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=10, max=240, error="Use 10 to 240 minutes.")
+    )
+    from_date = StrictDate(required=True)
+    until_date = StrictDate(allow_none=True)
+    program_ids = fields.List(Identifier(), validate=validate.Length(max=50))
+    skip_dates = fields.List(StrictDate(), validate=validate.Length(max=100))
+    meeting_url = HttpsUrl(allow_none=True)
+
+
+class AvailabilityOut(Schema):
+    id = fields.String()
+    staff_id = fields.String()
+    weekday = fields.Function(lambda a: WEEKDAYS[a.weekday])
+    start_time = fields.Function(lambda a: f"{a.start_minute // 60:02d}:{a.start_minute % 60:02d}")
+    end_time = fields.Function(lambda a: f"{a.end_minute // 60:02d}:{a.end_minute % 60:02d}")
+    timezone = fields.String()
+    slot_minutes = fields.Integer()
+    from_date = fields.Date()
+    until_date = fields.Date(allow_none=True)
+    program_ids = fields.List(fields.String())
+    skip_dates = fields.List(fields.String())
+    meeting_url = fields.String(allow_none=True)
+    created_at = Instant()
