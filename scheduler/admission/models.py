@@ -50,6 +50,8 @@ class Intake(db.Model):
     timezone = db.Column(db.String(64))
     # The person's credential for their intake page and /api/v1/intakes/{id} (sent only by email).
     manage_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("mng"))
+    # The secret in the person's calendar feed URL (/calendar/intakes/<token>.ics): their assessments.
+    feed_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("cal"))
     # Order in the program's queue (lower first), from the request; staff may reorder.
     queue_rank = db.Column(db.Integer, nullable=False)
     requested_at = db.Column(UTCDateTime, nullable=False, default=now)

@@ -21,7 +21,10 @@ DEFAULT_REFRESH = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class FeedEvent:
-    """One session as a calendar shows it. Instants are aware; `tz` is an IANA name."""
+    """One session (or appointment) as a calendar shows it. Instants are aware; `tz` is an IANA name.
+
+    `description` replaces the default text about the meeting link (None: that default).
+    """
 
     uid: str
     starts_at: datetime
@@ -33,6 +36,7 @@ class FeedEvent:
     last_modified: datetime
     created: datetime
     cancelled: bool
+    description: str | None = None
 
 
 def _utc(value: datetime) -> datetime:
@@ -60,6 +64,9 @@ def _event(item: FeedEvent) -> Event:
         # Most clients ignore CONFERENCE; LOCATION, URL and DESCRIPTION are what they show.
         event.add("location", item.meeting_url)
         event.add("url", item.meeting_url)
+    if item.description is not None:
+        event.add("description", item.description)
+    elif item.meeting_url:
         event.add("description", f"Join online: {item.meeting_url}")
     else:
         event.add("description", "The meeting link will be sent by email.")

@@ -40,9 +40,9 @@ def _host() -> str:
     return urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "localhost"
 
 
-def session_uid(session_id: str) -> str:
-    """The UID of a session's VEVENT, the same in every feed and email for its whole life."""
-    return f"{session_id}@{_host()}"
+def event_uid(row_id: str) -> str:
+    """The UID of a session's or an appointment's VEVENT, the same in every feed and email for its whole life."""
+    return f"{row_id}@{_host()}"
 
 
 def _event(session: Session, link: str | None) -> FeedEvent:
@@ -51,7 +51,7 @@ def _event(session: Session, link: str | None) -> FeedEvent:
     cohort, program = session.cohort, session.cohort.program
     by_cohort = cohort.status == "cancelled" and session.status != "cancelled"
     return FeedEvent(
-        uid=session_uid(session.id),
+        uid=event_uid(session.id),
         starts_at=session.starts_at,
         ends_at=session.ends_at,
         tz=cohort.timezone,
@@ -92,6 +92,13 @@ def _sessions_of(cohort_ids) -> dict[str, list[Session]]:
     return found
 
 
+def cohort_events(cohorts: list[Cohort]) -> list[FeedEvent]:
+    """Every session of these cohorts with its raw meeting link, as a cohort's staff feed shows it
+    (a facilitator's own feed too: calendars/personal_feeds.py)."""
+    sessions = _sessions_of([cohort.id for cohort in cohorts])
+    return [_event(session, cohort.meeting_url) for cohort in cohorts for session in sessions[cohort.id]]
+
+
 # ---- fresh builds: what a stored feed must always equal --------------------------------------
 
 
@@ -116,7 +123,7 @@ def empty_feed() -> bytes:
     return build_feed([], name=FEED_NAME)
 
 
-def _etag(body: bytes) -> str:
+def etag_of(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:40]
 
 
@@ -169,7 +176,7 @@ def served_feed(kind: FeedKind, feed_token: str, *, body: bool = True) -> Feed:
             sessions = _sessions_of([cohort.id])[cohort.id]
             instants += [cohort.updated_at, cohort.program.updated_at, *(s.updated_at for s in sessions)]
         body = fresh_enrolment_feed(enrolment)
-    return Feed(body, _etag(body), max(instants).replace(microsecond=0))
+    return Feed(body, etag_of(body), max(instants).replace(microsecond=0))
 
 
 # ---- storing: in the transaction that changed an input ----------------------------------------
@@ -247,7 +254,7 @@ def refresh_stored_feeds(cohort_ids: set[str], enrolment_ids: set[str]) -> None:
 def _store(
     stored: dict, kind: FeedKind, owner_id: str, feed_token: str, body: bytes, created_at: datetime | None = None
 ) -> None:
-    etag, token_hash, version = _etag(body), hash_token(feed_token), built_for()
+    etag, token_hash, version = etag_of(body), hash_token(feed_token), built_for()
     now = clock.now().replace(microsecond=0)
     row = stored.get((kind, owner_id))
     if row is None:

@@ -1,4 +1,4 @@
-"""Signing in and out of the console, and the member's own account (API tokens).
+"""Signing in and out of the console, and the member's own account (API tokens, their calendar link).
 
 Sign-in is by a one-time link sent to a staff address (staff.services keeps the links,
 sessions and the staff audit log); the link's page asks for a click before it is spent.
@@ -9,6 +9,7 @@ from functools import partial
 from flask import current_app, flash, g, redirect, request, url_for
 from flask_limiter.util import get_remote_address
 
+from ..calendars import personal_feeds
 from ..foundation.auth import Access
 from ..foundation.errors import NotFound
 from ..foundation.extensions import limiter
@@ -99,13 +100,15 @@ def logout():
     return clear_cookie(redirect(url_for("desk.login"), 303))
 
 
-# ---- my account: API tokens ------------------------------------------------------------------------
+# ---- my account: API tokens and the calendar link -------------------------------------------------
 
 
 def _account_page(*, created=None, errors=None, values=None, status=200):
     return render(
         "desk/account.html",
         status,
+        # The member's own feed (assessments, groups): its link is made the first time it is shown.
+        calendar=personal_feeds.staff_feed_links(g.desk_member.id),
         tokens=staff_services.api_tokens(g.desk_member),
         created=created,
         errors=errors or {},
@@ -140,3 +143,12 @@ def revoke_token(token_id):
     row = staff_services.revoke_api_token(g.desk_member, token_id)
     flash(f"The token “{row.label}” is revoked; it no longer works.", "success")
     return redirect(url_for("desk.account"), 303)
+
+
+@bp.post("/account/calendar")
+@desk_page()
+def replace_calendar_link():
+    """A new link to the member's own calendar feed; the old one stops working at once."""
+    personal_feeds.replace_staff_feed(g.desk_member.id)
+    flash("Your calendar link is replaced: the old one no longer works. Subscribe again with the new one.", "success")
+    return redirect(url_for("desk.account", _anchor="calendar-heading"), 303)

@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 from flask import current_app
 
 FEED_NAME = "Group sessions"  # generic: a glance at a phone must not reveal a diagnosis
+APPOINTMENTS_FEED_NAME = "Appointments"  # a person's assessment appointments: as generic
 
 
 def public_url(path: str) -> str:
@@ -45,22 +46,46 @@ def cohort_feed_urls(cohort) -> dict:
     return _feed_urls(f"/calendar/cohorts/{cohort.feed_token}.ics")
 
 
-def subscribe_links(enrolment) -> dict:
-    """Everything a confirmation offers: the two feed URLs and one-click subscribe links.
+def intake_feed_urls(intake) -> dict:
+    """A person's feed of their intake's assessment appointments as {"calendar_url", "webcal_url"}."""
+    return _feed_urls(f"/calendar/intakes/{intake.feed_token}.ics")
+
+
+def staff_feed_urls(member) -> dict:
+    """A staff member's own feed (their assessments and groups) as {"calendar_url", "webcal_url"}."""
+    return _feed_urls(f"/calendar/staff/{member.feed_token}.ics")
+
+
+def _one_click(urls: dict, name: str) -> dict:
+    """The two feed URLs and one-click subscribe links.
 
     Google Calendar subscribes to the https URL (it refuses webcal:// in `cid`);
     Apple Calendar opens webcal:// itself; Outlook on the web takes the https URL.
     """
-    urls = enrolment_feed_urls(enrolment)
     return {
         **urls,
         "google_url": "https://calendar.google.com/calendar/r?cid=" + quote(urls["calendar_url"], safe=""),
         "outlook_url": "https://outlook.live.com/calendar/0/addfromweb?"
-        + urlencode({"url": urls["calendar_url"], "name": FEED_NAME}),
+        + urlencode({"url": urls["calendar_url"], "name": name}),
         "apple_url": urls["webcal_url"],
     }
+
+
+def subscribe_links(enrolment) -> dict:
+    """Everything a confirmation offers: the two feed URLs and one-click subscribe links."""
+    return _one_click(enrolment_feed_urls(enrolment), FEED_NAME)
+
+
+def intake_subscribe_links(intake) -> dict:
+    """The same for a person's assessment appointments (their intake page and the booking email)."""
+    return _one_click(intake_feed_urls(intake), APPOINTMENTS_FEED_NAME)
 
 
 def intake_url(intake) -> str:
     """A person's intake page (their request for a place), with its token, as their emails carry it."""
     return public_url(f"/me/intakes/{intake.id}?token={intake.manage_token}")
+
+
+def intake_page_url(intake) -> str:
+    """The same page without its token: it opens in the browser that opened the emailed link before."""
+    return public_url(f"/me/intakes/{intake.id}")

@@ -19,11 +19,15 @@ import uuid
 from gunicorn.glogging import Logger as _GunicornLogger
 
 REDACTED = "[redacted]"
+_FEED_KINDS = "(?:cohorts|intakes|staff)/"  # /calendar/<kind>/<token>.ics besides /calendar/<token>.ics
 _SECRETS = (
     # A token in a query string (?token=mng_…), whatever it looks like.
     (re.compile(r"(?i)([?&;]token=)[^&;#\s\"']*"), r"\1" + REDACTED),
     # Secrets that are path segments: calendar feeds, join links (and sign-in links to come).
-    (re.compile(r"(/calendar/(?:cohorts/)?)(?!<|cohorts/)[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)"), r"\1" + REDACTED),
+    (
+        re.compile(rf"(/calendar/(?:{_FEED_KINDS})?)(?!<|{_FEED_KINDS})[^/?#\s\"']+?(?=\.ics\b|[/?#\s\"']|$)"),
+        r"\1" + REDACTED,
+    ),
     (re.compile(r"(/(?:join|desk/login)/)(?!<)[^/?#\s\"']+"), r"\1" + REDACTED),
     # An Authorization header's value.
     (re.compile(r"(?i)\b(bearer\s+)[^\s\"',]+"), r"\1" + REDACTED),

@@ -17,7 +17,7 @@ from ..appointments.models import Appointment, AppointmentStatus
 from ..foundation import clock
 from ..foundation.database import write_transaction
 from ..foundation.extensions import db
-from ..foundation.links import intake_url, join_url, public_url
+from ..foundation.links import intake_subscribe_links, intake_url, join_url, public_url
 from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
 from .outbox import queue_to_address
@@ -46,6 +46,8 @@ def assessment_booked(event: events.AssessmentBooked) -> None:
         intake_url=intake_url(intake),
         cancel_hours=intake.program.assessment_cancel_hours,
         changed=event.changed,
+        # The person's appointment feed (one per intake): a move or a cancellation follows by itself.
+        **intake_subscribe_links(intake),
     )
 
 

@@ -13,7 +13,7 @@ from ..admission import booking, records, services
 from ..enrolment.models import Enrolment
 from ..foundation.errors import Conflict, Forbidden, NotFound
 from ..foundation.extensions import db
-from ..foundation.links import join_url, manage_url
+from ..foundation.links import intake_subscribe_links, join_url, manage_url
 from ..foundation.security import private
 from . import presenters
 from .views import COOKIE, PARTICIPANT_PAGE, bp, page
@@ -50,6 +50,17 @@ def _slot_days(found, zone: ZoneInfo) -> list[dict]:
     return list(days.values())
 
 
+def _calendar(intake) -> dict:
+    """Subscribe links to the person's appointment feed: it follows a change or a cancellation."""
+    links = intake_subscribe_links(intake)
+    return {
+        "apple": links["apple_url"],
+        "google": links["google_url"],
+        "outlook": links["outlook_url"],
+        "feed": links["calendar_url"],
+    }
+
+
 def _view_model(found, offer, offer_url: str | None, with_slots: bool = False) -> dict:
     """What the intake page shows: the standing, the place in the queue, the assessment, the message,
     an open offer."""
@@ -61,6 +72,7 @@ def _view_model(found, offer, offer_url: str | None, with_slots: bool = False) -
             "when": presenters.moment(appointment.starts_at, zone),
             "minutes": int((appointment.ends_at - appointment.starts_at).total_seconds() // 60),
             "join_url": join_url(appointment),
+            "calendar": _calendar(found.intake),
         }
         if appointment is not None
         else None,

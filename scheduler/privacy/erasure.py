@@ -6,8 +6,8 @@ the audit trail, which agreements were accepted when) and removes who it was: na
 phones and time zones become placeholders, the full names typed to sign agreements, message
 bodies, subjects, recipients and attachments are blanked (and unsent ones never go out),
 idempotency records go (their request hash covers the email), and every token of the
-person's enrolments is replaced, so that old manage links, join links and calendar feeds
-stop working. Each erased enrolment gets an audit entry `erased` naming the staff member
+person's enrolments and intakes is replaced, so that old manage links, join links and calendar
+feeds stop working. Each erased enrolment gets an audit entry `erased` naming the staff member
 (none for the retention job), never the person.
 """
 
@@ -175,6 +175,7 @@ def _erase_intakes(participant_id: str, email: str, at: datetime, summary: Erasu
             intake.name, intake.email, intake.phone, intake.timezone = ERASED_NAME, email, None, None
             intake.outcome_note = intake.outcome_message = None
             intake.manage_token = new_token("mng")
+            intake.feed_token = new_token("cal")  # the appointment feed's old URL answers 404
             intake.erased_at = intake.updated_at = at
             summary.intakes_erased += 1
     for appointment in db.session.scalars(

@@ -31,6 +31,9 @@ class Staff(db.Model):
     token_hash = db.Column(db.String(64), nullable=False, unique=True)
     # Runs intake assessments: publishes availability, is booked for assessments (admission).
     assessor = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # The secret in the member's own calendar feed URL (/calendar/staff/<token>.ics): made when the
+    # console first shows it, replaced from there; a revoked account's feed is not served.
+    feed_token = db.Column(db.String(80), unique=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     revoked_at = db.Column(UTCDateTime)
 

@@ -13,6 +13,8 @@ TOKEN = "mng_" + "A1b2-C3d4_" * 4 + "xyz"  # the shape of new_token("mng"): 43 c
         (f'"GET /api/v1/enrolments/enr_x?token={TOKEN} HTTP/1.1"', TOKEN),
         ('"GET /calendar/cal_short.ics HTTP/1.1"', "cal_short"),
         ('"HEAD /calendar/cohorts/whatever-it-is.ics HTTP/1.1"', "whatever-it-is"),
+        ('"GET /calendar/intakes/short-one.ics HTTP/1.1"', "short-one"),
+        ('"GET /calendar/staff/short-two.ics HTTP/1.1"', "short-two"),
         ("/join/jn_abc123?x=1", "jn_abc123"),
         ("Authorization: Bearer stf_anything", "stf_anything"),
         (f"error for {TOKEN.replace('mng', 'stf')}", TOKEN[4:]),
@@ -30,6 +32,8 @@ def test_ids_routes_and_ordinary_text_stay_readable():
         "GET /api/v1/enrolments/<enrolment_id> 200 3.1ms",
         "/calendar/<feed_token>.ics",
         "GET /calendar/cohorts/<feed_token>.ics 500 23.4ms",
+        "GET /calendar/intakes/<feed_token>.ics 404 2.0ms",
+        "GET /calendar/staff/<feed_token>.ics 200 9.9ms",
         "message msg_3q2Wcx1YbWv6hH8Xk0dZ9A failed: 451 try later",
         "enr_AbCdEfGhIjKlMnOpQrStUv confirmed",
     ):

@@ -133,6 +133,11 @@ def read_with_recurring_ical_events(raw: bytes) -> list[dict]:
 
 
 def read_with_vobject(raw: bytes) -> list[dict]:
+    # vobject keeps the first VTIMEZONE it reads per TZID for the whole process, and a feed's covers only
+    # its own dates: forget earlier feeds' zones (all but its built-in UTC), so each is read with its own.
+    zones = vars(vobject.icalendar)["__tzidMap"]
+    for tzid in [tzid for tzid in zones if tzid != "UTC"]:
+        del zones[tzid]
     cal = vobject.readOne(raw.decode())
     rows = []
     for e in cal.vevent_list:

@@ -27,6 +27,8 @@ EXPECTED_WITHOUT_CREDENTIALS = {
     "admission.request_place": "the public request for a place in an intake program",
     "calendars.participant_feed": "the secret token in the URL is the credential",
     "calendars.cohort_feed": "the secret token in the URL is the credential",
+    "calendars.intake_feed": "a person's assessment appointments: the secret token in the URL is the credential",
+    "calendars.staff_feed": "a staff member's own calendar: the secret token in the URL is the credential",
     "join.join": "a participant's personal join link: the secret token in the URL is the credential",
     "webhooks.stripe_webhook": "Stripe, verified by its signature",
 }

@@ -1,0 +1,151 @@
+"""Two more feeds, built on request: a person's assessment appointments and a staff member's own calendar.
+
+- /calendar/intakes/<token>.ics: the appointments of one intake, each titled "Appointment", with the
+  person's own join link; a cancelled or moved one stays as STATUS:CANCELLED with a higher SEQUENCE.
+- /calendar/staff/<token>.ics: a staff member's appointments, each titled "Assessment" with no
+  person and no join link (the console's page for the request, behind sign-in, says who), and the
+  sessions of the cohorts they facilitate as those cohorts' staff feeds show them.
+
+Unlike enrolment and cohort feeds (services.py), these are not stored: their inputs (appointments,
+intakes, staff, facilitators) are written by use cases the stored-feed deriver (watching.py) does
+not watch, and a wrong stored copy would be worse than a build. They are small (one person's or
+one clinician's), so each request builds the bytes; the ETag is the bytes' hash, as for stored feeds,
+and Last-Modified the latest change of any row they are made of.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..admission.models import Intake
+from ..appointments.models import Appointment, AppointmentKind, AppointmentStatus, Availability
+from ..cohorts.models import Cohort, cohort_facilitators
+from ..foundation.database import lock_one, new_token, write_transaction
+from ..foundation.errors import NotFound
+from ..foundation.extensions import db
+from ..foundation.links import APPOINTMENTS_FEED_NAME, intake_page_url, join_url, public_url, staff_feed_urls
+from ..staff.models import Staff
+from ..staff.services import record_action
+from .builder import FeedEvent, build_feed
+from .services import NO_FEED, Feed, cohort_events, etag_of, event_uid
+
+PERSON_TITLE = "Appointment"  # names no program, no clinician: a glance at a phone reveals nothing
+STAFF_TITLES = {AppointmentKind.ASSESSMENT: "Assessment"}  # and no person
+STAFF_FEED_NAME = "Clinic schedule"
+
+
+def _feed(events: list[FeedEvent], name: str, since: datetime) -> Feed:
+    body = build_feed(events, name=name)
+    last = max([since, *(event.last_modified for event in events)])
+    return Feed(body, etag_of(body), last.replace(microsecond=0))
+
+
+def _zones(appointments: list[Appointment]) -> dict[str, str]:
+    """The zone of each availability these appointments were booked in (the assessor's hours)."""
+    ids = {a.availability_id for a in appointments if a.availability_id}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Availability.id, Availability.timezone).where(Availability.id.in_(ids)))
+    return {row.id: row.timezone for row in rows}
+
+
+# ---- a person's appointments ------------------------------------------------------------------
+
+
+def _person_event(appointment: Appointment, tz: str, page: str) -> FeedEvent:
+    booked = appointment.status == AppointmentStatus.BOOKED
+    link = join_url(appointment) if booked else None  # a cancelled appointment's link leads nowhere
+    if booked:
+        description = f"Join online: {link}\n\nYour page, to change or cancel it: {page}"
+    else:
+        description = f"This appointment was cancelled.\n\nYour page: {page}"
+    return FeedEvent(
+        uid=event_uid(appointment.id),
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        tz=tz,
+        summary=PERSON_TITLE,
+        meeting_url=link,
+        sequence=appointment.sequence,
+        last_modified=appointment.updated_at,
+        created=appointment.created_at,
+        cancelled=not booked,
+        description=description,
+    )
+
+
+def intake_feed(feed_token: str) -> Feed:
+    """The feed behind a person's intake feed token: its appointments, booked and cancelled.
+
+    The intake page's link carries no token: the feed gives nothing its URL's holder could not see.
+    """
+    intake = db.session.scalar(select(Intake).where(Intake.feed_token == feed_token))
+    if intake is None:
+        raise NotFound(NO_FEED)
+    appointments = db.session.scalars(
+        select(Appointment).where(Appointment.intake_id == intake.id).order_by(Appointment.starts_at, Appointment.id)
+    ).all()
+    zones, page = _zones(appointments), intake_page_url(intake)
+    events = [_person_event(a, intake.timezone or zones.get(a.availability_id) or "UTC", page) for a in appointments]
+    return _feed(events, APPOINTMENTS_FEED_NAME, max(intake.requested_at, intake.updated_at))
+
+
+# ---- a staff member's own calendar ------------------------------------------------------------
+
+
+def _staff_event(appointment: Appointment, tz: str) -> FeedEvent:
+    booked = appointment.status == AppointmentStatus.BOOKED
+    path = f"/desk/intakes/{appointment.intake_id}" if appointment.intake_id else "/desk/availability"
+    where = f"The details are in the staff console (sign in first): {public_url(path)}"
+    return FeedEvent(
+        uid=event_uid(appointment.id),
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        tz=tz,
+        summary=STAFF_TITLES.get(appointment.kind, PERSON_TITLE),
+        meeting_url=None,  # the person's join link is theirs alone
+        sequence=appointment.sequence,
+        last_modified=appointment.updated_at,
+        created=appointment.created_at,
+        cancelled=not booked,
+        description=where if booked else f"Cancelled. {where}",
+    )
+
+
+def staff_feed(feed_token: str) -> Feed:
+    """The feed behind a staff member's feed token (NotFound once the account is revoked)."""
+    member = db.session.scalar(select(Staff).where(Staff.feed_token == feed_token, Staff.revoked_at.is_(None)))
+    if member is None:
+        raise NotFound(NO_FEED)
+    appointments = db.session.scalars(
+        select(Appointment).where(Appointment.staff_id == member.id).order_by(Appointment.starts_at, Appointment.id)
+    ).all()
+    zones = _zones(appointments)
+    cohorts = db.session.scalars(
+        select(Cohort)
+        .join(cohort_facilitators, cohort_facilitators.c.cohort_id == Cohort.id)
+        .where(cohort_facilitators.c.staff_id == member.id)
+        .order_by(Cohort.id)
+    ).all()
+    events = [_staff_event(a, zones.get(a.availability_id) or "UTC") for a in appointments]
+    return _feed(events + cohort_events(list(cohorts)), STAFF_FEED_NAME, member.created_at)
+
+
+def staff_feed_links(member_id: str) -> dict:
+    """The member's own feed as {"calendar_url", "webcal_url"}, its token made on first use."""
+    member = db.session.get(Staff, member_id)
+    if member is None or member.feed_token is None:
+        with write_transaction():
+            member = lock_one(Staff, member_id, "No such staff member.")
+            if member.feed_token is None:
+                member.feed_token = new_token("cal")
+    return staff_feed_urls(member)
+
+
+def replace_staff_feed(member_id: str) -> dict:
+    """A new token for the member's own feed (a link shared by mistake): the old URL answers 404 at once."""
+    with write_transaction():
+        member = lock_one(Staff, member_id, "No such staff member.")
+        member.feed_token = new_token("cal")
+        record_action(member, "calendar_link_replaced", target=f"staff:{member.id}")
+    return staff_feed_urls(member)
