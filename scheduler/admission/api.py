@@ -82,7 +82,7 @@ def offer_intake_seat(intake_id, data):
 @endpoint(participant_or_staff(), query=SlotQuery, response=SlotOut, many=True)
 def intake_slots(intake_id, query):
     """Free assessment slots (from=, to=: instants; default the next eight weeks), in the person's zone."""
-    return booking.slots(intake_id, query.get("start"), query.get("end"))
+    return booking.slots(intake_id, query.get("from"), query.get("to"))
 
 
 @bp.post("/intakes/<intake_id>/appointment")

@@ -61,9 +61,8 @@ class SlotOut(Schema):
     local = fields.Function(lambda s: s["local"].isoformat(), metadata={"description": "the start in that zone"})
 
 
-class SlotQuery(Schema):
-    start = Instant(data_key="from")
-    end = Instant(data_key="to")
+# ?from=&to= (instants): "from" is a Python keyword, so the schema is made from a dict.
+SlotQuery = Schema.from_dict({"from": Instant(), "to": Instant()}, name="SlotQuery")
 
 
 class BookIn(Schema):

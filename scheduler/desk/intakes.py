@@ -149,7 +149,7 @@ def intake_outcome(intake_id):
             {"outcome": "Choose the outcome: approved or not suitable."},
         )
         done = services.record_outcome(intake_id, data, g.desk_member)
-        outcome = dict(OUTCOMES)[done.status] if done.status in dict(OUTCOMES) else done.status
+        outcome = presenters.INTAKE_STATUS[done.status].lower()
         return _back(f"Outcome recorded for {done.name}: {outcome}. They are told by email.", intake_id=intake_id)
 
     return answer_form(partial(intake_page, intake_id, form="outcome"), act, refusals=(Conflict, Invalid))

@@ -1,18 +1,27 @@
 """Issue 21: a whole admission in Chromium, every control found by its role and accessible name.
 
 A person asks for a place from an intake program's cohort page, opens the emailed link to their
-request; the front desk records the outcome in the console (Record outcome); the seat offered
-reaches the person's request page; they accept, sign the program's agreement (Full name, I agree)
-and are enrolled. Another person is found not suitable and reads the neutral message.
+request, books a free assessment time (Book), looks at Change or cancel, and their personal Join
+link leads to the video room in the appointment's window; the front desk records the outcome in
+the console (Record outcome); the seat offered reaches the person's request page; they accept,
+sign the program's agreement (Full name, I agree) and are enrolled. Another person is found not
+suitable and reads the neutral message.
 """
 
 import re
+from datetime import date, time, timedelta
 
 import pytest
+import time_machine
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from scheduler.appointments.models import Appointment
+from scheduler.appointments.services import WEEKDAYS, add_availability
 from scheduler.cohorts.agreements import add_agreement
+from scheduler.foundation.extensions import db
 from scheduler.staff import services as staff_services
+from scheduler.staff.services import create_staff
 from tests.browser.support import look
 from tests.helpers import handle_inbox
 from tests.integration.admission.test_intakes import LINK, mail_to
@@ -39,7 +48,7 @@ def _record_outcome(desk, base_url: str, name: str, outcome: str, message: str =
     row = desk.get_by_role("listitem").filter(has_text=name)
     row.get_by_role("link", name="Record outcome").click()
     expect(desk.get_by_role("heading", name=name)).to_be_visible()
-    desk.get_by_label("Outcome").select_option(label=outcome)
+    desk.get_by_label("Outcome", exact=True).select_option(label=outcome)
     desk.get_by_label("Staff note (never shown to the person)").fill("Assessed on video; notes on file.")
     if message:
         desk.get_by_label("Message to the person (optional)").fill(message)
@@ -47,16 +56,49 @@ def _record_outcome(desk, base_url: str, name: str, outcome: str, message: str =
     expect(desk.get_by_role("status")).to_contain_text(f"Outcome recorded for {name}")
 
 
+def _assessor_hours(member) -> None:
+    """Weekly hours from two days on, so that there are free times to book whatever today is."""
+    day = date.today() + timedelta(days=2)
+    hours = {
+        "weekday": WEEKDAYS[day.weekday()],
+        "start_time": time(9, 0),
+        "end_time": time(11, 0),
+        "timezone": "America/Chicago",
+        "slot_minutes": 50,
+        "from_date": day,
+        "meeting_url": "https://video.example/assess/7",
+    }
+    add_availability(member.id, hours, member)
+
+
 def test_request_assessment_outcome_offer_agreements_and_a_seat(
     live_app, open_browser, make_staff, make_program, make_cohort
 ):
     program = make_program(admission="intake", name="Emotion regulation skills", price_amount=0)
-    add_agreement(program.id, {"title": "Group guidelines", "body": "Keep what others share in the group."}, None)
+    guidelines = {"title": "Group guidelines", "body": "Keep what others share in the group."}
+    add_agreement(program.id, guidelines, make_staff("admin")[0])
     cohort = make_cohort(program=program, name="Tuesday evenings", capacity=1, price_amount=0)
+    _assessor_hours(create_staff("ada@staff.test", "Dr Ada", "facilitator", assessor=True).member)
     page = open_browser()
     _ask_for_a_place(page, live_app.live_url, cohort.id, "Ana Ruiz", "ana@example.org")
     expect(page.get_by_text("number 1")).to_be_visible()
-    look(page, "intake page, requested")
+    expect(page.get_by_role("heading", name="Book your assessment")).to_be_visible()
+    look(page, "intake page, free times to book")
+    page.get_by_role("button", name="Book").first.click()
+    expect(page.get_by_role("status")).to_contain_text("Your assessment is booked for")
+    join = page.get_by_role("link", name="Join")
+    expect(join).to_have_attribute("href", re.compile(r"/join/join_[^/]+$"))
+    look(page, "intake page, assessment booked")
+    page.get_by_role("link", name="Change or cancel").click()
+    expect(page.get_by_role("heading", name="Change or cancel your appointment")).to_be_visible()
+    look(page, "change or cancel the assessment")
+    page.get_by_role("link", name="Your request").click()
+    # Ten minutes before the appointment the personal link leads to the video room.
+    db.session.rollback()  # the live server committed the booking from its own session
+    starts = db.session.scalar(select(Appointment.starts_at))
+    with time_machine.travel(starts - timedelta(minutes=10)):
+        opened = page.request.get(join.get_attribute("href"), max_redirects=0)
+    assert opened.status == 302 and opened.headers["location"] == "https://video.example/assess/7"
 
     desk = open_browser()
     desk.goto(staff_services.issue_sign_in_link(make_staff("front_desk")[0].email))
@@ -93,7 +135,7 @@ def test_a_not_suitable_outcome_reaches_the_person_neutrally(
     desk.get_by_role("button", name="Sign in").click()
     _record_outcome(desk, live_app.live_url, "Ben Okafor", "Not suitable", "Individual sessions may suit you better.")
     page.reload()
-    expect(page.get_by_text("not the right fit")).to_be_visible()
+    expect(page.get_by_text("We do not think this program is the right fit for you")).to_be_visible()
     expect(page.get_by_text("Individual sessions may suit you better.")).to_be_visible()
     expect(page.get_by_role("link", name="Withdraw my request")).to_have_count(0)
     look(page, "intake page, not suitable")

@@ -77,6 +77,10 @@ def test_slots_keep_local_time_across_dst_skip_dates_off_and_the_assessors_group
         "2030-11-12T14:50:00Z",
     ]
     assert free[0]["timezone"] == "Europe/Madrid" and free[0]["local"] == "2030-10-08T15:00:00+02:00"
+    with time_machine.travel(T0, tick=False):
+        window = {"from": "2030-10-29T00:00:00Z", "to": "2030-11-06T00:00:00Z"}
+        some = client.get(f"/api/v1/intakes/{intake_id}/slots", query_string=window, headers=me).json
+    assert [slot["starts_at"] for slot in some] == starts[2:6]
 
 
 def test_book_change_and_cancel_with_the_cutoff_and_emails(client, auth, make_program):
