@@ -58,9 +58,10 @@ def withdraw_intake(intake_id):
 
 
 @bp.post("/intakes/<intake_id>/outcome")
-@endpoint(staff(*DESK), body=OutcomeIn, response=IntakeStaffOut)
+@endpoint(staff(), body=OutcomeIn, response=IntakeStaffOut)
 def record_outcome(intake_id, data):
-    """Approved (for the program or one cohort) or not suitable; the person is told by a neutral email."""
+    """Approved (for the program or one cohort) or not suitable; the person is told by a neutral email.
+    The front desk, an admin, or the assessor booked for this person (a 403 for other staff)."""
     return services.record_outcome(intake_id, data, current_staff())
 
 

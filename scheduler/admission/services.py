@@ -11,15 +11,17 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from ..appointments.models import Appointment, AppointmentStatus
 from ..cohorts.models import Cohort, Program
 from ..enrolment.enrolling import known_participant, participant_for
 from ..foundation import clock
 from ..foundation.database import lock, lock_one, write_transaction
-from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound
 from ..foundation.events import publish
 from ..foundation.extensions import db
 from ..inbox import services as inbox
 from ..inbox.models import Outcome, PublicRequest, RequestKind
+from ..staff.models import DESK
 from . import booking, events, queue
 from .models import OPEN, Intake
 from .models import IntakeStatus as Status
@@ -154,6 +156,7 @@ def record_outcome(intake_id: str, data: dict, staff) -> IntakeView:
     """Approved (for the program, or one of its cohorts) or not suitable; the person is told by email."""
     with write_transaction():
         intake = lock_intake(intake_id)
+        _check_may_decide(intake, staff)
         if intake.status not in (Status.REQUESTED, Status.SCHEDULED):
             raise Conflict(
                 f"An outcome is recorded once, for a requested or scheduled intake; this one is {intake.status}."
@@ -179,6 +182,21 @@ def record_outcome(intake_id: str, data: dict, staff) -> IntakeView:
     if intake.status == Status.APPROVED:  # seats free now go to the queue at once, in its order
         queue.offer_open_seats(intake.program_id)
     return view(intake)
+
+
+def _check_may_decide(intake: Intake, staff) -> None:
+    """The front desk and admins record outcomes; so does the assessor booked for this person."""
+    if staff.role in DESK:
+        return
+    assessed = staff.assessor and db.session.scalar(
+        select(Appointment.id).where(
+            Appointment.intake_id == intake.id,
+            Appointment.staff_id == staff.id,
+            Appointment.status == AppointmentStatus.BOOKED,
+        )
+    )
+    if not assessed:
+        raise Forbidden("Only the front desk, an admin or this person's assessor records the outcome.")
 
 
 def withdraw(intake_id: str, staff=None) -> IntakeView:

@@ -2,7 +2,8 @@
 
 /desk/intakes lists each intake program's queue (requested, scheduled, approved) with
 **Move up**, **Move down** and, for approved people, **Offer a seat**; each request's own page
-(/desk/intakes/<id>) has **Record outcome** and its history. The same services as the JSON API.
+(/desk/intakes/<id>) has **Record outcome** and its history; the assessor booked for a person
+opens that page too. The same services as the JSON API.
 """
 
 from functools import partial
@@ -13,12 +14,13 @@ from sqlalchemy import select
 from ..admission import booking, queue, records, services
 from ..admission.models import OPEN
 from ..admission.schemas import BookIn, IntakeMoveIn, IntakeOfferIn, OutcomeIn
+from ..appointments.models import Appointment, AppointmentStatus
 from ..cohorts.models import Cohort, CohortStatus, Program
 from ..enrolment.models import Enrolment
 from ..enrolment.seats import seat_counts
 from ..foundation import clock
 from ..foundation.auth import DESK
-from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound
 from ..foundation.extensions import db
 from . import presenters
 from .blueprint import bp
@@ -93,8 +95,24 @@ def queue_page(*, form=None, errors=None, values=None, problem=None, status=200)
     )
 
 
+def _assessed_by(intake_id: str, member) -> bool:
+    """Whether this member is the assessor booked for the intake (they may open it and record the outcome)."""
+    return bool(
+        member.assessor
+        and db.session.scalar(
+            select(Appointment.id).where(
+                Appointment.intake_id == intake_id,
+                Appointment.staff_id == member.id,
+                Appointment.status == AppointmentStatus.BOOKED,
+            )
+        )
+    )
+
+
 def intake_page(intake_id, *, form=None, errors=None, values=None, problem=None, status=200):
     found = records.get_intake(intake_id)
+    if g.desk_member.role not in DESK and not _assessed_by(intake_id, g.desk_member):
+        raise Forbidden("Only the front desk, an admin or this person's assessor opens this request.")
     offers = _offers([found])
     history = records.audit_of([found.id]).get(found.id, [])
     zone = str(booking.zone_of(found.intake))
@@ -133,14 +151,14 @@ def intakes():
 
 
 @bp.get("/intakes/<intake_id>")
-@desk_page(*DESK)
+@desk_page()
 def intake(intake_id):
     """One request for a place: the person, where it stands, Record outcome, its history."""
     return intake_page(intake_id)
 
 
 @bp.post("/intakes/<intake_id>/outcome")
-@desk_page(*DESK)
+@desk_page()
 def intake_outcome(intake_id):
     def act():
         data = parse(

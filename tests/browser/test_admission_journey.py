@@ -4,8 +4,8 @@ A person asks for a place from an intake program's cohort page, opens the emaile
 request, books a free assessment time (Book), looks at Change or cancel, and their personal Join
 link leads to the video room in the appointment's window; the front desk records the outcome in
 the console (Record outcome); the seat offered reaches the person's request page; they accept,
-sign the program's agreement (Full name, I agree) and are enrolled. Another person is found not
-suitable and reads the neutral message.
+sign the program's agreement (Full name, I agree), pay by card (localstripe) and are enrolled.
+Another person is found not suitable and reads the neutral message.
 """
 
 import re
@@ -16,10 +16,12 @@ import time_machine
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from scheduler.admission.models import Intake
 from scheduler.appointments.models import Appointment
 from scheduler.appointments.services import WEEKDAYS, add_availability
 from scheduler.cohorts.agreements import add_agreement
 from scheduler.foundation.extensions import db
+from scheduler.payments.models import Payment
 from scheduler.staff import services as staff_services
 from scheduler.staff.services import create_staff
 from tests.browser.support import look
@@ -71,13 +73,16 @@ def _assessor_hours(member) -> None:
     add_availability(member.id, hours, member)
 
 
-def test_request_assessment_outcome_offer_agreements_and_a_seat(
-    live_app, open_browser, make_staff, make_program, make_cohort
+def test_request_assessment_outcome_offer_agreements_pay_and_a_seat(
+    stripe_app, localstripe_server, open_browser, make_staff, make_program, make_cohort
 ):
-    program = make_program(admission="intake", name="Emotion regulation skills", price_amount=0)
+    live_app = stripe_app
+    stripe_app.config["PUBLIC_BASE_URL"] = stripe_app.live_url
+    stripe_app.config["STRIPE_JS_URL"] = localstripe_server.url + "/js.stripe.com/v3/"
+    program = make_program(admission="intake", name="Emotion regulation skills")
     guidelines = {"title": "Group guidelines", "body": "Keep what others share in the group."}
     add_agreement(program.id, guidelines, make_staff("admin")[0])
-    cohort = make_cohort(program=program, name="Tuesday evenings", capacity=1, price_amount=0)
+    cohort = make_cohort(program=program, name="Tuesday evenings", capacity=1, price_amount=36000)
     _assessor_hours(create_staff("ada@staff.test", "Dr Ada", "facilitator", assessor=True).member)
     page = open_browser()
     _ask_for_a_place(page, live_app.live_url, cohort.id, "Ana Ruiz", "ana@example.org")
@@ -116,11 +121,30 @@ def test_request_assessment_outcome_offer_agreements_and_a_seat(
     look(page, "intake page, offered")
     page.get_by_role("link", name="Answer the offer").click()
     page.get_by_role("button", name="Accept").click()
+    expect(page.get_by_role("button", name="Pay")).to_have_count(0)  # the agreements come first
     page.get_by_label("Full name").fill("Ana Ruiz")
-    look(page, "participant page, agreements before the seat")
+    look(page, "participant page, agreements before paying")
     page.get_by_role("button", name="I agree").click()
-    expect(page.get_by_role("heading", name="You are enrolled")).to_be_visible()
+    pay = page.get_by_role("button", name="Pay")
+    expect(pay).to_be_visible()
+    # As in the enrolment journey: localstripe's Stripe.js double runs only the 3-D Secure step of
+    # an intent that has a card, so the card Stripe.js would send is attached here; the person pays.
+    db.session.rollback()
+    enrolment_id = db.session.scalar(select(Intake.offer_enrolment_id))
+    intent = db.session.scalar(select(Payment.stripe_payment_intent_id).where(Payment.enrolment_id == enrolment_id))
+    card = localstripe_server._call(
+        "POST",
+        "/v1/payment_methods",
+        {"type": "card", "card[number]": "4000002760003184", "card[exp_month]": "12", "card[exp_year]": "2034"}
+        | {"card[cvc]": "123"},
+    )
+    assert localstripe_server.pay(intent, card["id"])["status"] == "requires_action"
+    pay.click()
+    page.get_by_role("button", name="Complete authentication").click()
+    expect(page.get_by_role("heading", name="You are enrolled")).to_be_visible(timeout=30_000)
     look(page, "participant page, enrolled after intake")
+    db.session.rollback()
+    assert db.session.scalar(select(Intake.status)) == "enrolled"
 
 
 def test_a_not_suitable_outcome_reaches_the_person_neutrally(

@@ -243,3 +243,37 @@ def test_a_reminder_goes_once_and_not_for_a_cancelled_appointment(client, auth, 
         client.delete(f"/api/v1/intakes/{ben}/appointment", headers=auth("front_desk"))
         [skipped] = mail_to("ben@example.org", "assessment_reminder")
         assert skipped.status == "skipped"
+
+
+def test_the_assessor_booked_for_a_person_records_their_outcome_and_no_other_clinician_does(
+    client, auth, make_staff, make_program
+):
+    from tests.desk_support import post_form, sign_in, text_of
+
+    program = make_program(admission="intake")
+    ada = assessor(client, auth, name="Dr Ada Lind")
+    ben = create_staff("ben@staff.test", "Dr Ben Moss", "facilitator", assessor=True)
+    with time_machine.travel(T0, tick=False):
+        ana, me = requested(client, program, "ana@example.org", name="Ana Ruiz")
+        cy, _ = requested(client, program, "cy@example.org", name="Cy Park")
+        client.post(f"/api/v1/intakes/{ana}/appointment", json={"starts_at": "2030-10-08T13:00:00Z"}, headers=me)
+        not_hers = client.post(
+            f"/api/v1/intakes/{cy}/outcome", json={"outcome": "approved"}, headers=auth("facilitator")
+        )
+        assert not_hers.status_code == 403
+        other = client.post(
+            f"/api/v1/intakes/{ana}/outcome",
+            json={"outcome": "approved"},
+            headers={"Authorization": f"Bearer {ben.token}"},
+        )
+        assert other.status_code == 403 and "assessor" in other.json["detail"]
+        console = client.application.test_client()
+        sign_in(console, ada)
+        assert console.get(f"/desk/intakes/{cy}").status_code == 403
+        page = text_of(console.get("/desk/availability"))
+        assert "Ana Ruiz" in page
+        done = post_form(
+            console, f"/desk/intakes/{ana}", f"/desk/intakes/{ana}/outcome", {"outcome": "approved", "note": "Ready"}
+        )
+        assert done.status_code == 303
+    assert client.get(f"/api/v1/intakes/{ana}", headers=me).json["status"] == "approved"
