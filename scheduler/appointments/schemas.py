@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from ..foundation.validation import HttpsUrl, Identifier, Instant, StrictDate, Timezone, WallTime
-from .services import WEEKDAYS
+from .services import WEEKDAYS, slots_of
 
 
 class AvailabilityIn(Schema):
@@ -23,6 +23,11 @@ class AvailabilityIn(Schema):
     meeting_url = HttpsUrl(allow_none=True)
 
 
+class SlotSpanOut(Schema):
+    starts_at = Instant()
+    ends_at = Instant()
+
+
 class AvailabilityOut(Schema):
     id = fields.String()
     staff_id = fields.String()
@@ -37,3 +42,15 @@ class AvailabilityOut(Schema):
     skip_dates = fields.List(fields.String())
     meeting_url = fields.String(allow_none=True)
     created_at = Instant()
+    # What these hours make bookable in the next eight weeks: free slots, without the assessor's
+    # booked appointments and the sessions of their groups.
+    slots = fields.Method("_slots")
+
+    def _slots(self, row):
+        return [
+            {
+                "starts_at": Instant()._serialize(s.starts_at, None, None),
+                "ends_at": Instant()._serialize(s.ends_at, None, None),
+            }
+            for s in slots_of(row)
+        ]

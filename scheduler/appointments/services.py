@@ -153,6 +153,19 @@ def busy(staff_ids, start: datetime, end: datetime) -> dict[str, list[tuple[date
     return found
 
 
+def slots_of(row: Availability, weeks: int = 8) -> list[Slot]:
+    """The free slots of one assessor's hours in the weeks ahead (what adding them made bookable)."""
+    at = clock.now()
+    start = at + timedelta(minutes=current_app.config["ASSESSMENT_NOTICE_MINUTES"])
+    end = at + timedelta(weeks=weeks)
+    taken = busy([row.staff_id], start, end)[row.staff_id]
+    return [
+        Slot(begins, ends, row.staff_id, row.id, row.meeting_url)
+        for begins, ends in _windows(row, start, end)
+        if start <= begins < end and not any(b < ends and e > begins for b, e, _ in taken)
+    ]
+
+
 def _hours_for(program_id: str) -> list[Availability]:
     rows = db.session.scalars(
         select(Availability)

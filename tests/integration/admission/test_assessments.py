@@ -36,10 +36,16 @@ def test_hours_are_set_by_the_desk_or_the_assessor_and_checked(client, auth, mak
     assert refused.status_code == 409 and "assessor: true" in refused.json["detail"]
     marked = client.patch(f"/api/v1/staff/{plain.id}", json={"assessor": True}, headers=auth("admin"))
     assert marked.status_code == 200 and marked.json["assessor"] is True
-    own = client.post(
-        f"/api/v1/staff/{plain.id}/availability", json=HOURS, headers={"Authorization": f"Bearer {token}"}
-    )
+    with time_machine.travel(T0, tick=False):
+        as_them = {"Authorization": f"Bearer {token}"}
+        own = client.post(f"/api/v1/staff/{plain.id}/availability", json=HOURS, headers=as_them)
     assert own.status_code == 201 and own.json["weekday"] == "tuesday" and own.json["start_time"] == "09:00"
+    # What the hours make bookable: Tuesdays from the 8th (the 1st's are under two hours away), 8 weeks.
+    assert own.json["slots"][:2] == [
+        {"starts_at": "2030-10-08T13:00:00Z", "ends_at": "2030-10-08T13:50:00Z"},
+        {"starts_at": "2030-10-08T13:50:00Z", "ends_at": "2030-10-08T14:40:00Z"},
+    ]
+    assert len(own.json["slots"]) == 14
     other, _ = make_staff("facilitator")
     someone_else = client.post(f"/api/v1/staff/{plain.id}/availability", json=HOURS, headers=auth("facilitator"))
     assert someone_else.status_code == 403
