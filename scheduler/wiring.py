@@ -20,6 +20,8 @@ from sqlalchemy import select
 from .admission import events as admission_events
 from .admission import queue as admission_queue
 from .admission import services as admission
+from .appointments import events as appointment_events
+from .appointments import individual
 from .attendance import handlers as attendance
 from .attendance import records as attendance_records
 from .attendance.models import AttendanceFlag, AttendanceRecord
@@ -40,7 +42,7 @@ from .foundation import auth, changes, events
 from .inbox import services as inbox
 from .inbox.models import RequestKind
 from .notifications import handlers as mail
-from .notifications import intake_mail
+from .notifications import individual_mail, intake_mail
 from .payments import discounts
 from .payments.models import Payment, Refund
 from .staff import services as staff_services
@@ -76,6 +78,10 @@ HANDLERS = {
     admission_events.OutcomeRecorded: (intake_mail.outcome_recorded,),
     admission_events.AssessmentBooked: (intake_mail.assessment_booked,),
     admission_events.AssessmentCancelled: (intake_mail.assessment_cancelled,),
+    # individual sessions (the full programme)
+    appointment_events.SeriesScheduled: (individual_mail.series_scheduled,),
+    appointment_events.AppointmentChanged: (individual_mail.appointment_changed,),
+    appointment_events.IndividualAttendanceRecorded: (attendance.count_the_individual_session,),
     # staff accounts' events
     StaffRevoked: (cohorts.replace_feeds_a_revoked_facilitator_knew,),
     SignInLinkIssued: (mail.sign_in_link,),
@@ -99,7 +105,10 @@ PLUG_INS = (
     (auth.intake_token_check, admission.intake_token_matches),  # the credential of a person's intake
     # Seats no one on a cohort's waitlist takes go to its program's queue of approved people.
     (seat_keeping.queue_offers, admission_queue.offer_to_queue),
-    (auth.enrolment_owners, {"payment_id": paying.payment_owner}),  # a receipt opens with its manage token
+    (
+        auth.enrolment_owners,
+        {"payment_id": paying.payment_owner, "appointment_id": individual.owner},
+    ),  # a receipt opens with its manage token
     # Attendance and the program's agreements in every view that describes enrolments.
     (enrolment_views.describers, (attendance_records.describe_enrolments, enrolment_agreements.describe)),
 )

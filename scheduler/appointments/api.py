@@ -2,10 +2,17 @@
 
 from flask import Blueprint
 
-from ..foundation.auth import current_staff, staff
+from ..foundation.auth import DESK, current_staff, participant_or_staff, staff
 from ..foundation.http import endpoint
-from . import services
-from .schemas import AvailabilityIn, AvailabilityOut
+from . import individual, services
+from .schemas import (
+    AppointmentPatch,
+    AttendanceIn,
+    AvailabilityIn,
+    AvailabilityOut,
+    IndividualAppointmentOut,
+    SeriesIn,
+)
 
 bp = Blueprint("appointments", __name__, url_prefix="/api/v1")
 
@@ -29,3 +36,32 @@ def list_availability(staff_id):
 def remove_availability(staff_id, availability_id):
     """Stop offering these hours (appointments already booked in them stand)."""
     return services.remove_availability(staff_id, availability_id, current_staff())
+
+
+@bp.post("/enrolments/<enrolment_id>/individual-series")
+@endpoint(staff(*DESK), body=SeriesIn, response=IndividualAppointmentOut, many=True, status=201)
+def create_series(enrolment_id, data):
+    """Weekly individual sessions with a therapist beside the group; a clash is 409, naming it."""
+    return individual.create_series(enrolment_id, data, current_staff())
+
+
+@bp.get("/enrolments/<enrolment_id>/appointments")
+@endpoint(participant_or_staff(), response=IndividualAppointmentOut, many=True)
+def list_appointments(enrolment_id):
+    """The enrolment's individual sessions, booked and cancelled, in time order."""
+    return individual.appointments_of(enrolment_id)
+
+
+@bp.patch("/appointments/<appointment_id>")
+@endpoint(participant_or_staff(), body=AppointmentPatch, response=IndividualAppointmentOut)
+def change_appointment(appointment_id, data):
+    """Staff move (starts_at) or cancel (status: cancelled) a session; the person may cancel it up to
+    the program's individual_cancel_hours before."""
+    return individual.change(appointment_id, data, current_staff())
+
+
+@bp.put("/appointments/<appointment_id>/attendance")
+@endpoint(staff(), body=AttendanceIn, response=IndividualAppointmentOut)
+def record_attendance(appointment_id, data):
+    """Present, late, absent or excused (the session's therapist or the front desk)."""
+    return individual.record_attendance(appointment_id, data["status"], current_staff())

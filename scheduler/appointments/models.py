@@ -11,6 +11,14 @@ from ..foundation.extensions import db
 
 class AppointmentKind(StrEnum):
     ASSESSMENT = "assessment"  # an intake's initial assessment
+    INDIVIDUAL = "individual"  # individual therapy beside the group (an enrolment's series)
+
+
+class AttendanceMark(StrEnum):
+    PRESENT = "present"
+    LATE = "late"
+    ABSENT = "absent"
+    EXCUSED = "excused"
 
 
 class AppointmentStatus(StrEnum):
@@ -57,6 +65,9 @@ class Appointment(db.Model):
         one_of("kind", AppointmentKind, name="kind"),
         one_of("status", AppointmentStatus, name="status"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint(
+            "attendance IS NULL OR attendance IN ('present', 'late', 'absent', 'excused')", name="attendance"
+        ),
         # A clinician starts at most one booked appointment at a time: the database's last word.
         Index(
             "uq_appointments_staff_start",
@@ -75,8 +86,15 @@ class Appointment(db.Model):
     staff_id = db.Column(db.String(40), db.ForeignKey("staff.id"), nullable=False)
     starts_at = db.Column(UTCDateTime, nullable=False)
     ends_at = db.Column(UTCDateTime, nullable=False)
-    # Whose it is: an intake (kind assessment).
+    # Whose it is: an intake (kind assessment) or an enrolment (kind individual, one of a series).
     intake_id = db.Column(db.String(40), db.ForeignKey("intakes.id"), index=True)
+    enrolment_id = db.Column(db.String(40), db.ForeignKey("enrolments.id"), index=True)
+    series_id = db.Column(db.String(40))
+    number = db.Column(db.Integer)  # its place in the series (1, 2, …)
+    # Attendance of an individual session (present, late, absent, excused), by whom and when.
+    attendance = db.Column(db.String(10))
+    attendance_by = db.Column(db.String(40), db.ForeignKey("staff.id"))
+    attendance_at = db.Column(UTCDateTime)
     availability_id = db.Column(db.String(40), db.ForeignKey("availability.id"))
     meeting_url = db.Column(db.String(500))
     # The person's own join link (/join/<token>): it leads to meeting_url in the appointment's window.
@@ -87,4 +105,5 @@ class Appointment(db.Model):
     updated_at = db.Column(UTCDateTime, nullable=False, default=now)
     cancelled_at = db.Column(UTCDateTime)
 
-    staff = db.relationship("Staff")
+    staff = db.relationship("Staff", foreign_keys=[staff_id])
+    enrolment = db.relationship("Enrolment")

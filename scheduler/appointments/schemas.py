@@ -2,7 +2,9 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..foundation.links import join_url
 from ..foundation.validation import HttpsUrl, Identifier, Instant, StrictDate, Timezone, WallTime
+from .models import AppointmentStatus, AttendanceMark
 from .services import WEEKDAYS, slots_of
 
 
@@ -54,3 +56,48 @@ class AvailabilityOut(Schema):
             }
             for s in slots_of(row)
         ]
+
+
+class SeriesIn(Schema):
+    staff_id = Identifier(required=True)
+    weekday = fields.String(
+        required=True, validate=validate.OneOf(WEEKDAYS, error="Use a lower-case English day name, e.g. tuesday.")
+    )
+    start_time = WallTime(required=True)
+    timezone = Timezone(required=True)
+    start_date = StrictDate(required=True)
+    count = fields.Integer(load_default=12, strict=True, validate=validate.Range(min=1, max=52, error="Use 1 to 52."))
+    duration_minutes = fields.Integer(
+        load_default=50, strict=True, validate=validate.Range(min=10, max=240, error="Use 10 to 240 minutes.")
+    )
+    skip_dates = fields.List(StrictDate(), validate=validate.Length(max=52))
+    meeting_url = HttpsUrl(allow_none=True)
+
+
+class AppointmentPatch(Schema):
+    starts_at = Instant()
+    status = fields.String(validate=validate.OneOf([AppointmentStatus.CANCELLED], error="Use cancelled."))
+
+
+class AttendanceIn(Schema):
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(tuple(AttendanceMark), error="Use present, late, absent or excused."),
+    )
+
+
+class IndividualAppointmentOut(Schema):
+    id = fields.String()
+    kind = fields.String()
+    enrolment_id = fields.String()
+    series_id = fields.String()
+    number = fields.Integer()
+    staff_id = fields.String()
+    therapist = fields.Function(lambda a: a.staff.name)
+    starts_at = Instant()
+    ends_at = Instant()
+    status = fields.String()
+    attendance = fields.String(allow_none=True)
+    sequence = fields.Integer()
+    # The person's own link to the video room: it opens shortly before the start, until the end.
+    join_url = fields.Function(lambda a: join_url(a))

@@ -121,21 +121,26 @@ def _windows(row: Availability, start: datetime, end: datetime):
         day += timedelta(days=7)
 
 
-def busy(staff_ids, start: datetime, end: datetime) -> dict[str, list[tuple[datetime, datetime, str]]]:
-    """What each clinician is doing between two instants: booked appointments and their groups' sessions."""
+def busy(
+    staff_ids, start: datetime, end: datetime, *, ignore: str | None = None
+) -> dict[str, list[tuple[datetime, datetime, str]]]:
+    """What each clinician is doing between two instants: booked appointments (but `ignore`) and
+    their groups' sessions."""
     found: dict[str, list] = {staff_id: [] for staff_id in staff_ids}
     if not found:
         return found
     booked = db.session.execute(
-        select(Appointment.staff_id, Appointment.starts_at, Appointment.ends_at).where(
+        select(Appointment.staff_id, Appointment.starts_at, Appointment.ends_at, Appointment.kind).where(
             Appointment.staff_id.in_(list(found)),
             Appointment.status == AppointmentStatus.BOOKED,
             Appointment.starts_at < end,
             Appointment.ends_at > start,
+            Appointment.id != ignore if ignore else True,
         )
     ).all()
-    for staff_id, begins, ends in booked:
-        found[staff_id].append((begins, ends, "an appointment"))
+    for staff_id, begins, ends, kind in booked:
+        what = "an assessment" if kind == AppointmentKind.ASSESSMENT else "an individual session"
+        found[staff_id].append((begins, ends, what))
     sessions = db.session.execute(
         select(cohort_facilitators.c.staff_id, Session.starts_at, Session.ends_at, Cohort.name)
         .join(Cohort, Cohort.id == cohort_facilitators.c.cohort_id)

@@ -90,11 +90,17 @@ def open_join_link(token: str, *, record_join: bool = True) -> JoinOutcome:
 
 
 def _appointment_outcome(appointment: Appointment, at: datetime) -> JoinOutcome:
-    """A personal link to a 1:1 appointment (an intake's assessment): open in its window, like a session's."""
-    zone = zone_of(db.session.get(Intake, appointment.intake_id))
+    """A personal link to a 1:1 appointment (an intake's assessment, an individual session): open in
+    its window, like a session's; gone once cancelled or the person left the group."""
+    enrolment = appointment.enrolment
+    if enrolment is not None:  # an individual session beside the group: it ends with the place
+        zone = ZoneInfo(enrolment.timezone or enrolment.cohort.timezone)
+        left = enrolment.status in (EnrolmentStatus.WITHDRAWN, EnrolmentStatus.CANCELLED, EnrolmentStatus.EXPIRED)
+    else:
+        zone, left = zone_of(db.session.get(Intake, appointment.intake_id)), False
     opens = appointment.starts_at - timedelta(minutes=current_app.config["JOIN_OPENS_MINUTES"])
     end_read()
-    if appointment.status != AppointmentStatus.BOOKED:
+    if appointment.status != AppointmentStatus.BOOKED or left:
         return JoinOutcome("gone")
     if at >= appointment.ends_at:
         return JoinOutcome("ended", zone=zone)

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ..appointments.models import Appointment, AppointmentKind, AppointmentStatus
 from ..cohorts.models import CohortStatus, Session, SessionStatus
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..foundation import clock
@@ -32,6 +33,7 @@ class Summary:
     open_flag: AttendanceFlag | None
     acknowledged_through: datetime | None
     completed: bool | None  # None until the cohort has ended
+    individual: list = ()  # the person's individual sessions beside the group (the full programme)
 
     @property
     def enrolment_id(self) -> str:
@@ -89,6 +91,13 @@ def summaries(enrolments: list[Enrolment], at: datetime | None = None) -> dict[s
     flags = db.session.scalars(
         select(AttendanceFlag).where(AttendanceFlag.enrolment_id.in_(ids), AttendanceFlag.cohort_id.in_(cohort_ids))
     ).all()
+    individual = defaultdict(list)
+    for appointment in db.session.scalars(
+        select(Appointment)
+        .where(Appointment.enrolment_id.in_(ids), Appointment.kind == AppointmentKind.INDIVIDUAL)
+        .order_by(Appointment.starts_at, Appointment.id)
+    ):
+        individual[appointment.enrolment_id].append(appointment)
     sessions_of = defaultdict(list)
     for session in sessions:
         sessions_of[session.cohort_id].append(session)
@@ -112,6 +121,18 @@ def summaries(enrolments: list[Enrolment], at: datetime | None = None) -> dict[s
             )
             for s in sessions_of[cohort.id]
         ]
+        alone = [
+            rule.Mark(
+                session_id=a.id,
+                number=a.number or 0,
+                starts_at=a.starts_at,
+                cancelled=a.status == AppointmentStatus.CANCELLED,
+                status=a.attendance,
+            )
+            for a in individual[enrolment.id]
+        ]
+        # With rule_counts_individual, a missed individual session counts toward the missed-sessions limit.
+        counted = marks + alone if program.rule_counts_individual else marks
         own_flags = flags_of[(enrolment.id, cohort.id)]
         acknowledged = [f.acknowledged_through for f in own_flags if f.cleared_at and f.acknowledged_through]
         completed = None
@@ -123,7 +144,8 @@ def summaries(enrolments: list[Enrolment], at: datetime | None = None) -> dict[s
             enrolment=enrolment,
             marks=marks,
             records=mine,
-            run=rule.current_run(marks, program.excused_counts_as_missed),
+            run=rule.current_run(counted, program.excused_counts_as_missed),
+            individual=individual[enrolment.id],
             open_flag=next((f for f in own_flags if f.cleared_at is None), None),
             acknowledged_through=max(acknowledged, default=None),
             completed=completed,
@@ -147,6 +169,17 @@ def describe_enrolments(enrolments: list[Enrolment]) -> dict[str, dict]:
             "consecutive_missed": summary.consecutive_missed,
             "attendance_flag": summary.attendance_flag,
         }
+        if summary.individual:
+            values["individual_attendance"] = [
+                {
+                    "appointment_id": a.id,
+                    "number": a.number,
+                    "starts_at": a.starts_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "status": a.attendance,
+                    "cancelled": a.status == AppointmentStatus.CANCELLED,
+                }
+                for a in summary.individual
+            ]
         if summary.completed is not None:
             values["completed"] = summary.completed
         described[enrolment_id] = values

@@ -30,7 +30,7 @@ from .builder import FeedEvent, build_feed
 from .services import NO_FEED, Feed, cohort_events, etag_of, event_uid
 
 PERSON_TITLE = "Appointment"  # names no program, no clinician: a glance at a phone reveals nothing
-STAFF_TITLES = {AppointmentKind.ASSESSMENT: "Assessment"}  # and no person
+STAFF_TITLES = {AppointmentKind.ASSESSMENT: "Assessment", AppointmentKind.INDIVIDUAL: "Individual session"}  # no person
 STAFF_FEED_NAME = "Clinic schedule"
 
 

@@ -78,6 +78,8 @@ class Program(db.Model):
     # sessions attended complete the program (None: 80 % of the cohort's sessions).
     missed_sessions_limit = db.Column(db.Integer, nullable=False, default=4)
     excused_counts_as_missed = db.Column(db.Boolean, nullable=False, default=False)
+    # The full programme: misses of individual sessions count toward missed_sessions_limit too.
+    rule_counts_individual = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     completion_min_sessions = db.Column(db.Integer)
     # How people get a seat: "open" (enrol, pay), or "intake" (a request, an assessment, an
     # outcome, then a seat offered: the public cannot enrol directly; staff still may).
@@ -86,6 +88,8 @@ class Program(db.Model):
     approval_valid_days = db.Column(db.Integer, nullable=False, default=180, server_default="180")
     # Intake programs: the person may cancel their assessment up to this many hours before it.
     assessment_cancel_hours = db.Column(db.Integer, nullable=False, default=24, server_default="24")
+    # The full programme: a person may cancel an individual session up to this many hours before it.
+    individual_cancel_hours = db.Column(db.Integer, nullable=False, default=24, server_default="24")
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     updated_at = db.Column(UTCDateTime, nullable=False, default=now, onupdate=now)
 

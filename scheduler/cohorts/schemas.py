@@ -49,12 +49,14 @@ class ProgramPatch(Schema):
     self_select_price_level = fields.Boolean(truthy={True}, falsy={False})
     missed_sessions_limit = Count(0, 100)
     excused_counts_as_missed = fields.Boolean(truthy={True}, falsy={False})
+    rule_counts_individual = fields.Boolean(truthy={True}, falsy={False})
     completion_min_sessions = Count(1, 100, allow_none=True)
     admission = fields.String(
         validate=validate.OneOf(ADMISSIONS, error="Use open (people enrol and pay) or intake (after an assessment).")
     )
     approval_valid_days = Count(1, 3650)
     assessment_cancel_hours = Count(0, 720)
+    individual_cancel_hours = Count(0, 720)
 
 
 class ProgramCreate(ProgramPatch):
@@ -76,12 +78,18 @@ class ProgramOut(Schema):
     self_select_price_level = fields.Boolean()
     missed_sessions_limit = fields.Integer()
     excused_counts_as_missed = fields.Boolean()
+    rule_counts_individual = fields.Boolean(
+        metadata={"description": "misses of individual sessions count toward missed_sessions_limit"}
+    )
     # null: 80 % of a cohort's sessions (rounded up)
     completion_min_sessions = fields.Integer(allow_none=True)
     admission = fields.String(metadata={"description": "open: people enrol; intake: after an assessment"})
     approval_valid_days = fields.Integer(metadata={"description": "intake: days an approval stands without a seat"})
     assessment_cancel_hours = fields.Integer(
         metadata={"description": "intake: the person may cancel their assessment up to this many hours before"}
+    )
+    individual_cancel_hours = fields.Integer(
+        metadata={"description": "the person may cancel an individual session up to this many hours before"}
     )
     created_at = Instant()
     updated_at = Instant()

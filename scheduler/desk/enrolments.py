@@ -9,6 +9,7 @@ from functools import partial
 
 from flask import flash, g, redirect, request, url_for
 
+from ..appointments import individual
 from ..enrolment import refunding, self_service, staff_actions
 from ..enrolment.models import ACTIVE
 from ..enrolment.schemas import ConfirmIn, TransferIn, WithdrawIn
@@ -41,6 +42,7 @@ def enrolment_page(enrolment_id, *, form=None, errors=None, values=None, problem
         holds=enrolment.holds_seat(at),
         methods=presenters.DESK_METHODS,
         payout_methods=PAYOUT_METHODS,
+        individual=individual.appointments_of(enrolment_id),
         form=form,
         errors=errors or {},
         values=values or {},

@@ -291,6 +291,8 @@ class EnrolmentOut(EnrolmentSummaryOut):
     calendar_url = fields.Function(lambda e: enrolment_feed_urls(e)["calendar_url"])
     webcal_url = fields.Function(lambda e: enrolment_feed_urls(e)["webcal_url"])
     attendance = _extra("attendance")
+    # Individual sessions beside the group: each with its attendance (the full programme).
+    individual_attendance = _extra("individual_attendance")
     completed = _extra("completed")
     # The program's current agreements and whether each is accepted; agreements_due: confirmed,
     # but a newer version is not accepted yet.
@@ -347,6 +349,7 @@ class RosterFacilitatorOut(Schema):
     offer_expires_at = Instant(allow_none=True)
     # Per session: {"session_id", "number", "status"} (present, late, absent, excused, or null).
     attendance = _extra("attendance")
+    individual_attendance = _extra("individual_attendance")
     consecutive_missed = _extra("consecutive_missed")
     attendance_flag = _extra("attendance_flag")
     # Confirmed, but some current agreement of the program (a newer version) is not accepted yet.

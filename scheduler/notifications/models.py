@@ -44,6 +44,11 @@ class MessageKind(StrEnum):
     ASSESSMENT_BOOKED = "assessment_booked"
     ASSESSMENT_CANCELLED = "assessment_cancelled"
     ASSESSMENT_REMINDER = "assessment_reminder"
+    # Individual sessions beside the group: a new series, one moved, one cancelled.
+    INDIVIDUAL_SCHEDULED = "individual_scheduled"
+    INDIVIDUAL_MOVED = "individual_moved"
+    INDIVIDUAL_CANCELLED = "individual_cancelled"
+    INDIVIDUAL_REMINDER = "individual_reminder"
     # To a staff member, not a participant: a one-time link to sign in to the console.
     SIGN_IN_LINK = "sign_in_link"
     # To staff, not to a participant: someone reached the missed-sessions limit.

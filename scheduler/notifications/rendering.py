@@ -47,6 +47,10 @@ SUBJECTS = {
     "reminder": "Reminder: {session_when}",
     "refund_paid": "Your refund has been paid",
     "already_enrolled": "You are already enrolled or waiting",
+    "individual_scheduled": "Your individual sessions, the first on {first_when}",
+    "individual_moved": "Moved: your individual session of {was_when}",
+    "individual_cancelled": "Cancelled: your individual session of {was_when}",
+    "individual_reminder": "Reminder: your individual session, {now_when}",
 }
 
 # The email that answers a public request ("check your email") has one subject whatever

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
 
+from ..appointments import individual
 from ..enrolment.refunding import refund_deadline, refund_due
 from ..foundation import clock
 from ..foundation.links import join_url, subscribe_links
@@ -287,6 +288,14 @@ def agreements_pending(enrolment) -> bool:
     return any(not item["accepted"] for item in (getattr(enrolment, "extras", None) or {}).get("agreements", []))
 
 
+def individual_sessions(enrolment, zone: ZoneInfo) -> list[dict]:
+    """The person's individual sessions beside the group (the full programme), with their join links."""
+    return [
+        {"when": moment(a.starts_at, zone), "join_url": join_url(a), "cancelled": a.status == "cancelled"}
+        for a in individual.appointments_of(enrolment.id)
+    ]
+
+
 def participant_page(enrolment, card: dict | None) -> dict:
     """What one person sees about their enrolment, by status."""
     at = clock.now()
@@ -298,6 +307,7 @@ def participant_page(enrolment, card: dict | None) -> dict:
         "id": enrolment.id,
         "name": enrolment.name,
         "status": status,
+        "individual": individual_sessions(enrolment, zone) if status == "confirmed" else [],
         "cohort": {
             "name": cohort.name,
             "program": cohort.program.name,

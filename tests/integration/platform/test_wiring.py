@@ -26,13 +26,14 @@ def test_every_event_a_domain_defines_has_a_line_in_the_table():
     import dataclasses
 
     from scheduler.admission import events as admission_events
+    from scheduler.appointments import events as appointment_events
     from scheduler.cohorts import events as cohort_events
     from scheduler.enrolment import events as enrolment_events
     from scheduler.staff import events as staff_events
 
     defined = {
         value
-        for module in (admission_events, cohort_events, enrolment_events, staff_events)
+        for module in (admission_events, appointment_events, cohort_events, enrolment_events, staff_events)
         for value in vars(module).values()
         if isinstance(value, type) and dataclasses.is_dataclass(value) and value.__module__ == module.__name__
     }
