@@ -65,9 +65,9 @@ HANDLERS = {
     # A seat offered from an intake program's queue, not taken: the person keeps their place in the queue.
     E.HoldExpired: (mail.hold_expired, admission_queue.offer_passed),
     E.OfferExpired: (mail.offer_expired, admission_queue.offer_passed),
-    E.Withdrawn: (mail.withdrawn, admission_queue.offer_passed),
+    E.Withdrawn: (mail.withdrawn, admission_queue.offer_passed, individual.cancel_with_the_place),
     E.Transferred: (attendance.end_the_join_link_left_behind, mail.transferred),
-    E.CancelledWithCohort: (mail.cohort_cancelled, admission_queue.offer_passed),
+    E.CancelledWithCohort: (mail.cohort_cancelled, admission_queue.offer_passed, individual.cancel_with_the_place),
     E.EnrolAgainAttempted: (mail.enrol_again_attempted,),
     E.RequestRefused: (mail.request_refused,),
     E.LinkAskedAgain: (mail.link_asked_again,),

@@ -175,3 +175,18 @@ def record_attendance(appointment_id: str, status: str, staff) -> Appointment:
         appointment.attendance_by, appointment.attendance_at = staff.id, clock.now()
         publish(IndividualAttendanceRecorded(appointment))
     return appointment
+
+
+def cancel_with_the_place(event) -> None:
+    """The person left the group (withdrew, the cohort was cancelled): their individual sessions still
+    ahead are cancelled, so the therapist's time is free again (the email about leaving says so)."""
+    at = clock.now()
+    for appointment in db.session.scalars(
+        select(Appointment).where(
+            Appointment.enrolment_id == event.enrolment.id,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.starts_at > at,
+        )
+    ):
+        appointment.status, appointment.cancelled_at, appointment.updated_at = AppointmentStatus.CANCELLED, at, at
+        appointment.sequence += 1

@@ -136,6 +136,8 @@ def _erase_enrolment(enrolment: Enrolment, email: str, staff, reason: str, at: d
         acceptance.full_name = None  # the signature goes; which version, its hash and when stay
     for flag in db.session.scalars(select(AttendanceFlag).where(AttendanceFlag.enrolment_id == enrolment.id)):
         flag.clear_note = scrub.text(flag.clear_note)  # staff's note stays, like the audit trail, without the identity
+    for appointment in db.session.scalars(select(Appointment).where(Appointment.enrolment_id == enrolment.id)):
+        appointment.join_token = new_token("join")  # an individual session's old link leads nowhere
 
     summary.idempotency_records_deleted = db.session.execute(
         delete(IdempotencyRecord).where(IdempotencyRecord.enrolment_id == enrolment.id)

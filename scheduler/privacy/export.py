@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..admission import records as intake_records
+from ..appointments.models import Appointment
 from ..attendance.models import AttendanceFlag, AttendanceRecord
 from ..cohorts.models import Session
 from ..enrolment.models import AgreementAcceptance, AuditEntry, Enrolment, Participant
@@ -35,6 +36,7 @@ class EnrolmentRecord:
     attendance: list = field(default_factory=list)
     attendance_flags: list = field(default_factory=list)
     agreements: list = field(default_factory=list)  # the program's agreements they accepted, any version
+    appointments: list = field(default_factory=list)  # individual sessions beside the group
 
     def __getattr__(self, name):  # the row's own fields, for the schema
         return getattr(self.enrolment, name)
@@ -55,11 +57,20 @@ class ParticipantExport:
     @property
     def holds(self) -> dict[str, int]:
         """Every kind of record this export holds, and how many of each (zero ones included)."""
-        kinds = ("payments", "refunds", "messages", "audit", "attendance", "attendance_flags", "agreements")
+        kinds = (
+            "payments",
+            "refunds",
+            "messages",
+            "audit",
+            "attendance",
+            "attendance_flags",
+            "agreements",
+            "appointments",
+        )
         counts = {"enrolments": len(self.enrolments)}
         counts.update({kind: sum(len(getattr(e, kind)) for e in self.enrolments) for kind in kinds})
         counts.update(requests=len(self.requests), other_messages=len(self.other_messages), intakes=len(self.intakes))
-        counts["appointments"] = sum(len(i.appointments) for i in self.intakes)
+        counts["appointments"] += sum(len(i.appointments) for i in self.intakes)
         return counts
 
 
@@ -167,6 +178,11 @@ def export_participant(email: str) -> ParticipantExport:
         )
     )
     attendance, flags = _attendance(ids)
+    individual = _by_enrolment(
+        db.session.scalars(
+            select(Appointment).where(Appointment.enrolment_id.in_(ids)).order_by(Appointment.starts_at, Appointment.id)
+        )
+    )
     accepted = _by_enrolment(
         db.session.scalars(
             select(AgreementAcceptance)
@@ -185,6 +201,7 @@ def export_participant(email: str) -> ParticipantExport:
             attendance=attendance.get(e.id, []),
             attendance_flags=flags.get(e.id, []),
             agreements=accepted.get(e.id, []),
+            appointments=individual.get(e.id, []),
         )
         for e in enrolments
     ]

@@ -159,6 +159,7 @@ class ExportedEnrolmentOut(Schema):
     audit = fields.List(fields.Nested(ExportedAuditOut))
     attendance = fields.List(fields.Nested(ExportedAttendanceOut))
     attendance_flags = fields.List(fields.Nested(ExportedAttendanceFlagOut))
+    appointments = fields.List(fields.Nested("ExportedAppointmentOut"))
     agreements = fields.List(fields.Nested(ExportedAgreementOut))
 
 
@@ -184,6 +185,7 @@ class ExportedAppointmentOut(Schema):
     id = fields.String()
     kind = fields.String()
     status = fields.String()
+    attendance = fields.String(allow_none=True)
     staff_id = fields.String()
     starts_at = Instant()
     ends_at = Instant()

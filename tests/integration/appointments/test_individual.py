@@ -272,3 +272,44 @@ def test_a_reminder_goes_once_per_session_and_follows_a_move(client, auth, make_
     assert sorted(m.status for m in reminders) == ["pending", "skipped"]
     [current] = [m for m in reminders if m.status == "pending"]
     assert "10:30 AM EDT" in current.subject and "Tess" not in current.subject
+
+
+def test_export_lists_individual_sessions_and_erasure_ends_their_links(client, auth, make_cohort):
+    desk = auth("front_desk")
+    person = enrolled(client, make_cohort(price_amount=0), "ana@example.org", headers=desk)
+    with time_machine.travel(T0, tick=False):
+        [made] = client.post(
+            f"/api/v1/enrolments/{person['id']}/individual-series",
+            json={**series(count=1), "staff_id": therapist().id},
+            headers=desk,
+        ).json
+    body = client.get("/api/v1/participants/export", query_string={"email": "ana@example.org"}, headers=desk).json
+    assert body["holds"]["appointments"] == 1 and body["enrolments"][0]["appointments"][0]["id"] == made["id"]
+    assert (
+        client.post("/api/v1/participants/erase", json={"email": "ana@example.org"}, headers=auth("admin")).status_code
+        == 200
+    )
+    link = made["join_url"].split("/join/", 1)[1]
+    assert client.get(f"/join/{link}").status_code == 404
+
+
+def test_withdrawing_frees_the_therapists_time(client, auth, make_cohort):
+    desk = auth("front_desk")
+    cohort = make_cohort(price_amount=0, capacity=5)
+    ana = enrolled(client, cohort, "ana@example.org", headers=desk)
+    ben = enrolled(client, cohort, "ben@example.org", headers=desk)
+    tess = therapist()
+    with time_machine.travel(T0, tick=False):
+        body = {**series(count=2), "staff_id": tess.id}
+        assert (
+            client.post(f"/api/v1/enrolments/{ana['id']}/individual-series", json=body, headers=desk).status_code == 201
+        )
+        assert (
+            client.post(f"/api/v1/enrolments/{ben['id']}/individual-series", json=body, headers=desk).status_code == 409
+        )
+        client.post(f"/api/v1/enrolments/{ana['id']}/withdraw", json={}, headers=desk)
+        statuses = [a["status"] for a in client.get(f"/api/v1/enrolments/{ana['id']}/appointments", headers=desk).json]
+        assert statuses == ["cancelled", "cancelled"]
+        assert (
+            client.post(f"/api/v1/enrolments/{ben['id']}/individual-series", json=body, headers=desk).status_code == 201
+        )
