@@ -7,7 +7,7 @@ this intake's path, and the person is sent on to the same address without it.
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 
 from ..admission import booking, records, services
 from ..enrolment.models import Enrolment
@@ -16,7 +16,7 @@ from ..foundation.extensions import db
 from ..foundation.links import intake_subscribe_links, join_url, manage_url
 from ..foundation.security import private
 from . import presenters
-from .views import COOKIE, PARTICIPANT_PAGE, bp, page
+from .views import COOKIE, PARTICIPANT_PAGE, bp, page, remember
 
 _STANDING = {
     "requested": "Your request is in the queue. Next comes a short assessment with one of our clinicians.",
@@ -114,16 +114,7 @@ def intake(intake_id):
     if token is not None:
         if not services.intake_token_matches(intake_id, token):
             raise NotFound("This link is not valid any more.")
-        response = _to_intake_page(intake_id)
-        response.set_cookie(
-            COOKIE,
-            token,
-            path=url_for("pages.intake", intake_id=intake_id),
-            httponly=True,
-            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-            samesite="Lax",
-        )
-        return response
+        return remember(_to_intake_page(intake_id), url_for("pages.intake", intake_id=intake_id), token)
     _require_owner(intake_id)
     found = records.get_intake(intake_id)
     offer = db.session.get(Enrolment, found.offer_enrolment_id) if found.offer_enrolment_id else None

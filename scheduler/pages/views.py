@@ -7,6 +7,7 @@ enrolment's path, and send the person on to the same address without the token.
 """
 
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import (
@@ -79,12 +80,13 @@ def _require_participant(enrolment_id: str) -> None:
         raise NotFound("This link is not valid any more.")
 
 
-def _remember(response: Response, enrolment_id: str, token: str) -> Response:
-    """Keep the token in a cookie only this enrolment's pages receive, never readable by scripts."""
+def remember(response: Response, path: str, token: str) -> Response:
+    """Keep the token in a cookie only the pages under `path` (one enrolment's, one intake's) receive,
+    never readable by scripts."""
     response.set_cookie(
         COOKIE,
         token,
-        path=url_for("pages.participant", enrolment_id=enrolment_id),
+        path=path,
         httponly=True,
         secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
         samesite="Lax",
@@ -137,26 +139,41 @@ def _form_errors(values: dict, error: ValidationError) -> dict:
     return errors
 
 
-@bp.post("/cohorts/<cohort_id>")
-@page(PUBLIC_PAGE)
-@limiter.limit(_enrol_limit, key_func=get_remote_address)
-@per_address
-def enrol(cohort_id):
-    """The enrolment form: 303 to "Check your email" for every address, or the form again with what to fix."""
+@dataclass
+class _PublicForm:
+    values: dict  # as typed (without NUL), to show the form again
+    data: dict | None = None  # loaded by the API's schema; None when there are mistakes
+    errors: dict | None = None  # the mistakes, beside each field
+    key: str | None = None  # the form's idempotency key, when usable
+
+
+def _read_request_form(schema) -> _PublicForm:
+    """A public form's fields, loaded through the API's own schema."""
     values = {field: request.form.get(field, "").strip() for field in FORM_FIELDS}
     key = request.form.get("idempotency_key", "").strip()
     try:
         unreadable = {f: [UNREADABLE] for f, v in values.items() if "\x00" in v}
         if unreadable:
             raise ValidationError(unreadable)
-        data = EnrolmentCreate().load({k: v for k, v in values.items() if v or k in BLANK_MESSAGES})
+        data = schema().load({k: v for k, v in values.items() if v or k in BLANK_MESSAGES})
     except ValidationError as error:
         values = {k: v.replace("\x00", "") for k, v in values.items()}
-        return _form_page(cohort_services.get_cohort(cohort_id), values, _form_errors(values, error), status=422)
+        return _PublicForm(values, errors=_form_errors(values, error))
+    return _PublicForm(values, data, key=key if 0 < len(key) <= 200 and "\x00" not in key else None)
+
+
+@bp.post("/cohorts/<cohort_id>")
+@page(PUBLIC_PAGE)
+@limiter.limit(_enrol_limit, key_func=get_remote_address)
+@per_address
+def enrol(cohort_id):
+    """The enrolment form: 303 to "Check your email" for every address, or the form again with what to fix."""
+    form = _read_request_form(EnrolmentCreate)
+    values = form.values
+    if form.data is None:
+        return _form_page(cohort_services.get_cohort(cohort_id), values, form.errors, status=422)
     try:
-        answer = requested.request_enrolment(
-            cohort_id, data, key if 0 < len(key) <= 200 and "\x00" not in key else None
-        )
+        answer = requested.request_enrolment(cohort_id, form.data, form.key)
     except Conflict:  # the cohort is no longer open, or admits by intake (the same for whoever asks)
         cohort = cohort_services.get_cohort(cohort_id)
         problem = (
@@ -178,22 +195,13 @@ def request_place(cohort_id):
     """ "Request a place" in an intake program (from one of its cohorts' pages): like the enrolment
     form, 303 to "Check your email" for every address, or the form again with what to fix."""
     cohort = cohort_services.get_cohort(cohort_id)
-    values = {field: request.form.get(field, "").strip() for field in FORM_FIELDS}
-    key = request.form.get("idempotency_key", "").strip()
+    form = _read_request_form(IntakeRequestIn)
+    if form.data is None:
+        return _form_page(cohort, form.values, form.errors, status=422)
     try:
-        unreadable = {f: [UNREADABLE] for f, v in values.items() if "\x00" in v}
-        if unreadable:
-            raise ValidationError(unreadable)
-        data = IntakeRequestIn().load({k: v for k, v in values.items() if v or k in BLANK_MESSAGES})
-    except ValidationError as error:
-        values = {k: v.replace("\x00", "") for k, v in values.items()}
-        return _form_page(cohort, values, _form_errors(values, error), status=422)
-    try:
-        answer = intake_services.request_place(
-            cohort.program_id, data, key if 0 < len(key) <= 200 and "\x00" not in key else None
-        )
+        answer = intake_services.request_place(cohort.program_id, form.data, form.key)
     except Conflict:  # the program takes enrolments directly now (the same for whoever asks)
-        return _form_page(cohort, values, problem="This program now takes enrolments directly.", status=409)
+        return _form_page(cohort, form.values, problem="This program now takes enrolments directly.", status=409)
     return _to_check_email(cohort.id, answer.email)
 
 
@@ -253,7 +261,8 @@ def participant(enrolment_id):
     if token is not None:
         if not requested.use_manage_link(enrolment_id, token):  # its first use opens the emailed link
             raise NotFound("This link is not valid any more.")
-        return _remember(_to_participant_page(enrolment_id), enrolment_id, token)
+        page_path = url_for("pages.participant", enrolment_id=enrolment_id)
+        return remember(_to_participant_page(enrolment_id), page_path, token)
     _require_participant(enrolment_id)
     return _participant_page(enrolment_id)
 
