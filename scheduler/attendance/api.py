@@ -10,8 +10,16 @@ from ..foundation.auth import DESK, FACILITATOR, TOKEN_IN_URL, current_staff, pa
 from ..foundation.http import endpoint
 from ..foundation.links import join_url
 from ..foundation.openapi import PROBLEM
-from . import flags, join_links, letters, services
-from .schemas import AttendanceIn, FlagClearIn, JoinLinkOut, PersonAttendanceOut, SessionAttendanceOut
+from . import flags, join_links, letters, services, statements
+from .schemas import (
+    AttendanceIn,
+    DiagnosisCodesIn,
+    FlagClearIn,
+    JoinLinkOut,
+    PersonAttendanceOut,
+    SessionAttendanceOut,
+    StatementQuery,
+)
 
 bp = Blueprint("attendance", __name__, url_prefix="/api/v1")
 join_bp = Blueprint("join", __name__, template_folder="templates")
@@ -73,6 +81,28 @@ def attendance_letter(enrolment_id):
 
 
 attendance_letter.endpoint_spec.extra["content"] = _PAGE
+
+
+@bp.get("/enrolments/<enrolment_id>/statement")
+@endpoint(participant_or_staff(), query=StatementQuery, status=200)
+def statement(enrolment_id, query):
+    """A statement of services (superbill) for insurers: each attended date of service with its CPT
+    code, units, fee and clinician; payments; the clinic's ids; diagnosis codes staff entered
+    (text/html: print it or save it as a PDF)."""
+    found = statements.statement(enrolment_id, query.get("from"), query.get("to"))
+    return _private(Response(render_template("attendance/statement.html", s=found), mimetype=HTML))
+
+
+statement.endpoint_spec.extra["content"] = _PAGE
+
+
+@bp.put("/enrolments/<enrolment_id>/diagnosis-codes")
+@endpoint(staff(*DESK), body=DiagnosisCodesIn, status=200)
+def set_diagnosis_codes(enrolment_id, data):
+    """ICD-10 codes for the statement of services: staff-only, shown on that statement alone."""
+    return {"diagnosis_codes": statements.set_diagnosis_codes(enrolment_id, data["diagnosis_codes"], current_staff())}
+
+
 attendance_letter.endpoint_spec.extra["responses"] = {
     "409": {
         "description": "No attended session to list yet",

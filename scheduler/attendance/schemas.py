@@ -89,3 +89,22 @@ class PersonAttendanceOut(Schema):
 class JoinLinkOut(Schema):
     enrolment_id = fields.String()
     join_url = fields.String()
+
+
+class DiagnosisCodesIn(Schema):
+    """ICD-10 codes for the statement of services (staff-only; shown on that statement alone)."""
+
+    diagnosis_codes = fields.List(
+        fields.String(
+            validate=validate.Regexp(
+                r"^[A-TV-Za-tv-z][0-9][0-9ABab](\.[0-9A-Za-z]{1,4})?$",
+                error="An ICD-10 code looks like F43.10 or F33.1.",
+            )
+        ),
+        required=True,
+        validate=validate.Length(max=12, error="At most 12 codes."),
+    )
+
+
+# ?from=&to= (instants): "from" is a Python keyword, so the schema is made from a dict.
+StatementQuery = Schema.from_dict({"from": Instant(), "to": Instant()}, name="StatementQuery")

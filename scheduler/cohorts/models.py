@@ -80,6 +80,11 @@ class Program(db.Model):
     excused_counts_as_missed = db.Column(db.Boolean, nullable=False, default=False)
     # The full programme: misses of individual sessions count toward missed_sessions_limit too.
     rule_counts_individual = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # The statement of services (superbill): the CPT codes of a group and an individual session, and the
+    # fee of an individual session (minor units; the group's fee is the enrolment's price per session).
+    group_cpt_code = db.Column(db.String(10), nullable=False, default="90853", server_default="90853")
+    individual_cpt_code = db.Column(db.String(10), nullable=False, default="90837", server_default="90837")
+    individual_fee_amount = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     completion_min_sessions = db.Column(db.Integer)
     # How people get a seat: "open" (enrol, pay), or "intake" (a request, an assessment, an
     # outcome, then a seat offered: the public cannot enrol directly; staff still may).

@@ -1,5 +1,7 @@
 """Input and output shapes of programs, cohorts and sessions."""
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..foundation.http import PageQuery
@@ -17,9 +19,26 @@ from ..foundation.validation import (
     Name,
     StrictDate,
     Timezone,
+    Trimmed,
     WallTime,
 )
 from .models import ADMISSIONS
+
+
+class CptCode(Trimmed):
+    """A CPT code for the statement of services: four digits and a digit or capital letter (90853)."""
+
+    pattern = r"\d{4}[0-9A-Z]"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(self.pattern, value):
+            raise ValidationError("A CPT code is five characters: four digits and a digit or capital, e.g. 90853.")
+        return value
+
+    def openapi_properties(self) -> dict:
+        return {"pattern": f"^{self.pattern}$", "example": "90853"}
+
 
 # ---- programs ---------------------------------------------------------------------------------
 
@@ -50,6 +69,9 @@ class ProgramPatch(Schema):
     missed_sessions_limit = Count(0, 100)
     excused_counts_as_missed = fields.Boolean(truthy={True}, falsy={False})
     rule_counts_individual = fields.Boolean(truthy={True}, falsy={False})
+    group_cpt_code = CptCode()  # the statement of services' codes
+    individual_cpt_code = CptCode()
+    individual_fee_amount = Amount()
     completion_min_sessions = Count(1, 100, allow_none=True)
     admission = fields.String(
         validate=validate.OneOf(ADMISSIONS, error="Use open (people enrol and pay) or intake (after an assessment).")
@@ -81,6 +103,9 @@ class ProgramOut(Schema):
     rule_counts_individual = fields.Boolean(
         metadata={"description": "misses of individual sessions count toward missed_sessions_limit"}
     )
+    group_cpt_code = fields.String()
+    individual_cpt_code = fields.String()
+    individual_fee_amount = fields.Integer()
     # null: 80 % of a cohort's sessions (rounded up)
     completion_min_sessions = fields.Integer(allow_none=True)
     admission = fields.String(metadata={"description": "open: people enrol; intake: after an assessment"})

@@ -26,6 +26,7 @@ def screen_modules() -> tuple[ModuleType, ...]:
         refunds,
         sessions,
         staff,
+        statements,
         today,
         waitlist,
     )
@@ -43,6 +44,7 @@ def screen_modules() -> tuple[ModuleType, ...]:
         availability,
         programs,
         staff,
+        statements,
     )
 
 

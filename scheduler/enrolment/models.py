@@ -121,6 +121,9 @@ class Enrolment(db.Model):
     # Set when its personal data was erased (on request or by retention, scheduler/privacy):
     # name, email, phone and messages are placeholders and every token was replaced.
     erased_at = db.Column(UTCDateTime)
+    # ICD-10 codes staff entered for the statement of services: staff-only, shown on that statement
+    # alone (never in emails, feeds, other pages, the roster or exports to anyone else).
+    diagnosis_codes = db.Column(db.JSON)
 
     cohort = db.relationship("Cohort")
     participant = db.relationship(Participant)

@@ -116,6 +116,8 @@ def from_environment() -> dict:
         # A seat staff hold for someone is told after this delay, so enrol-then-confirm sends one email.
         "STAFF_NOTICE_DELAY_SECONDS": _int("STAFF_NOTICE_DELAY_SECONDS", 120),
         "CLINIC_PHONE": os.environ.get("CLINIC_PHONE", ""),
+        # The clinic's National Provider Identifier, on the statement of services (superbill).
+        "CLINIC_NPI": os.environ.get("CLINIC_NPI", ""),
         "CLINIC_EMAIL": os.environ.get("CLINIC_EMAIL", ""),
         "PAYMENT_INSTRUCTIONS": os.environ.get("PAYMENT_INSTRUCTIONS") or DEFAULT_PAYMENT_INSTRUCTIONS,
         "REFUND_POLICY_NOTE": os.environ.get("REFUND_POLICY_NOTE", DEFAULT_REFUND_POLICY_NOTE),
@@ -215,6 +217,7 @@ def for_tests(database_url: str, **overrides) -> dict:
         "CHANGE_NOTICE_DELAY_MINUTES": 10,
         "STAFF_NOTICE_DELAY_SECONDS": 120,
         "CLINIC_PHONE": "+1 555 0100",
+        "CLINIC_NPI": "",
         "CLINIC_EMAIL": "desk@clinic.test",
         "PAYMENT_INSTRUCTIONS": DEFAULT_PAYMENT_INSTRUCTIONS,
         "REFUND_POLICY_NOTE": DEFAULT_REFUND_POLICY_NOTE,

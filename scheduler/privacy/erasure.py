@@ -116,6 +116,7 @@ def _erase_enrolment(enrolment: Enrolment, email: str, staff, reason: str, at: d
     enrolment.email = email
     enrolment.phone = None
     enrolment.timezone = None
+    enrolment.diagnosis_codes = None
     _replace_tokens(enrolment)
     enrolment.erased_at = at
     enrolment.updated_at = at

@@ -34,5 +34,6 @@ def revoke_staff(staff_id):
 @bp.patch("/staff/<staff_id>")
 @endpoint(staff(ADMIN), body=StaffPatch, response=StaffOut)
 def update_staff(staff_id, data):
-    """Mark an account as an assessor (it runs intake assessments and publishes availability), or not."""
-    return services.set_assessor(staff_id, data["assessor"], current_staff())
+    """Mark an account as an assessor (it runs intake assessments and publishes availability), or not;
+    set a clinician's NPI (printed on statements of services)."""
+    return services.update_staff(staff_id, data, current_staff())

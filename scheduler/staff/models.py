@@ -31,6 +31,8 @@ class Staff(db.Model):
     token_hash = db.Column(db.String(64), nullable=False, unique=True)
     # Runs intake assessments: publishes availability, is booked for assessments (admission).
     assessor = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
+    # A clinician's National Provider Identifier, for the statement of services (10 digits).
+    npi = db.Column(db.String(10))
     # The secret in the member's own calendar feed URL (/calendar/staff/<token>.ics): made when the
     # console first shows it, replaced from there; a revoked account's feed is not served.
     feed_token = db.Column(db.String(80), unique=True)

@@ -15,7 +15,11 @@ class StaffCreate(Schema):
 
 
 class StaffPatch(Schema):
-    assessor = fields.Boolean(required=True, truthy={True}, falsy={False})
+    assessor = fields.Boolean(truthy={True}, falsy={False})
+    # A clinician's National Provider Identifier (10 digits), printed on statements of services.
+    npi = fields.String(
+        allow_none=True, validate=validate.Regexp(r"^\d{10}$", error="An NPI is ten digits, e.g. 1234567893.")
+    )
 
 
 class StaffOut(Schema):
@@ -24,6 +28,7 @@ class StaffOut(Schema):
     name = fields.String()
     role = fields.String()
     assessor = fields.Boolean()
+    npi = fields.String(allow_none=True)
     created_at = Instant()
     revoked_at = Instant(allow_none=True)
 

@@ -54,14 +54,16 @@ def create_staff(email: str, name: str, role: str, acting=None, assessor: bool =
     return StaffCreated(member, token)
 
 
-def set_assessor(staff_id: str, assessor: bool, acting) -> Staff:
-    """Mark an account as one that runs intake assessments, or no longer (audited)."""
+def update_staff(staff_id: str, data: dict, acting) -> Staff:
+    """Mark an account as an assessor (it runs intake assessments), or not; set a clinician's NPI (audited)."""
     with write_transaction():
         member = db.session.get(Staff, staff_id)
         if member is None:
             raise NotFound("No such staff member.")
-        member.assessor = assessor
-        record_action(acting, "staff_assessor_set", target=f"staff:{member.id}", detail={"assessor": assessor})
+        for name in ("assessor", "npi"):
+            if name in data:
+                setattr(member, name, data[name])
+        record_action(acting, "staff_updated", target=f"staff:{member.id}", detail=dict(data))
     return member
 
 

@@ -1,0 +1,150 @@
+"""The statement of services (a superbill): what a person attended, coded as insurers ask.
+
+Each attended date of service (a group session recorded present or late, an individual session
+likewise), with its CPT code (the program's), units, fee and the rendering clinician with their
+NPI; the payments; the clinic's name, address, tax id and NPI; and the diagnosis codes staff
+entered on the enrolment. Those codes are staff-only: this statement is the one place they show.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..appointments.models import Appointment, AppointmentKind, AppointmentStatus
+from ..cohorts.models import SessionStatus
+from ..enrolment.audit import record
+from ..enrolment.models import Enrolment
+from ..enrolment.views import lock_enrolment
+from ..foundation import clock
+from ..foundation.database import write_transaction
+from ..foundation.errors import NotFound
+from ..foundation.extensions import db
+from ..foundation.money import format_money
+from ..payments.accounts import accounts
+from . import rule
+from .letters import local_date
+from .records import summaries
+
+
+@dataclass(frozen=True)
+class ServiceLine:
+    day: str  # the local date of service
+    starts_at: datetime
+    service: str
+    cpt_code: str
+    units: int
+    fee: str
+    clinician: str
+    npi: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    enrolment: Enrolment
+    program_name: str
+    lines: list[ServiceLine]
+    total: str
+    payments: list[dict]
+    paid: str
+    diagnosis_codes: list[str]
+    clinic: dict
+    issued_on: str
+    period: tuple[str, str] | None = field(default=None)
+
+
+def set_diagnosis_codes(enrolment_id: str, codes: list[str], staff) -> list[str]:
+    """Staff enter the ICD-10 codes the statement carries (an empty list removes them); audited
+    without the codes, which stay out of every other record."""
+    with write_transaction():
+        enrolment = lock_enrolment(enrolment_id)
+        enrolment.diagnosis_codes = list(dict.fromkeys(code.upper() for code in codes)) or None
+        record(enrolment, staff, "diagnosis_codes_set", None, count=len(enrolment.diagnosis_codes or []))
+    return enrolment.diagnosis_codes or []
+
+
+def _clinician(member) -> tuple[str, str]:
+    return (member.name, member.npi or "—") if member is not None else ("—", "—")
+
+
+def statement(enrolment_id: str, start: datetime | None = None, end: datetime | None = None) -> Statement:
+    """The statement of the services this enrolment's person received between two instants (all by default)."""
+    enrolment = db.session.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise NotFound("No such enrolment.")
+    at = clock.now()
+    cohort, program = enrolment.cohort, enrolment.cohort.program
+    zone = ZoneInfo(enrolment.timezone or cohort.timezone)
+    currency = cohort.currency
+
+    def within(instant: datetime) -> bool:
+        return (start is None or instant >= start) and (end is None or instant < end)
+
+    held = [s for s in cohort.sessions if s.status != SessionStatus.CANCELLED]
+    group_fee = enrolment.amount_due // len(held) if held else 0
+    facilitator = _clinician(cohort.facilitators[0] if cohort.facilitators else None)
+    summary = summaries([enrolment], at)[enrolment.id]
+    lines = [
+        ServiceLine(
+            local_date(mark.starts_at, zone),
+            mark.starts_at,
+            "Group psychotherapy",
+            program.group_cpt_code,
+            1,
+            format_money(group_fee, currency),
+            *facilitator,
+        )
+        for mark in rule.attended(summary.marks)
+        if within(mark.starts_at)
+    ]
+    individual = db.session.scalars(
+        select(Appointment).where(
+            Appointment.enrolment_id == enrolment.id,
+            Appointment.kind == AppointmentKind.INDIVIDUAL,
+            Appointment.status == AppointmentStatus.BOOKED,
+            Appointment.attendance.in_(tuple(rule.ATTENDED)),
+        )
+    ).all()
+    lines += [
+        ServiceLine(
+            local_date(a.starts_at, zone),
+            a.starts_at,
+            "Individual psychotherapy",
+            program.individual_cpt_code,
+            1,
+            format_money(program.individual_fee_amount, currency),
+            *_clinician(a.staff),
+        )
+        for a in individual
+        if within(a.starts_at)
+    ]
+    lines.sort(key=lambda line: line.starts_at)
+    total = len([line for line in lines if line.service.startswith("Group")]) * group_fee + sum(
+        program.individual_fee_amount for line in lines if line.service.startswith("Individual")
+    )
+    account = accounts([enrolment.id])[enrolment.id]
+    config = current_app.config
+    return Statement(
+        enrolment=enrolment,
+        program_name=program.name,
+        lines=lines,
+        total=format_money(total, currency),
+        payments=[
+            {"day": local_date(p.created_at, zone), "amount": format_money(p.amount, p.currency)}
+            for p in account.payments
+        ],
+        paid=format_money(account.net_paid, currency),
+        diagnosis_codes=list(enrolment.diagnosis_codes or []),
+        clinic={
+            "name": config["CLINIC_NAME"],
+            "address": config.get("CLINIC_ADDRESS", ""),
+            "tax_id": config.get("CLINIC_TAX_ID", ""),
+            "npi": config.get("CLINIC_NPI", ""),
+        },
+        issued_on=local_date(at, zone),
+        period=(local_date(start, zone) if start else None, local_date(end, zone) if end else None)
+        if start or end
+        else None,
+    )
