@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import bindparam, null, select
 
+from ..appointments.models import Appointment, AppointmentStatus
 from ..cohorts.models import Cohort, Session
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..foundation import clock
@@ -67,6 +68,41 @@ def _event(session: Session, link: str | None) -> FeedEvent:
     )
 
 
+APPOINTMENT_TITLE = "Appointment"  # an individual session beside the group: no program, no therapist
+
+
+def _appointment_event(appointment: Appointment, tz: str) -> FeedEvent:
+    """An individual session in the person's feed, with its own join link while booked."""
+    booked = appointment.status == AppointmentStatus.BOOKED
+    return FeedEvent(
+        uid=event_uid(appointment.id),
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        tz=tz,
+        summary=APPOINTMENT_TITLE,
+        meeting_url=join_url(appointment) if booked else None,
+        sequence=appointment.sequence,
+        last_modified=appointment.updated_at,
+        created=appointment.created_at,
+        cancelled=not booked,
+    )
+
+
+def _individual_of(enrolment_ids) -> dict[str, list[Appointment]]:
+    """Each enrolment's individual sessions (the full programme), in time order, read afresh."""
+    found: dict[str, list[Appointment]] = {enrolment_id: [] for enrolment_id in enrolment_ids}
+    if found:
+        rows = db.session.scalars(
+            select(Appointment)
+            .where(Appointment.enrolment_id.in_(list(found)))
+            .order_by(Appointment.starts_at, Appointment.id)
+            .execution_options(populate_existing=True)
+        )
+        for row in rows:
+            found[row.enrolment_id].append(row)
+    return found
+
+
 # ---- cohort feed ------------------------------------------------------------------------------
 
 
@@ -106,10 +142,13 @@ def fresh_enrolment_feed(enrolment: Enrolment) -> bytes:
     """One enrolment's feed built now from its rows: its cohort's sessions while it is confirmed (it
     follows a transfer), each with the person's own join link; empty otherwise. Nothing that its
     manage token could not see."""
-    sessions = []
+    events = []
     if enrolment.status == EnrolmentStatus.CONFIRMED:
         sessions = _sessions_of([enrolment.cohort_id])[enrolment.cohort_id]
-    return build_feed([_event(s, join_url(enrolment)) for s in sessions], name=FEED_NAME)
+        events = [_event(s, join_url(enrolment)) for s in sessions]
+        tz = enrolment.cohort.timezone
+        events += [_appointment_event(a, tz) for a in _individual_of([enrolment.id])[enrolment.id]]
+    return build_feed(events, name=FEED_NAME)
 
 
 def fresh_cohort_feed(cohort: Cohort) -> bytes:
@@ -175,6 +214,7 @@ def served_feed(kind: FeedKind, feed_token: str, *, body: bool = True) -> Feed:
             cohort = enrolment.cohort
             sessions = _sessions_of([cohort.id])[cohort.id]
             instants += [cohort.updated_at, cohort.program.updated_at, *(s.updated_at for s in sessions)]
+            instants += [a.updated_at for a in _individual_of([enrolment.id])[enrolment.id]]
         body = fresh_enrolment_feed(enrolment)
     return Feed(body, etag_of(body), max(instants).replace(microsecond=0))
 
@@ -232,10 +272,19 @@ def refresh_stored_feeds(cohort_ids: set[str], enrolment_ids: set[str]) -> None:
     by_cohort: dict[str, list[Enrolment]] = {}
     for enrolment in confirmed:
         by_cohort.setdefault(enrolment.cohort_id, []).append(enrolment)
+    individual = _individual_of([e.id for e in confirmed])
     for cohort_id, group in by_cohort.items():
-        # Every event carries the person's own join link: one build for the cohort, filled per person.
+        # Every event carries the person's own join link: one build for the cohort, filled per person;
+        # a person with individual sessions beside the group gets a build of their own.
         events = [_event(s, None) for s in sessions[cohort_id]]
-        bodies = build_feeds_with_links(events, {e.id: join_url(e) for e in group}, name=FEED_NAME)
+        plain = [e for e in group if not individual[e.id]]
+        bodies = build_feeds_with_links(events, {e.id: join_url(e) for e in plain}, name=FEED_NAME)
+        for enrolment in group:
+            if individual[enrolment.id]:
+                tz = enrolment.cohort.timezone
+                own = [_event(s, join_url(enrolment)) for s in sessions[cohort_id]]
+                own += [_appointment_event(a, tz) for a in individual[enrolment.id]]
+                bodies[enrolment.id] = build_feed(own, name=FEED_NAME)
         for enrolment in group:
             _store(
                 stored,

@@ -1,8 +1,8 @@
 """Keeping stored feeds equal to their inputs: a deriver of foundation/changes.py (scheduler/wiring.py).
 
 A feed's bytes depend on rows of lower domains: sessions, their cohort (every column:
-its updated_at is in each event's LAST-MODIFIED), the program (title, updated_at), and
-an enrolment's status, cohort, join link and feed token. Rather than trusting every use
+its updated_at is in each event's LAST-MODIFIED), the program (title, updated_at), an
+enrolment's status, cohort, join link and feed token, and its individual sessions. Rather than trusting every use
 case that writes one of them to announce it (a new one would be forgotten), each flush's
 rows are noted here and, once before the commit, the feeds they feed are rebuilt
 (services.refresh_stored_feeds) in the use case's own transaction: the stored feed commits
@@ -12,6 +12,7 @@ Lower domains import nothing from here: the dependency still points down.
 
 from sqlalchemy import inspect, select
 
+from ..appointments.models import Appointment
 from ..cohorts.models import Cohort, Program, Session
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..foundation import changes
@@ -38,6 +39,9 @@ def _enrolment_changed(enrolment: Enrolment) -> bool:
 def note(session, pending: dict) -> None:
     """Remember which feeds this flush touched (history and new ids are both known here)."""
     cohorts, programs, enrolments = set(), set(), set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Appointment) and obj.enrolment_id:  # an individual session beside the group
+            enrolments.add(obj.enrolment_id)
     for obj in session.new:
         if isinstance(obj, Session | Cohort):
             cohorts.add(obj.cohort_id if isinstance(obj, Session) else obj.id)

@@ -313,3 +313,33 @@ def test_withdrawing_frees_the_therapists_time(client, auth, make_cohort):
         assert (
             client.post(f"/api/v1/enrolments/{ben['id']}/individual-series", json=body, headers=desk).status_code == 201
         )
+
+
+def test_the_persons_feed_holds_their_individual_sessions_and_follows_a_move(client, auth, make_cohort):
+    from icalendar import Calendar
+
+    desk = auth("front_desk")
+    person = enrolled(client, make_cohort(price_amount=0), "ana@example.org", headers=desk)
+    feed = client.get(f"/api/v1/enrolments/{person['id']}", headers=bearer(person["manage_token"])).json["calendar_url"]
+    path = urlsplit(feed).path
+
+    def events():
+        body = client.get(path)
+        assert body.status_code == 200
+        return [e for e in Calendar.from_ical(body.data).walk("VEVENT") if str(e["SUMMARY"]) == "Appointment"]
+
+    with time_machine.travel(T0, tick=False):
+        [made] = client.post(
+            f"/api/v1/enrolments/{person['id']}/individual-series",
+            json={**series(count=1), "staff_id": therapist().id},
+            headers=desk,
+        ).json
+        [event] = events()
+        assert event["DTSTART"].dt.isoformat() == "2030-10-22T10:00:00-04:00" and "/join/" in str(event["LOCATION"])
+        assert "Tess" not in client.get(path).get_data(as_text=True)
+        client.patch(f"/api/v1/appointments/{made['id']}", json={"starts_at": "2030-10-23T14:00:00Z"}, headers=desk)
+        [moved] = events()
+        assert moved["DTSTART"].dt.isoformat() == "2030-10-23T10:00:00-04:00" and int(moved["SEQUENCE"]) == 1
+        client.patch(f"/api/v1/appointments/{made['id']}", json={"status": "cancelled"}, headers=desk)
+        [cancelled] = events()
+        assert str(cancelled["STATUS"]) == "CANCELLED" and int(cancelled["SEQUENCE"]) == 2
