@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ..cohorts.schedule import ScheduleError, plan_sessions
 from ..enrolment.models import ACTIVE, Enrolment
+from ..enrolment.views import lock_enrolment
 from ..foundation import clock
 from ..foundation.database import lock_one, new_id, write_transaction
 from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound
@@ -70,9 +71,8 @@ def create_series(enrolment_id: str, data: dict, staff) -> list[Appointment]:
     except ScheduleError as error:
         raise Invalid.field(error.field, error.message) from None
     with write_transaction():
-        enrolment = db.session.get(Enrolment, enrolment_id)
-        if enrolment is None:
-            raise NotFound("No such enrolment.")
+        # Locks in one order everywhere: the person's cohort, the therapist, then the sessions.
+        enrolment = lock_enrolment(enrolment_id)
         if enrolment.status not in ACTIVE:
             raise Conflict(f"This enrolment is {enrolment.status}; individual sessions go with an active place.")
         therapist = _therapist(data["staff_id"])
@@ -119,9 +119,12 @@ def owner(appointment_id: str) -> str | None:
 
 
 def _lock_appointment(appointment_id: str) -> Appointment:
+    """Lock an individual session: its person's cohort first (a withdrawal, holding it, cancels
+    their sessions), then its therapist, then the session itself."""
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None or appointment.kind != AppointmentKind.INDIVIDUAL:
         raise NotFound("No such appointment.")
+    lock_enrolment(appointment.enrolment_id)
     lock_one(Staff, appointment.staff_id)
     return lock_one(Appointment, appointment_id, "No such appointment.")
 

@@ -343,3 +343,45 @@ def test_the_persons_feed_holds_their_individual_sessions_and_follows_a_move(cli
         client.patch(f"/api/v1/appointments/{made['id']}", json={"status": "cancelled"}, headers=desk)
         [cancelled] = events()
         assert str(cancelled["STATUS"]) == "CANCELLED" and int(cancelled["SEQUENCE"]) == 2
+
+
+def test_a_move_and_a_withdrawal_at_once_both_finish(app, client, auth, make_cohort):
+    """A staff move of a session and its person's withdrawal take the same locks in the same order
+    (cohort, therapist, session): both answer, neither waits for the other forever."""
+    desk = auth("front_desk")
+    cohort = make_cohort(price_amount=0, capacity=10)
+    tess = therapist()
+    pairs = []
+    with time_machine.travel(T0, tick=False):
+        for n in range(4):
+            person = enrolled(client, cohort, f"p{n}@example.org", headers=desk)
+            body = {**series(count=1, start_time=f"{9 + n:02d}:00"), "staff_id": tess.id}
+            [made] = client.post(f"/api/v1/enrolments/{person['id']}/individual-series", json=body, headers=desk).json
+            pairs.append((person["id"], made["id"], f"2030-10-23T{13 + n:02d}:00:00Z"))
+        statuses, errors = [], []
+        start = threading.Barrier(2)
+
+        def run(call):
+            try:
+                local = app.test_client()
+                start.wait()
+                statuses.append(call(local).status_code)
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+        for enrolment_id, appointment_id, later in pairs:
+
+            def move(c, a=appointment_id, t=later):
+                return c.patch(f"/api/v1/appointments/{a}", json={"starts_at": t}, headers=desk)
+
+            def leave(c, e=enrolment_id):
+                return c.post(f"/api/v1/enrolments/{e}/withdraw", json={}, headers=desk)
+
+            threads = [threading.Thread(target=run, args=(call,)) for call in (move, leave)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+    assert not errors, errors
+    # The move either came first (200) or found the session cancelled by the withdrawal (409); never 5xx.
+    assert all(status in (200, 409) for status in statuses) and len(statuses) == 8, statuses
