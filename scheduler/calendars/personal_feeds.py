@@ -20,6 +20,7 @@ from sqlalchemy import select
 from ..admission.models import Intake
 from ..appointments.models import Appointment, AppointmentKind, AppointmentStatus, Availability
 from ..cohorts.models import Cohort, cohort_facilitators
+from ..enrolment.models import Enrolment
 from ..foundation.database import lock_one, new_token, write_transaction
 from ..foundation.errors import NotFound
 from ..foundation.extensions import db
@@ -41,12 +42,22 @@ def _feed(events: list[FeedEvent], name: str, since: datetime) -> Feed:
 
 
 def _zones(appointments: list[Appointment]) -> dict[str, str]:
-    """The zone of each availability these appointments were booked in (the assessor's hours)."""
-    ids = {a.availability_id for a in appointments if a.availability_id}
-    if not ids:
-        return {}
-    rows = db.session.execute(select(Availability.id, Availability.timezone).where(Availability.id.in_(ids)))
-    return {row.id: row.timezone for row in rows}
+    """The zone of each appointment: an assessment's, the assessor's hours it was booked in; an
+    individual session's, its person's cohort (where the series was planned)."""
+    hours = {a.availability_id for a in appointments if a.availability_id}
+    places = {a.enrolment_id for a in appointments if a.enrolment_id}
+    zones: dict[str, str] = {}
+    if hours:
+        rows = db.session.execute(select(Availability.id, Availability.timezone).where(Availability.id.in_(hours)))
+        zones |= {row.id: row.timezone for row in rows}
+    if places:
+        rows = db.session.execute(
+            select(Enrolment.id, Cohort.timezone)
+            .join(Cohort, Cohort.id == Enrolment.cohort_id)
+            .where(Enrolment.id.in_(places))
+        )
+        zones |= {row.id: row.timezone for row in rows}
+    return {a.id: zones.get(a.availability_id or a.enrolment_id) or "UTC" for a in appointments}
 
 
 # ---- a person's appointments ------------------------------------------------------------------
@@ -86,7 +97,7 @@ def intake_feed(feed_token: str) -> Feed:
         select(Appointment).where(Appointment.intake_id == intake.id).order_by(Appointment.starts_at, Appointment.id)
     ).all()
     zones, page = _zones(appointments), intake_page_url(intake)
-    events = [_person_event(a, intake.timezone or zones.get(a.availability_id) or "UTC", page) for a in appointments]
+    events = [_person_event(a, intake.timezone or zones[a.id], page) for a in appointments]
     return _feed(events, APPOINTMENTS_FEED_NAME, max(intake.requested_at, intake.updated_at))
 
 
@@ -95,7 +106,12 @@ def intake_feed(feed_token: str) -> Feed:
 
 def _staff_event(appointment: Appointment, tz: str) -> FeedEvent:
     booked = appointment.status == AppointmentStatus.BOOKED
-    path = f"/desk/intakes/{appointment.intake_id}" if appointment.intake_id else "/desk/availability"
+    if appointment.intake_id:
+        path = f"/desk/intakes/{appointment.intake_id}"
+    elif appointment.enrolment_id:
+        path = f"/desk/enrolments/{appointment.enrolment_id}/programme"
+    else:
+        path = "/desk/availability"
     where = f"The details are in the staff console (sign in first): {public_url(path)}"
     return FeedEvent(
         uid=event_uid(appointment.id),
@@ -127,7 +143,7 @@ def staff_feed(feed_token: str) -> Feed:
         .where(cohort_facilitators.c.staff_id == member.id)
         .order_by(Cohort.id)
     ).all()
-    events = [_staff_event(a, zones.get(a.availability_id) or "UTC") for a in appointments]
+    events = [_staff_event(a, zones[a.id]) for a in appointments]
     return _feed(events + cohort_events(list(cohorts)), STAFF_FEED_NAME, member.created_at)
 
 

@@ -5,7 +5,7 @@ of what it returns and only this module follows. Times are shown in a named zone
 its abbreviation, and carried as UTC in `iso` so the browser may add the visitor's zone.
 """
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
@@ -60,6 +60,11 @@ def moment(instant: datetime | None, zone: ZoneInfo) -> dict | None:
         "text": f"{day_text(instant, zone)} at {time_text(instant, zone)} {local:%Z}",
         "zone": str(zone),
     }
+
+
+def person_zone(enrolment) -> ZoneInfo:
+    """The zone a person's times are shown in: theirs, else their cohort's."""
+    return ZoneInfo(enrolment.timezone or enrolment.cohort.timezone)
 
 
 def zone_label(name: str) -> str:
@@ -248,7 +253,7 @@ def refund_text(enrolment, amount: int) -> str:
         return "You have not paid anything, so there is nothing to refund."
     paid = money(held, cohort.currency)
     if amount == 0:
-        deadline = moment(refund_deadline(cohort), ZoneInfo(enrolment.timezone or cohort.timezone))
+        deadline = moment(refund_deadline(cohort), person_zone(enrolment))
         when = f" on {deadline['text']}" if deadline else ""
         return f"The refund period ended{when}, so the {paid} you paid would not be refunded."
     back = money(amount, cohort.currency)
@@ -289,18 +294,35 @@ def agreements_pending(enrolment) -> bool:
 
 
 def individual_sessions(enrolment, zone: ZoneInfo) -> list[dict]:
-    """The person's individual sessions beside the group (the full programme), with their join links."""
-    return [
-        {"when": moment(a.starts_at, zone), "join_url": join_url(a), "cancelled": a.status == "cancelled"}
-        for a in individual.appointments_of(enrolment.id)
-    ]
+    """The person's individual sessions beside the group (the full programme), with their join links
+    and, up to the program's cutoff, a way to cancel one."""
+    at = clock.now()
+    cutoff = timedelta(hours=enrolment.cohort.program.individual_cancel_hours)
+    shown = []
+    for a in individual.appointments_of(enrolment.id):
+        cancelled = a.status == "cancelled"
+        ahead = not cancelled and a.starts_at > at
+        shown.append(
+            {
+                "id": a.id,
+                "when": moment(a.starts_at, zone),
+                "join_url": join_url(a),
+                "cancelled": cancelled,
+                "attendance": a.attendance,
+                "cancel_url": url_for("pages.individual_cancel", enrolment_id=enrolment.id, appointment_id=a.id)
+                if ahead and a.starts_at - cutoff > at
+                else None,
+                "too_late_to_cancel": ahead and a.starts_at - cutoff <= at,
+            }
+        )
+    return shown
 
 
 def participant_page(enrolment, card: dict | None) -> dict:
     """What one person sees about their enrolment, by status."""
     at = clock.now()
     cohort = enrolment.cohort
-    zone = ZoneInfo(enrolment.timezone or cohort.timezone)
+    zone = person_zone(enrolment)
     status = _shown_status(enrolment, at)
     refund = refund_due(enrolment, at) if status in ACTIVE else 0
     page = {
@@ -308,6 +330,7 @@ def participant_page(enrolment, card: dict | None) -> dict:
         "name": enrolment.name,
         "status": status,
         "individual": individual_sessions(enrolment, zone) if status == "confirmed" else [],
+        "individual_cancel_hours": cohort.program.individual_cancel_hours,
         "cohort": {
             "name": cohort.name,
             "program": cohort.program.name,
