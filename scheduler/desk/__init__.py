@@ -22,6 +22,7 @@ def screen_modules() -> tuple[ModuleType, ...]:
         cohorts,
         enrolments,
         intakes,
+        programme,
         programs,
         refunds,
         sessions,
@@ -29,6 +30,7 @@ def screen_modules() -> tuple[ModuleType, ...]:
         statements,
         today,
         waitlist,
+        week,
     )
 
     return (
@@ -45,6 +47,8 @@ def screen_modules() -> tuple[ModuleType, ...]:
         programs,
         staff,
         statements,
+        programme,
+        week,
     )
 
 

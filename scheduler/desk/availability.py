@@ -28,8 +28,8 @@ from .session import desk_page
 AHEAD = timedelta(weeks=4)
 
 
-def _whose() -> Staff:
-    """The assessor whose page this is: ?staff_id= for the desk, else the member signed in."""
+def whose() -> Staff:
+    """The clinician whose page this is: ?staff_id= for the desk, else the member signed in."""
     wanted = request.values.get("staff_id") or g.desk_member.id
     member = db.session.get(Staff, wanted)
     if member is None or member.revoked_at is not None:
@@ -40,7 +40,7 @@ def _whose() -> Staff:
 
 
 def availability_page(*, errors=None, values=None, problem=None, status=200):
-    member = _whose()
+    member = whose()
     assessors = (
         db.session.scalars(
             select(Staff).where(Staff.assessor.is_(True), Staff.revoked_at.is_(None)).order_by(Staff.name)
@@ -88,7 +88,7 @@ def availability():
 @bp.post("/availability")
 @desk_page()
 def add_availability():
-    member = _whose()
+    member = whose()
 
     def act():
         data = parse(
@@ -115,6 +115,6 @@ def add_availability():
 @bp.post("/availability/<availability_id>/remove")
 @desk_page()
 def remove_availability(availability_id):
-    member = _whose()
+    member = whose()
     services.remove_availability(member.id, availability_id, g.desk_member)
     return _back(member, "Those hours are no longer offered; appointments already booked in them stand.")
