@@ -4,7 +4,7 @@
 calm page (never JSON), and never lets a search engine or a browser cache keep it.
 """
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from ..foundation.auth import DESK, FACILITATOR, TOKEN_IN_URL, current_staff, participant_or_staff, staff
 from ..foundation.http import endpoint
@@ -20,6 +20,7 @@ from .schemas import (
     SessionAttendanceOut,
     StatementQuery,
 )
+from .statement_pdf import PDF, pdf_response
 
 bp = Blueprint("attendance", __name__, url_prefix="/api/v1")
 join_bp = Blueprint("join", __name__, template_folder="templates")
@@ -88,12 +89,33 @@ attendance_letter.endpoint_spec.extra["content"] = _PAGE
 def statement(enrolment_id, query):
     """A statement of services (superbill) for insurers: each attended date of service with its CPT
     code, units, fee and clinician; payments; the clinic's ids; diagnosis codes staff entered
-    (text/html: print it or save it as a PDF)."""
+    (text/html to print, or application/pdf: `Accept: application/pdf` or `?format=pdf`)."""
     found = statements.statement(enrolment_id, query.get("from"), query.get("to"))
-    return _private(Response(render_template("attendance/statement.html", s=found), mimetype=HTML))
+    if _statement_format(query) == "pdf":
+        response = pdf_response(found)
+    else:
+        kept = {name: request.args[name] for name in ("from", "to", "token") if name in request.args}
+        pdf_url = url_for("attendance.statement", enrolment_id=enrolment_id, **kept, format="pdf")
+        response = Response(render_template("attendance/statement.html", s=found, pdf_url=pdf_url), mimetype=HTML)
+    response.vary.add("Accept")
+    return _private(response)
 
 
-statement.endpoint_spec.extra["content"] = _PAGE
+def _statement_format(query: dict) -> str:
+    """?format= when given; else PDF only when Accept prefers it to HTML by quality (HTML for `*/*`,
+    for no Accept at all, and for anything else)."""
+    if query.get("format"):
+        return query["format"]
+    return "pdf" if request.accept_mimetypes.best_match([HTML, PDF]) == PDF else "html"
+
+
+statement.endpoint_spec.extra["content"] = {**_PAGE, PDF: {"schema": {"type": "string", "format": "binary"}}}
+statement.endpoint_spec.extra["responses"] = {
+    "400": {
+        "description": "format is neither html nor pdf",
+        "content": {"application/problem+json": {"schema": PROBLEM}},
+    }
+}
 
 
 @bp.put("/enrolments/<enrolment_id>/diagnosis-codes")

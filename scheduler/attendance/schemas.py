@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from ..foundation.errors import BadRequest
 from ..foundation.validation import Identifier, Instant, Trimmed
 from .models import AttendanceStatus, RecordSource
 
@@ -106,5 +107,28 @@ class DiagnosisCodesIn(Schema):
     )
 
 
-# ?from=&to= (instants): "from" is a Python keyword, so the schema is made from a dict.
-StatementQuery = Schema.from_dict({"from": Instant(), "to": Instant()}, name="StatementQuery")
+STATEMENT_FORMATS = ("html", "pdf")
+
+
+class StatementFormat(fields.String):
+    """?format=html or pdf, for a plain link that cannot send Accept. Any other value is a malformed
+    request (400), not a field for a person to correct."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text not in STATEMENT_FORMATS:
+            message = "Use html or pdf (or leave it out and send Accept: application/pdf)."
+            raise BadRequest(f"format: {message}", errors={"format": [message]})
+        return text
+
+    def openapi_properties(self) -> dict:
+        return {
+            "enum": list(STATEMENT_FORMATS),
+            "description": "html or pdf; without it, Accept decides (PDF only when preferred to HTML).",
+        }
+
+
+# ?from=&to= (instants), ?format=: "from" is a Python keyword, so the schema is made from a dict.
+StatementQuery = Schema.from_dict(
+    {"from": Instant(), "to": Instant(), "format": StatementFormat()}, name="StatementQuery"
+)

@@ -10,6 +10,7 @@ from flask import flash, g, redirect, url_for
 
 from ..attendance import statements
 from ..attendance.schemas import DiagnosisCodesIn
+from ..attendance.statement_pdf import pdf_response
 from ..foundation.auth import DESK
 from ..foundation.errors import Invalid
 from .blueprint import bp
@@ -36,6 +37,13 @@ def statement_page(enrolment_id, *, errors=None, values=None, problem=None, stat
 def statement(enrolment_id):
     """The statement of services, with the diagnosis codes it carries (staff-only)."""
     return statement_page(enrolment_id)
+
+
+@bp.get("/enrolments/<enrolment_id>/statement.pdf")
+@desk_page(*DESK)
+def statement_pdf(enrolment_id):
+    """The statement as a PDF, diagnosis codes and all (private, as every console page)."""
+    return pdf_response(statements.statement(enrolment_id))
 
 
 @bp.post("/enrolments/<enrolment_id>/statement")

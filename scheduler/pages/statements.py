@@ -1,8 +1,9 @@
-"""The person's statement of services (superbill), from their page: the printable statement itself."""
+"""The person's statement of services (superbill), from their page: printable, or as a PDF."""
 
-from flask import Response, render_template
+from flask import Response, render_template, url_for
 
 from ..attendance import statements
+from ..attendance.statement_pdf import pdf_response
 from ..foundation.security import private
 from .views import PARTICIPANT_PAGE, _require_participant, bp, page
 
@@ -10,7 +11,18 @@ from .views import PARTICIPANT_PAGE, _require_participant, bp, page
 @bp.get("/me/<enrolment_id>/statement")
 @page(PARTICIPANT_PAGE)
 def statement(enrolment_id):
-    """Every attended date of service with its CPT code, for an insurer (print or save as PDF)."""
+    """Every attended date of service with its CPT code, for an insurer (print it, or download the PDF)."""
     _require_participant(enrolment_id)
     found = statements.statement(enrolment_id)
-    return private(Response(render_template("attendance/statement.html", s=found), mimetype="text/html"))
+    pdf_url = url_for("pages.statement_pdf", enrolment_id=enrolment_id)
+    return private(
+        Response(render_template("attendance/statement.html", s=found, pdf_url=pdf_url), mimetype="text/html")
+    )
+
+
+@bp.get("/me/<enrolment_id>/statement.pdf")
+@page(PARTICIPANT_PAGE)
+def statement_pdf(enrolment_id):
+    """The same statement as a PDF, to keep or send to an insurer."""
+    _require_participant(enrolment_id)
+    return private(pdf_response(statements.statement(enrolment_id)))

@@ -2,132 +2,82 @@
 group and individual, with the program's CPT codes, units, fees, the rendering clinicians and NPIs,
 the payments and the clinic's ids; diagnosis codes staff entered show on it and nowhere else."""
 
-from datetime import UTC, date, datetime
-
-import time_machine
 from sqlalchemy import select
 
 from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
-from scheduler.staff.services import create_staff, update_staff
 from tests.desk_support import post_form, sign_in, text_of
 from tests.helpers import bearer, enrolled
 
 CODE = "F43.10"
-T0 = datetime(2030, 9, 1, 12, 0, tzinfo=UTC)
 
 
 def test_the_statement_lists_exactly_the_attended_dates_with_codes_and_the_diagnosis_nowhere_else(
-    app, client, auth, make_program, make_cohort, make_staff
+    client, auth, make_staff, attended
 ):
-    app.config.update(CLINIC_TAX_ID="12-3456789", CLINIC_NPI="1234567893")
-    desk = auth("front_desk")
-    fran = create_staff("fran@staff.test", "Fran Facil", "facilitator").member
-    update_staff(fran.id, {"npi": "1111111112"}, None)
-    tess = create_staff("tess@staff.test", "Dr Tess Hart", "facilitator").member
-    update_staff(tess.id, {"npi": "2222222224"}, None)
-    program = make_program(individual_fee_amount=15000)
-    cohort = make_cohort(
-        program=program, session_count=3, price_amount=30000, start_date=date(2030, 10, 3), facilitator_ids=[fran.id]
+    person, other, cohort, desk = attended.person, attended.other, attended.cohort, attended.desk
+    wrong = client.put(
+        f"/api/v1/enrolments/{person['id']}/diagnosis-codes", json={"diagnosis_codes": ["depression"]}, headers=desk
     )
-    with time_machine.travel(T0, tick=False) as traveller:
-        person = enrolled(
-            client,
-            cohort,
-            "ana@example.org",
-            "Ana Ruiz",
-            headers=desk,
-            desk_payment={"method": "check", "amount": 30000, "reference": "chk 1"},
-        )
-        [alone] = client.post(
-            f"/api/v1/enrolments/{person['id']}/individual-series",
-            json={
-                "staff_id": tess.id,
-                "weekday": "tuesday",
-                "start_time": "10:00",
-                "timezone": "America/New_York",
-                "start_date": "2030-10-08",
-                "count": 1,
-                "duration_minutes": 50,
-            },
-            headers=desk,
-        ).json
-        other = enrolled(client, make_cohort(price_amount=0), "ben@example.org", headers=desk)
-        traveller.move_to(datetime(2030, 10, 30, tzinfo=UTC))
-        sessions = client.get(f"/api/v1/cohorts/{cohort.id}", headers=desk).json["sessions"]
-        for session, status in zip(sessions, ("present", "absent", "late"), strict=True):
-            records = {"records": [{"enrolment_id": person["id"], "status": status}]}
-            assert (
-                client.put(f"/api/v1/sessions/{session['id']}/attendance", json=records, headers=desk).status_code
-                == 200
-            )
-        client.put(f"/api/v1/appointments/{alone['id']}/attendance", json={"status": "present"}, headers=desk)
-        wrong = client.put(
-            f"/api/v1/enrolments/{person['id']}/diagnosis-codes", json={"diagnosis_codes": ["depression"]}, headers=desk
-        )
-        assert wrong.status_code == 422 and "F43.10" in str(wrong.json["errors"])
-        assert (
-            client.put(
-                f"/api/v1/enrolments/{person['id']}/diagnosis-codes",
-                json={"diagnosis_codes": [CODE]},
-                headers=auth("facilitator"),
-            ).status_code
-            == 403
-        )
-        saved = client.put(
-            f"/api/v1/enrolments/{person['id']}/diagnosis-codes", json={"diagnosis_codes": [CODE]}, headers=desk
-        )
-        assert saved.status_code == 200 and saved.json == {"diagnosis_codes": [CODE]}
+    assert wrong.status_code == 422 and "F43.10" in str(wrong.json["errors"])
+    assert (
+        client.put(
+            f"/api/v1/enrolments/{person['id']}/diagnosis-codes",
+            json={"diagnosis_codes": [CODE]},
+            headers=auth("facilitator"),
+        ).status_code
+        == 403
+    )
+    saved = client.put(
+        f"/api/v1/enrolments/{person['id']}/diagnosis-codes", json={"diagnosis_codes": [CODE]}, headers=desk
+    )
+    assert saved.status_code == 200 and saved.json == {"diagnosis_codes": [CODE]}
 
-        mine = client.get(f"/api/v1/enrolments/{person['id']}/statement", headers=bearer(person["manage_token"]))
-        assert mine.status_code == 200 and mine.mimetype == "text/html"
-        text = text_of(mine)
-        assert "Thursday, October 3, 2030 Group psychotherapy 90853 1 $100.00 Fran Facil 1111111112" in text
-        assert "Tuesday, October 8, 2030 Individual psychotherapy 90837 1 $150.00 Dr Tess Hart 2222222224" in text
-        assert "Thursday, October 17, 2030 Group psychotherapy 90853" in text  # late counts as attended
-        assert "October 10" not in text  # absent: not a date of service
-        assert "Total charges $350.00" in text and "$300.00" in text  # paid by check
-        assert CODE in text and "12-3456789" in text and "1234567893" in text and "1 Example Street" in text
-        window = client.get(
-            f"/api/v1/enrolments/{person['id']}/statement",
-            query_string={"from": "2030-10-05T00:00:00Z", "to": "2030-10-16T00:00:00Z"},
-            headers=desk,
-        )
-        assert "October 8" in text_of(window) and "October 3" not in text_of(window)
-        assert (
-            client.get(
-                f"/api/v1/enrolments/{person['id']}/statement", headers=bearer(other["manage_token"])
-            ).status_code
-            == 404
-        )
+    mine = client.get(f"/api/v1/enrolments/{person['id']}/statement", headers=bearer(person["manage_token"]))
+    assert mine.status_code == 200 and mine.mimetype == "text/html"
+    text = text_of(mine)
+    assert "Thursday, October 3, 2030 Group psychotherapy 90853 1 $100.00 Fran Facil 1111111112" in text
+    assert "Tuesday, October 8, 2030 Individual psychotherapy 90837 1 $150.00 Dr Tess Hart 2222222224" in text
+    assert "Thursday, October 17, 2030 Group psychotherapy 90853" in text  # late counts as attended
+    assert "October 10" not in text  # absent: not a date of service
+    assert "Total charges $350.00" in text and "$300.00" in text  # paid by check
+    assert CODE in text and "12-3456789" in text and "1234567893" in text and "1 Example Street" in text
+    window = client.get(
+        f"/api/v1/enrolments/{person['id']}/statement",
+        query_string={"from": "2030-10-05T00:00:00Z", "to": "2030-10-16T00:00:00Z"},
+        headers=desk,
+    )
+    assert "October 8" in text_of(window) and "October 3" not in text_of(window)
+    assert (
+        client.get(f"/api/v1/enrolments/{person['id']}/statement", headers=bearer(other["manage_token"])).status_code
+        == 404
+    )
 
-        # The diagnosis code appears nowhere else: every other answer about this person, and every email.
-        console = client.application.test_client()
-        sign_in(console, make_staff("front_desk")[0])
-        page = console.get(f"/desk/enrolments/{person['id']}/statement")
-        assert CODE in page.get_data(as_text=True)
-        link = client.get(person["manage_url"].split("scheduler.test", 1)[1])
-        feed = client.get(f"/api/v1/enrolments/{person['id']}", headers=bearer(person["manage_token"])).json[
-            "calendar_url"
-        ]
-        others = [
-            client.get(f"/api/v1/enrolments/{person['id']}", headers=desk),
-            client.get(f"/api/v1/enrolments/{person['id']}", headers=bearer(person["manage_token"])),
-            client.get(f"/api/v1/cohorts/{cohort.id}/roster", headers=desk),
-            client.get(f"/api/v1/cohorts/{cohort.id}/roster.csv", headers=desk),
-            client.get(f"/api/v1/enrolments/{person['id']}/appointments", headers=desk),
-            client.get("/api/v1/participants/export", query_string={"email": "ana@example.org"}, headers=desk),
-            client.get(f"/api/v1/audit?enrolment_id={person['id']}", headers=desk),
-            client.get(f"/api/v1/cohorts/{cohort.id}/attendance", headers=desk),
-            client.get(feed.split("scheduler.test", 1)[1]),
-            console.get(f"/desk/enrolments/{person['id']}"),
-            console.get(f"/desk/cohorts/{cohort.id}"),
-            link,
-            client.get(f"/me/{person['id']}"),
-        ]
-        for answer in others:
-            assert answer.status_code in (200, 303), (answer.request.path, answer.status_code)
-            assert CODE not in answer.get_data(as_text=True), answer.request.path
+    # The diagnosis code appears nowhere else: every other answer about this person, and every email.
+    console = client.application.test_client()
+    sign_in(console, make_staff("front_desk")[0])
+    page = console.get(f"/desk/enrolments/{person['id']}/statement")
+    assert CODE in page.get_data(as_text=True)
+    link = client.get(person["manage_url"].split("scheduler.test", 1)[1])
+    feed = client.get(f"/api/v1/enrolments/{person['id']}", headers=bearer(person["manage_token"])).json["calendar_url"]
+    others = [
+        client.get(f"/api/v1/enrolments/{person['id']}", headers=desk),
+        client.get(f"/api/v1/enrolments/{person['id']}", headers=bearer(person["manage_token"])),
+        client.get(f"/api/v1/cohorts/{cohort.id}/roster", headers=desk),
+        client.get(f"/api/v1/cohorts/{cohort.id}/roster.csv", headers=desk),
+        client.get(f"/api/v1/enrolments/{person['id']}/appointments", headers=desk),
+        client.get("/api/v1/participants/export", query_string={"email": "ana@example.org"}, headers=desk),
+        client.get(f"/api/v1/audit?enrolment_id={person['id']}", headers=desk),
+        client.get(f"/api/v1/cohorts/{cohort.id}/attendance", headers=desk),
+        client.get(feed.split("scheduler.test", 1)[1]),
+        console.get(f"/desk/enrolments/{person['id']}"),
+        console.get(f"/desk/cohorts/{cohort.id}"),
+        link,
+        client.get(f"/me/{person['id']}"),
+    ]
+    for answer in others:
+        assert answer.status_code in (200, 303), (answer.request.path, answer.status_code)
+        assert CODE not in answer.get_data(as_text=True), answer.request.path
     db.session.rollback()
     mail = db.session.scalars(select(OutboxMessage)).all()
     assert mail and not any(CODE in (m.body_text + m.body_html + m.subject) for m in mail)
