@@ -6,8 +6,8 @@ from ..foundation.auth import DESK, current_staff, participant_or_staff, staff
 from ..foundation.http import endpoint
 from . import individual, services
 from .schemas import (
+    AppointmentAttendanceIn,
     AppointmentPatch,
-    AttendanceIn,
     AvailabilityIn,
     AvailabilityOut,
     IndividualAppointmentOut,
@@ -61,7 +61,7 @@ def change_appointment(appointment_id, data):
 
 
 @bp.put("/appointments/<appointment_id>/attendance")
-@endpoint(staff(), body=AttendanceIn, response=IndividualAppointmentOut)
+@endpoint(staff(), body=AppointmentAttendanceIn, response=IndividualAppointmentOut)
 def record_attendance(appointment_id, data):
     """Present, late, absent or excused (the session's therapist or the front desk)."""
     return individual.record_attendance(appointment_id, data["status"], current_staff())

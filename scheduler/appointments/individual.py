@@ -151,6 +151,8 @@ def change(appointment_id: str, data: dict, staff) -> Appointment:
                 raise Forbidden("Only the clinic moves a session; you may cancel it.")
             length = appointment.ends_at - appointment.starts_at
             starts = data["starts_at"]
+            if starts <= at:
+                raise Invalid.field("starts_at", "That time has already passed: choose a date and time still ahead.")
             clashes = _clashes(appointment.staff_id, [(starts, starts + length)], ignore=appointment.id)
             if clashes:
                 zone = appointment.enrolment.timezone or appointment.enrolment.cohort.timezone

@@ -79,7 +79,7 @@ class AppointmentPatch(Schema):
     status = fields.String(validate=validate.OneOf([AppointmentStatus.CANCELLED], error="Use cancelled."))
 
 
-class AttendanceIn(Schema):
+class AppointmentAttendanceIn(Schema):
     status = fields.String(
         required=True,
         validate=validate.OneOf(tuple(AttendanceMark), error="Use present, late, absent or excused."),

@@ -110,12 +110,6 @@ def _statement_format(query: dict) -> str:
 
 
 statement.endpoint_spec.extra["content"] = {**_PAGE, PDF: {"schema": {"type": "string", "format": "binary"}}}
-statement.endpoint_spec.extra["responses"] = {
-    "400": {
-        "description": "format is neither html nor pdf",
-        "content": {"application/problem+json": {"schema": PROBLEM}},
-    }
-}
 
 
 @bp.put("/enrolments/<enrolment_id>/diagnosis-codes")

@@ -2,7 +2,6 @@
 
 from marshmallow import Schema, fields, validate
 
-from ..foundation.errors import BadRequest
 from ..foundation.validation import Identifier, Instant, Trimmed
 from .models import AttendanceStatus, RecordSource
 
@@ -110,25 +109,18 @@ class DiagnosisCodesIn(Schema):
 STATEMENT_FORMATS = ("html", "pdf")
 
 
-class StatementFormat(fields.String):
-    """?format=html or pdf, for a plain link that cannot send Accept. Any other value is a malformed
-    request (400), not a field for a person to correct."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if text not in STATEMENT_FORMATS:
-            message = "Use html or pdf (or leave it out and send Accept: application/pdf)."
-            raise BadRequest(f"format: {message}", errors={"format": [message]})
-        return text
-
-    def openapi_properties(self) -> dict:
-        return {
-            "enum": list(STATEMENT_FORMATS),
-            "description": "html or pdf; without it, Accept decides (PDF only when preferred to HTML).",
-        }
+def _statement_format() -> fields.String:
+    """?format=html or pdf, for a plain link that cannot send Accept (another value: 422, as every
+    query value the API refuses)."""
+    return fields.String(
+        validate=validate.OneOf(
+            STATEMENT_FORMATS, error="Use html or pdf (or leave it out and send Accept: application/pdf)."
+        ),
+        metadata={"description": "html or pdf; without it, Accept decides (PDF only when preferred to HTML)."},
+    )
 
 
 # ?from=&to= (instants), ?format=: "from" is a Python keyword, so the schema is made from a dict.
 StatementQuery = Schema.from_dict(
-    {"from": Instant(), "to": Instant(), "format": StatementFormat()}, name="StatementQuery"
+    {"from": Instant(), "to": Instant(), "format": _statement_format()}, name="StatementQuery"
 )

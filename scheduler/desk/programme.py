@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from ..appointments import individual
 from ..appointments.models import Appointment, AppointmentKind, AppointmentStatus, AttendanceMark
-from ..appointments.schemas import AttendanceIn, SeriesIn
+from ..appointments.schemas import AppointmentAttendanceIn, SeriesIn
 from ..appointments.services import WEEKDAYS
 from ..attendance import rule
 from ..attendance.records import summaries
@@ -207,7 +207,7 @@ def appointment(appointment_id):
 
 
 def _new_start(appointment: Appointment) -> datetime:
-    """The form's local date and time (in the person's zone) as an instant still ahead."""
+    """The form's local date and time, in the person's zone, as an instant."""
     values = {"date": text("date"), "time": text("time")}
     try:
         day, wall = StrictDate().deserialize(values["date"]), WallTime().deserialize(values["time"])
@@ -216,8 +216,6 @@ def _new_start(appointment: Appointment) -> datetime:
         raise FormErrors({"starts_at": ["Give the new date (YYYY-MM-DD) and time (HH:MM)."]}, values) from exc
     except ScheduleError as exc:
         raise FormErrors({"starts_at": [exc.message]}, values) from None
-    if starts <= clock.now():
-        raise FormErrors({"starts_at": ["Choose a date and time still ahead."]}, values)
     return starts
 
 
@@ -252,7 +250,7 @@ def appointment_attendance(appointment_id):
     _appointment(appointment_id)
 
     def act():
-        data = parse(AttendanceIn, {"status": "text"})
+        data = parse(AppointmentAttendanceIn, {"status": "text"})
         individual.record_attendance(appointment_id, data["status"], g.desk_member)
         return _to_appointment(appointment_id, f"Attendance recorded: {MARKS[data['status']]}.")
 

@@ -39,6 +39,14 @@ def statement(enrolment_id):
     return statement_page(enrolment_id)
 
 
+@bp.get("/enrolments/<enrolment_id>/statement/print")
+@desk_page(*DESK)
+def statement_print(enrolment_id):
+    """The printable statement (the document the person and the API get), to print from the browser."""
+    pdf_url = url_for("desk.statement_pdf", enrolment_id=enrolment_id)
+    return render("attendance/statement.html", s=statements.statement(enrolment_id), pdf_url=pdf_url)
+
+
 @bp.get("/enrolments/<enrolment_id>/statement.pdf")
 @desk_page(*DESK)
 def statement_pdf(enrolment_id):

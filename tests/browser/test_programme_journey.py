@@ -66,7 +66,7 @@ def test_the_desk_books_individual_sessions_the_therapist_sees_them_the_person_c
     look(desk, "desk individual session moved")
     desk.get_by_label("New date (YYYY-MM-DD)").fill((clock.now().date() - timedelta(days=1)).isoformat())
     desk.get_by_role("button", name="Move the session").click()
-    expect(desk.get_by_text("Choose a date and time still ahead.")).to_be_visible()
+    expect(desk.get_by_text("That time has already passed: choose a date and time still ahead.")).to_be_visible()
     look(desk, "desk individual session move refused", error_status=True)
 
     therapist = open_browser()

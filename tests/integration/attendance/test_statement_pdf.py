@@ -107,8 +107,8 @@ def test_the_api_answers_the_pdf_for_accept_or_format(client, attended):
     assert "No attended session is recorded in this period." in empty and "Total charges $0.00" in empty
 
     wrong = client.get(url, query_string={"format": "xml"}, headers=desk)
-    assert wrong.status_code == 400 and wrong.mimetype == "application/problem+json"
-    assert wrong.json["detail"].startswith("format: Use html or pdf") and "format" in wrong.json["errors"]
+    assert wrong.status_code == 422 and wrong.mimetype == "application/problem+json"
+    assert wrong.json["errors"]["format"] == ["Use html or pdf (or leave it out and send Accept: application/pdf)."]
     others = bearer(attended.other["manage_token"])
     for asked in ({"headers": {**others, "Accept": PDF}}, {"headers": others, "query_string": {"format": "pdf"}}):
         assert client.get(url, **asked).status_code == 404  # as for the HTML: someone else's, not said whose
@@ -119,7 +119,7 @@ def test_the_api_document_offers_both_media_types_and_the_format_parameter(clien
     assert set(operation["responses"]["200"]["content"]) == {"text/html", PDF}
     [format_] = [p for p in operation["parameters"] if p["name"] == "format"]
     assert format_["in"] == "query" and format_["schema"]["enum"] == ["html", "pdf"]
-    assert operation["responses"]["400"]["content"] == {"application/problem+json": {"schema": ANY}}
+    assert operation["responses"]["422"]["content"] == {"application/problem+json": {"schema": ANY}}
 
 
 def test_the_person_and_the_desk_download_the_pdf_from_their_pages(client, attended, make_staff):
