@@ -4,8 +4,8 @@ PYTHON ?= python3
 BIN = $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-# The app reads PORT as well: with no PUBLIC_BASE_URL set, emailed links point at this port.
-export PORT
+# The app reads HOST and PORT as well: with no PUBLIC_BASE_URL set, emailed and printed links point there.
+export HOST PORT
 
 .PHONY: run test test-fast check bench install install-dev clean
 

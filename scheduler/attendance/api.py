@@ -164,7 +164,7 @@ def join(join_token):
         response = Response(status=302)
         response.headers["Location"] = outcome.meeting_url
         return _private(response)
-    page = render_template("attendance/join.html", outcome=outcome, clinic=current_app.config["CLINIC_NAME"])
+    page = render_template("attendance/join.html", outcome=outcome)
     return _private(Response(page, status=_STATUS.get(outcome.state, 200), mimetype=HTML))
 
 

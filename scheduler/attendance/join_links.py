@@ -41,6 +41,7 @@ class JoinOutcome:
     opens_at: datetime | None = None
     starts_at: datetime | None = None
     zone: ZoneInfo | None = None
+    appointment: bool = False  # a 1:1 appointment's link, not a group's: the page words it so
 
     def when(self, instant: datetime) -> str:
         return format_when(instant, self.zone)
@@ -101,14 +102,16 @@ def _appointment_outcome(appointment: Appointment, at: datetime) -> JoinOutcome:
     opens = appointment.starts_at - timedelta(minutes=current_app.config["JOIN_OPENS_MINUTES"])
     end_read()
     if appointment.status != AppointmentStatus.BOOKED or left:
-        return JoinOutcome("gone")
+        return JoinOutcome("gone", appointment=True)
     if at >= appointment.ends_at:
-        return JoinOutcome("ended", zone=zone)
+        return JoinOutcome("ended", zone=zone, appointment=True)
     if at < opens:
-        return JoinOutcome("wait", opens_at=opens, starts_at=appointment.starts_at, zone=zone)
+        return JoinOutcome("wait", opens_at=opens, starts_at=appointment.starts_at, zone=zone, appointment=True)
     if not appointment.meeting_url:
-        return JoinOutcome("no_link", starts_at=appointment.starts_at, zone=zone)
-    return JoinOutcome("open", meeting_url=appointment.meeting_url, starts_at=appointment.starts_at, zone=zone)
+        return JoinOutcome("no_link", starts_at=appointment.starts_at, zone=zone, appointment=True)
+    return JoinOutcome(
+        "open", meeting_url=appointment.meeting_url, starts_at=appointment.starts_at, zone=zone, appointment=True
+    )
 
 
 def _record_join(session: Session, enrolment_id: str, at: datetime) -> None:

@@ -44,6 +44,16 @@ def local_to_utc(day: date, wall_time: time, zone: ZoneInfo) -> datetime:
     return instant
 
 
+def planned_start(cohort) -> datetime | None:
+    """The first session as the weekly rule planned it (start_date at start_time in the cohort's
+    zone): what "Thursdays at 6:00 PM" describes, whichever session was later moved or cancelled."""
+    hour, minute = (int(part) for part in cohort.start_time.split(":"))
+    try:
+        return local_to_utc(cohort.start_date, time(hour, minute), ZoneInfo(cohort.timezone))
+    except ScheduleError:
+        return None
+
+
 def resolve_local(wall: datetime, zone: ZoneInfo, offset: timedelta | None, field: str) -> datetime:
     """The UTC instant of a naive local date-time in `zone`.
 

@@ -337,6 +337,10 @@ def update_session(session_id: str, data: dict) -> Session:
                 starts = resolve_local(wall, ZoneInfo(cohort.timezone), offset, "local_start")
             except ScheduleError as exc:
                 raise Invalid.field(exc.field, exc.message) from None
+        at = clock.now()
+        if starts != session.starts_at and session.starts_at > at and starts <= at:
+            field = "local_start" if "local_start" in data else "starts_at"
+            raise Invalid.field(field, "That time has already passed: choose a date and time still ahead.")
         changed = False
         if starts != session.starts_at or starts + length != session.ends_at:
             session.starts_at, session.ends_at = starts, starts + length

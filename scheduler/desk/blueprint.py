@@ -4,7 +4,7 @@ Each screen module (listed in desk/__init__.py) adds its views to `bp`; the hook
 refresh the session cookie, keep every page private and give templates the member.
 """
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from ..foundation.auth import ADMIN, DESK
 from ..foundation.security import private
@@ -35,4 +35,5 @@ def _context():
         "me": member,
         "is_admin": member is not None and member.role == ADMIN,
         "is_desk": member is not None and member.role in DESK,
+        "clinic_zone": current_app.config["CLINIC_TIMEZONE"],
     }

@@ -7,10 +7,10 @@ each refusal shown on this page by the form that failed.
 
 from functools import partial
 
-from flask import flash, g, redirect, request, url_for
+from flask import Response, flash, g, redirect, request, url_for
 
 from ..appointments import individual
-from ..enrolment import refunding, self_service, staff_actions
+from ..enrolment import paying, refunding, self_service, staff_actions
 from ..enrolment.models import ACTIVE
 from ..enrolment.schemas import ConfirmIn, TransferIn, WithdrawIn
 from ..foundation import clock
@@ -43,6 +43,7 @@ def enrolment_page(enrolment_id, *, form=None, errors=None, values=None, problem
         methods=presenters.DESK_METHODS,
         payout_methods=PAYOUT_METHODS,
         individual=individual.appointments_of(enrolment_id),
+        resend_refusals={m.id: notification_services.resend_refusal(m, enrolment) for m in detail.messages},
         form=form,
         errors=errors or {},
         values=values or {},
@@ -54,6 +55,13 @@ def enrolment_page(enrolment_id, *, form=None, errors=None, values=None, problem
 def back_to_enrolment(enrolment_id: str, message: str, anchor: str | None = None):
     flash(message, "success")
     return redirect(url_for("desk.enrolment", enrolment_id=enrolment_id, _anchor=anchor), 303)
+
+
+@bp.get("/payments/<payment_id>/receipt")
+@desk_page(*DESK)
+def receipt(payment_id):
+    """A payment's receipt, to print or hand over (the same document the person gets)."""
+    return Response(paying.receipt(payment_id), mimetype="text/html")
 
 
 @bp.get("/enrolments/<enrolment_id>")

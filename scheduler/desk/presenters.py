@@ -7,6 +7,8 @@ which is the zone the group meets in and the one the desk talks about on the pho
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from ..cohorts.schedule import planned_start
+from ..enrolment.models import payment_reference as reference  # noqa: F401  (templates: fmt.reference)
 from ..foundation import clock
 from ..foundation.money import format_money
 from .forms import major_units
@@ -165,10 +167,11 @@ def local_input(instant: datetime, zone: str) -> tuple[str, str]:
 
 
 def weekly(cohort) -> str:
-    """'Thursdays, 6:00 PM EDT' from the first session."""
-    if not cohort.sessions:
+    """'Thursdays, 6:00 PM EDT' from the weekly rule (not from a session that was moved)."""
+    rule = planned_start(cohort)
+    if rule is None:
         return ""
-    local = cohort.sessions[0].starts_at.astimezone(ZoneInfo(cohort.timezone))
+    local = rule.astimezone(ZoneInfo(cohort.timezone))
     return f"{local:%A}s, {local:%-I:%M %p %Z}"
 
 

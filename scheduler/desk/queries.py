@@ -15,7 +15,7 @@ from ..cohorts import services as cohort_services
 from ..cohorts.models import Cohort, CohortStatus, Program, Session, cohort_facilitators
 from ..enrolment import agreements as enrolment_agreements
 from ..enrolment import self_service, staff_actions
-from ..enrolment.models import Enrolment, EnrolmentStatus
+from ..enrolment.models import Enrolment, EnrolmentStatus, reference_prefix
 from ..foundation import clock
 from ..foundation.database import Page, paginate
 from ..foundation.errors import Forbidden, NotFound
@@ -135,8 +135,15 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def _by_reference(text: str) -> list:
+    """A payment reference read out on the phone ("HRGX-XKK2"): the enrolments whose id it starts."""
+    prefix = reference_prefix(text)
+    return [func.lower(Enrolment.id).like(prefix.lower() + "%")] if prefix else []
+
+
 def search_people(text: str) -> list[Enrolment]:
-    """Enrolments in any cohort whose name or email contains the text (any case), active ones first."""
+    """Enrolments in any cohort whose name or email contains the text (any case), or whose payment
+    reference it is, active ones first."""
     pattern = _like(text)
     active_first = Enrolment.status.in_([S.CONFIRMED, S.PENDING_PAYMENT, S.OFFERED, S.WAITLISTED])
     return list(
@@ -147,6 +154,7 @@ def search_people(text: str) -> list[Enrolment]:
                 or_(
                     func.lower(Enrolment.name).like(pattern, escape="\\"),
                     func.lower(Enrolment.email).like(pattern, escape="\\"),
+                    *_by_reference(text),
                 )
             )
             .order_by(active_first.desc(), Enrolment.created_at.desc(), Enrolment.id)

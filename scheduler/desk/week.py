@@ -2,7 +2,8 @@
 their individual sessions, day by day, with the way to each one's page.
 
 A clinician sees their own week; the front desk and admins may open anyone's (?staff_id=).
-Times are in the clinician's usual zone: the one most of their groups, hours and people are in.
+Times are in the clinician's usual zone: the one most of their groups, hours and people are in
+(the clinic's, CLINIC_TIMEZONE, for someone with none yet).
 """
 
 from collections import Counter
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from sqlalchemy import select
 
 from ..admission.models import Intake
@@ -48,7 +49,7 @@ def _usual_zone(member: Staff) -> str:
         .where(Appointment.staff_id == member.id)
     )
     zones = Counter(db.session.scalars(led.union_all(hours, people)).all())
-    return zones.most_common(1)[0][0] if zones else "UTC"
+    return zones.most_common(1)[0][0] if zones else current_app.config["CLINIC_TIMEZONE"]
 
 
 def _monday(zone: ZoneInfo) -> date:

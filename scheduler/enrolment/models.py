@@ -45,6 +45,24 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def payment_reference(enrolment_id: str) -> str:
+    """A reference short enough to read out on the phone ("HRGX-XKK2"): the first eight characters
+    of the enrolment's random id, upper case, in two groups. The console's search finds it."""
+    body = enrolment_id.split("_", 1)[-1][:8].upper()
+    return f"{body[:4]}-{body[4:]}"
+
+
+def reference_prefix(text: str) -> str | None:
+    """The start of the ids a typed payment reference can belong to (any case, with or without its
+    dash), or None when the text is not one."""
+    cleaned = text.strip()
+    if len(cleaned) == 9 and cleaned[4] == "-":
+        cleaned = cleaned[:4] + cleaned[5:]
+    if len(cleaned) != 8 or not all(c.isalnum() or c in "-_" for c in cleaned):
+        return None
+    return f"enr_{cleaned}"
+
+
 class Participant(db.Model):
     """One person, known by their normalised email.
 

@@ -33,6 +33,11 @@ def manage_token_matches(enrolment_id: str, token: str | None) -> bool:
     return stored is not None and hmac.compare_digest(stored.encode(), token.encode())
 
 
+def cohort_of(enrolment_id: str) -> str | None:
+    """The cohort an enrolment id belongs to, or None for an id that is not one."""
+    return db.session.scalar(select(Enrolment.cohort_id).where(Enrolment.id == enrolment_id))
+
+
 def get_enrolment(enrolment_id: str) -> EnrolmentView:
     """One enrolment with its cohort's sessions; position when waitlisted, how to pay when held."""
     enrolment = load_enrolment(enrolment_id)

@@ -1,7 +1,7 @@
 """Settings from environment variables, each with a safe local default.
 
 No variable set means: SQLite under instance/, mail written to files,
-payments taken by hand at the front desk ("manual"), links on http://localhost:$PORT.
+payments taken by hand at the front desk ("manual"), links on http://127.0.0.1:$PORT.
 """
 
 import os
@@ -57,6 +57,19 @@ def _locale() -> str:
     return name
 
 
+def _clinic_timezone() -> str:
+    """CLINIC_TIMEZONE: the zone the console shows times in where nothing else decides (staff
+    activity, a clinician's week with nothing booked); an IANA name."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get("CLINIC_TIMEZONE") or "America/New_York"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"CLINIC_TIMEZONE must be a time zone such as America/Chicago, not {name!r}.") from None
+    return name
+
+
 def _retention_days() -> int:
     """RETENTION_DAYS: erase personal data this many days after a cohort ended; 0 (the default) keeps it."""
     days = _int("RETENTION_DAYS", 0)
@@ -89,8 +102,12 @@ def is_production() -> bool:
 
 
 def _public_base_url() -> str:
-    """PUBLIC_BASE_URL, else this machine on PORT (what `PORT=8000 make run` serves), so local links work."""
-    url = os.environ.get("PUBLIC_BASE_URL") or f"http://localhost:{_int('PORT', 5000)}"
+    """PUBLIC_BASE_URL, else the address `make run` serves (HOST, default 127.0.0.1, on PORT): links
+    must name the very host the browser uses, or the sign-in cookie set there seems lost."""
+    host = os.environ.get("HOST", "").strip()
+    if host in ("", "0.0.0.0", "::"):  # every interface: this machine's own address reaches it
+        host = "127.0.0.1"
+    url = os.environ.get("PUBLIC_BASE_URL") or f"http://{host}:{_int('PORT', 5000)}"
     return url.rstrip("/")
 
 
@@ -111,6 +128,7 @@ def from_environment() -> dict:
         "CLINIC_TAX_ID": os.environ.get("CLINIC_TAX_ID", ""),
         # How money reads in emails, pages and receipts (Babel locale: en_US, fr_FR, de_CH …).
         "CLINIC_LOCALE": _locale(),
+        "CLINIC_TIMEZONE": _clinic_timezone(),
         # Session edits within this many minutes reach each person as one email.
         "CHANGE_NOTICE_DELAY_MINUTES": _int("CHANGE_NOTICE_DELAY_MINUTES", 10),
         # A seat staff hold for someone is told after this delay, so enrol-then-confirm sends one email.
@@ -123,7 +141,7 @@ def from_environment() -> dict:
         "REFUND_POLICY_NOTE": os.environ.get("REFUND_POLICY_NOTE", DEFAULT_REFUND_POLICY_NOTE),
         "STRIPE_JS_URL": os.environ.get("STRIPE_JS_URL") or STRIPE_JS_URL,
         # Cookies (the participant's page cookie, the CSRF session) only over https when links are https.
-        "SESSION_COOKIE_SECURE": os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000").startswith("https://"),
+        "SESSION_COOKIE_SECURE": os.environ.get("PUBLIC_BASE_URL", "").startswith("https://"),
         "MAIL_URL": os.environ.get("MAIL_URL", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Group programs <groups@localhost>"),
         "MAIL_DIR": os.environ.get("MAIL_DIR", str(instance_dir() / "mail")),
@@ -214,6 +232,7 @@ def for_tests(database_url: str, **overrides) -> dict:
         "CLINIC_ADDRESS": "1 Example Street, Springfield",
         "CLINIC_TAX_ID": "",
         "CLINIC_LOCALE": "en_US",
+        "CLINIC_TIMEZONE": "America/New_York",
         "CHANGE_NOTICE_DELAY_MINUTES": 10,
         "STAFF_NOTICE_DELAY_SECONDS": 120,
         "CLINIC_PHONE": "+1 555 0100",

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from ..calendars.services import enrolment_ics
 from ..cohorts.events import SessionChanged
 from ..enrolment import events, prices
-from ..enrolment.models import Enrolment, EnrolmentStatus
+from ..enrolment.models import Enrolment, EnrolmentStatus, payment_reference
 from ..foundation import clock
 from ..foundation.database import lock
 from ..foundation.extensions import db
@@ -88,7 +88,7 @@ def seat_held(event: events.SeatHeld) -> None:
         amount=format_money(payment["amount"], payment["currency"]),
         # Nothing to pay: the seat is held for the program's agreements (read on the page, never named here).
         nothing_to_pay=payment["amount"] == 0,
-        reference=enrolment.id,
+        reference=payment_reference(enrolment.id),
         answers_request=event.answers_request,
         hold_after_opening=_hold_after_opening(enrolment) if event.answers_request else None,
         **_money_lines(enrolment, event.account),
@@ -129,7 +129,6 @@ def refund_paid(event: events.RefundPaidOut) -> None:
         dedupe_key=f"refund_paid:{refund.id}",
         refund_amount=format_money(refund.amount, refund.currency),
         refund_method=method_label(refund.paid_method),
-        refund_reference=refund.paid_reference,
     )
 
 
@@ -159,7 +158,10 @@ def offer_expired(event: events.OfferExpired) -> None:
 
 
 def withdrawn(event: events.Withdrawn) -> None:
-    queue(event.enrolment, K.WITHDRAWN, refund=event.refund)
+    # A declined offer or a left waitlist is not a withdrawal from a seat: the email says which.
+    had_seat = event.enrolment.confirmed_at is not None
+    subject = "You have withdrawn" if had_seat else "You are no longer waiting for a place"
+    queue(event.enrolment, K.WITHDRAWN, refund=event.refund, had_seat=had_seat, withdrawn_subject=subject)
 
 
 def transferred(event: events.Transferred) -> None:
@@ -190,6 +192,9 @@ def session_changed(event: SessionChanged) -> None:
     cohort's lock (update_session takes it), so two edits never write two notices.
     """
     session = event.session
+    at = clock.now()
+    if event.before and event.before["starts_at"] <= at and session.starts_at <= at:
+        return  # the record of a session already held was corrected: nothing to tell anyone
     now_state = _as_told(
         {"starts_at": session.starts_at, "ends_at": session.ends_at, "title": session.title, "status": session.status}
     )

@@ -39,7 +39,7 @@ SUBJECTS = {
     "seat_offered": "A place is free for you: reply by {offer_deadline}",
     "hold_expired": "Your held place has lapsed",
     "offer_expired": "The place offered to you has lapsed",
-    "withdrawn": "You have withdrawn",
+    "withdrawn": "{withdrawn_subject}",
     "transferred": "Your group has changed, first session {first_session}",
     "cohort_cancelled": "Cancelled: your group will not run",
     "session_changed": "Changed: the session on {session_date}",

@@ -41,6 +41,26 @@ def resend_message(enrolment_id: str, message_id: str, staff=None) -> OutboxMess
         return copy
 
 
+RESEND_REFUSALS = {
+    "unsent": "That message has not been sent yet; it will go out by itself.",
+    "link": "This message carries the meeting link and calendar, and the enrolment is {status}: "
+    "only a confirmed participant may be sent it again.",
+    "erased": "This person's data was erased; there is no one to send the message to.",
+}
+
+
+def resend_refusal(original: OutboxMessage, enrolment) -> str | None:
+    """Why this message may not be sent again (a key of RESEND_REFUSALS), or None: the console offers
+    Resend only where this is None, and resending checks it again."""
+    if original.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+        return "unsent"
+    if original.kind in CARRIES_LINK and enrolment.status != EnrolmentStatus.CONFIRMED:
+        return "link"
+    if not original.to_address:
+        return "erased"
+    return None
+
+
 def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
     enrolment = _enrolment(enrolment_id)
     original = db.session.scalar(
@@ -52,15 +72,9 @@ def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
     )
     if original is None:
         raise NotFound("No such message for this enrolment.")
-    if original.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
-        raise Conflict("That message has not been sent yet; it will go out by itself.")
-    if original.kind in CARRIES_LINK and enrolment.status != EnrolmentStatus.CONFIRMED:
-        raise Conflict(
-            f"This message carries the meeting link and calendar, and the enrolment is {enrolment.status}: "
-            "only a confirmed participant may be sent it again."
-        )
-    if not original.to_address:
-        raise Conflict("This person's data was erased; there is no one to send the message to.")
+    refusal = resend_refusal(original, enrolment)
+    if refusal is not None:
+        raise Conflict(RESEND_REFUSALS[refusal].format(status=enrolment.status))
     ensure_rendered(original)  # written unrendered and skipped before its turn: its content, now
     copy = OutboxMessage(
         id=new_id("msg"),

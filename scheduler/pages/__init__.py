@@ -8,7 +8,7 @@ from flask import Flask, url_for
 
 def init_app(app: Flask) -> None:
     """Register the pages, their error pages and what every template may use."""
-    from . import dev_mail, individual, intakes, presenters, statements  # noqa: F401  (their routes join the pages' blueprint)
+    from . import dev_mail, individual, intakes, link_again, presenters, statements  # noqa: F401  (their routes join the pages' blueprint)
     from .errors import error_page
     from .views import STATIC_DIR, bp
 

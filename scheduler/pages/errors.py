@@ -7,7 +7,7 @@ which then keeps its problem+json.
 
 import logging
 
-from flask import Response, render_template, request
+from flask import Response, render_template, request, url_for
 
 from ..foundation.security import private
 
@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 # Blueprints whose views are pages, and paths that are pages even when no route matched.
 PAGE_BLUEPRINTS = {"pages", "desk"}
 PAGE_PREFIXES = ("/me/", "/cohorts/", "/desk/", "/static/")
+MACHINE_PREFIXES = ("/api/", "/calendar/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi")
 
 _TEXT = {
     400: (
@@ -39,7 +40,7 @@ _TEXT = {
     ),
     503: ("We are briefly unavailable", "Please try again in a minute."),
 }
-_PARTICIPANT = (
+PARTICIPANT_LINK_TEXT = (
     "This link does not open your page",
     "Your page opens from the personal link in the emails we sent you. The link may be old or cut short: "
     "try the one in our most recent email.",
@@ -49,7 +50,17 @@ _PARTICIPANT = (
 def is_page_request() -> bool:
     if request.blueprint in PAGE_BLUEPRINTS:
         return True
-    return request.path == "/" or request.path.startswith(PAGE_PREFIXES)
+    if request.path == "/" or request.path.startswith(PAGE_PREFIXES):
+        return True
+    # An address no route knows (/nope, /cohorts), typed into a browser: a page, not JSON. The API's
+    # and the feeds' addresses keep their problem+json, whatever the client accepts.
+    unknown = request.url_rule is None and not request.path.startswith(MACHINE_PREFIXES)
+    return unknown and _prefers_html()
+
+
+def _prefers_html() -> bool:
+    accepted = request.accept_mimetypes
+    return accepted.best_match(["application/json", "text/html"]) == "text/html" and accepted["text/html"] > 0
 
 
 def error_page(status: int, title: str, detail: str, headers: dict) -> Response | None:
@@ -59,11 +70,16 @@ def error_page(status: int, title: str, detail: str, headers: dict) -> Response 
     heading, text = _TEXT.get(status, _TEXT[500] if status >= 500 else _TEXT[400])
     participant = request.path.startswith("/me/") and status in (403, 404)
     if participant:
-        heading, text = _PARTICIPANT
+        heading, text = PARTICIPANT_LINK_TEXT
     # The staff console's own frame (its navigation, a way back to Today) for its errors.
     template = "desk/error.html" if request.path.startswith("/desk/") else "pages/error.html"
+    # An enrolment's page: the person may ask for their link again right here.
+    enrolment_id = (request.view_args or {}).get("enrolment_id") if participant else None
+    again = url_for("pages.link_again", enrolment_id=enrolment_id) if enrolment_id else None
     try:
-        body = render_template(template, status=status, heading=heading, text=text, participant=participant)
+        body = render_template(
+            template, status=status, heading=heading, text=text, participant=participant, link_again_url=again
+        )
     except Exception:  # a broken error page must not hide the error: fall back to problem+json
         log.exception("error page failed to render")
         return None

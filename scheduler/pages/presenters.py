@@ -11,12 +11,15 @@ from zoneinfo import ZoneInfo
 from flask import current_app, url_for
 
 from ..appointments import individual
+from ..cohorts.schedule import planned_start
+from ..enrolment.models import payment_reference
 from ..enrolment.refunding import refund_deadline, refund_due
 from ..foundation import clock
 from ..foundation.links import join_url, subscribe_links
 from ..foundation.money import format_money
 from ..foundation.validation import _zones
 from ..payments import gateway
+from ..payments.receipts import method_label
 
 ACTIVE = ("pending_payment", "waitlisted", "offered", "confirmed")
 # The zone list people choose from: canonical Area/Location names (no aliases such as US/Eastern).
@@ -106,14 +109,16 @@ def cohort_summary(cohort) -> dict:
     zone = ZoneInfo(cohort.timezone)
     scheduled = [s for s in cohort.sessions if s.status == "scheduled"]
     first = scheduled[0] if scheduled else (cohort.sessions[0] if cohort.sessions else None)
+    rule = planned_start(cohort)  # the weekly day and time, not whichever session was moved
     seats = _seats(cohort)
     free = seats.available if seats.free_for_newcomers else 0
     return {
         "id": cohort.id,
         "name": cohort.name,
         "url": url_for("pages.cohort", cohort_id=cohort.id),
-        "weekday": f"{_local(first.starts_at, zone):%A}s" if first else "",
-        "time": f"{time_text(first.starts_at, zone)} {_local(first.starts_at, zone):%Z}" if first else "",
+        "weekday": f"{_local(rule, zone):%A}s" if rule else "",
+        "time": f"{time_text(rule, zone)} {_local(rule, zone):%Z}" if rule else "",
+        "rule": moment(rule, zone),
         "first": moment(first.starts_at, zone) if first else None,
         "start_day": day_text(first.starts_at, zone) if first else "",
         "timezone": cohort.timezone,
@@ -214,7 +219,7 @@ def _payment(enrolment, card: dict | None) -> dict:
             "kind": "manual",
             "amount": amount,
             "instructions": current_app.config.get("PAYMENT_INSTRUCTIONS", ""),
-            "reference": enrolment.id,
+            "reference": payment_reference(enrolment.id),
         }
     status = card["status"]
     if status in ("processing", "succeeded", "requires_capture"):
@@ -331,6 +336,15 @@ def participant_page(enrolment, card: dict | None) -> dict:
         "status": status,
         "individual": individual_sessions(enrolment, zone) if status == "confirmed" else [],
         "individual_cancel_hours": cohort.program.individual_cancel_hours,
+        "receipts": [
+            {
+                "label": f"{money(p.amount, p.currency)} ({method_label(p.method)}), {day_text(p.created_at, zone)}",
+                "url": url_for("pages.receipt", enrolment_id=enrolment.id, payment_id=p.id),
+            }
+            for p in enrolment.account.payments
+        ],
+        "had_seat": enrolment.confirmed_at is not None,  # a withdrawal, not a declined offer or a left waitlist
+        "declined": enrolment.offer_expires_at is not None and enrolment.confirmed_at is None,
         "cohort": {
             "name": cohort.name,
             "program": cohort.program.name,

@@ -1,9 +1,12 @@
-"""The person's statement of services (superbill), from their page: printable, or as a PDF."""
+"""The person's documents, from their page: the statement of services (superbill), printable or as
+a PDF, and the receipt of each payment."""
 
 from flask import Response, render_template, url_for
 
 from ..attendance import statements
 from ..attendance.statement_pdf import pdf_response
+from ..enrolment import paying
+from ..foundation.errors import NotFound
 from ..foundation.security import private
 from .views import PARTICIPANT_PAGE, _require_participant, bp, page
 
@@ -26,3 +29,13 @@ def statement_pdf(enrolment_id):
     """The same statement as a PDF, to keep or send to an insurer."""
     _require_participant(enrolment_id)
     return private(pdf_response(statements.statement(enrolment_id)))
+
+
+@bp.get("/me/<enrolment_id>/receipts/<payment_id>")
+@page(PARTICIPANT_PAGE)
+def receipt(enrolment_id, payment_id):
+    """The receipt of one of the person's payments (printable; names no program)."""
+    _require_participant(enrolment_id)
+    if paying.payment_owner(payment_id) != enrolment_id:
+        raise NotFound("No such receipt.")
+    return private(Response(paying.receipt(payment_id), mimetype="text/html"))

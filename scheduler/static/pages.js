@@ -23,13 +23,17 @@
 
   // Beside a time shown in the group's zone, the same instant in the visitor's zone when it differs.
   if (browserZone && window.Intl) {
-    var format = new Intl.DateTimeFormat(undefined, {
+    // The page's language decides the format (as the server's text beside it), never the browser's:
+    // one page does not mix "6:00 PM" and "18:00".
+    var pageLang = document.documentElement.lang || "en";
+    var locale = pageLang === "en" ? "en-US" : pageLang;
+    var format = new Intl.DateTimeFormat(locale, {
       weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit",
       timeZone: browserZone, timeZoneName: "short"
     });
-    var weekday = new Intl.DateTimeFormat("en-US", { weekday: "long", timeZone: browserZone });
-    var shortWeekday = new Intl.DateTimeFormat("en-US", { weekday: "short", timeZone: browserZone });
-    var clock = new Intl.DateTimeFormat(undefined, {
+    var weekday = new Intl.DateTimeFormat(locale, { weekday: "long", timeZone: browserZone });
+    var shortWeekday = new Intl.DateTimeFormat(locale, { weekday: "short", timeZone: browserZone });
+    var clock = new Intl.DateTimeFormat(locale, {
       hour: "numeric", minute: "2-digit", timeZone: browserZone, timeZoneName: "short"
     });
     document.querySelectorAll("time[data-local-time]").forEach(function (el) {

@@ -52,15 +52,15 @@ def browser():
 
 @pytest.fixture
 def open_browser(browser):
-    """open_browser(javascript=True, timezone=…) -> a new page in a fresh context (its own cookies)."""
+    """open_browser(javascript=True, timezone=…, locale=…) -> a new page in a fresh context (its own cookies)."""
     contexts = []
 
-    def open_page(javascript: bool = True, timezone: str = "America/Chicago"):
+    def open_page(javascript: bool = True, timezone: str = "America/Chicago", locale: str = "en-US"):
         width, height = WIDTHS["desktop"]
         context = browser.new_context(
             java_script_enabled=javascript,
             timezone_id=timezone,
-            locale="en-US",
+            locale=locale,
             viewport={"width": width, "height": height},
         )
         contexts.append(context)

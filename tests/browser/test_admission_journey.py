@@ -161,6 +161,7 @@ def test_a_not_suitable_outcome_reaches_the_person_neutrally(
     page.reload()
     expect(page.get_by_text("We do not think this program is the right fit for you")).to_be_visible()
     expect(page.get_by_text("Individual sessions may suit you better.")).to_be_visible()
+    expect(page.get_by_text("To talk this over, or to ask what else might help")).to_be_visible()  # a next step
     expect(page.get_by_role("link", name="Withdraw my request")).to_have_count(0)
     look(page, "intake page, not suitable")
     [told] = mail_to("ben@example.org", "intake_outcome")

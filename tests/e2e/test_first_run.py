@@ -172,9 +172,9 @@ def test_make_run_on_another_port_serves_there_and_its_emailed_links_point_there
         mail = _wait_for(lambda: list((instance / "mail").glob("*enrolment_confirmed*.eml")), "the demo's email")
         message = message_from_bytes(mail[0].read_bytes(), policy=policy.default)
         body = message.get_body(("plain",)).get_content()
-        ours = re.findall(r"http://localhost[^\s\"'<>]*", body)  # the manage link, the calendar feed
-        assert ours and all(link.startswith(f"http://localhost:{port}/") for link in ours), body
-        assert "localhost:5000" not in body and "localhost%3A5000" not in body
+        ours = re.findall(r"http://127\.0\.0\.1[^\s\"'<>]*", body)  # the manage link, the calendar feed
+        assert ours and all(link.startswith(f"http://127.0.0.1:{port}/") for link in ours), body
+        assert "127.0.0.1:5000" not in body and "127.0.0.1%3A5000" not in body
     finally:
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C
         try:

@@ -20,13 +20,14 @@ def test_defaults_need_no_environment(monkeypatch, tmp_path):
         "STRIPE_SECRET_KEY",
         "REMINDER_HOURS",
         "RATELIMIT_ENABLED",
+        "HOST",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SCHEDULER_INSTANCE_DIR", str(tmp_path / "instance"))
     settings = config.from_environment()
     assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'scheduler.db'}"
     assert settings["MAIL_DIR"] == str(tmp_path / "instance" / "mail")
-    assert settings["PUBLIC_BASE_URL"] == "http://localhost:5000"
+    assert settings["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
     assert settings["MAIL_URL"] == "" and settings["STRIPE_SECRET_KEY"] == ""  # files and manual payments
     assert settings["REMINDER_HOURS"] == 24 and settings["RATELIMIT_ENABLED"] is True
     # The generated secret key is kept, so restarts (and several workers) agree on it.
@@ -62,9 +63,15 @@ def test_links_follow_the_port_when_no_public_base_url_is_set(monkeypatch, tmp_p
     monkeypatch.setenv("SCHEDULER_INSTANCE_DIR", str(tmp_path))
     monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
     monkeypatch.setenv("PORT", "8000")
+    monkeypatch.delenv("HOST", raising=False)
+    assert config.from_environment()["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+    # The host `make run` serves on (HOST), so that a printed link opens where the cookie is set.
+    monkeypatch.setenv("HOST", "localhost")
     assert config.from_environment()["PUBLIC_BASE_URL"] == "http://localhost:8000"
+    monkeypatch.setenv("HOST", "0.0.0.0")  # every interface: this machine's own address
+    assert config.from_environment()["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
     monkeypatch.setenv("PUBLIC_BASE_URL", "")  # set but empty, as `PUBLIC_BASE_URL= make run` leaves it
-    assert config.from_environment()["PUBLIC_BASE_URL"] == "http://localhost:8000"
+    assert config.from_environment()["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
     # A real address always wins over the port the process happens to listen on.
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://groups.example.org/")
     assert config.from_environment()["PUBLIC_BASE_URL"] == "https://groups.example.org"
@@ -145,7 +152,7 @@ def test_a_database_url_means_production_and_http_is_refused(monkeypatch, tmp_pa
     monkeypatch.setenv("SECRET_KEY", "a-long-random-production-key")
     message = _refusal(monkeypatch)
     assert "PUBLIC_BASE_URL must be the service's https:// address" in message
-    assert "'http://localhost:5000'" in message and "SCHEDULER_ENV=development" in message
+    assert "'http://127.0.0.1:5000'" in message and "SCHEDULER_ENV=development" in message
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://groups.example.org")
     from scheduler import create_app
 

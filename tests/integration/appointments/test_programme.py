@@ -66,6 +66,12 @@ def test_the_person_cancels_an_individual_session_from_their_page_after_confirmi
             a["status"] for a in client.get(f"/api/v1/enrolments/{person['id']}/appointments", headers=desk).json
         ]
         assert statuses == ["cancelled", "booked"]
+        # Its join link now says so, in the clinic's own page; the other session's link says when it opens.
+        gone = client.get(urlsplit(first["join_url"]).path)
+        assert gone.status_code == 410 and 'rel="stylesheet"' in gone.get_data(as_text=True)
+        assert "This link no longer opens the appointment" in text_of(gone)
+        waiting = text_of(client.get(urlsplit(second["join_url"]).path))
+        assert "Your appointment opens soon" in waiting and "Tuesday, October 29, 2030" in waiting
     [told] = mail_to("ana@example.org", "individual_cancelled")
     assert "as you asked" in told.body_text
 

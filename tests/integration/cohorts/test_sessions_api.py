@@ -109,3 +109,45 @@ def test_sessions_of_a_cancelled_cohort_do_not_change(client, auth, cohort):
 def test_unknown_session_is_404_and_facilitators_may_not_patch(client, auth, cohort):
     assert _patch(client, auth(), "ses_nope", {"title": "x"}).status_code == 404
     assert _patch(client, auth("facilitator"), cohort.sessions[0].id, {"title": "x"}).status_code == 403
+
+
+def test_a_session_ahead_is_not_moved_into_the_past_and_a_held_ones_correction_tells_no_one(
+    client, auth, cohort, make_enrolment
+):
+    import time_machine
+    from sqlalchemy import select
+
+    from scheduler.foundation.extensions import db
+    from scheduler.notifications.models import OutboxMessage
+
+    headers = auth("front_desk")
+    make_enrolment(cohort, email="ana@example.org")
+    first, second = cohort.sessions[0], cohort.sessions[1]
+    with time_machine.travel("2030-10-05T12:00:00Z", tick=False):  # session 1 held, session 2 ahead
+        back = _patch(client, headers, second.id, {"local_start": "2030-10-04T18:00"})
+        assert back.status_code == 422
+        assert back.json["errors"]["local_start"] == [
+            "That time has already passed: choose a date and time still ahead."
+        ]
+        by_instant = _patch(client, headers, second.id, {"starts_at": "2030-10-05T11:00:00Z"})
+        assert by_instant.status_code == 422 and "starts_at" in by_instant.json["errors"]
+        # Session 1 started at 18:00 but really began at 18:15: the record is corrected, nobody emailed.
+        corrected = _patch(client, headers, first.id, {"local_start": "2030-10-03T18:15"})
+        assert corrected.status_code == 200 and corrected.json["local_start"] == "2030-10-03T18:15:00-04:00"
+        db.session.rollback()
+        notices = db.session.scalars(select(OutboxMessage).where(OutboxMessage.session_id == first.id)).all()
+        assert notices == []
+
+
+def test_the_when_line_follows_the_weekly_rule_not_a_moved_first_session(client, auth, cohort):
+    from tests.desk_support import sign_in, text_of
+
+    moved = _patch(client, auth("front_desk"), cohort.sessions[0].id, {"local_start": "2030-10-04T10:00"})
+    assert moved.status_code == 200, moved.json
+    public = text_of(client.get(f"/cohorts/{cohort.id}"))
+    assert "Thursdays at 6:00 PM EDT" in public and "Fridays" not in public
+    console = client.application.test_client()
+    from scheduler.staff.services import create_staff
+
+    sign_in(console, create_staff("fran@staff.test", "Fran Desk", "front_desk"))
+    assert "Thursdays, 6:00 PM EDT (America/New_York)" in text_of(console.get(f"/desk/cohorts/{cohort.id}"))

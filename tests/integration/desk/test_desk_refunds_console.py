@@ -112,7 +112,12 @@ def test_mark_a_refund_paid_from_the_persons_page(desk, make_cohort, owed_refund
     ).all()
     assert entry.staff_id == desk.member.id and entry.after["reference"] == "chk 1042"
     told = db.session.scalars(select(OutboxMessage).where(OutboxMessage.enrolment_id == person.id)).all()
-    assert sum(1 for m in told if m.kind == "refund_paid") == 1
+    [email] = [m for m in told if m.kind == "refund_paid"]
+    from scheduler.notifications.outbox import ensure_rendered
+
+    ensure_rendered(email)
+    assert "$100.00" in email.body_text and "Check" in email.body_text
+    assert "chk 1042" not in email.body_text and "chk 1042" not in (email.body_html or "")  # the desk's own note
 
     again = desk.post(f"/desk/refunds/{refund.id}/paid", data={"csrf_token": token, "method": "cash"})
     assert again.status_code == 409 and "already paid out" in text_of(again)

@@ -13,6 +13,7 @@ from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from scheduler.payments.models import Refund
 from tests.helpers import cohort_form, emailed_link, enrolled, handle_inbox
+from tests.integration.admission.test_intakes import mail_to
 
 
 def _field(html: str, name: str) -> str:
@@ -254,9 +255,10 @@ def test_a_wrong_cut_or_missing_link_gets_a_calm_page_that_says_how_to_get_a_new
     response = client.get(path)
     html = response.get_data(as_text=True)
     assert response.status_code == (403 if kind == "missing" else 404)
-    assert response.mimetype == "text/html" and "Set-Cookie" not in response.headers
-    assert "ask us to resend your link" in html and "+1 555 0100" in html
-    assert "Traceback" not in html and "token" not in html.lower()
+    # No manage cookie is set from a bad link (only the form's CSRF session), and no token is echoed.
+    assert response.mimetype == "text/html" and "manage_token" not in response.headers.get("Set-Cookie", "")
+    assert "Send my link again" in html and "+1 555 0100" in html
+    assert "Traceback" not in html and "token=" not in html and person["manage_token"][:20] not in html
 
 
 def test_a_confirmed_page_has_the_link_the_calendars_and_the_refund_a_withdrawal_would_give(client, make_cohort, auth):
@@ -363,7 +365,13 @@ def test_declining_an_offer_on_the_page(client, make_cohort):
     html = _page(client, waiting["id"])
     client.post(f"/me/{waiting['id']}/decline", data={"csrf_token": _field(html, "csrf_token")})
     assert _status(waiting["id"]) == "withdrawn"
-    assert "You have declined the place" in _page(client, waiting["id"])
+    after = _page(client, waiting["id"])
+    assert "You have declined the place" in after and "You declined the place" in after
+    # Someone who never had a seat is not told they withdrew from the group or lost a calendar.
+    assert "You have withdrawn" not in after and "calendar subscription" not in after
+    [email] = mail_to("waiting@example.org", "withdrawn")
+    assert email.subject.startswith("You are no longer waiting for a place")
+    assert "calendar" not in email.body_text and "You have withdrawn" not in email.body_text
 
 
 def test_an_offer_that_lapsed_is_not_offered_again(client, make_cohort):

@@ -24,9 +24,23 @@ def _is_problem(response, status):
 
 def test_router_404_and_405_are_problem_json(client):
     _is_problem(client.get("/no/such/path"), 404)
+    _is_problem(client.get("/no/such/path", headers={"Accept": "application/json, text/html;q=0.5"}), 404)
+    _is_problem(client.get("/api/v1/nope", headers={"Accept": BROWSER}), 404)  # the API's stays JSON
+    _is_problem(client.get("/calendar/nope", headers={"Accept": BROWSER}), 404)
     not_allowed = client.delete("/api/v1/programs")
     _is_problem(not_allowed, 405)
     assert set(not_allowed.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_mistyped_address_in_a_browser_is_a_page_not_json(client):
+    for path in ("/nope", "/cohorts", "/me"):
+        response = client.get(path, headers={"Accept": BROWSER})
+        assert response.status_code == 404 and response.mimetype == "text/html", path
+        page = response.get_data(as_text=True)
+        assert "We could not find this page" in page and 'rel="stylesheet"' in page
 
 
 def _bare_app(url="sqlite://", **overrides):
