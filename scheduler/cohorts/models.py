@@ -107,6 +107,9 @@ class Cohort(db.Model):
         CheckConstraint("price_amount >= 0", name="price_not_negative"),
         CheckConstraint("session_count > 0", name="session_count_positive"),
         CheckConstraint("manual_hold_hours > 0", name="manual_hold_positive"),
+        CheckConstraint(
+            "enrol_until_session >= 1 AND enrol_until_session <= session_count", name="enrol_until_within_sessions"
+        ),
         Index("ix_cohorts_status_first_starts_at", "status", "first_starts_at"),
     )
 
@@ -133,6 +136,10 @@ class Cohort(db.Model):
     manual_hold_hours = db.Column(db.Integer, nullable=False, default=72)
     # Whether a person may choose to pay at the front desk although card payment is set up.
     allow_pay_at_desk = db.Column(db.Boolean, nullable=False, default=False)
+    # Late joiners (cohorts/joining.py): the public may enrol until this session (by number) has
+    # started; a person joining after the first is charged by the sessions left when this is set.
+    enrol_until_session = db.Column(db.Integer, nullable=False, default=1, server_default="1")
+    prorate_late_joiners = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     feed_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("cal"))
     # Moves in every transaction that changes what the cohort's lists show (cohorts/revisions.py).
     revision = db.Column(db.Integer, nullable=False, default=0)

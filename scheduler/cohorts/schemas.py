@@ -203,6 +203,9 @@ class CohortPatch(Schema):
     refund_cutoff_hours = Count(0, 60 * 24)
     manual_hold_hours = Count(1, 14 * 24)
     allow_pay_at_desk = fields.Boolean(truthy={True}, falsy={False})
+    # Late joiners (cohorts/joining.py); at most session_count, checked by the service.
+    enrol_until_session = Count(1, 100)
+    prorate_late_joiners = fields.Boolean(truthy={True}, falsy={False})
     facilitator_ids = fields.List(Identifier(), validate=validate.Length(max=20))
     status = fields.String(validate=_SETTABLE_STATUS)
 
@@ -247,10 +250,37 @@ class CohortPublicOut(Schema):
     price_amount = fields.Integer()
     currency = fields.String()
     # What a person may choose when enrolling: a price level (when the program lets them), the desk.
+    # Each level's joining_amount is what it costs when enrolling now (pro-rated for a late joiner).
     price_levels = fields.Function(
-        lambda c: c.program.price_levels if c.program.self_select_price_level else [],
+        lambda c: (
+            [{**level, "joining_amount": c.price_now(level["amount"])} for level in c.program.price_levels or []]
+            if c.program.self_select_price_level
+            else []
+        ),
     )
     allow_pay_at_desk = fields.Boolean()
+    # Late joiners: until when the public may enrol, from which session, and at what price now.
+    enrol_until_session = fields.Integer(
+        metadata={"description": "the public may enrol until this session (by number) has started"}
+    )
+    prorate_late_joiners = fields.Boolean(
+        metadata={"description": "a late joiner pays for the sessions left (rounded down to the minor unit)"}
+    )
+    enrolment_open = fields.Function(
+        lambda c: c.joining.public,
+        metadata={"description": "the public may enrol now (open, or running and still taking people)"},
+    )
+    enrolment_closes_at = Instant(
+        attribute="joining.closes_at", allow_none=True, metadata={"description": "when public enrolment closes"}
+    )
+    joining_from_session = fields.Function(
+        lambda c: c.joining.from_session,
+        metadata={"description": "the first session a person enrolling now attends (null: none left)"},
+    )
+    joining_price_amount = fields.Function(
+        lambda c: c.price_now(),
+        metadata={"description": "what enrolling now costs: price_amount, pro-rated for a late joiner"},
+    )
     sessions = fields.List(fields.Nested(SessionOut))
 
 

@@ -25,6 +25,7 @@ from ..foundation.plugins import PlugIn
 from ..foundation.rendered import Rendering, earliest_after, rendered
 from ..staff.models import Role, Staff
 from .events import CohortCancelled, CohortChanged, SeatsAdded, SessionChanged
+from .joining import Joining, joining, prorated, takes_public_clause
 from .models import (
     COHORT_TRANSITIONS,
     Cohort,
@@ -49,21 +50,28 @@ def seat_counts(cohorts: list[Cohort], at: datetime) -> dict[str, SeatCount]:
 
 @dataclass(frozen=True)
 class CohortView:
-    """A cohort as shown: the row, its seats now and its status now (running, completed…)."""
+    """A cohort as shown: the row, its seats now, its status now (running, completed…), and whether
+    and from which session a person may join now (late joiners: cohorts/joining.py)."""
 
     cohort: Cohort
     seats: SeatCount
     view_status: CohortStatus
+    joining: Joining
+    at: datetime
 
     def __getattr__(self, name):  # the row's own fields, for the schemas
         return getattr(self.cohort, name)
+
+    def price_now(self, amount: int | None = None) -> int:
+        """What enrolling now costs: the cohort's price (or `amount`, a level's), pro-rated for a late joiner."""
+        return prorated(self.cohort, self.cohort.price_amount if amount is None else amount, self.at)
 
 
 def describe(cohorts: list[Cohort], at: datetime | None = None) -> list[CohortView]:
     """What cohorts show but do not store: seats now and status now (one query for all)."""
     at = at or clock.now()
     counts = seat_counts(cohorts, at)
-    return [CohortView(c, counts[c.id], c.display_status(at)) for c in cohorts]
+    return [CohortView(c, counts[c.id], c.display_status(at), joining(c, at), at) for c in cohorts]
 
 
 # ---- cohorts ----------------------------------------------------------------------------------
@@ -109,6 +117,7 @@ def create_cohort(data: dict) -> CohortView:
             )
         except ScheduleError as exc:
             raise Invalid.field(exc.field, exc.message) from None
+        _check_enrol_until(data.get("enrol_until_session", 1), settings["session_count"])
         cohort = Cohort(
             program=program,
             status=data.get("status", CohortStatus.DRAFT),
@@ -127,6 +136,8 @@ def create_cohort(data: dict) -> CohortView:
                     "refund_cutoff_hours",
                     "manual_hold_hours",
                     "allow_pay_at_desk",
+                    "enrol_until_session",
+                    "prorate_late_joiners",
                 )
                 if k in data
             },
@@ -138,6 +149,15 @@ def create_cohort(data: dict) -> CohortView:
         ]
         db.session.add(cohort)
     return describe([cohort])[0]
+
+
+def _check_enrol_until(session: int, session_count: int) -> None:
+    if not 1 <= session <= session_count:
+        raise Invalid.field(
+            "enrol_until_session",
+            f"Give a session from 1 to {session_count} (this cohort's sessions): "
+            "the public may enrol until that session has started.",
+        )
 
 
 def _visible_to(staff, stmt=None):
@@ -172,14 +192,16 @@ def _listed(staff, query: dict, at: datetime, *, ids_only: bool = False):
     """The list's statement for this query, and its parameters."""
     wanted = CohortStatus.OPEN if staff is None else query.get("status")
     facilitator = staff is not None and staff.role == Role.FACILITATOR
-    stmt = _listing(facilitator, wanted and CohortStatus(wanted), bool(query.get("program_id")), ids_only)
+    by_program = bool(query.get("program_id"))
+    stmt = _listing(facilitator, wanted and CohortStatus(wanted), by_program, ids_only, staff is None)
     params = {"at": at, "staff_id": staff.id if facilitator else None, "program_id": query.get("program_id")}
     return stmt, params
 
 
 @functools.cache
-def _listing(facilitator: bool, wanted: CohortStatus | None, by_program: bool, ids_only: bool):
-    """The cohorts a list shows, in order: open ones for the public; any, filtered, for staff.
+def _listing(facilitator: bool, wanted: CohortStatus | None, by_program: bool, ids_only: bool, public: bool = False):
+    """The cohorts a list shows, in order: those taking enrolments for the public (open ones, and
+    running ones whose enrol_until_session has yet to start); any, filtered, for staff.
 
     Built once per shape of query (who asks, which status, whether by program), with the
     instant, the facilitator and the program as parameters: building a statement costs more
@@ -195,7 +217,9 @@ def _listing(facilitator: bool, wanted: CohortStatus | None, by_program: bool, i
     if by_program:
         stmt = stmt.where(Cohort.program_id == bindparam("program_id"))
     at = bindparam("at", type_=UTCDateTime)
-    if wanted in (CohortStatus.DRAFT, CohortStatus.CANCELLED):
+    if public:
+        stmt = stmt.where(takes_public_clause(at))
+    elif wanted in (CohortStatus.DRAFT, CohortStatus.CANCELLED):
         stmt = stmt.where(Cohort.status == wanted)
     elif wanted is not None:
         # Derived statuses depend on the sessions' instants (kept on the cohort): compare in SQL.
@@ -210,7 +234,7 @@ def _listing(facilitator: bool, wanted: CohortStatus | None, by_program: bool, i
 
 
 def list_cohorts(staff, query: dict) -> Page:
-    """Open cohorts for the public; any, filtered, for staff (facilitators: their own)."""
+    """Cohorts taking enrolments for the public; any, filtered, for staff (facilitators: their own)."""
     at = clock.now()
     stmt, params = _listed(staff, query, at)
     page = paginate(stmt, query["page"], query["page_size"], params)
@@ -265,6 +289,8 @@ def update_cohort(cohort_id: str, data: dict, staff) -> CohortView:
     with write_transaction():
         cohort = lock_one(Cohort, cohort_id)
         at = clock.now()
+        if "enrol_until_session" in data:
+            _check_enrol_until(data["enrol_until_session"], cohort.session_count)
         if "capacity" in data:
             taken = seat_counts([cohort], at)[cohort.id].taken
             if data["capacity"] < taken:

@@ -35,6 +35,8 @@ SETTINGS_FIELDS = {
     "confirm_email_minutes": "int",
     "offer_hours": "int",
     "refund_cutoff_hours": "int",
+    "enrol_until_session": "int",
+    "prorate_late_joiners": "yesno",
     "facilitator_ids": "multi",
 }
 

@@ -53,7 +53,8 @@ def parse(schema: type[Schema], fields: dict[str, str], messages: dict[str, str]
     """Read the named form fields, convert each by kind, and load them through `schema`.
 
     kinds: "text" (sent when not empty), "text0" (sent even when empty), "int", "money",
-    "lines" (one item per line), "multi" (every value given). Raises FormErrors with a message beside each field.
+    "lines" (one item per line), "multi" (every value given), "yesno" (a choice of "yes" or "no":
+    true or false; anything else is left for the schema to refuse). Raises FormErrors with a message beside each field.
     `messages` replaces a schema's message for a field (e.g. money typed in major units).
     """
     values = {name: request.form.get(name, "") for name in fields}
@@ -80,6 +81,8 @@ def parse(schema: type[Schema], fields: dict[str, str], messages: dict[str, str]
                 errors[name] = ["Give a whole number, for example 8."]
             else:
                 payload[name] = int(raw)
+        elif kind == "yesno":
+            payload[name] = {"yes": True, "no": False}.get(raw, raw)
         elif kind == "money":
             try:
                 payload[name] = to_minor_units(raw)

@@ -42,6 +42,8 @@ COHORT_FIELDS = {
     "hold_minutes": "int",
     "offer_hours": "int",
     "refund_cutoff_hours": "int",
+    "enrol_until_session": "int",
+    "prorate_late_joiners": "yesno",
     "status": "text",
 }
 

@@ -11,10 +11,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from ..cohorts.models import Cohort, CohortStatus
+from ..cohorts.joining import check_can_enrol
+from ..cohorts.models import Cohort
 from ..foundation import clock
 from ..foundation.database import dialect_insert, lock_one, new_id, require_lock, write_transaction
-from ..foundation.errors import Conflict, Invalid, NotFound
+from ..foundation.errors import Conflict, Invalid
 from ..foundation.events import publish
 from ..foundation.extensions import db
 from ..payments import ledger
@@ -86,11 +87,8 @@ def enrol_locked(
     """
     at = clock.now()
     # The lock was just taken and no session changed: the stored bounds are the sessions'.
-    status = cohort.display_status_by_bounds(at)
-    if status != CohortStatus.OPEN:
-        if status == CohortStatus.DRAFT:
-            raise NotFound("No such cohort.")  # a draft is not public: do not reveal it exists
-        raise Conflict(f"This cohort is {status}, not open for enrolment.")
+    # The public may enrol until session enrol_until_session starts, staff until the last one.
+    check_can_enrol(cohort, at, by_staff=staff is not None)
     desk_payment = data.get("desk_payment")
     if desk_payment is not None and staff is None:
         raise Invalid.field("desk_payment", "Only the front desk records payments; leave desk_payment out.")

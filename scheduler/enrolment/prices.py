@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 
+from ..cohorts.joining import prorated
 from ..cohorts.models import Cohort
 from ..foundation.errors import Invalid
 from ..foundation.extensions import db
@@ -51,8 +52,18 @@ def level_price(cohort: Cohort, code: str) -> int:
     return level["amount"]
 
 
+def base_price(cohort: Cohort, level: str | None, at) -> int:
+    """The price before any discount of a seat taken at `at`: the level's (or the cohort's) price,
+    pro-rated for a late joiner when the cohort says so (cohorts.joining.prorated: the sessions
+    left over the sessions held, rounded down to the minor unit). The one place a price is made:
+    the cohort's page and API show what it gives (CohortView.price_now), holds and card payments
+    ask for the amount_due it leads to."""
+    return prorated(cohort, level_price(cohort, level) if level is not None else cohort.price_amount, at)
+
+
 def price_for(cohort: Cohort, data: dict, staff, at) -> Price:
-    """The price of a new enrolment: the chosen level (or the cohort's price), less a discount code.
+    """The price of a new enrolment: the chosen level (or the cohort's price), pro-rated for a late
+    joiner, less a discount code.
 
     People may choose a level themselves only when the program allows it; staff always
     may. A discount code is checked and locked here (under the cohort's lock, by the caller); why
@@ -63,7 +74,7 @@ def price_for(cohort: Cohort, data: dict, staff, at) -> Price:
         raise Invalid.field(
             "price_level", "This program does not let people choose a price level; the front desk sets it."
         )
-    before = level_price(cohort, level) if level is not None else cohort.price_amount
+    before = base_price(cohort, level, at)
     code = data.get("discount_code")
     # Staff hear why a code was refused; the public hears one answer for every unusable code.
     applied = discounts.redeem(code, cohort, before, at, say_why=staff is not None) if code else None
@@ -77,7 +88,7 @@ def check_public_price(cohort: Cohort, data: dict, at) -> None:
         raise Invalid.field(
             "price_level", "This program does not let people choose a price level; the front desk sets it."
         )
-    before = level_price(cohort, level) if level is not None else cohort.price_amount
+    before = base_price(cohort, level, at)
     if data.get("discount_code"):
         discounts.check(data["discount_code"], cohort, before, at)
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from ..cohorts.joining import check_can_enrol
 from ..cohorts.models import Cohort, CohortStatus
 from ..foundation import clock
 from ..foundation.database import lock_one, write_transaction
@@ -34,16 +35,15 @@ from .views import lock_enrolment
 def request_enrolment(cohort_id: str, data: dict, idempotency_key: str | None = None) -> inbox.Received:
     """Queue a public enrolment and answer it the same for every address (nothing about it is read).
 
-    Refused at once only for what is the same for everyone: a cohort not open (409, a draft 404),
-    a price level or discount code that cannot be used here (422).
+    Refused at once only for what is the same for everyone: a cohort not taking public enrolments
+    now (409 saying until when it did, a draft 404), a price level or discount code that cannot be
+    used here (422).
     """
     at = clock.now()
     cohort = db.session.get(Cohort, cohort_id)
-    status = cohort.display_status_by_bounds(at) if cohort is not None else CohortStatus.DRAFT
-    if status == CohortStatus.DRAFT:
+    if cohort is None:
         raise NotFound("No such cohort.")
-    if status != CohortStatus.OPEN:
-        raise Conflict(f"This cohort is {status}, not open for enrolment.")
+    check_can_enrol(cohort, at, by_staff=False)
     if cohort.program.admission == "intake":
         raise Conflict(
             "This program admits people after an assessment: request a place "

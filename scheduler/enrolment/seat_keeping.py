@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from ..cohorts.joining import public_window_open
 from ..cohorts.models import Cohort, CohortStatus
 from ..foundation import clock
 from ..foundation.database import lock, require_lock, write_transaction
@@ -27,11 +28,6 @@ from .seats import seat_counts
 # Seats nobody on the cohort's waitlist takes go to the program's queue of approved people
 # (admission): (cohort, how many seats, at) -> the offered enrolments, under the cohort's lock.
 queue_offers = PlugIn("offer free seats to people approved in the cohort's program: (cohort, count, at) -> [Enrolment]")
-
-
-def _first_session_started(cohort: Cohort, at) -> bool:
-    first = cohort.first_session_start()
-    return first is not None and first <= at
 
 
 def expire_lapsed(cohort: Cohort, at) -> list[Enrolment]:
@@ -69,11 +65,12 @@ def offer_seat(enrolment: Enrolment, cohort: Cohort, at, *, tell: bool = True) -
 def offer_free_seats(cohort: Cohort) -> list[Enrolment]:
     """Offer every free seat to the head of the waitlist (under the cohort's lock).
 
-    Offers stop once the first session has started; staff may still offer by hand.
+    Offers stop once public enrolment has closed (session enrol_until_session started: the
+    first, by default); staff may still offer by hand.
     """
     require_lock("cohort", cohort.id)
     at = clock.now()
-    if _first_session_started(cohort, at) or cohort.status == CohortStatus.CANCELLED:
+    if not public_window_open(cohort, at) or cohort.status == CohortStatus.CANCELLED:
         return []
     db.session.flush()
     free = seat_counts([cohort], at)[cohort.id].available

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, url_for
 
 from ..appointments import individual
-from ..cohorts.schedule import planned_start
+from ..cohorts.joining import joining
 from ..enrolment.models import payment_reference
 from ..enrolment.refunding import refund_deadline, refund_due
 from ..foundation import clock
@@ -99,51 +99,6 @@ def clinic() -> dict:
 # ---- cohorts ----------------------------------------------------------------------------------
 
 
-def _seats(cohort):
-    # Attached by cohorts.services.describe(); the one place that reads it.
-    return cohort.seats
-
-
-def cohort_summary(cohort) -> dict:
-    """What a list of groups shows about one cohort."""
-    zone = ZoneInfo(cohort.timezone)
-    scheduled = [s for s in cohort.sessions if s.status == "scheduled"]
-    first = scheduled[0] if scheduled else (cohort.sessions[0] if cohort.sessions else None)
-    rule = planned_start(cohort)  # the weekly day and time, not whichever session was moved
-    seats = _seats(cohort)
-    free = seats.available if seats.free_for_newcomers else 0
-    return {
-        "id": cohort.id,
-        "name": cohort.name,
-        "url": url_for("pages.cohort", cohort_id=cohort.id),
-        "weekday": f"{_local(rule, zone):%A}s" if rule else "",
-        "time": f"{time_text(rule, zone)} {_local(rule, zone):%Z}" if rule else "",
-        "rule": moment(rule, zone),
-        "first": moment(first.starts_at, zone) if first else None,
-        "start_day": day_text(first.starts_at, zone) if first else "",
-        "timezone": cohort.timezone,
-        "zone_label": zone_label(cohort.timezone),
-        "session_count": cohort.session_count,
-        "duration_minutes": cohort.duration_minutes,
-        "price": money(cohort.price_amount, cohort.currency),
-        "seat_free": free > 0,
-        "seats_text": f"{free} {'seat' if free == 1 else 'seats'} left" if free else "Full: waitlist open",
-        "status": cohort.view_status,
-    }
-
-
-def home(cohorts: list) -> dict:
-    """The open cohorts grouped by program, programs in name order."""
-    programs: dict[str, dict] = {}
-    for cohort in cohorts:
-        program = cohort.program
-        entry = programs.setdefault(
-            program.id, {"name": program.name, "description": program.description, "cohorts": []}
-        )
-        entry["cohorts"].append(cohort_summary(cohort))
-    return {"programs": sorted(programs.values(), key=lambda p: p["name"].lower())}
-
-
 def schedule(cohort, zone: ZoneInfo) -> list[dict]:
     """Every session in order, with the skipped weeks between them (they push the schedule out)."""
     rows = []
@@ -178,26 +133,6 @@ def refund_policy(cohort, zone: ZoneInfo) -> dict:
         "hours": cohort.refund_cutoff_hours,
         "deadline": moment(deadline, zone),
         "note": current_app.config.get("REFUND_POLICY_NOTE", ""),
-    }
-
-
-def cohort_page(cohort) -> dict:
-    """One cohort's page: what it is, when, what it costs, the refund policy, and whether one can enrol."""
-    zone = ZoneInfo(cohort.timezone)
-    by_intake = cohort.program.admission == "intake"
-    return {
-        **cohort_summary(cohort),
-        "program": cohort.program.name,
-        "description": cohort.program.description,
-        "schedule": schedule(cohort, zone),
-        "refund": refund_policy(cohort, zone),
-        "paid": cohort.price_amount > 0,
-        "hold_minutes": cohort.hold_minutes,
-        "hold_text": hold_text(cohort),
-        "offer_hours": cohort.offer_hours,
-        "enrolment_open": cohort.view_status == "open",
-        "by_intake": by_intake,
-        "action_url": url_for("pages.request_place" if by_intake else "pages.enrol", cohort_id=cohort.id),
     }
 
 
@@ -349,7 +284,7 @@ def participant_page(enrolment, card: dict | None) -> dict:
             "name": cohort.name,
             "program": cohort.program.name,
             "url": url_for("pages.cohort", cohort_id=cohort.id),
-            "open": cohort.display_status(at) == "open",
+            "open": joining(cohort, at).public,
             "session_count": cohort.session_count,
             "duration_minutes": cohort.duration_minutes,
         },

@@ -37,7 +37,7 @@ from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound, Unavaila
 from ..foundation.extensions import limiter, per_address
 from ..foundation.security import no_store, private
 from ..payments import ledger
-from . import presenters
+from . import cohort_presenters, presenters
 
 bp = Blueprint("pages", __name__)
 
@@ -106,13 +106,13 @@ def _to_participant_page(enrolment_id: str) -> Response:
 def home():
     """The clinic's open cohorts, grouped by program."""
     cohorts = cohort_services.list_cohorts(None, {"status": "open", "page": 1, "page_size": 200})
-    return render_template("pages/home.html", **presenters.home(cohorts.items))
+    return render_template("pages/home.html", **cohort_presenters.home(cohorts.items))
 
 
 def _form_page(cohort, values: dict | None = None, errors: dict | None = None, problem: str | None = None, status=200):
     body = render_template(
         "pages/cohort.html",
-        cohort=presenters.cohort_page(cohort),
+        cohort=cohort_presenters.cohort_page(cohort),
         values=values or {},
         errors=errors or {},
         problem=problem,
@@ -214,7 +214,7 @@ def _to_check_email(cohort_id: str, email: str) -> Response:
 def _check_email_page(cohort, email: str | None, errors: dict | None = None, status: int = 200) -> Response:
     body = render_template(
         "pages/check_email.html",
-        cohort=presenters.cohort_page(cohort),
+        cohort=cohort_presenters.cohort_page(cohort),
         email=email,
         minutes=cohort.confirm_email_minutes,
         errors=errors or {},
