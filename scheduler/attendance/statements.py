@@ -83,7 +83,11 @@ def statement(enrolment_id: str, start: datetime | None = None, end: datetime | 
         return (start is None or instant >= start) and (end is None or instant < end)
 
     held = [s for s in cohort.sessions if s.status != SessionStatus.CANCELLED]
-    group_fee = enrolment.amount_due // len(held) if held else 0
+    # What the price covered: every session, or for a pro-rated late joiner those still ahead when
+    # they enrolled (cohorts/joining.py prices them so), so that each date's fee is what was charged.
+    covered = [s for s in held if s.starts_at > enrolment.created_at] if cohort.prorate_late_joiners else held
+    covered = covered or held
+    group_fee = enrolment.amount_due // len(covered) if covered else 0
     facilitator = _clinician(cohort.facilitators[0] if cohort.facilitators else None)
     summary = summaries([enrolment], at)[enrolment.id]
     lines = [

@@ -55,11 +55,24 @@ def settle(cohort: Cohort, at) -> None:
 
 
 def offer_seat(enrolment: Enrolment, cohort: Cohort, at, *, tell: bool = True) -> None:
-    """Offer this person a seat for offer_hours (told by email unless `tell` is False)."""
+    """Offer this person a seat for offer_hours (told by email unless `tell` is False).
+
+    A seat offered once sessions have passed costs what joining now costs (pro-rated when the cohort
+    says so): someone who waited never pays more than a newcomer would. Never raised."""
+    _reprice_for_now(enrolment, cohort, at)
     enrolment.move_to(S.OFFERED)
     enrolment.offer_expires_at = at + timedelta(hours=cohort.offer_hours)
     if tell:
         publish(events.SeatOffered(enrolment))
+
+
+def _reprice_for_now(enrolment: Enrolment, cohort: Cohort, at) -> None:
+    if not cohort.prorate_late_joiners:
+        return
+    now = prices.base_price(cohort, enrolment.price_level, at)
+    if now < enrolment.price_before_discount:
+        enrolment.price_before_discount = now
+        enrolment.amount_due = max(0, now - (enrolment.discount_amount or 0))
 
 
 def offer_free_seats(cohort: Cohort) -> list[Enrolment]:

@@ -14,11 +14,7 @@ from tests.desk_support import post_form, sign_in, text_of
 from tests.helpers import bearer, enrolled
 from tests.integration.admission.test_intakes import mail_to
 from tests.integration.appointments.test_individual import T0, series, therapist
-from tests.integration.calendars.test_feeds import (
-    read_with_ical_js,
-    read_with_recurring_ical_events,
-    read_with_vobject,
-)
+from tests.integration.calendars.test_feeds import READERS, read_with
 
 STAFF_FEED = re.compile(r"https://scheduler\.test(/calendar/staff/cal_[A-Za-z0-9_-]+\.ics)")
 
@@ -156,15 +152,10 @@ def combined(client, auth, make_cohort):
     return raw, sorted(expected, key=lambda r: r["start_utc"])
 
 
-@pytest.mark.parametrize("reader", ["recurring-ical-events", "vobject", "ical.js"])
+@pytest.mark.parametrize("reader", READERS)
 def test_three_readers_read_the_persons_combined_feed_alike(combined, reader, tmp_path):
     raw, expected = combined
-    if reader == "recurring-ical-events":
-        rows = read_with_recurring_ical_events(raw)
-    elif reader == "vobject":
-        rows = read_with_vobject(raw)
-    else:
-        rows = read_with_ical_js(raw, tmp_path)
+    rows = read_with(reader, raw, tmp_path)
     assert sorted(rows, key=lambda r: r["start_utc"]) == expected
 
 

@@ -18,11 +18,7 @@ from icalendar import Calendar
 from tests.desk_support import post_form, sign_in, text_of
 from tests.integration.admission.test_assessments import T0, assessor
 from tests.integration.admission.test_intakes import mail_to, requested
-from tests.integration.calendars.test_feeds import (
-    read_with_ical_js,
-    read_with_recurring_ical_events,
-    read_with_vobject,
-)
+from tests.integration.calendars.test_feeds import READERS, read_with
 
 PROGRAM = "Dialectical skills for borderline personality"
 PERSON_FEED = re.compile(r"https://scheduler\.test(/calendar/intakes/cal_[A-Za-z0-9_-]+\.ics)")
@@ -146,17 +142,11 @@ def test_moving_the_appointment_cancels_the_old_event_and_adds_the_new_in_both_f
     assert moved["join_url"] in person and scene.appointment["join_url"] not in person  # the old link is dead
 
 
-@pytest.mark.parametrize("reader", ["recurring-ical-events", "vobject", "ical.js"])
+@pytest.mark.parametrize("reader", READERS)
 def test_three_readers_read_the_persons_feed_alike(client, scene, at_t0, reader, tmp_path):
     at_t0.shift(timedelta(minutes=5))
     moved = book(client, scene, scene.me, TEN_TO_TEN)
-    raw = client.get(scene.person_url).data
-    if reader == "recurring-ical-events":
-        rows = read_with_recurring_ical_events(raw)
-    elif reader == "vobject":
-        rows = read_with_vobject(raw)
-    else:
-        rows = read_with_ical_js(raw, tmp_path)
+    rows = read_with(reader, client.get(scene.person_url).data, tmp_path)
     assert sorted(rows, key=lambda r: r["start_utc"]) == [
         {
             "uid": uid(scene.appointment["id"]),

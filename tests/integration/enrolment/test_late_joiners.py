@@ -191,3 +191,35 @@ def test_a_late_joiner_paying_by_card_is_asked_for_the_pro_rated_price(
     payment = person["payment"]
     assert payment["provider"] == "stripe" and payment["amount"] == 8333
     assert localstripe_server.payment_intent(payment["payment_intent_id"])["amount"] == 8333
+
+
+def test_a_pro_rated_late_joiners_statement_charges_each_date_what_was_paid_for_it(client, make_cohort, auth):
+    cohort = make_cohort(price_amount=12000, enrol_until_session=4, prorate_late_joiners=True)
+    desk = auth("front_desk")
+    with _between_sessions_2_and_3(cohort) as traveller:
+        person = enrolled(client, cohort, "late@example.org", headers=desk)
+        assert person["amount_due"] == 10000  # $120.00 for twelve, ten of them left
+        session_3 = cohort.sessions[2]
+        traveller.move_to(session_3.starts_at + timedelta(minutes=5))
+        marked = client.put(
+            f"/api/v1/sessions/{session_3.id}/attendance",
+            json={"records": [{"enrolment_id": person["id"], "status": "present"}]},
+            headers=desk,
+        )
+        assert marked.status_code == 200, marked.json
+        statement = text_of(client.get(f"/api/v1/enrolments/{person['id']}/statement", headers=desk))
+    # $100.00 for the ten sessions joined: $10.00 a session, not $100.00 spread over all twelve ($8.33).
+    assert "$10.00" in statement and "$8.33" not in statement
+
+
+def test_someone_offered_a_seat_late_pays_what_joining_now_costs(client, make_cohort, auth):
+    cohort = make_cohort(price_amount=PRICE, capacity=1, enrol_until_session=4, prorate_late_joiners=True)
+    desk = auth("front_desk")
+    holder = enrolled(client, cohort, "holder@example.org", headers=desk)
+    waiting = enrolled(client, cohort, "waiting@example.org", headers=desk)
+    assert waiting["status"] == "waitlisted" and waiting["amount_due"] == PRICE
+    with _between_sessions_2_and_3(cohort):
+        left = client.post(f"/api/v1/enrolments/{holder['id']}/withdraw", json={}, headers=desk)
+        assert left.status_code == 200, left.json
+        offered = client.get(f"/api/v1/enrolments/{waiting['id']}", headers=desk).json
+    assert offered["status"] == "offered" and offered["amount_due"] == 8333  # as a newcomer would pay
