@@ -7,7 +7,7 @@ PORT ?= 5000
 # The app reads HOST and PORT as well: with no PUBLIC_BASE_URL set, emailed and printed links point there.
 export HOST PORT
 
-.PHONY: run test test-fast check bench install install-dev clean
+.PHONY: run test test-fast check bench install install-dev clean translations
 
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
@@ -63,6 +63,16 @@ bench: install-dev
 	status=0; for name in $(BENCHES); do \
 	  echo "== bench/$$name.py --quick"; $(BIN)/python bench/$$name.py --quick || status=1; \
 	done; exit $$status
+
+## The pages' translations: extract the marked strings (babel.cfg), add the new ones to each
+## catalogue (scheduler/translations/<lang>/LC_MESSAGES/messages.po), compile the .mo files.
+## Translate what `update` added (empty msgstr), then run it again: the .mo files are committed.
+TRANSLATIONS = scheduler/translations
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output \
+	  --project scheduler --copyright-holder "" -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis .ruff_cache

@@ -88,9 +88,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.filters["money"] = format_money
 
     from . import desk, pages
-    from .foundation import security
+    from .foundation import i18n, security
 
     security.init_app(app)
+    # Translated so far: the public and participant pages. The console, the join page and the
+    # development mailbox are English for now, whatever the browser asks.
+    i18n.init_app(app, english_only=("/desk", "/join/", "/dev/"))
     pages.init_app(app)
     desk.init_app(app)
 

@@ -48,6 +48,8 @@ class Intake(db.Model):
     email = db.Column(db.String(254), nullable=False)
     phone = db.Column(db.String(40))
     timezone = db.Column(db.String(64))
+    # The language the person chose for their page (en, es); null: their browser's, then the clinic's.
+    locale = db.Column(db.String(8))
     # The person's credential for their intake page and /api/v1/intakes/{id} (sent only by email).
     manage_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("mng"))
     # The secret in the person's calendar feed URL (/calendar/intakes/<token>.ics): their assessments.

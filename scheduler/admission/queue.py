@@ -25,7 +25,13 @@ from .records import INTAKE, audit, get_intake, snapshot
 
 
 def _person(intake: Intake) -> dict:
-    return {"name": intake.name, "email": intake.email, "phone": intake.phone, "timezone": intake.timezone}
+    return {
+        "name": intake.name,
+        "email": intake.email,
+        "phone": intake.phone,
+        "timezone": intake.timezone,
+        "locale": intake.locale,
+    }
 
 
 def _offers_open(intakes: list[Intake]) -> set[str]:

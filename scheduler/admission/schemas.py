@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from ..enrolment.schemas import Phone
 from ..foundation.links import join_url
-from ..foundation.validation import Identifier, Instant, MultiLineText, Name, PlainEmail, Timezone
+from ..foundation.validation import Identifier, Instant, Language, MultiLineText, Name, PlainEmail, Timezone
 from .models import IntakeStatus
 
 STATUSES = tuple(IntakeStatus)
@@ -16,6 +16,7 @@ class IntakeRequestIn(Schema):
     email = PlainEmail(required=True)
     phone = Phone(allow_none=True)
     timezone = Timezone(allow_none=True)
+    locale = Language(allow_none=True)
 
 
 class IntakeQuery(Schema):
@@ -77,6 +78,7 @@ class IntakeOut(Schema):
     status = fields.String()
     queue_position = fields.Integer(allow_none=True)
     requested_at = Instant()
+    locale = fields.String(allow_none=True)
     # The assessment appointment, once booked (null until then).
     appointment = fields.Nested(AppointmentOut, allow_none=True)
     outcome_at = Instant(allow_none=True)

@@ -99,6 +99,7 @@ def handle(request: PublicRequest) -> tuple[str, str | None]:
         email=data["email"],
         phone=data.get("phone"),
         timezone=data.get("timezone"),
+        locale=data.get("locale"),
         queue_rank=(last or 0) + 1,
         requested_at=at,
         updated_at=at,

@@ -126,6 +126,7 @@ def enrol_locked(
         email=data["email"],
         phone=data.get("phone"),
         timezone=data.get("timezone"),
+        locale=data.get("locale"),
         created_at=at,
         updated_at=at,
         # Whoever got the manage token in the answer (a staff caller, the public 201) has the link.
@@ -227,6 +228,7 @@ def offer_place(cohort: Cohort, person: dict, participant_id: str, at, staff=Non
         email=person["email"],
         phone=person.get("phone"),
         timezone=person.get("timezone"),
+        locale=person.get("locale"),
         created_at=at,
         updated_at=at,
         status=S.OFFERED,

@@ -107,6 +107,8 @@ class Enrolment(db.Model):
     email = db.Column(db.String(254), nullable=False)
     phone = db.Column(db.String(40))
     timezone = db.Column(db.String(64))
+    # The language the person chose for their page (en, es); null: their browser's, then the clinic's.
+    locale = db.Column(db.String(8))
     manage_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("mng"))
     # This enrolment's calendar feed (one per enrolment, rotated on its own).
     feed_token = db.Column(db.String(80), nullable=False, unique=True, default=lambda: new_token("cal"))

@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate, va
 from ..cohorts.schemas import SessionOut
 from ..foundation.http import PageQuery
 from ..foundation.links import enrolment_feed_urls, join_url, manage_url
-from ..foundation.validation import Amount, Code, Identifier, Instant, Name, PlainEmail, Timezone, Trimmed
+from ..foundation.validation import Amount, Code, Identifier, Instant, Language, Name, PlainEmail, Timezone, Trimmed
 from ..payments.accounts import payment_summary, refund_summary
 from ..payments.models import PAYOUT_METHODS, RefundStatus
 from .models import STATUSES
@@ -50,6 +50,8 @@ class EnrolmentCreate(Schema):
     email = PlainEmail(required=True)
     phone = Phone(allow_none=True)
     timezone = Timezone(allow_none=True)
+    # The language of the person's page (and, in later steps, of their emails): en or es.
+    locale = Language(allow_none=True)
     # The program's price level, when it lets people choose (staff may always set one).
     price_level = Code(lowercase=True)
     discount_code = Code()
@@ -237,6 +239,7 @@ class EnrolmentSummaryOut(Schema):
     email = fields.String()
     phone = fields.String(allow_none=True)
     timezone = fields.String(allow_none=True)
+    locale = fields.String(allow_none=True)
     hold_expires_at = Instant(allow_none=True)
     offer_expires_at = Instant(allow_none=True)
     waitlist_position = fields.Integer(allow_none=True)

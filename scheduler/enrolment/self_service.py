@@ -33,6 +33,11 @@ def manage_token_matches(enrolment_id: str, token: str | None) -> bool:
     return stored is not None and hmac.compare_digest(stored.encode(), token.encode())
 
 
+def locale_of(enrolment_id: str) -> str | None:
+    """The language the person chose for their page (en, es), or None."""
+    return db.session.scalar(select(Enrolment.locale).where(Enrolment.id == enrolment_id))
+
+
 def cohort_of(enrolment_id: str) -> str | None:
     """The cohort an enrolment id belongs to, or None for an id that is not one."""
     return db.session.scalar(select(Enrolment.cohort_id).where(Enrolment.id == enrolment_id))

@@ -8,6 +8,8 @@ from zoneinfo import available_timezones
 
 from marshmallow import ValidationError, fields, validate
 
+from .i18n import LOCALES
+
 # Two-decimal currencies we take payments in; amounts are in their minor unit (cents).
 CURRENCIES = ("usd", "cad", "eur", "gbp", "aud", "nzd", "chf", "sek", "nok", "dkk")
 
@@ -66,6 +68,23 @@ class Timezone(fields.String):
         value = super()._deserialize(value, attr, data, **kwargs)
         if value not in _zones():
             raise ValidationError("Not a known IANA timezone (for example America/New_York).")
+        return value
+
+
+class Language(fields.String):
+    """The language a person chose for their pages: one of the shipped languages (en, es)."""
+
+    def openapi_properties(self) -> dict:
+        return {
+            "enum": [*LOCALES, None] if self.allow_none else list(LOCALES),
+            "example": "es",
+            "description": "The language of the person's pages: en (English) or es (Spanish).",
+        }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if value not in LOCALES:
+            raise ValidationError("Use one of: " + ", ".join(LOCALES) + ".")
         return value
 
 

@@ -3,9 +3,28 @@
 from zoneinfo import ZoneInfo
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 
 from ..cohorts.schedule import planned_start
 from .presenters import _local, day_text, hold_text, moment, money, refund_policy, schedule, time_text, zone_label
+
+# The weekly day a group meets on ("Thursdays at 6:00 PM"), by Python's weekday number.
+WEEKDAYS = (
+    lazy_gettext("Mondays"),
+    lazy_gettext("Tuesdays"),
+    lazy_gettext("Wednesdays"),
+    lazy_gettext("Thursdays"),
+    lazy_gettext("Fridays"),
+    lazy_gettext("Saturdays"),
+    lazy_gettext("Sundays"),
+)
+
+
+def seats_text(free: int) -> str:
+    if not free:
+        return _("Full: waitlist open")
+    return ngettext("%(num)d seat left", "%(num)d seats left", free)
 
 
 def _seats(cohort):
@@ -25,7 +44,7 @@ def cohort_summary(cohort) -> dict:
         "id": cohort.id,
         "name": cohort.name,
         "url": url_for("pages.cohort", cohort_id=cohort.id),
-        "weekday": f"{_local(rule, zone):%A}s" if rule else "",
+        "weekday": str(WEEKDAYS[_local(rule, zone).weekday()]) if rule else "",
         "time": f"{time_text(rule, zone)} {_local(rule, zone):%Z}" if rule else "",
         "rule": moment(rule, zone),
         "first": moment(first.starts_at, zone) if first else None,
@@ -37,7 +56,7 @@ def cohort_summary(cohort) -> dict:
         # What enrolling now costs (CohortView.price_now: pro-rated for a late joiner, as charged).
         "price": money(cohort.price_now(), cohort.currency),
         "seat_free": free > 0,
-        "seats_text": f"{free} {'seat' if free == 1 else 'seats'} left" if free else "Full: waitlist open",
+        "seats_text": seats_text(free),
         "status": cohort.view_status,
         # A running cohort still taking people: the session a person joining now starts with.
         "joining_from": cohort.joining.from_session if cohort.joining.public and cohort.joining.late else None,

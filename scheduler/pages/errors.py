@@ -8,6 +8,7 @@ which then keeps its problem+json.
 import logging
 
 from flask import Response, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from ..foundation.security import private
 
@@ -20,30 +21,34 @@ MACHINE_PREFIXES = ("/api/", "/calendar/", "/healthz", "/readyz", "/metrics", "/
 
 _TEXT = {
     400: (
-        "This form could not be sent",
-        "It may have been open for a long time, or it was sent twice. Nothing was changed. "
-        "Go back, reload the page, and try again.",
+        _l("This form could not be sent"),
+        _l(
+            "It may have been open for a long time, or it was sent twice. Nothing was changed. "
+            "Go back, reload the page, and try again."
+        ),
     ),
-    403: ("This page is not available to you", "If you followed a link, it may be meant for someone else."),
-    404: ("We could not find this page", "The address may be mistyped, or the page may have moved."),
-    405: ("That cannot be done here", "Go back and use the buttons on the page."),
+    403: (_l("This page is not available to you"), _l("If you followed a link, it may be meant for someone else.")),
+    404: (_l("We could not find this page"), _l("The address may be mistyped, or the page may have moved.")),
+    405: (_l("That cannot be done here"), _l("Go back and use the buttons on the page.")),
     409: (
-        "That could not be done",
-        "Something changed in the meantime. Go back and reload the page to see where things stand.",
+        _l("That could not be done"),
+        _l("Something changed in the meantime. Go back and reload the page to see where things stand."),
     ),
-    413: ("That was too much to send", "Please shorten what you typed and try again."),
-    422: ("Some details need correcting", "Go back and check what you typed."),
-    429: ("Too many tries in a short time", "Please wait a minute, then try again."),
+    413: (_l("That was too much to send"), _l("Please shorten what you typed and try again.")),
+    422: (_l("Some details need correcting"), _l("Go back and check what you typed.")),
+    429: (_l("Too many tries in a short time"), _l("Please wait a minute, then try again.")),
     500: (
-        "Something went wrong on our side",
-        "It is not something you did, and it has been noted. Please try again in a few minutes.",
+        _l("Something went wrong on our side"),
+        _l("It is not something you did, and it has been noted. Please try again in a few minutes."),
     ),
-    503: ("We are briefly unavailable", "Please try again in a minute."),
+    503: (_l("We are briefly unavailable"), _l("Please try again in a minute.")),
 }
 PARTICIPANT_LINK_TEXT = (
-    "This link does not open your page",
-    "Your page opens from the personal link in the emails we sent you. The link may be old or cut short: "
-    "try the one in our most recent email.",
+    _l("This link does not open your page"),
+    _l(
+        "Your page opens from the personal link in the emails we sent you. The link may be old or cut short: "
+        "try the one in our most recent email."
+    ),
 )
 
 

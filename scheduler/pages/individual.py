@@ -6,6 +6,7 @@ confirms it), after it the page says to call the clinic.
 """
 
 from flask import Response, flash, render_template
+from flask_babel import gettext as _
 
 from ..appointments import individual
 from ..enrolment import self_service
@@ -44,7 +45,10 @@ def confirm_individual_cancel(enrolment_id, appointment_id):
         flash(str(refused.detail), "error")
     else:
         flash(
-            f"Your individual session of {me['session']['when']['text']} is cancelled; we have emailed you to confirm.",
+            _(
+                "Your individual session of %(when)s is cancelled; we have emailed you to confirm.",
+                when=me["session"]["when"]["text"],
+            ),
             "success",
         )
     return _to_participant_page(enrolment_id)

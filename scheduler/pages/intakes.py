@@ -8,9 +8,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from ..admission import booking, records, services
+from ..admission.models import Intake
 from ..enrolment.models import Enrolment
+from ..foundation import i18n
 from ..foundation.errors import Conflict, Forbidden, NotFound
 from ..foundation.extensions import db
 from ..foundation.links import intake_subscribe_links, join_url, manage_url
@@ -19,13 +23,17 @@ from . import presenters
 from .views import COOKIE, PARTICIPANT_PAGE, bp, page, remember
 
 _STANDING = {
-    "requested": "Your request is in the queue. Next comes a short assessment with one of our clinicians.",
-    "scheduled": "Your assessment is booked.",
-    "approved": "We would be glad to offer you a place. Places are offered in the order requests came in.",
-    "not_suitable": "We do not think this program is the right fit for you at the moment.",
-    "withdrawn": "You withdrew this request.",
-    "enrolled": "You took a place in a group.",
-    "expired": "This approval has lapsed: no place was taken in time. You may ask for a place again.",
+    "requested": lazy_gettext(
+        "Your request is in the queue. Next comes a short assessment with one of our clinicians."
+    ),
+    "scheduled": lazy_gettext("Your assessment is booked."),
+    "approved": lazy_gettext(
+        "We would be glad to offer you a place. Places are offered in the order requests came in."
+    ),
+    "not_suitable": lazy_gettext("We do not think this program is the right fit for you at the moment."),
+    "withdrawn": lazy_gettext("You withdrew this request."),
+    "enrolled": lazy_gettext("You took a place in a group."),
+    "expired": lazy_gettext("This approval has lapsed: no place was taken in time. You may ask for a place again."),
 }
 
 
@@ -82,7 +90,7 @@ def _view_model(found, offer, offer_url: str | None, with_slots: bool = False) -
         "name": found.name,
         "program": found.program.name,
         "status": found.status,
-        "standing": _STANDING[found.status],
+        "standing": str(_STANDING[found.status]),
         "queue_position": found.queue_position,
         "requested": presenters.moment(found.requested_at, zone),
         "message": found.outcome_message,
@@ -100,6 +108,7 @@ def _require_owner(intake_id: str) -> None:
         raise Forbidden("This page is personal: open it from the link in your email.")
     if not services.intake_token_matches(intake_id, token):
         raise NotFound("This link is not valid any more.")
+    i18n.use_locale(db.session.get(Intake, intake_id).locale)  # the person's page speaks their language
 
 
 def _to_intake_page(intake_id: str) -> Response:
@@ -142,9 +151,9 @@ def intake_confirm_withdrawal(intake_id):
     try:
         services.withdraw(intake_id)
     except Conflict:
-        flash("There was nothing left to withdraw: your request had already ended.", "error")
+        flash(_("There was nothing left to withdraw: your request had already ended."), "error")
     else:
-        flash("You have withdrawn your request. Thank you for letting us know.", "success")
+        flash(_("You have withdrawn your request. Thank you for letting us know."), "success")
     return _to_intake_page(intake_id)
 
 
@@ -158,7 +167,7 @@ def intake_book(intake_id):
         if starts_at.tzinfo is None:
             raise ValueError
     except ValueError:
-        flash("Choose one of the free times below.", "error")
+        flash(_("Choose one of the free times below."), "error")
         return _to_intake_page(intake_id)
     try:
         done = booking.book(intake_id, starts_at)
@@ -166,7 +175,7 @@ def intake_book(intake_id):
         flash(str(refused.detail), "error")
     else:
         when = presenters.moment(done.appointment.starts_at, booking.zone_of(done.intake))["text"]
-        flash(f"Your assessment is booked for {when}. We have emailed you the link.", "success")
+        flash(_("Your assessment is booked for %(when)s. We have emailed you the link.", when=when), "success")
     return _to_intake_page(intake_id)
 
 
@@ -191,5 +200,5 @@ def intake_cancel_appointment(intake_id):
     except Conflict as refused:
         flash(str(refused.detail), "error")
     else:
-        flash("Your appointment is cancelled. You can book another time below.", "success")
+        flash(_("Your appointment is cancelled. You can book another time below."), "success")
     return _to_intake_page(intake_id)

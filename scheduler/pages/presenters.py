@@ -9,12 +9,14 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 
 from ..appointments import individual
 from ..cohorts.joining import joining
 from ..enrolment.models import payment_reference
 from ..enrolment.refunding import refund_deadline, refund_due
-from ..foundation import clock
+from ..foundation import clock, i18n
 from ..foundation.links import join_url, subscribe_links
 from ..foundation.money import format_money
 from ..foundation.validation import _zones
@@ -30,14 +32,14 @@ ZONE_AREAS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia"
 
 
 def money(amount: int, currency: str) -> str:
-    return "Free" if amount == 0 else format_money(amount, currency)
+    return _("Free") if amount == 0 else format_money(amount, currency)
 
 
 def hold_text(cohort) -> str:
     """How long a seat is held while the person pays: hold_minutes by card, manual_hold_hours by hand."""
     if gateway.configured():
-        return f"{cohort.hold_minutes} minutes"
-    return f"{cohort.manual_hold_hours} hours"
+        return ngettext("%(num)d minute", "%(num)d minutes", cohort.hold_minutes)
+    return ngettext("%(num)d hour", "%(num)d hours", cohort.manual_hold_hours)
 
 
 def _local(instant: datetime, zone: ZoneInfo) -> datetime:
@@ -45,12 +47,13 @@ def _local(instant: datetime, zone: ZoneInfo) -> datetime:
 
 
 def day_text(instant: datetime, zone: ZoneInfo) -> str:
-    local = _local(instant, zone)
-    return f"{local:%A, %B} {local.day}, {local.year}"
+    """Thursday, October 3, 2030 (jueves, 3 de octubre de 2030), in the page's language."""
+    return i18n.day_text(_local(instant, zone))
 
 
 def time_text(instant: datetime, zone: ZoneInfo) -> str:
-    return f"{_local(instant, zone):%-I:%M %p}"
+    """6:00 PM (18:00), in the page's language."""
+    return i18n.time_text(_local(instant, zone))
 
 
 def moment(instant: datetime | None, zone: ZoneInfo) -> dict | None:
@@ -60,7 +63,12 @@ def moment(instant: datetime | None, zone: ZoneInfo) -> dict | None:
     local = _local(instant, zone)
     return {
         "iso": instant.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "text": f"{day_text(instant, zone)} at {time_text(instant, zone)} {local:%Z}",
+        "text": _(
+            "%(day)s at %(time)s %(zone)s",
+            day=day_text(instant, zone),
+            time=time_text(instant, zone),
+            zone=f"{local:%Z}",
+        ),
         "zone": str(zone),
     }
 
@@ -85,6 +93,15 @@ def zone_choices() -> list[dict]:
     return [{"area": "UTC", "zones": [{"value": "UTC", "label": "UTC"}]}] + [
         {"area": area, "zones": groups[area]} for area in ZONE_AREAS if area in groups
     ]
+
+
+# Each language named in itself, for the Language field.
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+def language_choices() -> list[dict]:
+    """The shipped languages, for the Language field of the forms."""
+    return [{"value": code, "label": LANGUAGE_NAMES.get(code, code)} for code in i18n.LOCALES]
 
 
 def clinic() -> dict:
@@ -190,19 +207,32 @@ def refund_text(enrolment, amount: int) -> str:
     cohort = enrolment.cohort
     held = enrolment.amount_paid - enrolment.amount_refunded
     if held == 0:
-        return "You have not paid anything, so there is nothing to refund."
+        return _("You have not paid anything, so there is nothing to refund.")
     paid = money(held, cohort.currency)
     if amount == 0:
         deadline = moment(refund_deadline(cohort), person_zone(enrolment))
-        when = f" on {deadline['text']}" if deadline else ""
-        return f"The refund period ended{when}, so the {paid} you paid would not be refunded."
+        if deadline:
+            return _(
+                "The refund period ended on %(when)s, so the %(paid)s you paid would not be refunded.",
+                when=deadline["text"],
+                paid=paid,
+            )
+        return _("The refund period ended, so the %(paid)s you paid would not be refunded.", paid=paid)
     back = money(amount, cohort.currency)
     if enrolment.payment_method == "card":
-        return f"You would get {back} back, to the card you paid with (it usually shows within 5 to 10 days)."
-    return f"You would get {back} back; the front desk returns money paid at the desk."
+        return _(
+            "You would get %(amount)s back, to the card you paid with (it usually shows within 5 to 10 days).",
+            amount=back,
+        )
+    return _("You would get %(amount)s back; the front desk returns money paid at the desk.", amount=back)
 
 
-_ATTENDED = {"present": "Attended", "late": "Attended (late)", "absent": "Missed", "excused": "Excused"}
+_ATTENDED = {
+    "present": lazy_gettext("Attended"),
+    "late": lazy_gettext("Attended (late)"),
+    "absent": lazy_gettext("Missed"),
+    "excused": lazy_gettext("Excused"),
+}
 
 
 def _attendance(enrolment, zone: ZoneInfo) -> list[dict]:
@@ -210,7 +240,11 @@ def _attendance(enrolment, zone: ZoneInfo) -> list[dict]:
     extras = getattr(enrolment, "extras", None) or {}
     starts = {s.id: s.starts_at for s in enrolment.cohort.sessions}
     return [
-        {"number": mark["number"], "when": moment(starts[mark["session_id"]], zone), "said": _ATTENDED[mark["status"]]}
+        {
+            "number": mark["number"],
+            "when": moment(starts[mark["session_id"]], zone),
+            "said": str(_ATTENDED[mark["status"]]),
+        }
         for mark in extras.get("attendance", [])
         if mark["status"] in _ATTENDED and mark["session_id"] in starts
     ]
@@ -323,11 +357,14 @@ def withdrawal_message(result) -> str:
     """What the person is told right after withdrawing, from what withdraw() returned."""
     refund = getattr(result, "refund", None)
     if not refund:
-        return "You have withdrawn. No refund is due."
+        return _("You have withdrawn. No refund is due.")
     back = money(refund["amount"], refund["currency"])
     if refund["status"] == "owed_by_front_desk":
-        return f"You have withdrawn. The front desk will return {back} to you."
-    return f"You have withdrawn. {back} is on its way back to your card (it usually shows within 5 to 10 days)."
+        return _("You have withdrawn. The front desk will return %(amount)s to you.", amount=back)
+    return _(
+        "You have withdrawn. %(amount)s is on its way back to your card (it usually shows within 5 to 10 days).",
+        amount=back,
+    )
 
 
 def awaits_payment(enrolment) -> bool:

@@ -7,7 +7,6 @@ enrolment's path, and send the person on to the same address without the token.
 """
 
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 from flask import (
@@ -22,6 +21,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
 
@@ -32,20 +32,19 @@ from ..cohorts import services as cohort_services
 from ..enrolment import paying, requested, self_service
 from ..enrolment.api import _enrol_limit
 from ..enrolment.schemas import AgreementAcceptIn, EnrolmentCreate, LinkAgainIn
+from ..foundation import i18n
 from ..foundation.auth import Access
 from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from ..foundation.extensions import limiter, per_address
 from ..foundation.security import no_store, private
 from ..payments import ledger
 from . import cohort_presenters, presenters
+from .forms import read_request_form
 
 bp = Blueprint("pages", __name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 COOKIE = "manage_token"
-FORM_FIELDS = ("name", "email", "phone", "timezone")
-BLANK_MESSAGES = {"name": "Please enter your name.", "email": "Please enter your email address."}
-UNREADABLE = "This contains a character we cannot store (NUL); please type it again."
 # Who may open a page; the access-matrix test reads it (pages answer HTML, not problem+json).
 PUBLIC_PAGE = Access("public")
 PARTICIPANT_PAGE = Access("participant_page")
@@ -78,6 +77,7 @@ def _require_participant(enrolment_id: str) -> None:
         raise Forbidden("This page is personal: open it from the link in your email.")
     if not self_service.manage_token_matches(enrolment_id, token):
         raise NotFound("This link is not valid any more.")
+    i18n.use_locale(self_service.locale_of(enrolment_id))  # the person's page speaks their language
 
 
 def remember(response: Response, path: str, token: str) -> Response:
@@ -110,13 +110,16 @@ def home():
 
 
 def _form_page(cohort, values: dict | None = None, errors: dict | None = None, problem: str | None = None, status=200):
+    values = values or {}
+    i18n.use_locale(values.get("locale"))  # the form shown again speaks the language chosen on it
     body = render_template(
         "pages/cohort.html",
         cohort=cohort_presenters.cohort_page(cohort),
-        values=values or {},
+        values=values,
         errors=errors or {},
         problem=problem,
         zones=presenters.zone_choices(),
+        languages=presenters.language_choices(),
         # A new key per form shown: a double click or a reload of this form enrols once.
         idempotency_key=secrets.token_urlsafe(24),
     )
@@ -130,45 +133,13 @@ def cohort(cohort_id):
     return _form_page(cohort_services.get_cohort(cohort_id))
 
 
-def _form_errors(values: dict, error: ValidationError) -> dict:
-    messages = error.messages if isinstance(error.messages, dict) else {"name": error.messages}
-    errors = {field: list(msgs) if isinstance(msgs, list) else [str(msgs)] for field, msgs in messages.items()}
-    for field, message in BLANK_MESSAGES.items():
-        if field in errors and not values.get(field):
-            errors[field] = [message]
-    return errors
-
-
-@dataclass
-class _PublicForm:
-    values: dict  # as typed (without NUL), to show the form again
-    data: dict | None = None  # loaded by the API's schema; None when there are mistakes
-    errors: dict | None = None  # the mistakes, beside each field
-    key: str | None = None  # the form's idempotency key, when usable
-
-
-def _read_request_form(schema) -> _PublicForm:
-    """A public form's fields, loaded through the API's own schema."""
-    values = {field: request.form.get(field, "").strip() for field in FORM_FIELDS}
-    key = request.form.get("idempotency_key", "").strip()
-    try:
-        unreadable = {f: [UNREADABLE] for f, v in values.items() if "\x00" in v}
-        if unreadable:
-            raise ValidationError(unreadable)
-        data = schema().load({k: v for k, v in values.items() if v or k in BLANK_MESSAGES})
-    except ValidationError as error:
-        values = {k: v.replace("\x00", "") for k, v in values.items()}
-        return _PublicForm(values, errors=_form_errors(values, error))
-    return _PublicForm(values, data, key=key if 0 < len(key) <= 200 and "\x00" not in key else None)
-
-
 @bp.post("/cohorts/<cohort_id>")
 @page(PUBLIC_PAGE)
 @limiter.limit(_enrol_limit, key_func=get_remote_address)
 @per_address
 def enrol(cohort_id):
     """The enrolment form: 303 to "Check your email" for every address, or the form again with what to fix."""
-    form = _read_request_form(EnrolmentCreate)
+    form = read_request_form(EnrolmentCreate)
     values = form.values
     if form.data is None:
         return _form_page(cohort_services.get_cohort(cohort_id), values, form.errors, status=422)
@@ -177,9 +148,9 @@ def enrol(cohort_id):
     except Conflict:  # the cohort is no longer open, or admits by intake (the same for whoever asks)
         cohort = cohort_services.get_cohort(cohort_id)
         problem = (
-            "This program begins with an assessment: ask for a place with this form instead."
+            _("This program begins with an assessment: ask for a place with this form instead.")
             if cohort.program.admission == "intake"
-            else "Enrolment in this group has closed."
+            else _("Enrolment in this group has closed.")
         )
         return _form_page(cohort, values, problem=problem, status=409)
     except Invalid as error:  # a price level or discount code that cannot be used here
@@ -195,13 +166,13 @@ def request_place(cohort_id):
     """ "Request a place" in an intake program (from one of its cohorts' pages): like the enrolment
     form, 303 to "Check your email" for every address, or the form again with what to fix."""
     cohort = cohort_services.get_cohort(cohort_id)
-    form = _read_request_form(IntakeRequestIn)
+    form = read_request_form(IntakeRequestIn)
     if form.data is None:
         return _form_page(cohort, form.values, form.errors, status=422)
     try:
         answer = intake_services.request_place(cohort.program_id, form.data, form.key)
     except Conflict:  # the program takes enrolments directly now (the same for whoever asks)
-        return _form_page(cohort, form.values, problem="This program now takes enrolments directly.", status=409)
+        return _form_page(cohort, form.values, problem=_("This program now takes enrolments directly."), status=409)
     return _to_check_email(cohort.id, answer.email)
 
 
@@ -294,7 +265,7 @@ def confirm_withdrawal(enrolment_id):
     try:
         result = self_service.withdraw(enrolment_id)
     except Conflict:
-        flash("There was nothing left to withdraw from: your place had already lapsed or ended.", "error")
+        flash(_("There was nothing left to withdraw from: your place had already lapsed or ended."), "error")
     else:
         flash(presenters.withdrawal_message(result), "success")
     return _to_participant_page(enrolment_id)
@@ -308,11 +279,11 @@ def accept(enrolment_id):
     try:
         self_service.accept(enrolment_id)
     except Conflict:
-        flash("This offer can no longer be accepted: it has lapsed or was already answered.", "error")
+        flash(_("This offer can no longer be accepted: it has lapsed or was already answered."), "error")
     except Unavailable:
-        flash("We could not reach the payment provider; nothing changed. Please try again in a minute.", "error")
+        flash(_("We could not reach the payment provider; nothing changed. Please try again in a minute."), "error")
     else:
-        flash("You have accepted the place.", "success")
+        flash(_("You have accepted the place."), "success")
     return _to_participant_page(enrolment_id)
 
 
@@ -332,11 +303,13 @@ def accept_agreements(enrolment_id):
     try:
         accepted = self_service.accept_agreements(enrolment_id, shown, data["full_name"])
     except Conflict as error:
-        flash(f"Nothing was signed: {error.detail}", "error")
+        flash(_("Nothing was signed: %(reason)s", reason=error.detail), "error")
     else:
         confirmed = accepted[0].enrolment.status == "confirmed"
         flash(
-            "Thank you: you have accepted the agreements." + (" Your place is confirmed." if confirmed else ""),
+            _("Thank you: you have accepted the agreements. Your place is confirmed.")
+            if confirmed
+            else _("Thank you: you have accepted the agreements."),
             "success",
         )
     return _to_participant_page(enrolment_id)
@@ -350,9 +323,9 @@ def decline(enrolment_id):
     try:
         self_service.decline(enrolment_id)
     except Conflict:
-        flash("This offer can no longer be declined: it has lapsed or was already answered.", "error")
+        flash(_("This offer can no longer be declined: it has lapsed or was already answered."), "error")
     else:
-        flash("You have declined the place. Thank you for letting us know.", "success")
+        flash(_("You have declined the place. Thank you for letting us know."), "success")
     return _to_participant_page(enrolment_id)
 
 
@@ -364,9 +337,9 @@ def restart_payment(enrolment_id):
     try:
         paying.retry_payment(enrolment_id)
     except Conflict:
-        flash("This place is no longer held, so it cannot be paid for.", "error")
+        flash(_("This place is no longer held, so it cannot be paid for."), "error")
     except Unavailable:
-        flash("We could not reach the payment provider. Please try again in a minute.", "error")
+        flash(_("We could not reach the payment provider. Please try again in a minute."), "error")
     return _to_participant_page(enrolment_id)
 
 

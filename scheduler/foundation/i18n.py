@@ -1,0 +1,110 @@
+"""Languages: which one a page speaks, and its translations (Flask-Babel; catalogues in scheduler/translations/).
+
+A translated page follows, in order: the person's own choice (a higher layer names it for this
+request with `use_locale`: a participant page speaks its enrolment's `locale`; the Language chosen
+on a form is remembered in this browser's session), the browser's
+`Accept-Language` (best match among the shipped languages), then the clinic's language (the
+language of CLINIC_LOCALE: en_US -> en). A screen not yet translated (a path prefix in
+`english_only`) speaks English whatever the browser asks, so that `<html lang>` tells the truth.
+
+Templates get `_()`, `gettext` and `ngettext`; `<html lang>` reads `page_language()`.
+"""
+
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time
+from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask_babel import Babel, get_locale, refresh
+
+LOCALES = ("en", "es")  # English and Spanish ship complete
+DEFAULT = "en"
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+_ENGLISH_ONLY = "i18n_english_only"  # app.extensions: the path prefixes of screens not yet translated
+
+babel = Babel()
+
+
+def init_app(app: Flask, english_only: tuple[str, ...] = ()) -> None:
+    """Install Flask-Babel with the locale selector (the compiled catalogues are committed: `make translations`)."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.extensions[_ENGLISH_ONLY] = tuple(english_only)
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["page_language"] = page_language
+    app.before_request(_fresh)
+    app.after_request(_vary)
+
+
+def use_locale(name: str | None, remember: bool = False) -> None:
+    """The person's own choice for this request (their enrolment's `locale`, the form's Language);
+    None leaves it as it was. `remember`: the following pages in this browser speak it too."""
+    if name in LOCALES:
+        g.page_locale = name
+        if remember:
+            session["locale"] = name
+        refresh()  # a locale read earlier in this request is read again
+
+
+def _fresh() -> None:
+    # Each request chooses anew (a request inside an app context already pushed shares its `g`).
+    g.pop("page_locale", None)
+    refresh()
+
+
+def _translated() -> bool:
+    return not request.path.startswith(current_app.extensions.get(_ENGLISH_ONLY, ()))
+
+
+def _vary(response: Response) -> Response:
+    # A translated page depends on the browser's languages: a shared cache keeps one copy per language.
+    if response.mimetype == "text/html" and _translated():
+        response.vary.add("Accept-Language")
+    return response
+
+
+def clinic_language() -> str:
+    """The clinic's language, from CLINIC_LOCALE (en_US -> en; a language not shipped -> en)."""
+    try:
+        language = Locale.parse(current_app.config.get("CLINIC_LOCALE") or "en_US").language
+    except (ValueError, UnknownLocaleError):
+        return DEFAULT
+    return language if language in LOCALES else DEFAULT
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return clinic_language()
+    chosen = g.get("page_locale")
+    if chosen in LOCALES:
+        return chosen
+    if not _translated():
+        return DEFAULT
+    if session.get("locale") in LOCALES:  # chosen on a form earlier in this browser
+        return session["locale"]
+    return request.accept_languages.best_match(LOCALES) or clinic_language()
+
+
+def page_language() -> str:
+    """The language the page is in: "en" or "es" (the <html lang>)."""
+    return str(get_locale() or DEFAULT)
+
+
+# ---- dates and times as the language writes them --------------------------------------------------
+
+# English keeps the wording the pages had ("Thursday, October 3, 2030", "6:00 PM"); CLDR's own short
+# English time puts a narrow no-break space before PM.
+_DAY = {"en": "EEEE, MMMM d, y"}
+_TIME = {"en": "h:mm a"}
+
+
+def day_text(local) -> str:
+    """A local date in words: Thursday, October 3, 2030 / jueves, 3 de octubre de 2030."""
+    language = page_language()
+    return format_date(local, _DAY.get(language, "full"), locale=language)
+
+
+def time_text(local) -> str:
+    """A local wall-clock time: 6:00 PM / 18:00."""
+    language = page_language()
+    return format_time(local, _TIME.get(language, "short"), tzinfo=local.tzinfo, locale=language)
