@@ -239,6 +239,8 @@ def test_the_form_works_from_the_keyboard_with_a_visible_focus(live_app, open_br
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "timezone"
     page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "locale"  # Language
+    page.keyboard.press("Tab")
     focused = page.evaluate(
         "[document.activeElement.textContent, getComputedStyle(document.activeElement).outlineStyle]"
     )

@@ -199,6 +199,10 @@ def test_a_pro_rated_late_joiners_statement_charges_each_date_what_was_paid_for_
     with _between_sessions_2_and_3(cohort) as traveller:
         person = enrolled(client, cohort, "late@example.org", headers=desk)
         assert person["amount_due"] == 10000  # $120.00 for twelve, ten of them left
+        paid = client.post(
+            f"/api/v1/enrolments/{person['id']}/confirm", json={"method": "cash", "amount": 10000}, headers=desk
+        )
+        assert paid.status_code == 200 and paid.json["status"] == "confirmed", paid.json
         session_3 = cohort.sessions[2]
         traveller.move_to(session_3.starts_at + timedelta(minutes=5))
         marked = client.put(
@@ -216,6 +220,10 @@ def test_someone_offered_a_seat_late_pays_what_joining_now_costs(client, make_co
     cohort = make_cohort(price_amount=PRICE, capacity=1, enrol_until_session=4, prorate_late_joiners=True)
     desk = auth("front_desk")
     holder = enrolled(client, cohort, "holder@example.org", headers=desk)
+    paid = client.post(
+        f"/api/v1/enrolments/{holder['id']}/confirm", json={"method": "cash", "amount": PRICE}, headers=desk
+    )
+    assert paid.status_code == 200, paid.json
     waiting = enrolled(client, cohort, "waiting@example.org", headers=desk)
     assert waiting["status"] == "waitlisted" and waiting["amount_due"] == PRICE
     with _between_sessions_2_and_3(cohort):
