@@ -68,14 +68,19 @@ def _desk_cookie(server, url: str, email: str) -> str:
     with app_context(url):
         link = issue_sign_in_link(email)
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]
-    browser = requests.Session()
-    page = browser.get(server.url + path)
+    # The app's cookies are Secure (its public address is https), which a client keeps but never sends
+    # over this loopback http: they are carried by hand.
+    page = requests.get(server.url + path)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
-    signed = browser.post(server.url + path, data={"csrf_token": token}, allow_redirects=False)
+    jar = dict(page.cookies)
+    cookies = "; ".join(f"{k}={v}" for k, v in jar.items())
+    signed = requests.post(
+        server.url + path, data={"csrf_token": token}, headers={"Cookie": cookies}, allow_redirects=False
+    )
     if signed.status_code != 303:
         raise SystemExit(f"signing in answered {signed.status_code}")
-    # The jar keeps Secure cookies it would not send over http: send them by hand.
-    return "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+    jar.update(signed.cookies)
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
 def run(kind: str, n: int, clients: int, workers: int, public: Goal, console: Goal) -> None:

@@ -30,14 +30,16 @@ def _seed(url: str, day) -> tuple[list[tuple[str, str]], list[str]]:
     from scheduler.enrolment.models import Participant
     from scheduler.foundation.database import write_transaction
     from scheduler.foundation.extensions import db
+    from scheduler.staff.models import Staff
     from scheduler.staff.services import create_staff
 
     with app_context(url):
         program = create_program(
             {"name": f"Bench intake {day}", "price_amount": 0, "currency": "usd", "admission": "intake"}
         )
-        member = create_staff(f"assessor{day}@example.org", "Bench Assessor", "facilitator")
+        made = create_staff(f"assessor{day}@example.org", "Bench Assessor", "facilitator")
         with write_transaction():
+            member = db.session.get(Staff, made.id)
             member.assessor = True
         hours = {
             "weekday": WEEKDAYS[day.weekday()],
