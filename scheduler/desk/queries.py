@@ -136,9 +136,18 @@ def _like(text: str) -> str:
 
 
 def _by_reference(text: str) -> list:
-    """A payment reference read out on the phone ("HRGX-XKK2"): the enrolments whose id it starts."""
-    prefix = reference_prefix(text)
-    return [func.lower(Enrolment.id).like(prefix.lower() + "%")] if prefix else []
+    """A payment reference read out on the phone ("HRGX-XKK2"): the enrolments whose id's letters
+    and digits it starts; an earlier reference (the id's first eight characters, "-" and "_" kept)
+    as typed with its dash."""
+    prefix, typed, found = reference_prefix(text), "".join(text.split()), []
+    if prefix is not None:
+        letters = func.lower(func.replace(func.replace(Enrolment.id, "-", ""), "_", ""))
+        found.append(letters.like(f"enr{prefix.lower()}%"))
+    # The earlier form: the id's body[:4] "-" body[4:8], "-" and "_" kept.
+    if len(typed) == 9 and typed[4] == "-" and all(c.isalnum() or c in "-_" for c in typed):
+        earlier = (typed[:4] + typed[5:]).lower().replace("_", "\\_")
+        found.append(func.lower(Enrolment.id).like(f"enr\\_{earlier}%", escape="\\"))
+    return found
 
 
 def search_people(text: str) -> list[Enrolment]:

@@ -46,21 +46,21 @@ def normalise_email(email: str) -> str:
 
 
 def payment_reference(enrolment_id: str) -> str:
-    """A reference short enough to read out on the phone ("HRGX-XKK2"): the first eight characters
-    of the enrolment's random id, upper case, in two groups. The console's search finds it."""
-    body = enrolment_id.split("_", 1)[-1][:8].upper()
+    """A reference short enough to read out on the phone ("HRGX-XKK2"): the first eight letters and
+    digits of the enrolment's random id (its "-" and "_" left out: nobody reads those out), upper
+    case, in two groups. The console's search finds it."""
+    body = "".join(c for c in enrolment_id.split("_", 1)[-1] if c.isalnum())[:8].upper()
     return f"{body[:4]}-{body[4:]}"
 
 
 def reference_prefix(text: str) -> str | None:
-    """The start of the ids a typed payment reference can belong to (any case, with or without its
-    dash), or None when the text is not one."""
-    cleaned = text.strip()
-    if len(cleaned) == 9 and cleaned[4] == "-":
-        cleaned = cleaned[:4] + cleaned[5:]
-    if len(cleaned) != 8 or not all(c.isalnum() or c in "-_" for c in cleaned):
+    """The letters and digits a typed payment reference starts its enrolment's id with (any case,
+    with or without its dash), or None when the text is not one. References given before they left
+    out "-" and "_" ("OIHX-36-A", the id's first eight characters) are found too (`_by_reference`)."""
+    cleaned = "".join(text.split()).replace("-", "").replace("_", "")
+    if len(cleaned) != 8 or not cleaned.isalnum() or not cleaned.isascii():
         return None
-    return f"enr_{cleaned}"
+    return cleaned
 
 
 class Participant(db.Model):

@@ -109,3 +109,24 @@ def test_a_payment_reference_short_enough_to_read_out_finds_the_person(client, d
     assert reference in text_of(desk.get(f"/desk/enrolments/{person.id}"))
     for typed in (reference, reference.lower(), reference.replace("-", "")):
         assert "Sam Rivera" in text_of(desk.get("/desk/people", query_string={"q": typed})), typed
+
+
+def test_a_reference_leaves_out_the_ids_dashes_and_underscores(desk, make_cohort, monkeypatch):
+    # A random id may hold "-" and "_" (about one in eight has one in its first eight characters):
+    # nobody reads those out on the phone, so the reference is the first eight letters and digits.
+    from scheduler.enrolment import enrolling
+    from scheduler.enrolment.models import payment_reference
+
+    made = iter(["enr_Ab-Cd_EfGh12345678901", "enr_Zy-Xw_VuTs98765432101"])
+    real = enrolling.new_id
+    monkeypatch.setattr(enrolling, "new_id", lambda kind: next(made) if kind == "enr" else real(kind))
+    cohort = make_cohort()
+    sam = enrol_opened(cohort.id, {"name": "Sam Rivera", "email": "sam@example.org"})
+    enrol_opened(cohort.id, {"name": "Kim Park", "email": "kim@example.org"})
+    assert payment_reference(sam.id) == "ABCD-EFGH"
+    assert "ABCD-EFGH" in text_of(desk.get(f"/desk/enrolments/{sam.id}"))
+    # As read out, in any case, with or without the dash; and as the reference was written before
+    # (the id's first eight characters, "AB-C-D_EF") for a message sent then.
+    for typed in ("ABCD-EFGH", "abcdefgh", " abcd-efgh ", "AB-C-D_EF"):
+        found = text_of(desk.get("/desk/people", query_string={"q": typed}))
+        assert "Sam Rivera" in found and "Kim Park" not in found, typed
