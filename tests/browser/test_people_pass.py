@@ -64,3 +64,24 @@ def test_the_join_page_and_a_mistyped_address_wear_the_clinics_pages(live_app, o
     expect(page.get_by_role("heading", name="We could not find this page")).to_be_visible()
     expect(page.get_by_role("link", name="See the groups open for enrolment")).to_be_visible()
     look(page, "a mistyped address", error_status=True)
+
+
+def test_the_consoles_header_leaves_a_phone_its_screen(live_app, open_browser, make_staff):
+    from scheduler.staff import services as staff_services
+
+    member, _ = make_staff("admin", name="Ada Admin")  # the most links: every screen of the console
+    page = open_browser()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(staff_services.issue_sign_in_link(member.email))
+    page.get_by_role("button", name="Sign in").click()
+    sign_out = page.get_by_role("button", name="Sign out")
+    expect(sign_out).to_be_visible()
+    brand, out = page.locator(".brand").bounding_box(), sign_out.bounding_box()
+    # Sign out beside the clinic's name, every link of the console still on the screen, and the
+    # header no more than a fifth of the phone's height (an admin has eight links).
+    assert abs((brand["y"] + brand["height"] / 2) - (out["y"] + out["height"] / 2)) < 12
+    nav = page.get_by_role("navigation", name="Console")
+    for name in ("Today", "Week", "Intakes", "Programs", "New cohort", "Staff", "Availability", "My account"):
+        expect(nav.get_by_role("link", name=name, exact=True)).to_be_in_viewport()
+    assert page.locator(".site-header").bounding_box()["height"] <= 844 / 5
+    look(page, "console header on a phone")
