@@ -6,16 +6,14 @@ what to fix in words for a person at a desk rather than for a programmer.
 """
 
 import re
-from decimal import Decimal, InvalidOperation
 
 from flask import request
 from marshmallow import Schema, ValidationError
 
 from ..foundation.errors import _flatten
+from ..foundation.money import amount_range, parse_amount, plain_amount
 
-_MONEY = re.compile(r"\d{1,3}(,\d{3})+(\.\d{1,2})?|\d+(\.\d{1,2})?|\.\d{1,2}")
-MONEY_ERROR = "Give an amount such as 360 or 360.00."
-MONEY_RANGE_ERROR = "Give an amount from 0.00 to 100,000.00."
+MONEY_MAX = 10_000_000  # the schemas' highest amount in minor units (100,000.00)
 REQUIRED = "Missing data for required field."  # marshmallow's words, for programmers
 NUL = "This contains a character that cannot be stored (NUL); please type it again."
 
@@ -34,19 +32,14 @@ def text(name: str) -> str:
 
 
 def to_minor_units(value: str) -> int:
-    """'360', '360.5', '1,200.00' -> 36000, 36050, 120000 (two-decimal currencies)."""
-    cleaned = value.replace(" ", "")
-    if not _MONEY.fullmatch(cleaned):
-        raise ValueError(MONEY_ERROR)
-    try:
-        return int((Decimal(cleaned.replace(",", "")) * 100).to_integral_value())
-    except InvalidOperation:
-        raise ValueError(MONEY_ERROR) from None
+    """An amount typed in the clinic's locale -> minor units: '360', '1,200.00' (en_US) or
+    '360,00', '1.200,00' (fr_FR) -> 36000, 120000 (two-decimal currencies). ValueError says what to type."""
+    return parse_amount(value)
 
 
 def major_units(amount: int | None) -> str:
-    """36000 -> '360.00' (the value a money field shows)."""
-    return "" if amount is None else f"{amount // 100}.{amount % 100:02d}"
+    """36000 -> '360.00' (en_US) or '360,00' (fr_FR): the value a money field shows."""
+    return plain_amount(amount)
 
 
 def parse(schema: type[Schema], fields: dict[str, str], messages: dict[str, str] | None = None) -> dict:
@@ -101,7 +94,7 @@ def parse(schema: type[Schema], fields: dict[str, str], messages: dict[str, str]
             elif msgs == [REQUIRED]:
                 msgs = ["Please fill this in."]
             elif fields.get(key) == "money":
-                msgs = [MONEY_RANGE_ERROR]
+                msgs = [f"Give an amount from {amount_range(MONEY_MAX)}."]
             errors.setdefault(key, []).extend(m for m in msgs if m not in errors.get(key, []))
         data = None
     if errors:

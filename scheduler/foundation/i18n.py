@@ -14,7 +14,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
-from flask import Flask, Response, current_app, g, has_request_context, request, session
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import Babel, get_locale, refresh
 
 LOCALES = ("en", "es")  # English and Spanish ship complete
@@ -83,6 +83,22 @@ def select_locale() -> str:
     if session.get("locale") in LOCALES:  # chosen on a form earlier in this browser
         return session["locale"]
     return request.accept_languages.best_match(LOCALES) or clinic_language()
+
+
+def reading_language() -> str | None:
+    """The language of whoever reads what is being written now (a translated page, or a message
+    rendered under `flask_babel.force_locale`); None on a screen kept in English (the console) or
+    outside the app, where the clinic's own conventions apply."""
+    if not has_app_context():
+        return None
+    locale = get_locale()
+    if locale is None:
+        return None
+    # force_locale marks its context (Flask-Babel 4): a message in its reader's language.
+    forced = getattr(getattr(g, "_flask_babel", None), "forced_babel_locale", None) is not None
+    if not forced and has_request_context() and not _translated():
+        return None
+    return locale.language
 
 
 def page_language() -> str:
