@@ -7,7 +7,7 @@ from ..cohorts import services as cohort_services
 from ..cohorts.schemas import CohortCreate, ProgramCreate
 from ..foundation.auth import ADMIN
 from ..foundation.errors import Conflict, Invalid, NotFound
-from ..pages.presenters import zone_choices
+from ..pages.presenters import zone_options
 from . import queries
 from .blueprint import bp
 from .forms import parse
@@ -88,7 +88,7 @@ def _new_cohort_page(*, errors=None, values=None, problem=None, status=200):
         programs=programs,
         program_options=[(p.id, p.name) for p in programs],
         facilitators=queries.facilitators(),
-        zones=zone_choices(),
+        zone_options=zone_options,
         errors=errors or {},
         values=values or {"program_id": request.args.get("program", ""), "timezone": "America/New_York"},
         problem=problem,

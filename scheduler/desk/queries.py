@@ -195,8 +195,8 @@ class CohortDetail:
 def cohort_detail(cohort_id: str, member) -> CohortDetail:
     """A cohort's page: the cohort and seats, its roster and (for the desk) its waitlist."""
     cohort = visible_cohort(cohort_id, member)
-    roster = staff_actions.roster(cohort_id, member)
-    waitlist = [] if is_facilitator(member) else staff_actions.waitlist(cohort_id, member)
+    roster = staff_actions.roster_of(cohort.id)
+    waitlist = [] if is_facilitator(member) else staff_actions.waitlist_of(cohort.id)
     return CohortDetail(cohort, list(roster), waitlist)
 
 

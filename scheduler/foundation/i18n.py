@@ -10,6 +10,9 @@ language of CLINIC_LOCALE: en_US -> en). A screen not yet translated (a path pre
 Templates get `_()`, `gettext` and `ngettext`; `<html lang>` reads `page_language()`.
 """
 
+from datetime import date
+from datetime import time as wall_time
+from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -116,11 +119,21 @@ _TIME = {"en": "h:mm a"}
 
 def day_text(local) -> str:
     """A local date in words: Thursday, October 3, 2030 / jueves, 3 de octubre de 2030."""
-    language = page_language()
-    return format_date(local, _DAY.get(language, "full"), locale=language)
+    return _day(page_language(), local.date() if hasattr(local, "date") else local)
 
 
 def time_text(local) -> str:
     """A local wall-clock time: 6:00 PM / 18:00."""
-    language = page_language()
-    return format_time(local, _TIME.get(language, "short"), tzinfo=local.tzinfo, locale=language)
+    return _time(page_language(), local.hour, local.minute)
+
+
+# A schedule writes a dozen dates and times of few distinct values: Babel's work on each is kept.
+@lru_cache(maxsize=2048)
+def _day(language: str, day: date) -> str:
+    return format_date(day, _DAY.get(language, "full"), locale=language)
+
+
+@lru_cache(maxsize=512)
+def _time(language: str, hour: int, minute: int) -> str:
+    # Neither pattern names a zone, so the wall-clock time alone decides the text.
+    return format_time(wall_time(hour, minute), _TIME.get(language, "short"), locale=language)

@@ -10,6 +10,7 @@ under fr_FR). Amounts everywhere else stay integers in the currency's minor unit
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, format_decimal, get_currency_precision, get_decimal_symbol
@@ -46,8 +47,12 @@ def reader_locale() -> str:
     speaks another language (a person's choice), then that language in the clinic's country when
     Babel knows the pair (es_US), else the language alone. Screens kept in English (the console)
     write the clinic's money."""
-    clinic = clinic_locale()
-    language = i18n.reading_language()
+    return _reader_locale(clinic_locale(), i18n.reading_language())
+
+
+# A console page writes fifty amounts: what Babel works out once is kept (locales and amounts are few).
+@lru_cache(maxsize=64)
+def _reader_locale(clinic: str, language: str | None) -> str:
     try:
         ours = Locale.parse(clinic)
     except (ValueError, UnknownLocaleError):
@@ -63,7 +68,12 @@ def reader_locale() -> str:
 
 def format_money(amount: int, currency: str, locale: str | None = None) -> str:
     """An amount in minor units as its reader's locale writes it: $360.00, 360,00 €, CHF 360.00."""
-    return format_currency(to_major(amount, currency), currency.upper(), locale=locale or reader_locale())
+    return _formatted(amount, currency.upper(), locale or reader_locale())
+
+
+@lru_cache(maxsize=4096)
+def _formatted(amount: int, currency: str, locale: str) -> str:
+    return format_currency(to_major(amount, currency), currency, locale=locale)
 
 
 # ---- amounts typed at the desk -------------------------------------------------------------------

@@ -6,11 +6,13 @@ its abbreviation, and carried as UTC in `iso` so the browser may add the visitor
 """
 
 from datetime import datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext, ngettext
+from markupsafe import Markup, escape
 
 from ..appointments import individual
 from ..cohorts.joining import joining
@@ -93,6 +95,26 @@ def zone_choices() -> list[dict]:
     return [{"area": "UTC", "zones": [{"value": "UTC", "label": "UTC"}]}] + [
         {"area": area, "zones": groups[area]} for area in ZONE_AREAS if area in groups
     ]
+
+
+def zone_options(chosen: str | None) -> Markup:
+    """The Time zone field's <optgroup>s and <option>s, `chosen` selected: some 420 options, built once
+    (a loop over them in the template was a third of the cohort page's time)."""
+    options = _zone_options()
+    if chosen:
+        mark = f'<option value="{escape(chosen)}">'
+        options = options.replace(mark, mark[:-1] + " selected>", 1)
+    return Markup(options)
+
+
+@cache
+def _zone_options() -> str:
+    return "".join(
+        f'<optgroup label="{escape(group["area"])}">'
+        + "".join(f'<option value="{escape(z["value"])}">{escape(z["label"])}</option>' for z in group["zones"])
+        + "</optgroup>"
+        for group in zone_choices()
+    )
 
 
 # Each language named in itself, for the Language field.

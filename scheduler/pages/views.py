@@ -118,7 +118,7 @@ def _form_page(cohort, values: dict | None = None, errors: dict | None = None, p
         values=values,
         errors=errors or {},
         problem=problem,
-        zones=presenters.zone_choices(),
+        zone_options=presenters.zone_options,
         languages=presenters.language_choices(),
         # A new key per form shown: a double click or a reload of this form enrols once.
         idempotency_key=secrets.token_urlsafe(24),
