@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from flask import current_app
-from flask_babel import gettext, lazy_gettext, ngettext
+from flask_babel import get_translations, gettext, lazy_gettext
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
@@ -36,8 +36,13 @@ _env = Environment(
     keep_trailing_newline=True,
     extensions=["jinja2.ext.i18n"],
 )
-# _("... %(name)s", name=...) in the templates, in the language the message is rendered under.
-_env.install_gettext_callables(gettext, ngettext, newstyle=True)
+# _("... %(name)s", name=...) and ngettext(…) in the templates, in the language the message is
+# rendered under; Jinja fills the placeholders (escaped in HTML), so the callables only translate.
+_env.install_gettext_callables(
+    lambda message: get_translations().ugettext(message),
+    lambda singular, plural, n: get_translations().ungettext(singular, plural, n),
+    newstyle=True,
+)
 # A value in bold inside a translated sentence of an HTML part: _("by %(when)s", when=deadline|strong).
 _env.filters["strong"] = lambda value: Markup("<strong>%s</strong>") % value
 _env.globals["message_language"] = i18n.page_language  # <html lang> of an HTML part

@@ -180,3 +180,32 @@ def test_every_string_a_participant_receives_has_a_spanish_translation():
         assert all(s.strip() for s in strings) and not entry.fuzzy, message
         ids = " ".join(message if isinstance(message, tuple) else (message,))
         assert set(re.findall(r"%\(\w+\)[sd]", ids)) == set(re.findall(r"%\(\w+\)[sd]", " ".join(strings))), message
+
+
+def test_individual_sessions_are_told_in_the_persons_language(app, client, auth, make_cohort):
+    from scheduler.notifications.outbox import ensure_rendered
+    from scheduler.staff.services import create_staff
+    from tests.integration.admission.test_intakes import mail_to
+
+    desk = auth("front_desk")
+    cohort = make_cohort(price_amount=0)
+    ana = enrolled(client, cohort, "ana@example.org", "Ana Pérez", locale="es", headers=desk)
+    tess = create_staff("hart@staff.test", "Dr Tess Hart", "facilitator")
+    plan = {"weekday": "tuesday", "start_time": "10:00", "timezone": "America/New_York", "start_date": "2030-10-22"}
+    plan |= {"count": 2, "duration_minutes": 50, "meeting_url": "https://video.example/therapy/9", "staff_id": tess.id}
+    with time_machine.travel(cohort.sessions[0].starts_at - timedelta(days=30), tick=False):
+        booked = client.post(f"/api/v1/enrolments/{ana['id']}/individual-series", json=plan, headers=desk)
+        assert booked.status_code == 201, booked.json
+        moved = client.patch(
+            f"/api/v1/appointments/{booked.json[0]['id']}", json={"starts_at": "2030-10-23T14:00:00Z"}, headers=desk
+        )
+        assert moved.status_code == 200, moved.json
+    [scheduled] = mail_to("ana@example.org", "individual_scheduled")
+    [notice] = mail_to("ana@example.org", "individual_moved")
+    for row in (scheduled, notice):
+        ensure_rendered(row)
+        for part in (row.subject, row.body_text, row.body_html):
+            assert _english_left(part, ["Dr Tess Hart"]) == [], part
+    assert scheduled.subject.startswith("Sus sesiones individuales, la primera el martes, 22 de octubre de 2030")
+    assert "2 sesiones de 50 minutos, por video" in scheduled.body_text
+    assert "cambió al miércoles, 23 de octubre de 2030 a las 10:00 EDT" in notice.body_text
