@@ -335,7 +335,6 @@ def request_refused(event: events.RequestRefused) -> None:
         event.email,
         event.name,
         K.REQUEST_REFUSED,
-        title=cohort.program.calendar_title,
         reason=event.reason,
         cohort_url=public_url(f"/cohorts/{cohort.id}"),
     )

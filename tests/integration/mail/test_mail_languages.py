@@ -209,3 +209,24 @@ def test_individual_sessions_are_told_in_the_persons_language(app, client, auth,
     assert scheduled.subject.startswith("Sus sesiones individuales, la primera el martes, 22 de octubre de 2030")
     assert "2 sesiones de 50 minutos, por video" in scheduled.body_text
     assert "cambió al miércoles, 23 de octubre de 2030 a las 10:00 EDT" in notice.body_text
+
+
+def test_a_request_for_an_intake_is_answered_in_the_language_it_was_made_in(client, auth, make_program):
+    from tests.integration.admission.test_intakes import ask, intake_link, mail_to
+
+    program = make_program(admission="intake", name="Dialectical skills")
+    assert ask(client, program, "ana@example.org", "Ana Pérez", locale="es").status_code == 202
+    intake_id, _me = intake_link("ana@example.org")
+    outcome = {"outcome": "approved", "note": "Fits the group"}
+    told = client.post(f"/api/v1/intakes/{intake_id}/outcome", json=outcome, headers=auth("front_desk"))
+    assert told.status_code == 200, told.json
+    [answer] = mail_to("ana@example.org", "intake_link")
+    [news] = mail_to("ana@example.org", "intake_outcome")
+    assert answer.subject == "Su enlace personal · Test Clinic"
+    assert "Gracias por solicitar un lugar." in answer.body_text
+    assert news.subject == "Novedades sobre su solicitud · Test Clinic"
+    assert "Con gusto le ofreceremos un lugar en el grupo" in news.body_html
+    for row in (answer, news):
+        assert "Dialectical" not in row.body_text + row.body_html
+        for part in (row.subject, row.body_text, row.body_html):
+            assert _english_left(part, []) == [], part
