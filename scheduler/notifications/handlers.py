@@ -208,8 +208,41 @@ def withdrawn(event: events.Withdrawn) -> None:
 
 @_in_their_language
 def transferred(event: events.Transferred) -> None:
-    change = event.change or {}
-    queue(event.enrolment, K.TRANSFERRED, attachments=_ics(event.enrolment), money_detail=change.get("detail"))
+    queue(event.enrolment, K.TRANSFERRED, attachments=_ics(event.enrolment), money_detail=_moved_money(event.change))
+
+
+def _moved_money(change: dict | None) -> str | None:
+    """What a transfer did to the money, in the person's words (the desk's `detail` is in English)."""
+    if not change or "amount_due" not in change:
+        return (change or {}).get("detail")
+    currency = change["currency"]
+    new, old = format_money(change["amount_due"], currency), format_money(change["amount_due_before"], currency)
+    refund = change.get("refund")
+    if change["amount_due"] == change["amount_due_before"]:
+        return gettext("The new group has the same price; what was paid carries over.")
+    if refund and str(refund["status"]) == "owed_by_front_desk":
+        return gettext(
+            "The new group costs %(new)s instead of %(old)s: %(refund)s of what was paid is refunded by the "
+            "front desk.",
+            new=new,
+            old=old,
+            refund=format_money(refund["amount"], currency),
+        )
+    if refund:
+        return gettext(
+            "The new group costs %(new)s instead of %(old)s: %(refund)s of what was paid is refunded to the card.",
+            new=new,
+            old=old,
+            refund=format_money(refund["amount"], currency),
+        )
+    if change.get("balance", 0) > 0:
+        return gettext(
+            "The new group costs %(new)s instead of %(old)s: %(left)s is left to pay.",
+            new=new,
+            old=old,
+            left=format_money(change["balance"], currency),
+        )
+    return gettext("The new group costs %(new)s instead of %(old)s.", new=new, old=old)
 
 
 @_in_their_language

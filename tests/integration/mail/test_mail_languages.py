@@ -230,3 +230,25 @@ def test_a_request_for_an_intake_is_answered_in_the_language_it_was_made_in(clie
         assert "Dialectical" not in row.body_text + row.body_html
         for part in (row.subject, row.body_text, row.body_html):
             assert _english_left(part, []) == [], part
+
+
+def test_a_transfer_is_told_in_spanish_money_and_all(client, auth, make_cohort):
+    from scheduler.notifications.outbox import ensure_rendered
+
+    desk = auth("front_desk")
+    source, dearer = make_cohort(price_amount=36000), make_cohort(price_amount=40000)
+    ana = enrolled(client, source, "ana@example.org", "Ana Pérez", locale="es", headers=desk)
+    paid = {"method": "cash", "amount": 36000}
+    assert client.post(f"/api/v1/enrolments/{ana['id']}/confirm", json=paid, headers=desk).status_code == 200
+    moved = client.post(f"/api/v1/enrolments/{ana['id']}/transfer", json={"cohort_id": dearer.id}, headers=desk)
+    assert moved.status_code == 200, moved.json
+    # The desk reads the change in English; Ana reads it in Spanish.
+    assert moved.json["transfer"]["detail"].endswith("$40.00 is left to pay.")
+    db.session.rollback()
+    told = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "transferred")).one()
+    ensure_rendered(told)
+    assert "El nuevo grupo cuesta $400.00 en lugar de $360.00: le quedan $40.00 por pagar." in told.body_text
+    assert told.subject.startswith("Su grupo cambió, primera sesión el jueves, 3 de octubre de 2030")
+    topics = [s.title for s in dearer.sessions]
+    for part in (told.subject, told.body_text, told.body_html):
+        assert _english_left(part, topics) == [], part
