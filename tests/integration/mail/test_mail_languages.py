@@ -93,6 +93,7 @@ def test_a_person_who_chose_spanish_gets_every_email_in_spanish_and_an_english_o
     confirmed_text = spanish["enrolment_confirmed"][1]
     assert "$360.00 (Efectivo)" in confirmed_text and "(horarios en America/Chicago):" in confirmed_text
     assert "Agregue las sesiones a su calendario" in spanish["enrolment_confirmed"][2]
+    assert "name=Sesiones+de+grupo" in confirmed_text  # Outlook names the subscription as the feed names itself
     # Read back as written: a long non-ASCII subject keeps its spaces across the header's folds.
     assert spanish["reminder"][0] == f"Recordatorio: {first} · Sesión de grupo · Test Clinic"
     assert f"su sesión de grupo es el <strong>{first}</strong>" in spanish["reminder"][2]
