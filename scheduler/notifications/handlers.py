@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import current_app
-from flask_babel import gettext, lazy_gettext, ngettext
 from sqlalchemy import select, update
 
 from ..calendars.services import enrolment_ics
@@ -22,13 +21,13 @@ from ..foundation.extensions import db
 from ..foundation.links import manage_url, public_url, subscribe_links
 from ..foundation.money import format_money
 from ..payments.accounts import receipt_path
-from ..payments.receipts import method_label
 from ..staff.events import SignInLinkIssued
 from .mime import rebuild
 from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
 from .outbox import queue, queue_to_address, queue_to_staff, render
 from .rendering import format_when, local_zone
+from .wording import STANDING, discount_text, hold_after_opening, moved_money, payment_method
 
 
 def _in_their_language(handler):
@@ -43,30 +42,6 @@ def _in_their_language(handler):
     return handle
 
 
-# How a payment was made, as a receipt line in a participant's email says it.
-_METHODS = {
-    "card": lazy_gettext("Card"),
-    "cash": lazy_gettext("Cash"),
-    "check": lazy_gettext("Check"),
-    "card_in_person": lazy_gettext("Card, in person"),
-    "insurance": lazy_gettext("Insurance"),
-    "waived": lazy_gettext("Waived by the clinic"),
-}
-
-
-def _method(method: str) -> str:
-    return str(_METHODS[method]) if method in _METHODS else method_label(method)
-
-
-def _discount(code, currency: str) -> str:
-    """A discount code as the email says it: SPRING (20% off), WELCOME ($50.00 off)."""
-    if code.percent_off is not None:
-        off = f"{code.percent_off}%"
-    else:
-        off = format_money(code.amount_off, code.currency or currency)
-    return gettext("%(code)s (%(off)s off)", code=code.code, off=off)
-
-
 def _money_lines(enrolment, account=None) -> dict:
     """What the emails say about the price: the discount taken, and anything still owed
     (`account`: the ledger as the event's publisher read it; read here when it did not)."""
@@ -75,10 +50,10 @@ def _money_lines(enrolment, account=None) -> dict:
     discount = None
     if enrolment.discount_code is not None:
         taken = format_money(enrolment.discount_amount, currency)
-        discount = f"{_discount(enrolment.discount_code, currency)}: -{taken}"
+        discount = f"{discount_text(enrolment.discount_code, currency)}: -{taken}"
     receipts = [
         {
-            "label": f"{format_money(p.amount, p.currency)} ({_method(p.method)})",
+            "label": f"{format_money(p.amount, p.currency)} ({payment_method(p.method)})",
             # The person opens it from the email with their manage token, like the manage link.
             "url": public_url(receipt_path(p.id)) + f"?token={enrolment.manage_token}",
         }
@@ -128,18 +103,11 @@ def seat_held(event: events.SeatHeld) -> None:
         nothing_to_pay=payment["amount"] == 0,
         reference=payment_reference(enrolment.id),
         answers_request=event.answers_request,
-        hold_after_opening=_hold_after_opening(enrolment) if event.answers_request else None,
+        hold_after_opening=hold_after_opening(enrolment) if event.answers_request else None,
         **_money_lines(enrolment, event.account),
     )
     if event.by_staff:
         message.next_attempt_at = clock.now() + timedelta(seconds=current_app.config["STAFF_NOTICE_DELAY_SECONDS"])
-
-
-def _hold_after_opening(enrolment) -> str:
-    """How long the seat is held for payment once the person opens their link, in words."""
-    if enrolment.pays_at_desk:
-        return ngettext("%(num)d hour", "%(num)d hours", enrolment.cohort.manual_hold_hours)
-    return ngettext("%(num)d minute", "%(num)d minutes", enrolment.cohort.hold_minutes)
 
 
 @_in_their_language
@@ -166,7 +134,7 @@ def refund_paid(event: events.RefundPaidOut) -> None:
         K.REFUND_PAID,
         dedupe_key=f"refund_paid:{refund.id}",
         refund_amount=format_money(refund.amount, refund.currency),
-        refund_method=_method(refund.paid_method),
+        refund_method=payment_method(refund.paid_method),
     )
 
 
@@ -208,41 +176,7 @@ def withdrawn(event: events.Withdrawn) -> None:
 
 @_in_their_language
 def transferred(event: events.Transferred) -> None:
-    queue(event.enrolment, K.TRANSFERRED, attachments=_ics(event.enrolment), money_detail=_moved_money(event.change))
-
-
-def _moved_money(change: dict | None) -> str | None:
-    """What a transfer did to the money, in the person's words (the desk's `detail` is in English)."""
-    if not change or "amount_due" not in change:
-        return (change or {}).get("detail")
-    currency = change["currency"]
-    new, old = format_money(change["amount_due"], currency), format_money(change["amount_due_before"], currency)
-    refund = change.get("refund")
-    if change["amount_due"] == change["amount_due_before"]:
-        return gettext("The new group has the same price; what was paid carries over.")
-    if refund and str(refund["status"]) == "owed_by_front_desk":
-        return gettext(
-            "The new group costs %(new)s instead of %(old)s: %(refund)s of what was paid is refunded by the "
-            "front desk.",
-            new=new,
-            old=old,
-            refund=format_money(refund["amount"], currency),
-        )
-    if refund:
-        return gettext(
-            "The new group costs %(new)s instead of %(old)s: %(refund)s of what was paid is refunded to the card.",
-            new=new,
-            old=old,
-            refund=format_money(refund["amount"], currency),
-        )
-    if change.get("balance", 0) > 0:
-        return gettext(
-            "The new group costs %(new)s instead of %(old)s: %(left)s is left to pay.",
-            new=new,
-            old=old,
-            left=format_money(change["balance"], currency),
-        )
-    return gettext("The new group costs %(new)s instead of %(old)s.", new=new, old=old)
+    queue(event.enrolment, K.TRANSFERRED, attachments=_ics(event.enrolment), money_detail=moved_money(event.change))
 
 
 @_in_their_language
@@ -329,14 +263,6 @@ def _what_changed(enrolment, was: dict, now: dict) -> dict:
     }
 
 
-_STANDING = {
-    EnrolmentStatus.CONFIRMED: lazy_gettext("you have a confirmed place."),
-    EnrolmentStatus.PENDING_PAYMENT: lazy_gettext("we are holding a place for you until your payment arrives."),
-    EnrolmentStatus.OFFERED: lazy_gettext("a place is offered to you; the link below lets you accept or decline it."),
-    EnrolmentStatus.WAITLISTED: lazy_gettext("you are on the waitlist."),
-}
-
-
 @_in_their_language
 def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
     """Told to the address's owner at most once an hour, however often someone tries; a public
@@ -348,7 +274,7 @@ def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
             enrolment,
             K.ALREADY_ENROLLED,
             dedupe_key=key,
-            standing=str(_STANDING[enrolment.status]),
+            standing=str(STANDING[enrolment.status]),
             answers_request=event.answers_request,
         )
 
@@ -357,7 +283,7 @@ def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
 def link_asked_again(event: events.LinkAskedAgain) -> None:
     """ "Send it again": the enrolment's link and where it stands, under the one answer subject."""
     enrolment = event.enrolment
-    standing = str(_STANDING[enrolment.status])
+    standing = str(STANDING[enrolment.status])
     queue(enrolment, K.ALREADY_ENROLLED, standing=standing, answers_request=True, asked_again=True)
 
 

@@ -254,3 +254,29 @@ def test_a_transfer_is_told_in_spanish_money_and_all(client, auth, make_cohort):
     topics = [s.title for s in dearer.sessions]
     for part in (told.subject, told.body_text, told.body_html):
         assert _english_left(part, topics) == [], part
+
+
+def test_a_changed_session_is_told_in_each_persons_language(client, auth, make_cohort, make_enrolment):
+    cohort = make_cohort(price_amount=0)
+    make_enrolment(cohort, email="ana@example.org", name="Ana Pérez", locale="es")
+    make_enrolment(cohort, email="ben@example.org", name="Ben Ortiz", locale="en")
+    third = cohort.sessions[2]
+    later = (third.starts_at + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moved = client.patch(f"/api/v1/sessions/{third.id}", json={"starts_at": later}, headers=auth("front_desk"))
+    assert moved.status_code == 200, moved.json
+    db.session.rollback()
+    told = {
+        m.to_address: m
+        for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "session_changed"))
+    }
+    spanish, english = told["ana@example.org"], told["ben@example.org"]
+    assert spanish.subject.startswith("Cambio: la sesión del jue 17 oct · Sesión de grupo")
+    assert "La sesión 3 de su grupo cambió." in spanish.body_text
+    assert "Antes: jueves, 17 de octubre de 2030 a las 18:00 EDT" in spanish.body_text
+    assert "Ahora: jueves, 17 de octubre de 2030 a las 19:00 EDT" in spanish.body_text
+    topics = [s.title for s in cohort.sessions]
+    for part in (spanish.subject, spanish.body_text, spanish.body_html):
+        assert _english_left(part, topics) == [], part
+    assert english.subject.startswith("Changed: the session on Thu Oct 17 · Group session")
+    assert "Session 3 of your group has changed." in english.body_text
+    assert "Was: Thursday, October 17, 2030 at 6:00 PM EDT" in english.body_text
