@@ -15,7 +15,7 @@ from icalendar import Calendar, Event, Timezone, vDuration
 
 PRODID = "-//Group programs//Scheduler//EN"
 # Bump when the bytes built from the same input change (feed validators include it).
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"  # 2: a person's feed in their language
 DEFAULT_REFRESH = timedelta(hours=1)
 
 
@@ -23,7 +23,8 @@ DEFAULT_REFRESH = timedelta(hours=1)
 class FeedEvent:
     """One session (or appointment) as a calendar shows it. Instants are aware; `tz` is an IANA name.
 
-    `description` replaces the default text about the meeting link (None: that default).
+    `description` replaces the default text about the meeting link (None: that default, in the
+    words of `join_text` and `no_link_text`: a person's feed gives them in their language).
     """
 
     uid: str
@@ -37,6 +38,8 @@ class FeedEvent:
     created: datetime
     cancelled: bool
     description: str | None = None
+    join_text: str = "Join online: %(link)s"
+    no_link_text: str = "The meeting link will be sent by email."
 
 
 def _utc(value: datetime) -> datetime:
@@ -67,9 +70,9 @@ def _event(item: FeedEvent) -> Event:
     if item.description is not None:
         event.add("description", item.description)
     elif item.meeting_url:
-        event.add("description", f"Join online: {item.meeting_url}")
+        event.add("description", item.join_text % {"link": item.meeting_url})
     else:
-        event.add("description", "The meeting link will be sent by email.")
+        event.add("description", item.no_link_text)
     return event
 
 

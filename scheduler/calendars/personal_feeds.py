@@ -24,13 +24,14 @@ from ..enrolment.models import Enrolment
 from ..foundation.database import lock_one, new_token, write_transaction
 from ..foundation.errors import NotFound
 from ..foundation.extensions import db
-from ..foundation.links import APPOINTMENTS_FEED_NAME, intake_page_url, join_url, public_url, staff_feed_urls
+from ..foundation.links import intake_page_url, join_url, public_url, staff_feed_urls
 from ..staff.models import Staff
 from ..staff.services import record_action
 from .builder import FeedEvent, build_feed
 from .services import NO_FEED, Feed, cohort_events, etag_of, event_uid
+from .wording import Words, words_for
 
-PERSON_TITLE = "Appointment"  # names no program, no clinician: a glance at a phone reveals nothing
+PERSON_TITLE = Words().appointment  # names no program, no clinician: a glance at a phone reveals nothing
 STAFF_TITLES = {AppointmentKind.ASSESSMENT: "Assessment", AppointmentKind.INDIVIDUAL: "Individual session"}  # no person
 STAFF_FEED_NAME = "Clinic schedule"
 
@@ -63,19 +64,19 @@ def _zones(appointments: list[Appointment]) -> dict[str, str]:
 # ---- a person's appointments ------------------------------------------------------------------
 
 
-def _person_event(appointment: Appointment, tz: str, page: str) -> FeedEvent:
+def _person_event(appointment: Appointment, tz: str, page: str, words: Words) -> FeedEvent:
     booked = appointment.status == AppointmentStatus.BOOKED
     link = join_url(appointment) if booked else None  # a cancelled appointment's link leads nowhere
     if booked:
-        description = f"Join online: {link}\n\nYour page, to change or cancel it: {page}"
+        description = f"{words.join % {'link': link}}\n\n{words.change_or_cancel % {'url': page}}"
     else:
-        description = f"This appointment was cancelled.\n\nYour page: {page}"
+        description = f"{words.appointment_cancelled}\n\n{words.your_page % {'url': page}}"
     return FeedEvent(
         uid=event_uid(appointment.id),
         starts_at=appointment.starts_at,
         ends_at=appointment.ends_at,
         tz=tz,
-        summary=PERSON_TITLE,
+        summary=words.appointment,
         meeting_url=link,
         sequence=appointment.sequence,
         last_modified=appointment.updated_at,
@@ -96,9 +97,9 @@ def intake_feed(feed_token: str) -> Feed:
     appointments = db.session.scalars(
         select(Appointment).where(Appointment.intake_id == intake.id).order_by(Appointment.starts_at, Appointment.id)
     ).all()
-    zones, page = _zones(appointments), intake_page_url(intake)
-    events = [_person_event(a, intake.timezone or zones[a.id], page) for a in appointments]
-    return _feed(events, APPOINTMENTS_FEED_NAME, max(intake.requested_at, intake.updated_at))
+    zones, page, words = _zones(appointments), intake_page_url(intake), words_for(intake.locale)
+    events = [_person_event(a, intake.timezone or zones[a.id], page, words) for a in appointments]
+    return _feed(events, words.appointments_feed_name, max(intake.requested_at, intake.updated_at))
 
 
 # ---- a staff member's own calendar ------------------------------------------------------------

@@ -24,6 +24,7 @@ from ..foundation.extensions import db
 from ..foundation.links import FEED_NAME, join_url
 from .builder import BUILDER_VERSION, FeedEvent, build_feed, build_feeds_with_links
 from .models import FeedKind, StoredFeed
+from .wording import Words, words_for
 
 NO_FEED = "No such calendar feed (the link may have been replaced)."
 
@@ -46,9 +47,13 @@ def event_uid(row_id: str) -> str:
     return f"{row_id}@{_host()}"
 
 
-def _event(session: Session, link: str | None) -> FeedEvent:
+STAFF_WORDS = Words()  # the cohort's staff feed: the builder's English, the program's calendar title
+
+
+def _event(session: Session, link: str | None, words: Words = STAFF_WORDS) -> FeedEvent:
     """A session as a calendar shows it, with `link` as its place: a participant's personal join
-    link in their feed and .ics, the raw meeting link only in the cohort's staff feed."""
+    link in their feed and .ics (in `words`, their language), the raw meeting link only in the
+    cohort's staff feed."""
     cohort, program = session.cohort, session.cohort.program
     by_cohort = cohort.status == "cancelled" and session.status != "cancelled"
     return FeedEvent(
@@ -56,7 +61,7 @@ def _event(session: Session, link: str | None) -> FeedEvent:
         starts_at=session.starts_at,
         ends_at=session.ends_at,
         tz=cohort.timezone,
-        summary=program.calendar_title,
+        summary=words.title(program.calendar_title),
         meeting_url=link,
         # A cancelled cohort cancels its sessions without touching their rows; the
         # event still changed, so it needs a higher SEQUENCE for clients to apply it.
@@ -65,13 +70,12 @@ def _event(session: Session, link: str | None) -> FeedEvent:
         last_modified=max(session.updated_at, cohort.updated_at, program.updated_at),
         created=session.created_at,
         cancelled=session.status == "cancelled" or cohort.status == "cancelled",
+        join_text=words.join,
+        no_link_text=words.no_link,
     )
 
 
-APPOINTMENT_TITLE = "Appointment"  # an individual session beside the group: no program, no therapist
-
-
-def _appointment_event(appointment: Appointment, tz: str) -> FeedEvent:
+def _appointment_event(appointment: Appointment, tz: str, words: Words) -> FeedEvent:
     """An individual session in the person's feed, with its own join link while booked."""
     booked = appointment.status == AppointmentStatus.BOOKED
     return FeedEvent(
@@ -79,12 +83,14 @@ def _appointment_event(appointment: Appointment, tz: str) -> FeedEvent:
         starts_at=appointment.starts_at,
         ends_at=appointment.ends_at,
         tz=tz,
-        summary=APPOINTMENT_TITLE,
+        summary=words.appointment,  # an individual session beside the group: no program, no therapist
         meeting_url=join_url(appointment) if booked else None,
         sequence=appointment.sequence,
         last_modified=appointment.updated_at,
         created=appointment.created_at,
         cancelled=not booked,
+        join_text=words.join,
+        no_link_text=words.no_link,
     )
 
 
@@ -143,12 +149,14 @@ def fresh_enrolment_feed(enrolment: Enrolment) -> bytes:
     follows a transfer), each with the person's own join link; empty otherwise. Nothing that its
     manage token could not see."""
     events = []
+    words = words_for(enrolment.locale)
     if enrolment.status == EnrolmentStatus.CONFIRMED:
         sessions = _sessions_of([enrolment.cohort_id])[enrolment.cohort_id]
-        events = [_event(s, join_url(enrolment)) for s in sessions]
+        events = [_event(s, join_url(enrolment), words) for s in sessions]
         tz = enrolment.cohort.timezone
-        events += [_appointment_event(a, tz) for a in _individual_of([enrolment.id])[enrolment.id]]
-    return build_feed(events, name=FEED_NAME)
+        events += [_appointment_event(a, tz, words) for a in _individual_of([enrolment.id])[enrolment.id]]
+        return build_feed(events, name=words.feed_name)
+    return empty_feed()
 
 
 def fresh_cohort_feed(cohort: Cohort) -> bytes:
@@ -269,22 +277,24 @@ def refresh_stored_feeds(cohort_ids: set[str], enrolment_ids: set[str]) -> None:
     for cohort in cohorts.values():
         body = build_feed([_event(s, cohort.meeting_url) for s in sessions[cohort.id]], name=_cohort_feed_name(cohort))
         _store(stored, FeedKind.COHORT, cohort.id, cohort.feed_token, body)
-    by_cohort: dict[str, list[Enrolment]] = {}
+    languages = {e.locale for e in confirmed}
+    words_of = {locale: words_for(locale) for locale in languages}  # a few languages, many people
+    by_cohort: dict[tuple[str, Words], list[Enrolment]] = {}
     for enrolment in confirmed:
-        by_cohort.setdefault(enrolment.cohort_id, []).append(enrolment)
+        by_cohort.setdefault((enrolment.cohort_id, words_of[enrolment.locale]), []).append(enrolment)
     individual = _individual_of([e.id for e in confirmed])
-    for cohort_id, group in by_cohort.items():
-        # Every event carries the person's own join link: one build for the cohort, filled per person;
-        # a person with individual sessions beside the group gets a build of their own.
-        events = [_event(s, None) for s in sessions[cohort_id]]
+    for (cohort_id, words), group in by_cohort.items():
+        # Every event carries the person's own join link: one build for the cohort and language,
+        # filled per person; a person with individual sessions beside the group gets a build of their own.
+        events = [_event(s, None, words) for s in sessions[cohort_id]]
         plain = [e for e in group if not individual[e.id]]
-        bodies = build_feeds_with_links(events, {e.id: join_url(e) for e in plain}, name=FEED_NAME)
+        bodies = build_feeds_with_links(events, {e.id: join_url(e) for e in plain}, name=words.feed_name)
         for enrolment in group:
             if individual[enrolment.id]:
                 tz = enrolment.cohort.timezone
-                own = [_event(s, join_url(enrolment)) for s in sessions[cohort_id]]
-                own += [_appointment_event(a, tz) for a in individual[enrolment.id]]
-                bodies[enrolment.id] = build_feed(own, name=FEED_NAME)
+                own = [_event(s, join_url(enrolment), words) for s in sessions[cohort_id]]
+                own += [_appointment_event(a, tz, words) for a in individual[enrolment.id]]
+                bodies[enrolment.id] = build_feed(own, name=words.feed_name)
         for enrolment in group:
             _store(
                 stored,
@@ -360,4 +370,5 @@ def enrolment_ics(enrolment: Enrolment) -> bytes:
     sessions = db.session.scalars(
         select(Session).where(Session.cohort_id == enrolment.cohort_id).order_by(Session.number)
     ).all()
-    return build_feed([_event(s, join_url(enrolment)) for s in sessions], name=FEED_NAME, refresh=None)
+    words = words_for(enrolment.locale)
+    return build_feed([_event(s, join_url(enrolment), words) for s in sessions], name=words.feed_name, refresh=None)

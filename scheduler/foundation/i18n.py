@@ -10,6 +10,7 @@ language of CLINIC_LOCALE: en_US -> en). A screen not yet translated (a path pre
 Templates get `_()`, `gettext` and `ngettext`; `<html lang>` reads `page_language()`.
 """
 
+from contextlib import contextmanager
 from datetime import date
 from datetime import time as wall_time
 from functools import lru_cache
@@ -18,7 +19,7 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request, session
-from flask_babel import Babel, get_locale, refresh
+from flask_babel import Babel, force_locale, get_locale, refresh
 
 LOCALES = ("en", "es")  # English and Spanish ship complete
 DEFAULT = "en"
@@ -137,3 +138,33 @@ def _day(language: str, day: date) -> str:
 def _time(language: str, hour: int, minute: int) -> str:
     # Neither pattern names a zone, so the wall-clock time alone decides the text.
     return format_time(wall_time(hour, minute), _TIME.get(language, "short"), locale=language)
+
+
+# ---- a message in its reader's language ------------------------------------------------------------
+
+
+def reader_language(chosen: str | None) -> str:
+    """The language a person's messages speak: the one they chose (an enrolment's or an intake's
+    `locale`), else the clinic's."""
+    return chosen if chosen in LOCALES else clinic_language()
+
+
+@contextmanager
+def speaking(chosen: str | None):
+    """Write what follows (emails, calendar text, money, dates) in this person's language.
+
+    flask_babel.force_locale, made safe to nest: an inner one (a message rendered inside a handler
+    that already speaks the person's language) leaves the outer one in force when it ends.
+    """
+    language = reader_language(chosen)
+    state = getattr(g, "_flask_babel", None) if has_app_context() else None
+    outer = getattr(state, "forced_babel_locale", None)
+    if outer is not None and outer.language == language:
+        yield
+        return
+    try:
+        with force_locale(language):
+            yield
+    finally:
+        if outer is not None:
+            g._flask_babel.forced_babel_locale = outer

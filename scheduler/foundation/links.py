@@ -7,6 +7,9 @@ domain all hand out the same links, so they are built in one place from tokens.
 from urllib.parse import quote, urlencode
 
 from flask import current_app
+from flask_babel import gettext
+
+from . import i18n
 
 FEED_NAME = "Group sessions"  # generic: a glance at a phone must not reveal a diagnosis
 APPOINTMENTS_FEED_NAME = "Appointments"  # a person's assessment appointments: as generic
@@ -71,14 +74,21 @@ def _one_click(urls: dict, name: str) -> dict:
     }
 
 
+def _named(name: str, locale: str | None) -> str:
+    """A feed's name in its person's language, as their feed calls itself (calendars/wording.py
+    marks these names for translation)."""
+    with i18n.speaking(locale):
+        return gettext(name)
+
+
 def subscribe_links(enrolment) -> dict:
     """Everything a confirmation offers: the two feed URLs and one-click subscribe links."""
-    return _one_click(enrolment_feed_urls(enrolment), FEED_NAME)
+    return _one_click(enrolment_feed_urls(enrolment), _named(FEED_NAME, enrolment.locale))
 
 
 def intake_subscribe_links(intake) -> dict:
     """The same for a person's assessment appointments (their intake page and the booking email)."""
-    return _one_click(intake_feed_urls(intake), APPOINTMENTS_FEED_NAME)
+    return _one_click(intake_feed_urls(intake), _named(APPOINTMENTS_FEED_NAME, intake.locale))
 
 
 def intake_url(intake) -> str:

@@ -6,6 +6,7 @@ exactly when the change it reports was committed. Handlers never commit.
 """
 
 from datetime import datetime, timedelta
+from functools import wraps
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -14,20 +15,31 @@ from ..calendars.services import enrolment_ics
 from ..cohorts.events import SessionChanged
 from ..enrolment import events, prices
 from ..enrolment.models import Enrolment, EnrolmentStatus, payment_reference
-from ..foundation import clock
+from ..foundation import clock, i18n
 from ..foundation.database import lock
 from ..foundation.extensions import db
 from ..foundation.links import manage_url, public_url, subscribe_links
 from ..foundation.money import format_money
 from ..payments.accounts import receipt_path
-from ..payments.discounts import describe as describe_discount
-from ..payments.receipts import method_label
 from ..staff.events import SignInLinkIssued
 from .mime import rebuild
 from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
 from .outbox import queue, queue_to_address, queue_to_staff, render
 from .rendering import format_when, local_zone
+from .wording import STANDING, discount_text, hold_after_opening, moved_money, payment_method
+
+
+def _in_their_language(handler):
+    """Run a handler about one enrolment in its person's language (their `locale`), so that the
+    dates, amounts and words it writes into the message read as the rest of it does."""
+
+    @wraps(handler)
+    def handle(event) -> None:
+        with i18n.speaking(event.enrolment.locale):
+            handler(event)
+
+    return handle
 
 
 def _money_lines(enrolment, account=None) -> dict:
@@ -38,10 +50,10 @@ def _money_lines(enrolment, account=None) -> dict:
     discount = None
     if enrolment.discount_code is not None:
         taken = format_money(enrolment.discount_amount, currency)
-        discount = f"{describe_discount(enrolment.discount_code, currency)}: -{taken}"
+        discount = f"{discount_text(enrolment.discount_code, currency)}: -{taken}"
     receipts = [
         {
-            "label": f"{format_money(p.amount, p.currency)} ({method_label(p.method)})",
+            "label": f"{format_money(p.amount, p.currency)} ({payment_method(p.method)})",
             # The person opens it from the email with their manage token, like the manage link.
             "url": public_url(receipt_path(p.id)) + f"?token={enrolment.manage_token}",
         }
@@ -76,6 +88,7 @@ def _supersede(enrolment, kinds: tuple, reason: str) -> None:
     )
 
 
+@_in_their_language
 def seat_held(event: events.SeatHeld) -> None:
     """A seat is held pending payment: how much to pay, how, and until when (the real deadline)."""
     enrolment, payment = event.enrolment, event.payment
@@ -90,22 +103,14 @@ def seat_held(event: events.SeatHeld) -> None:
         nothing_to_pay=payment["amount"] == 0,
         reference=payment_reference(enrolment.id),
         answers_request=event.answers_request,
-        hold_after_opening=_hold_after_opening(enrolment) if event.answers_request else None,
+        hold_after_opening=hold_after_opening(enrolment) if event.answers_request else None,
         **_money_lines(enrolment, event.account),
     )
     if event.by_staff:
         message.next_attempt_at = clock.now() + timedelta(seconds=current_app.config["STAFF_NOTICE_DELAY_SECONDS"])
 
 
-def _hold_after_opening(enrolment) -> str:
-    """How long the seat is held for payment once the person opens their link, in words."""
-    if enrolment.pays_at_desk:
-        hours = enrolment.cohort.manual_hold_hours
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    minutes = enrolment.cohort.hold_minutes
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
+@_in_their_language
 def confirmed(event: events.Confirmed) -> None:
     """Paid (or free, or confirmed at the desk): link, schedule, calendar, manage link, .ics, receipts."""
     enrolment = event.enrolment
@@ -120,6 +125,7 @@ def confirmed(event: events.Confirmed) -> None:
     )
 
 
+@_in_their_language
 def refund_paid(event: events.RefundPaidOut) -> None:
     """The desk paid a refund back: told once (the dedupe key keeps it to one message)."""
     refund = event.refund
@@ -128,15 +134,17 @@ def refund_paid(event: events.RefundPaidOut) -> None:
         K.REFUND_PAID,
         dedupe_key=f"refund_paid:{refund.id}",
         refund_amount=format_money(refund.amount, refund.currency),
-        refund_method=method_label(refund.paid_method),
+        refund_method=payment_method(refund.paid_method),
     )
 
 
+@_in_their_language
 def waitlisted(event: events.Waitlisted) -> None:
     """No seat was free: the person's place in the waitlist."""
     queue(event.enrolment, K.WAITLISTED, position=event.position, answers_request=event.answers_request)
 
 
+@_in_their_language
 def seat_offered(event: events.SeatOffered) -> None:
     """A seat was offered from the waitlist: accept link and deadline."""
     enrolment = event.enrolment
@@ -148,27 +156,30 @@ def seat_offered(event: events.SeatOffered) -> None:
     )
 
 
+@_in_their_language
 def hold_expired(event: events.HoldExpired) -> None:
     """A held seat lapsed (with the refund, when a late payment went back)."""
     queue(event.enrolment, K.HOLD_EXPIRED, refund=event.refund)
 
 
+@_in_their_language
 def offer_expired(event: events.OfferExpired) -> None:
     queue(event.enrolment, K.OFFER_EXPIRED)
 
 
+@_in_their_language
 def withdrawn(event: events.Withdrawn) -> None:
     # A declined offer or a left waitlist is not a withdrawal from a seat: the email says which.
     had_seat = event.enrolment.confirmed_at is not None
-    subject = "You have withdrawn" if had_seat else "You are no longer waiting for a place"
-    queue(event.enrolment, K.WITHDRAWN, refund=event.refund, had_seat=had_seat, withdrawn_subject=subject)
+    queue(event.enrolment, K.WITHDRAWN, refund=event.refund, had_seat=had_seat)
 
 
+@_in_their_language
 def transferred(event: events.Transferred) -> None:
-    change = event.change or {}
-    queue(event.enrolment, K.TRANSFERRED, attachments=_ics(event.enrolment), money_detail=change.get("detail"))
+    queue(event.enrolment, K.TRANSFERRED, attachments=_ics(event.enrolment), money_detail=moved_money(event.change))
 
 
+@_in_their_language
 def cohort_cancelled(event: events.CancelledWithCohort) -> None:
     queue(event.enrolment, K.COHORT_CANCELLED, refund=event.refund)
 
@@ -227,7 +238,8 @@ def session_changed(event: SessionChanged) -> None:
                 row.status, row.last_error = OutboxStatus.SKIPPED, "not sent: the changes cancelled out"
             continue
         kind = K.SESSION_CANCELLED if session.status == "cancelled" else K.SESSION_CHANGED
-        values = render(enrolment, kind, session=session, **_what_changed(enrolment, was, now_state))
+        with i18n.speaking(enrolment.locale):
+            values = render(enrolment, kind, session=session, **_what_changed(enrolment, was, now_state))
         if row is None:
             values.update(details={"was": was}, next_attempt_at=clock.now() + delay)
             db.session.add(OutboxMessage(**values))
@@ -251,14 +263,7 @@ def _what_changed(enrolment, was: dict, now: dict) -> dict:
     }
 
 
-_STANDING = {
-    EnrolmentStatus.CONFIRMED: "you have a confirmed place.",
-    EnrolmentStatus.PENDING_PAYMENT: "we are holding a place for you until your payment arrives.",
-    EnrolmentStatus.OFFERED: "a place is offered to you; the link below lets you accept or decline it.",
-    EnrolmentStatus.WAITLISTED: "you are on the waitlist.",
-}
-
-
+@_in_their_language
 def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
     """Told to the address's owner at most once an hour, however often someone tries; a public
     request is always answered (it was told "check your email"; the inbox limits requests per address)."""
@@ -269,15 +274,17 @@ def enrol_again_attempted(event: events.EnrolAgainAttempted) -> None:
             enrolment,
             K.ALREADY_ENROLLED,
             dedupe_key=key,
-            standing=_STANDING[enrolment.status],
+            standing=str(STANDING[enrolment.status]),
             answers_request=event.answers_request,
         )
 
 
+@_in_their_language
 def link_asked_again(event: events.LinkAskedAgain) -> None:
     """ "Send it again": the enrolment's link and where it stands, under the one answer subject."""
     enrolment = event.enrolment
-    queue(enrolment, K.ALREADY_ENROLLED, standing=_STANDING[enrolment.status], answers_request=True, asked_again=True)
+    standing = str(STANDING[enrolment.status])
+    queue(enrolment, K.ALREADY_ENROLLED, standing=standing, answers_request=True, asked_again=True)
 
 
 def request_refused(event: events.RequestRefused) -> None:
@@ -287,7 +294,6 @@ def request_refused(event: events.RequestRefused) -> None:
         event.email,
         event.name,
         K.REQUEST_REFUSED,
-        title=cohort.program.calendar_title,
         reason=event.reason,
         cohort_url=public_url(f"/cohorts/{cohort.id}"),
     )

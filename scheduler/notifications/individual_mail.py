@@ -1,7 +1,7 @@
 """Emails about individual sessions (the full programme): a new series, and a session moved or cancelled.
 
-They go to the enrolment's person (queue), in their zone, with each session's personal join link;
-subjects name no program and no therapist.
+They go to the enrolment's person (queue), in their zone and language, with each session's personal
+join link; subjects name no program and no therapist.
 """
 
 from datetime import datetime, timedelta
@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from ..appointments import events
 from ..appointments.models import Appointment, AppointmentKind, AppointmentStatus
 from ..enrolment.models import Enrolment, EnrolmentStatus
-from ..foundation import clock
+from ..foundation import clock, i18n
 from ..foundation.database import write_transaction
 from ..foundation.extensions import db
 from ..foundation.links import join_url
@@ -23,6 +23,11 @@ from .rendering import format_when, local_zone
 
 
 def series_scheduled(event: events.SeriesScheduled) -> None:
+    with i18n.speaking(event.enrolment.locale):
+        _series_scheduled(event)
+
+
+def _series_scheduled(event: events.SeriesScheduled) -> None:
     enrolment = event.enrolment
     zone = local_zone(enrolment)
     sessions = [
@@ -41,6 +46,11 @@ def series_scheduled(event: events.SeriesScheduled) -> None:
 
 
 def appointment_changed(event: events.AppointmentChanged) -> None:
+    with i18n.speaking(event.appointment.enrolment.locale):
+        _appointment_changed(event)
+
+
+def _appointment_changed(event: events.AppointmentChanged) -> None:
     appointment = event.appointment
     skip_reminder(appointment)  # one not yet sent is for the time it had
     enrolment = appointment.enrolment
@@ -83,13 +93,10 @@ def individual_reminders(at: datetime | None = None) -> int:
         for key, appointment in keys.items():
             if key not in sent:
                 enrolment = appointment.enrolment
-                queue(
-                    enrolment,
-                    K.INDIVIDUAL_REMINDER,
-                    dedupe_key=key,
-                    now_when=format_when(appointment.starts_at, local_zone(enrolment)),
-                    join_url=join_url(appointment),
-                )
+                with i18n.speaking(enrolment.locale):
+                    now_when = format_when(appointment.starts_at, local_zone(enrolment))
+                link = join_url(appointment)
+                queue(enrolment, K.INDIVIDUAL_REMINDER, dedupe_key=key, now_when=now_when, join_url=link)
                 written += 1
     return written
 

@@ -1,20 +1,22 @@
 """Emails about intakes (admission): the request's answer and the outcome, to the person's address.
 
 An intake is no enrolment: its messages go to the address (queue_to_address), each with the
-person's intake link. Subjects never name the program: the answer has the one answer subject,
-the outcome a neutral one.
+person's intake link, in the language the person chose (the intake's `locale`). Subjects never
+name the program: the answer has the one answer subject, the outcome a neutral one.
 """
 
 from datetime import datetime, timedelta
+from functools import wraps
 
 from flask import current_app
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select, update
 
 from ..admission import events
 from ..admission.booking import zone_of
 from ..admission.models import Intake, IntakeStatus
 from ..appointments.models import Appointment, AppointmentStatus
-from ..foundation import clock
+from ..foundation import clock, i18n
 from ..foundation.database import write_transaction
 from ..foundation.extensions import db
 from ..foundation.links import intake_subscribe_links, intake_url, join_url, public_url
@@ -23,13 +25,25 @@ from .models import OutboxMessage, OutboxStatus
 from .outbox import queue_to_address
 from .rendering import format_when
 
-OUTCOME_SUBJECT = "News about your request"
+OUTCOME_SUBJECT = lazy_gettext("News about your request")
 
 
 def _when(appointment, intake) -> str:
     return format_when(appointment.starts_at, zone_of(intake))
 
 
+def _in_their_language(handler):
+    """Run a handler about one intake in its person's language: dates and subject as the message."""
+
+    @wraps(handler)
+    def handle(event) -> None:
+        with i18n.speaking(event.intake.locale):
+            handler(event)
+
+    return handle
+
+
+@_in_their_language
 def assessment_booked(event: events.AssessmentBooked) -> None:
     intake, appointment = event.intake, event.appointment
     if event.previous is not None:
@@ -39,7 +53,8 @@ def assessment_booked(event: events.AssessmentBooked) -> None:
         intake.email,
         intake.name,
         K.ASSESSMENT_BOOKED,
-        subject=f"Your appointment on {when}",
+        subject=gettext("Your appointment on %(when)s", when=when),
+        locale=intake.locale,
         when=when,
         minutes=int((appointment.ends_at - appointment.starts_at).total_seconds() // 60),
         join_url=join_url(appointment),
@@ -51,6 +66,7 @@ def assessment_booked(event: events.AssessmentBooked) -> None:
     )
 
 
+@_in_their_language
 def assessment_cancelled(event: events.AssessmentCancelled) -> None:
     intake = event.intake
     skip_reminder(event.appointment)
@@ -59,20 +75,22 @@ def assessment_cancelled(event: events.AssessmentCancelled) -> None:
         intake.email,
         intake.name,
         K.ASSESSMENT_CANCELLED,
-        subject="Your appointment is cancelled",
+        subject=gettext("Your appointment is cancelled"),
+        locale=intake.locale,
         when=when,
         intake_url=intake_url(intake),
         by_staff=event.by_staff,
     )
 
 
+@_in_their_language
 def intake_answered(event: events.IntakeAnswered) -> None:
     intake = event.intake
     queue_to_address(
         intake.email,
         intake.name,
         K.INTAKE_LINK,
-        title=intake.program.calendar_title,
+        locale=intake.locale,
         intake_url=intake_url(intake),
         again=event.again,
         asked=event.asked,
@@ -84,20 +102,20 @@ def intake_refused(event: events.IntakeRefused) -> None:
         event.email,
         event.name,
         K.REQUEST_REFUSED,
-        title=event.program.calendar_title,
         reason=event.reason,
         cohort_url=public_url("/"),
     )
 
 
+@_in_their_language
 def outcome_recorded(event: events.OutcomeRecorded) -> None:
     intake = event.intake
     queue_to_address(
         intake.email,
         intake.name,
         K.INTAKE_OUTCOME,
-        subject=OUTCOME_SUBJECT,
-        title=intake.program.calendar_title,
+        subject=str(OUTCOME_SUBJECT),
+        locale=intake.locale,
         intake_url=intake_url(intake),
         approved=intake.status == IntakeStatus.APPROVED,
         message=intake.outcome_message,
@@ -128,12 +146,15 @@ def assessment_reminders(at: datetime | None = None) -> int:
         for key, (appointment, intake) in keys.items():
             if key in sent:
                 continue
-            when = _when(appointment, intake)
+            with i18n.speaking(intake.locale):
+                when = _when(appointment, intake)
+                subject = gettext("Reminder: your appointment on %(when)s", when=when)
             queue_to_address(
                 intake.email,
                 intake.name,
                 K.ASSESSMENT_REMINDER,
-                subject=f"Reminder: your appointment on {when}",
+                subject=subject,
+                locale=intake.locale,
                 when=when,
                 join_url=join_url(appointment),
                 intake_url=intake_url(intake),

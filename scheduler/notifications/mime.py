@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 from email.generator import BytesGenerator
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
 from types import SimpleNamespace
@@ -43,7 +44,7 @@ def build_email(row) -> EmailMessage:
     msg["Date"] = format_datetime(row.created_at)
     msg["From"] = row.from_address
     msg["To"] = row.to_address
-    msg["Subject"] = row.subject
+    _set_subject(msg, row.subject)
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(row.body_text)
     msg.add_alternative(row.body_html, subtype="html")
@@ -54,6 +55,19 @@ def build_email(row) -> EmailMessage:
         )
     _fix_boundaries(msg, row)
     return msg
+
+
+def _set_subject(msg: EmailMessage, subject: str) -> None:
+    """The Subject header, encoded by email.header when it is not ASCII (every subject has its " · ").
+
+    The email package's own folding of a long non-ASCII subject can lose the space between two
+    encoded words and double the one before a fold ("CDT  ·Sesión de grupo"): a Spanish subject
+    met it most of the time. Header() encodes and folds the whole text, which reads back as written.
+    """
+    if subject.isascii():
+        msg["Subject"] = subject
+    else:
+        msg.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
 
 
 def _fix_boundaries(msg: EmailMessage, row) -> None:

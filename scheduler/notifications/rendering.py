@@ -1,8 +1,10 @@
 """Rendering a message: the templates, the subjects, and money and times as a person reads them.
 
-A participant's message speaks of their own enrolment, in their own zone; a subject names
-the program only by its calendar title, and a staff message names no participant in its
-subject. Nothing here writes a row: outbox.py adds what is rendered to a transaction.
+A participant's message speaks of their own enrolment, in their own zone and their own language
+(the enrolment's `locale`, English or Spanish: each is rendered under i18n.speaking, so the
+templates' _(), the subjects, dates and money follow it); a subject names the program only by
+its calendar title, and a staff message names no participant in its subject and is in English,
+as the console is. Nothing here writes a row: outbox.py adds what is rendered to a transaction.
 """
 
 import base64
@@ -12,10 +14,14 @@ from email.utils import parseaddr
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from flask import current_app
+from flask_babel import get_translations, gettext, lazy_gettext
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
-from ..foundation import clock
+from ..calendars.wording import shown_title
+from ..foundation import clock, i18n
 from ..foundation.database import new_id
 from ..foundation.links import join_url, manage_url, public_url
 from ..foundation.money import format_money
@@ -28,34 +34,50 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    extensions=["jinja2.ext.i18n"],
 )
+# _("... %(name)s", name=...) and ngettext(…) in the templates, in the language the message is
+# rendered under; Jinja fills the placeholders (escaped in HTML), so the callables only translate.
+_env.install_gettext_callables(
+    lambda message: get_translations().ugettext(message),
+    lambda singular, plural, n: get_translations().ungettext(singular, plural, n),
+    newstyle=True,
+)
+# A value in bold inside a translated sentence of an HTML part: _("by %(when)s", when=deadline|strong).
+_env.filters["strong"] = lambda value: Markup("<strong>%s</strong>") % value
+_env.globals["message_language"] = i18n.page_language  # <html lang> of an HTML part
+
+STAFF_LANGUAGE = "en"  # the console is in English: so are the messages to staff
 
 # Subjects name the program only by its calendar_title ("Group session"): a subject
 # shows on lock screens and in shared inboxes, so it never says what the group treats.
+# Translated when rendered, in the reader's language.
 SUBJECTS = {
-    "enrolment_received": "Your place is held until {hold_deadline}: how to pay",
-    "enrolment_confirmed": "You're enrolled, first session {first_session}",
-    "waitlisted": "You're on the waitlist (number {position})",
-    "seat_offered": "A place is free for you: reply by {offer_deadline}",
-    "hold_expired": "Your held place has lapsed",
-    "offer_expired": "The place offered to you has lapsed",
-    "withdrawn": "{withdrawn_subject}",
-    "transferred": "Your group has changed, first session {first_session}",
-    "cohort_cancelled": "Cancelled: your group will not run",
-    "session_changed": "Changed: the session on {session_date}",
-    "session_cancelled": "Cancelled: the session on {session_date}",
-    "reminder": "Reminder: {session_when}",
-    "refund_paid": "Your refund has been paid",
-    "already_enrolled": "You are already enrolled or waiting",
-    "individual_scheduled": "Your individual sessions, the first on {first_when}",
-    "individual_moved": "Moved: your individual session of {was_when}",
-    "individual_cancelled": "Cancelled: your individual session of {was_when}",
-    "individual_reminder": "Reminder: your individual session, {now_when}",
+    "enrolment_received": lazy_gettext("Your place is held until %(hold_deadline)s: how to pay"),
+    "enrolment_confirmed": lazy_gettext("You're enrolled, first session %(first_session)s"),
+    "waitlisted": lazy_gettext("You're on the waitlist (number %(position)s)"),
+    "seat_offered": lazy_gettext("A place is free for you: reply by %(offer_deadline)s"),
+    "hold_expired": lazy_gettext("Your held place has lapsed"),
+    "offer_expired": lazy_gettext("The place offered to you has lapsed"),
+    "withdrawn": lazy_gettext("You have withdrawn"),
+    "transferred": lazy_gettext("Your group has changed, first session %(first_session)s"),
+    "cohort_cancelled": lazy_gettext("Cancelled: your group will not run"),
+    "session_changed": lazy_gettext("Changed: the session on %(session_date)s"),
+    "session_cancelled": lazy_gettext("Cancelled: the session on %(session_date)s"),
+    "reminder": lazy_gettext("Reminder: %(session_when)s"),
+    "refund_paid": lazy_gettext("Your refund has been paid"),
+    "already_enrolled": lazy_gettext("You are already enrolled or waiting"),
+    "individual_scheduled": lazy_gettext("Your individual sessions, the first on %(first_when)s"),
+    "individual_moved": lazy_gettext("Moved: your individual session of %(was_when)s"),
+    "individual_cancelled": lazy_gettext("Cancelled: your individual session of %(was_when)s"),
+    "individual_reminder": lazy_gettext("Reminder: your individual session, %(now_when)s"),
 }
+# A declined offer or a left waitlist is no withdrawal from a seat: its subject says which.
+NO_LONGER_WAITING = lazy_gettext("You are no longer waiting for a place")
 
 # The email that answers a public request ("check your email") has one subject whatever
 # happened, without the group's title: the outcome is inside, behind the personal link.
-ANSWER_SUBJECT = "Your personal link"
+ANSWER_SUBJECT = lazy_gettext("Your personal link")
 
 SUBJECT_MAX = OutboxMessage.__table__.c.subject.type.length
 _PART_MAX = 60  # a long title or clinic name is shortened to this before the message's own words
@@ -84,8 +106,21 @@ def local_zone(enrolment) -> ZoneInfo:
 
 
 def format_when(instant: datetime, zone: ZoneInfo) -> str:
+    """An instant in words, in the language being written: Thursday, October 3, 2030 at 6:00 PM EDT /
+    jueves, 3 de octubre de 2030 a las 18:00 EDT."""
     local = instant.astimezone(zone)
-    return f"{local:%A, %B} {local.day}, {local.year} at {local:%-I:%M %p} {local:%Z}"
+    return gettext(
+        "%(day)s at %(time)s %(zone)s", day=i18n.day_text(local), time=i18n.time_text(local), zone=f"{local:%Z}"
+    )
+
+
+_SHORT_DAY = {"en": "EEE MMM d"}  # Thu Oct 3; jue 3 oct
+
+
+def format_day(instant: datetime, zone: ZoneInfo) -> str:
+    """A day in a subject, short: Thu Oct 3 / jue 3 oct."""
+    language = i18n.page_language()
+    return format_date(instant.astimezone(zone), _SHORT_DAY.get(language, "EEE d MMM"), locale=language)
 
 
 def new_message_id() -> str:
@@ -109,7 +144,7 @@ def _context(enrolment, **extra) -> dict:
     scheduled = [s for s in cohort.sessions if s.status == "scheduled"]
     context = {
         "clinic": current_app.config["CLINIC_NAME"],
-        "title": cohort.program.calendar_title,
+        "title": shown_title(cohort.program.calendar_title),
         "name": enrolment.name,
         "timezone": str(zone),
         "sessions": sessions,
@@ -127,20 +162,32 @@ def _context(enrolment, **extra) -> dict:
 
 
 def render_columns(enrolment, kind: str, *, session=None, attachments=None, **extra) -> dict:
-    """The columns of an outbox row for `kind`, for this enrolment's person only (without its bytes)."""
+    """The columns of an outbox row for `kind`, for this enrolment's person only (without its bytes),
+    in their language."""
+    with i18n.speaking(enrolment.locale):
+        return _columns(enrolment, kind, session=session, attachments=attachments, **extra)
+
+
+def _subject(kind: str, context: dict) -> str:
+    if kind == "withdrawn" and not context.get("had_seat", True):
+        return str(NO_LONGER_WAITING)
+    return str(SUBJECTS[kind]) % {k: v for k, v in context.items() if isinstance(v, (str, int))}
+
+
+def _columns(enrolment, kind: str, *, session=None, attachments=None, **extra) -> dict:
     zone = local_zone(enrolment)
     if session is not None:
         extra.update(
             session=session,
             session_when=format_when(session.starts_at, zone),
-            session_date=f"{session.starts_at.astimezone(zone):%a %b} {session.starts_at.astimezone(zone).day}",
+            session_date=format_day(session.starts_at, zone),
         )
     context = _context(enrolment, kind=kind, **extra)
     if context.get("answers_request"):
-        subject = ANSWER_SUBJECT
+        subject = str(ANSWER_SUBJECT)
         full_subject = _shorten(f"{subject} · {context['clinic']}", SUBJECT_MAX)
     else:
-        subject = SUBJECTS[kind].format(**{k: v for k, v in context.items() if isinstance(v, (str, int))})
+        subject = _subject(kind, context)
         full_subject = fit_subject(subject, context["title"], context["clinic"])
     context["subject"] = subject
     values = {
@@ -174,7 +221,12 @@ STAFF_SUBJECTS = {
 
 
 def render_to_staff(member, kind: str, **extra) -> dict:
-    """The subject and bodies of message `kind` for one staff member."""
+    """The subject and bodies of message `kind` for one staff member, in English whoever it is about."""
+    with i18n.speaking(STAFF_LANGUAGE):
+        return _to_staff(member, kind, **extra)
+
+
+def _to_staff(member, kind: str, **extra) -> dict:
     context = {
         "clinic": current_app.config["CLINIC_NAME"],
         "staff_name": member.name,
@@ -191,15 +243,22 @@ def render_to_staff(member, kind: str, **extra) -> dict:
     }
 
 
-def render_to_address(email: str, name: str, kind: str, *, subject: str | None = None, **extra) -> dict:
+def render_to_address(
+    email: str, name: str, kind: str, *, subject: str | None = None, locale: str | None = None, **extra
+) -> dict:
     """The subject and bodies of message `kind` for an address with no enrolment (a refused
     request, an intake).
 
     Most answer a public request, so their subject is the one every answer has; `subject`
-    gives another, which names no program either.
+    gives another, which names no program either. `locale`: the person's language (an intake's).
     """
+    with i18n.speaking(locale):
+        return _to_address(name, kind, subject=subject, **extra)
+
+
+def _to_address(name: str, kind: str, *, subject: str | None, **extra) -> dict:
     context = {"clinic": current_app.config["CLINIC_NAME"], "name": name, "kind": kind, "manage_url": None, **extra}
-    context["subject"] = subject or ANSWER_SUBJECT
+    context["subject"] = str(subject or ANSWER_SUBJECT)
     return {
         "subject": _shorten(f"{context['subject']} · {context['clinic']}", SUBJECT_MAX),
         "body_text": _env.get_template(f"{kind}.txt").render(context),

@@ -1,0 +1,81 @@
+"""The words the handlers write into a participant's message, in the language it is being written
+in (handlers.py runs them under i18n.speaking): how a payment was made, a discount, how long a
+place is held, what a transfer did to the money, where an enrolment stands."""
+
+from flask_babel import gettext, lazy_gettext, ngettext
+
+from ..enrolment.models import EnrolmentStatus
+from ..foundation.money import format_money
+from ..payments.receipts import method_label
+
+# How a payment was made, as a receipt line in a participant's email says it.
+METHODS = {
+    "card": lazy_gettext("Card"),
+    "cash": lazy_gettext("Cash"),
+    "check": lazy_gettext("Check"),
+    "card_in_person": lazy_gettext("Card, in person"),
+    "insurance": lazy_gettext("Insurance"),
+    "waived": lazy_gettext("Waived by the clinic"),
+}
+
+
+def payment_method(method: str) -> str:
+    return str(METHODS[method]) if method in METHODS else method_label(method)
+
+
+def discount_text(code, currency: str) -> str:
+    """A discount code as the email says it: SPRING (20% off), WELCOME ($50.00 off)."""
+    if code.percent_off is not None:
+        off = f"{code.percent_off}%"
+    else:
+        off = format_money(code.amount_off, code.currency or currency)
+    return gettext("%(code)s (%(off)s off)", code=code.code, off=off)
+
+
+def hold_after_opening(enrolment) -> str:
+    """How long the seat is held for payment once the person opens their link, in words."""
+    if enrolment.pays_at_desk:
+        return ngettext("%(num)d hour", "%(num)d hours", enrolment.cohort.manual_hold_hours)
+    return ngettext("%(num)d minute", "%(num)d minutes", enrolment.cohort.hold_minutes)
+
+
+def moved_money(change: dict | None) -> str | None:
+    """What a transfer did to the money, in the person's words (the desk's `detail` is in English)."""
+    if not change or "amount_due" not in change:
+        return (change or {}).get("detail")
+    currency = change["currency"]
+    new, old = format_money(change["amount_due"], currency), format_money(change["amount_due_before"], currency)
+    refund = change.get("refund")
+    if change["amount_due"] == change["amount_due_before"]:
+        return gettext("The new group has the same price; what was paid carries over.")
+    if refund and str(refund["status"]) == "owed_by_front_desk":
+        return gettext(
+            "The new group costs %(new)s instead of %(old)s: %(refund)s of what was paid is refunded by the "
+            "front desk.",
+            new=new,
+            old=old,
+            refund=format_money(refund["amount"], currency),
+        )
+    if refund:
+        return gettext(
+            "The new group costs %(new)s instead of %(old)s: %(refund)s of what was paid is refunded to the card.",
+            new=new,
+            old=old,
+            refund=format_money(refund["amount"], currency),
+        )
+    if change.get("balance", 0) > 0:
+        return gettext(
+            "The new group costs %(new)s instead of %(old)s: %(left)s is left to pay.",
+            new=new,
+            old=old,
+            left=format_money(change["balance"], currency),
+        )
+    return gettext("The new group costs %(new)s instead of %(old)s.", new=new, old=old)
+
+
+STANDING = {
+    EnrolmentStatus.CONFIRMED: lazy_gettext("you have a confirmed place."),
+    EnrolmentStatus.PENDING_PAYMENT: lazy_gettext("we are holding a place for you until your payment arrives."),
+    EnrolmentStatus.OFFERED: lazy_gettext("a place is offered to you; the link below lets you accept or decline it."),
+    EnrolmentStatus.WAITLISTED: lazy_gettext("you are on the waitlist."),
+}
