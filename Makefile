@@ -57,7 +57,7 @@ test-fast: install-dev
 
 ## Every benchmark of bench/, short form, on SQLite and PostgreSQL (started by .ci/postgres.sh when
 ## BENCH_POSTGRES_URL is not set): each figure beside its ceiling from the same run, a line per goal.
-BENCHES = enrol_burst lists feeds mail pages slot_race
+BENCHES = enrol_burst lists feeds mail mail_drain pages slot_race
 bench: install-dev
 	@export BENCH_POSTGRES_URL=$${BENCH_POSTGRES_URL:-$$(bash .ci/postgres.sh)}; \
 	status=0; for name in $(BENCHES); do \

@@ -133,9 +133,10 @@ def queue(enrolment, count: int, first: int = 0) -> float:
         rows.append(render(enrolment, "waitlisted", position=n + 1))
     rendering = time.perf_counter() - started
     enrolment.email = own
-    for start in range(0, len(rows), 1000):
-        db.session.execute(insert(OutboxMessage), rows[start : start + 1000])
-    db.session.commit()
+    db.session.rollback()  # the enrolment itself does not change (only each message's address did)
+    with write_transaction():
+        for start in range(0, len(rows), 1000):
+            db.session.execute(insert(OutboxMessage), rows[start : start + 1000])
     return rendering
 
 

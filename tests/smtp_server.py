@@ -14,7 +14,7 @@ import random
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -32,6 +32,7 @@ class Received:
     mail_from: str
     rcpt_tos: list
     data: bytes
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it was accepted (bench/mail_drain.py)
 
     @property
     def message(self) -> EmailMessage:
