@@ -65,12 +65,7 @@ def moment(instant: datetime | None, zone: ZoneInfo) -> dict | None:
     local = _local(instant, zone)
     return {
         "iso": instant.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "text": _(
-            "%(day)s at %(time)s %(zone)s",
-            day=day_text(instant, zone),
-            time=time_text(instant, zone),
-            zone=f"{local:%Z}",
-        ),
+        "text": i18n.when_text(local),
         "zone": str(zone),
     }
 
