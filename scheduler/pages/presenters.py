@@ -24,6 +24,7 @@ from ..foundation.money import format_money
 from ..foundation.validation import _zones
 from ..payments import gateway
 from ..payments.receipts import method_label
+from .clinic_texts import clinic_text
 
 ACTIVE = ("pending_payment", "waitlisted", "offered", "confirmed")
 # The zone list people choose from: canonical Area/Location names (no aliases such as US/Eastern).
@@ -166,7 +167,7 @@ def refund_policy(cohort, zone: ZoneInfo) -> dict:
     return {
         "hours": cohort.refund_cutoff_hours,
         "deadline": moment(deadline, zone),
-        "note": current_app.config.get("REFUND_POLICY_NOTE", ""),
+        "note": clinic_text("REFUND_POLICY_NOTE"),
     }
 
 
@@ -187,7 +188,7 @@ def _payment(enrolment, card: dict | None) -> dict:
         return {
             "kind": "manual",
             "amount": amount,
-            "instructions": current_app.config.get("PAYMENT_INSTRUCTIONS", ""),
+            "instructions": clinic_text("PAYMENT_INSTRUCTIONS"),
             "reference": payment_reference(enrolment.id),
         }
     status = card["status"]

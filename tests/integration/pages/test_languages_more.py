@@ -239,3 +239,15 @@ def test_error_pages_speak_spanish_to_a_spanish_browser(client, path):
     assert '<html lang="es">' in html
     assert "No pudimos encontrar esta página" in html or "Este enlace no abre su página" in html
     assert_no_english(html)
+
+
+# ---- the clinic's default texts --------------------------------------------------------------------
+
+
+def test_the_default_refund_note_is_translated_and_a_clinics_own_is_shown_as_written(app, client, make_cohort):
+    cohort = make_cohort()
+    html = client.get(f"/cohorts/{cohort.id}", headers=SPANISH).get_data(as_text=True)
+    assert "Los grupos son pequeños" in html and "The groups are small" not in html
+    assert "The groups are small" in client.get(f"/cohorts/{cohort.id}", headers=ENGLISH).get_data(as_text=True)
+    app.config["REFUND_POLICY_NOTE"] = "Nuestra nota propia."
+    assert "Nuestra nota propia." in client.get(f"/cohorts/{cohort.id}", headers=SPANISH).get_data(as_text=True)
