@@ -65,10 +65,10 @@ class ReceiptData:
     language: str | None = None  # the payer's (their enrolment's locale); None: the clinic's
 
 
-def _stylesheet() -> str | None:
-    # A file, not an inline <style>: the pages' Content-Security-Policy allows styles from 'self' only.
+def _static(filename: str) -> str | None:
+    # Files, not an inline <style>: the pages' Content-Security-Policy allows styles from 'self' only.
     try:
-        return url_for("pages.static", filename="receipt.css")
+        return url_for("pages.static", filename=filename)
     except BuildError:  # served without the pages: the receipt still reads plainly
         return None
 
@@ -115,5 +115,6 @@ def _render(data: ReceiptData, language: str) -> str:
         refunds=[(format_money(a, data.currency), status, day(at)) for a, status, at in data.refunds],
         net=format_money(data.amount - refunded, data.currency) if refunded else None,
         lang=language,
-        stylesheet=_stylesheet(),
+        stylesheet=_static("receipt.css"),
+        icon=_static("favicon.svg"),  # the site's icon, so that a browser does not ask for /favicon.ico
     )
