@@ -182,6 +182,20 @@ def test_the_receipt_and_the_statement_are_in_the_persons_language(client, make_
     assert_no_english(statement)
 
 
+def test_the_statement_pdf_is_in_the_persons_language(client, make_cohort, make_enrolment):
+    import io
+
+    from pypdf import PdfReader
+
+    ana = make_enrolment(make_cohort(), locale="es", name="Ana Pérez", amount_paid=36000)
+    page = opened(client, ana)
+    pdf = client.get(f"{page}/statement.pdf", headers=ENGLISH)
+    assert pdf.status_code == 200
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Constancia de servicios" in text and "Fechas de los servicios" in text and "Total pagado" in text
+    assert "Statement" not in text and "Payments" not in text
+
+
 def test_the_consoles_receipt_of_a_spanish_speaker_is_the_same_one(client, make_staff, make_cohort, make_enrolment):
     """The receipt is the person's: printed from the console, it is in their language too."""
     from sqlalchemy import select
