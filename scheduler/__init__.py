@@ -91,9 +91,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .foundation import i18n, security
 
     security.init_app(app)
-    # Translated so far: the public and participant pages. The console, the join page and the
+    # Translated so far: the public and participant pages and the join page. The console and the
     # development mailbox are English for now, whatever the browser asks.
-    i18n.init_app(app, english_only=("/desk", "/join/", "/dev/"))
+    i18n.init_app(app, english_only=("/desk", "/dev/"))
     pages.init_app(app)
     desk.init_app(app)
 

@@ -6,6 +6,7 @@ calm page (never JSON), and never lets a search engine or a browser cache keep i
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
+from ..foundation import i18n
 from ..foundation.auth import DESK, FACILITATOR, TOKEN_IN_URL, current_staff, participant_or_staff, staff
 from ..foundation.http import endpoint
 from ..foundation.links import join_url
@@ -164,6 +165,7 @@ def join(join_token):
         response = Response(status=302)
         response.headers["Location"] = outcome.meeting_url
         return _private(response)
+    i18n.use_locale(outcome.locale)  # the person's language; an unknown link follows the browser
     page = render_template("attendance/join.html", outcome=outcome)
     return _private(Response(page, status=_STATUS.get(outcome.state, 200), mimetype=HTML))
 

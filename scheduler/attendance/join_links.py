@@ -18,11 +18,10 @@ from ..cohorts.revisions import touch
 from ..enrolment.audit import record
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..enrolment.views import lock_enrolment
-from ..foundation import clock
+from ..foundation import clock, i18n
 from ..foundation.database import end_read, hash_token, new_id, new_token, write_transaction
 from ..foundation.errors import Conflict
 from ..foundation.extensions import db
-from ..notifications.rendering import format_when
 from .models import AttendanceRecord, EndedJoinLink, RecordSource
 from .records import upsert
 
@@ -42,9 +41,11 @@ class JoinOutcome:
     starts_at: datetime | None = None
     zone: ZoneInfo | None = None
     appointment: bool = False  # a 1:1 appointment's link, not a group's: the page words it so
+    locale: str | None = None  # the person's language (their enrolment's or intake's): the page speaks it
 
     def when(self, instant: datetime) -> str:
-        return format_when(instant, self.zone)
+        """The instant in the person's zone, in the page's language."""
+        return i18n.when_text(instant.astimezone(self.zone))
 
 
 def join_window(session: Session) -> tuple[datetime, datetime]:
@@ -63,12 +64,13 @@ def open_join_link(token: str, *, record_join: bool = True) -> JoinOutcome:
         ended = db.session.get(EndedJoinLink, hash_token(token)) is not None
         end_read()
         return JoinOutcome("gone" if ended else "unknown")
+    locale = enrolment.locale
     if enrolment.status in (EnrolmentStatus.WITHDRAWN, EnrolmentStatus.CANCELLED):
         end_read()
-        return JoinOutcome("gone")
+        return JoinOutcome("gone", locale=locale)
     if enrolment.status != EnrolmentStatus.CONFIRMED:
         end_read()  # never handed out: the link shows only once confirmed
-        return JoinOutcome("unknown")
+        return JoinOutcome("unknown", locale=locale)
     cohort = enrolment.cohort
     zone = ZoneInfo(enrolment.timezone or cohort.timezone)
     held = sorted((s for s in cohort.sessions if s.status == SessionStatus.SCHEDULED), key=lambda s: s.starts_at)
@@ -77,17 +79,18 @@ def open_join_link(token: str, *, record_join: bool = True) -> JoinOutcome:
         upcoming = [s for s in held if join_window(s)[0] > at]
         end_read()
         if not upcoming:
-            return JoinOutcome("ended", zone=zone)
-        return JoinOutcome("wait", opens_at=join_window(upcoming[0])[0], starts_at=upcoming[0].starts_at, zone=zone)
+            return JoinOutcome("ended", zone=zone, locale=locale)
+        opens_at, starts_at = join_window(upcoming[0])[0], upcoming[0].starts_at
+        return JoinOutcome("wait", opens_at=opens_at, starts_at=starts_at, zone=zone, locale=locale)
     session, meeting_url = live[0], cohort.meeting_url
     if not meeting_url:
         end_read()
-        return JoinOutcome("no_link", starts_at=session.starts_at, zone=zone)
+        return JoinOutcome("no_link", starts_at=session.starts_at, zone=zone, locale=locale)
     if record_join:
         _record_join(session, enrolment.id, at)
     else:
         end_read()
-    return JoinOutcome("open", meeting_url=meeting_url, starts_at=session.starts_at, zone=zone)
+    return JoinOutcome("open", meeting_url=meeting_url, starts_at=session.starts_at, zone=zone, locale=locale)
 
 
 def _appointment_outcome(appointment: Appointment, at: datetime) -> JoinOutcome:
@@ -95,22 +98,29 @@ def _appointment_outcome(appointment: Appointment, at: datetime) -> JoinOutcome:
     its window, like a session's; gone once cancelled or the person left the group."""
     enrolment = appointment.enrolment
     if enrolment is not None:  # an individual session beside the group: it ends with the place
-        zone = ZoneInfo(enrolment.timezone or enrolment.cohort.timezone)
+        zone, locale = ZoneInfo(enrolment.timezone or enrolment.cohort.timezone), enrolment.locale
         left = enrolment.status in (EnrolmentStatus.WITHDRAWN, EnrolmentStatus.CANCELLED, EnrolmentStatus.EXPIRED)
     else:
-        zone, left = zone_of(db.session.get(Intake, appointment.intake_id)), False
+        intake = db.session.get(Intake, appointment.intake_id)
+        zone, locale, left = zone_of(intake), intake.locale, False
     opens = appointment.starts_at - timedelta(minutes=current_app.config["JOIN_OPENS_MINUTES"])
     end_read()
     if appointment.status != AppointmentStatus.BOOKED or left:
-        return JoinOutcome("gone", appointment=True)
+        return JoinOutcome("gone", appointment=True, locale=locale)
     if at >= appointment.ends_at:
-        return JoinOutcome("ended", zone=zone, appointment=True)
+        return JoinOutcome("ended", zone=zone, appointment=True, locale=locale)
     if at < opens:
-        return JoinOutcome("wait", opens_at=opens, starts_at=appointment.starts_at, zone=zone, appointment=True)
+        starts_at = appointment.starts_at
+        return JoinOutcome("wait", opens_at=opens, starts_at=starts_at, zone=zone, appointment=True, locale=locale)
     if not appointment.meeting_url:
-        return JoinOutcome("no_link", starts_at=appointment.starts_at, zone=zone, appointment=True)
+        return JoinOutcome("no_link", starts_at=appointment.starts_at, zone=zone, appointment=True, locale=locale)
     return JoinOutcome(
-        "open", meeting_url=appointment.meeting_url, starts_at=appointment.starts_at, zone=zone, appointment=True
+        "open",
+        meeting_url=appointment.meeting_url,
+        starts_at=appointment.starts_at,
+        zone=zone,
+        appointment=True,
+        locale=locale,
     )
 
 

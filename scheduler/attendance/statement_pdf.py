@@ -13,10 +13,13 @@ from functools import cache
 from pathlib import Path
 
 from flask import Response
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from fontTools.ttLib import TTFont
 from fpdf import FPDF, FontFace
 
-from .statements import Statement
+from ..foundation import i18n
+from .statements import GROUP, INDIVIDUAL, Statement
 
 # fontTools (fpdf2 subsets the fonts with it) reports each glyph it keeps at INFO, the level the
 # app logs at: glyph names spell out the letters of the names printed. Its warnings stay.
@@ -33,7 +36,9 @@ MARGIN = 15.24  # mm: 0.6 inch, room for the seven columns at 8 pt
 FOOTER = 12.0  # mm from the bottom edge to the page number's line
 SIZE, SMALL = 10, 8  # pt: the text and the table
 
-HEADINGS = ("Date of service", "Service", "CPT", "Units", "Fee", "Rendering clinician", "NPI")
+# In the language being written (the person's on their page, English in the console).
+HEADINGS = (_l("Date of service"), _l("Service"), "CPT", _l("Units"), _l("Fee"), _l("Rendering clinician"), "NPI")
+SERVICE_NAMES = {GROUP: _l("Group psychotherapy"), INDIVIDUAL: _l("Individual psychotherapy")}
 WIDTHS = (51, 39, 13, 11.5, 21.5, 28.5, 21.5)  # mm, in proportion to the width between the margins
 ALIGN = ("LEFT", "LEFT", "LEFT", "RIGHT", "RIGHT", "LEFT", "LEFT")
 BOLD = FontFace(emphasis="BOLD")
@@ -62,7 +67,8 @@ class _Document(FPDF):
         self.set_y(-FOOTER)
         self.set_font(FAMILY, size=SMALL)
         self.set_text_color(90)
-        self.cell(0, 4, f"Statement of services · page {self.page_no()} of {{nb}}", align="C")
+        words = _("Statement of services · page %(page)s of %(pages)s", page=self.page_no(), pages="{nb}")
+        self.cell(0, 4, words, align="C")
 
 
 def _document() -> _Document:
@@ -71,8 +77,8 @@ def _document() -> _Document:
         pdf.add_font(FAMILY, style, path)
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
     pdf.set_auto_page_break(True, margin=MARGIN)
-    pdf.set_title("Statement of services")
-    pdf.set_lang("en-US")
+    pdf.set_title(_("Statement of services"))
+    pdf.set_lang(i18n.page_language())
     pdf.set_creator("the scheduler")
     pdf.add_page()
     return pdf
@@ -82,20 +88,21 @@ def _details(s: Statement) -> list[tuple[str, str]]:
     """The heading's pairs, as the HTML statement's <dl>: optional ones only when set."""
     clinic = s.clinic
     address = [line.strip() for line in (clinic["address"] or "").split(",") if line.strip()]
-    pairs = [("Provider", "\n".join([clinic["name"], *address]))]
-    pairs += [(label, clinic[key]) for label, key in (("Tax id", "tax_id"), ("NPI", "npi")) if clinic[key]]
-    pairs += [("Patient", s.enrolment.name or "—"), ("Program", s.program_name)]
+    pairs = [(_("Provider"), "\n".join([clinic["name"], *address]))]
+    pairs += [(label, clinic[key]) for label, key in ((_("Tax id"), "tax_id"), ("NPI", "npi")) if clinic[key]]
+    pairs += [(_("Patient"), s.enrolment.name or "—"), (_("Program"), s.program_name)]
     if s.diagnosis_codes:
-        pairs.append(("Diagnosis (ICD-10)", ", ".join(s.diagnosis_codes)))
+        pairs.append((_("Diagnosis (ICD-10)"), ", ".join(s.diagnosis_codes)))
     if s.period:
-        pairs.append(("Period", f"{s.period[0] or 'the start'} to {s.period[1] or 'today'}"))
-    pairs.append(("Issued", s.issued_on))
+        start, end = s.period[0] or _("the start"), s.period[1] or _("today")
+        pairs.append((_("Period"), _("%(start)s to %(end)s", start=start, end=end)))
+    pairs.append((_("Issued"), s.issued_on))
     return pairs
 
 
 def _heading(pdf: FPDF, s: Statement) -> None:
     pdf.set_font(FAMILY, "B", 16)
-    pdf.cell(0, 10, "Statement of services", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 10, _("Statement of services"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, size=SIZE)
     with pdf.table(
         col_widths=(30, 70), first_row_as_headings=False, borders_layout="NONE", text_align="LEFT", v_align="TOP"
@@ -109,7 +116,7 @@ def _heading(pdf: FPDF, s: Statement) -> None:
 def _lines(pdf: FPDF, s: Statement) -> None:
     pdf.ln(4)
     pdf.set_font(FAMILY, "B", SIZE + 2)
-    pdf.cell(0, 8, "Dates of service", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, _("Dates of service"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, size=SMALL)
     pdf.set_draw_color(*RULE)
     with pdf.table(
@@ -121,14 +128,15 @@ def _lines(pdf: FPDF, s: Statement) -> None:
         repeat_headings=1,  # on top of every page the table runs onto
         padding=(1.2, 1.5),
     ) as table:
-        table.row(HEADINGS)
+        table.row([str(heading) for heading in HEADINGS])
         for line in s.lines:
-            fields = (line.day, line.service, line.cpt_code, line.units, line.fee, line.clinician, line.npi)
+            service = str(SERVICE_NAMES.get(line.service, line.service))
+            fields = (line.day, service, line.cpt_code, line.units, line.fee, line.clinician, line.npi)
             table.row([_text(value) for value in fields])
         if not s.lines:
-            table.row().cell("No attended session is recorded in this period.", colspan=len(HEADINGS))
+            table.row().cell(_("No attended session is recorded in this period."), colspan=len(HEADINGS))
         total = table.row()
-        total.cell("Total charges", style=BOLD, colspan=4)
+        total.cell(_("Total charges"), style=BOLD, colspan=4)
         total.cell(_text(s.total), style=BOLD, align="RIGHT")
         total.cell("", colspan=2)
 
@@ -136,14 +144,14 @@ def _lines(pdf: FPDF, s: Statement) -> None:
 def _payments(pdf: FPDF, s: Statement) -> None:
     pdf.ln(4)
     pdf.set_font(FAMILY, "B", SIZE + 2)
-    pdf.cell(0, 8, "Payments", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, _("Payments"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, size=SIZE)
     for payment in s.payments or [None]:
-        text = f"{payment['day']}: {payment['amount']}" if payment else "No payment is recorded."
+        text = f"{payment['day']}: {payment['amount']}" if payment else _("No payment is recorded.")
         pdf.multi_cell(0, 5.5, _text(text), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1)
     pdf.set_font(FAMILY, "B", SIZE)
-    pdf.multi_cell(0, 5.5, _text(f"Total paid: {s.paid}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5.5, _text(_("Total paid: %(amount)s", amount=s.paid)), new_x="LMARGIN", new_y="NEXT")
 
 
 def render(statement: Statement) -> bytes:

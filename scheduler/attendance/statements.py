@@ -18,15 +18,25 @@ from ..cohorts.models import SessionStatus
 from ..enrolment.audit import record
 from ..enrolment.models import Enrolment
 from ..enrolment.views import lock_enrolment
-from ..foundation import clock
+from ..foundation import clock, i18n
 from ..foundation.database import write_transaction
 from ..foundation.errors import NotFound
 from ..foundation.extensions import db
 from ..foundation.money import format_money
 from ..payments.accounts import accounts
 from . import rule
-from .letters import local_date
 from .records import summaries
+
+
+def local_date(instant: datetime, zone: ZoneInfo) -> str:
+    """A date in the language being written: Thursday, October 3, 2030 / jueves, 3 de octubre de 2030."""
+    return i18n.day_text(instant.astimezone(zone))
+
+
+# The services a statement lists (line.service), in English as insurers' forms name them; the page
+# and the PDF say them in their reader's language (SERVICE_NAMES there).
+GROUP = "Group psychotherapy"
+INDIVIDUAL = "Individual psychotherapy"
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,7 @@ def statement(enrolment_id: str, start: datetime | None = None, end: datetime | 
         ServiceLine(
             local_date(mark.starts_at, zone),
             mark.starts_at,
-            "Group psychotherapy",
+            GROUP,
             program.group_cpt_code,
             1,
             format_money(group_fee, currency),
@@ -115,7 +125,7 @@ def statement(enrolment_id: str, start: datetime | None = None, end: datetime | 
         ServiceLine(
             local_date(a.starts_at, zone),
             a.starts_at,
-            "Individual psychotherapy",
+            INDIVIDUAL,
             program.individual_cpt_code,
             1,
             format_money(program.individual_fee_amount, currency),
@@ -125,8 +135,8 @@ def statement(enrolment_id: str, start: datetime | None = None, end: datetime | 
         if within(a.starts_at)
     ]
     lines.sort(key=lambda line: line.starts_at)
-    total = len([line for line in lines if line.service.startswith("Group")]) * group_fee + sum(
-        program.individual_fee_amount for line in lines if line.service.startswith("Individual")
+    total = len([line for line in lines if line.service == GROUP]) * group_fee + sum(
+        program.individual_fee_amount for line in lines if line.service == INDIVIDUAL
     )
     account = accounts([enrolment.id])[enrolment.id]
     config = current_app.config

@@ -5,7 +5,6 @@ after the commit (payment_after_commit -> payments.ledger.create_intent).
 """
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -202,11 +201,7 @@ def receipt(payment_id: str, for_insurer: bool = False) -> str:
     cohort = enrolment.cohort
     zone = enrolment.timezone or cohort.timezone
     scheduled = [s for s in cohort.sessions if s.status == "scheduled"] or cohort.sessions
-    period = ""
-    if scheduled:
-        count = len(scheduled)
-        first, last = (scheduled[i].starts_at.astimezone(ZoneInfo(zone)) for i in (0, -1))
-        period = f"{count} session{'s' if count != 1 else ''}, {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    covered = (len(scheduled), scheduled[0].starts_at, scheduled[-1].starts_at) if scheduled else None
     item = f"{cohort.program.name}: {cohort.name}" if for_insurer else cohort.program.calendar_title
     given_back = db.session.scalars(
         select(Refund)
@@ -223,8 +218,9 @@ def receipt(payment_id: str, for_insurer: bool = False) -> str:
             reference=payment.reference,
             payer_name=enrolment.name,
             item=item,
-            period=period,
+            sessions=covered,
             zone=zone,
             refunds=[(r.amount, r.status, r.created_at) for r in given_back],
+            language=enrolment.locale,  # the payer's document, in their language wherever it is opened
         )
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request, session
-from flask_babel import Babel, force_locale, get_locale, refresh
+from flask_babel import Babel, force_locale, get_locale, gettext, pgettext, refresh
 
 LOCALES = ("en", "es")  # English and Spanish ship complete
 DEFAULT = "en"
@@ -138,6 +138,27 @@ def _day(language: str, day: date) -> str:
 def _time(language: str, hour: int, minute: int) -> str:
     # Neither pattern names a zone, so the wall-clock time alone decides the text.
     return format_time(wall_time(hour, minute), _TIME.get(language, "short"), locale=language)
+
+
+# "at" before a time agrees with the hour in Spanish: "a las 18:00", but "a la 1:00" (1:00 to 1:59,
+# the one singular hour of a 24-hour clock). The hour-one wording is the same sentence under the
+# context ONE_OCLOCK (spelled out where it is used: extraction reads literals only), so a language that
+# needs no difference translates both alike.
+ONE_OCLOCK = "one o'clock"
+
+
+def at_one(local) -> bool:
+    """Whether a local time falls in the hour that Spanish says in the singular (1:00 to 1:59)."""
+    return local.hour == 1
+
+
+def when_text(local) -> str:
+    """A local date and time in words: Thursday, October 3, 2030 at 6:00 PM EDT /
+    jueves, 3 de octubre de 2030 a las 18:00 EDT (a la 1:30 EDT)."""
+    names = {"day": day_text(local), "time": time_text(local), "zone": f"{local:%Z}"}
+    if at_one(local):
+        return pgettext("one o'clock", "%(day)s at %(time)s %(zone)s", **names)  # ONE_OCLOCK, spelled out
+    return gettext("%(day)s at %(time)s %(zone)s", **names)
 
 
 # ---- a message in its reader's language ------------------------------------------------------------

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from flask import current_app
-from flask_babel import get_translations, gettext, lazy_gettext
+from flask_babel import get_translations, lazy_gettext
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
@@ -107,11 +107,8 @@ def local_zone(enrolment) -> ZoneInfo:
 
 def format_when(instant: datetime, zone: ZoneInfo) -> str:
     """An instant in words, in the language being written: Thursday, October 3, 2030 at 6:00 PM EDT /
-    jueves, 3 de octubre de 2030 a las 18:00 EDT."""
-    local = instant.astimezone(zone)
-    return gettext(
-        "%(day)s at %(time)s %(zone)s", day=i18n.day_text(local), time=i18n.time_text(local), zone=f"{local:%Z}"
-    )
+    jueves, 3 de octubre de 2030 a las 18:00 EDT (a la 1:30 EDT)."""
+    return i18n.when_text(instant.astimezone(zone))
 
 
 _SHORT_DAY = {"en": "EEE MMM d"}  # Thu Oct 3; jue 3 oct

@@ -8,7 +8,7 @@ from flask import Flask, url_for
 
 def init_app(app: Flask) -> None:
     """Register the pages, their error pages and what every template may use."""
-    from . import dev_mail, individual, intakes, link_again, presenters, statements  # noqa: F401  (their routes join the pages' blueprint)
+    from . import dev_mail, individual, intakes, link_again, presenters, statements, words  # noqa: F401  (their routes join the pages' blueprint)
     from .errors import error_page
     from .views import STATIC_DIR, bp
 
@@ -24,6 +24,8 @@ def init_app(app: Flask) -> None:
     def _page_context():
         return {
             "clinic": presenters.clinic(),
+            # The words the pages' scripts show, in the page's language (base.html's #page-words).
+            "page_words": words.page_words,
             # ?v= changes when the file does, so browsers may keep it for an hour without going stale.
             "static_url": lambda filename: url_for("pages.static", filename=filename, v=_version(filename)),
         }

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext, ngettext
 
 from ..cohorts.schedule import planned_start
+from ..foundation import i18n
 from .presenters import _local, day_text, hold_text, moment, money, refund_policy, schedule, time_text, zone_label
 
 # The weekly day a group meets on ("Thursdays at 6:00 PM"), by Python's weekday number.
@@ -47,6 +48,7 @@ def cohort_summary(cohort) -> dict:
         "weekday": str(WEEKDAYS[_local(rule, zone).weekday()]) if rule else "",
         "time": f"{time_text(rule, zone)} {_local(rule, zone):%Z}" if rule else "",
         "rule": moment(rule, zone),
+        "at_one": bool(rule) and i18n.at_one(_local(rule, zone)),  # "a la 1:00" in Spanish
         "first": moment(first.starts_at, zone) if first else None,
         "start_day": day_text(first.starts_at, zone) if first else "",
         "timezone": cohort.timezone,

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext
 from marshmallow import ValidationError
 
 from ..foundation import i18n
+from . import field_errors
 
 FORM_FIELDS = ("name", "email", "phone", "timezone", "locale")
 BLANK_MESSAGES = {
@@ -20,6 +21,7 @@ UNREADABLE = lazy_gettext("This contains a character we cannot store (NUL); plea
 def _form_errors(values: dict, error: ValidationError) -> dict:
     messages = error.messages if isinstance(error.messages, dict) else {"name": error.messages}
     errors = {field: list(msgs) if isinstance(msgs, list) else [str(msgs)] for field, msgs in messages.items()}
+    errors = field_errors.field_messages(errors)  # the API's words, as the page's language says them
     for field, message in BLANK_MESSAGES.items():
         if field in errors and not values.get(field):
             errors[field] = [str(message)]

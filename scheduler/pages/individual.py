@@ -12,7 +12,7 @@ from ..appointments import individual
 from ..enrolment import self_service
 from ..foundation.errors import Conflict, NotFound
 from ..foundation.security import private
-from . import presenters
+from . import field_errors, presenters
 from .views import PARTICIPANT_PAGE, _require_participant, _to_participant_page, bp, page
 
 
@@ -42,7 +42,7 @@ def confirm_individual_cancel(enrolment_id, appointment_id):
     try:
         individual.change(appointment_id, {"status": "cancelled"}, None)
     except Conflict as refused:
-        flash(str(refused.detail), "error")
+        flash(field_errors.refusal(refused.detail), "error")
     else:
         flash(
             _(

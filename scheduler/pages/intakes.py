@@ -19,7 +19,7 @@ from ..foundation.errors import Conflict, Forbidden, NotFound
 from ..foundation.extensions import db
 from ..foundation.links import intake_subscribe_links, join_url, manage_url
 from ..foundation.security import private
-from . import presenters
+from . import field_errors, presenters
 from .views import COOKIE, PARTICIPANT_PAGE, bp, page, remember
 
 _STANDING = {
@@ -172,7 +172,7 @@ def intake_book(intake_id):
     try:
         done = booking.book(intake_id, starts_at)
     except Conflict as refused:
-        flash(str(refused.detail), "error")
+        flash(field_errors.refusal(refused.detail), "error")
     else:
         when = presenters.moment(done.appointment.starts_at, booking.zone_of(done.intake))["text"]
         flash(_("Your assessment is booked for %(when)s. We have emailed you the link.", when=when), "success")
@@ -198,7 +198,7 @@ def intake_cancel_appointment(intake_id):
     try:
         booking.cancel(intake_id)
     except Conflict as refused:
-        flash(str(refused.detail), "error")
+        flash(field_errors.refusal(refused.detail), "error")
     else:
         flash(_("Your appointment is cancelled. You can book another time below."), "success")
     return _to_intake_page(intake_id)

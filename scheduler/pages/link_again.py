@@ -14,6 +14,7 @@ from ..enrolment.api import _enrol_limit
 from ..enrolment.schemas import LinkAgainIn
 from ..foundation.extensions import limiter, per_address
 from ..foundation.security import no_store
+from . import field_errors
 from .errors import PARTICIPANT_LINK_TEXT
 from .views import PUBLIC_PAGE, bp, page
 
@@ -28,7 +29,7 @@ def link_again(enrolment_id):
     try:
         data = LinkAgainIn().load({"email": email})
     except ValidationError as error:
-        return _form_again(enrolment_id, {"email": list(error.messages.get("email", []))}, email)
+        return _form_again(enrolment_id, field_errors.field_messages({"email": error.messages.get("email", [])}), email)
     cohort_id = self_service.cohort_of(enrolment_id)
     if cohort_id is not None:
         requested.request_link_again(cohort_id, data["email"])

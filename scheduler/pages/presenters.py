@@ -24,6 +24,7 @@ from ..foundation.money import format_money
 from ..foundation.validation import _zones
 from ..payments import gateway
 from ..payments.receipts import method_label
+from .clinic_texts import clinic_text
 
 ACTIVE = ("pending_payment", "waitlisted", "offered", "confirmed")
 # The zone list people choose from: canonical Area/Location names (no aliases such as US/Eastern).
@@ -65,12 +66,7 @@ def moment(instant: datetime | None, zone: ZoneInfo) -> dict | None:
     local = _local(instant, zone)
     return {
         "iso": instant.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "text": _(
-            "%(day)s at %(time)s %(zone)s",
-            day=day_text(instant, zone),
-            time=time_text(instant, zone),
-            zone=f"{local:%Z}",
-        ),
+        "text": i18n.when_text(local),
         "zone": str(zone),
     }
 
@@ -171,7 +167,7 @@ def refund_policy(cohort, zone: ZoneInfo) -> dict:
     return {
         "hours": cohort.refund_cutoff_hours,
         "deadline": moment(deadline, zone),
-        "note": current_app.config.get("REFUND_POLICY_NOTE", ""),
+        "note": clinic_text("REFUND_POLICY_NOTE"),
     }
 
 
@@ -192,7 +188,7 @@ def _payment(enrolment, card: dict | None) -> dict:
         return {
             "kind": "manual",
             "amount": amount,
-            "instructions": current_app.config.get("PAYMENT_INSTRUCTIONS", ""),
+            "instructions": clinic_text("PAYMENT_INSTRUCTIONS"),
             "reference": payment_reference(enrolment.id),
         }
     status = card["status"]

@@ -32,13 +32,13 @@ from ..cohorts import services as cohort_services
 from ..enrolment import paying, requested, self_service
 from ..enrolment.api import _enrol_limit
 from ..enrolment.schemas import AgreementAcceptIn, EnrolmentCreate, LinkAgainIn
-from ..foundation import i18n
+from ..foundation import clock, i18n
 from ..foundation.auth import Access
 from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from ..foundation.extensions import limiter, per_address
 from ..foundation.security import no_store, private
 from ..payments import ledger
-from . import cohort_presenters, presenters
+from . import cohort_presenters, field_errors, presenters
 from .forms import read_request_form
 
 bp = Blueprint("pages", __name__)
@@ -154,7 +154,8 @@ def enrol(cohort_id):
         )
         return _form_page(cohort, values, problem=problem, status=409)
     except Invalid as error:  # a price level or discount code that cannot be used here
-        return _form_page(cohort_services.get_cohort(cohort_id), values, dict(error.errors or {}), status=422)
+        errors = field_errors.field_messages(dict(error.errors or {}))
+        return _form_page(cohort_services.get_cohort(cohort_id), values, errors, status=422)
     return _to_check_email(cohort_id, answer.email)
 
 
@@ -213,7 +214,8 @@ def send_link_again(cohort_id):
     try:
         data = LinkAgainIn().load({"email": email})
     except ValidationError as error:
-        return _check_email_page(cohort, None, {"email": list(error.messages.get("email", []))}, status=422)
+        errors = field_errors.field_messages({"email": error.messages.get("email", [])})
+        return _check_email_page(cohort, None, errors, status=422)
     if cohort.program.admission == "intake":
         answer = intake_services.request_link_again(cohort.program_id, data["email"])
     else:
@@ -297,13 +299,14 @@ def accept_agreements(enrolment_id):
     try:
         data = AgreementAcceptIn().load({"full_name": request.form.get("full_name", "")})
     except ValidationError as error:
-        return _participant_page(enrolment_id, {"full_name": list(error.messages["full_name"])}, values, status=422)
+        errors = field_errors.field_messages({"full_name": error.messages["full_name"]})
+        return _participant_page(enrolment_id, errors, values, status=422)
     if not shown:
         return _to_participant_page(enrolment_id)
     try:
         accepted = self_service.accept_agreements(enrolment_id, shown, data["full_name"])
-    except Conflict as error:
-        flash(_("Nothing was signed: %(reason)s", reason=error.detail), "error")
+    except Conflict:
+        flash(_nothing_signed(enrolment_id), "error")
     else:
         confirmed = accepted[0].enrolment.status == "confirmed"
         flash(
@@ -313,6 +316,15 @@ def accept_agreements(enrolment_id):
             "success",
         )
     return _to_participant_page(enrolment_id)
+
+
+def _nothing_signed(enrolment_id: str) -> str:
+    """Why an "I agree" signed nothing, in the page's language: the place ended, or the agreements changed."""
+    enrolment = self_service.get_enrolment(enrolment_id)
+    held = enrolment.status not in ("pending_payment", "offered") or enrolment.holds_seat(clock.now())
+    if enrolment.status in presenters.ACTIVE and held:
+        return _("Nothing was signed: the agreements were updated in the meantime. Please read the current ones below.")
+    return _("Nothing was signed: your place is no longer held, so there is nothing left to agree to.")
 
 
 @bp.post("/me/<enrolment_id>/decline")

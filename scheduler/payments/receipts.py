@@ -12,10 +12,13 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from flask import current_app, url_for
+from flask_babel import force_locale, gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from werkzeug.routing import BuildError
 
-from ..foundation.money import clinic_locale, format_money
+from ..foundation import i18n
+from ..foundation.money import format_money, reader_locale
 
 _env = Environment(
     loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
@@ -23,20 +26,25 @@ _env = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    extensions=["jinja2.ext.i18n"],
 )
+# The receipt's words in its reader's language (render() chooses it): _("…") in the template.
+_env.install_gettext_callables(gettext, ngettext, newstyle=True)
 
 METHOD_LABELS = {
-    "card": "Card",
-    "cash": "Cash",
-    "check": "Check",
-    "card_in_person": "Card, in person",
-    "insurance": "Insurance",
-    "waived": "Waived by the clinic",
+    "card": _l("Card"),
+    "cash": _l("Cash"),
+    "check": _l("Check"),
+    "card_in_person": _l("Card, in person"),
+    "insurance": _l("Insurance"),
+    "waived": _l("Waived by the clinic"),
 }
 
 
 def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method.replace("_", " ").capitalize())
+    """How a payment was made, in the language being written."""
+    label = METHOD_LABELS.get(method)
+    return str(label) if label is not None else method.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)
@@ -51,27 +59,45 @@ class ReceiptData:
     reference: str | None
     payer_name: str
     item: str
-    period: str
+    sessions: tuple | None  # (how many, first start, last start): the period the payment covers
     zone: str
     refunds: list = field(default_factory=list)  # [(amount, status, created_at)]
+    language: str | None = None  # the payer's (their enrolment's locale); None: the clinic's
 
 
-def _stylesheet() -> str | None:
-    # A file, not an inline <style>: the pages' Content-Security-Policy allows styles from 'self' only.
+def _static(filename: str) -> str | None:
+    # Files, not an inline <style>: the pages' Content-Security-Policy allows styles from 'self' only.
     try:
-        return url_for("pages.static", filename="receipt.css")
+        return url_for("pages.static", filename=filename)
     except BuildError:  # served without the pages: the receipt still reads plainly
         return None
 
 
 def render(data: ReceiptData) -> str:
-    """The receipt as a self-contained, printable HTML page."""
+    """The receipt as a self-contained, printable HTML page, in its reader's language (words, dates, money)."""
+    language = data.language if data.language in i18n.LOCALES else i18n.clinic_language()
+    with force_locale(language):
+        return _render(data, language)
+
+
+def _render(data: ReceiptData, language: str) -> str:
     config = current_app.config
-    locale = clinic_locale()
+    locale = reader_locale()
     zone = ZoneInfo(data.zone)
 
     def day(instant: datetime) -> str:
         return format_date(instant.astimezone(zone).date(), format="long", locale=locale)
+
+    period = ""
+    if data.sessions:
+        count, first, last = data.sessions
+        period = ngettext(
+            "%(num)d session, %(first)s to %(last)s",
+            "%(num)d sessions, %(first)s to %(last)s",
+            count,
+            first=f"{first.astimezone(zone):%Y-%m-%d}",
+            last=f"{last.astimezone(zone):%Y-%m-%d}",
+        )
 
     refunded = sum(amount for amount, _, _ in data.refunds)
     return _env.get_template("receipt.html").render(
@@ -85,9 +111,10 @@ def render(data: ReceiptData) -> str:
         reference=data.reference,
         payer=data.payer_name,
         item=data.item,
-        period=data.period,
+        period=period,
         refunds=[(format_money(a, data.currency), status, day(at)) for a, status, at in data.refunds],
         net=format_money(data.amount - refunded, data.currency) if refunded else None,
-        lang=locale.split("_")[0],
-        stylesheet=_stylesheet(),
+        lang=language,
+        stylesheet=_static("receipt.css"),
+        icon=_static("favicon.svg"),  # the site's icon, so that a browser does not ask for /favicon.ico
     )

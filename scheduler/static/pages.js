@@ -1,7 +1,21 @@
 // What JavaScript adds to pages that work without it: the visitor's own time zone,
-// a live countdown to a deadline, and one submission per click of a form.
+// a live countdown to a deadline, and one submission per click of a form. Every word it writes
+// comes from the page (#page-words), in the page's language.
 (function () {
   "use strict";
+
+  // The words this script writes, in the page's language (base.html's #page-words, from pages/words.py).
+  var words = {};
+  try {
+    words = JSON.parse(document.getElementById("page-words").textContent) || {};
+  } catch (e) {
+    words = {};
+  }
+  function say(name, values) {
+    return String(words[name] || "").replace(/%\((\w+)\)s/g, function (whole, key) {
+      return values && key in values ? String(values[key]) : whole;
+    });
+  }
 
   var browserZone = null;
   try {
@@ -31,7 +45,10 @@
       weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit",
       timeZone: browserZone, timeZoneName: "short"
     });
-    var weekday = new Intl.DateTimeFormat(locale, { weekday: "long", timeZone: browserZone });
+    // The weekday's number in the visitor's zone (0 = Monday), for the page's own "Thursdays".
+    var weekdayNumber = new Intl.DateTimeFormat("en-US", { weekday: "short", timeZone: browserZone });
+    var hourNumber = new Intl.DateTimeFormat("en-US", { hour: "numeric", hourCycle: "h23", timeZone: browserZone });
+    var DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     var shortWeekday = new Intl.DateTimeFormat(locale, { weekday: "short", timeZone: browserZone });
     var clock = new Intl.DateTimeFormat(locale, {
       hour: "numeric", minute: "2-digit", timeZone: browserZone, timeZoneName: "short"
@@ -45,10 +62,16 @@
       // "weekly": a group's regular slot, shown as the weekday and time it falls on for the visitor.
       // "time": one session's start, as the weekday and time it falls on for the visitor.
       var kind = el.dataset.localTime;
-      var text = kind === "weekly" ? weekday.format(instant) + "s at " + clock.format(instant)
-        : kind === "time" ? shortWeekday.format(instant) + " " + clock.format(instant)
-        : format.format(instant);
-      note.textContent = kind === "time" ? text + " your time" : " (" + text + " your time)";
+      var text;
+      if (kind === "weekly") {
+        // Spanish says "a la 1:00" but "a las 18:00": the hour decides the wording.
+        var one = parseInt(hourNumber.format(instant), 10) === 1;
+        var day = (words.weekdays || [])[DAYS.indexOf(weekdayNumber.format(instant))] || "";
+        text = say(one ? "weekly_one" : "weekly", { weekday: day, time: clock.format(instant) });
+      } else {
+        text = kind === "time" ? shortWeekday.format(instant) + " " + clock.format(instant) : format.format(instant);
+      }
+      note.textContent = kind === "time" ? say("your_time_short", { when: text }) : " " + say("your_time", { when: text });
       el.insertAdjacentElement("afterend", note);
     });
   }
@@ -61,10 +84,9 @@
     function tick() {
       var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
       var hours = Math.floor(left / 3600), minutes = Math.floor((left % 3600) / 60), seconds = left % 60;
-      var text = hours > 0
-        ? hours + " h " + String(minutes).padStart(2, "0") + " min left"
-        : minutes + ":" + String(seconds).padStart(2, "0") + " left";
-      el.textContent = "(" + text + ")";
+      el.textContent = hours > 0
+        ? say("left_hours", { hours: hours, minutes: String(minutes).padStart(2, "0") })
+        : say("left_minutes", { minutes: minutes, seconds: String(seconds).padStart(2, "0") });
       if (left === 0) {
         window.clearInterval(timer);
         window.setTimeout(function () { window.location.reload(); }, 1500);

@@ -6,17 +6,26 @@
 
   var form = document.getElementById("card-payment");
   if (!form) return;
+  // The words this script writes, in the page's language (base.html's #page-words).
+  var words = {};
+  try {
+    words = JSON.parse(document.getElementById("page-words").textContent) || {};
+  } catch (e) {
+    words = {};
+  }
+  // Stripe's card field (its placeholders and its own error messages) speaks the page's language too.
+  var locale = words.language || document.documentElement.lang || "auto";
   var errors = document.getElementById("card-errors");
   var status = document.getElementById("payment-status");
   if (typeof window.Stripe !== "function") {
     status.className = "notice notice--error";
     status.hidden = false;
-    status.textContent = "Card payment could not be loaded. Please reload this page in a minute.";
+    status.textContent = words.card_unavailable;
     return;
   }
 
-  var stripe = window.Stripe(form.dataset.publishableKey);
-  var card = stripe.elements().create("card");
+  var stripe = window.Stripe(form.dataset.publishableKey, { locale: locale });
+  var card = stripe.elements({ locale: locale }).create("card");
   card.mount("#card-element");
   form.hidden = false;
 
@@ -29,18 +38,17 @@
     button.disabled = true;
     errors.textContent = "";
     status.hidden = false;
-    status.textContent = "Paying…";
+    status.textContent = words.paying;
     stripe.confirmCardPayment(form.dataset.clientSecret, { payment_method: { card: card } }).then(function (result) {
       if (result.error) {
         status.hidden = true;
-        errors.textContent = (result.error.message || "The payment did not go through.") +
-          " Please check the card details and try again.";
+        errors.textContent = (result.error.message || words.card_refused) + " " + words.check_card;
         busy = false;
         button.disabled = false;
         return;
       }
       form.hidden = true;
-      status.textContent = "Payment received, confirming…";
+      status.textContent = words.confirming;
       window.setTimeout(function () { window.location.reload(); }, 2000);
     });
   });

@@ -99,21 +99,38 @@ def test_a_language_not_shipped_is_refused(client, make_cohort):
 
 # ---- the catalogue ----------------------------------------------------------------------------------
 
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "lazy_gettext": None,
+    "_l": None,
+}
+
+
+def _method_map() -> list:
+    """The files `make translations` reads, as babel.cfg lists them."""
+    lines = (ROOT / "babel.cfg").read_text().splitlines()
+    return [tuple(reversed(m.groups())) for m in map(re.compile(r"\[(\w+): (.+)\]").fullmatch, lines) if m]
 
 
 def _marked() -> set:
-    """Every string marked for translation, extracted as `make translations` does (babel.cfg)."""
-    method_map = [
-        ("scheduler/pages/**.py", "python"),
-        ("scheduler/foundation/i18n.py", "python"),
-        ("scheduler/templates/base.html", "jinja2"),
-        ("scheduler/templates/pages/**.html", "jinja2"),
-    ]
+    """Every string marked for translation, extracted as `make translations` does (babel.cfg):
+    a message, or (context, message) for one marked with pgettext."""
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(ROOT, method_map, keywords=KEYWORDS):
-        found.add(message)
+    for _file, _line, message, _comments, context in extract_from_dir(ROOT, _method_map(), keywords=KEYWORDS):
+        found.add((context, message) if context else message)
     return found
+
+
+def _entry(catalogue, marked):
+    if isinstance(marked, tuple) and len(marked) == 2 and marked[0] in CONTEXTS:
+        return catalogue.get(marked[1], context=marked[0])
+    return catalogue.get(marked)
+
+
+CONTEXTS = ("one o'clock", "in a sentence")  # the pgettext contexts the pages use
 
 
 def _catalogue():
@@ -125,10 +142,11 @@ def test_every_marked_string_has_a_spanish_translation():
     catalogue = _catalogue()
     marked = _marked()
     assert len(marked) > 250
-    missing = [m for m in marked if m not in catalogue]
+    missing = [m for m in marked if _entry(catalogue, m) is None]
     assert not missing, missing
-    for message in marked:
-        entry = catalogue[message]
+    for marked_message in marked:
+        entry = _entry(catalogue, marked_message)
+        message = entry.id
         strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
         assert all(s.strip() for s in strings), f"untranslated: {message!r}"
         assert not entry.fuzzy, f"fuzzy: {message!r}"
@@ -148,17 +166,22 @@ def _strings(catalogue) -> dict:
     def plain(value):
         return tuple(value) if isinstance(value, list | tuple) else value
 
-    return {plain(m.id): plain(m.string) for m in catalogue if m.id}
+    def context(value):  # read_mo gives a context as bytes
+        return value.decode() if isinstance(value, bytes) else value
+
+    return {(context(m.context), plain(m.id)): plain(m.string) for m in catalogue if m.id}
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_every_translation_formats_in_each_language(app, language):
     """A translation with a broken placeholder fails here rather than on someone's page."""
-    from flask_babel import force_locale, gettext, ngettext
+    from flask_babel import force_locale, gettext, ngettext, pgettext
 
     with app.test_request_context("/"), force_locale(language):
         for message in _marked():
-            if isinstance(message, tuple):
+            if isinstance(message, tuple) and message[0] in CONTEXTS:
+                assert pgettext(message[0], message[1], **_names(message[1]))
+            elif isinstance(message, tuple):
                 assert ngettext(message[0], message[1], 2, **_names(message[1]))
             else:
                 assert gettext(message, **_names(message))
