@@ -20,7 +20,8 @@ class IntakeRefused:
     email: str
     name: str
     program: object
-    reason: str
+    reason: str  # "admits_directly": the program now takes enrolments directly
+    locale: str | None = None  # the language the request was made in
 
 
 @dataclass(frozen=True)

@@ -115,8 +115,8 @@ def refuse(request: PublicRequest, error) -> None:
     program = db.session.get(Program, request.subject_id)
     if program is None or request.payload.get("link_only"):
         return
-    reason = "the program now takes enrolments directly; its cohorts' pages show how to join."
-    publish(events.IntakeRefused(request.email, request.payload["name"], program, reason))
+    locale = request.payload.get("locale")
+    publish(events.IntakeRefused(request.email, request.payload["name"], program, "admits_directly", locale))
 
 
 def _open_intake_of(program_id: str, participant_id: str) -> Intake | None:

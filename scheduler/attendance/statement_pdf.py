@@ -93,9 +93,8 @@ def _details(s: Statement) -> list[tuple[str, str]]:
     pairs += [(_("Patient"), s.enrolment.name or "—"), (_("Program"), s.program_name)]
     if s.diagnosis_codes:
         pairs.append((_("Diagnosis (ICD-10)"), ", ".join(s.diagnosis_codes)))
-    if s.period:
-        start, end = s.period[0] or _("the start"), s.period[1] or _("today")
-        pairs.append((_("Period"), _("%(start)s to %(end)s", start=start, end=end)))
+    if s.period_text:
+        pairs.append((_("Period"), s.period_text))
     pairs.append((_("Issued"), s.issued_on))
     return pairs
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 
 from ..appointments.models import Appointment, AppointmentKind, AppointmentStatus
@@ -63,6 +64,21 @@ class Statement:
     clinic: dict
     issued_on: str
     period: tuple[str, str] | None = field(default=None)
+
+    @property
+    def period_text(self) -> str | None:
+        """The period asked for, in words: "2030-10-01 to 2030-12-31", or from the start or to today
+        (each its own sentence: Spanish says "del 1 al 31" but "desde el inicio")."""
+        if not self.period:
+            return None
+        start, end = self.period
+        if start and end:
+            return gettext("%(start)s to %(end)s", start=start, end=end)
+        if start:
+            return gettext("%(start)s to today", start=start)
+        if end:
+            return gettext("From the start to %(end)s", end=end)
+        return None
 
 
 def set_diagnosis_codes(enrolment_id: str, codes: list[str], staff) -> list[str]:

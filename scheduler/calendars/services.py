@@ -156,7 +156,7 @@ def fresh_enrolment_feed(enrolment: Enrolment) -> bytes:
         tz = enrolment.cohort.timezone
         events += [_appointment_event(a, tz, words) for a in _individual_of([enrolment.id])[enrolment.id]]
         return build_feed(events, name=words.feed_name)
-    return empty_feed()
+    return empty_feed(words.feed_name)
 
 
 def fresh_cohort_feed(cohort: Cohort) -> bytes:
@@ -165,9 +165,10 @@ def fresh_cohort_feed(cohort: Cohort) -> bytes:
     return build_feed([_event(s, cohort.meeting_url) for s in sessions], name=_cohort_feed_name(cohort))
 
 
-def empty_feed() -> bytes:
-    """The feed of an enrolment that is not confirmed (the same for all)."""
-    return build_feed([], name=FEED_NAME)
+def empty_feed(name: str = FEED_NAME) -> bytes:
+    """The feed of an enrolment that is not confirmed (the same for all who read one language): it
+    keeps the name the person's calendar showed."""
+    return build_feed([], name=name)
 
 
 def etag_of(body: bytes) -> str:
@@ -307,7 +308,13 @@ def refresh_stored_feeds(cohort_ids: set[str], enrolment_ids: set[str]) -> None:
     for enrolment in enrolments:
         if enrolment.status != EnrolmentStatus.CONFIRMED and (FeedKind.ENROLMENT, enrolment.id) in stored:
             # It showed sessions once: now the empty feed, with a Last-Modified after theirs.
-            _store(stored, FeedKind.ENROLMENT, enrolment.id, enrolment.feed_token, empty_feed())
+            _store(
+                stored,
+                FeedKind.ENROLMENT,
+                enrolment.id,
+                enrolment.feed_token,
+                empty_feed(words_for(enrolment.locale).feed_name),
+            )
 
 
 def _store(

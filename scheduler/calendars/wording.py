@@ -13,14 +13,6 @@ from ..foundation import i18n
 from ..foundation.links import APPOINTMENTS_FEED_NAME, FEED_NAME
 
 
-def shown_title(calendar_title: str) -> str:
-    """The title of a group's sessions for whoever reads now: the program's calendar title in the
-    clinic's language, else "Group session" in the reader's."""
-    if i18n.page_language() == i18n.clinic_language():
-        return calendar_title
-    return gettext("Group session")
-
-
 @dataclass(frozen=True)
 class Words:
     """What one person's calendar says, in their language (the defaults: the clinic's English)."""
@@ -43,7 +35,7 @@ def words_for(locale: str | None) -> Words:
     """The words of the calendar of a person who chose `locale` (an enrolment's or an intake's)."""
     with i18n.speaking(locale):
         return Words(
-            group_title=None if i18n.page_language() == i18n.clinic_language() else gettext("Group session"),
+            group_title=i18n.shown_title(None),  # None: each program's own calendar title
             join=gettext("Join online: %(link)s"),
             no_link=gettext("The meeting link will be sent by email."),
             appointment=gettext("Appointment"),

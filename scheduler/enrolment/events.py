@@ -113,7 +113,8 @@ class RequestRefused:
     email: str
     name: str
     cohort: object
-    reason: str
+    reason: str  # "discount_code", "closed" or "invalid": worded in the reader's language where they are told
+    locale: str | None = None  # the language the request was made in
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ..cohorts.models import Cohort
-from ..foundation import clock
+from ..foundation import clock, i18n
 from ..foundation.database import require_lock, write_transaction
 from ..foundation.errors import Conflict, Invalid, NotFound
 from ..foundation.events import publish
@@ -202,7 +202,10 @@ def receipt(payment_id: str, for_insurer: bool = False) -> str:
     zone = enrolment.timezone or cohort.timezone
     scheduled = [s for s in cohort.sessions if s.status == "scheduled"] or cohort.sessions
     covered = (len(scheduled), scheduled[0].starts_at, scheduled[-1].starts_at) if scheduled else None
-    item = f"{cohort.program.name}: {cohort.name}" if for_insurer else cohort.program.calendar_title
+    with i18n.speaking(enrolment.locale):  # the receipt's reader: a generic title unless in the clinic's language
+        item = (
+            f"{cohort.program.name}: {cohort.name}" if for_insurer else i18n.shown_title(cohort.program.calendar_title)
+        )
     given_back = db.session.scalars(
         select(Refund)
         .where(Refund.payment_id == payment.id, Refund.status != RefundStatus.FAILED)

@@ -99,17 +99,12 @@ def refuse(request: PublicRequest, error: DomainError) -> None:
     cohort = db.session.get(Cohort, request.subject_id)
     if cohort is None or request.kind != RequestKind.ENROL:
         return
-    if isinstance(error, Invalid) and "discount_code" in (error.errors or {}):
-        reason = (
-            "the discount code could not be used (it may have been used up meanwhile); you may ask again without it."
-        )
-    elif isinstance(error, Invalid):
-        reason = "; ".join(message for messages in (error.errors or {}).values() for message in messages) or str(
-            error.detail
-        )
+    if isinstance(error, Invalid):
+        reason = "discount_code" if "discount_code" in (error.errors or {}) else "invalid"
     else:
-        reason = "enrolment in this group closed before we could take your request."
-    publish(events.RequestRefused(request.email, request.payload["name"], cohort, reason))
+        reason = "closed"
+    locale = request.payload.get("locale")
+    publish(events.RequestRefused(request.email, request.payload["name"], cohort, reason, locale))
 
 
 def _active_enrolment_id(cohort_id: str, email: str) -> str:

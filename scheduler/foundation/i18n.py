@@ -142,11 +142,8 @@ def _time(language: str, hour: int, minute: int) -> str:
 
 # "at" before a time agrees with the hour in Spanish: "a las 18:00", but "a la 1:00" (1:00 to 1:59,
 # the one singular hour of a 24-hour clock). The hour-one wording is the same sentence under the
-# context ONE_OCLOCK (spelled out where it is used: extraction reads literals only), so a language that
+# context "one o'clock" (a literal where it is used: extraction reads literals only), so a language that
 # needs no difference translates both alike.
-ONE_OCLOCK = "one o'clock"
-
-
 def at_one(local) -> bool:
     """Whether a local time falls in the hour that Spanish says in the singular (1:00 to 1:59)."""
     return local.hour == 1
@@ -157,8 +154,17 @@ def when_text(local) -> str:
     jueves, 3 de octubre de 2030 a las 18:00 EDT (a la 1:30 EDT)."""
     names = {"day": day_text(local), "time": time_text(local), "zone": f"{local:%Z}"}
     if at_one(local):
-        return pgettext("one o'clock", "%(day)s at %(time)s %(zone)s", **names)  # ONE_OCLOCK, spelled out
+        return pgettext("one o'clock", "%(day)s at %(time)s %(zone)s", **names)
     return gettext("%(day)s at %(time)s %(zone)s", **names)
+
+
+def shown_title(calendar_title: str | None) -> str | None:
+    """The title of a group's sessions for whoever reads now (email subjects, calendar entries,
+    receipts): the program's calendar title in the clinic's language, else "Group session" in the
+    reader's. Neither names the program nor what it treats."""
+    if page_language() == clinic_language():
+        return calendar_title
+    return gettext("Group session")
 
 
 # ---- a message in its reader's language ------------------------------------------------------------

@@ -21,13 +21,14 @@ from ..foundation.extensions import db
 from ..foundation.links import manage_url, public_url, subscribe_links
 from ..foundation.money import format_money
 from ..payments.accounts import receipt_path
+from ..payments.receipts import method_label
 from ..staff.events import SignInLinkIssued
 from .mime import rebuild
 from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
 from .outbox import queue, queue_to_address, queue_to_staff, render
 from .rendering import format_when, local_zone
-from .wording import STANDING, discount_text, hold_after_opening, moved_money, payment_method
+from .wording import REFUSALS, STANDING, discount_text, hold_after_opening, moved_money
 
 
 def _in_their_language(handler):
@@ -53,7 +54,7 @@ def _money_lines(enrolment, account=None) -> dict:
         discount = f"{discount_text(enrolment.discount_code, currency)}: -{taken}"
     receipts = [
         {
-            "label": f"{format_money(p.amount, p.currency)} ({payment_method(p.method)})",
+            "label": f"{format_money(p.amount, p.currency)} ({method_label(p.method)})",
             # The person opens it from the email with their manage token, like the manage link.
             "url": public_url(receipt_path(p.id)) + f"?token={enrolment.manage_token}",
         }
@@ -134,7 +135,7 @@ def refund_paid(event: events.RefundPaidOut) -> None:
         K.REFUND_PAID,
         dedupe_key=f"refund_paid:{refund.id}",
         refund_amount=format_money(refund.amount, refund.currency),
-        refund_method=payment_method(refund.paid_method),
+        refund_method=method_label(refund.paid_method),
     )
 
 
@@ -294,7 +295,8 @@ def request_refused(event: events.RequestRefused) -> None:
         event.email,
         event.name,
         K.REQUEST_REFUSED,
-        reason=event.reason,
+        locale=event.locale,
+        reason=REFUSALS.get(event.reason, REFUSALS["closed"]),
         cohort_url=public_url(f"/cohorts/{cohort.id}"),
     )
 

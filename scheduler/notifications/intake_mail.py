@@ -24,6 +24,7 @@ from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
 from .outbox import queue_to_address
 from .rendering import format_when
+from .wording import REFUSALS
 
 OUTCOME_SUBJECT = lazy_gettext("News about your request")
 
@@ -102,7 +103,8 @@ def intake_refused(event: events.IntakeRefused) -> None:
         event.email,
         event.name,
         K.REQUEST_REFUSED,
-        reason=event.reason,
+        locale=event.locale,
+        reason=REFUSALS[event.reason],
         cohort_url=public_url("/"),
     )
 

@@ -20,7 +20,6 @@ from flask_babel import get_translations, lazy_gettext
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from ..calendars.wording import shown_title
 from ..foundation import clock, i18n
 from ..foundation.database import new_id
 from ..foundation.links import join_url, manage_url, public_url
@@ -141,7 +140,7 @@ def _context(enrolment, **extra) -> dict:
     scheduled = [s for s in cohort.sessions if s.status == "scheduled"]
     context = {
         "clinic": current_app.config["CLINIC_NAME"],
-        "title": shown_title(cohort.program.calendar_title),
+        "title": i18n.shown_title(cohort.program.calendar_title),
         "name": enrolment.name,
         "timezone": str(zone),
         "sessions": sessions,

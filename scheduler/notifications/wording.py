@@ -6,21 +6,17 @@ from flask_babel import gettext, lazy_gettext, ngettext
 
 from ..enrolment.models import EnrolmentStatus
 from ..foundation.money import format_money
-from ..payments.receipts import method_label
 
-# How a payment was made, as a receipt line in a participant's email says it.
-METHODS = {
-    "card": lazy_gettext("Card"),
-    "cash": lazy_gettext("Cash"),
-    "check": lazy_gettext("Check"),
-    "card_in_person": lazy_gettext("Card, in person"),
-    "insurance": lazy_gettext("Insurance"),
-    "waived": lazy_gettext("Waived by the clinic"),
+# Why a request sent from a public form could not be carried out when its turn came (the request's
+# `reason`), finishing "We could not take it: …".
+REFUSALS = {
+    "discount_code": lazy_gettext(
+        "the discount code could not be used (it may have been used up meanwhile); you may ask again without it."
+    ),
+    "closed": lazy_gettext("enrolment in this group closed before we could take your request."),
+    "invalid": lazy_gettext("the group no longer accepts what the form sent; please look at its page and ask again."),
+    "admits_directly": lazy_gettext("the program now takes enrolments directly; its cohorts' pages show how to join."),
 }
-
-
-def payment_method(method: str) -> str:
-    return str(METHODS[method]) if method in METHODS else method_label(method)
 
 
 def discount_text(code, currency: str) -> str:

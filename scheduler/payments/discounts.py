@@ -18,7 +18,6 @@ from ..foundation import clock
 from ..foundation.database import Page, lock, lock_one, paginate, require_write, write_transaction
 from ..foundation.errors import Conflict, Invalid
 from ..foundation.extensions import db
-from ..foundation.money import format_money
 from ..foundation.plugins import PlugIn
 from .models import DiscountCode
 
@@ -99,13 +98,6 @@ def _refusal(code: DiscountCode | None, cohort: Cohort, price: int, at: datetime
     if code.max_uses is not None and uses([code.id]).get(code.id, 0) >= code.max_uses:
         return "This discount code has been used up."
     return None
-
-
-def describe(code: DiscountCode, currency: str) -> str:
-    """How a code reads on a page or in an email: "SPRING (20% off)", "WELCOME ($50.00 off)"."""
-    if code.percent_off is not None:
-        return f"{code.code} ({code.percent_off}% off)"
-    return f"{code.code} ({format_money(code.amount_off, code.currency or currency)} off)"
 
 
 # ---- staff: create, list, disable -----------------------------------------------------------

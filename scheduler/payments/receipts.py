@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from flask import current_app, url_for
-from flask_babel import force_locale, gettext, ngettext
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from werkzeug.routing import BuildError
@@ -38,6 +38,7 @@ METHOD_LABELS = {
     "card_in_person": _l("Card, in person"),
     "insurance": _l("Insurance"),
     "waived": _l("Waived by the clinic"),
+    "bank_transfer": _l("Bank transfer"),  # how the desk may pay a refund out
 }
 
 
@@ -75,9 +76,8 @@ def _static(filename: str) -> str | None:
 
 def render(data: ReceiptData) -> str:
     """The receipt as a self-contained, printable HTML page, in its reader's language (words, dates, money)."""
-    language = data.language if data.language in i18n.LOCALES else i18n.clinic_language()
-    with force_locale(language):
-        return _render(data, language)
+    with i18n.speaking(data.language):
+        return _render(data, i18n.reader_language(data.language))
 
 
 def _render(data: ReceiptData, language: str) -> str:

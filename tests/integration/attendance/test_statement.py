@@ -115,3 +115,24 @@ def test_a_program_sets_its_cpt_codes_and_a_clinician_their_npi(client, auth, ma
         client.patch(f"/api/v1/staff/{member.id}", json={"npi": "1234567893"}, headers=admin).json["npi"]
         == "1234567893"
     )
+
+
+def test_a_period_open_at_one_end_reads_as_a_whole_sentence_in_each_language(app):
+    """The statement's Period line: "from the start" and "to today" are sentences of their own, so that
+    Spanish never reads "del el inicio al hoy"."""
+    from types import SimpleNamespace
+
+    from flask_babel import force_locale
+
+    from scheduler.attendance.statements import Statement
+
+    def period(start, end, language):
+        with app.test_request_context(), force_locale(language):
+            return Statement.period_text.fget(SimpleNamespace(period=(start, end)))
+
+    assert period("2030-10-05", "2030-10-16", "en") == "2030-10-05 to 2030-10-16"
+    assert period("2030-10-05", "2030-10-16", "es") == "del 2030-10-05 al 2030-10-16"
+    assert period("2030-10-05", None, "en") == "2030-10-05 to today"
+    assert period("2030-10-05", None, "es") == "desde el 2030-10-05 hasta hoy"
+    assert period(None, "2030-10-16", "en") == "From the start to 2030-10-16"
+    assert period(None, "2030-10-16", "es") == "Desde el inicio hasta el 2030-10-16"

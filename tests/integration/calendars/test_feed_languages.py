@@ -7,6 +7,7 @@ import vobject
 
 from scheduler.calendars import services as calendars
 from scheduler.foundation.links import cohort_feed_urls, enrolment_feed_urls, join_url
+from tests.helpers import bearer
 
 
 def _read(raw: bytes):
@@ -23,7 +24,7 @@ def _feed(client, url: str):
 
 
 def _group(make_program, make_cohort):
-    program = make_program(name="Depression Recovery Group", calendar_title="Group session")
+    program = make_program(name="Depression Recovery Group", calendar_title="Evening circle")
     return make_cohort(program=program, price_amount=0)
 
 
@@ -48,10 +49,10 @@ def test_a_spanish_persons_feed_is_in_spanish_and_an_english_persons_in_english(
     english = _feed(client, english_url)
     assert english.contents["x-wr-calname"][0].value == "Group sessions"
     for event in english.vevent_list:
-        assert (event.summary.value, event.description.value) == ("Group session", f"Join online: {ben_link}")
+        assert (event.summary.value, event.description.value) == ("Evening circle", f"Join online: {ben_link}")
 
     staff = _feed(client, cohort_feed_urls(cohort)["calendar_url"])  # the facilitators' feed stays English
-    assert {event.summary.value for event in staff.vevent_list} == {"Group session"}
+    assert {event.summary.value for event in staff.vevent_list} == {"Evening circle"}
     for calendar in (spanish, english, staff):
         text = calendar.serialize()
         assert "Depression" not in text and "depression" not in text and "Ana" not in text
@@ -70,7 +71,22 @@ def test_the_stored_feed_and_a_fresh_build_agree_in_each_language(
             fresh = calendars.fresh_enrolment_feed(person)
         assert client.get(url.removeprefix("https://scheduler.test")).data == fresh
     # No language chosen: the clinic's (en_US).
-    assert "SUMMARY:Group session" in fresh.decode()
+    assert "SUMMARY:Evening circle" in fresh.decode()
+
+
+def test_a_spanish_persons_feed_keeps_its_spanish_name_once_they_withdraw(
+    app, client, make_program, make_cohort, make_enrolment
+):
+    cohort = _group(make_program, make_cohort)
+    ana = make_enrolment(cohort, name="Ana Pérez", locale="es")
+    with app.test_request_context():
+        url = enrolment_feed_urls(ana)["calendar_url"]
+    assert len(_feed(client, url).vevent_list) == len(cohort.sessions)
+    withdrawn = client.post(f"/api/v1/enrolments/{ana.id}/withdraw", headers=bearer(ana.manage_token), json={})
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    emptied = _feed(client, url)
+    assert emptied.contents["x-wr-calname"][0].value == "Sesiones de grupo"  # the calendar keeps its name
+    assert not getattr(emptied, "vevent_list", [])
 
 
 def test_the_ics_attached_to_a_spanish_confirmation_is_in_spanish(app, make_program, make_cohort, make_enrolment):

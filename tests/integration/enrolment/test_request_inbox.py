@@ -114,6 +114,18 @@ def test_a_request_the_cohort_can_no_longer_take_is_refused_by_email(app, make_c
     assert (request.outcome, request.email, request.payload) == ("refused", None, None)
 
 
+def test_a_request_made_in_spanish_is_refused_in_spanish(app, make_cohort):
+    cohort = make_cohort(capacity=3, price_amount=0)
+    _ask(cohort, "tarde@example.org", name="Lía", locale="es")
+    with write_transaction():
+        db.session.get(type(cohort), cohort.id).status = "closed"
+    assert handle_requests() == 1
+    [message] = _mail_to("tarde@example.org")
+    assert "Hola, Lía" in message.body_text or "Hola Lía" in message.body_text, message.body_text
+    assert "la inscripción en este grupo se cerró antes de que pudiéramos atender su solicitud" in message.body_text
+    assert "closed" not in message.body_text and "request" not in message.body_text
+
+
 def test_what_is_the_same_for_everyone_is_refused_at_once(app, make_cohort):
     closed = make_cohort(capacity=3, price_amount=0, status="closed")
     with pytest.raises(Conflict):

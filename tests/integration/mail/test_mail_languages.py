@@ -8,11 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import time_machine
-from babel.messages.extract import extract_from_dir
 from sqlalchemy import select
 
 from scheduler.foundation.extensions import db
-from scheduler.foundation.i18n import TRANSLATIONS
 from scheduler.notifications import jobs
 from scheduler.notifications.models import OutboxMessage
 from tests.helpers import URL, as_participant, enrolled
@@ -155,33 +153,6 @@ def test_staff_mail_about_a_spanish_speaking_person_stays_english(app, client, m
     [row] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "attendance_flag")).all()
     assert row.subject == "Attendance follow-up needed · Test Clinic"
     assert row.body_text.startswith("Hello Dana Desk,") and "has missed 4 sessions in a row" in row.body_text
-
-
-def test_every_string_a_participant_receives_has_a_spanish_translation():
-    """Each string marked in the notifications and calendars (babel.cfg) is in the catalogue,
-    translated and not fuzzy, with the same placeholders."""
-    from babel.messages.pofile import read_po
-
-    method_map = [
-        ("scheduler/notifications/**.py", "python"),
-        ("scheduler/calendars/**.py", "python"),
-        ("scheduler/notifications/templates/**.html", "jinja2"),
-        ("scheduler/notifications/templates/**.txt", "jinja2"),
-    ]
-    config = (ROOT / "babel.cfg").read_text()
-    assert all(f"[{method}: {pattern}]" in config for pattern, method in method_map)
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
-    marked = {message for *_, message, _c, _x in extract_from_dir(ROOT, method_map, keywords=keywords)}
-    assert len(marked) > 100
-    with (TRANSLATIONS / "es" / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        catalogue = read_po(po, locale="es")
-    for message in marked:
-        entry = catalogue[message]
-        assert entry is not None, f"missing: {message!r}"
-        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
-        assert all(s.strip() for s in strings) and not entry.fuzzy, message
-        ids = " ".join(message if isinstance(message, tuple) else (message,))
-        assert set(re.findall(r"%\(\w+\)[sd]", ids)) == set(re.findall(r"%\(\w+\)[sd]", " ".join(strings))), message
 
 
 def test_individual_sessions_are_told_in_the_persons_language(app, client, auth, make_cohort):
