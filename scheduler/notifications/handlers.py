@@ -6,7 +6,6 @@ exactly when the change it reports was committed. Handlers never commit.
 """
 
 from datetime import datetime, timedelta
-from functools import wraps
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -27,20 +26,10 @@ from .mime import rebuild
 from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
 from .outbox import queue, queue_to_address, queue_to_staff, render
-from .rendering import format_when, local_zone
+from .rendering import format_when, in_their_language, local_zone
 from .wording import REFUSALS, STANDING, discount_text, hold_after_opening, moved_money
 
-
-def _in_their_language(handler):
-    """Run a handler about one enrolment in its person's language (their `locale`), so that the
-    dates, amounts and words it writes into the message read as the rest of it does."""
-
-    @wraps(handler)
-    def handle(event) -> None:
-        with i18n.speaking(event.enrolment.locale):
-            handler(event)
-
-    return handle
+_in_their_language = in_their_language(lambda event: event.enrolment.locale)
 
 
 def _money_lines(enrolment, account=None) -> dict:

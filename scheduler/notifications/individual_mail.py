@@ -19,15 +19,11 @@ from ..foundation.links import join_url
 from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
 from .outbox import queue
-from .rendering import format_when, local_zone
+from .rendering import format_when, in_their_language, local_zone
 
 
+@in_their_language(lambda event: event.enrolment.locale)
 def series_scheduled(event: events.SeriesScheduled) -> None:
-    with i18n.speaking(event.enrolment.locale):
-        _series_scheduled(event)
-
-
-def _series_scheduled(event: events.SeriesScheduled) -> None:
     enrolment = event.enrolment
     zone = local_zone(enrolment)
     sessions = [
@@ -45,12 +41,8 @@ def _series_scheduled(event: events.SeriesScheduled) -> None:
     )
 
 
+@in_their_language(lambda event: event.appointment.enrolment.locale)
 def appointment_changed(event: events.AppointmentChanged) -> None:
-    with i18n.speaking(event.appointment.enrolment.locale):
-        _appointment_changed(event)
-
-
-def _appointment_changed(event: events.AppointmentChanged) -> None:
     appointment = event.appointment
     skip_reminder(appointment)  # one not yet sent is for the time it had
     enrolment = appointment.enrolment

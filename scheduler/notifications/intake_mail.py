@@ -6,7 +6,6 @@ name the program: the answer has the one answer subject, the outcome a neutral o
 """
 
 from datetime import datetime, timedelta
-from functools import wraps
 
 from flask import current_app
 from flask_babel import gettext, lazy_gettext
@@ -23,7 +22,7 @@ from ..foundation.links import intake_subscribe_links, intake_url, join_url, pub
 from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
 from .outbox import queue_to_address
-from .rendering import format_when
+from .rendering import format_when, in_their_language
 from .wording import REFUSALS
 
 OUTCOME_SUBJECT = lazy_gettext("News about your request")
@@ -33,15 +32,7 @@ def _when(appointment, intake) -> str:
     return format_when(appointment.starts_at, zone_of(intake))
 
 
-def _in_their_language(handler):
-    """Run a handler about one intake in its person's language: dates and subject as the message."""
-
-    @wraps(handler)
-    def handle(event) -> None:
-        with i18n.speaking(event.intake.locale):
-            handler(event)
-
-    return handle
+_in_their_language = in_their_language(lambda event: event.intake.locale)
 
 
 @_in_their_language

@@ -11,6 +11,7 @@ import base64
 import secrets
 from datetime import datetime
 from email.utils import parseaddr
+from functools import wraps
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -102,6 +103,21 @@ def fit_subject(specific: str, title: str, clinic: str) -> str:
 def local_zone(enrolment) -> ZoneInfo:
     """The participant's own zone when they gave one, else the cohort's."""
     return ZoneInfo(enrolment.timezone or enrolment.cohort.timezone)
+
+
+def in_their_language(locale_of):
+    """A handler's decorator: run it in its person's language (`locale_of(event)`: their enrolment's or
+    intake's `locale`), so that the dates, amounts and words it writes read as the rest of the message."""
+
+    def decorate(handler):
+        @wraps(handler)
+        def handle(event) -> None:
+            with i18n.speaking(locale_of(event)):
+                handler(event)
+
+        return handle
+
+    return decorate
 
 
 def format_when(instant: datetime, zone: ZoneInfo) -> str:
