@@ -118,8 +118,12 @@ EOF
     echo "pretix $VERSION installed in $DIR; start it with: bash $0 start"
 }
 
+running() {
+    [ -f "$DIR/gunicorn.pid" ] && kill -0 "$(cat "$DIR/gunicorn.pid")" 2>/dev/null
+}
+
 start() {
-    if [ -f "$DIR/gunicorn.pid" ] && kill -0 "$(cat "$DIR/gunicorn.pid")" 2>/dev/null; then
+    if running; then
         echo "already running (pid $(cat "$DIR/gunicorn.pid"))"
         return
     fi
@@ -151,7 +155,7 @@ stop() {
 }
 
 status() {
-    if [ -f "$DIR/gunicorn.pid" ] && kill -0 "$(cat "$DIR/gunicorn.pid")" 2>/dev/null; then
+    if running; then
         echo "running (pid $(cat "$DIR/gunicorn.pid")) on http://127.0.0.1:$PORT"
     else
         echo "not running"

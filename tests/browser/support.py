@@ -49,3 +49,29 @@ def look(page, name: str, error_status: bool = False) -> None:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def pay_with_a_3ds_card(page, pay, localstripe_server, enrolment_id: str) -> str:
+    """Pay on the participant page with a card that asks for 3-D Secure, and complete the challenge.
+
+    localstripe's Stripe.js double draws the card fields but does not send them when the page calls
+    confirmCardPayment: it only runs the 3-D Secure step of an intent that has a card. So the card
+    Stripe.js would have sent is attached to the enrolment's intent first; then the person presses
+    `pay` and completes the double's own dialog. Returns the payment intent's id."""
+    from sqlalchemy import select
+
+    from scheduler.foundation.extensions import db
+    from scheduler.payments.models import Payment
+
+    db.session.rollback()
+    intent = db.session.scalar(select(Payment.stripe_payment_intent_id).where(Payment.enrolment_id == enrolment_id))
+    card = localstripe_server._call(
+        "POST",
+        "/v1/payment_methods",
+        {"type": "card", "card[number]": "4000002760003184", "card[exp_month]": "12", "card[exp_year]": "2034"}
+        | {"card[cvc]": "123"},
+    )
+    assert localstripe_server.pay(intent, card["id"])["status"] == "requires_action"
+    pay.click()
+    page.get_by_role("button", name="Complete authentication").click()  # the double's dialog, not ours
+    return intent

@@ -21,10 +21,9 @@ from scheduler.appointments.models import Appointment
 from scheduler.appointments.services import WEEKDAYS, add_availability
 from scheduler.cohorts.agreements import add_agreement
 from scheduler.foundation.extensions import db
-from scheduler.payments.models import Payment
 from scheduler.staff import services as staff_services
 from scheduler.staff.services import create_staff
-from tests.browser.support import look
+from tests.browser.support import look, pay_with_a_3ds_card
 from tests.helpers import handle_inbox
 from tests.integration.admission.test_intakes import LINK, mail_to
 
@@ -127,20 +126,9 @@ def test_request_assessment_outcome_offer_agreements_pay_and_a_seat(
     page.get_by_role("button", name="I agree").click()
     pay = page.get_by_role("button", name="Pay")
     expect(pay).to_be_visible()
-    # As in the enrolment journey: localstripe's Stripe.js double runs only the 3-D Secure step of
-    # an intent that has a card, so the card Stripe.js would send is attached here; the person pays.
     db.session.rollback()
     enrolment_id = db.session.scalar(select(Intake.offer_enrolment_id))
-    intent = db.session.scalar(select(Payment.stripe_payment_intent_id).where(Payment.enrolment_id == enrolment_id))
-    card = localstripe_server._call(
-        "POST",
-        "/v1/payment_methods",
-        {"type": "card", "card[number]": "4000002760003184", "card[exp_month]": "12", "card[exp_year]": "2034"}
-        | {"card[cvc]": "123"},
-    )
-    assert localstripe_server.pay(intent, card["id"])["status"] == "requires_action"
-    pay.click()
-    page.get_by_role("button", name="Complete authentication").click()
+    pay_with_a_3ds_card(page, pay, localstripe_server, enrolment_id)
     expect(page.get_by_role("heading", name="You are enrolled")).to_be_visible(timeout=30_000)
     look(page, "participant page, enrolled after intake")
     db.session.rollback()

@@ -15,8 +15,7 @@ from sqlalchemy import select
 from scheduler.enrolment.models import Enrolment, payment_reference
 from scheduler.foundation.extensions import db
 from scheduler.notifications import sender
-from scheduler.payments.models import Payment
-from tests.browser.support import look
+from tests.browser.support import look, pay_with_a_3ds_card
 from tests.helpers import emailed_link
 from tests.stripe_double import wait_until
 
@@ -122,20 +121,7 @@ def test_enrol_with_javascript_pay_by_card_subscribe_and_withdraw_with_the_refun
     expect(pay).to_be_visible()
     look(page, "participant page, card payment")
 
-    # localstripe's Stripe.js double draws the card fields but does not send them when the
-    # page calls confirmCardPayment: it only runs the 3-D Secure step of an intent that has
-    # a card. So the test attaches the card Stripe.js would have sent (one that asks for
-    # 3-D Secure), and the person then pays on the page and completes the challenge.
-    intent = db.session.scalar(select(Payment.stripe_payment_intent_id).where(Payment.enrolment_id == enrolment.id))
-    card = localstripe_server._call(
-        "POST",
-        "/v1/payment_methods",
-        {"type": "card", "card[number]": "4000002760003184", "card[exp_month]": "12", "card[exp_year]": "2034"}
-        | {"card[cvc]": "123"},
-    )
-    assert localstripe_server.pay(intent, card["id"])["status"] == "requires_action"
-    pay.click()
-    page.get_by_role("button", name="Complete authentication").click()
+    intent = pay_with_a_3ds_card(page, pay, localstripe_server, enrolment.id)
     expect(page.get_by_role("status")).to_contain_text("Payment received, confirming")
     expect(page.get_by_role("heading", name="You are enrolled")).to_be_visible(timeout=30_000)
     assert _enrolment("robin@example.org").status == "confirmed"

@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 from scheduler.enrolment.models import Enrolment
 from scheduler.foundation.extensions import db
-from scheduler.payments.models import Payment
-from tests.browser.support import look
+from tests.browser.support import look, pay_with_a_3ds_card
 from tests.helpers import emailed_link
 
 pytestmark = pytest.mark.slow
@@ -133,18 +132,7 @@ def test_a_spanish_speaker_enrols_pays_and_joins_in_spanish(
     no_english(page, "participant page, card payment")
     look(page, "spanish participant page, card payment")
 
-    # As in the English journey: the card Stripe.js would have sent is attached (one that asks for
-    # 3-D Secure, the double's own dialog), then the person pays on the page.
-    intent = db.session.scalar(select(Payment.stripe_payment_intent_id).where(Payment.enrolment_id == enrolment_id))
-    card = localstripe_server._call(
-        "POST",
-        "/v1/payment_methods",
-        {"type": "card", "card[number]": "4000002760003184", "card[exp_month]": "12", "card[exp_year]": "2034"}
-        | {"card[cvc]": "123"},
-    )
-    assert localstripe_server.pay(intent, card["id"])["status"] == "requires_action"
-    pay.click()
-    page.get_by_role("button", name="Complete authentication").click()  # the double's dialog, not ours
+    pay_with_a_3ds_card(page, pay, localstripe_server, enrolment_id)
     expect(page.get_by_role("status")).to_contain_text("Pago recibido, confirmando")
     expect(page.get_by_role("heading", name="Su inscripción está confirmada")).to_be_visible(timeout=30_000)
     no_english(page, "participant page, confirmed")

@@ -5,15 +5,8 @@ import pytest
 
 from scheduler.enrolment.models import Enrolment
 from scheduler.foundation.extensions import db
-from tests.desk_support import post_form, sign_in, text_of
+from tests.desk_support import post_form, text_of
 from tests.helpers import enrol_opened
-
-
-@pytest.fixture
-def desk(client, make_staff):
-    member, _ = make_staff("front_desk", name="Fran Desk")
-    sign_in(client, member)
-    return client
 
 
 def _enrol(cohort, name, email):

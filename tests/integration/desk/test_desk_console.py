@@ -8,7 +8,6 @@ Every change is in the audit log with the staff member's name.
 import re
 from datetime import UTC, datetime
 
-import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -21,15 +20,6 @@ from scheduler.payments.models import Refund
 from scheduler.staff.models import Staff
 from tests.desk_support import csrf_of, post_form, sign_in, text_of
 from tests.helpers import enrol_opened
-
-
-@pytest.fixture
-def desk(client, make_staff):
-    """A client signed in as a front-desk member named Fran Desk."""
-    member, _ = make_staff("front_desk", name="Fran Desk")
-    sign_in(client, member)
-    client.member = member
-    return client
 
 
 def _enrol(cohort, name, email):

@@ -7,7 +7,6 @@ activity reads in the clinic's zone; the card hold is labelled as the card hold.
 import re
 from datetime import UTC, datetime
 
-import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -16,13 +15,6 @@ from scheduler.foundation.extensions import db
 from scheduler.notifications.models import OutboxMessage
 from tests.desk_support import post_form, sign_in, text_of
 from tests.helpers import enrol_opened
-
-
-@pytest.fixture
-def desk(client, make_staff):
-    member, _ = make_staff("front_desk", name="Fran Desk")
-    sign_in(client, member)
-    return client
 
 
 def test_two_payments_by_two_methods_read_as_both(desk, make_cohort):

@@ -21,14 +21,6 @@ from tests.helpers import QueryCounter, enrol_opened
 
 
 @pytest.fixture
-def desk(client, make_staff):
-    member, _ = make_staff("front_desk", name="Fran Desk")
-    sign_in(client, member)
-    client.member = member
-    return client
-
-
-@pytest.fixture
 def owed_refund(make_staff):
     other, _ = make_staff("front_desk", name="Omar Other")
     return lambda *args, **kwargs: _owed_refund(other, *args, **kwargs)
