@@ -14,6 +14,7 @@ from flask import current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from ..foundation import i18n
 from ..foundation.auth import ROLES, Access
 from ..foundation.errors import Forbidden
 from ..staff import services as staff_services
@@ -90,6 +91,7 @@ def signed_in():
     staff_services.touch_session(active.session_id)
     g.desk_member, g.desk_session_id, g.desk_secret = active.member, active.session_id, secret
     g.staff = active.member  # services that take "who acts" read it as from the JSON API
+    i18n.use_locale(active.member.locale)  # the console speaks the language the member chose
     return active.member
 
 

@@ -25,15 +25,20 @@ LOCALES = ("en", "es")  # English and Spanish ship complete
 DEFAULT = "en"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 _ENGLISH_ONLY = "i18n_english_only"  # app.extensions: the path prefixes of screens not yet translated
+_STAFF_SCREENS = "i18n_staff_screens"  # app.extensions: the path prefixes of the clinic's own screens
 
 babel = Babel()
 
 
-def init_app(app: Flask, english_only: tuple[str, ...] = ()) -> None:
-    """Install Flask-Babel with the locale selector (the compiled catalogues are committed: `make translations`)."""
+def init_app(app: Flask, english_only: tuple[str, ...] = (), staff_screens: tuple[str, ...] = ()) -> None:
+    """Install Flask-Babel with the locale selector (the compiled catalogues are committed: `make translations`).
+
+    `staff_screens`: path prefixes of the clinic's own screens (the console), whose money and dates
+    follow the clinic's conventions whenever they speak the clinic's language."""
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.extensions[_ENGLISH_ONLY] = tuple(english_only)
+    app.extensions[_STAFF_SCREENS] = tuple(staff_screens)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["page_language"] = page_language
     app.before_request(_fresh)
@@ -91,8 +96,8 @@ def select_locale() -> str:
 
 def reading_language() -> str | None:
     """The language of whoever reads what is being written now (a translated page, or a message
-    rendered under `flask_babel.force_locale`); None on a screen kept in English (the console) or
-    outside the app, where the clinic's own conventions apply."""
+    rendered under `flask_babel.force_locale`); None on a screen kept in English, on the console
+    speaking the clinic's language, or outside the app, where the clinic's own conventions apply."""
     if not has_app_context():
         return None
     locale = get_locale()
@@ -100,8 +105,12 @@ def reading_language() -> str | None:
         return None
     # force_locale marks its context (Flask-Babel 4): a message in its reader's language.
     forced = getattr(getattr(g, "_flask_babel", None), "forced_babel_locale", None) is not None
-    if not forced and has_request_context() and not _translated():
-        return None
+    if not forced and has_request_context():
+        if not _translated():
+            return None
+        staff = request.path.startswith(current_app.extensions.get(_STAFF_SCREENS, ()))
+        if staff and locale.language == clinic_language():
+            return None
     return locale.language
 
 

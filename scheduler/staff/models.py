@@ -36,6 +36,9 @@ class Staff(db.Model):
     # The secret in the member's own calendar feed URL (/calendar/staff/<token>.ics): made when the
     # console first shows it, replaced from there; a revoked account's feed is not served.
     feed_token = db.Column(db.String(80), unique=True)
+    # The language the console speaks to this member (en, es), chosen on their account page;
+    # None: their browser's language, then the clinic's.
+    locale = db.Column(db.String(8))
     created_at = db.Column(UTCDateTime, nullable=False, default=now)
     revoked_at = db.Column(UTCDateTime)
 

@@ -16,6 +16,7 @@ from ..foundation.database import Page, hash_token, new_token, paginate, require
 from ..foundation.errors import Conflict, Invalid, NotFound
 from ..foundation.events import publish
 from ..foundation.extensions import db
+from ..foundation.i18n import LOCALES
 from ..foundation.links import public_url
 from ..inbox import services as inbox
 from ..inbox.models import Outcome, RequestKind
@@ -186,6 +187,17 @@ def revoke_api_token(member, token_id: str) -> ApiToken:
             raise NotFound("No such token of yours.")
         row.revoked_at = clock.now()
         record_action(member, "api_token_revoked", target=f"token:{row.id}", detail={"label": row.label})
+    return row
+
+
+def choose_language(member, locale: str | None) -> Staff:
+    """The language the console speaks to the member from now on (None: their browser's)."""
+    if locale is not None and locale not in LOCALES:
+        raise Invalid.field("locale", "Use one of: " + ", ".join(LOCALES) + ".")
+    with write_transaction():
+        row = db.session.get(Staff, member.id)
+        row.locale = locale
+        record_action(member, "language_chosen", target=f"staff:{row.id}", detail={"locale": locale})
     return row
 
 
