@@ -6,9 +6,10 @@ its abbreviation, and carried as UTC in `iso` so the browser may add the visitor
 """
 
 from datetime import datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_timezone_location
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext, ngettext
@@ -77,6 +78,25 @@ def person_zone(enrolment) -> ZoneInfo:
 
 
 def zone_label(name: str) -> str:
+    """A zone as the page's language names its place: America/Mexico_City -> Mexico City, and on a
+    Spanish page Ciudad de México (CLDR's city names, where Babel has one)."""
+    return _zone_label(name, i18n.page_language())
+
+
+@lru_cache(maxsize=256)
+def _zone_label(name: str, language: str) -> str:
+    plain = _plain_zone_label(name)
+    if language == i18n.DEFAULT or "/" not in name:
+        return plain
+    try:
+        city = get_timezone_location(name, locale=language, return_city=True)
+    except (LookupError, ValueError):
+        return plain
+    # A city Babel does not know comes back as the zone's own path (Argentina/Buenos Aires).
+    return plain if "/" in city else city
+
+
+def _plain_zone_label(name: str) -> str:
     """America/Argentina/Buenos_Aires -> Argentina – Buenos Aires (the area is the option group)."""
     return " – ".join(name.split("/")[1:]).replace("_", " ") or name
 
@@ -87,7 +107,7 @@ def zone_choices() -> list[dict]:
     for name in sorted(_zones()):
         area = name.split("/")[0]
         if area in ZONE_AREAS and "/" in name:
-            groups.setdefault(area, []).append({"value": name, "label": zone_label(name)})
+            groups.setdefault(area, []).append({"value": name, "label": _plain_zone_label(name)})
     return [{"area": "UTC", "zones": [{"value": "UTC", "label": "UTC"}]}] + [
         {"area": area, "zones": groups[area]} for area in ZONE_AREAS if area in groups
     ]

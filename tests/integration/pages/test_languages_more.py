@@ -260,3 +260,13 @@ def test_the_default_refund_note_is_translated_and_a_clinics_own_is_shown_as_wri
     assert "The groups are small" in client.get(f"/cohorts/{cohort.id}", headers=ENGLISH).get_data(as_text=True)
     app.config["REFUND_POLICY_NOTE"] = "Nuestra nota propia."
     assert "Nuestra nota propia." in client.get(f"/cohorts/{cohort.id}", headers=SPANISH).get_data(as_text=True)
+
+
+def test_a_spanish_page_names_the_groups_time_zone_in_spanish(client, make_cohort):
+    cohort = make_cohort(timezone="America/Mexico_City")
+
+    spanish = client.get(f"/cohorts/{cohort.id}", headers=SPANISH).get_data(as_text=True)
+    english = client.get(f"/cohorts/{cohort.id}", headers=ENGLISH).get_data(as_text=True)
+
+    assert "Los horarios están en la hora de Ciudad de México (America/Mexico_City)." in visible(spanish)
+    assert "Times are Mexico City time (America/Mexico_City)." in visible(english)
