@@ -95,8 +95,8 @@ def _render(data: ReceiptData, language: str) -> str:
             "%(num)d session, %(first)s to %(last)s",
             "%(num)d sessions, %(first)s to %(last)s",
             count,
-            first=f"{first.astimezone(zone):%Y-%m-%d}",
-            last=f"{last.astimezone(zone):%Y-%m-%d}",
+            first=day(first),
+            last=day(last),
         )
 
     refunded = sum(amount for amount, _, _ in data.refunds)

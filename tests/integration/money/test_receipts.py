@@ -51,7 +51,7 @@ def test_a_desk_receipt_says_who_paid_what_for_what_how_and_when(app, client, ma
         f"Receipt number {payment['id']}",
         "Received from Sam Rivera",
         "For Group session",
-        "12 sessions, 2030-10-03 to 2030-12-19",
+        "12 sessions, October 3, 2030 to December 19, 2030",
         "Paid by Check (reference chk 1042)",
         "Amount paid $360.00",
     ):

@@ -168,7 +168,7 @@ def test_the_receipt_and_the_statement_are_in_the_persons_language(client, make_
     [receipt] = re.findall(r'href="(/me/[^"]+/receipts/[^"]+)"', mine)
     shown = client.get(receipt, headers=ENGLISH).get_data(as_text=True)
     assert '<html lang="es">' in shown and "Recibo" in shown and "Efectivo" in shown
-    assert "12 sesiones, del 2030-10-03 al 2030-12-19" in shown and "$360.00" in shown
+    assert "12 sesiones, del 3 de octubre de 2030 al 19 de diciembre de 2030" in shown and "$360.00" in shown
     assert "Sesión de grupo" in shown  # the program's calendar title is in the clinic's language
     assert_no_english(shown)
     statement = client.get(f"{page}/statement", headers=ENGLISH).get_data(as_text=True)
