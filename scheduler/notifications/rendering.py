@@ -3,8 +3,8 @@
 A participant's message speaks of their own enrolment, in their own zone and their own language
 (the enrolment's `locale`, English or Spanish: each is rendered under i18n.speaking, so the
 templates' _(), the subjects, dates and money follow it); a subject names the program only by
-its calendar title, and a staff message names no participant in its subject and is in English,
-as the console is. Nothing here writes a row: outbox.py adds what is rendered to a transaction.
+its calendar title, and a staff message names no participant in its subject and speaks the
+language the member chose for the console. Nothing here writes a row: outbox.py adds what is rendered to a transaction.
 """
 
 import base64
@@ -47,7 +47,6 @@ _env.install_gettext_callables(
 _env.filters["strong"] = lambda value: Markup("<strong>%s</strong>") % value
 _env.globals["message_language"] = i18n.page_language  # <html lang> of an HTML part
 
-STAFF_LANGUAGE = "en"  # the console is in English: so are the messages to staff
 
 # Subjects name the program only by its calendar_title ("Group session"): a subject
 # shows on lock screens and in shared inboxes, so it never says what the group treats.
@@ -227,14 +226,15 @@ def _columns(enrolment, kind: str, *, session=None, attachments=None, **extra) -
 
 # Subjects of messages to staff: no participant name, no program name (lock screens again).
 STAFF_SUBJECTS = {
-    "attendance_flag": "Attendance follow-up needed",
-    "sign_in_link": "Your sign-in link",
+    "attendance_flag": lazy_gettext("Attendance follow-up needed"),
+    "sign_in_link": lazy_gettext("Your sign-in link"),
 }
 
 
 def render_to_staff(member, kind: str, **extra) -> dict:
-    """The subject and bodies of message `kind` for one staff member, in English whoever it is about."""
-    with i18n.speaking(STAFF_LANGUAGE):
+    """The subject and bodies of message `kind` for one staff member, in the language they chose
+    for the console (else the clinic's), whoever it is about."""
+    with i18n.speaking(member.locale):
         return _to_staff(member, kind, **extra)
 
 
@@ -246,7 +246,7 @@ def _to_staff(member, kind: str, **extra) -> dict:
         "public_url": public_url,
         **extra,
     }
-    subject = STAFF_SUBJECTS[kind].format(**{k: v for k, v in context.items() if isinstance(v, (str, int))})
+    subject = str(STAFF_SUBJECTS[kind])
     context["subject"] = subject
     return {
         "subject": f"{subject} · {context['clinic']}",

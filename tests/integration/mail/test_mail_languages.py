@@ -1,6 +1,6 @@
 """Languages in the mail (issue 22): a person's emails are in the language they chose on the form
 (the enrolment's `locale`), subject, text and HTML alike, with their dates and money as that
-language writes them; staff mail stays English whoever it is about."""
+language writes them; staff mail speaks the language the member chose, whoever it is about."""
 
 import re
 from collections import defaultdict
@@ -131,28 +131,36 @@ def test_no_email_names_the_calendar_title_as_if_it_were_the_program(
     assert "el grupo está completo" in spanish.body_text and " · Sesión de grupo · " in spanish.subject
 
 
-def test_staff_mail_about_a_spanish_speaking_person_stays_english(app, client, make_staff, make_program, make_cohort):
-    from scheduler.notifications.outbox import queue_to_staff
-
-    member, _token = make_staff("front_desk", name="Dana Desk")
+def test_staff_mail_speaks_the_language_the_member_chose_whoever_it_is_about(app, client, make_staff):
     from flask_babel import force_locale
 
     from scheduler.foundation.database import write_transaction
+    from scheduler.notifications.outbox import queue_to_staff
+    from scheduler.staff.services import choose_language
+
+    dana, _token = make_staff("front_desk", name="Dana Desk")
+    luis, _token = make_staff("front_desk", name="Luis Mesa")
+    choose_language(luis, "es")
+    flag = {
+        "participant_name": "Ana Pérez",
+        "missed": 4,
+        "group": "the Thursday group",
+        "limit": 3,
+        "last_attended": None,
+        "desk_url": "https://scheduler.test/desk/enrolments/x",
+    }
 
     with write_transaction(), force_locale("es"):  # as if written while a Spanish message was being made
-        queue_to_staff(
-            member,
-            "attendance_flag",
-            participant_name="Ana Pérez",
-            missed=4,
-            group="the Thursday group",
-            limit=3,
-            last_attended=None,
-            desk_url="https://scheduler.test/desk/enrolments/x",
-        )
-    [row] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "attendance_flag")).all()
-    assert row.subject == "Attendance follow-up needed · Test Clinic"
-    assert row.body_text.startswith("Hello Dana Desk,") and "has missed 4 sessions in a row" in row.body_text
+        queue_to_staff(dana, "attendance_flag", **flag)
+        queue_to_staff(luis, "attendance_flag", **flag)
+
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "attendance_flag")).all()
+    english, spanish = sorted(rows, key=lambda row: row.to_address != dana.email)
+    assert english.subject == "Attendance follow-up needed · Test Clinic"
+    assert english.body_text.startswith("Hello Dana Desk,") and "has missed 4 sessions in a row" in english.body_text
+    assert spanish.subject == "Se necesita seguimiento de asistencia · Test Clinic"
+    assert spanish.body_text.startswith("Hola, Luis Mesa:") and "ha faltado a 4 sesiones seguidas" in spanish.body_text
+    assert '<html lang="es">' in spanish.body_html and _english_left(spanish.body_text, ["the Thursday group"]) == []
 
 
 def test_individual_sessions_are_told_in_the_persons_language(app, client, auth, make_cohort):
