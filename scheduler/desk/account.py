@@ -7,6 +7,7 @@ sessions and the staff audit log); the link's page asks for a click before it is
 from functools import partial
 
 from flask import current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
 from ..calendars import personal_feeds
@@ -87,7 +88,7 @@ def use_link(token):
     except NotFound:
         return render("desk/link_invalid.html", 404)
     renew_browser_session()
-    flash(f"Signed in as {signed.member.name}.", "success")
+    flash(_("Signed in as %(name)s.", name=signed.member.name), "success")
     return set_cookie(redirect(target, 303), signed.session_token)
 
 
@@ -96,7 +97,7 @@ def use_link(token):
 def logout():
     """Sign out: the session ends here and on the server."""
     staff_services.sign_out(g.desk_session_id, g.desk_member)
-    flash("You have signed out.", "success")
+    flash(_("You have signed out."), "success")
     return clear_cookie(redirect(url_for("desk.login"), 303))
 
 
@@ -141,7 +142,7 @@ def create_token():
 def revoke_token(token_id):
     """Revoke one of the member's own API tokens."""
     row = staff_services.revoke_api_token(g.desk_member, token_id)
-    flash(f"The token “{row.label}” is revoked; it no longer works.", "success")
+    flash(_("The token “%(name)s” is revoked; it no longer works.", name=row.label), "success")
     return redirect(url_for("desk.account"), 303)
 
 
@@ -150,5 +151,7 @@ def revoke_token(token_id):
 def replace_calendar_link():
     """A new link to the member's own calendar feed; the old one stops working at once."""
     personal_feeds.replace_staff_feed(g.desk_member.id)
-    flash("Your calendar link is replaced: the old one no longer works. Subscribe again with the new one.", "success")
+    flash(
+        _("Your calendar link is replaced: the old one no longer works. Subscribe again with the new one."), "success"
+    )
     return redirect(url_for("desk.account", _anchor="calendar-heading"), 303)

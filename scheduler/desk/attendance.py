@@ -9,6 +9,9 @@ see only the sessions of their own cohorts (403 otherwise); the desk and admins 
 from dataclasses import dataclass
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -26,15 +29,15 @@ from .queries import is_facilitator
 from .session import desk_page
 
 STATUS_LABELS = {
-    AttendanceStatus.PRESENT: "Present",
-    AttendanceStatus.LATE: "Late",
-    AttendanceStatus.ABSENT: "Absent",
-    AttendanceStatus.EXCUSED: "Excused",
+    AttendanceStatus.PRESENT: _l("Present"),
+    AttendanceStatus.LATE: _l("Late"),
+    AttendanceStatus.ABSENT: _l("Absent"),
+    AttendanceStatus.EXCUSED: _l("Excused"),
 }
 FIELD = "att-"  # one radio group per person: att-<enrolment id> = present | late | absent | excused
-CHOOSE_ONE = "Choose Present, Late, Absent or Excused for at least one person, then save."
-CHOOSE_VALID = "Choose one of Present, Late, Absent or Excused."
-ROSTER_CHANGED = (
+CHOOSE_ONE = _l("Choose Present, Late, Absent or Excused for at least one person, then save.")
+CHOOSE_VALID = _l("Choose one of Present, Late, Absent or Excused.")
+ROSTER_CHANGED = _l(
     "The group's list of participants changed while you were recording (someone joined or left). "
     "Nothing was saved: check the sheet below and save again."
 )
@@ -55,10 +58,10 @@ def _visible_session(session_id: str) -> Session:
         .where(Session.id == session_id)
     )
     if session is None:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     member = g.desk_member
     if is_facilitator(member) and all(f.id != member.id for f in session.cohort.facilitators):
-        raise Forbidden("This group is not one of yours.")
+        raise Forbidden(_("This group is not one of yours."))
     return session
 
 
@@ -73,15 +76,19 @@ class SheetState:
 def sheet_state(session: Session, at) -> SheetState:
     cohort = session.cohort
     if cohort.status == CohortStatus.CANCELLED:
-        return SheetState(False, "This group was cancelled; there is no attendance to record.")
+        return SheetState(False, _("This group was cancelled; there is no attendance to record."))
     if session.status == SessionStatus.CANCELLED:
-        return SheetState(False, "This session was cancelled; there is no attendance to record.")
+        return SheetState(False, _("This session was cancelled; there is no attendance to record."))
     if session.starts_at > at:
         starts = presenters.when(session.starts_at, cohort.timezone)
         return SheetState(
             False,
-            f"This session has not started yet: it starts {starts} ({presenters.relative(session.starts_at)}). "
-            "Attendance can be taken once it has started.",
+            _(
+                "This session has not started yet: it starts %(when)s (%(relative)s). "
+                "Attendance can be taken once it has started.",
+                when=starts,
+                relative=presenters.relative(session.starts_at),
+            ),
         )
     return SheetState(True, None)
 
@@ -157,17 +164,28 @@ def _parse(chosen: dict[str, str]) -> list[dict]:
                 if "enrolment_id" in fields:  # not an id this sheet shows: the service's roster check words it
                     errors[f"records.{index}.enrolment_id"] = fields["enrolment_id"]
                 else:
-                    errors[people[index]] = [CHOOSE_VALID]
+                    errors[people[index]] = [str(CHOOSE_VALID)]
         if not errors:
-            errors["_form"] = [CHOOSE_ONE]
+            errors["_form"] = [str(CHOOSE_ONE)]
         raise Invalid("The sheet has mistakes", errors=errors) from None
+
+
+def _counted(status: str, n: int) -> str:
+    """ "3 present", "1 late": how many people had one status (Spanish agrees in number)."""
+    if status == AttendanceStatus.PRESENT:
+        return ngettext("%(num)s present", "%(num)s present", n)
+    if status == AttendanceStatus.LATE:
+        return ngettext("%(num)s late", "%(num)s late", n)
+    if status == AttendanceStatus.ABSENT:
+        return ngettext("%(num)s absent", "%(num)s absent", n)
+    return ngettext("%(num)s excused", "%(num)s excused", n)
 
 
 def _summary(records: list[dict]) -> str:
     counts = {}
     for item in records:
         counts[item["status"]] = counts.get(item["status"], 0) + 1
-    return ", ".join(f"{counts[s]} {STATUS_LABELS[s].lower()}" for s in STATUS_LABELS if s in counts)
+    return ", ".join(_counted(s, counts[s]) for s in STATUS_LABELS if s in counts)
 
 
 @bp.post("/sessions/<session_id>/attendance")
@@ -182,18 +200,23 @@ def save_attendance(session_id):
     except Invalid as exc:
         errors = exc.errors or {}
         if any(key.startswith("records.") for key in errors):  # the service: not a confirmed participant
-            return _render_sheet(session, chosen=chosen, problem=ROSTER_CHANGED, status=422)
+            return _render_sheet(session, chosen=chosen, problem=str(ROSTER_CHANGED), status=422)
         return _render_sheet(session, chosen=chosen, errors=errors, status=422)
     except Conflict as exc:
         db.session.rollback()
         session = _visible_session(session_id)
         state = sheet_state(session, clock.now())
-        problem = f"Nothing was saved. {state.reason}" if state.reason else exc.detail
+        problem = _("Nothing was saved. %(reason)s", reason=state.reason) if state.reason else exc.detail
         return _render_sheet(session, chosen=chosen, problem=problem, status=409)
     unrecorded = [e.name for e, record in saved.rows if record is None]
     day = presenters.day(session.starts_at, session.cohort.timezone)
-    message = f"Attendance for session {session.number} ({day}) is saved: {_summary(records)}."
+    message = _(
+        "Attendance for session %(number)s (%(day)s) is saved: %(summary)s.",
+        number=session.number,
+        day=day,
+        summary=_summary(records),
+    )
     if unrecorded:
-        message += " Not recorded yet: " + ", ".join(unrecorded) + "."
+        message += " " + _("Not recorded yet: %(names)s.", names=", ".join(unrecorded))
     flash(message, "success")
     return redirect(url_for("desk.attendance_sheet", session_id=session.id, focus="save"), 303)

@@ -15,6 +15,9 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask import flash, g, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -37,7 +40,21 @@ from .forms import FormErrors, parse, text
 from .screens import answer_form, render
 from .session import desk_page
 
-MARKS = {mark.value: mark.value.capitalize() for mark in AttendanceMark}
+MARKS = {  # the attendance codes, as people read them
+    AttendanceMark.PRESENT.value: _l("Present"),
+    AttendanceMark.LATE.value: _l("Late"),
+    AttendanceMark.ABSENT.value: _l("Absent"),
+    AttendanceMark.EXCUSED.value: _l("Excused"),
+}
+WEEKDAY_NAMES = {
+    "monday": _l("Monday"),
+    "tuesday": _l("Tuesday"),
+    "wednesday": _l("Wednesday"),
+    "thursday": _l("Thursday"),
+    "friday": _l("Friday"),
+    "saturday": _l("Saturday"),
+    "sunday": _l("Sunday"),
+}
 SERIES_FIELDS = {
     "staff_id": "text",
     "weekday": "text",
@@ -70,13 +87,13 @@ def _may_see(enrolment: Enrolment) -> None:
         return
     treats = select(Appointment.id).where(Appointment.enrolment_id == enrolment.id, Appointment.staff_id == member.id)
     if db.session.scalar(treats.limit(1)) is None:
-        raise Forbidden("This person is neither in your groups nor in your individual sessions.")
+        raise Forbidden(_("This person is neither in your groups nor in your individual sessions."))
 
 
 def _enrolment(enrolment_id: str) -> Enrolment:
     enrolment = db.session.get(Enrolment, enrolment_id)
     if enrolment is None:
-        raise NotFound("No such enrolment.")
+        raise NotFound(_("No such enrolment."))
     _may_see(enrolment)
     return enrolment
 
@@ -99,24 +116,24 @@ def programme_page(enrolment_id, *, errors=None, values=None, problem=None, stat
     group = [
         Row(
             mark.starts_at,
-            f"Group session {mark.number}",
+            _("Group session %(number)s", number=mark.number),
             leaders,
             mark.cancelled,
             mark.status,
             url_for("desk.attendance_sheet", session_id=mark.session_id) if mark.starts_at <= at else None,
-            f"Open the attendance sheet of group session {mark.number}",
+            _("Open the attendance sheet of group session %(number)s", number=mark.number),
         )
         for mark in summary.marks
     ]
     alone = [
         Row(
             a.starts_at,
-            f"Individual session {a.number or ''}".strip(),
+            _("Individual session %(number)s", number=a.number) if a.number else _("Individual session"),
             a.staff.name,
             a.status == AppointmentStatus.CANCELLED,
             a.attendance,
             url_for("desk.appointment", appointment_id=a.id),
-            f"Open individual session {a.number or ''}".strip(),
+            _("Open individual session %(number)s", number=a.number) if a.number else _("Open individual session"),
         )
         for a in summary.individual
     ]
@@ -134,7 +151,8 @@ def programme_page(enrolment_id, *, errors=None, values=None, problem=None, stat
         summary=summary,
         may_book=g.desk_member.role in DESK and enrolment.status in ACTIVE,
         therapists=[(m.id, m.name) for m in therapists],
-        weekdays=[(d, d.capitalize()) for d in WEEKDAYS],
+        weekdays=[(d, WEEKDAY_NAMES.get(d) or d.capitalize()) for d in WEEKDAYS],
+        marks=MARKS,
         errors=errors or {},
         values=values or {},
         problem=problem,
@@ -156,7 +174,14 @@ def book_series(enrolment_id):
     def act():
         data = parse(SeriesIn, SERIES_FIELDS)
         made = individual.create_series(enrolment_id, data, g.desk_member)
-        flash(f"{len(made)} individual sessions are booked; the person is told by email.", "success")
+        flash(
+            ngettext(
+                "%(num)s individual session is booked; the person is told by email.",
+                "%(num)s individual sessions are booked; the person is told by email.",
+                len(made),
+            ),
+            "success",
+        )
         return redirect(url_for("desk.programme", enrolment_id=enrolment_id), 303)
 
     return answer_form(partial(programme_page, enrolment_id), act, refusals=(Conflict, Invalid))
@@ -169,9 +194,9 @@ def _appointment(appointment_id: str) -> Appointment:
     """The session, for the front desk and its own therapist (others: the 403 page)."""
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None or appointment.kind != AppointmentKind.INDIVIDUAL:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     if g.desk_member.role not in DESK and appointment.staff_id != g.desk_member.id:
-        raise Forbidden("This is another therapist's session.")
+        raise Forbidden(_("This is another therapist's session."))
     return appointment
 
 
@@ -213,7 +238,7 @@ def _new_start(appointment: Appointment) -> datetime:
         day, wall = StrictDate().deserialize(values["date"]), WallTime().deserialize(values["time"])
         starts = local_to_utc(day, wall, ZoneInfo(zone_of(appointment.enrolment)))
     except ValidationError as exc:
-        raise FormErrors({"starts_at": ["Give the new date (YYYY-MM-DD) and time (HH:MM)."]}, values) from exc
+        raise FormErrors({"starts_at": [_("Give the new date (YYYY-MM-DD) and time (HH:MM).")]}, values) from exc
     except ScheduleError as exc:
         raise FormErrors({"starts_at": [exc.message]}, values) from None
     return starts
@@ -226,7 +251,7 @@ def move_appointment(appointment_id):
 
     def act():
         individual.change(appointment_id, {"starts_at": _new_start(found)}, g.desk_member)
-        return _to_appointment(appointment_id, "The session is moved; the person is told by email.")
+        return _to_appointment(appointment_id, _("The session is moved; the person is told by email."))
 
     page = partial(appointment_page, appointment_id)
     return answer_form(page, act, refusals=(Conflict, Invalid), field="starts_at")
@@ -239,7 +264,7 @@ def cancel_appointment(appointment_id):
 
     def act():
         individual.change(appointment_id, {"status": "cancelled"}, g.desk_member)
-        return _to_appointment(appointment_id, "The session is cancelled; the person is told by email.")
+        return _to_appointment(appointment_id, _("The session is cancelled; the person is told by email."))
 
     return answer_form(partial(appointment_page, appointment_id), act, refusals=(Conflict,))
 
@@ -252,6 +277,6 @@ def appointment_attendance(appointment_id):
     def act():
         data = parse(AppointmentAttendanceIn, {"status": "text"})
         individual.record_attendance(appointment_id, data["status"], g.desk_member)
-        return _to_appointment(appointment_id, f"Attendance recorded: {MARKS[data['status']]}.")
+        return _to_appointment(appointment_id, _("Attendance recorded: %(mark)s.", mark=MARKS[data["status"]]))
 
     return answer_form(partial(appointment_page, appointment_id), act, refusals=(Conflict, Invalid), field="status")

@@ -1,6 +1,8 @@
 """Admin: programs (what the clinic offers) and new cohorts of a program, with their weekly sessions."""
 
 from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from ..cohorts import programs as programs_service
 from ..cohorts import services as cohort_services
@@ -74,7 +76,7 @@ def create_program():
 
     def act():
         created = programs_service.create_program(parse(ProgramCreate, PROGRAM_FIELDS))
-        flash(f"The program “{created.name}” is created. Add its first cohort below.", "success")
+        flash(_("The program “%(name)s” is created. Add its first cohort below.", name=created.name), "success")
         return redirect(url_for("desk.new_cohort", program=created.id), 303)
 
     return answer_form(_programs_page, act, refusals=(Invalid,), field="name")
@@ -109,7 +111,13 @@ def create_cohort():
 
     def act():
         created = cohort_services.create_cohort(parse(CohortCreate, COHORT_FIELDS))
-        flash(f"The cohort “{created.name}” is created with {len(created.sessions)} sessions.", "success")
+        made = ngettext(
+            "The cohort “%(name)s” is created with %(num)s session.",
+            "The cohort “%(name)s” is created with %(num)s sessions.",
+            len(created.sessions),
+            name=created.name,
+        )
+        flash(made, "success")
         return redirect(url_for("desk.cohort", cohort_id=created.id), 303)
 
     values = {**request.form.to_dict(), "facilitator_ids": request.form.getlist("facilitator_ids")}

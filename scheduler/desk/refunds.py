@@ -9,6 +9,7 @@ only; a facilitator never sees a refund.
 from functools import partial
 
 from flask import g
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..enrolment import refunding
@@ -26,9 +27,12 @@ from .session import desk_page
 
 OWED = RefundStatus.OWED_BY_FRONT_DESK
 LIST_PAGE_SIZE = 50
-METHOD_CHOICE = "Choose how the money was paid back: " + ", ".join(
-    presenters.label(presenters.METHODS, m) for m in PAYOUT_METHODS
-)
+
+
+def method_choice() -> str:
+    """The message beside a payout method not chosen, naming the methods (in the page's language)."""
+    methods = ", ".join(str(presenters.label(presenters.METHODS, m)) for m in PAYOUT_METHODS)
+    return _("Choose how the money was paid back: %(methods)s", methods=methods)
 
 
 def owed(page: int = 1, page_size: int = LIST_PAGE_SIZE):
@@ -49,11 +53,11 @@ def refund_paid(refund_id):
     """Record that the desk paid an owed refund back (method, reference); the person is told once."""
     enrolment_id = db.session.scalar(select(Refund.enrolment_id).where(Refund.id == refund_id))
     if enrolment_id is None:
-        raise NotFound("No such refund.")
+        raise NotFound(_("No such refund."))
     page = partial(enrolment_page, enrolment_id, form=f"refund-{refund_id}")
 
     def act():
-        data = parse(RefundPaidIn, {"method": "text", "reference": "text"}, {"method": METHOD_CHOICE})
+        data = parse(RefundPaidIn, {"method": "text", "reference": "text"}, {"method": method_choice()})
         done = refunding.refund_paid_out(refund_id, data, g.desk_member)
         return back_to_enrolment(enrolment_id, _paid_out(done), anchor="payments-heading")
 
@@ -63,6 +67,11 @@ def refund_paid(refund_id):
 def _paid_out(done) -> str:
     amount = presenters.money(done.amount, done.currency)
     how = presenters.label(presenters.METHODS, done.paid_method)
+    names = {"amount": amount, "method": how, "name": done.enrolment.name}
     if done.paid_reference:
-        how += f", reference {done.paid_reference}"
-    return f"The refund of {amount} is marked paid ({how}); {done.enrolment.name} is told by email."
+        return _(
+            "The refund of %(amount)s is marked paid (%(method)s, reference %(reference)s); %(name)s is told by email.",
+            reference=done.paid_reference,
+            **names,
+        )
+    return _("The refund of %(amount)s is marked paid (%(method)s); %(name)s is told by email.", **names)

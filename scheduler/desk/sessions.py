@@ -7,6 +7,7 @@ a refusal comes back on the cohort page, by the session's form.
 from functools import partial
 
 from flask import request
+from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
@@ -32,14 +33,14 @@ def _session_form(session_id: str) -> partial:
     """The cohort page with this session's form open (a session that does not exist: the 404 page)."""
     cohort_id = db.session.scalar(select(Session.cohort_id).where(Session.id == session_id))
     if cohort_id is None:
-        raise NotFound("No such session.")
+        raise NotFound(_("No such session."))
     return partial(cohort_page, cohort_id, form=f"session-{session_id}")
 
 
 def _new_start(values: dict) -> dict:
     """The form's local date and time, through the API's schema (a mistake: beside the fields)."""
     if not values["date"] or not values["time"]:
-        raise FormErrors({"local_start": ["Give the new date and start time."]}, values)
+        raise FormErrors({"local_start": [_("Give the new date and start time.")]}, values)
     try:
         return SessionPatch().load({"local_start": f"{values['date']}T{values['time']}"})
     except ValidationError as exc:
@@ -54,7 +55,7 @@ def reschedule_session(session_id):
     page = _session_form(session_id)
     values = {"date": request.form.get("date", "").strip(), "time": request.form.get("time", "").strip()}
 
-    message = "The session is moved; its participants are told by email."
+    message = _("The session is moved; its participants are told by email.")
 
     def act():
         return _session_change(session_id, _new_start(values), message)
@@ -67,7 +68,7 @@ def reschedule_session(session_id):
 def cancel_session(session_id):
     """Cancel one session (its participants are told; calendars show it cancelled)."""
     page = _session_form(session_id)
-    message = "The session is cancelled; participants are told."
+    message = _("The session is cancelled; participants are told.")
     act = partial(_session_change, session_id, {"status": "cancelled"}, message)
     return answer_form(page, act, refusals=(Conflict,), values={})
 
@@ -77,6 +78,6 @@ def cancel_session(session_id):
 def restore_session(session_id):
     """Bring back a cancelled session that has not passed."""
     page = _session_form(session_id)
-    message = "The session is back on; participants are told."
+    message = _("The session is back on; participants are told.")
     act = partial(_session_change, session_id, {"status": "scheduled"}, message)
     return answer_form(page, act, refusals=(Conflict,), values={})

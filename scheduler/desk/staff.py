@@ -3,6 +3,7 @@
 from functools import partial
 
 from flask import flash, g, redirect, url_for
+from flask_babel import gettext as _
 
 from ..foundation.auth import ADMIN
 from ..foundation.errors import Conflict, Invalid
@@ -52,7 +53,8 @@ def create_staff():
         data = parse(StaffCreate, {"name": "text", "email": "text", "role": "text"})
         member = staff_services.create_staff(data["email"], data["name"], data["role"], g.desk_member)
         login = url_for("desk.login", _external=False)
-        return _back_to_staff(f"{member.name} can now sign in at {login} with {member.email}.")
+        names = {"name": member.name, "url": login, "email": member.email}
+        return _back_to_staff(_("%(name)s can now sign in at %(url)s with %(email)s.", **names))
 
     return answer_form(partial(_staff_page, form="create"), act, refusals=(Conflict,), field="email")
 
@@ -65,7 +67,8 @@ def change_role(staff_id):
     def act():
         data = parse(RoleChange, {"role": "text"})
         member = staff_services.change_role(staff_id, data["role"], g.desk_member)
-        return _back_to_staff(f"{member.name} is now {presenters.label(presenters.ROLES, member.role)}.")
+        role = presenters.label(presenters.ROLES, member.role)
+        return _back_to_staff(_("%(name)s is now %(role)s.", name=member.name, role=role))
 
     return answer_form(partial(_staff_page, form=f"role-{staff_id}"), act, refusals=(Conflict, Invalid), values={})
 
@@ -77,6 +80,6 @@ def revoke_staff(staff_id):
 
     def act():
         member = staff_services.revoke_staff(staff_id, g.desk_member)
-        return _back_to_staff(f"{member.name}'s access is revoked.")
+        return _back_to_staff(_("%(name)s's access is revoked.", name=member.name))
 
     return answer_form(partial(_staff_page, form=f"role-{staff_id}"), act, refusals=(Conflict,), values={})

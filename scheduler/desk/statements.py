@@ -7,6 +7,7 @@ the enrolment's page, so that no other screen shows them.
 from functools import partial
 
 from flask import flash, g, redirect, url_for
+from flask_babel import gettext as _
 
 from ..attendance import statements
 from ..attendance.schemas import DiagnosisCodesIn
@@ -60,7 +61,7 @@ def statement_codes(enrolment_id):
     def act():
         data = parse(DiagnosisCodesIn, {"diagnosis_codes": "lines"})
         statements.set_diagnosis_codes(enrolment_id, data["diagnosis_codes"], g.desk_member)
-        flash("The diagnosis codes are saved; they show on this statement only.", "success")
+        flash(_("The diagnosis codes are saved; they show on this statement only."), "success")
         return redirect(url_for("desk.statement", enrolment_id=enrolment_id), 303)
 
     return answer_form(partial(statement_page, enrolment_id), act, refusals=(Invalid,))
