@@ -11,9 +11,11 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
 from ..calendars import personal_feeds
+from ..foundation import i18n
 from ..foundation.auth import Access
-from ..foundation.errors import NotFound
+from ..foundation.errors import Invalid, NotFound
 from ..foundation.extensions import limiter
+from ..pages.presenters import LANGUAGE_NAMES
 from ..pages.views import page
 from ..staff import services as staff_services
 from ..staff.schemas import ApiTokenCreate, SignInLinkRequest
@@ -104,7 +106,7 @@ def logout():
 # ---- my account: API tokens and the calendar link -------------------------------------------------
 
 
-def _account_page(*, created=None, errors=None, values=None, status=200):
+def _account_page(*, created=None, errors=None, values=None, problem=None, status=200):
     return render(
         "desk/account.html",
         status,
@@ -114,7 +116,9 @@ def _account_page(*, created=None, errors=None, values=None, status=200):
         created=created,
         errors=errors or {},
         values=values or {},
+        problem=problem,
         base_url=current_app.config["PUBLIC_BASE_URL"],
+        languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in i18n.LOCALES],
     )
 
 
@@ -144,6 +148,24 @@ def revoke_token(token_id):
     row = staff_services.revoke_api_token(g.desk_member, token_id)
     flash(_("The token “%(name)s” is revoked; it no longer works.", name=row.label), "success")
     return redirect(url_for("desk.account"), 303)
+
+
+@bp.post("/account/language")
+@desk_page()
+def choose_language():
+    """The language the console (and the mail it sends the member) speaks from now on; none: the browser's."""
+
+    def act():
+        chosen = request.form.get("locale", "").strip() or None
+        staff_services.choose_language(g.desk_member, chosen)
+        if chosen:  # the notice speaks the language just chosen
+            i18n.use_locale(chosen)
+        else:
+            i18n.forget_choice()
+        flash(_("The console now speaks %(language)s.", language=LANGUAGE_NAMES[i18n.page_language()]), "success")
+        return redirect(url_for("desk.account"), 303)
+
+    return answer_form(_account_page, act, refusals=(Invalid,))
 
 
 @bp.post("/account/calendar")

@@ -55,6 +55,12 @@ def use_locale(name: str | None, remember: bool = False) -> None:
         refresh()  # a locale read earlier in this request is read again
 
 
+def forget_choice() -> None:
+    """This request follows the browser again (the person just cleared their choice)."""
+    g.pop("page_locale", None)
+    refresh()
+
+
 def _fresh() -> None:
     # Each request chooses anew (a request inside an app context already pushed shares its `g`).
     g.pop("page_locale", None)

@@ -12,7 +12,8 @@
   button.addEventListener("click", function () {
     var radios = form.querySelectorAll('input[type="radio"][value="present"]:not(:disabled)');
     radios.forEach(function (radio) { radio.checked = true; });
-    status.textContent = radios.length + (radios.length === 1 ? " person is" : " people are") +
-      " marked present. Change anyone who was not, then save.";
+    // The sentence comes from the page, in its language: {n} is the count.
+    var sentence = radios.length === 1 ? status.dataset.one : status.dataset.many;
+    status.textContent = sentence.replace("{n}", String(radios.length));
   });
 })();

@@ -1,0 +1,138 @@
+"""The console in the member's language (issue 22, API.md "Late joiners and languages"): a browser
+in Spanish gets every console screen in Spanish; a member's own choice on their account page wins
+over the browser, and is kept; a service's refusal is said in the console's language while the
+JSON API keeps answering in English."""
+
+import re
+
+import pytest
+from babel.support import Translations
+
+from scheduler.foundation import i18n
+from scheduler.foundation.extensions import db
+from scheduler.staff.models import Staff
+from tests.desk_support import csrf_of, post_form, sign_in
+
+SPANISH = {"Accept-Language": "es-MX,es;q=0.9"}
+ENGLISH = {"Accept-Language": "en-US,en;q=0.9"}
+# Words that give away an English console (whole words of the visible text).
+ENGLISH_WORDS = (
+    "Today",
+    "Waitlist",
+    "Seats",
+    "Withdraw",
+    "Payment",
+    "Payments",
+    "Search",
+    "Sign",
+    "Confirm",
+    "Sessions",
+    "Session",
+    "Move",
+    "Offer",
+    "Account",
+    "Refunds",
+    "Save",
+    "Name",
+    "Email",
+    "Status",
+    "the",
+    "and",
+    "of",
+    "your",
+    "Your",
+)
+_SPANISH = Translations.load(str(i18n.TRANSLATIONS), ["es"])
+
+
+def es(msgid: str, context: str | None = None) -> str:
+    """The catalogue's Spanish for a console text (it must have one)."""
+    said = _SPANISH.pgettext(context, msgid) if context else _SPANISH.gettext(msgid)
+    assert said != msgid, f"no Spanish for {msgid!r}"
+    return said
+
+
+def visible(html: str) -> str:
+    html = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", html)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def english_in(html: str) -> list[str]:
+    text = visible(html)
+    return [w for w in ENGLISH_WORDS if re.search(rf"(?<![\w-]){w}(?![\w-])", text)]
+
+
+@pytest.fixture
+def spanish_desk(client, make_staff):
+    member, _ = make_staff("admin", name="Lucía Mesa")
+    sign_in(client, member)
+    client.member = member
+    return client
+
+
+def test_a_spanish_browser_gets_every_console_screen_in_spanish(
+    spanish_desk, make_program, make_cohort, make_enrolment
+):
+    program = make_program(name="Habilidades DBT")
+    cohort = make_cohort(program=program, name="Jueves por la tarde", capacity=2, price_amount=36000)
+    ana = make_enrolment(cohort, status="pending_payment", name="Ana Pérez")
+    make_enrolment(cohort, status="confirmed", name="Beto Ruiz", amount_paid=36000)
+    make_enrolment(cohort, status="waitlisted", name="Carla Díaz")
+    session_id = cohort.sessions[0].id
+
+    for path in (
+        "/desk/",
+        "/desk/week",
+        f"/desk/cohorts/{cohort.id}",
+        f"/desk/enrolments/{ana.id}",
+        f"/desk/sessions/{session_id}/attendance",
+        "/desk/people?q=Ana",
+        "/desk/programs",
+        "/desk/cohorts/new",
+        "/desk/staff",
+        "/desk/refunds",
+        "/desk/intakes",
+        "/desk/account",
+    ):
+        page = spanish_desk.get(path, headers=SPANISH)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200, (path, page.status_code)
+        assert '<html lang="es"' in html, path
+        assert english_in(html) == [], (path, english_in(html), visible(html))
+    assert es("Move up") in visible(spanish_desk.get(f"/desk/cohorts/{cohort.id}", headers=SPANISH).get_data(as_text=True))
+
+
+def test_the_sign_in_page_follows_the_browser(client):
+    html = client.get("/desk/login", headers=SPANISH).get_data(as_text=True)
+    assert '<html lang="es"' in html and es("Send sign-in link") in html
+    assert english_in(html) == [], english_in(html)
+    assert "Send sign-in link" in client.get("/desk/login", headers=ENGLISH).get_data(as_text=True)
+
+
+def test_a_members_choice_wins_over_the_browser_and_is_kept(desk):
+    answer = post_form(desk, "/desk/account", "/desk/account/language", {"locale": "es"}, headers=ENGLISH)
+    assert answer.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Staff, desk.member.id).locale == "es"
+    page = desk.get("/desk/account", headers=ENGLISH).get_data(as_text=True)
+    assert '<html lang="es"' in page and "La consola ahora está en Español." in visible(page)
+    assert english_in(page) == [], english_in(page)
+
+    # Back to the browser's language: an English browser gets English again.
+    post_form(desk, "/desk/account", "/desk/account/language", {"locale": ""}, headers=ENGLISH)
+    page = desk.get("/desk/", headers=ENGLISH).get_data(as_text=True)
+    assert '<html lang="en"' in page and "Today" in visible(page)
+    db.session.expire_all()
+    assert db.session.get(Staff, desk.member.id).locale is None
+
+
+def test_a_language_not_offered_is_refused_beside_the_field(desk):
+    page = desk.get("/desk/account", headers=ENGLISH)
+    answer = desk.post(
+        "/desk/account/language", data={"locale": "fr", "csrf_token": csrf_of(page)}, headers=ENGLISH
+    )
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert 'id="console-language-error"' in html and "Choose English or Español." in visible(html)
+    db.session.expire_all()
+    assert db.session.get(Staff, desk.member.id).locale is None
