@@ -8,6 +8,7 @@ change them. The sessions' forms (desk/sessions.py) and the waitlist's buttons
 from functools import partial
 
 from flask import current_app, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from ..cohorts import services as cohort_services
 from ..cohorts.models import COHORT_TRANSITIONS, CohortStatus
@@ -106,9 +107,9 @@ def update_cohort(cohort_id):
     def act():
         data = parse(CohortPatch, SETTINGS_FIELDS)
         if data.get("status") == CohortStatus.CANCELLED:
-            raise Invalid.field("status", "Cancel a cohort with the Cancel this cohort button.")
+            raise Invalid.field("status", _("Cancel a cohort with the Cancel this cohort button."))
         cohort_services.update_cohort(cohort_id, data, g.desk_member)
-        return back_to_cohort(cohort_id, "The cohort's settings are saved.", anchor="settings-heading")
+        return back_to_cohort(cohort_id, _("The cohort's settings are saved."), anchor="settings-heading")
 
     return answer_form(partial(cohort_page, cohort_id, form="settings"), act)
 
@@ -130,7 +131,7 @@ def cancel_cohort(cohort_id):
     except Conflict as exc:
         flash(exc.detail, "error")
     else:
-        flash("The cohort is cancelled. Everyone in it is told by email; money paid goes back in full.", "success")
+        flash(_("The cohort is cancelled. Everyone in it is told by email; money paid goes back in full."), "success")
     return redirect(url_for("desk.cohort", cohort_id=cohort_id), 303)
 
 
@@ -143,7 +144,7 @@ def enrol(cohort_id):
         data = parse(EnrolmentCreate, {"name": "text", "email": "text", "phone": "text"})
         created = enrolling.enrol(cohort_id, data, g.desk_member)
         status = presenters.label(presenters.ENROLMENT_STATUS, created.status)
-        flash(f"{created.name} is enrolled: {status}.", "success")
+        flash(_("%(name)s is enrolled: %(status)s.", name=created.name, status=status), "success")
         return redirect(url_for("desk.enrolment", enrolment_id=created.id), 303)
 
     return answer_form(partial(cohort_page, cohort_id, form="enrol"), act)

@@ -8,6 +8,8 @@ what to fix in words for a person at a desk rather than for a programmer.
 import re
 
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError
 
 from ..foundation.errors import _flatten
@@ -15,7 +17,7 @@ from ..foundation.money import amount_range, parse_amount, plain_amount
 
 MONEY_MAX = 10_000_000  # the schemas' highest amount in minor units (100,000.00)
 REQUIRED = "Missing data for required field."  # marshmallow's words, for programmers
-NUL = "This contains a character that cannot be stored (NUL); please type it again."
+NUL = _l("This contains a character that cannot be stored (NUL); please type it again.")
 
 
 class FormErrors(Exception):
@@ -59,7 +61,7 @@ def parse(schema: type[Schema], fields: dict[str, str], messages: dict[str, str]
             continue
         raw = values[name]
         if "\x00" in raw:
-            errors[name] = [NUL]
+            errors[name] = [str(NUL)]
             values[name] = raw.replace("\x00", "")
             continue
         raw = raw.strip() if kind != "lines" else raw
@@ -71,7 +73,7 @@ def parse(schema: type[Schema], fields: dict[str, str], messages: dict[str, str]
             payload[name] = raw
         elif kind == "int":
             if not re.fullmatch(r"-?\d{1,9}", raw):
-                errors[name] = ["Give a whole number, for example 8."]
+                errors[name] = [_("Give a whole number, for example 8.")]
             else:
                 payload[name] = int(raw)
         elif kind == "yesno":
@@ -92,9 +94,9 @@ def parse(schema: type[Schema], fields: dict[str, str], messages: dict[str, str]
             if messages and key in messages:
                 msgs = [messages[key]]
             elif msgs == [REQUIRED]:
-                msgs = ["Please fill this in."]
+                msgs = [_("Please fill this in.")]
             elif fields.get(key) == "money":
-                msgs = [f"Give an amount from {amount_range(MONEY_MAX)}."]
+                msgs = [_("Give an amount from %(range)s.", range=amount_range(MONEY_MAX))]
             errors.setdefault(key, []).extend(m for m in msgs if m not in errors.get(key, []))
         data = None
     if errors:

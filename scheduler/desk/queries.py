@@ -8,6 +8,8 @@ reads only the console needs (the day's overview, a search across cohorts).
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from flask_babel import gettext as _
+from flask_babel import pgettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -27,17 +29,25 @@ from ..staff.models import Role, Staff
 S = EnrolmentStatus
 CURRENT = "current"
 ALL = "all"
-# The Today page's status filter: value -> label.
-STATUS_FILTERS = {
-    CURRENT: "Open or running",
-    "open": "Open",
-    "running": "Running",
-    "closed": "Closed",
-    "draft": "Draft",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    ALL: "Any status",
-}
+# The Today page's status filter: its values, in the order offered (labels: `status_filters`).
+STATUS_FILTERS = (CURRENT, "open", "running", "closed", "draft", "completed", "cancelled", ALL)
+
+
+def status_filters() -> dict[str, str]:
+    """The Today page's status filter, value -> label in the page's language (a cohort's status:
+    the context keeps these words apart from the same English said of a session or a place)."""
+    return {
+        CURRENT: _("Open or running"),
+        "open": pgettext("cohort filter", "Open"),
+        "running": pgettext("cohort filter", "Running"),
+        "closed": pgettext("cohort filter", "Closed"),
+        "draft": pgettext("cohort filter", "Draft"),
+        "completed": pgettext("cohort filter", "Completed"),
+        "cancelled": pgettext("cohort filter", "Cancelled"),
+        ALL: _("Any status"),
+    }
+
+
 # Holds and offers lapsing within this long are listed for the desk to chase.
 SOON = timedelta(hours=24)
 TODAY_PAGE_SIZE = 50
@@ -181,7 +191,7 @@ def visible_cohort(cohort_id: str, member):
         return cohort_services.get_cohort(cohort_id, member)
     except NotFound:
         if is_facilitator(member) and db.session.scalar(select(Cohort.id).where(Cohort.id == cohort_id)):
-            raise Forbidden("This group is not one of yours.") from None
+            raise Forbidden(_("This group is not one of yours.")) from None
         raise
 
 

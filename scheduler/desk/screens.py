@@ -9,12 +9,13 @@ refuses, `answer_form` shows the same page again with the reason beside the fiel
 from collections.abc import Callable, Mapping
 
 from flask import Response, render_template, request
+from flask_babel import lazy_gettext as _l
 
 from ..foundation.errors import Conflict, DomainError, Invalid, Unavailable
 from .forms import FormErrors
 
 REFUSALS = (Conflict, Invalid, Unavailable)  # what a service's refusal of a console form usually is
-UNAVAILABLE = "The payment provider or the database did not answer; nothing changed. Try again in a minute."
+UNAVAILABLE = _l("The payment provider or the database did not answer; nothing changed. Try again in a minute.")
 
 
 def render(template: str, status: int = 200, **context) -> Response:
@@ -34,7 +35,7 @@ def problem_of(exc: DomainError, field: str | None = None) -> tuple[dict, str | 
     if isinstance(exc, Invalid):
         return (exc.errors or {field or "_form": [exc.detail]}), None, 422
     if isinstance(exc, Unavailable):
-        return {}, UNAVAILABLE, 503
+        return {}, str(UNAVAILABLE), 503
     if field:
         return {field: [exc.detail]}, None, exc.status
     return {}, exc.detail, exc.status

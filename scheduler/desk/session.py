@@ -11,6 +11,7 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -129,7 +130,7 @@ def desk_page(*roles: str):
             if member is None:
                 return to_login()
             if member.role not in access.roles:
-                raise Forbidden("Your role does not include this page.")
+                raise Forbidden(_("Your role does not include this page."))
             return view(**view_args)
 
         wrapper.page_access = access

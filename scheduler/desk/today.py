@@ -29,7 +29,7 @@ def today():
         refunds_owed=owed,
         chosen=status,
         program_id=program_id,
-        statuses=queries.STATUS_FILTERS,
+        statuses=queries.status_filters(),
         now=clock.now(),
         next_session=queries.next_session,
     )

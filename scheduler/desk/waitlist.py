@@ -7,6 +7,7 @@ comes back on the page the button was on, by its form.
 from functools import partial
 
 from flask import g, request
+from flask_babel import gettext as _
 
 from ..enrolment import self_service, staff_actions
 from ..enrolment.schemas import MoveIn
@@ -36,7 +37,9 @@ def move(enrolment_id):
     def act():
         data = parse(MoveIn, {"position": "int"}, {})
         moved = staff_actions.move(enrolment_id, data["position"], g.desk_member)
-        message = f"{moved.name} is now number {moved.waitlist_position} in the waitlist."
+        message = _(
+            "%(name)s is now number %(position)s in the waitlist.", name=moved.name, position=moved.waitlist_position
+        )
         return back_to_cohort(cohort_id, message, f"{focus}-{enrolment_id}")
 
     page = partial(cohort_page, cohort_id, form=f"move-{enrolment_id}")
@@ -58,7 +61,9 @@ def offer(enrolment_id):
     def act():
         offered = staff_actions.offer(enrolment_id, g.desk_member)
         until = presenters.when(offered.offer_expires_at, offered.cohort.timezone)
-        message = f"A seat is offered to {offered.name} until {until}; they are told by email."
+        message = _(
+            "A seat is offered to %(name)s until %(until)s; they are told by email.", name=offered.name, until=until
+        )
         if back:
             return back_to_enrolment(enrolment_id, message)
         return back_to_cohort(cohort_id, message, anchor="waitlist-heading")

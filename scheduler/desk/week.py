@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from flask import current_app, g, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..admission.models import Intake
@@ -21,11 +23,27 @@ from ..enrolment.models import Enrolment
 from ..foundation import clock
 from ..foundation.auth import DESK
 from ..foundation.extensions import db
+from ..foundation.i18n import page_language
 from ..staff.models import Staff
 from .availability import whose
 from .blueprint import bp
 from .screens import render
 from .session import desk_page
+
+# A week and its days as the page's language writes them: "Monday 30 September 2030" /
+# "lunes 30 de septiembre de 2030"; a day heading without the year.
+_WEEK = {"en": "EEEE d MMMM y", "es": "EEEE d 'de' MMMM 'de' y"}
+_DAY = {"en": "EEEE d MMMM", "es": "EEEE d 'de' MMMM"}
+
+
+def week_text(monday: date) -> str:
+    language = page_language()
+    return format_date(monday, _WEEK.get(language, "full"), locale=language)
+
+
+def day_text(day: date) -> str:
+    language = page_language()
+    return format_date(day, _DAY.get(language, "long"), locale=language)
 
 
 @dataclass(frozen=True)
@@ -71,7 +89,7 @@ def _items(member: Staff, start: datetime, end: datetime) -> list[Item]:
         Item(
             s.starts_at,
             s.ends_at,
-            f"Group: {c.name}, session {s.number}",
+            _("Group: %(name)s, session %(number)s", name=c.name, number=s.number),
             "",
             s.status == SessionStatus.CANCELLED or c.status == CohortStatus.CANCELLED,
             url_for("desk.cohort", cohort_id=c.id, _anchor=f"session-{s.id}"),
@@ -92,12 +110,17 @@ def _items(member: Staff, start: datetime, end: datetime) -> list[Item]:
             who = intakes[a.intake_id].name if a.intake_id in intakes else ""
             items.append(
                 Item(
-                    a.starts_at, a.ends_at, "Assessment", who, cancelled, url_for("desk.intake", intake_id=a.intake_id)
+                    a.starts_at,
+                    a.ends_at,
+                    _("Assessment"),
+                    who,
+                    cancelled,
+                    url_for("desk.intake", intake_id=a.intake_id),
                 )
             )
         else:
             link = url_for("desk.appointment", appointment_id=a.id)
-            items.append(Item(a.starts_at, a.ends_at, "Individual session", a.enrolment.name, cancelled, link))
+            items.append(Item(a.starts_at, a.ends_at, _("Individual session"), a.enrolment.name, cancelled, link))
     return sorted(items, key=lambda item: (item.starts_at, item.what))
 
 
@@ -130,6 +153,8 @@ def week():
         zone=str(zone),
         hhmm=lambda instant: f"{instant.astimezone(zone):%H:%M}",
         days=days,
+        week_text=week_text,
+        day_text=day_text,
         count=len([i for i in items if not i.cancelled]),
         monday=monday,
         today=clock.now().astimezone(zone).date(),
