@@ -93,7 +93,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     # Translated so far: the public and participant pages and the join page. The console and the
     # development mailbox are English for now, whatever the browser asks.
-    i18n.init_app(app, english_only=("/desk", "/dev/"), staff_screens=("/desk",))
+    i18n.init_app(app, english_only=("/dev/",), staff_screens=("/desk",))
     pages.init_app(app)
     desk.init_app(app)
 

@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError
 
 from ..foundation.errors import _flatten
 from ..foundation.money import amount_range, parse_amount, plain_amount
+from ..pages.field_errors import field_messages
 
 MONEY_MAX = 10_000_000  # the schemas' highest amount in minor units (100,000.00)
 REQUIRED = "Missing data for required field."  # marshmallow's words, for programmers
@@ -97,6 +98,8 @@ def parse(schema: type[Schema], fields: dict[str, str], messages: dict[str, str]
                 msgs = [_("Please fill this in.")]
             elif fields.get(key) == "money":
                 msgs = [_("Give an amount from %(range)s.", range=amount_range(MONEY_MAX))]
+            else:  # the schema's words, as the console's language says them
+                msgs = field_messages({key: msgs})[key]
             errors.setdefault(key, []).extend(m for m in msgs if m not in errors.get(key, []))
         data = None
     if errors:

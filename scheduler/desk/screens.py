@@ -12,6 +12,7 @@ from flask import Response, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from ..foundation.errors import Conflict, DomainError, Invalid, Unavailable
+from ..pages.field_errors import field_messages
 from .forms import FormErrors
 
 REFUSALS = (Conflict, Invalid, Unavailable)  # what a service's refusal of a console form usually is
@@ -32,13 +33,15 @@ def problem_of(exc: DomainError, field: str | None = None) -> tuple[dict, str | 
 
     `field`: the field a refusal that names none is shown beside (else it goes above the form).
     """
+    if isinstance(exc, Invalid) and exc.errors:
+        return field_messages(exc.errors), None, 422  # the API's words, as the console's language says them
     if isinstance(exc, Invalid):
-        return (exc.errors or {field or "_form": [exc.detail]}), None, 422
+        return {field or "_form": [exc.said()]}, None, 422
     if isinstance(exc, Unavailable):
         return {}, str(UNAVAILABLE), 503
     if field:
-        return {field: [exc.detail]}, None, exc.status
-    return {}, exc.detail, exc.status
+        return {field: [exc.said()]}, None, exc.status
+    return {}, exc.said(), exc.status
 
 
 def answer_form(

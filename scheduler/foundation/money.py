@@ -15,6 +15,7 @@ from functools import lru_cache
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, format_decimal, get_currency_precision, get_decimal_symbol
 from flask import current_app, has_app_context
+from flask_babel import gettext
 
 from . import i18n
 
@@ -87,13 +88,14 @@ class AmountError(ValueError):
 
 def amount_example(locale: str | None = None) -> str:
     """How the clinic writes an amount in a form: "360 or 360.00" (en_US), "360 or 360,00" (fr_FR)."""
-    return f"360 or {plain_amount(36000, locale)}"
+    return gettext("%(whole)s or %(decimal)s", whole="360", decimal=plain_amount(36000, locale))
 
 
 def amount_range(highest: int, locale: str | None = None) -> str:
     """ "0.00 to 100,000.00" (en_US), "0,00 to 100 000,00" (fr_FR): the amounts a field accepts."""
     locale = locale or clinic_locale()
-    return f"{plain_amount(0, locale)} to {format_decimal(Decimal(highest).scaleb(-2), '#,##0.00', locale=locale)}"
+    highest_text = format_decimal(Decimal(highest).scaleb(-2), "#,##0.00", locale=locale)
+    return gettext("%(lowest)s to %(highest)s", lowest=plain_amount(0, locale), highest=highest_text)
 
 
 def plain_amount(amount: int | None, locale: str | None = None) -> str:
@@ -120,7 +122,7 @@ def parse_amount(text: str, locale: str | None = None) -> int:
     point = re.escape(decimal)
     found = re.fullmatch(rf"(\d{{1,3}}(?:({groups})\d{{3}})?(?:\2\d{{3}})*|\d+)?(?:{point}(\d{{1,2}}))?", cleaned)
     if not cleaned or found is None or not (found.group(1) or found.group(3)):
-        raise AmountError(f"Give an amount such as {amount_example(locale)}.")
+        raise AmountError(gettext("Give an amount such as %(example)s.", example=amount_example(locale)))
     whole = re.sub(r"\D", "", found.group(1) or "0")
     cents = (found.group(3) or "").ljust(2, "0")
     return int(whole) * 100 + int(cents)
