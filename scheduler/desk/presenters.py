@@ -70,6 +70,16 @@ ACTIONS = {
     "refund_paid_out": _lp("history entry", "Refund paid out by the desk"),
     "agreements_accepted": _lp("history entry", "Accepted the program's agreements"),
     "agreements_on_paper": _lp("history entry", "Agreements signed on paper"),
+    # Written with the code's own words until they had a label of their own.
+    "link_opened": _lp("history entry", "Link opened"),
+    "offered_from_queue": _lp("history entry", "Offered from queue"),
+    "paid_at_desk": _lp("history entry", "Paid at desk"),
+    "part_paid_at_desk": _lp("history entry", "Part paid at desk"),
+    "price_changed": _lp("history entry", "Price changed"),
+    "diagnosis_codes_set": _lp("history entry", "Diagnosis codes set"),
+    "attendance_flag_cleared": _lp("history entry", "Attendance flag cleared"),
+    "join_link_rotated": _lp("history entry", "Join link rotated"),
+    "erased": _lp("history entry", "Erased"),
     # The staff audit log.
     "signed_in": _lp("history entry", "Signed in"),
     "signed_out": _lp("history entry", "Signed out"),
