@@ -9,6 +9,7 @@ from datetime import timedelta
 from functools import partial
 
 from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..admission.models import Intake
@@ -33,9 +34,9 @@ def whose() -> Staff:
     wanted = request.values.get("staff_id") or g.desk_member.id
     member = db.session.get(Staff, wanted)
     if member is None or member.revoked_at is not None:
-        raise NotFound("No such staff member.")
+        raise NotFound(_("No such staff member."))
     if member.id != g.desk_member.id and g.desk_member.role not in DESK:
-        raise Forbidden("This is another clinician's page.")
+        raise Forbidden(_("This is another clinician's page."))
     return member
 
 
@@ -107,7 +108,7 @@ def add_availability():
             },
         )
         services.add_availability(member.id, data, g.desk_member)
-        return _back(member, "The hours are added; their free times can be booked now.")
+        return _back(member, _("The hours are added; their free times can be booked now."))
 
     return answer_form(partial(availability_page), act, refusals=(Conflict, Invalid))
 
@@ -117,4 +118,4 @@ def add_availability():
 def remove_availability(availability_id):
     member = whose()
     services.remove_availability(member.id, availability_id, g.desk_member)
-    return _back(member, "Those hours are no longer offered; appointments already booked in them stand.")
+    return _back(member, _("Those hours are no longer offered; appointments already booked in them stand."))

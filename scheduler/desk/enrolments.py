@@ -8,6 +8,7 @@ each refusal shown on this page by the form that failed.
 from functools import partial
 
 from flask import Response, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from ..appointments import individual
 from ..enrolment import paying, refunding, self_service, staff_actions
@@ -83,8 +84,12 @@ def confirm(enrolment_id):
         amount = presenters.money(data["amount"], done.cohort.currency)
         if done.status != "confirmed":  # part of the balance: the place stays held for the rest
             left = presenters.money(done.balance, done.cohort.currency)
-            return back_to_enrolment(enrolment_id, f"Payment of {amount} recorded; {left} is still to pay.")
-        return back_to_enrolment(enrolment_id, f"Payment of {amount} recorded; {done.name} is confirmed.")
+            return back_to_enrolment(
+                enrolment_id, _("Payment of %(amount)s recorded; %(left)s is still to pay.", amount=amount, left=left)
+            )
+        return back_to_enrolment(
+            enrolment_id, _("Payment of %(amount)s recorded; %(name)s is confirmed.", amount=amount, name=done.name)
+        )
 
     return answer_form(partial(enrolment_page, enrolment_id, form="confirm"), act)
 
@@ -95,9 +100,12 @@ def transfer(enrolment_id):
     """Move a confirmed person to another cohort with a free seat, keeping their payment."""
 
     def act():
-        data = parse(TransferIn, {"cohort_id": "text"}, {"cohort_id": "Choose the cohort to move them to."})
+        data = parse(TransferIn, {"cohort_id": "text"}, {"cohort_id": _("Choose the cohort to move them to.")})
         moved = staff_actions.transfer(enrolment_id, data["cohort_id"], g.desk_member)
-        return back_to_enrolment(enrolment_id, f"{moved.name} moved to {moved.cohort.name}; they are told by email.")
+        return back_to_enrolment(
+            enrolment_id,
+            _("%(name)s moved to %(cohort)s; they are told by email.", name=moved.name, cohort=moved.cohort.name),
+        )
 
     return answer_form(partial(enrolment_page, enrolment_id, form="transfer"), act)
 
@@ -111,16 +119,21 @@ def _withdraw(enrolment_id: str, refund_amount: int | None):
             raise
         current = self_service.get_enrolment(enrolment_id)
         paid = presenters.money(current.amount_paid, current.cohort.currency)
-        raise Invalid.field("refund_amount", f"{paid} was paid; the refund cannot be more than that.") from None
+        raise Invalid.field(
+            "refund_amount", _("%(paid)s was paid; the refund cannot be more than that.", paid=paid)
+        ) from None
 
 
 def _withdrawn(done) -> str:
     refund = done.refund
     if not refund:
-        return f"{done.name} is withdrawn, with no refund."
+        return _("%(name)s is withdrawn, with no refund.", name=done.name)
     back = presenters.money(refund["amount"], refund["currency"])
-    how = "the desk owes it to them" if refund["status"] == "owed_by_front_desk" else "it goes back to their card"
-    return f"{done.name} is withdrawn; {back} is refunded ({how})."
+    if refund["status"] == "owed_by_front_desk":
+        return _(
+            "%(name)s is withdrawn; %(amount)s is refunded (the desk owes it to them).", name=done.name, amount=back
+        )
+    return _("%(name)s is withdrawn; %(amount)s is refunded (it goes back to their card).", name=done.name, amount=back)
 
 
 @bp.post("/enrolments/<enrolment_id>/withdraw")
@@ -144,6 +157,8 @@ def resend(enrolment_id, message_id):
     def act():
         copy = notification_services.resend_message(enrolment_id, message_id, g.desk_member)
         what = presenters.label(presenters.MESSAGES, copy.kind)
-        return back_to_enrolment(enrolment_id, f"“{what}” is queued to be sent again.", anchor="messages-heading")
+        return back_to_enrolment(
+            enrolment_id, _("“%(what)s” is queued to be sent again.", what=what), anchor="messages-heading"
+        )
 
     return answer_form(partial(enrolment_page, enrolment_id, form="messages"), act)

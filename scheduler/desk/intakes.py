@@ -9,6 +9,9 @@ opens that page too. The same services as the JSON API.
 from functools import partial
 
 from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from ..admission import booking, queue, records, services
@@ -28,7 +31,7 @@ from .forms import parse
 from .screens import answer_form, render
 from .session import desk_page
 
-OUTCOMES = (("approved", "Approved: offer a place"), ("not_suitable", "Not suitable"))
+OUTCOMES = (("approved", _l("Approved: offer a place")), ("not_suitable", _l("Not suitable")))
 
 
 def _open_cohorts(program_ids) -> dict[str, list[dict]]:
@@ -45,7 +48,12 @@ def _open_cohorts(program_ids) -> dict[str, list[dict]]:
     for cohort in cohorts:
         free = counts[cohort.id].available
         found.setdefault(cohort.program_id, []).append(
-            {"id": cohort.id, "name": cohort.name, "free": free, "label": f"{cohort.name} ({free} free)"}
+            {
+                "id": cohort.id,
+                "name": cohort.name,
+                "free": free,
+                "label": ngettext("%(cohort)s (%(num)s free)", "%(cohort)s (%(num)s free)", free, cohort=cohort.name),
+            }
         )
     return found
 
@@ -112,7 +120,7 @@ def _assessed_by(intake_id: str, member) -> bool:
 def intake_page(intake_id, *, form=None, errors=None, values=None, problem=None, status=200):
     found = records.get_intake(intake_id)
     if g.desk_member.role not in DESK and not _assessed_by(intake_id, g.desk_member):
-        raise Forbidden("Only the front desk, an admin or this person's assessor opens this request.")
+        raise Forbidden(_("Only the front desk, an admin or this person's assessor opens this request."))
     offers = _offers([found])
     history = records.audit_of([found.id]).get(found.id, [])
     zone = str(booking.zone_of(found.intake))
@@ -164,11 +172,14 @@ def intake_outcome(intake_id):
         data = parse(
             OutcomeIn,
             {"outcome": "text", "cohort_id": "text", "note": "text", "message": "text"},
-            {"outcome": "Choose the outcome: approved or not suitable."},
+            {"outcome": _("Choose the outcome: approved or not suitable.")},
         )
         done = services.record_outcome(intake_id, data, g.desk_member)
-        outcome = presenters.INTAKE_STATUS[done.status].lower()
-        return _back(f"Outcome recorded for {done.name}: {outcome}. They are told by email.", intake_id=intake_id)
+        outcome = presenters.label(presenters.INTAKE_STATUS, done.status).lower()
+        message = _(
+            "Outcome recorded for %(name)s: %(outcome)s. They are told by email.", name=done.name, outcome=outcome
+        )
+        return _back(message, intake_id=intake_id)
 
     return answer_form(partial(intake_page, intake_id, form="outcome"), act, refusals=(Conflict, Invalid))
 
@@ -183,7 +194,8 @@ def intake_move(intake_id):
     def act():
         data = parse(IntakeMoveIn, {"position": "int"}, {})
         moved = services.move(intake_id, data["position"], g.desk_member)
-        return _back(f"{moved.name} is now number {moved.queue_position} in the queue.", f"{focus}-{intake_id}")
+        message = _("%(name)s is now number %(position)s in the queue.", name=moved.name, position=moved.queue_position)
+        return _back(message, f"{focus}-{intake_id}")
 
     return answer_form(partial(queue_page, form=f"row-{intake_id}"), act, refusals=(Conflict, Invalid, NotFound))
 
@@ -196,9 +208,9 @@ def intake_offer(intake_id):
     page = partial(intake_page, intake_id, form="offer") if back_here else partial(queue_page, form=f"row-{intake_id}")
 
     def act():
-        data = parse(IntakeOfferIn, {"cohort_id": "text"}, {"cohort_id": "Choose the cohort whose seat to offer."})
+        data = parse(IntakeOfferIn, {"cohort_id": "text"}, {"cohort_id": _("Choose the cohort whose seat to offer.")})
         offered = queue.offer(intake_id, data["cohort_id"], g.desk_member)
-        message = f"A seat is offered to {offered.name}; they are told by email."
+        message = _("A seat is offered to %(name)s; they are told by email.", name=offered.name)
         return _back(message, intake_id=intake_id) if back_here else _back(message, f"offer-{intake_id}")
 
     return answer_form(page, act, refusals=(Conflict, Invalid), field="cohort_id")
@@ -210,10 +222,11 @@ def intake_book(intake_id):
     """Book (or move) the person's assessment for them, at a free time."""
 
     def act():
-        data = parse(BookIn, {"starts_at": "text"}, {"starts_at": "Choose one of the free times."})
+        data = parse(BookIn, {"starts_at": "text"}, {"starts_at": _("Choose one of the free times.")})
         done = booking.book(intake_id, data["starts_at"], g.desk_member)
         when = presenters.when(done.appointment.starts_at, str(booking.zone_of(done.intake)))
-        return _back(f"The assessment is booked for {when}; {done.name} is told by email.", intake_id=intake_id)
+        message = _("The assessment is booked for %(when)s; %(name)s is told by email.", when=when, name=done.name)
+        return _back(message, intake_id=intake_id)
 
     return answer_form(
         partial(intake_page, intake_id, form="book"), act, refusals=(Conflict, Invalid), field="starts_at"
@@ -225,6 +238,6 @@ def intake_book(intake_id):
 def intake_cancel_booking(intake_id):
     def act():
         done = booking.cancel(intake_id, g.desk_member)
-        return _back(f"The assessment is cancelled; {done.name} is told by email.", intake_id=intake_id)
+        return _back(_("The assessment is cancelled; %(name)s is told by email.", name=done.name), intake_id=intake_id)
 
     return answer_form(partial(intake_page, intake_id, form="book"), act, refusals=(Conflict,))
