@@ -69,7 +69,7 @@ bench: install-dev
 ## Translate what `update` added (empty msgstr), then run it again: the .mo files are committed.
 TRANSLATIONS = scheduler/translations
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k lazy_pgettext:1c,2 -k _lp:1c,2 --no-location --sort-output \
 	  --project scheduler --copyright-holder "" -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
