@@ -3,6 +3,7 @@
 import logging
 
 from flask import Flask, Response, json
+from flask_babel import force_locale
 from marshmallow import ValidationError as SchemaValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -19,11 +20,25 @@ class DomainError(Exception):
     type = "bad-request"
     title = "Bad request"
 
-    def __init__(self, detail: str, errors: dict | None = None, headers: dict | None = None):
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail, errors: dict | None = None, headers: dict | None = None):
+        # `detail` is a str, or a lazy string (flask_babel.lazy_gettext) where a screen shows the
+        # refusal: the API always answers in English (`detail`), a screen in its reader's language (`said`).
+        self.wording = detail
+        self.detail = _in_english(detail)
+        super().__init__(self.detail)
         self.errors = errors
         self.headers = headers or {}
+
+    def said(self) -> str:
+        """The refusal in the language of whoever reads now (a console or participant page)."""
+        return str(self.wording)
+
+
+def _in_english(detail) -> str:
+    if isinstance(detail, str):
+        return detail
+    with force_locale("en"):  # outside an app there is nothing to translate: the text as written
+        return str(detail)
 
 
 class BadRequest(DomainError):
