@@ -9,7 +9,6 @@ through a personal link is join_links.py; the attendance letter, letters.py.
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext as _nl
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -159,4 +158,6 @@ def _check_records(records: list[dict], people: dict) -> None:
         seen.add(enrolment_id)
     if errors:
         count = len(errors)
-        raise Invalid(_nl("%(num)s record is invalid", "%(num)s records are invalid", count), errors=errors)
+        # Two sentences rather than ngettext: `make translations` extracts lazy_gettext and _l.
+        said = _l("1 record is invalid") if count == 1 else _l("%(count)s records are invalid", count=count)
+        raise Invalid(said, errors=errors)
