@@ -8,6 +8,7 @@ The person may cancel up to the program's assessment_cancel_hours before it; sta
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..appointments import services as appointments
@@ -67,7 +68,9 @@ def book(intake_id: str, starts_at: datetime, staff=None) -> IntakeView:
     with write_transaction():
         intake = lock_intake(intake_id)
         if intake.status not in BOOKABLE:
-            raise Conflict(f"An assessment is booked for a requested intake; this one is {intake.status}.")
+            raise Conflict(
+                _l("An assessment is booked for a requested intake; this one is %(status)s.", status=intake.status)
+            )
         before = snapshot(intake)
         current = booked(intake.id)
         if current is not None:
@@ -91,7 +94,7 @@ def cancel(intake_id: str, staff=None) -> IntakeView:
         intake = lock_intake(intake_id)
         current = booked(intake.id)
         if current is None:
-            raise Conflict("No assessment is booked for this request.")
+            raise Conflict(_l("No assessment is booked for this request."))
         _check_cutoff(intake, current, staff, "cancelled")
         before = snapshot(intake)
         appointments.cancel(current)

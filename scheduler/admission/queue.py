@@ -7,6 +7,7 @@ run under a cohort's lock whenever seats free that nobody on its waitlist takes;
 Locks are taken cohort first, then intakes (in id order), as everywhere else.
 """
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from ..cohorts.models import Cohort, CohortStatus, Program
@@ -89,22 +90,22 @@ def offer(intake_id: str, cohort_id: str, staff):
     """Staff offer a seat of this cohort to an approved person now, out of turn (audited)."""
     with write_transaction():
         cohort = lock_one(Cohort, cohort_id)
-        intake = lock_one(Intake, intake_id, "No such intake.")
+        intake = lock_one(Intake, intake_id, _l("No such intake."))
         if cohort.program_id != intake.program_id:
             raise Invalid.field("cohort_id", "Give a cohort of this intake's program.")
         if intake.status != Status.APPROVED:
-            raise Conflict(f"Seats are offered to approved intakes; this one is {intake.status}.")
+            raise Conflict(_l("Seats are offered to approved intakes; this one is %(status)s.", status=intake.status))
         if _offers_open([intake]):
-            raise Conflict("A seat is already offered to this person; it must be answered or lapse first.")
+            raise Conflict(_l("A seat is already offered to this person; it must be answered or lapse first."))
         at = clock.now()
         status = cohort.display_status_by_bounds(at)
         if status in (CohortStatus.CANCELLED, CohortStatus.COMPLETED, CohortStatus.DRAFT):
-            raise Conflict(f"This cohort is {status}: its seats cannot be offered.")
+            raise Conflict(_l("This cohort is %(status)s: its seats cannot be offered.", status=status))
         if seat_counts([cohort], at)[cohort.id].available <= 0:
-            raise Conflict("No seat is free in this cohort; raise the capacity or wait for one to free.")
+            raise Conflict(_l("No seat is free in this cohort; raise the capacity or wait for one to free."))
         enrolment = enrolling.offer_place(cohort, _person(intake), intake.participant_id, at, staff)
         if enrolment is None:
-            raise Conflict("This person already has a place in this cohort.")
+            raise Conflict(_l("This person already has a place in this cohort."))
         _note_offer(intake, enrolment, staff, "offered_by_staff")
     return get_intake(intake_id)
 

@@ -9,6 +9,7 @@ staff withdraw. Offers of seats to approved people are in queue.py.
 import hmac
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from ..appointments.models import Appointment, AppointmentStatus
@@ -34,7 +35,7 @@ ANSWER_WITHIN = timedelta(hours=1)
 def _program(program_id: str) -> Program:
     program = db.session.get(Program, program_id)
     if program is None:
-        raise NotFound("No such program.")
+        raise NotFound(_l("No such program."))
     return program
 
 
@@ -45,7 +46,7 @@ def request_place(program_id: str, data: dict, idempotency_key: str | None = Non
     """Queue a request for a place, answered the same for every address (nothing about it is read)."""
     program = _program(program_id)
     if program.admission != INTAKE:
-        raise Conflict("This program takes enrolments directly: enrol in one of its cohorts instead.")
+        raise Conflict(_l("This program takes enrolments directly: enrol in one of its cohorts instead."))
     return inbox.receive(
         RequestKind.INTAKE,
         data["email"],
@@ -80,10 +81,10 @@ def handle(request: PublicRequest) -> tuple[str, str | None]:
         return Outcome.ALREADY, already.id
     program = db.session.get(Program, request.subject_id)
     if program is None or program.admission != INTAKE:
-        raise Conflict("This program no longer admits by request.")
+        raise Conflict(_l("This program no longer admits by request."))
     participant_id, new_person = participant_for(data["email"], known_participant(data["email"]))
     # The program's queue is ordered by its row: two requests never take the same rank.
-    lock_one(Program, program.id, "No such program.")
+    lock_one(Program, program.id, _l("No such program."))
     if not new_person:
         already = _open_intake_of(program.id, participant_id)
         if already is not None:
@@ -160,7 +161,10 @@ def record_outcome(intake_id: str, data: dict, staff) -> IntakeView:
         _check_may_decide(intake, staff)
         if intake.status not in (Status.REQUESTED, Status.SCHEDULED):
             raise Conflict(
-                f"An outcome is recorded once, for a requested or scheduled intake; this one is {intake.status}."
+                _l(
+                    "An outcome is recorded once, for a requested or scheduled intake; this one is %(status)s.",
+                    status=intake.status,
+                )
             )
         cohort_id = data.get("cohort_id")
         if cohort_id is not None:
@@ -197,7 +201,7 @@ def _check_may_decide(intake: Intake, staff) -> None:
         )
     )
     if not assessed:
-        raise Forbidden("Only the front desk, an admin or this person's assessor records the outcome.")
+        raise Forbidden(_l("Only the front desk, an admin or this person's assessor records the outcome."))
 
 
 def withdraw(intake_id: str, staff=None) -> IntakeView:
@@ -206,7 +210,10 @@ def withdraw(intake_id: str, staff=None) -> IntakeView:
         intake = lock_intake(intake_id)
         if intake.status not in OPEN:
             raise Conflict(
-                f"Only a requested, scheduled or approved intake can be withdrawn; this one is {intake.status}."
+                _l(
+                    "Only a requested, scheduled or approved intake can be withdrawn; this one is %(status)s.",
+                    status=intake.status,
+                )
             )
         before = snapshot(intake)
         intake.status, intake.updated_at = Status.WITHDRAWN, clock.now()
@@ -223,14 +230,14 @@ def move(intake_id: str, position: int, staff) -> IntakeView:
     with write_transaction():
         program_id = db.session.scalar(select(Intake.program_id).where(Intake.id == intake_id))
         if program_id is None:
-            raise NotFound("No such intake.")
+            raise NotFound(_l("No such intake."))
         # The program's row orders changes to its queue; then the queue's rows, in id order.
         lock_one(Program, program_id)
         line = lock(Intake, where=[Intake.program_id == program_id, Intake.status.in_(OPEN)])
         intake = next((item for item in line if item.id == intake_id), None)
         if intake is None:
             status = db.session.scalar(select(Intake.status).where(Intake.id == intake_id))
-            raise Conflict(f"Only an intake in the queue can be moved; this one is {status}.")
+            raise Conflict(_l("Only an intake in the queue can be moved; this one is %(status)s.", status=status))
         line.sort(key=lambda item: (item.queue_rank, item.id))
         if position > len(line):
             people = "person" if len(line) == 1 else "people"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..cohorts.schedule import ScheduleError, plan_sessions
@@ -74,7 +75,12 @@ def create_series(enrolment_id: str, data: dict, staff) -> list[Appointment]:
         # Locks in one order everywhere: the person's cohort, the therapist, then the sessions.
         enrolment = lock_enrolment(enrolment_id)
         if enrolment.status not in ACTIVE:
-            raise Conflict(f"This enrolment is {enrolment.status}; individual sessions go with an active place.")
+            raise Conflict(
+                _l(
+                    "This enrolment is %(status)s; individual sessions go with an active place.",
+                    status=enrolment.status,
+                )
+            )
         therapist = _therapist(data["staff_id"])
         lock_one(Staff, therapist.id)
         clashes = _clashes(therapist.id, [(p.starts_at, p.ends_at) for p in planned])
@@ -105,7 +111,7 @@ def create_series(enrolment_id: str, data: dict, staff) -> list[Appointment]:
 
 def appointments_of(enrolment_id: str) -> list[Appointment]:
     if db.session.get(Enrolment, enrolment_id) is None:
-        raise NotFound("No such enrolment.")
+        raise NotFound(_l("No such enrolment."))
     return db.session.scalars(
         select(Appointment)
         .where(Appointment.enrolment_id == enrolment_id)
@@ -123,10 +129,10 @@ def _lock_appointment(appointment_id: str) -> Appointment:
     their sessions), then its therapist, then the session itself."""
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None or appointment.kind != AppointmentKind.INDIVIDUAL:
-        raise NotFound("No such appointment.")
+        raise NotFound(_l("No such appointment."))
     lock_enrolment(appointment.enrolment_id)
     lock_one(Staff, appointment.staff_id)
-    return lock_one(Appointment, appointment_id, "No such appointment.")
+    return lock_one(Appointment, appointment_id, _l("No such appointment."))
 
 
 def change(appointment_id: str, data: dict, staff) -> Appointment:
@@ -135,7 +141,7 @@ def change(appointment_id: str, data: dict, staff) -> Appointment:
     with write_transaction():
         appointment = _lock_appointment(appointment_id)
         if appointment.status != AppointmentStatus.BOOKED:
-            raise Conflict("This session is cancelled; book a new one instead.")
+            raise Conflict(_l("This session is cancelled; book a new one instead."))
         was = {"starts_at": appointment.starts_at, "status": str(appointment.status)}
         at = clock.now()
         if data.get("status") == AppointmentStatus.CANCELLED:
@@ -148,7 +154,7 @@ def change(appointment_id: str, data: dict, staff) -> Appointment:
             appointment.status, appointment.cancelled_at = AppointmentStatus.CANCELLED, at
         elif "starts_at" in data:
             if staff is None:
-                raise Forbidden("Only the clinic moves a session; you may cancel it.")
+                raise Forbidden(_l("Only the clinic moves a session; you may cancel it."))
             length = appointment.ends_at - appointment.starts_at
             starts = data["starts_at"]
             if starts <= at:
@@ -171,11 +177,11 @@ def record_attendance(appointment_id: str, status: str, staff) -> Appointment:
     with write_transaction():
         appointment = _lock_appointment(appointment_id)
         if staff.role not in DESK and staff.id != appointment.staff_id:
-            raise Forbidden("Only the session's therapist or the front desk records its attendance.")
+            raise Forbidden(_l("Only the session's therapist or the front desk records its attendance."))
         if appointment.status != AppointmentStatus.BOOKED:
-            raise Conflict("This session was cancelled; there is no attendance to record.")
+            raise Conflict(_l("This session was cancelled; there is no attendance to record."))
         if appointment.starts_at > clock.now():
-            raise Conflict("This session has not started yet; record attendance once it has.")
+            raise Conflict(_l("This session has not started yet; record attendance once it has."))
         appointment.attendance = AttendanceMark(status)
         appointment.attendance_by, appointment.attendance_at = staff.id, clock.now()
         publish(IndividualAttendanceRecorded(appointment))

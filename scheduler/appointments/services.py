@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 
 from ..cohorts.models import Cohort, CohortStatus, Session, SessionStatus, cohort_facilitators
@@ -39,11 +40,13 @@ class Slot:
 def _assessor(staff_id: str, by) -> Staff:
     member = db.session.get(Staff, staff_id)
     if member is None or member.revoked_at is not None:
-        raise NotFound("No such staff member.")
+        raise NotFound(_l("No such staff member."))
     if by.id != member.id and by.role not in DESK:
-        raise Forbidden("Only the front desk, an admin or the assessor themselves set an assessor's hours.")
+        raise Forbidden(_l("Only the front desk, an admin or the assessor themselves set an assessor's hours."))
     if not member.assessor:
-        raise Conflict(f"{member.name} is not an assessor; an admin marks the account assessor: true first.")
+        raise Conflict(
+            _l("%(name)s is not an assessor; an admin marks the account assessor: true first.", name=member.name)
+        )
     return member
 
 
@@ -91,7 +94,7 @@ def remove_availability(staff_id: str, availability_id: str, by) -> Availability
         _assessor(staff_id, by)
         row = db.session.get(Availability, availability_id)
         if row is None or row.staff_id != staff_id or row.removed_at is not None:
-            raise NotFound("No such availability.")
+            raise NotFound(_l("No such availability."))
         row.removed_at = clock.now()
     return row
 
@@ -213,7 +216,7 @@ def book(program_id: str, starts_at: datetime, intake_id: str) -> Appointment:
     ]
     if not candidates:
         # Not a slot, or every assessor with hours then is busy (another booking was first).
-        raise Conflict("That time is not free (any more); choose another from the free slots.")
+        raise Conflict(_l("That time is not free (any more); choose another from the free slots."))
     for slot in _every_assessor_at(program_id, starts_at):
         lock_one(Staff, slot.staff_id)
         clash = busy([slot.staff_id], slot.starts_at, slot.ends_at)[slot.staff_id]
@@ -232,7 +235,7 @@ def book(program_id: str, starts_at: datetime, intake_id: str) -> Appointment:
         db.session.add(appointment)
         db.session.flush()
         return appointment
-    raise Conflict("That time was just taken; choose another from the free slots.")
+    raise Conflict(_l("That time was just taken; choose another from the free slots."))
 
 
 def _every_assessor_at(program_id: str, starts_at: datetime) -> list[Slot]:

@@ -8,6 +8,7 @@ through a personal link is join_links.py; the attendance letter, letters.py.
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -37,7 +38,7 @@ def _cohort_for(cohort_id: str, staff) -> Cohort:
         .where(Cohort.id == cohort_id)
     )
     if cohort is None or not _may_see(cohort, staff):
-        raise NotFound("No such cohort.")
+        raise NotFound(_l("No such cohort."))
     return cohort
 
 
@@ -60,7 +61,7 @@ class SessionAttendance:
 def _session_for(session_id: str, staff) -> Session:
     session = db.session.get(Session, session_id)
     if session is None or not _may_see(session.cohort, staff):
-        raise NotFound("No such session.")
+        raise NotFound(_l("No such session."))
     return session
 
 
@@ -84,16 +85,18 @@ def record_session(session_id: str, records: list[dict], staff) -> SessionAttend
     with write_transaction():
         cohort_id = db.session.scalar(select(Session.cohort_id).where(Session.id == session_id))
         if cohort_id is None:
-            raise NotFound("No such session.")
+            raise NotFound(_l("No such session."))
         cohort = lock_one(Cohort, cohort_id)
         session = _session_for(session_id, staff)
         at = clock.now()
         if cohort.status == CohortStatus.CANCELLED or session.status == SessionStatus.CANCELLED:
-            raise Conflict("This session was cancelled; there is no attendance to record.")
+            raise Conflict(_l("This session was cancelled; there is no attendance to record."))
         if session.starts_at > at:
             raise Conflict(
-                f"This session starts at {session.starts_at:%Y-%m-%dT%H:%M:%SZ}; "
-                "its attendance can be recorded once it has started."
+                _l(
+                    "This session starts at %(at)s; its attendance can be recorded once it has started.",
+                    at=f"{session.starts_at:%Y-%m-%dT%H:%M:%SZ}",
+                )
             )
         people = {e.id: e for e in confirmed(cohort.id)}
         _check_records(records, people)
@@ -155,4 +158,6 @@ def _check_records(records: list[dict], people: dict) -> None:
         seen.add(enrolment_id)
     if errors:
         count = len(errors)
-        raise Invalid(f"{count} record{'s are' if count > 1 else ' is'} invalid", errors=errors)
+        # Two sentences rather than ngettext: `make translations` extracts lazy_gettext and _l.
+        said = _l("1 record is invalid") if count == 1 else _l("%(count)s records are invalid", count=count)
+        raise Invalid(said, errors=errors)

@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, select
 
+from ..foundation import i18n
 from ..foundation.errors import Conflict, NotFound
 from .models import Cohort, CohortStatus, Session, SessionStatus
 
@@ -84,23 +87,29 @@ def joining(cohort: Cohort, at: datetime) -> Joining:
 def check_can_enrol(cohort: Cohort, at: datetime, *, by_staff: bool) -> None:
     """Refuse an enrolment the cohort does not take now: 404 for a draft, 409 saying why otherwise."""
     if cohort.status == CohortStatus.DRAFT:
-        raise NotFound("No such cohort.")  # a draft is not public: do not reveal it exists
+        raise NotFound(_l("No such cohort."))  # a draft is not public: do not reveal it exists
     if cohort.status == CohortStatus.OPEN and _not_started(cohort, at):
         return  # the usual case, decided without loading the sessions
     status = cohort.display_status(at)
     if cohort.status != CohortStatus.OPEN or status == CohortStatus.COMPLETED:
-        raise Conflict(f"This cohort is {status}, not open for enrolment.")
+        raise Conflict(_l("This cohort is %(status)s, not open for enrolment.", status=status))
     now = joining(cohort, at)
     if not now.staff:
         raise Conflict(
-            f"The last session of this cohort began on {_day(cohort, _last_start(cohort))}; "
-            "it is no longer open for enrolment, not even by the front desk."
+            _l(
+                "The last session of this cohort began on %(day)s; "
+                "it is no longer open for enrolment, not even by the front desk.",
+                day=_day(cohort, _last_start(cohort)),
+            )
         )
     if not by_staff and not now.public:
         raise Conflict(
-            f"This cohort took new people until session {cohort.enrol_until_session} began on "
-            f"{_day(cohort, now.closes_at)}; it is running and no longer open for enrolment. "
-            "The front desk may still add you."
+            _l(
+                "This cohort took new people until session %(number)s began on %(day)s; it is running "
+                "and no longer open for enrolment. The front desk may still add you.",
+                number=cohort.enrol_until_session,
+                day=_day(cohort, now.closes_at),
+            )
         )
 
 
@@ -135,9 +144,11 @@ def takes_public_clause(at):
     return and_(Cohort.status == CohortStatus.OPEN, limit_ahead, held_ahead)
 
 
-def _day(cohort: Cohort, instant: datetime | None) -> str:
-    """An instant as the cohort's local date, for a refusal's words (Thursday 24 October 2030)."""
+def _day(cohort: Cohort, instant: datetime | None) -> LazyString:
+    """An instant as the cohort's local date, for a refusal's words, in the language it is read in:
+    the API's English keeps its wording (Thursday 24 October 2030), a translated page says its own."""
     if instant is None:
-        return "an earlier date"
+        return _l("an earlier date")
     local = instant.astimezone(ZoneInfo(cohort.timezone))
-    return f"{local:%A} {local.day} {local:%B %Y}"
+    english = f"{local:%A} {local.day} {local:%B %Y}"
+    return LazyString(lambda: english if i18n.page_language() == i18n.DEFAULT else i18n.day_text(local))

@@ -1,5 +1,6 @@
 """Use cases for programs: what a clinic offers (a cohort copies a program's defaults when made)."""
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..foundation.database import Page, paginate, write_transaction
@@ -52,7 +53,7 @@ def _check_titles(data: dict) -> None:
 def get_program(program_id: str) -> Program:
     program = db.session.get(Program, program_id)
     if program is None:
-        raise NotFound("No such program.")
+        raise NotFound(_l("No such program."))
     return program
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import json
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
@@ -173,10 +174,10 @@ def get_cohort(cohort_id: str, staff=None) -> CohortView:
     """A cohort as `staff` may see it (None: the public, who see open and running ones)."""
     cohort = db.session.scalar(_visible_to(staff).where(Cohort.id == cohort_id))
     if cohort is None:
-        raise NotFound("No such cohort.")
+        raise NotFound(_l("No such cohort."))
     view = describe([cohort])[0]
     if staff is None and view.view_status not in (CohortStatus.OPEN, CohortStatus.RUNNING):
-        raise NotFound("No such cohort.")
+        raise NotFound(_l("No such cohort."))
     return view
 
 
@@ -184,7 +185,7 @@ def cohort_revision(cohort_id: str, staff) -> int:
     """The revision of a cohort this staff member may see (one query: who may see it is checked every time)."""
     revision = db.session.scalar(_visible_to(staff, select(Cohort.revision)).where(Cohort.id == cohort_id))
     if revision is None:
-        raise NotFound("No such cohort.")
+        raise NotFound(_l("No such cohort."))
     return revision
 
 
@@ -294,7 +295,7 @@ def update_cohort(cohort_id: str, data: dict, staff) -> CohortView:
         if "capacity" in data:
             taken = seat_counts([cohort], at)[cohort.id].taken
             if data["capacity"] < taken:
-                raise Conflict(f"{taken} seats are taken; capacity cannot go below that.")
+                raise Conflict(_l("%(taken)s seats are taken; capacity cannot go below that.", taken=taken))
         before = _settings_of(cohort, data)
         if "facilitator_ids" in data:
             cohort.facilitators = _facilitators(data.pop("facilitator_ids"))
@@ -305,7 +306,9 @@ def update_cohort(cohort_id: str, data: dict, staff) -> CohortView:
         cohort.updated_at = at
         if new_status != cohort.status:
             if new_status not in COHORT_TRANSITIONS[cohort.status]:
-                raise Conflict(f"A {cohort.status} cohort cannot become {new_status}.")
+                raise Conflict(
+                    _l("A %(status)s cohort cannot become %(new_status)s.", status=cohort.status, new_status=new_status)
+                )
             cohort.status = new_status
             if new_status == CohortStatus.CANCELLED:
                 publish(CohortCancelled(cohort, staff))
@@ -340,11 +343,11 @@ def update_session(session_id: str, data: dict) -> Session:
     with write_transaction():
         cohort_id = db.session.scalar(select(Session.cohort_id).where(Session.id == session_id))
         if cohort_id is None:
-            raise NotFound("No such session.")
+            raise NotFound(_l("No such session."))
         cohort = lock_one(Cohort, cohort_id)
         session = db.session.get(Session, session_id)
         if cohort.status == CohortStatus.CANCELLED:
-            raise Conflict("The cohort is cancelled; its sessions cannot change.")
+            raise Conflict(_l("The cohort is cancelled; its sessions cannot change."))
         length = (
             timedelta(minutes=data["duration_minutes"])
             if "duration_minutes" in data
@@ -376,7 +379,7 @@ def update_session(session_id: str, data: dict) -> Session:
             changed = True
         if "status" in data and data["status"] != session.status:
             if session.status == SessionStatus.CANCELLED and session.starts_at <= clock.now():
-                raise Conflict("A cancelled session that has already passed cannot be restored.")
+                raise Conflict(_l("A cancelled session that has already passed cannot be restored."))
             session.status = data["status"]
             changed = True
         if changed:

@@ -9,6 +9,7 @@ import hashlib
 import json
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..cohorts.joining import check_can_enrol
@@ -52,7 +53,10 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
             )
             if previous is not None and previous.request_hash != request_hash:
                 raise Conflict(
-                    "This Idempotency-Key was already used for a different request; use a new key for a new enrolment."
+                    _l(
+                        "This Idempotency-Key was already used for a different request; "
+                        "use a new key for a new enrolment."
+                    )
                 )
             replay = previous.enrolment_id if previous is not None else None
         made = enrol_locked(cohort, data, staff, participant) if replay is None else None
@@ -67,7 +71,7 @@ def enrol(cohort_id: str, data: dict, staff=None, idempotency_key: str | None = 
     if replay is not None:
         return _replayed(replay)
     if made is None:
-        raise Conflict("This email is already enrolled or waiting in this cohort; we have sent it a message.")
+        raise Conflict(_l("This email is already enrolled or waiting in this cohort; we have sent it a message."))
     if data.get("desk_payment") is None:
         # Nothing was paid or refunded for an enrolment this moment old (a card payment is
         # still pending): its account is empty, no need to read the ledger.
@@ -139,7 +143,9 @@ def enrol_locked(
     if counts.free_for_newcomers:  # a newcomer takes a seat only when nobody is waiting for it
         enrolment.status = S.PENDING_PAYMENT if enrolment.amount_due > 0 or to_agree else S.CONFIRMED
     elif desk_payment is not None:
-        raise Conflict("No seat is free in this cohort; enrol the person without desk_payment to join the waitlist.")
+        raise Conflict(
+            _l("No seat is free in this cohort; enrol the person without desk_payment to join the waitlist.")
+        )
     else:
         enrolment.status = S.WAITLISTED
         enrolment.waitlist_rank = seats.next_rank

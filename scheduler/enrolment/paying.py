@@ -6,6 +6,7 @@ after the commit (payment_after_commit -> payments.ledger.create_intent).
 
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..cohorts.models import Cohort
@@ -89,12 +90,17 @@ def retry_payment(enrolment_id: str) -> dict:
         enrolment = lock_enrolment(enrolment_id)
         owed = prices.owed(enrolment)
         if enrolment.status == S.CONFIRMED and owed <= 0:
-            raise Conflict("This enrolment is paid in full; there is nothing to pay.")
+            raise Conflict(_l("This enrolment is paid in full; there is nothing to pay."))
         if enrolment.status not in (S.PENDING_PAYMENT, S.CONFIRMED):
-            raise Conflict(f"Only an enrolment pending payment can be paid; this one is {enrolment.status}.")
+            raise Conflict(
+                _l("Only an enrolment pending payment can be paid; this one is %(status)s.", status=enrolment.status)
+            )
         if enrolment.status == S.PENDING_PAYMENT and enrolment.hold_expires_at <= clock.now():
             raise Conflict(
-                f"The hold expired at {enrolment.hold_expires_at:%Y-%m-%dT%H:%M:%SZ}; enrol again to get a new one."
+                _l(
+                    "The hold expired at %(at)s; enrol again to get a new one.",
+                    at=f"{enrolment.hold_expires_at:%Y-%m-%dT%H:%M:%SZ}",
+                )
             )
         if gateway.configured():
             card = ledger.open_card_payment(enrolment.id, owed, enrolment.cohort.currency)
@@ -117,11 +123,11 @@ def take_desk_payment(enrolment: Enrolment, cohort: Cohort, at, data: dict, staf
     require_lock("cohort", cohort.id)
     status = enrolment.status
     if status not in (S.PENDING_PAYMENT, S.OFFERED, S.WAITLISTED, S.CONFIRMED):
-        raise Conflict(f"An enrolment that is {status} cannot be confirmed or take a payment.")
+        raise Conflict(_l("An enrolment that is %(status)s cannot be confirmed or take a payment.", status=status))
     owed = prices.owed(enrolment)
     amount, with_balance = data["amount"], bool(data.get("confirm_with_balance"))
     if status == S.CONFIRMED and owed <= 0:
-        raise Conflict("This enrolment is confirmed and paid in full (balance 0); there is nothing to record.")
+        raise Conflict(_l("This enrolment is confirmed and paid in full (balance 0); there is nothing to record."))
     if amount > owed:
         raise Invalid.field(
             "amount",
@@ -129,7 +135,7 @@ def take_desk_payment(enrolment: Enrolment, cohort: Cohort, at, data: dict, staf
         )
     if status != S.CONFIRMED:
         if not enrolment.holds_seat(at) and seat_counts([cohort], at)[cohort.id].available <= 0:
-            raise Conflict("This person holds no seat and none is free; offer one first or raise the capacity.")
+            raise Conflict(_l("This person holds no seat and none is free; offer one first or raise the capacity."))
         if amount == 0 and owed > 0 and not with_balance:
             raise Invalid.field(
                 "amount",
@@ -142,8 +148,11 @@ def take_desk_payment(enrolment: Enrolment, cohort: Cohort, at, data: dict, staf
     missing = agreements.missing(enrolment) if confirms or on_paper else []
     if missing and not on_paper:
         raise Conflict(
-            f"Not yet accepted: {agreements.named(missing)}. The person accepts the program's agreements on "
-            "their page; if they signed them on paper, say so to confirm (agreements_on_paper: true)."
+            _l(
+                "Not yet accepted: %(agreements)s. The person accepts the program's agreements on their page; "
+                "if they signed them on paper, say so to confirm (agreements_on_paper: true).",
+                agreements=agreements.named(missing),
+            )
         )
     before = snapshot(enrolment)
     if missing:
@@ -168,7 +177,7 @@ def take_desk_payment(enrolment: Enrolment, cohort: Cohort, at, data: dict, staf
         offer_seat(enrolment, cohort, at, tell=False)
     if amount == owed or with_balance:
         if apply_payment(enrolment, method=data["method"], confirm_with_balance=True) != "confirmed":
-            raise Conflict("No seat is free in this cohort.")  # cannot happen: the seat was checked under the lock
+            raise Conflict(_l("No seat is free in this cohort."))  # cannot happen: the seat was checked under the lock
         action = "confirmed_at_desk" if amount == owed else "confirmed_with_balance"
         record(enrolment, staff, action, before, **note)
         return "confirmed"
@@ -196,7 +205,7 @@ def receipt(payment_id: str, for_insurer: bool = False) -> str:
     """A payment's receipt as printable HTML; the program is named only for an insurer."""
     payment = db.session.get(Payment, payment_id)
     if payment is None or payment.status != PaymentStatus.SUCCEEDED:
-        raise NotFound("No receipt: no such payment, or it did not go through.")
+        raise NotFound(_l("No receipt: no such payment, or it did not go through."))
     enrolment = load_enrolment(payment.enrolment_id)
     cohort = enrolment.cohort
     zone = enrolment.timezone or cohort.timezone

@@ -7,6 +7,7 @@ front desk, which later records paying it out (refund_paid_out).
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -73,7 +74,7 @@ def refund_paid_out(refund_id: str, data: dict, staff) -> RefundView:
     with write_transaction():
         enrolment_id = db.session.scalar(select(Refund.enrolment_id).where(Refund.id == refund_id))
         if enrolment_id is None:
-            raise NotFound("No such refund.")
+            raise NotFound(_l("No such refund."))
         enrolment = lock_enrolment(enrolment_id)
         before = snapshot(enrolment)
         refund = ledger.mark_refund_paid(refund_id, data["method"], data.get("reference"), staff)

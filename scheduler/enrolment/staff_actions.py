@@ -3,6 +3,7 @@ waitlist, offer a seat out of order, take a payment at the desk, change a price,
 someone to another cohort, and read the audit log. Every change is audited with who made it.
 """
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -88,7 +89,9 @@ def move(enrolment_id: str, position: int, staff) -> EnrolmentView:
     with write_transaction():
         enrolment = lock_enrolment(enrolment_id)
         if enrolment.status != S.WAITLISTED:
-            raise Conflict(f"Only a waitlisted enrolment can be moved; this one is {enrolment.status}.")
+            raise Conflict(
+                _l("Only a waitlisted enrolment can be moved; this one is %(status)s.", status=enrolment.status)
+            )
         line = db.session.scalars(
             select(Enrolment)
             .where(Enrolment.cohort_id == enrolment.cohort_id, Enrolment.status == S.WAITLISTED)
@@ -117,11 +120,16 @@ def offer(enrolment_id: str, staff) -> EnrolmentView:
         cohort = enrolment.cohort
         at = clock.now()
         if enrolment.status != S.WAITLISTED:
-            raise Conflict(f"Only a waitlisted enrolment can be offered a seat; this one is {enrolment.status}.")
+            raise Conflict(
+                _l(
+                    "Only a waitlisted enrolment can be offered a seat; this one is %(status)s.",
+                    status=enrolment.status,
+                )
+            )
         expire_lapsed(cohort, at)
         db.session.flush()
         if seat_counts([cohort], at)[cohort.id].available <= 0:
-            raise Conflict("No seat is free in this cohort; raise the capacity or wait for one to free.")
+            raise Conflict(_l("No seat is free in this cohort; raise the capacity or wait for one to free."))
         before = snapshot(enrolment)
         offer_seat(enrolment, cohort, at)
         record(enrolment, staff, "offered_by_staff", before)
@@ -149,11 +157,11 @@ def change_price(enrolment_id: str, data: dict, staff) -> EnrolmentView:
         at = clock.now()
         cohort = enrolment.cohort
         if enrolment.status not in ACTIVE:
-            raise Conflict(f"This enrolment is {enrolment.status}; its price can no longer change.")
+            raise Conflict(_l("This enrolment is %(status)s; its price can no longer change.", status=enrolment.status))
         account = prices.account_of(enrolment)
         if enrolment.status == S.CONFIRMED and enrolment.owes(account) <= 0:
             raise Conflict(
-                "This enrolment is paid in full; its price can no longer change (a refund goes by withdraw)."
+                _l("This enrolment is paid in full; its price can no longer change (a refund goes by withdraw).")
             )
         before = snapshot(enrolment, price_level=enrolment.price_level)
         if "price_level" in data:
@@ -175,7 +183,7 @@ def change_price(enrolment_id: str, data: dict, staff) -> EnrolmentView:
         if enrolment.status == S.PENDING_PAYMENT:
             if owed == 0:
                 if not enrolment.holds_seat(at) and seat_counts([cohort], at)[cohort.id].available <= 0:
-                    raise Conflict("The hold has lapsed and no seat is free; the enrolment cannot be confirmed.")
+                    raise Conflict(_l("The hold has lapsed and no seat is free; the enrolment cannot be confirmed."))
                 apply_payment(enrolment, method=enrolment.payment_method)
             else:
                 if not enrolment.pays_at_desk and gateway.configured():
@@ -194,9 +202,9 @@ def transfer(enrolment_id: str, cohort_id: str, staff) -> EnrolmentView:
     with write_transaction():
         source_id = db.session.scalar(select(Enrolment.cohort_id).where(Enrolment.id == enrolment_id))
         if source_id is None:
-            raise NotFound("No such enrolment.")
+            raise NotFound(_l("No such enrolment."))
         if source_id == cohort_id:
-            raise Conflict("The enrolment is already in that cohort; choose another one.")
+            raise Conflict(_l("The enrolment is already in that cohort; choose another one."))
         if db.session.scalar(select(Cohort.id).where(Cohort.id == cohort_id)) is None:
             raise Invalid.field("cohort_id", "No such cohort.")
         # Two cohort locks, always in the same order, so two opposite transfers cannot deadlock.
@@ -206,17 +214,23 @@ def transfer(enrolment_id: str, cohort_id: str, staff) -> EnrolmentView:
         source = enrolment.cohort
         at = clock.now()
         if enrolment.status != S.CONFIRMED:
-            raise Conflict(f"Only a confirmed enrolment can be transferred; this one is {enrolment.status}.")
+            raise Conflict(
+                _l("Only a confirmed enrolment can be transferred; this one is %(status)s.", status=enrolment.status)
+            )
         target_status = target.display_status(at)
         if target_status not in (CohortStatus.OPEN, CohortStatus.RUNNING):
-            raise Conflict(f"The target cohort is {target_status}; choose one that is open.")
+            raise Conflict(_l("The target cohort is %(status)s; choose one that is open.", status=target_status))
         if target.currency != source.currency:
             raise Conflict(
-                f"The target cohort is priced in {target.currency.upper()}, this enrolment was paid in "
-                f"{source.currency.upper()}; withdraw with a refund and enrol there instead."
+                _l(
+                    "The target cohort is priced in %(target)s, this enrolment was paid in %(source)s; "
+                    "withdraw with a refund and enrol there instead.",
+                    target=target.currency.upper(),
+                    source=source.currency.upper(),
+                )
             )
         if seat_counts([target], at)[target.id].available <= 0:
-            raise Conflict("The target cohort is full; no seat is free there.")
+            raise Conflict(_l("The target cohort is full; no seat is free there."))
         clash = db.session.scalar(
             select(Enrolment.id).where(
                 Enrolment.cohort_id == target.id,
@@ -225,7 +239,7 @@ def transfer(enrolment_id: str, cohort_id: str, staff) -> EnrolmentView:
             )
         )
         if clash is not None:
-            raise Conflict("This person already has an active enrolment in the target cohort.")
+            raise Conflict(_l("This person already has an active enrolment in the target cohort."))
         before = snapshot(enrolment)
         enrolment.cohort = target
         enrolment.updated_at = at

@@ -1,5 +1,6 @@
 """Staff use cases on a participant's messages. Each public function is one transaction."""
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..enrolment.audit import record
@@ -18,7 +19,7 @@ from .sender import CARRIES_LINK
 def _enrolment(enrolment_id: str) -> Enrolment:
     enrolment = db.session.get(Enrolment, enrolment_id)
     if enrolment is None:
-        raise NotFound("No such enrolment.")
+        raise NotFound(_l("No such enrolment."))
     return enrolment
 
 
@@ -41,16 +42,21 @@ def resend_message(enrolment_id: str, message_id: str, staff=None) -> OutboxMess
         return copy
 
 
-RESEND_REFUSALS = {
-    "unsent": "That message has not been sent yet; it will go out by itself.",
-    "link": "This message carries the meeting link and calendar, and the enrolment is {status}: "
-    "only a confirmed participant may be sent it again.",
-    "erased": "This person's data was erased; there is no one to send the message to.",
-}
+def resend_refused(refusal: str, status: str):
+    """Why resending is refused (a key of resend_refusal), as the console's reader reads it."""
+    if refusal == "unsent":
+        return _l("That message has not been sent yet; it will go out by itself.")
+    if refusal == "link":
+        return _l(
+            "This message carries the meeting link and calendar, and the enrolment is %(status)s: "
+            "only a confirmed participant may be sent it again.",
+            status=status,
+        )
+    return _l("This person's data was erased; there is no one to send the message to.")
 
 
 def resend_refusal(original: OutboxMessage, enrolment) -> str | None:
-    """Why this message may not be sent again (a key of RESEND_REFUSALS), or None: the console offers
+    """Why this message may not be sent again ("unsent", "link" or "erased"), or None: the console offers
     Resend only where this is None, and resending checks it again."""
     if original.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
         return "unsent"
@@ -71,10 +77,10 @@ def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
         )
     )
     if original is None:
-        raise NotFound("No such message for this enrolment.")
+        raise NotFound(_l("No such message for this enrolment."))
     refusal = resend_refusal(original, enrolment)
     if refusal is not None:
-        raise Conflict(RESEND_REFUSALS[refusal].format(status=enrolment.status))
+        raise Conflict(resend_refused(refusal, enrolment.status))
     ensure_rendered(original)  # written unrendered and skipped before its turn: its content, now
     copy = OutboxMessage(
         id=new_id("msg"),

@@ -11,6 +11,7 @@ several cohorts of a program, never take the last use twice.
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..cohorts.models import Cohort, Program
@@ -140,7 +141,9 @@ def create_code(data: dict, staff) -> CodeView:
         else:
             data.pop("currency", None)
         if db.session.scalar(select(DiscountCode.id).where(DiscountCode.code == data["code"])) is not None:
-            raise Conflict(f"The code {data['code']} already exists; choose another, or disable the old one.")
+            raise Conflict(
+                _l("The code %(code)s already exists; choose another, or disable the old one.", code=data["code"])
+            )
         code = DiscountCode(**data, created_by_staff_id=staff.id if staff else None)
         db.session.add(code)
     return CodeView(code, 0)

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import stripe
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
 from ..foundation import clock
@@ -355,9 +356,17 @@ def mark_refund_paid(refund_id: str, method: str, reference: str | None, staff) 
     require_write()
     refund = lock_one(Refund, refund_id)
     if refund.status == RefundStatus.PAID_BY_FRONT_DESK:
-        raise Conflict(f"This refund was already paid out on {refund.paid_at:%Y-%m-%d} ({refund.paid_method}).")
+        raise Conflict(
+            _l(
+                "This refund was already paid out on %(day)s (%(method)s).",
+                day=f"{refund.paid_at:%Y-%m-%d}",
+                method=refund.paid_method,
+            )
+        )
     if refund.status != RefundStatus.OWED_BY_FRONT_DESK:
-        raise Conflict(f"This refund is {refund.status}: it goes back to the card, not through the desk.")
+        raise Conflict(
+            _l("This refund is %(status)s: it goes back to the card, not through the desk.", status=refund.status)
+        )
     at = clock.now()
     refund.status = RefundStatus.PAID_BY_FRONT_DESK
     refund.paid_method, refund.paid_reference, refund.paid_at = method, reference, at

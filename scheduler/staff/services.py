@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
@@ -46,7 +47,7 @@ def create_staff(email: str, name: str, role: str, acting=None, assessor: bool =
     token = new_token("stf")
     with write_transaction():
         if db.session.scalar(select(func.count()).where(Staff.email == email)):
-            raise Conflict(f"A staff account for {email} already exists.")
+            raise Conflict(_l("A staff account for %(email)s already exists.", email=email))
         member = Staff(email=email, name=name, role=role, token_hash=hash_token(token), assessor=assessor)
         db.session.add(member)
         db.session.flush()
@@ -60,7 +61,7 @@ def update_staff(staff_id: str, data: dict, acting) -> Staff:
     with write_transaction():
         member = db.session.get(Staff, staff_id)
         if member is None:
-            raise NotFound("No such staff member.")
+            raise NotFound(_l("No such staff member."))
         for name in ("assessor", "npi"):
             if name in data:
                 setattr(member, name, data[name])
@@ -74,7 +75,7 @@ def issue_new_token(staff_id: str) -> StaffCreated:
     with write_transaction():
         member = db.session.get(Staff, staff_id)
         if member is None:
-            raise NotFound("No such staff account.")
+            raise NotFound(_l("No such staff account."))
         member.token_hash, member.revoked_at = hash_token(token), None
     return StaffCreated(member, token)
 
@@ -84,9 +85,9 @@ def revoke_staff(staff_id: str, acting) -> Staff:
     with write_transaction():
         member = db.session.get(Staff, staff_id)
         if member is None or member.revoked_at is not None:
-            raise NotFound("No such active staff account.")
+            raise NotFound(_l("No such active staff account."))
         if member.id == acting.id:
-            raise Conflict("You cannot revoke your own account; ask another admin.")
+            raise Conflict(_l("You cannot revoke your own account; ask another admin."))
         member.revoked_at = clock.now()
         # Every way in ends with it: console sessions now; API tokens are refused with the account.
         db.session.execute(
@@ -106,7 +107,7 @@ def list_staff(page: int, page_size: int) -> Page:
 def get_staff(staff_id: str) -> Staff:
     member = db.session.get(Staff, staff_id)
     if member is None:
-        raise NotFound("No such staff account.")
+        raise NotFound(_l("No such staff account."))
     return member
 
 
@@ -117,9 +118,9 @@ def change_role(staff_id: str, role: str, acting) -> Staff:
     with write_transaction():
         member = db.session.get(Staff, staff_id)
         if member is None or member.revoked_at is not None:
-            raise NotFound("No such active staff account.")
+            raise NotFound(_l("No such active staff account."))
         if acting is not None and member.id == acting.id:
-            raise Conflict("You cannot change your own role; ask another admin.")
+            raise Conflict(_l("You cannot change your own role; ask another admin."))
         if member.role != role:
             record_action(acting, "role_changed", target=f"staff:{member.id}", detail={"from": member.role, "to": role})
             member.role = role
@@ -184,7 +185,7 @@ def revoke_api_token(member, token_id: str) -> ApiToken:
     with write_transaction():
         row = db.session.get(ApiToken, token_id)
         if row is None or row.staff_id != member.id or row.revoked_at is not None:
-            raise NotFound("No such token of yours.")
+            raise NotFound(_l("No such token of yours."))
         row.revoked_at = clock.now()
         record_action(member, "api_token_revoked", target=f"token:{row.id}", detail={"label": row.label})
     return row
@@ -250,7 +251,7 @@ def issue_sign_in_link(email: str) -> str:
     with write_transaction():
         member = _active_member(email)
         if member is None:
-            raise NotFound(f"No active staff account has the email {email}.")
+            raise NotFound(_l("No active staff account has the email %(email)s.", email=email))
         url = _issue_link(member, send=False)
         record_action(None, "sign_in_link_printed", target=f"staff:{member.id}")
     return url
@@ -295,7 +296,7 @@ def sign_in(token: str) -> SignedIn:
             ).rowcount
         )
         if not spent:
-            raise NotFound("This sign-in link has expired or has already been used.")
+            raise NotFound(_l("This sign-in link has expired or has already been used."))
         session = ConsoleSession(staff_id=link.staff_id, token_hash=hash_token(secret), created_at=at, last_seen_at=at)
         db.session.add(session)
         db.session.flush()
