@@ -90,8 +90,11 @@ def parse(schema: type[Schema], fields: dict[str, str], messages: dict[str, str]
         data = schema().load(payload)
     except ValidationError as exc:
         found = _flatten(exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages})
+        unreadable = set(errors)  # a field whose text could not be read is told that alone
         for name, msgs in found.items():
             key = name.split(".")[0]
+            if key in unreadable:
+                continue
             if messages and key in messages:
                 msgs = [messages[key]]
             elif msgs == [REQUIRED]:

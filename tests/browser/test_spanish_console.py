@@ -69,10 +69,10 @@ def test_a_spanish_speaking_front_desk_runs_a_group_and_can_choose_english(
     member, _ = make_staff("front_desk", name="Lucía Mesa")
     program = make_program(name="Habilidades DBT")
     cohort = make_cohort(program=program, name="Jueves por la tarde", capacity=2, price_amount=36000)
-    enrol_opened(cohort.id, {"name": "Ana Pérez", "email": "ana@example.org"})
-    enrol_opened(cohort.id, {"name": "Beto Ruiz", "email": "beto@example.org"})
-    enrol_opened(cohort.id, {"name": "Carla Díaz", "email": "carla@example.org"})
-    enrol_opened(cohort.id, {"name": "Darío Gil", "email": "dario@example.org"})
+    enrol_opened(cohort.id, {"name": "Ana Pérez", "email": "ana@example.org", "locale": "es"})
+    enrol_opened(cohort.id, {"name": "Beto Ruiz", "email": "beto@example.org", "locale": "es"})
+    enrol_opened(cohort.id, {"name": "Carla Díaz", "email": "carla@example.org", "locale": "es"})
+    enrol_opened(cohort.id, {"name": "Darío Gil", "email": "dario@example.org", "locale": "es"})
     page = open_browser(timezone="America/Mexico_City", locale="es-MX")
     base = live_app.live_url
 

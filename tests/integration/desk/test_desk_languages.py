@@ -136,3 +136,26 @@ def test_a_language_not_offered_is_refused_beside_the_field(desk):
     assert 'id="console-language-error"' in html and "Choose English or Español." in visible(html)
     db.session.expire_all()
     assert db.session.get(Staff, desk.member.id).locale is None
+
+
+def test_a_refusal_is_said_in_the_consoles_language_and_the_api_keeps_english(
+    spanish_desk, auth, make_cohort, make_enrolment
+):
+    cohort = make_cohort(capacity=1)
+    make_enrolment(cohort, status="confirmed", name="Beto Ruiz")
+    carla = make_enrolment(cohort, status="waitlisted", name="Carla Díaz")
+    refusal = "No seat is free in this cohort; raise the capacity or wait for one to free."
+
+    answer = post_form(
+        spanish_desk,
+        f"/desk/enrolments/{carla.id}",
+        f"/desk/enrolments/{carla.id}/offer",
+        {"back": "enrolment"},
+        headers=SPANISH,
+    )
+    shown = visible(answer.get_data(as_text=True))
+    assert answer.status_code == 409
+    assert es(refusal) in shown and refusal not in shown
+
+    api = spanish_desk.post(f"/api/v1/enrolments/{carla.id}/offer", headers={**auth("front_desk"), **SPANISH})
+    assert api.status_code == 409 and api.get_json()["detail"] == refusal
