@@ -20,7 +20,7 @@ from ..foundation.errors import Conflict
 from ..foundation.events import publish
 from ..foundation.extensions import db
 from . import events
-from .models import Intake
+from .models import Intake, intake_status_word
 from .models import IntakeStatus as Status
 from .records import IntakeView, audit, get_intake, lock_intake, snapshot, view
 
@@ -69,7 +69,10 @@ def book(intake_id: str, starts_at: datetime, staff=None) -> IntakeView:
         intake = lock_intake(intake_id)
         if intake.status not in BOOKABLE:
             raise Conflict(
-                _l("An assessment is booked for a requested intake; this one is %(status)s.", status=intake.status)
+                _l(
+                    "An assessment is booked for a requested intake; this one is %(status)s.",
+                    status=intake_status_word(intake.status),
+                )
             )
         before = snapshot(intake)
         current = booked(intake.id)

@@ -2,6 +2,7 @@
 
 from enum import StrEnum
 
+from flask_babel import lazy_pgettext
 from sqlalchemy import Index, text
 
 from ..foundation.clock import now
@@ -17,6 +18,23 @@ class IntakeStatus(StrEnum):
     WITHDRAWN = "withdrawn"
     ENROLLED = "enrolled"  # took a seat offered to them
     EXPIRED = "expired"  # approved, and no seat taken within the program's approval_valid_days
+
+
+# A status inside a refusal's sentence: the code itself in English, a word agreeing with "solicitud" in Spanish.
+_INTAKE_STATUS_IN_A_SENTENCE = {
+    IntakeStatus.REQUESTED: lazy_pgettext("intake status in a sentence", "requested"),
+    IntakeStatus.SCHEDULED: lazy_pgettext("intake status in a sentence", "scheduled"),
+    IntakeStatus.APPROVED: lazy_pgettext("intake status in a sentence", "approved"),
+    IntakeStatus.NOT_SUITABLE: lazy_pgettext("intake status in a sentence", "not_suitable"),
+    IntakeStatus.WITHDRAWN: lazy_pgettext("intake status in a sentence", "withdrawn"),
+    IntakeStatus.ENROLLED: lazy_pgettext("intake status in a sentence", "enrolled"),
+    IntakeStatus.EXPIRED: lazy_pgettext("intake status in a sentence", "expired"),
+}
+
+
+def intake_status_word(status: str):
+    """A status as a refusal's sentence says it (the code in English, a word in Spanish)."""
+    return _INTAKE_STATUS_IN_A_SENTENCE.get(status, status)
 
 
 # Open intakes hold a place in the program's queue (and one person has at most one per program).

@@ -10,7 +10,7 @@ Locks are taken cohort first, then intakes (in id order), as everywhere else.
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
-from ..cohorts.models import Cohort, CohortStatus, Program
+from ..cohorts.models import Cohort, CohortStatus, Program, cohort_status_word
 from ..enrolment import enrolling, self_service
 from ..enrolment import events as enrolment_events
 from ..enrolment.models import ACTIVE, Enrolment
@@ -20,7 +20,7 @@ from ..foundation import clock
 from ..foundation.database import lock, lock_one, write_transaction
 from ..foundation.errors import Conflict, Invalid
 from ..foundation.extensions import db
-from .models import Intake
+from .models import Intake, intake_status_word
 from .models import IntakeStatus as Status
 from .records import INTAKE, audit, get_intake, snapshot
 
@@ -94,13 +94,23 @@ def offer(intake_id: str, cohort_id: str, staff):
         if cohort.program_id != intake.program_id:
             raise Invalid.field("cohort_id", "Give a cohort of this intake's program.")
         if intake.status != Status.APPROVED:
-            raise Conflict(_l("Seats are offered to approved intakes; this one is %(status)s.", status=intake.status))
+            raise Conflict(
+                _l(
+                    "Seats are offered to approved intakes; this one is %(status)s.",
+                    status=intake_status_word(intake.status),
+                )
+            )
         if _offers_open([intake]):
             raise Conflict(_l("A seat is already offered to this person; it must be answered or lapse first."))
         at = clock.now()
         status = cohort.display_status_by_bounds(at)
         if status in (CohortStatus.CANCELLED, CohortStatus.COMPLETED, CohortStatus.DRAFT):
-            raise Conflict(_l("This cohort is %(status)s: its seats cannot be offered.", status=status))
+            raise Conflict(
+                _l(
+                    "This cohort is %(status)s: its seats cannot be offered.",
+                    status=cohort_status_word(status),
+                )
+            )
         if seat_counts([cohort], at)[cohort.id].available <= 0:
             raise Conflict(_l("No seat is free in this cohort; raise the capacity or wait for one to free."))
         enrolment = enrolling.offer_place(cohort, _person(intake), intake.participant_id, at, staff)

@@ -24,7 +24,7 @@ from ..inbox import services as inbox
 from ..inbox.models import Outcome, PublicRequest, RequestKind
 from ..staff.models import DESK
 from . import booking, events, queue
-from .models import OPEN, Intake
+from .models import OPEN, Intake, intake_status_word
 from .models import IntakeStatus as Status
 from .records import INTAKE, IntakeView, appointments_of, audit, lock_intake, positions, snapshot, view
 
@@ -163,7 +163,7 @@ def record_outcome(intake_id: str, data: dict, staff) -> IntakeView:
             raise Conflict(
                 _l(
                     "An outcome is recorded once, for a requested or scheduled intake; this one is %(status)s.",
-                    status=intake.status,
+                    status=intake_status_word(intake.status),
                 )
             )
         cohort_id = data.get("cohort_id")
@@ -212,7 +212,7 @@ def withdraw(intake_id: str, staff=None) -> IntakeView:
             raise Conflict(
                 _l(
                     "Only a requested, scheduled or approved intake can be withdrawn; this one is %(status)s.",
-                    status=intake.status,
+                    status=intake_status_word(intake.status),
                 )
             )
         before = snapshot(intake)
@@ -237,7 +237,12 @@ def move(intake_id: str, position: int, staff) -> IntakeView:
         intake = next((item for item in line if item.id == intake_id), None)
         if intake is None:
             status = db.session.scalar(select(Intake.status).where(Intake.id == intake_id))
-            raise Conflict(_l("Only an intake in the queue can be moved; this one is %(status)s.", status=status))
+            raise Conflict(
+                _l(
+                    "Only an intake in the queue can be moved; this one is %(status)s.",
+                    status=intake_status_word(status),
+                )
+            )
         line.sort(key=lambda item: (item.queue_rank, item.id))
         if position > len(line):
             people = "person" if len(line) == 1 else "people"

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..cohorts.schedule import ScheduleError, plan_sessions
-from ..enrolment.models import ACTIVE, Enrolment
+from ..enrolment.models import ACTIVE, Enrolment, status_word
 from ..enrolment.views import lock_enrolment
 from ..foundation import clock
 from ..foundation.database import lock_one, new_id, write_transaction
@@ -78,7 +78,7 @@ def create_series(enrolment_id: str, data: dict, staff) -> list[Appointment]:
             raise Conflict(
                 _l(
                     "This enrolment is %(status)s; individual sessions go with an active place.",
-                    status=enrolment.status,
+                    status=status_word(enrolment.status),
                 )
             )
         therapist = _therapist(data["staff_id"])

@@ -26,7 +26,7 @@ from sqlalchemy import and_, exists, select
 
 from ..foundation import i18n
 from ..foundation.errors import Conflict, NotFound
-from .models import Cohort, CohortStatus, Session, SessionStatus
+from .models import Cohort, CohortStatus, Session, SessionStatus, cohort_status_word
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,12 @@ def check_can_enrol(cohort: Cohort, at: datetime, *, by_staff: bool) -> None:
         return  # the usual case, decided without loading the sessions
     status = cohort.display_status(at)
     if cohort.status != CohortStatus.OPEN or status == CohortStatus.COMPLETED:
-        raise Conflict(_l("This cohort is %(status)s, not open for enrolment.", status=status))
+        raise Conflict(
+            _l(
+                "This cohort is %(status)s, not open for enrolment.",
+                status=cohort_status_word(status),
+            )
+        )
     now = joining(cohort, at)
     if not now.staff:
         raise Conflict(

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_pgettext
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 
 from ..foundation.clock import now
@@ -23,6 +24,22 @@ class CohortStatus(StrEnum):
 
 
 STORED_COHORT_STATUSES = (CohortStatus.DRAFT, CohortStatus.OPEN, CohortStatus.CLOSED, CohortStatus.CANCELLED)
+# A status inside a refusal's sentence: the code itself in English, a word agreeing with "grupo" in Spanish.
+_COHORT_STATUS_IN_A_SENTENCE = {
+    CohortStatus.DRAFT: lazy_pgettext("cohort status in a sentence", "draft"),
+    CohortStatus.OPEN: lazy_pgettext("cohort status in a sentence", "open"),
+    CohortStatus.CLOSED: lazy_pgettext("cohort status in a sentence", "closed"),
+    CohortStatus.CANCELLED: lazy_pgettext("cohort status in a sentence", "cancelled"),
+    CohortStatus.RUNNING: lazy_pgettext("cohort status in a sentence", "running"),
+    CohortStatus.COMPLETED: lazy_pgettext("cohort status in a sentence", "completed"),
+}
+
+
+def cohort_status_word(status: str):
+    """A status as a refusal's sentence says it (the code in English, a word in Spanish)."""
+    return _COHORT_STATUS_IN_A_SENTENCE.get(status, status)
+
+
 # Moves staff may make; `running` and `completed` are derived from the clock.
 COHORT_TRANSITIONS = {
     CohortStatus.DRAFT: {CohortStatus.OPEN, CohortStatus.CANCELLED},

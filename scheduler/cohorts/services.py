@@ -36,6 +36,7 @@ from .models import (
     Session,
     SessionStatus,
     cohort_facilitators,
+    cohort_status_word,
 )
 from .schedule import ScheduleError, plan_sessions, resolve_local
 
@@ -307,7 +308,11 @@ def update_cohort(cohort_id: str, data: dict, staff) -> CohortView:
         if new_status != cohort.status:
             if new_status not in COHORT_TRANSITIONS[cohort.status]:
                 raise Conflict(
-                    _l("A %(status)s cohort cannot become %(new_status)s.", status=cohort.status, new_status=new_status)
+                    _l(
+                        "A %(status)s cohort cannot become %(new_status)s.",
+                        status=cohort_status_word(cohort.status),
+                        new_status=cohort_status_word(new_status),
+                    )
                 )
             cohort.status = new_status
             if new_status == CohortStatus.CANCELLED:

@@ -9,7 +9,7 @@ from ..cohorts import services as cohort_services
 from ..cohorts.schemas import CohortCreate, ProgramCreate
 from ..foundation.auth import ADMIN
 from ..foundation.errors import Conflict, Invalid, NotFound
-from ..pages.presenters import zone_options
+from ..pages.zones import zone_options
 from . import queries
 from .blueprint import bp
 from .forms import parse

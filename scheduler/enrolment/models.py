@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import lazy_pgettext
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint, and_, event, or_, select, text
 from sqlalchemy.ext.hybrid import hybrid_method
 
@@ -24,6 +25,24 @@ class EnrolmentStatus(StrEnum):
 
 
 S = EnrolmentStatus
+# A status inside a refusal's sentence ("this one is confirmed"): the code itself in English, as the
+# API has always said it, and a word agreeing with "inscripción" in Spanish (errors.DomainError.said).
+_STATUS_IN_A_SENTENCE = {
+    S.PENDING_PAYMENT: lazy_pgettext("enrolment status in a sentence", "pending_payment"),
+    S.WAITLISTED: lazy_pgettext("enrolment status in a sentence", "waitlisted"),
+    S.OFFERED: lazy_pgettext("enrolment status in a sentence", "offered"),
+    S.CONFIRMED: lazy_pgettext("enrolment status in a sentence", "confirmed"),
+    S.EXPIRED: lazy_pgettext("enrolment status in a sentence", "expired"),
+    S.WITHDRAWN: lazy_pgettext("enrolment status in a sentence", "withdrawn"),
+    S.CANCELLED: lazy_pgettext("enrolment status in a sentence", "cancelled"),
+}
+
+
+def status_word(status: str):
+    """A status as a refusal's sentence says it (the code in English, a word in Spanish)."""
+    return _STATUS_IN_A_SENTENCE.get(status, status)
+
+
 # status -> the statuses it may become (the table in API.md).
 TRANSITIONS = {
     S.PENDING_PAYMENT: {S.CONFIRMED, S.EXPIRED, S.WITHDRAWN, S.CANCELLED},

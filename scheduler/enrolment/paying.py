@@ -21,7 +21,7 @@ from ..payments.accounts import Account
 from ..payments.models import Payment, PaymentStatus, Provider, Refund, RefundStatus
 from . import agreements, events, prices
 from .audit import iso, record, snapshot
-from .models import Enrolment
+from .models import Enrolment, status_word
 from .models import EnrolmentStatus as S
 from .seat_keeping import apply_payment, offer_seat
 from .seats import seat_counts
@@ -93,7 +93,10 @@ def retry_payment(enrolment_id: str) -> dict:
             raise Conflict(_l("This enrolment is paid in full; there is nothing to pay."))
         if enrolment.status not in (S.PENDING_PAYMENT, S.CONFIRMED):
             raise Conflict(
-                _l("Only an enrolment pending payment can be paid; this one is %(status)s.", status=enrolment.status)
+                _l(
+                    "Only an enrolment pending payment can be paid; this one is %(status)s.",
+                    status=status_word(enrolment.status),
+                )
             )
         if enrolment.status == S.PENDING_PAYMENT and enrolment.hold_expires_at <= clock.now():
             raise Conflict(
@@ -123,7 +126,12 @@ def take_desk_payment(enrolment: Enrolment, cohort: Cohort, at, data: dict, staf
     require_lock("cohort", cohort.id)
     status = enrolment.status
     if status not in (S.PENDING_PAYMENT, S.OFFERED, S.WAITLISTED, S.CONFIRMED):
-        raise Conflict(_l("An enrolment that is %(status)s cannot be confirmed or take a payment.", status=status))
+        raise Conflict(
+            _l(
+                "An enrolment that is %(status)s cannot be confirmed or take a payment.",
+                status=status_word(status),
+            )
+        )
     owed = prices.owed(enrolment)
     amount, with_balance = data["amount"], bool(data.get("confirm_with_balance"))
     if status == S.CONFIRMED and owed <= 0:

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..cohorts.models import Cohort, CohortStatus
+from ..cohorts.models import Cohort, CohortStatus, cohort_status_word
 from ..cohorts.services import get_cohort
 from ..foundation import clock
 from ..foundation.database import Page, lock_one, new_token, paginate, write_transaction
@@ -19,7 +19,7 @@ from ..payments import gateway, ledger
 from ..payments.models import RefundStatus
 from . import events, prices
 from .audit import record, snapshot
-from .models import ACTIVE, SEAT_STATUSES, AuditEntry, Enrolment, Participant, normalise_email
+from .models import ACTIVE, SEAT_STATUSES, AuditEntry, Enrolment, Participant, normalise_email, status_word
 from .models import EnrolmentStatus as S
 from .paying import payment_after_commit, take_desk_payment, tell_held
 from .refunding import refunded
@@ -90,7 +90,10 @@ def move(enrolment_id: str, position: int, staff) -> EnrolmentView:
         enrolment = lock_enrolment(enrolment_id)
         if enrolment.status != S.WAITLISTED:
             raise Conflict(
-                _l("Only a waitlisted enrolment can be moved; this one is %(status)s.", status=enrolment.status)
+                _l(
+                    "Only a waitlisted enrolment can be moved; this one is %(status)s.",
+                    status=status_word(enrolment.status),
+                )
             )
         line = db.session.scalars(
             select(Enrolment)
@@ -123,7 +126,7 @@ def offer(enrolment_id: str, staff) -> EnrolmentView:
             raise Conflict(
                 _l(
                     "Only a waitlisted enrolment can be offered a seat; this one is %(status)s.",
-                    status=enrolment.status,
+                    status=status_word(enrolment.status),
                 )
             )
         expire_lapsed(cohort, at)
@@ -157,7 +160,12 @@ def change_price(enrolment_id: str, data: dict, staff) -> EnrolmentView:
         at = clock.now()
         cohort = enrolment.cohort
         if enrolment.status not in ACTIVE:
-            raise Conflict(_l("This enrolment is %(status)s; its price can no longer change.", status=enrolment.status))
+            raise Conflict(
+                _l(
+                    "This enrolment is %(status)s; its price can no longer change.",
+                    status=status_word(enrolment.status),
+                )
+            )
         account = prices.account_of(enrolment)
         if enrolment.status == S.CONFIRMED and enrolment.owes(account) <= 0:
             raise Conflict(
@@ -215,11 +223,19 @@ def transfer(enrolment_id: str, cohort_id: str, staff) -> EnrolmentView:
         at = clock.now()
         if enrolment.status != S.CONFIRMED:
             raise Conflict(
-                _l("Only a confirmed enrolment can be transferred; this one is %(status)s.", status=enrolment.status)
+                _l(
+                    "Only a confirmed enrolment can be transferred; this one is %(status)s.",
+                    status=status_word(enrolment.status),
+                )
             )
         target_status = target.display_status(at)
         if target_status not in (CohortStatus.OPEN, CohortStatus.RUNNING):
-            raise Conflict(_l("The target cohort is %(status)s; choose one that is open.", status=target_status))
+            raise Conflict(
+                _l(
+                    "The target cohort is %(status)s; choose one that is open.",
+                    status=cohort_status_word(target_status),
+                )
+            )
         if target.currency != source.currency:
             raise Conflict(
                 _l(

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..enrolment.audit import record
-from ..enrolment.models import Enrolment, EnrolmentStatus
+from ..enrolment.models import Enrolment, EnrolmentStatus, status_word
 from ..foundation import clock
 from ..foundation.database import Page, new_id, paginate, write_transaction
 from ..foundation.errors import Conflict, NotFound
@@ -80,7 +80,7 @@ def _resend(enrolment_id: str, message_id: str) -> OutboxMessage:
         raise NotFound(_l("No such message for this enrolment."))
     refusal = resend_refusal(original, enrolment)
     if refusal is not None:
-        raise Conflict(resend_refused(refusal, enrolment.status))
+        raise Conflict(resend_refused(refusal, status_word(enrolment.status)))
     ensure_rendered(original)  # written unrendered and skipped before its turn: its content, now
     copy = OutboxMessage(
         id=new_id("msg"),

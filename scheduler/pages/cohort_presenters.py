@@ -8,7 +8,8 @@ from flask_babel import lazy_gettext, ngettext
 
 from ..cohorts.schedule import planned_start
 from ..foundation import i18n
-from .presenters import _local, day_text, hold_text, moment, money, refund_policy, schedule, time_text, zone_label
+from .presenters import _local, day_text, hold_text, moment, money, refund_policy, schedule, time_text
+from .zones import zone_label
 
 # The weekly day a group meets on ("Thursdays at 6:00 PM"), by Python's weekday number.
 WEEKDAYS = (

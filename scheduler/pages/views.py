@@ -38,7 +38,7 @@ from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound, Unavaila
 from ..foundation.extensions import limiter, per_address
 from ..foundation.security import no_store, private
 from ..payments import ledger
-from . import cohort_presenters, field_errors, presenters
+from . import cohort_presenters, field_errors, presenters, zones
 from .forms import read_request_form
 
 bp = Blueprint("pages", __name__)
@@ -118,7 +118,7 @@ def _form_page(cohort, values: dict | None = None, errors: dict | None = None, p
         values=values,
         errors=errors or {},
         problem=problem,
-        zone_options=presenters.zone_options,
+        zone_options=zones.zone_options,
         languages=presenters.language_choices(),
         # A new key per form shown: a double click or a reload of this form enrols once.
         idempotency_key=secrets.token_urlsafe(24),

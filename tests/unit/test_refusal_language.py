@@ -4,6 +4,7 @@ from flask import Flask
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from scheduler.enrolment.models import status_word
 from scheduler.foundation import i18n
 from scheduler.foundation.errors import Conflict
 
@@ -22,11 +23,17 @@ def test_a_refusal_raised_on_a_spanish_screen_stays_english_for_the_api():
         assert refused.said() == "Esta sesión ya estaba cancelada."
 
 
-def test_a_refusal_with_values_keeps_its_english_words_byte_for_byte():
+def test_a_refusal_naming_a_status_keeps_the_code_in_english_and_says_a_word_in_spanish():
     with _app().app_context(), force_locale("es"):
-        refused = Conflict(_l("Only a waitlisted enrolment can be moved; this one is %(status)s.", status="confirmed"))
-        assert refused.detail == "Only a waitlisted enrolment can be moved; this one is confirmed."
-        assert isinstance(refused.said(), str) and "confirmed" in refused.said()
+        refused = Conflict(
+            _l(
+                "Only a waitlisted enrolment can be moved; this one is %(status)s.",
+                status=status_word("pending_payment"),
+            )
+        )
+        assert refused.detail == "Only a waitlisted enrolment can be moved; this one is pending_payment."
+        assert refused.said() == "Solo se puede mover una inscripción en lista de espera; esta está pendiente de pago."
+        assert status_word("someday") == "someday"  # a status with no word is said as its code
 
 
 def test_a_plain_string_refusal_is_said_as_it_is():
