@@ -76,7 +76,7 @@ def test_a_spanish_browser_gets_every_console_screen_in_spanish(
     program = make_program(name="Habilidades DBT")
     cohort = make_cohort(program=program, name="Jueves por la tarde", capacity=2, price_amount=36000)
     ana = make_enrolment(cohort, status="pending_payment", name="Ana Pérez")
-    make_enrolment(cohort, status="confirmed", name="Beto Ruiz", amount_paid=36000)
+    beto = make_enrolment(cohort, status="confirmed", name="Beto Ruiz", amount_paid=36000)
     make_enrolment(cohort, status="waitlisted", name="Carla Díaz")
     make_enrolment(cohort, status="waitlisted", name="Darío Gil")
     session_id = cohort.sessions[0].id
@@ -86,6 +86,11 @@ def test_a_spanish_browser_gets_every_console_screen_in_spanish(
         "/desk/week",
         f"/desk/cohorts/{cohort.id}",
         f"/desk/enrolments/{ana.id}",
+        f"/desk/enrolments/{beto.id}",
+        f"/desk/enrolments/{beto.id}/programme",
+        f"/desk/enrolments/{beto.id}/statement",
+        f"/desk/cohorts/{cohort.id}/cancel",
+        "/desk/availability",
         f"/desk/sessions/{session_id}/attendance",
         "/desk/people?q=Ana",
         "/desk/programs",
@@ -100,6 +105,9 @@ def test_a_spanish_browser_gets_every_console_screen_in_spanish(
         assert page.status_code == 200, (path, page.status_code)
         assert '<html lang="es"' in html, path
         assert english_in(html) == [], (path, english_in(html), visible(html))
+    missing = spanish_desk.get("/desk/nope", headers={**SPANISH, "Accept": "text/html"})
+    assert missing.status_code == 404 and '<html lang="es"' in missing.get_data(as_text=True)
+    assert english_in(missing.get_data(as_text=True)) == []
     roster = visible(spanish_desk.get(f"/desk/cohorts/{cohort.id}", headers=SPANISH).get_data(as_text=True))
     assert es("Move up") in roster and es("Move down") in roster
 
@@ -159,3 +167,19 @@ def test_a_refusal_is_said_in_the_consoles_language_and_the_api_keeps_english(
 
     api = spanish_desk.post(f"/api/v1/enrolments/{carla.id}/offer", headers={**auth("front_desk"), **SPANISH})
     assert api.status_code == 409 and api.get_json()["detail"] == refusal
+
+
+def test_the_intake_queue_and_an_intake_are_in_spanish(client, make_staff, make_program, make_cohort):
+    from tests.integration.admission.test_intakes import requested
+
+    program = make_program(admission="intake", name="Habilidades emocionales")
+    make_cohort(program=program, capacity=1, name="Martes por la tarde")
+    intake_id, _ = requested(client, program, "ana@example.org", name="Ana Ruiz", locale="es")
+    desk = client.application.test_client()
+    sign_in(desk, make_staff("front_desk")[0])
+
+    for path in ("/desk/intakes", f"/desk/intakes/{intake_id}"):
+        page = desk.get(path, headers=SPANISH)
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and '<html lang="es"' in html, path
+        assert english_in(html) == [], (path, english_in(html), visible(html))
