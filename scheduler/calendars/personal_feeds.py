@@ -15,12 +15,14 @@ and Last-Modified the latest change of any row they are made of.
 
 from datetime import datetime
 
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
 from ..admission.models import Intake
 from ..appointments.models import Appointment, AppointmentKind, AppointmentStatus, Availability
 from ..cohorts.models import Cohort, cohort_facilitators
 from ..enrolment.models import Enrolment
+from ..foundation import i18n
 from ..foundation.database import lock_one, new_token, write_transaction
 from ..foundation.errors import NotFound
 from ..foundation.extensions import db
@@ -32,8 +34,12 @@ from .services import NO_FEED, Feed, cohort_events, etag_of, event_uid
 from .wording import Words, words_for
 
 PERSON_TITLE = Words().appointment  # names no program, no clinician: a glance at a phone reveals nothing
-STAFF_TITLES = {AppointmentKind.ASSESSMENT: "Assessment", AppointmentKind.INDIVIDUAL: "Individual session"}  # no person
-STAFF_FEED_NAME = "Clinic schedule"
+# A staff member's own calendar speaks the language they chose for the console (else the clinic's).
+STAFF_TITLES = {  # no person
+    AppointmentKind.ASSESSMENT: lazy_gettext("Assessment"),
+    AppointmentKind.INDIVIDUAL: lazy_gettext("Individual session"),
+}
+STAFF_FEED_NAME = lazy_gettext("Clinic schedule")
 
 
 def _feed(events: list[FeedEvent], name: str, since: datetime) -> Feed:
@@ -113,19 +119,19 @@ def _staff_event(appointment: Appointment, tz: str) -> FeedEvent:
         path = f"/desk/enrolments/{appointment.enrolment_id}/programme"
     else:
         path = "/desk/availability"
-    where = f"The details are in the staff console (sign in first): {public_url(path)}"
+    where = gettext("The details are in the staff console (sign in first): %(url)s", url=public_url(path))
     return FeedEvent(
         uid=event_uid(appointment.id),
         starts_at=appointment.starts_at,
         ends_at=appointment.ends_at,
         tz=tz,
-        summary=STAFF_TITLES.get(appointment.kind, PERSON_TITLE),
+        summary=str(STAFF_TITLES.get(appointment.kind, PERSON_TITLE)),
         meeting_url=None,  # the person's join link is theirs alone
         sequence=appointment.sequence,
         last_modified=appointment.updated_at,
         created=appointment.created_at,
         cancelled=not booked,
-        description=where if booked else f"Cancelled. {where}",
+        description=where if booked else gettext("Cancelled. %(details)s", details=where),
     )
 
 
@@ -144,8 +150,9 @@ def staff_feed(feed_token: str) -> Feed:
         .where(cohort_facilitators.c.staff_id == member.id)
         .order_by(Cohort.id)
     ).all()
-    events = [_staff_event(a, zones[a.id]) for a in appointments]
-    return _feed(events + cohort_events(list(cohorts)), STAFF_FEED_NAME, member.created_at)
+    with i18n.speaking(member.locale):
+        events = [_staff_event(a, zones[a.id]) for a in appointments]
+        return _feed(events + cohort_events(list(cohorts)), str(STAFF_FEED_NAME), member.created_at)
 
 
 def staff_feed_links(member_id: str) -> dict:

@@ -2,7 +2,8 @@
 
 A calendar title is the program's `calendar_title`, written by staff in the clinic's language; a
 person who reads another language gets the generic title in theirs. Neither names the program nor
-what it treats (a glance at a phone must reveal nothing). Staff feeds keep the builder's English.
+what it treats (a glance at a phone must reveal nothing). A staff member's own feed speaks the
+language they chose for the console (personal_feeds.py).
 """
 
 from dataclasses import dataclass

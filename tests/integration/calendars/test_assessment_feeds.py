@@ -218,3 +218,14 @@ def test_a_revoked_account_has_no_feed(client, scene, make_staff):
     revoked = client.delete(f"/api/v1/staff/{scene.assessor.id}", headers={"Authorization": f"Bearer {admin}"})
     assert revoked.status_code == 200
     assert client.get(scene.staff_url).status_code == 404
+
+
+def test_the_assessors_own_feed_speaks_the_language_they_chose_for_the_console(client, scene):
+    from scheduler.staff.services import choose_language
+
+    choose_language(scene.assessor, "es")
+    raw = client.get(scene.staff_url).data
+    theirs = events(raw)[uid(scene.appointment["id"])]
+    assert theirs["SUMMARY"] == "Evaluación"
+    assert "Los detalles están en la consola del personal" in str(theirs["DESCRIPTION"])
+    assert Calendar.from_ical(raw)["X-WR-CALNAME"] == "Agenda de la clínica"
