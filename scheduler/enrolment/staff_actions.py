@@ -9,14 +9,13 @@ from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import Cohort, CohortStatus, cohort_status_word
 from ..cohorts.services import get_cohort
-from ..foundation import clock
+from ..foundation import clock, i18n
 from ..foundation.database import Page, lock_one, new_token, paginate, write_transaction
 from ..foundation.errors import Conflict, Invalid, NotFound
 from ..foundation.events import publish
 from ..foundation.extensions import db
 from ..foundation.money import format_money
 from ..payments import gateway, ledger
-from ..payments.models import RefundStatus
 from . import events, prices
 from .audit import record, snapshot
 from .models import ACTIVE, SEAT_STATUSES, AuditEntry, Enrolment, Participant, normalise_email, status_word
@@ -26,6 +25,7 @@ from .refunding import refunded
 from .seat_keeping import apply_payment, expire_lapsed, offer_free_seats, offer_seat
 from .seats import seat_counts
 from .views import EnrolmentView, describe, load_enrolment, lock_enrolment, view, views, waitlist_positions
+from .wording import moved_money
 
 
 def search(query: dict) -> Page:
@@ -289,23 +289,7 @@ def _reprice_after_transfer(enrolment: Enrolment, source: Cohort, target: Cohort
     held = prices.account_of(enrolment).net_paid
     refund = refunded(enrolment, held - enrolment.amount_due, "transfer_price_difference", staff)
     balance = prices.owed(enrolment)
-    money = lambda amount: format_money(amount, currency)  # noqa: E731
-    if enrolment.amount_due == due_before:
-        detail = "The new group has the same price; what was paid carries over."
-    elif refund:
-        detail = (
-            f"The new group costs {money(enrolment.amount_due)} instead of {money(due_before)}: "
-            f"{money(refund['amount'])} of what was paid is refunded"
-            + (" by the front desk." if refund["status"] == RefundStatus.OWED_BY_FRONT_DESK else " to the card.")
-        )
-    elif balance > 0:
-        detail = (
-            f"The new group costs {money(enrolment.amount_due)} instead of {money(due_before)}: "
-            f"{money(balance)} is left to pay."
-        )
-    else:
-        detail = f"The new group costs {money(enrolment.amount_due)} instead of {money(due_before)}."
-    return {
+    change = {
         "from_cohort_id": source.id,
         "amount_due_before": due_before,
         "amount_due": enrolment.amount_due,
@@ -313,8 +297,10 @@ def _reprice_after_transfer(enrolment: Enrolment, source: Cohort, target: Cohort
         "balance": balance,
         "refund": refund,
         "currency": currency,
-        "detail": detail,
     }
+    with i18n.speaking(i18n.DEFAULT):  # the API's words are English, whatever language the caller reads
+        change["detail"] = moved_money(change)
+    return change
 
 
 def audit(query: dict) -> Page:

@@ -14,6 +14,7 @@ from ..calendars.services import enrolment_ics
 from ..cohorts.events import SessionChanged
 from ..enrolment import events, prices
 from ..enrolment.models import Enrolment, EnrolmentStatus, payment_reference
+from ..enrolment.wording import moved_money
 from ..foundation import clock, i18n
 from ..foundation.database import lock
 from ..foundation.extensions import db
@@ -27,7 +28,7 @@ from .models import MessageKind as K
 from .models import OutboxMessage, OutboxStatus
 from .outbox import queue, queue_to_address, queue_to_staff, render
 from .rendering import format_when, in_their_language, local_zone
-from .wording import REFUSALS, STANDING, discount_text, hold_after_opening, moved_money
+from .wording import REFUSALS, STANDING, discount_text, hold_after_opening
 
 _in_their_language = in_their_language(lambda event: event.enrolment.locale)
 

@@ -1,6 +1,6 @@
 """The words the handlers write into a participant's message, in the language it is being written
 in (handlers.py runs them under i18n.speaking): how a payment was made, a discount, how long a
-place is held, what a transfer did to the money, where an enrolment stands."""
+place is held, where an enrolment stands (what a transfer did to the money: enrolment/wording.py)."""
 
 from flask_babel import gettext, lazy_gettext, ngettext
 
@@ -33,40 +33,6 @@ def hold_after_opening(enrolment) -> str:
     if enrolment.pays_at_desk:
         return ngettext("%(num)d hour", "%(num)d hours", enrolment.cohort.manual_hold_hours)
     return ngettext("%(num)d minute", "%(num)d minutes", enrolment.cohort.hold_minutes)
-
-
-def moved_money(change: dict | None) -> str | None:
-    """What a transfer did to the money, in the person's words (the desk's `detail` is in English)."""
-    if not change or "amount_due" not in change:
-        return (change or {}).get("detail")
-    currency = change["currency"]
-    new, old = format_money(change["amount_due"], currency), format_money(change["amount_due_before"], currency)
-    refund = change.get("refund")
-    if change["amount_due"] == change["amount_due_before"]:
-        return gettext("The new group has the same price; what was paid carries over.")
-    if refund and str(refund["status"]) == "owed_by_front_desk":
-        return gettext(
-            "The new group costs %(new)s instead of %(old)s: %(refund)s of what was paid is refunded by the "
-            "front desk.",
-            new=new,
-            old=old,
-            refund=format_money(refund["amount"], currency),
-        )
-    if refund:
-        return gettext(
-            "The new group costs %(new)s instead of %(old)s: %(refund)s of what was paid is refunded to the card.",
-            new=new,
-            old=old,
-            refund=format_money(refund["amount"], currency),
-        )
-    if change.get("balance", 0) > 0:
-        return gettext(
-            "The new group costs %(new)s instead of %(old)s: %(left)s is left to pay.",
-            new=new,
-            old=old,
-            left=format_money(change["balance"], currency),
-        )
-    return gettext("The new group costs %(new)s instead of %(old)s.", new=new, old=old)
 
 
 STANDING = {
