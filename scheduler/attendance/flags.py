@@ -6,15 +6,18 @@ one transaction only; the unique index on open flags is the database's last word
 The email goes through the notifications domain (its outbox), which attendance sits above.
 """
 
+from datetime import time
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
 from ..cohorts.models import Cohort
 from ..enrolment.audit import record
 from ..enrolment.models import Enrolment, EnrolmentStatus
 from ..enrolment.views import lock_enrolment
-from ..foundation import clock
+from ..foundation import clock, i18n
 from ..foundation.database import lock_one, new_id, require_lock, write_transaction
 from ..foundation.errors import Conflict
 from ..foundation.extensions import db
@@ -23,7 +26,6 @@ from ..notifications.models import MessageKind
 from ..notifications.outbox import queue_to_staff
 from ..staff.models import Role, Staff
 from . import rule
-from .letters import local_date
 from .models import AttendanceFlag, FlagReason
 from .records import Summary, confirmed, summaries
 
@@ -72,11 +74,15 @@ def _follow_up_staff(cohort: Cohort) -> list[Staff]:
 
 
 def group_label(cohort: Cohort) -> str:
-    """A cohort as staff recognise it without naming what it treats: weekday, time, zone, first date."""
-    start = cohort.start_date
-    return (
-        f"the {start:%A} {cohort.start_time} group ({cohort.timezone} time) "
-        f"that started on {start:%B} {start.day}, {start.year}"
+    """A cohort as staff recognise it without naming what it treats: weekday, time, zone, first date
+    (in the language being written)."""
+    start, language = cohort.start_date, i18n.page_language()
+    return gettext(
+        "the %(weekday)s %(time)s group (%(zone)s time) that started on %(day)s",
+        weekday=format_date(start, "EEEE", locale=language),
+        time=i18n.time_text(time.fromisoformat(str(cohort.start_time))),  # stored as "HH:MM"
+        zone=cohort.timezone,
+        day=format_date(start, "long", locale=language),
     )
 
 
@@ -86,18 +92,19 @@ def _tell_staff(cohort: Cohort, raised: list) -> None:
     for flag, summary in raised:
         last = rule.attended(summary.marks)
         for member in recipients:
-            queue_to_staff(
-                member,
-                MessageKind.ATTENDANCE_FLAG,
-                about=summary.enrolment,
-                dedupe_key=f"attendance_flag:{flag.id}:{member.id}",
-                participant_name=summary.enrolment.name,
-                missed=flag.missed_in_a_row,
-                limit=cohort.program.missed_sessions_limit,
-                group=group_label(cohort),
-                last_attended=local_date(last[-1].starts_at, zone) if last else "",
-                desk_url=public_url(f"/desk/enrolments/{summary.enrolment.id}"),
-            )
+            with i18n.speaking(member.locale):  # the group and the day in the member's language too
+                queue_to_staff(
+                    member,
+                    MessageKind.ATTENDANCE_FLAG,
+                    about=summary.enrolment,
+                    dedupe_key=f"attendance_flag:{flag.id}:{member.id}",
+                    participant_name=summary.enrolment.name,
+                    missed=flag.missed_in_a_row,
+                    limit=cohort.program.missed_sessions_limit,
+                    group=group_label(cohort),
+                    last_attended=i18n.day_text(last[-1].starts_at.astimezone(zone)) if last else "",
+                    desk_url=public_url(f"/desk/enrolments/{summary.enrolment.id}"),
+                )
 
 
 def reevaluate_cohort(cohort_id: str) -> list[AttendanceFlag]:
@@ -121,7 +128,7 @@ def clear_flag(enrolment_id: str, note: str, staff) -> Summary:
             )
         )
         if flag is None:
-            raise Conflict("This enrolment has no attendance flag to clear.")
+            raise Conflict(lazy_gettext("This enrolment has no attendance flag to clear."))
         at = clock.now()
         run = summaries([enrolment], at)[enrolment.id].run
         flag.cleared_at, flag.cleared_by_id, flag.clear_note = at, staff.id, note

@@ -13,6 +13,7 @@ one clinician's), so each request builds the bytes; the ETag is the bytes' hash,
 and Last-Modified the latest change of any row they are made of.
 """
 
+from dataclasses import replace
 from datetime import datetime
 
 from flask_babel import gettext, lazy_gettext
@@ -152,7 +153,9 @@ def staff_feed(feed_token: str) -> Feed:
     ).all()
     with i18n.speaking(member.locale):
         events = [_staff_event(a, zones[a.id]) for a in appointments]
-        return _feed(events + cohort_events(list(cohorts)), str(STAFF_FEED_NAME), member.created_at)
+        # The groups under their programs' own calendar titles (staff), the rest in the member's words.
+        words = replace(words_for(member.locale), group_title=None)
+        return _feed(events + cohort_events(list(cohorts), words), str(STAFF_FEED_NAME), member.created_at)
 
 
 def staff_feed_links(member_id: str) -> dict:

@@ -134,11 +134,11 @@ def _sessions_of(cohort_ids) -> dict[str, list[Session]]:
     return found
 
 
-def cohort_events(cohorts: list[Cohort]) -> list[FeedEvent]:
+def cohort_events(cohorts: list[Cohort], words: Words = STAFF_WORDS) -> list[FeedEvent]:
     """Every session of these cohorts with its raw meeting link, as a cohort's staff feed shows it
-    (a facilitator's own feed too: calendars/personal_feeds.py)."""
+    (a facilitator's own feed too, in `words`, their language: calendars/personal_feeds.py)."""
     sessions = _sessions_of([cohort.id for cohort in cohorts])
-    return [_event(session, cohort.meeting_url) for cohort in cohorts for session in sessions[cohort.id]]
+    return [_event(session, cohort.meeting_url, words) for cohort in cohorts for session in sessions[cohort.id]]
 
 
 # ---- fresh builds: what a stored feed must always equal --------------------------------------

@@ -90,6 +90,7 @@ def use_link(token):
     except NotFound:
         return render("desk/link_invalid.html", 404)
     renew_browser_session()
+    i18n.use_locale(signed.member.locale)  # said in the language the console will speak
     flash(_("Signed in as %(name)s.", name=signed.member.name), "success")
     return set_cookie(redirect(target, 303), signed.session_token)
 
@@ -99,6 +100,7 @@ def use_link(token):
 def logout():
     """Sign out: the session ends here and on the server."""
     staff_services.sign_out(g.desk_session_id, g.desk_member)
+    i18n.forget_choice()  # the sign-in page that says it follows the browser
     flash(_("You have signed out."), "success")
     return clear_cookie(redirect(url_for("desk.login"), 303))
 

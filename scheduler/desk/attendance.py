@@ -206,7 +206,7 @@ def save_attendance(session_id):
         db.session.rollback()
         session = _visible_session(session_id)
         state = sheet_state(session, clock.now())
-        problem = _("Nothing was saved. %(reason)s", reason=state.reason) if state.reason else exc.detail
+        problem = _("Nothing was saved. %(reason)s", reason=state.reason) if state.reason else exc.said()
         return _render_sheet(session, chosen=chosen, problem=problem, status=409)
     unrecorded = [e.name for e, record in saved.rows if record is None]
     day = presenters.day(session.starts_at, session.cohort.timezone)

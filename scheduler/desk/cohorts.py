@@ -9,6 +9,7 @@ from functools import partial
 
 from flask import current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..cohorts import services as cohort_services
 from ..cohorts.models import COHORT_TRANSITIONS, CohortStatus
@@ -107,7 +108,7 @@ def update_cohort(cohort_id):
     def act():
         data = parse(CohortPatch, SETTINGS_FIELDS)
         if data.get("status") == CohortStatus.CANCELLED:
-            raise Invalid.field("status", _("Cancel a cohort with the Cancel this cohort button."))
+            raise Invalid.field("status", _l("Cancel a cohort with the Cancel this cohort button."))
         cohort_services.update_cohort(cohort_id, data, g.desk_member)
         return back_to_cohort(cohort_id, _("The cohort's settings are saved."), anchor="settings-heading")
 
@@ -129,7 +130,7 @@ def cancel_cohort(cohort_id):
     try:
         cohort_services.update_cohort(cohort_id, {"status": CohortStatus.CANCELLED}, g.desk_member)
     except Conflict as exc:
-        flash(exc.detail, "error")
+        flash(exc.said(), "error")
     else:
         flash(_("The cohort is cancelled. Everyone in it is told by email; money paid goes back in full."), "success")
     return redirect(url_for("desk.cohort", cohort_id=cohort_id), 303)

@@ -9,6 +9,7 @@ from functools import partial
 
 from flask import Response, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..appointments import individual
 from ..enrolment import paying, refunding, self_service, staff_actions
@@ -120,7 +121,7 @@ def _withdraw(enrolment_id: str, refund_amount: int | None):
         current = self_service.get_enrolment(enrolment_id)
         paid = presenters.money(current.amount_paid, current.cohort.currency)
         raise Invalid.field(
-            "refund_amount", _("%(paid)s was paid; the refund cannot be more than that.", paid=paid)
+            "refund_amount", _l("%(paid)s was paid; the refund cannot be more than that.", paid=paid)
         ) from None
 
 

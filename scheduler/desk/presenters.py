@@ -89,6 +89,9 @@ ACTIONS = {
     "staff_created": _lp("history entry", "Staff account created"),
     "role_changed": _lp("history entry", "Role changed"),
     "staff_revoked": _lp("history entry", "Access revoked"),
+    "staff_updated": _lp("history entry", "Staff account changed"),
+    "calendar_link_replaced": _lp("history entry", "Calendar link replaced"),
+    "language_chosen": _lp("history entry", "Console language chosen"),
     "agreement_added": _lp("history entry", "Agreement added to a program"),
 }
 MESSAGES = {

@@ -34,7 +34,7 @@ def problem_of(exc: DomainError, field: str | None = None) -> tuple[dict, str | 
     `field`: the field a refusal that names none is shown beside (else it goes above the form).
     """
     if isinstance(exc, Invalid) and exc.errors:
-        return field_messages(exc.errors), None, 422  # the API's words, as the console's language says them
+        return field_messages(exc.said_errors()), None, 422  # as the console's language says them
     if isinstance(exc, Invalid):
         return {field or "_form": [exc.said()]}, None, 422
     if isinstance(exc, Unavailable):

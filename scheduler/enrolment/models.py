@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from flask_babel import lazy_pgettext
+from flask_babel import lazy_gettext, lazy_pgettext
 from sqlalchemy import CheckConstraint, Index, UniqueConstraint, and_, event, or_, select, text
 from sqlalchemy.ext.hybrid import hybrid_method
 
@@ -239,7 +239,13 @@ class Enrolment(db.Model):
         keeps its last deadline, for the record).
         """
         if status not in TRANSITIONS[self.status]:
-            raise Conflict(f"An enrolment that is {self.status} cannot become {status}.")
+            raise Conflict(
+                lazy_gettext(
+                    "An enrolment that is %(status)s cannot become %(new_status)s.",
+                    status=status_word(self.status),
+                    new_status=status_word(status),
+                )
+            )
         if status in ACTIVE:
             if status != S.PENDING_PAYMENT:
                 self.hold_expires_at = None

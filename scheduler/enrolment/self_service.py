@@ -5,6 +5,7 @@ agreements. Staff may act for them, except in signing an agreement.
 
 import hmac
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..cohorts.agreements import get_agreement
@@ -64,8 +65,9 @@ def withdraw(enrolment_id: str, staff=None, refund_amount: int | None = None) ->
         before = snapshot(enrolment)
         held = enrolment.holds_seat(at)
         if enrolment.status in (S.PENDING_PAYMENT, S.OFFERED) and not held:
-            what = "held seat" if enrolment.status == S.PENDING_PAYMENT else "offer"
-            raise Conflict(f"This enrolment's {what} has already expired; there is nothing to withdraw.")
+            if enrolment.status == S.PENDING_PAYMENT:
+                raise Conflict(_l("This enrolment's held seat has already expired; there is nothing to withdraw."))
+            raise Conflict(_l("This enrolment's offer has already expired; there is nothing to withdraw."))
         held_money = prices.account_of(enrolment).net_paid
         if refund_amount is not None and refund_amount > held_money:
             raise Invalid.field(

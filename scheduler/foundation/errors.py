@@ -3,10 +3,12 @@
 import logging
 
 from flask import Flask, Response, json
-from flask_babel import force_locale
+from flask_babel.speaklater import LazyString
 from marshmallow import ValidationError as SchemaValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+
+from . import i18n
 
 log = logging.getLogger(__name__)
 
@@ -21,24 +23,37 @@ class DomainError(Exception):
     title = "Bad request"
 
     def __init__(self, detail, errors: dict | None = None, headers: dict | None = None):
-        # `detail` is a str, or a lazy string (flask_babel.lazy_gettext) where a screen shows the
-        # refusal: the API always answers in English (`detail`), a screen in its reader's language (`said`).
-        self.wording = detail
+        # `detail` and the messages in `errors` are each a str, or a lazy string (flask_babel.lazy_gettext)
+        # where a screen shows the refusal: the API always answers in English (`detail`, `errors`), a
+        # screen in its reader's language (`said`, `said_errors`).
+        self.wording, self.errors_wording = detail, errors
         self.detail = _in_english(detail)
         super().__init__(self.detail)
-        self.errors = errors
+        self.errors = _in_english(errors) if errors is not None else None
         self.headers = headers or {}
 
     def said(self) -> str:
         """The refusal in the language of whoever reads now (a console or participant page)."""
         return str(self.wording)
 
+    def said_errors(self) -> dict[str, list]:
+        """The messages by field as worded: a lazy one (str() says it in the reader's language) or
+        a plain str (the API's English, for the screen to word: pages/field_errors.py)."""
+        return {field: list(messages) for field, messages in (self.errors_wording or {}).items()}
 
-def _in_english(detail) -> str:
-    if isinstance(detail, str):
-        return detail
-    with force_locale("en"):  # outside an app there is nothing to translate: the text as written
-        return str(detail)
+
+def _in_english(value):
+    """A lazy string, or a dict or list of them, as English text (plain strs are left as they are)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return {key: _in_english(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_in_english(item) for item in value]
+    if not isinstance(value, LazyString):
+        return value
+    with i18n.speaking(i18n.DEFAULT):  # outside an app there is nothing to translate: the text as written
+        return str(value)
 
 
 class BadRequest(DomainError):
@@ -68,8 +83,9 @@ class Invalid(DomainError):
     status, type, title = 422, "validation", "Invalid request"
 
     @classmethod
-    def field(cls, name: str, message: str) -> "Invalid":
-        return cls(f"{name}: {message}", errors={name: [message]})
+    def field(cls, name: str, message) -> "Invalid":
+        """One field's mistake; `message` a str or a lazy string (said in the reader's language)."""
+        return cls(LazyString(lambda: f"{name}: {message}"), errors={name: [message]})
 
 
 class Unavailable(DomainError):

@@ -9,6 +9,7 @@ import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from ..foundation import i18n
 
@@ -59,12 +60,17 @@ def _said(message: str) -> str:
     return message if i18n.page_language() == i18n.DEFAULT else str(_CHECK)
 
 
+def _worded(message) -> str:
+    # A message worded for translation (a lazy string) says itself in the page's language.
+    return str(message) if isinstance(message, LazyString) else str(_CHECK)
+
+
 def field_messages(errors: dict | None) -> dict:
     """The API's mistakes by field ({"email": ["Not a valid email address …"]}), as the page says them."""
     shown = {}
     for field, messages in (errors or {}).items():
         messages = messages if isinstance(messages, list | tuple) else [messages]
-        said = [_said(str(m)) if isinstance(m, str) else str(_CHECK) for m in messages]
+        said = [_said(m) if isinstance(m, str) else _worded(m) for m in messages]
         shown[field] = list(dict.fromkeys(said))  # "Please fill this in." once, whatever said it
     return shown
 

@@ -26,7 +26,7 @@ from ..foundation.database import after_commit, end_read, lock_one, new_id, requ
 from ..foundation.errors import Conflict, Unavailable
 from ..foundation.extensions import db
 from . import gateway
-from .models import Payment, PaymentStatus, Provider, Refund, RefundStatus
+from .models import Payment, PaymentStatus, Provider, Refund, RefundStatus, refund_status_word
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +365,10 @@ def mark_refund_paid(refund_id: str, method: str, reference: str | None, staff) 
         )
     if refund.status != RefundStatus.OWED_BY_FRONT_DESK:
         raise Conflict(
-            _l("This refund is %(status)s: it goes back to the card, not through the desk.", status=refund.status)
+            _l(
+                "This refund is %(status)s: it goes back to the card, not through the desk.",
+                status=refund_status_word(refund.status),
+            )
         )
     at = clock.now()
     refund.status = RefundStatus.PAID_BY_FRONT_DESK

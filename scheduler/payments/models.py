@@ -5,6 +5,7 @@ Amounts are integers in the currency's minor unit. States only move forward.
 
 from enum import StrEnum
 
+from flask_babel import lazy_pgettext
 from sqlalchemy import CheckConstraint
 
 from ..foundation.clock import now
@@ -50,6 +51,21 @@ class RefundStatus(StrEnum):
     OWED_BY_FRONT_DESK = "owed_by_front_desk"
     # The desk recorded that it paid an owed refund out (method and reference on the row).
     PAID_BY_FRONT_DESK = "paid_by_front_desk"
+
+
+# A status inside a refusal's sentence: the code itself in English, a word agreeing with "reembolso" in Spanish.
+_REFUND_STATUS_IN_A_SENTENCE = {
+    RefundStatus.PENDING: lazy_pgettext("refund status in a sentence", "pending"),
+    RefundStatus.SUCCEEDED: lazy_pgettext("refund status in a sentence", "succeeded"),
+    RefundStatus.FAILED: lazy_pgettext("refund status in a sentence", "failed"),
+    RefundStatus.OWED_BY_FRONT_DESK: lazy_pgettext("refund status in a sentence", "owed_by_front_desk"),
+    RefundStatus.PAID_BY_FRONT_DESK: lazy_pgettext("refund status in a sentence", "paid_by_front_desk"),
+}
+
+
+def refund_status_word(status: str):
+    """A refund's status as a refusal's sentence says it (the code in English, a word in Spanish)."""
+    return _REFUND_STATUS_IN_A_SENTENCE.get(status, status)
 
 
 # Refunds that are money going back (or gone back): a failed one returned nothing.

@@ -115,6 +115,27 @@ def test_one_email_per_crossing_neutral_and_addressed_to_staff_only(client, team
     assert [m["kind"] for m in listed if m["kind"] == "attendance_flag"] == []
 
 
+def test_the_follow_up_speaks_each_members_language_group_and_day_included(client, team, group, make_enrolment):
+    from scheduler.staff.services import choose_language
+
+    choose_language(team["facilitator"][0], "es")
+    cohort = group()
+    person = make_enrolment(cohort, name="Sam Rivera")
+    mark(client, cohort.sessions[0], {person: "present"}, team["desk"][1])
+    for session in cohort.sessions[1:5]:
+        assert mark(client, session, {person: "absent"}, team["desk"][1]).status_code == 200
+    english, spanish = sorted(flag_emails(), key=lambda m: m.staff_id != team["desk"][0].id)
+    assert "in the Thursday 6:00 PM group (America/New_York time) that started on October 3, 2030" in (
+        english.body_text
+    )
+    assert "They last attended on Thursday, October 3, 2030." in english.body_text
+    assert spanish.subject == "Se necesita seguimiento de asistencia · Test Clinic"
+    assert "en el grupo de los jueves a las 18:00 (hora de America/New_York) que empezó el 3 de octubre de 2030" in (
+        spanish.body_text
+    )
+    assert "Asistió por última vez el jueves, 3 de octubre de 2030." in spanish.body_text
+
+
 def test_clearing_with_a_note_then_crossing_again_notifies_again(client, team, group, make_enrolment):
     cohort = group()
     person = make_enrolment(cohort)

@@ -229,3 +229,7 @@ def test_the_assessors_own_feed_speaks_the_language_they_chose_for_the_console(c
     assert theirs["SUMMARY"] == "Evaluación"
     assert "Los detalles están en la consola del personal" in str(theirs["DESCRIPTION"])
     assert Calendar.from_ical(raw)["X-WR-CALNAME"] == "Agenda de la clínica"
+    # The group Ada facilitates keeps its program's own calendar title; its text is in Spanish too.
+    sessions = [events(raw)[uid(s.id)] for s in scene.group.sessions]
+    assert [str(s["SUMMARY"]) for s in sessions] == ["Group session", "Group session"]
+    assert all("Únase en línea" in str(s["DESCRIPTION"]) for s in sessions), sessions[0]["DESCRIPTION"]

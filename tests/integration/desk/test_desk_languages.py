@@ -183,3 +183,22 @@ def test_the_intake_queue_and_an_intake_are_in_spanish(client, make_staff, make_
         html = page.get_data(as_text=True)
         assert page.status_code == 200 and '<html lang="es"' in html, path
         assert english_in(html) == [], (path, english_in(html), visible(html))
+
+
+def test_a_mistake_the_console_words_itself_is_said_beside_its_field_in_spanish(
+    spanish_desk, make_cohort, make_enrolment
+):
+    cohort = make_cohort(price_amount=36000)
+    beto = make_enrolment(cohort, status="confirmed", name="Beto Ruiz", amount_paid=36000)
+
+    answer = post_form(
+        spanish_desk,
+        f"/desk/enrolments/{beto.id}",
+        f"/desk/enrolments/{beto.id}/withdraw",
+        {"refund_amount": "999.00"},
+        headers=SPANISH,
+    )
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'id="withdraw-refund-error"' in html
+    said = es("%(paid)s was paid; the refund cannot be more than that.") % {"paid": "$360.00"}
+    assert said in visible(html)
