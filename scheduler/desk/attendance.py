@@ -28,12 +28,7 @@ from .blueprint import bp
 from .queries import is_facilitator
 from .session import desk_page
 
-STATUS_LABELS = {
-    AttendanceStatus.PRESENT: _l("Present"),
-    AttendanceStatus.LATE: _l("Late"),
-    AttendanceStatus.ABSENT: _l("Absent"),
-    AttendanceStatus.EXCUSED: _l("Excused"),
-}
+STATUS_LABELS = presenters.ATTENDANCE  # Present, Late, Absent, Excused
 FIELD = "att-"  # one radio group per person: att-<enrolment id> = present | late | absent | excused
 CHOOSE_ONE = _l("Choose Present, Late, Absent or Excused for at least one person, then save.")
 CHOOSE_VALID = _l("Choose one of Present, Late, Absent or Excused.")

@@ -16,13 +16,12 @@ from zoneinfo import ZoneInfo
 
 from flask import flash, g, redirect, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from ..appointments import individual
-from ..appointments.models import Appointment, AppointmentKind, AppointmentStatus, AttendanceMark
+from ..appointments.models import Appointment, AppointmentKind, AppointmentStatus
 from ..appointments.schemas import AppointmentAttendanceIn, SeriesIn
 from ..appointments.services import WEEKDAYS
 from ..attendance import rule
@@ -35,26 +34,13 @@ from ..foundation.errors import Conflict, Forbidden, Invalid, NotFound
 from ..foundation.extensions import db
 from ..foundation.validation import StrictDate, WallTime
 from ..staff.models import Staff
+from . import presenters
 from .blueprint import bp
 from .forms import FormErrors, parse, text
 from .screens import answer_form, render
 from .session import desk_page
 
-MARKS = {  # the attendance codes, as people read them
-    AttendanceMark.PRESENT.value: _l("Present"),
-    AttendanceMark.LATE.value: _l("Late"),
-    AttendanceMark.ABSENT.value: _l("Absent"),
-    AttendanceMark.EXCUSED.value: _l("Excused"),
-}
-WEEKDAY_NAMES = {
-    "monday": _l("Monday"),
-    "tuesday": _l("Tuesday"),
-    "wednesday": _l("Wednesday"),
-    "thursday": _l("Thursday"),
-    "friday": _l("Friday"),
-    "saturday": _l("Saturday"),
-    "sunday": _l("Sunday"),
-}
+MARKS = presenters.ATTENDANCE  # the attendance codes, as people read them
 SERIES_FIELDS = {
     "staff_id": "text",
     "weekday": "text",
@@ -151,7 +137,7 @@ def programme_page(enrolment_id, *, errors=None, values=None, problem=None, stat
         summary=summary,
         may_book=g.desk_member.role in DESK and enrolment.status in ACTIVE,
         therapists=[(m.id, m.name) for m in therapists],
-        weekdays=[(d, WEEKDAY_NAMES.get(d) or d.capitalize()) for d in WEEKDAYS],
+        weekdays=[(d, presenters.weekday_name(i)) for i, d in enumerate(WEEKDAYS)],
         marks=MARKS,
         errors=errors or {},
         values=values or {},
