@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from flask_babel import gettext, lazy_gettext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..admission.models import Intake
 from ..appointments.models import Appointment, AppointmentKind, AppointmentStatus, Availability
@@ -28,7 +28,7 @@ from ..foundation.database import lock_one, new_token, write_transaction
 from ..foundation.errors import NotFound
 from ..foundation.extensions import db
 from ..foundation.links import intake_page_url, join_url, public_url, staff_feed_urls
-from ..staff.models import Staff
+from ..staff.models import Staff, StaffAuditEntry
 from ..staff.services import record_action
 from .builder import FeedEvent, build_feed
 from .services import NO_FEED, Feed, cohort_events, etag_of, event_uid
@@ -136,6 +136,17 @@ def _staff_event(appointment: Appointment, tz: str) -> FeedEvent:
     )
 
 
+def _words_since(member: Staff) -> datetime:
+    """Since when the feed's words are what they are: the account's creation, or the member's latest
+    choice of language (so that a client revalidating by If-Modified-Since gets the new words)."""
+    chosen = db.session.scalar(
+        select(func.max(StaffAuditEntry.created_at)).where(
+            StaffAuditEntry.staff_id == member.id, StaffAuditEntry.action == "language_chosen"
+        )
+    )
+    return max(member.created_at, chosen) if chosen else member.created_at
+
+
 def staff_feed(feed_token: str) -> Feed:
     """The feed behind a staff member's feed token (NotFound once the account is revoked)."""
     member = db.session.scalar(select(Staff).where(Staff.feed_token == feed_token, Staff.revoked_at.is_(None)))
@@ -155,7 +166,7 @@ def staff_feed(feed_token: str) -> Feed:
         events = [_staff_event(a, zones[a.id]) for a in appointments]
         # The groups under their programs' own calendar titles (staff), the rest in the member's words.
         words = replace(words_for(member.locale), group_title=None)
-        return _feed(events + cohort_events(list(cohorts), words), str(STAFF_FEED_NAME), member.created_at)
+        return _feed(events + cohort_events(list(cohorts), words), str(STAFF_FEED_NAME), _words_since(member))
 
 
 def staff_feed_links(member_id: str) -> dict:

@@ -220,11 +220,21 @@ def test_a_revoked_account_has_no_feed(client, scene, make_staff):
     assert client.get(scene.staff_url).status_code == 404
 
 
-def test_the_assessors_own_feed_speaks_the_language_they_chose_for_the_console(client, scene):
+def test_the_assessors_own_feed_speaks_the_language_they_chose_for_the_console(client, scene, at_t0):
+    from email.utils import parsedate_to_datetime
+
     from scheduler.staff.services import choose_language
 
+    before = client.get(scene.staff_url)
+    at_t0.move_to(T0 + timedelta(days=30))  # long after anything in the feed changed
     choose_language(scene.assessor, "es")
-    raw = client.get(scene.staff_url).data
+    after = client.get(scene.staff_url)
+    raw = after.data
+    # A client that revalidates by date alone is told the words changed, as by the ETag.
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert parsedate_to_datetime(after.headers["Last-Modified"]) == T0 + timedelta(days=30)
+    stale = client.get(scene.staff_url, headers={"If-Modified-Since": before.headers["Last-Modified"]})
+    assert stale.status_code == 200
     theirs = events(raw)[uid(scene.appointment["id"])]
     assert theirs["SUMMARY"] == "Evaluación"
     assert "Los detalles están en la consola del personal" in str(theirs["DESCRIPTION"])
