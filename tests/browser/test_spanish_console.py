@@ -2,7 +2,7 @@
 Spanish signs in, reads Today and a group's roster, takes a payment (with a mistake first, said in
 Spanish beside the field), and then chooses English on their account page, which the console keeps.
 
-On each Spanish page: no English word is visible (ENGLISH_WORDS, whole words of the visible text),
+On each Spanish page: no English word is visible (tests/console_spanish.py),
 axe finds nothing serious, and screenshots at phone and desktop width go to tests/artifacts/ (`look`).
 Controls are found by their Spanish names as the catalogue gives them (`es`).
 """
@@ -10,56 +10,23 @@ Controls are found by their Spanish names as the catalogue gives them (`es`).
 import re
 
 import pytest
-from babel.support import Translations
 from playwright.sync_api import expect
 from sqlalchemy import select
 
 from scheduler.enrolment.models import Enrolment
-from scheduler.foundation import i18n
 from scheduler.foundation.extensions import db
 from scheduler.staff import services as staff_services
 from scheduler.staff.models import Staff
 from tests.browser.support import look
+from tests.console_spanish import english_words, es
 from tests.helpers import enrol_opened
 
 pytestmark = pytest.mark.slow
 
-ENGLISH_WORDS = (
-    "Today",
-    "Week",
-    "Waitlist",
-    "Seats",
-    "Withdraw",
-    "Payment",
-    "Search",
-    "Sign",
-    "Confirm",
-    "Session",
-    "Sessions",
-    "Move",
-    "Offer",
-    "Account",
-    "Amount",
-    "Method",
-    "Name",
-    "Email",
-    "the",
-    "and",
-    "your",
-    "Your",
-)
-_SPANISH = Translations.load(str(i18n.TRANSLATIONS), ["es"])
-
-
-def es(msgid: str, context: str | None = None) -> str:
-    said = _SPANISH.pgettext(context, msgid) if context else _SPANISH.gettext(msgid)
-    assert said != msgid, f"no Spanish for {msgid!r}"
-    return said
-
 
 def no_english(page, where: str) -> None:
     text = page.locator("body").inner_text()
-    found = sorted({w for w in ENGLISH_WORDS if re.search(rf"(?<![\w-]){w}(?![\w-])", text)})
+    found = english_words(text)
     assert not found, f"{where}: English words {found} in {text!r}"
 
 

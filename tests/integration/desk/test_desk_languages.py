@@ -6,50 +6,14 @@ JSON API keeps answering in English."""
 import re
 
 import pytest
-from babel.support import Translations
 
-from scheduler.foundation import i18n
 from scheduler.foundation.extensions import db
 from scheduler.staff.models import Staff
+from tests.console_spanish import english_words, es
 from tests.desk_support import csrf_of, post_form, sign_in
 
 SPANISH = {"Accept-Language": "es-MX,es;q=0.9"}
 ENGLISH = {"Accept-Language": "en-US,en;q=0.9"}
-# Words that give away an English console (whole words of the visible text).
-ENGLISH_WORDS = (
-    "Today",
-    "Waitlist",
-    "Seats",
-    "Withdraw",
-    "Payment",
-    "Payments",
-    "Search",
-    "Sign",
-    "Confirm",
-    "Sessions",
-    "Session",
-    "Move",
-    "Offer",
-    "Account",
-    "Refunds",
-    "Save",
-    "Name",
-    "Email",
-    "Status",
-    "the",
-    "and",
-    "of",
-    "your",
-    "Your",
-)
-_SPANISH = Translations.load(str(i18n.TRANSLATIONS), ["es"])
-
-
-def es(msgid: str, context: str | None = None) -> str:
-    """The catalogue's Spanish for a console text (it must have one)."""
-    said = _SPANISH.pgettext(context, msgid) if context else _SPANISH.gettext(msgid)
-    assert said != msgid, f"no Spanish for {msgid!r}"
-    return said
 
 
 def visible(html: str) -> str:
@@ -58,8 +22,7 @@ def visible(html: str) -> str:
 
 
 def english_in(html: str) -> list[str]:
-    text = visible(html)
-    return [w for w in ENGLISH_WORDS if re.search(rf"(?<![\w-]){w}(?![\w-])", text)]
+    return english_words(visible(html))
 
 
 @pytest.fixture
