@@ -46,9 +46,8 @@ METHODS = {
     "insurance": _lp("payment method", "Insurance"),
     "waived": _lp("payment method", "Waived"),
     "card": _lp("payment method", "Card, online"),
-    "bank_transfer": _lp(
-        "payment method", "Bank transfer"
-    ),  # how the desk may pay a refund out (payments.models.PAYOUT_METHODS)
+    # How the desk may pay a refund out (payments.models.PAYOUT_METHODS).
+    "bank_transfer": _lp("payment method", "Bank transfer"),
     "other": _lp("payment method", "Other"),
 }
 DESK_METHODS = ("cash", "check", "card_in_person", "insurance", "waived")
